@@ -1,0 +1,158 @@
+//! # bylaws-sdk
+//!
+//! Write a community land trust's bylaws in plain Rust. The crate you write implements
+//! [`Bylaw`], calls [`export_bylaw!`] once, and builds two ways:
+//!
+//! - to a Wasm component (`wasm32-unknown-unknown`), which cltd runs in a sandbox for every
+//!   transition of the trust;
+//! - natively, as an rlib, so its logic is unit-tested with the [`testing`] kit.
+//!
+//! The host passes each action with a [`View`]: a read-only snapshot of the state the action
+//! needs. The bylaw answers with a [`Verdict`]: allow (with a [`Decision`] when closing a
+//! proposal) or deny (a reason code, the clause, and a plain-language explanation).
+//! Thresholds and quorums use exact [`Ratio`] arithmetic: never floats.
+//!
+//! ```no_run
+//! use bylaws_sdk::{Action, Bylaw, BylawInfo, Parameter, Verdict, View, allow, deny};
+//!
+//! struct MembersOnly;
+//!
+//! impl Bylaw for MembersOnly {
+//!     fn evaluate(view: &View, _action: &Action) -> Verdict {
+//!         if view.actor_member.is_none() {
+//!             return deny("not-a-member", "§1", "only members may act");
+//!         }
+//!         allow()
+//!     }
+//!     fn describe(_charter: &[Parameter]) -> BylawInfo {
+//!         BylawInfo { name: "members-only".into(), version: "0.1.0".into(), summary: vec![] }
+//!     }
+//! }
+//!
+//! bylaws_sdk::export_bylaw!(MembersOnly);
+//! ```
+#![deny(missing_docs)]
+
+mod charter;
+mod ratio;
+mod tally;
+pub mod testing;
+mod verdict;
+
+#[doc(hidden)]
+#[allow(missing_docs, unsafe_code, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "bylaw",
+        path: "../wit",
+        pub_export_macro: true,
+        export_macro_name: "__export_bylaw_bindings",
+        default_bindings_module: "bylaws_sdk::bindings",
+        additional_derives: [PartialEq, Eq],
+    });
+}
+
+pub use bindings::cltd::bylaws::types::{
+    AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot,
+    BylawInfo, Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member,
+    Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass,
+    Verdict, View, Vote,
+};
+pub use charter::{Charter, CharterError};
+pub use ratio::{Ratio, RatioError, percent};
+pub use tally::{ClassTally, Tally};
+pub use verdict::{allow, allow_with_note, decide, deny};
+
+/// Seconds in a day, for windows and durations expressed in days.
+pub const DAY: u64 = 86_400;
+
+/// All stakeholder classes, in their canonical order.
+pub const CLASSES: [StakeholderClass; 3] = [
+    StakeholderClass::Resident,
+    StakeholderClass::Community,
+    StakeholderClass::Public,
+];
+
+/// A trust's bylaws.
+///
+/// Both functions must be pure: the same inputs give the same answer on every machine.
+pub trait Bylaw {
+    /// Decide on `action`, given the snapshot of state in `view`.
+    ///
+    /// Return [`allow`] (with [`decide`] when the action is [`Action::Close`]) or [`deny`].
+    fn evaluate(view: &View, action: &Action) -> Verdict;
+
+    /// Describe the bylaw and its parameters under `charter`.
+    fn describe(charter: &[Parameter]) -> BylawInfo;
+}
+
+/// Export a type implementing [`Bylaw`] as the component's `cltd:bylaws/bylaw` world.
+///
+/// Call it once, at the root of the bylaw crate.
+///
+/// ```no_run
+/// # struct MyBylaw;
+/// # impl bylaws_sdk::Bylaw for MyBylaw {
+/// #   fn evaluate(_: &bylaws_sdk::View, _: &bylaws_sdk::Action) -> bylaws_sdk::Verdict { bylaws_sdk::allow() }
+/// #   fn describe(_: &[bylaws_sdk::Parameter]) -> bylaws_sdk::BylawInfo { unimplemented!() }
+/// # }
+/// bylaws_sdk::export_bylaw!(MyBylaw);
+/// ```
+#[macro_export]
+macro_rules! export_bylaw {
+    ($bylaw:ty) => {
+        #[doc(hidden)]
+        pub struct __CltdBylawExport;
+
+        impl $crate::bindings::Guest for __CltdBylawExport {
+            fn evaluate(view: $crate::View, action: $crate::Action) -> $crate::Verdict {
+                <$bylaw as $crate::Bylaw>::evaluate(&view, &action)
+            }
+            fn describe(charter: ::std::vec::Vec<$crate::Parameter>) -> $crate::BylawInfo {
+                <$bylaw as $crate::Bylaw>::describe(&charter)
+            }
+        }
+
+        $crate::bindings::__export_bylaw_bindings!(__CltdBylawExport);
+    };
+}
+
+impl StakeholderClass {
+    /// The class's name as written in charters and explanations.
+    pub fn name(self) -> &'static str {
+        match self {
+            StakeholderClass::Resident => "resident",
+            StakeholderClass::Community => "community",
+            StakeholderClass::Public => "public",
+        }
+    }
+}
+
+impl ClassCounts {
+    /// The count for one class.
+    pub fn get(&self, class: StakeholderClass) -> u32 {
+        match class {
+            StakeholderClass::Resident => self.resident,
+            StakeholderClass::Community => self.community,
+            StakeholderClass::Public => self.public,
+        }
+    }
+
+    /// Members in all classes.
+    pub fn total(&self) -> u64 {
+        u64::from(self.resident) + u64::from(self.community) + u64::from(self.public)
+    }
+}
+
+impl ProposalBody {
+    /// The proposal kind's name, as used in clauses and explanations.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProposalBody::Ordinary => "ordinary",
+            ProposalBody::AdmitMember(_) => "admit-member",
+            ProposalBody::RemoveMember(_) => "remove-member",
+            ProposalBody::DisposeAsset(_) => "dispose-asset",
+            ProposalBody::GrantAccess(_) => "grant-access",
+        }
+    }
+}

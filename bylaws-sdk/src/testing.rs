@@ -1,0 +1,163 @@
+//! A native test kit: build the [`View`]s the host would pass, without Wasm.
+//!
+//! ```
+//! use bylaws_sdk::testing::Scenario;
+//! use bylaws_sdk::{Action, StakeholderClass, AssetKind, LockStatus};
+//! let trust = Scenario::new()
+//!     .member(1, StakeholderClass::Resident)
+//!     .asset("census", AssetKind::Dataset, LockStatus::Perpetual);
+//! let view = trust.view(1, &Action::LockAsset("census".into()), None);
+//! assert!(view.actor_member.is_some());
+//! assert!(view.asset.is_some());
+//! ```
+
+use crate::{
+    Action, Asset, AssetKind, Ballot, Choice, ClassCounts, Elector, LockStatus, Member, Parameter,
+    Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass, View,
+};
+
+/// A deterministic 32-byte test key numbered `n`.
+pub fn key(n: u8) -> Vec<u8> {
+    vec![n; 32]
+}
+
+/// A trust's state, as far as a bylaw can see it, built up for a test.
+#[derive(Debug, Clone, Default)]
+pub struct Scenario {
+    /// Charter parameters.
+    pub charter: Vec<Parameter>,
+    /// Host time of the next action.
+    pub now: u64,
+    /// Current members.
+    pub members: Vec<Member>,
+    /// Assets held in trust.
+    pub assets: Vec<Asset>,
+}
+
+impl Scenario {
+    /// An empty trust at time 1,700,000,000.
+    pub fn new() -> Self {
+        Scenario { now: 1_700_000_000, ..Scenario::default() }
+    }
+
+    /// Set a charter parameter.
+    pub fn param(mut self, key: &str, value: &str) -> Self {
+        self.charter.push(Parameter { key: key.into(), value: value.into() });
+        self
+    }
+
+    /// Add member number `n` of `class`.
+    pub fn member(mut self, n: u8, class: StakeholderClass) -> Self {
+        self.members.push(Member {
+            key: key(n),
+            name: format!("member-{n}"),
+            class,
+            admitted_at: self.now,
+        });
+        self
+    }
+
+    /// Add members numbered `from..=to`, all of `class`.
+    pub fn members(mut self, from: u8, to: u8, class: StakeholderClass) -> Self {
+        for n in from..=to {
+            self = self.member(n, class);
+        }
+        self
+    }
+
+    /// Add an asset.
+    pub fn asset(mut self, id: &str, kind: AssetKind, lock: LockStatus) -> Self {
+        self.assets.push(Asset { id: id.into(), kind, lock, description: String::new() });
+        self
+    }
+
+    /// Move the clock to `now`.
+    pub fn at(mut self, now: u64) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// Open `draft` as proposal `id` by member `proposer`, freezing the current electorate.
+    pub fn open(&self, id: u64, proposer: u8, draft: &ProposalDraft) -> Proposal {
+        Proposal {
+            id,
+            body: draft.body.clone(),
+            proposer: key(proposer),
+            title: draft.title.clone(),
+            text: draft.text.clone(),
+            opened_at: self.now,
+            closes_at: self.now.saturating_add(draft.window),
+            status: ProposalStatus::Open,
+            electorate: self
+                .members
+                .iter()
+                .map(|m| Elector { key: m.key.clone(), class: m.class })
+                .collect(),
+            ballots: Vec::new(),
+        }
+    }
+
+    /// The view the host would pass when `actor` takes `action` (with `proposal` being the
+    /// proposal the action refers to, if any).
+    pub fn view(&self, actor: u8, action: &Action, proposal: Option<&Proposal>) -> View {
+        let body = match action {
+            Action::Propose(d) => Some(&d.body),
+            _ => proposal.map(|p| &p.body),
+        };
+        let asset_id = match (action, body) {
+            (Action::RegisterAsset(a), _) => Some(a.id.as_str()),
+            (Action::LockAsset(id), _) => Some(id.as_str()),
+            (_, Some(ProposalBody::DisposeAsset(d))) => Some(d.asset_id.as_str()),
+            (_, Some(ProposalBody::GrantAccess(g))) => Some(g.asset_id.as_str()),
+            _ => None,
+        };
+        let subject_key = match body {
+            Some(ProposalBody::AdmitMember(a)) => Some(&a.key),
+            Some(ProposalBody::RemoveMember(k)) => Some(k),
+            Some(ProposalBody::GrantAccess(g)) => Some(&g.grantee),
+            _ => None,
+        };
+        let count = |c| u32::try_from(self.members.iter().filter(|m| m.class == c).count()).expect("few members");
+        View {
+            trust_id: "00".repeat(32),
+            trust_name: "test trust".into(),
+            charter: self.charter.clone(),
+            now: self.now,
+            actor: key(actor),
+            actor_member: self.members.iter().find(|m| m.key == key(actor)).cloned(),
+            members: ClassCounts {
+                resident: count(StakeholderClass::Resident),
+                community: count(StakeholderClass::Community),
+                public: count(StakeholderClass::Public),
+            },
+            proposal: proposal.cloned(),
+            asset: asset_id.and_then(|id| self.assets.iter().find(|a| a.id == id).cloned()),
+            subject: subject_key.and_then(|k| self.members.iter().find(|m| &m.key == k).cloned()),
+        }
+    }
+}
+
+/// A proposal with the given electorate `(key number, class)` and ballots
+/// `(key number, choice)`, for tally tests.
+pub fn proposal_with(electors: &[(u8, StakeholderClass)], ballots: &[(u8, Choice)]) -> Proposal {
+    Proposal {
+        id: 1,
+        body: ProposalBody::Ordinary,
+        proposer: key(electors.first().map_or(0, |e| e.0)),
+        title: String::new(),
+        text: String::new(),
+        opened_at: 0,
+        closes_at: 0,
+        status: ProposalStatus::Open,
+        electorate: electors.iter().map(|&(n, class)| Elector { key: key(n), class }).collect(),
+        ballots: ballots.iter().map(|&(n, choice)| Ballot { voter: key(n), choice }).collect(),
+    }
+}
+
+/// Cast `choice` for each member number in `voters` on `proposal`.
+pub fn cast(proposal: &mut Proposal, voters: impl IntoIterator<Item = u8>, choice: Choice) {
+    for n in voters {
+        proposal.ballots.push(Ballot { voter: key(n), choice });
+    }
+}
+

@@ -1,0 +1,362 @@
+//! # classic-clt
+//!
+//! The bylaws of a classic community land trust, as a cltd bylaw component. The clauses
+//! (numbered as in this crate's README) are:
+//!
+//! - §1 Members act: only members may propose, register or lock assets.
+//! - §2 Ordinary resolutions pass by a simple majority of votes cast, with a quorum of
+//!   one third of the electorate, after a window of at least 7 days.
+//! - §3 Membership is open to any applicant, admitted by ordinary resolution.
+//! - §4 A member may be removed by ordinary resolution.
+//! - §5 The asset lock: disposing of a `perpetual` asset needs two thirds of the votes cast
+//!   in each of the three classes, a quorum of half the electorate and a window of at least
+//!   14 days. Unlocked assets are disposed of by ordinary resolution. The lock cannot be
+//!   lifted by any action.
+//! - §6 Data access: a grant of access to a dataset states its purpose, goes to a member,
+//!   and expires within a year; it is decided by ordinary resolution.
+//! - §7 Only the proposer may withdraw an open proposal.
+//!
+//! Every charter parameter has a default; see [`Params`].
+
+use bylaws_sdk::{
+    Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY, LockStatus, Outcome,
+    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Tally, Verdict, View, allow,
+    allow_with_note, decide, deny, percent,
+};
+
+/// The classic community land trust bylaw.
+pub struct ClassicClt;
+
+bylaws_sdk::export_bylaw!(ClassicClt);
+
+/// The bylaw's parameters, read from the charter (defaults in brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// `ordinary-majority` [1/2]: share of votes cast that must be exceeded.
+    pub ordinary_majority: Ratio,
+    /// `ordinary-quorum` [1/3]: share of the electorate that must take part.
+    pub ordinary_quorum: Ratio,
+    /// `ordinary-min-window-days` [7].
+    pub ordinary_min_window_days: u64,
+    /// `disposal-threshold` [2/3]: share of votes cast needed in each class.
+    pub disposal_threshold: Ratio,
+    /// `disposal-quorum` [1/2]: share of the electorate that must take part.
+    pub disposal_quorum: Ratio,
+    /// `disposal-min-window-days` [14].
+    pub disposal_min_window_days: u64,
+    /// `access-max-days` [365]: the longest a data-access grant may last.
+    pub access_max_days: u64,
+    /// `max-window-days` [90]: the longest voting window.
+    pub max_window_days: u64,
+}
+
+fn ratio(num: u32, den: u32) -> Ratio {
+    Ratio::new(num, den).expect("the default ratios are valid")
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            ordinary_majority: ratio(1, 2),
+            ordinary_quorum: ratio(1, 3),
+            ordinary_min_window_days: 7,
+            disposal_threshold: ratio(2, 3),
+            disposal_quorum: ratio(1, 2),
+            disposal_min_window_days: 14,
+            access_max_days: 365,
+            max_window_days: 90,
+        }
+    }
+}
+
+impl Params {
+    /// Read the parameters from a charter, falling back to the defaults.
+    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterError> {
+        let c = Charter::new(params);
+        let d = Params::default();
+        Ok(Params {
+            ordinary_majority: c.ratio("ordinary-majority", d.ordinary_majority)?,
+            ordinary_quorum: c.ratio("ordinary-quorum", d.ordinary_quorum)?,
+            ordinary_min_window_days: c.days("ordinary-min-window-days", d.ordinary_min_window_days)?,
+            disposal_threshold: c.ratio("disposal-threshold", d.disposal_threshold)?,
+            disposal_quorum: c.ratio("disposal-quorum", d.disposal_quorum)?,
+            disposal_min_window_days: c.days("disposal-min-window-days", d.disposal_min_window_days)?,
+            access_max_days: c.days("access-max-days", d.access_max_days)?,
+            max_window_days: c.days("max-window-days", d.max_window_days)?,
+        })
+    }
+}
+
+impl Bylaw for ClassicClt {
+    fn evaluate(view: &View, action: &Action) -> Verdict {
+        let params = match Params::from_charter(&view.charter) {
+            Ok(p) => p,
+            Err(e) => return deny("bad-charter", "charter", e.to_string()),
+        };
+        match action {
+            Action::Propose(draft) => propose(&params, view, draft),
+            Action::Vote(_) => allow(),
+            Action::Close(_) => match &view.proposal {
+                Some(p) => close(&params, view, p),
+                None => deny("no-proposal", "§2", "there is no such proposal to close"),
+            },
+            Action::Execute(_) => execute(view),
+            Action::Withdraw(_) => withdraw(view),
+            Action::RegisterAsset(_) | Action::LockAsset(_) => {
+                if view.actor_member.is_none() {
+                    return deny(
+                        "not-a-member",
+                        "§1 members act",
+                        "only members may bring assets into the trust or lock them",
+                    );
+                }
+                if let Action::LockAsset(id) = action {
+                    return match &view.asset {
+                        None => deny("no-such-asset", "§5 asset lock", format!("the trust holds no asset `{id}`")),
+                        Some(a) if a.lock == LockStatus::Perpetual => deny(
+                            "already-locked",
+                            "§5 asset lock",
+                            format!("asset `{id}` is already under the perpetual asset lock"),
+                        ),
+                        Some(_) => allow_with_note(format!(
+                            "§5: asset `{id}` is now covered by the perpetual asset lock, which no action can lift"
+                        )),
+                    };
+                }
+                allow()
+            }
+        }
+    }
+
+    fn describe(charter: &[Parameter]) -> BylawInfo {
+        let summary = match Params::from_charter(charter) {
+            Err(e) => vec![format!("invalid charter: {e}")],
+            Ok(p) => vec![
+                "§1 only members may propose, register or lock assets".to_string(),
+                format!(
+                    "§2 ordinary resolutions: more than {} of votes cast, quorum {} of the electorate, window at least {} days",
+                    p.ordinary_majority, p.ordinary_quorum, p.ordinary_min_window_days
+                ),
+                "§3 membership is open to any applicant, admitted by ordinary resolution".to_string(),
+                "§4 members are removed by ordinary resolution".to_string(),
+                format!(
+                    "§5 asset lock: disposing of a perpetual asset needs {} of votes cast in each class, quorum {} of the electorate, window at least {} days",
+                    p.disposal_threshold, p.disposal_quorum, p.disposal_min_window_days
+                ),
+                format!(
+                    "§6 data access: to a member, for a stated purpose, for at most {} days, by ordinary resolution",
+                    p.access_max_days
+                ),
+                "§7 only the proposer may withdraw an open proposal".to_string(),
+            ],
+        };
+        BylawInfo {
+            name: "classic-clt".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            summary,
+        }
+    }
+}
+
+/// Is this proposal a disposal of a perpetual asset (judged on the asset as it is now)?
+fn is_locked_disposal(view: &View, body: &ProposalBody) -> bool {
+    matches!(body, ProposalBody::DisposeAsset(_))
+        && view.asset.as_ref().is_some_and(|a| a.lock == LockStatus::Perpetual)
+}
+
+fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
+    if view.actor_member.is_none() {
+        return deny("not-a-member", "§1 members act", "only members may propose");
+    }
+    if draft.title.trim().is_empty() {
+        return deny("missing-title", "§2", "a proposal needs a title");
+    }
+    let kind = draft.body.kind();
+    let (min_days, clause) = if is_locked_disposal(view, &draft.body) {
+        (params.disposal_min_window_days, "§5 asset lock")
+    } else {
+        (params.ordinary_min_window_days, "§2 ordinary resolutions")
+    };
+    if draft.window < min_days.saturating_mul(DAY) {
+        return deny(
+            "window-too-short",
+            clause,
+            format!(
+                "{kind} needs a voting window of at least {min_days} days; this one is {}",
+                describe_duration(draft.window)
+            ),
+        );
+    }
+    if draft.window > params.max_window_days.saturating_mul(DAY) {
+        return deny(
+            "window-too-long",
+            "§2 ordinary resolutions",
+            format!(
+                "voting windows last at most {} days; this one is {}",
+                params.max_window_days,
+                describe_duration(draft.window)
+            ),
+        );
+    }
+    match &draft.body {
+        ProposalBody::Ordinary => allow(),
+        ProposalBody::AdmitMember(applicant) => {
+            if view.subject.is_some() {
+                return deny("already-a-member", "§3 membership", "the applicant is already a member");
+            }
+            if applicant.name.trim().is_empty() {
+                return deny("missing-name", "§3 membership", "an applicant needs a display name");
+            }
+            allow()
+        }
+        ProposalBody::RemoveMember(_) => match view.subject {
+            Some(_) => allow(),
+            None => deny("not-a-member", "§4 removal", "only a member can be removed"),
+        },
+        ProposalBody::DisposeAsset(d) => match &view.asset {
+            None => deny("no-such-asset", "§5 asset lock", format!("the trust holds no asset `{}`", d.asset_id)),
+            Some(_) if d.recipient.trim().is_empty() => {
+                deny("missing-recipient", "§5 asset lock", "a disposal must name its recipient and terms")
+            }
+            Some(_) => allow(),
+        },
+        ProposalBody::GrantAccess(g) => {
+            let asset = match &view.asset {
+                None => {
+                    return deny("no-such-asset", "§6 data access", format!("the trust holds no asset `{}`", g.asset_id));
+                }
+                Some(a) => a,
+            };
+            if asset.kind != AssetKind::Dataset {
+                return deny(
+                    "not-a-data-asset",
+                    "§6 data access",
+                    format!("access grants are for datasets; `{}` is not a dataset", asset.id),
+                );
+            }
+            if view.subject.is_none() {
+                return deny("grantee-not-a-member", "§6 data access", "access is granted only to members");
+            }
+            if g.purpose.trim().is_empty() {
+                return deny("missing-purpose", "§6 data access", "an access grant must state its purpose");
+            }
+            if g.duration == 0 || g.duration > params.access_max_days.saturating_mul(DAY) {
+                return deny(
+                    "grant-too-long",
+                    "§6 data access",
+                    format!(
+                        "an access grant must expire within {} days; this one lasts {}",
+                        params.access_max_days,
+                        describe_duration(g.duration)
+                    ),
+                );
+            }
+            allow()
+        }
+    }
+}
+
+fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
+    let tally = Tally::of(proposal);
+    let kind = proposal.body.kind();
+    if is_locked_disposal(view, &proposal.body) {
+        let quorum = params.disposal_quorum;
+        if !quorum.is_met_by(tally.all.turnout(), tally.all.electorate) {
+            return decide(
+                Outcome::Expired,
+                format!(
+                    "§5 asset lock: {kind} of a perpetual asset needs a quorum of {quorum} of the electorate; {} of {} took part ({}%)",
+                    tally.all.turnout(),
+                    tally.all.electorate,
+                    percent(tally.all.turnout(), tally.all.electorate)
+                ),
+            );
+        }
+        let threshold = params.disposal_threshold;
+        let mut lines = Vec::new();
+        let mut failed = Vec::new();
+        for class in bylaws_sdk::CLASSES {
+            let t = tally.class(class);
+            let line = format!("{} class: {} of {} ({}%)", class.name(), t.yes, t.cast(), percent(t.yes, t.cast()));
+            if !threshold.is_met_by(t.yes, t.cast()) {
+                failed.push(line.clone());
+            }
+            lines.push(line);
+        }
+        return if failed.is_empty() {
+            decide(
+                Outcome::Passed,
+                format!("§5 asset lock: {threshold} of votes cast reached in each class; {}", lines.join("; ")),
+            )
+        } else {
+            decide(
+                Outcome::Rejected,
+                format!(
+                    "§5 asset lock: {kind} needs {threshold} of votes cast in each class; {}",
+                    failed.join("; ")
+                ),
+            )
+        };
+    }
+    let quorum = params.ordinary_quorum;
+    if !quorum.is_met_by(tally.all.turnout(), tally.all.electorate) {
+        return decide(
+            Outcome::Expired,
+            format!(
+                "§2 ordinary resolutions: {kind} needs a quorum of {quorum} of the electorate; {} of {} took part ({}%)",
+                tally.all.turnout(),
+                tally.all.electorate,
+                percent(tally.all.turnout(), tally.all.electorate)
+            ),
+        );
+    }
+    let majority = params.ordinary_majority;
+    let counts = format!(
+        "{} yes, {} no, {} abstain of {} electors",
+        tally.all.yes, tally.all.no, tally.all.abstain, tally.all.electorate
+    );
+    if majority.is_exceeded_by(tally.all.yes, tally.all.cast()) {
+        decide(Outcome::Passed, format!("§2 ordinary resolutions: more than {majority} of votes cast in favour; {counts}"))
+    } else {
+        decide(
+            Outcome::Rejected,
+            format!("§2 ordinary resolutions: {kind} needs more than {majority} of votes cast in favour; {counts}"),
+        )
+    }
+}
+
+fn execute(view: &View) -> Verdict {
+    let Some(proposal) = &view.proposal else {
+        return deny("no-proposal", "§2", "there is no such proposal to execute");
+    };
+    match &proposal.body {
+        ProposalBody::AdmitMember(_) if view.subject.is_some() => {
+            deny("already-a-member", "§3 membership", "the applicant was admitted in the meantime")
+        }
+        ProposalBody::RemoveMember(_) | ProposalBody::GrantAccess(_) if view.subject.is_none() => deny(
+            "not-a-member",
+            "§4 removal",
+            "the member named by this proposal is no longer a member",
+        ),
+        _ => allow(),
+    }
+}
+
+fn withdraw(view: &View) -> Verdict {
+    match &view.proposal {
+        Some(p) if p.proposer == view.actor => allow(),
+        Some(_) => deny("not-the-proposer", "§7 withdrawal", "only the proposer may withdraw a proposal"),
+        None => deny("no-proposal", "§7 withdrawal", "there is no such proposal to withdraw"),
+    }
+}
+
+fn describe_duration(seconds: u64) -> String {
+    if seconds % DAY == 0 {
+        format!("{} days", seconds / DAY)
+    } else {
+        format!("{} days {} hours", seconds / DAY, seconds % DAY / 3600)
+    }
+}
+
+#[cfg(test)]
+mod tests;

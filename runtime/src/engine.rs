@@ -1,0 +1,255 @@
+//! The wasmtime engine: loading bylaw components, caching their compiled form per hash, and
+//! running them in a fresh, limited instance for every call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+
+use crate::error::{EvalError, LoadError};
+use crate::model::{Action, BylawInfo, BylawPre, Hash, Parameter, Verdict, View};
+
+/// The wasmtime version this runtime is built against.
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Largest bylaw component accepted, in bytes.
+pub const MAX_COMPONENT_BYTES: usize = 2 * 1024 * 1024;
+
+/// How bylaws are run. Recorded in the genesis entry so a replay can match it: fuel use is
+/// deterministic for a given wasmtime version, module and profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineProfile {
+    /// wasmtime version.
+    pub wasmtime: String,
+    /// Fuel available to each bylaw call.
+    pub fuel_per_call: u64,
+    /// Largest linear memory, in bytes.
+    pub memory_bytes: u64,
+    /// Largest wasm stack, in bytes.
+    pub max_stack_bytes: u64,
+    /// Cranelift canonicalizes NaNs (always on: floats must be deterministic).
+    pub nan_canonicalization: bool,
+    /// Instances come from wasmtime's pooling allocator rather than on demand.
+    pub pooling: bool,
+}
+
+impl Default for EngineProfile {
+    fn default() -> Self {
+        EngineProfile {
+            wasmtime: WASMTIME_VERSION.to_string(),
+            fuel_per_call: 200_000_000,
+            memory_bytes: 64 << 20,
+            max_stack_bytes: 512 << 10,
+            nan_canonicalization: true,
+            pooling: false,
+        }
+    }
+}
+
+impl EngineProfile {
+    /// True when two profiles produce the same verdicts and fuel figures.
+    pub fn replay_compatible(&self, other: &EngineProfile) -> bool {
+        self.wasmtime == other.wasmtime
+            && self.fuel_per_call == other.fuel_per_call
+            && self.memory_bytes == other.memory_bytes
+            && self.max_stack_bytes == other.max_stack_bytes
+            && self.nan_canonicalization == other.nan_canonicalization
+    }
+}
+
+/// The outcome of one bylaw call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluation {
+    /// What the bylaw decided.
+    pub verdict: Verdict,
+    /// Fuel the call used.
+    pub fuel: u64,
+}
+
+/// Per-call store data: the resource limits and whether they were hit.
+struct Sandbox {
+    memory_bytes: usize,
+    exceeded: Option<String>,
+}
+
+impl ResourceLimiter for Sandbox {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.exceeded = Some(format!("memory of {desired} bytes requested, limit {}", self.memory_bytes));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        const MAX_TABLE: usize = 100_000;
+        if desired > MAX_TABLE {
+            self.exceeded = Some(format!("table of {desired} elements requested, limit {MAX_TABLE}"));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        4
+    }
+    fn tables(&self) -> usize {
+        4
+    }
+    fn memories(&self) -> usize {
+        1
+    }
+}
+
+/// The shared bylaw engine: one per process, shared by every trust.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    cache: Mutex<HashMap<Hash, Arc<BylawPre<Sandbox>>>>,
+    profile: EngineProfile,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("profile", &self.profile).finish_non_exhaustive()
+    }
+}
+
+/// The blake3 hash a bylaw component is stored and logged under (plain blake3 of its bytes,
+/// so `b3sum` gives the same answer).
+pub fn module_hash(component: &[u8]) -> Hash {
+    *blake3::hash(component).as_bytes()
+}
+
+/// Turn wit-bindgen's output (a core module carrying its component type) into a component.
+/// Components are returned unchanged. Deterministic: the same input gives the same bytes.
+pub fn to_component(wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
+    if wasmparser::Parser::is_component(wasm) {
+        return Ok(wasm.to_vec());
+    }
+    if !wasmparser::Parser::is_core_wasm(wasm) {
+        return Err(LoadError::NotWasm("missing the \\0asm header".into()));
+    }
+    wit_component::ComponentEncoder::default()
+        .validate(true)
+        .module(wasm)
+        .and_then(|mut e| e.encode())
+        .map_err(|e| LoadError::Componentize(format!("{e:#}")))
+}
+
+impl Runtime {
+    /// Build an engine for `profile`. Fails only if wasmtime rejects the configuration.
+    pub fn new(profile: EngineProfile) -> Result<Runtime, LoadError> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .concurrency_support(false)
+            .consume_fuel(true)
+            .cranelift_nan_canonicalization(profile.nan_canonicalization)
+            .relaxed_simd_deterministic(true)
+            .max_wasm_stack(usize::try_from(profile.max_stack_bytes).expect("stack limit fits in usize"));
+        if profile.pooling {
+            let mut pool = wasmtime::PoolingAllocationConfig::default();
+            pool.total_component_instances(64)
+                .total_core_instances(64)
+                .total_memories(64)
+                .total_tables(64)
+                .max_memory_size(usize::try_from(profile.memory_bytes).expect("memory limit fits in usize"));
+            config.allocation_strategy(pool);
+        }
+        let engine = Engine::new(&config).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let linker = Linker::new(&engine);
+        Ok(Runtime { engine, linker, cache: Mutex::new(HashMap::new()), profile })
+    }
+
+    /// The profile this engine runs bylaws under.
+    pub fn profile(&self) -> &EngineProfile {
+        &self.profile
+    }
+
+    /// Check and compile a component (never a precompiled artifact) and cache it under its
+    /// hash. Returns the hash. Compiling an already-cached hash is free.
+    pub fn prepare(&self, component: &[u8]) -> Result<Hash, LoadError> {
+        let hash = module_hash(component);
+        if self.cache.lock().expect("bylaw cache lock poisoned").contains_key(&hash) {
+            return Ok(hash);
+        }
+        if component.len() > MAX_COMPONENT_BYTES {
+            return Err(LoadError::TooLarge { size: component.len(), limit: MAX_COMPONENT_BYTES });
+        }
+        if !wasmparser::Parser::is_component(component) {
+            return Err(LoadError::NotWasm("a bylaw must be a Wasm component (use to_component first)".into()));
+        }
+        let compiled = Component::new(&self.engine, component).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let imports: Vec<String> =
+            compiled.component_type().imports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        if !imports.is_empty() {
+            return Err(LoadError::Link(format!("bylaws may import nothing, this one imports {}", imports.join(", "))));
+        }
+        let pre = self.linker.instantiate_pre(&compiled).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = BylawPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        self.cache.lock().expect("bylaw cache lock poisoned").insert(hash, Arc::new(pre));
+        Ok(hash)
+    }
+
+    /// True when the module with `hash` is compiled and cached.
+    pub fn is_prepared(&self, hash: &Hash) -> bool {
+        self.cache.lock().expect("bylaw cache lock poisoned").contains_key(hash)
+    }
+
+    fn pre(&self, hash: &Hash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
+        self.cache
+            .lock()
+            .expect("bylaw cache lock poisoned")
+            .get(hash)
+            .cloned()
+            .ok_or_else(|| EvalError::Host(format!("bylaw module {} is not loaded", hex::encode(hash))))
+    }
+
+    fn store(&self) -> Result<Store<Sandbox>, EvalError> {
+        let sandbox = Sandbox {
+            memory_bytes: usize::try_from(self.profile.memory_bytes).expect("memory limit fits in usize"),
+            exceeded: None,
+        };
+        let mut store = Store::new(&self.engine, sandbox);
+        store.limiter(|s| s as &mut dyn ResourceLimiter);
+        store.set_fuel(self.profile.fuel_per_call).map_err(|e| EvalError::Host(format!("{e:#}")))?;
+        Ok(store)
+    }
+
+    /// Run the bylaw `hash` on `action` in a fresh instance, with the profile's fuel and limits.
+    pub fn evaluate(&self, hash: &Hash, view: &View, action: &Action) -> Result<Evaluation, EvalError> {
+        let pre = self.pre(hash)?;
+        let mut store = self.store()?;
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|bylaw| bylaw.call_evaluate(&mut store, view, action));
+        let fuel = self.profile.fuel_per_call - store.get_fuel().unwrap_or(0);
+        match result {
+            Ok(verdict) => Ok(Evaluation { verdict, fuel }),
+            Err(e) => Err(self.classify(&store, e)),
+        }
+    }
+
+    /// Ask the bylaw `hash` to describe itself under `charter`.
+    pub fn describe(&self, hash: &Hash, charter: &[Parameter]) -> Result<BylawInfo, EvalError> {
+        let pre = self.pre(hash)?;
+        let mut store = self.store()?;
+        let result = pre.instantiate(&mut store).and_then(|bylaw| bylaw.call_describe(&mut store, charter));
+        result.map_err(|e| self.classify(&store, e))
+    }
+
+    fn classify(&self, store: &Store<Sandbox>, error: wasmtime::Error) -> EvalError {
+        if let Some(limit) = &store.data().exceeded {
+            return EvalError::ResourceLimit(limit.clone());
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => EvalError::OutOfFuel { limit: self.profile.fuel_per_call },
+            Some(Trap::StackOverflow) => EvalError::StackOverflow,
+            Some(trap) => EvalError::Trap(trap.to_string()),
+            None => EvalError::Host(format!("{error:#}")),
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! What the host owns: input limits, the proposal lifecycle, one vote per elector, the
+//! snapshot passed to the bylaw, and turning an allowed verdict into state changes.
+//!
+//! These are pure functions of the state, so live execution and replay share them.
+
+use crate::error::{EvalError, RefusalError};
+use crate::model::{
+    Action, Asset, Ballot, Effect, Elector, Grant, Key, LockStatus, Member, Outcome, Proposal, ProposalBody,
+    ProposalState, ProposalStatus, Verdict, View,
+};
+use crate::state::{Change, TrustState};
+
+const MAX_TITLE: usize = 200;
+const MAX_TEXT: usize = 16 * 1024;
+const MAX_ID: usize = 128;
+const MAX_NAME: usize = 200;
+const MAX_WINDOW: u64 = 10 * 365 * 86_400;
+const MAX_EXPLANATION: usize = 4 * 1024;
+const MAX_NOTES: usize = 16;
+
+fn invalid(msg: impl Into<String>) -> RefusalError {
+    RefusalError::Invalid(msg.into())
+}
+
+fn check_len(what: &str, text: &str, max: usize) -> Result<(), RefusalError> {
+    if text.len() > max {
+        return Err(invalid(format!("{what} is {} bytes; at most {max}", text.len())));
+    }
+    Ok(())
+}
+
+fn check_key(what: &str, key: &[u8]) -> Result<Key, RefusalError> {
+    key.try_into().map_err(|_| invalid(format!("{what} must be a 32-byte ed25519 key, got {} bytes", key.len())))
+}
+
+fn proposal<'a>(state: &'a TrustState, id: u64) -> Result<&'a ProposalState, RefusalError> {
+    state.proposals.get(&id).ok_or_else(|| RefusalError::NotFound(format!("there is no proposal {id}")))
+}
+
+fn lifecycle(msg: impl Into<String>) -> RefusalError {
+    RefusalError::Lifecycle(msg.into())
+}
+
+/// Check what the host owns before the bylaw sees the action. A refusal leaves no trace.
+pub(crate) fn check(state: &TrustState, signer: &Key, action: &Action, now: u64) -> Result<(), RefusalError> {
+    match action {
+        Action::Propose(d) => {
+            check_len("title", &d.title, MAX_TITLE)?;
+            check_len("text", &d.text, MAX_TEXT)?;
+            if d.window == 0 || d.window > MAX_WINDOW {
+                return Err(invalid(format!("voting window must be between 1 second and 10 years, got {} s", d.window)));
+            }
+            match &d.body {
+                ProposalBody::Ordinary => {}
+                ProposalBody::AdmitMember(a) => {
+                    check_key("applicant key", &a.key)?;
+                    check_len("applicant name", &a.name, MAX_NAME)?;
+                }
+                ProposalBody::RemoveMember(k) => {
+                    check_key("member key", k)?;
+                }
+                ProposalBody::DisposeAsset(x) => {
+                    check_len("asset id", &x.asset_id, MAX_ID)?;
+                    check_len("recipient", &x.recipient, MAX_TEXT)?;
+                }
+                ProposalBody::GrantAccess(g) => {
+                    check_key("grantee key", &g.grantee)?;
+                    check_len("asset id", &g.asset_id, MAX_ID)?;
+                    check_len("purpose", &g.purpose, MAX_TEXT)?;
+                    if g.duration > MAX_WINDOW {
+                        return Err(invalid("access grants last at most 10 years"));
+                    }
+                }
+            }
+        }
+        Action::Vote(v) => {
+            let p = proposal(state, v.proposal)?;
+            if p.proposal.status != ProposalStatus::Open {
+                return Err(lifecycle(format!(
+                    "proposal {} is {}, not open for voting",
+                    v.proposal,
+                    p.proposal.status.name()
+                )));
+            }
+            if now >= p.proposal.closes_at {
+                return Err(lifecycle(format!(
+                    "voting on proposal {} closed at {} (now {now})",
+                    v.proposal, p.proposal.closes_at
+                )));
+            }
+            if !p.proposal.electorate.iter().any(|e| e.key == signer) {
+                return Err(lifecycle(format!(
+                    "key {} is not in the electorate frozen when proposal {} opened",
+                    hex::encode(signer),
+                    v.proposal
+                )));
+            }
+            if p.proposal.ballots.iter().any(|b| b.voter == signer) {
+                return Err(lifecycle(format!("key {} has already voted on proposal {}", hex::encode(signer), v.proposal)));
+            }
+        }
+        Action::Close(id) => {
+            let p = proposal(state, *id)?;
+            if p.proposal.status != ProposalStatus::Open {
+                return Err(lifecycle(format!("proposal {id} is already {}", p.proposal.status.name())));
+            }
+            if now < p.proposal.closes_at {
+                return Err(lifecycle(format!(
+                    "voting on proposal {id} is open until {} (now {now})",
+                    p.proposal.closes_at
+                )));
+            }
+        }
+        Action::Execute(id) => {
+            let p = proposal(state, *id)?;
+            match p.proposal.status {
+                ProposalStatus::Passed => {}
+                ProposalStatus::Executed => return Err(lifecycle(format!("proposal {id} was already executed"))),
+                other => return Err(lifecycle(format!("proposal {id} is {}; only a passed proposal can be executed", other.name()))),
+            }
+            match &p.proposal.body {
+                ProposalBody::AdmitMember(a) if state.member(&a.key).is_some() => {
+                    return Err(lifecycle("the applicant is already a member"));
+                }
+                ProposalBody::RemoveMember(k) if state.member(k).is_none() => {
+                    return Err(lifecycle("the member to remove is no longer a member"));
+                }
+                ProposalBody::DisposeAsset(x) if !state.assets.contains_key(&x.asset_id) => {
+                    return Err(lifecycle(format!("the trust no longer holds asset `{}`", x.asset_id)));
+                }
+                ProposalBody::GrantAccess(g) if !state.assets.contains_key(&g.asset_id) => {
+                    return Err(lifecycle(format!("the trust no longer holds asset `{}`", g.asset_id)));
+                }
+                _ => {}
+            }
+        }
+        Action::Withdraw(id) => {
+            let p = proposal(state, *id)?;
+            if p.proposal.status != ProposalStatus::Open {
+                return Err(lifecycle(format!("proposal {id} is {}, only an open proposal can be withdrawn", p.proposal.status.name())));
+            }
+        }
+        Action::RegisterAsset(a) => {
+            if a.id.trim().is_empty() {
+                return Err(invalid("an asset needs an id"));
+            }
+            check_len("asset id", &a.id, MAX_ID)?;
+            check_len("description", &a.description, MAX_TEXT)?;
+            if state.assets.contains_key(&a.id) {
+                return Err(lifecycle(format!("the trust already holds an asset `{}`", a.id)));
+            }
+        }
+        Action::LockAsset(id) => {
+            if !state.assets.contains_key(id) {
+                return Err(RefusalError::NotFound(format!("the trust holds no asset `{id}`")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The snapshot of state the bylaw gets with `action`.
+pub(crate) fn view(state: &TrustState, signer: &Key, action: &Action, now: u64) -> View {
+    let target = match action {
+        Action::Vote(v) => Some(v.proposal),
+        Action::Close(id) | Action::Execute(id) | Action::Withdraw(id) => Some(*id),
+        _ => None,
+    };
+    let proposal = target.and_then(|id| state.proposals.get(&id)).map(|p| &p.proposal);
+    let body = match action {
+        Action::Propose(d) => Some(&d.body),
+        _ => proposal.map(|p| &p.body),
+    };
+    let asset_id = match (action, body) {
+        (Action::RegisterAsset(a), _) => Some(a.id.as_str()),
+        (Action::LockAsset(id), _) => Some(id.as_str()),
+        (_, Some(ProposalBody::DisposeAsset(d))) => Some(d.asset_id.as_str()),
+        (_, Some(ProposalBody::GrantAccess(g))) => Some(g.asset_id.as_str()),
+        _ => None,
+    };
+    let subject = match body {
+        Some(ProposalBody::AdmitMember(a)) => state.member(&a.key),
+        Some(ProposalBody::RemoveMember(k)) => state.member(k),
+        Some(ProposalBody::GrantAccess(g)) => state.member(&g.grantee),
+        _ => None,
+    };
+    View {
+        trust_id: hex::encode(state.id),
+        trust_name: state.name.clone(),
+        charter: state.charter.clone(),
+        now,
+        actor: signer.to_vec(),
+        actor_member: state.members.get(signer).cloned(),
+        members: state.class_counts(),
+        proposal: proposal.cloned(),
+        asset: asset_id.and_then(|id| state.assets.get(id)).cloned(),
+        subject: subject.cloned(),
+    }
+}
+
+/// Check that a verdict has the shape the action calls for, and bounded size.
+pub(crate) fn check_verdict(action: &Action, verdict: &Verdict) -> Result<(), EvalError> {
+    let bad = |m: &str| Err(EvalError::BadVerdict(m.to_string()));
+    match verdict {
+        Verdict::Allow(a) => {
+            match (action, &a.decision) {
+                (Action::Close(_), None) => return bad("closing a proposal must decide its outcome"),
+                (Action::Close(_), Some(_)) | (_, None) => {}
+                (_, Some(_)) => return bad("only a close may carry a decision"),
+            }
+            if a.notes.len() > MAX_NOTES || a.notes.iter().any(|n| n.len() > MAX_EXPLANATION) {
+                return bad("too many or too long notes");
+            }
+            if a.decision.as_ref().is_some_and(|d| d.explanation.len() > MAX_EXPLANATION) {
+                return bad("decision explanation too long");
+            }
+        }
+        Verdict::Deny(d) => {
+            if d.code.is_empty() || d.code.len() > 64 || d.clause.len() > 200 || d.explanation.len() > MAX_EXPLANATION {
+                return bad("a denial needs a code of 1-64 bytes, a clause of at most 200 and an explanation of at most 4 KiB");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The effects and state changes of a transition the bylaw has judged. A denial changes only
+/// the signer's sequence number.
+pub(crate) fn effects(
+    state: &TrustState,
+    signer: &Key,
+    seq: u64,
+    action: &Action,
+    verdict: &Verdict,
+    now: u64,
+) -> (Vec<Effect>, Vec<Change>) {
+    let mut changes = vec![Change::Nonce { key: *signer, next: Some(seq + 1) }];
+    let mut effects = Vec::new();
+    let Verdict::Allow(allowance) = verdict else {
+        return (effects, changes);
+    };
+    let put = |changes: &mut Vec<Change>, p: ProposalState| {
+        changes.push(Change::Proposal { id: p.proposal.id, proposal: Some(Box::new(p)) });
+    };
+    match action {
+        Action::Propose(d) => {
+            let id = state.next_proposal_id();
+            let electorate: Vec<Elector> =
+                state.members.values().map(|m| Elector { key: m.key.clone(), class: m.class }).collect();
+            let closes_at = now.saturating_add(d.window);
+            effects.push(Effect::ProposalOpened { proposal: id, closes_at, electorate: electorate.len() as u64 });
+            put(
+                &mut changes,
+                ProposalState {
+                    proposal: Proposal {
+                        id,
+                        body: d.body.clone(),
+                        proposer: signer.to_vec(),
+                        title: d.title.clone(),
+                        text: d.text.clone(),
+                        opened_at: now,
+                        closes_at,
+                        status: ProposalStatus::Open,
+                        electorate,
+                        ballots: Vec::new(),
+                    },
+                    decision: None,
+                    closed_at: None,
+                    executed_at: None,
+                },
+            );
+        }
+        Action::Vote(v) => {
+            let mut p = state.proposals[&v.proposal].clone();
+            p.proposal.ballots.push(Ballot { voter: signer.to_vec(), choice: v.choice });
+            effects.push(Effect::VoteRecorded { proposal: v.proposal, choice: v.choice });
+            put(&mut changes, p);
+        }
+        Action::Close(id) => {
+            let mut p = state.proposals[id].clone();
+            let decision = allowance.decision.clone().expect("check_verdict requires a decision on close");
+            p.proposal.status = match decision.outcome {
+                Outcome::Passed => ProposalStatus::Passed,
+                Outcome::Rejected => ProposalStatus::Rejected,
+                Outcome::Expired => ProposalStatus::Expired,
+            };
+            effects.push(Effect::ProposalDecided { proposal: *id, outcome: decision.outcome });
+            p.decision = Some(decision);
+            p.closed_at = Some(now);
+            put(&mut changes, p);
+        }
+        Action::Withdraw(id) => {
+            let mut p = state.proposals[id].clone();
+            p.proposal.status = ProposalStatus::Withdrawn;
+            p.closed_at = Some(now);
+            effects.push(Effect::ProposalWithdrawn { proposal: *id });
+            put(&mut changes, p);
+        }
+        Action::Execute(id) => {
+            let mut p = state.proposals[id].clone();
+            p.proposal.status = ProposalStatus::Executed;
+            p.executed_at = Some(now);
+            effects.push(Effect::ProposalExecuted { proposal: *id });
+            match &p.proposal.body {
+                ProposalBody::Ordinary => {}
+                ProposalBody::AdmitMember(a) => {
+                    let key = check_key("applicant", &a.key).expect("checked when proposed");
+                    changes.push(Change::Member {
+                        key,
+                        member: Some(Member { key: a.key.clone(), name: a.name.clone(), class: a.class, admitted_at: now }),
+                    });
+                    effects.push(Effect::MemberAdmitted { key: a.key.clone(), class: a.class });
+                }
+                ProposalBody::RemoveMember(k) => {
+                    let key = check_key("member", k).expect("checked when proposed");
+                    changes.push(Change::Member { key, member: None });
+                    effects.push(Effect::MemberRemoved { key: k.clone() });
+                }
+                ProposalBody::DisposeAsset(x) => {
+                    changes.push(Change::Asset { id: x.asset_id.clone(), asset: None });
+                    effects.push(Effect::AssetDisposed { asset: x.asset_id.clone(), recipient: x.recipient.clone() });
+                }
+                ProposalBody::GrantAccess(g) => {
+                    let grant = Grant {
+                        id: state.next_grant_id(),
+                        grantee: g.grantee.clone(),
+                        asset_id: g.asset_id.clone(),
+                        purpose: g.purpose.clone(),
+                        proposal: *id,
+                        granted_at: now,
+                        expires_at: now.saturating_add(g.duration),
+                    };
+                    effects.push(Effect::AccessGranted { grant: grant.id, expires_at: grant.expires_at });
+                    changes.push(Change::Grant { id: grant.id, grant: Some(grant) });
+                }
+            }
+            put(&mut changes, p);
+        }
+        Action::RegisterAsset(a) => {
+            changes.push(Change::Asset {
+                id: a.id.clone(),
+                asset: Some(Asset { id: a.id.clone(), kind: a.kind, lock: a.lock, description: a.description.clone() }),
+            });
+            effects.push(Effect::AssetRegistered { asset: a.id.clone(), lock: a.lock });
+        }
+        Action::LockAsset(id) => {
+            let mut asset = state.assets[id].clone();
+            asset.lock = LockStatus::Perpetual;
+            changes.push(Change::Asset { id: id.clone(), asset: Some(asset) });
+            effects.push(Effect::AssetLocked { asset: id.clone() });
+        }
+    }
+    (effects, changes)
+}

@@ -1,0 +1,45 @@
+//! # cltd-runtime
+//!
+//! The governance runtime of a digital community land trust. A trust's bylaws are a Wasm
+//! component; every transition is a signed action that the host checks (schema, signature,
+//! sequence, proposal lifecycle), then hands to the bylaw in a fresh sandboxed instance.
+//! The verdict, its effects and the state changes commit together in one durable redb
+//! transaction, chained into a blake3-hashed, append-only log that [`verify`] replays.
+//!
+//! ```no_run
+//! use cltd_runtime::{Runtime, Trust, SystemClock, Charter};
+//! # fn main() -> cltd_runtime::Result<()> {
+//! let runtime = Runtime::new(Default::default())?;
+//! let wasm = std::fs::read("target/bylaws/classic-clt.wasm")?;
+//! let charter = Charter { name: "Riverside Data Trust".into(), params: vec![], founders: vec![], assets: vec![] };
+//! let trust = Trust::create("data/", &runtime, charter, &wasm, Box::new(SystemClock))?;
+//! println!("trust {}", trust.id_hex());
+//! # Ok(()) }
+//! ```
+
+mod clock;
+mod engine;
+mod error;
+mod host_rules;
+mod log;
+mod model;
+mod replay;
+mod schema;
+mod state;
+mod transition;
+mod trust;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{EngineProfile, Evaluation, Runtime, module_hash, to_component};
+pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
+pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
+pub use model::{
+    AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot, BylawInfo,
+    Charter, Choice, ClassCounts, Decision, Denial, Disposal, Effect, Elector, Grant, Hash, Key,
+    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalState,
+    ProposalStatus, StakeholderClass, Verdict, View, Vote,
+};
+pub use replay::{Divergence, VerifyReport, verify};
+pub use state::{Change, TrustState};
+pub use transition::{Keypair, SignedTransition, TransitionBody, TRANSITION_DOMAIN};
+pub use trust::{Receipt, Trust};

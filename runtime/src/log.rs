@@ -1,0 +1,111 @@
+//! The append-only log: entries, their encoding and their hashes.
+//!
+//! Entry `i` stores `prev = hash(entry i-1)` (all zeros for the genesis entry, index 0), so
+//! the head hash commits to the whole history. Hashes are blake3 in derive-key mode with
+//! the context [`ENTRY_HASH_CONTEXT`]; the trust id uses [`TRUST_ID_CONTEXT`]. Entries are
+//! encoded with postcard (little-endian varints, no `usize`); see `docs/design.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::EngineProfile;
+use crate::error::StoreError;
+use crate::model::{Charter, Effect, Hash, Verdict};
+
+/// Version of the entry encoding written by this runtime.
+pub const ENTRY_FORMAT: u32 = 1;
+
+/// blake3 derive-key context for entry hashes.
+pub const ENTRY_HASH_CONTEXT: &str = "cltd 2026-11 log entry v1";
+
+/// blake3 derive-key context for trust ids.
+pub const TRUST_ID_CONTEXT: &str = "cltd 2026-11 trust id v1";
+
+/// One log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Encoding version ([`ENTRY_FORMAT`]).
+    pub format: u32,
+    /// Position in the log, from 0.
+    pub index: u64,
+    /// Hash of the previous entry (zeros for the genesis entry).
+    pub prev: Hash,
+    /// Host time, seconds since the Unix epoch; never decreases along the log.
+    pub time: u64,
+    /// What happened.
+    pub body: EntryBody,
+}
+
+/// What an entry records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryBody {
+    /// The trust's founding.
+    Genesis(Genesis),
+    /// A transition judged by the bylaw in force.
+    Transition(TransitionRecord),
+}
+
+/// The founding entry: the charter, the first bylaw module and the engine profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Genesis {
+    /// Random bytes that make two trusts with the same charter distinct.
+    pub salt: [u8; 16],
+    /// The charter.
+    pub charter: Charter,
+    /// Hash of the bylaw component in force from the start.
+    pub module: Hash,
+    /// How bylaws are run.
+    pub engine: EngineProfile,
+}
+
+impl Genesis {
+    /// The trust id this genesis defines.
+    pub fn trust_id(&self) -> Hash {
+        let mut h = blake3::Hasher::new_derive_key(TRUST_ID_CONTEXT);
+        h.update(&encode(self));
+        *h.finalize().as_bytes()
+    }
+}
+
+/// A judged transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionRecord {
+    /// The signed transition exactly as submitted (canonical envelope bytes).
+    pub signed: Vec<u8>,
+    /// Hash of the bylaw component that judged it.
+    pub module: Hash,
+    /// The bylaw's verdict (a denial is a decision, and is logged).
+    pub verdict: Verdict,
+    /// What the transition did (empty for a denial).
+    pub effects: Vec<Effect>,
+    /// Fuel the bylaw call used.
+    pub fuel: u64,
+    /// Digest of the state changes the transition made (see [`crate::Change`]).
+    pub changes: Hash,
+}
+
+pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_stdvec(value).expect("in-memory postcard encoding cannot fail")
+}
+
+/// The hash of `entry`, which the next entry stores as `prev`.
+pub fn entry_hash(entry: &Entry) -> Hash {
+    let mut h = blake3::Hasher::new_derive_key(ENTRY_HASH_CONTEXT);
+    h.update(&encode(entry));
+    *h.finalize().as_bytes()
+}
+
+impl Entry {
+    /// The entry's stored bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Decode stored bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Entry, StoreError> {
+        let entry: Entry = postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))?;
+        if entry.format != ENTRY_FORMAT {
+            return Err(StoreError::Format { found: entry.format, supported: ENTRY_FORMAT });
+        }
+        Ok(entry)
+    }
+}

@@ -1,0 +1,286 @@
+//! The trust's data model: the WIT contract's types (generated, shared with bylaws) and the
+//! host-only records built around them.
+
+use serde::{Deserialize, Serialize};
+
+#[allow(missing_docs, clippy::all)]
+mod bindings {
+    wasmtime::component::bindgen!({
+        world: "bylaw",
+        path: "../wit",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
+    });
+}
+
+pub(crate) use bindings::BylawPre;
+pub use bindings::cltd::bylaws::types::{
+    AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot, BylawInfo,
+    Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member, Outcome,
+    Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass, Verdict,
+    View, Vote,
+};
+
+/// A member's ed25519 public key.
+pub type Key = [u8; 32];
+
+/// A blake3 hash (of a module, an entry, a set of changes).
+pub type Hash = [u8; 32];
+
+/// A proposal and what the host recorded about its decision and execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalState {
+    /// The proposal as bylaws see it (status, frozen electorate, ballots).
+    pub proposal: Proposal,
+    /// The bylaw's decision when the proposal was closed.
+    pub decision: Option<Decision>,
+    /// Host time the proposal was closed, withdrawn or executed, most recent last.
+    pub closed_at: Option<u64>,
+    /// Host time the proposal was executed.
+    pub executed_at: Option<u64>,
+}
+
+/// A member's access to a data asset, granted by an executed proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// Grant number, from 1.
+    pub id: u64,
+    /// The member granted access.
+    pub grantee: Vec<u8>,
+    /// The data asset.
+    pub asset_id: String,
+    /// The stated purpose.
+    pub purpose: String,
+    /// The proposal that granted it.
+    pub proposal: u64,
+    /// Host time the grant took effect.
+    pub granted_at: u64,
+    /// Host time the grant expires.
+    pub expires_at: u64,
+}
+
+/// What an allowed transition did, as recorded in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Effect {
+    /// A proposal opened, with its electorate frozen.
+    ProposalOpened {
+        /// Proposal number.
+        proposal: u64,
+        /// End of the voting window.
+        closes_at: u64,
+        /// Size of the frozen electorate.
+        electorate: u64,
+    },
+    /// A vote was counted.
+    VoteRecorded {
+        /// Proposal number.
+        proposal: u64,
+        /// The choice.
+        choice: Choice,
+    },
+    /// A proposal was closed and decided.
+    ProposalDecided {
+        /// Proposal number.
+        proposal: u64,
+        /// The outcome.
+        outcome: Outcome,
+    },
+    /// A proposal was withdrawn.
+    ProposalWithdrawn {
+        /// Proposal number.
+        proposal: u64,
+    },
+    /// A passed proposal was executed.
+    ProposalExecuted {
+        /// Proposal number.
+        proposal: u64,
+    },
+    /// A member was admitted.
+    MemberAdmitted {
+        /// The new member's key.
+        key: Vec<u8>,
+        /// Their class.
+        class: StakeholderClass,
+    },
+    /// A member was removed.
+    MemberRemoved {
+        /// The member's key.
+        key: Vec<u8>,
+    },
+    /// An asset left the trust.
+    AssetDisposed {
+        /// The asset.
+        asset: String,
+        /// Who received it, on what terms.
+        recipient: String,
+    },
+    /// Access to a data asset was granted.
+    AccessGranted {
+        /// Grant number.
+        grant: u64,
+        /// When it expires.
+        expires_at: u64,
+    },
+    /// An asset was brought into the trust.
+    AssetRegistered {
+        /// The asset.
+        asset: String,
+        /// Its lock status.
+        lock: LockStatus,
+    },
+    /// An asset was put under the perpetual lock.
+    AssetLocked {
+        /// The asset.
+        asset: String,
+    },
+}
+
+/// The charter a trust is founded with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charter {
+    /// The trust's name.
+    pub name: String,
+    /// Parameters passed to the bylaws with every action.
+    pub params: Vec<Parameter>,
+    /// Founding members.
+    pub founders: Vec<Applicant>,
+    /// Assets held from the start.
+    pub assets: Vec<AssetDraft>,
+}
+
+impl StakeholderClass {
+    /// The class's name as written in charters and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            StakeholderClass::Resident => "resident",
+            StakeholderClass::Community => "community",
+            StakeholderClass::Public => "public",
+        }
+    }
+
+    /// Parse a class name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "resident" => Some(StakeholderClass::Resident),
+            "community" => Some(StakeholderClass::Community),
+            "public" => Some(StakeholderClass::Public),
+            _ => None,
+        }
+    }
+}
+
+impl AssetKind {
+    /// The kind's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AssetKind::Dataset => "dataset",
+            AssetKind::CodeRepository => "code-repository",
+            AssetKind::Platform => "platform",
+            AssetKind::Domain => "domain",
+            AssetKind::Server => "server",
+        }
+    }
+
+    /// Parse a kind name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [AssetKind::Dataset, AssetKind::CodeRepository, AssetKind::Platform, AssetKind::Domain, AssetKind::Server]
+            .into_iter()
+            .find(|k| k.name() == s)
+    }
+}
+
+impl LockStatus {
+    /// The status's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            LockStatus::Perpetual => "perpetual",
+            LockStatus::Unlocked => "unlocked",
+        }
+    }
+}
+
+impl Choice {
+    /// The choice's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Choice::Yes => "yes",
+            Choice::No => "no",
+            Choice::Abstain => "abstain",
+        }
+    }
+}
+
+impl ProposalStatus {
+    /// The status's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProposalStatus::Open => "open",
+            ProposalStatus::Passed => "passed",
+            ProposalStatus::Rejected => "rejected",
+            ProposalStatus::Expired => "expired",
+            ProposalStatus::Executed => "executed",
+            ProposalStatus::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+impl Outcome {
+    /// The outcome's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Rejected => "rejected",
+            Outcome::Expired => "expired",
+        }
+    }
+}
+
+impl ProposalBody {
+    /// The proposal kind's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProposalBody::Ordinary => "ordinary",
+            ProposalBody::AdmitMember(_) => "admit-member",
+            ProposalBody::RemoveMember(_) => "remove-member",
+            ProposalBody::DisposeAsset(_) => "dispose-asset",
+            ProposalBody::GrantAccess(_) => "grant-access",
+        }
+    }
+}
+
+impl Verdict {
+    /// True when the verdict allows the action.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Verdict::Allow(_))
+    }
+
+    /// The denial, if the verdict denies.
+    pub fn denial(&self) -> Option<&Denial> {
+        match self {
+            Verdict::Deny(d) => Some(d),
+            Verdict::Allow(_) => None,
+        }
+    }
+
+    /// The decision, if the verdict allows a close.
+    pub fn decision(&self) -> Option<&Decision> {
+        match self {
+            Verdict::Allow(a) => a.decision.as_ref(),
+            Verdict::Deny(_) => None,
+        }
+    }
+}
+
+impl Action {
+    /// A short name for the action.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Propose(_) => "propose",
+            Action::Vote(_) => "vote",
+            Action::Close(_) => "close",
+            Action::Execute(_) => "execute",
+            Action::Withdraw(_) => "withdraw",
+            Action::RegisterAsset(_) => "register-asset",
+            Action::LockAsset(_) => "lock-asset",
+        }
+    }
+}

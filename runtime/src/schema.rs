@@ -1,0 +1,35 @@
+//! Every redb table of a trust's store, in one place.
+//!
+//! Keys are fixed-width or strings; values are postcard-encoded records. `META` holds the
+//! store format version, the trust id and the head of the log.
+
+use redb::TableDefinition;
+
+/// Version of the store layout written by this runtime.
+pub const STORE_FORMAT: u32 = 1;
+
+/// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE).
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Log entries by index.
+pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+/// Bylaw components by blake3 hash.
+pub const MODULES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("modules");
+/// Members by key.
+pub const MEMBERS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("members");
+/// Assets by id.
+pub const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("assets");
+/// Proposals by number.
+pub const PROPOSALS: TableDefinition<u64, &[u8]> = TableDefinition::new("proposals");
+/// Access grants by number.
+pub const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
+/// Next sequence number by signer key.
+pub const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
+
+/// `META` key of the store format version.
+pub const META_FORMAT: &str = "format";
+/// `META` key of the trust id.
+pub const META_TRUST_ID: &str = "trust-id";
+/// `META` key of the log head.
+pub const META_HEAD: &str = "head";
+/// `META` key of the active module hash.
+pub const META_MODULE: &str = "module";

@@ -1,0 +1,191 @@
+//! The trust's state in memory, and the changes transitions make to it.
+//!
+//! Every transition's effect on state is a list of [`Change`]s: the same list is applied to
+//! this in-memory state, written to redb in the transition's write transaction, and digested
+//! into the log entry (see [`changes_digest`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Asset, ClassCounts, Grant, Hash, Key, Member, Parameter, ProposalState, StakeholderClass};
+
+/// One change to the trust's state: the new value of one record (`None` removes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    /// A member admitted, updated or removed.
+    Member {
+        /// The member's key.
+        key: Key,
+        /// The new record.
+        member: Option<Member>,
+    },
+    /// An asset registered, updated or disposed of.
+    Asset {
+        /// The asset's id.
+        id: String,
+        /// The new record.
+        asset: Option<Asset>,
+    },
+    /// A proposal opened or updated.
+    Proposal {
+        /// The proposal's number.
+        id: u64,
+        /// The new record.
+        proposal: Option<Box<ProposalState>>,
+    },
+    /// An access grant made.
+    Grant {
+        /// The grant's number.
+        id: u64,
+        /// The new record.
+        grant: Option<Grant>,
+    },
+    /// A signer's next sequence number.
+    Nonce {
+        /// The signer's key.
+        key: Key,
+        /// The next sequence number.
+        next: Option<u64>,
+    },
+}
+
+/// The digest of a transition's changes, as recorded in its log entry.
+pub fn changes_digest(changes: &[Change]) -> Hash {
+    let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 state changes v1");
+    h.update(&postcard::to_stdvec(changes).expect("in-memory encoding cannot fail"));
+    *h.finalize().as_bytes()
+}
+
+/// Everything the host knows about a trust, in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustState {
+    /// The trust's id.
+    pub id: Hash,
+    /// The trust's name.
+    pub name: String,
+    /// Charter parameters, passed to the bylaw with every action.
+    pub charter: Vec<Parameter>,
+    /// Hash of the active bylaw component.
+    pub module: Hash,
+    /// Members by key.
+    pub members: BTreeMap<Key, Member>,
+    /// Assets by id.
+    pub assets: BTreeMap<String, Asset>,
+    /// Proposals by number (from 1).
+    pub proposals: BTreeMap<u64, ProposalState>,
+    /// Access grants by number (from 1).
+    pub grants: BTreeMap<u64, Grant>,
+    /// Next sequence number per signer (absent: 0).
+    pub nonces: BTreeMap<Key, u64>,
+    /// Number of log entries.
+    pub size: u64,
+    /// Hash of the last log entry.
+    pub head: Hash,
+    /// Host time of the last log entry.
+    pub time: u64,
+}
+
+impl TrustState {
+    /// Apply `change`, returning the change that undoes it.
+    pub fn apply(&mut self, change: Change) -> Change {
+        fn set<K: Ord + Clone, V>(map: &mut BTreeMap<K, V>, key: &K, value: Option<V>) -> Option<V> {
+            match value {
+                Some(v) => map.insert(key.clone(), v),
+                None => map.remove(key),
+            }
+        }
+        match change {
+            Change::Member { key, member } => {
+                let old = set(&mut self.members, &key, member);
+                Change::Member { key, member: old }
+            }
+            Change::Asset { id, asset } => {
+                let old = set(&mut self.assets, &id, asset);
+                Change::Asset { id, asset: old }
+            }
+            Change::Proposal { id, proposal } => {
+                let old = set(&mut self.proposals, &id, proposal.map(|p| *p));
+                Change::Proposal { id, proposal: old.map(Box::new) }
+            }
+            Change::Grant { id, grant } => {
+                let old = set(&mut self.grants, &id, grant);
+                Change::Grant { id, grant: old }
+            }
+            Change::Nonce { key, next } => {
+                let old = set(&mut self.nonces, &key, next);
+                Change::Nonce { key, next: old }
+            }
+        }
+    }
+
+    /// Apply `changes` in order, returning the changes that undo them (in undo order).
+    pub fn apply_all(&mut self, changes: &[Change]) -> Vec<Change> {
+        let mut undo: Vec<Change> = changes.iter().cloned().map(|c| self.apply(c)).collect();
+        undo.reverse();
+        undo
+    }
+
+    /// Member counts per class.
+    pub fn class_counts(&self) -> ClassCounts {
+        let mut counts = ClassCounts { resident: 0, community: 0, public: 0 };
+        for m in self.members.values() {
+            match m.class {
+                StakeholderClass::Resident => counts.resident += 1,
+                StakeholderClass::Community => counts.community += 1,
+                StakeholderClass::Public => counts.public += 1,
+            }
+        }
+        counts
+    }
+
+    /// The signer's next sequence number.
+    pub fn next_seq(&self, key: &Key) -> u64 {
+        self.nonces.get(key).copied().unwrap_or(0)
+    }
+
+    /// The number the next proposal gets.
+    pub fn next_proposal_id(&self) -> u64 {
+        self.proposals.keys().next_back().map_or(1, |k| k + 1)
+    }
+
+    /// The number the next grant gets.
+    pub fn next_grant_id(&self) -> u64 {
+        self.grants.keys().next_back().map_or(1, |k| k + 1)
+    }
+
+    /// The member with this key, if any (keys of any length are accepted and simply not found).
+    pub fn member(&self, key: &[u8]) -> Option<&Member> {
+        let key: Key = key.try_into().ok()?;
+        self.members.get(&key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undo_restores_the_state_exactly() {
+        let mut state = TrustState::default();
+        state.apply(Change::Nonce { key: [1; 32], next: Some(4) });
+        let before = state.clone();
+        let changes = vec![
+            Change::Nonce { key: [1; 32], next: Some(5) },
+            Change::Nonce { key: [2; 32], next: Some(1) },
+            Change::Asset { id: "a".into(), asset: None },
+        ];
+        let undo = state.apply_all(&changes);
+        assert_ne!(state, before);
+        state.apply_all(&undo);
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn digest_depends_on_order_and_content() {
+        let a = Change::Nonce { key: [1; 32], next: Some(1) };
+        let b = Change::Nonce { key: [2; 32], next: Some(1) };
+        assert_ne!(changes_digest(&[a.clone(), b.clone()]), changes_digest(&[b, a.clone()]));
+        assert_eq!(changes_digest(std::slice::from_ref(&a)), changes_digest(&[a]));
+    }
+}

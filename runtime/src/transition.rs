@@ -1,0 +1,190 @@
+//! Signed transitions: the canonical, domain-separated encoding members sign.
+//!
+//! `body = postcard(TransitionBody { trust, signer, seq, action })`, and the signature is
+//! ed25519 over `TRANSITION_DOMAIN || body`. The envelope is `postcard(SignedTransition)`.
+//! Decoding re-encodes and refuses any input that is not byte-for-byte canonical, so one
+//! transition has exactly one encoding. See `docs/design.md`.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::error::RefusalError;
+use crate::model::{Action, Hash, Key};
+
+/// The domain separator prefixed to every signed transition body.
+pub const TRANSITION_DOMAIN: &[u8] = b"cltd/transition/v1\0";
+
+/// Largest signed transition accepted, in bytes.
+pub const MAX_TRANSITION_BYTES: usize = 64 * 1024;
+
+/// What a member signs: which trust, who, which of their sequence numbers, and the action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionBody {
+    /// The trust's id.
+    pub trust: Hash,
+    /// The signer's public key.
+    pub signer: Key,
+    /// The signer's next sequence number (0 for their first transition).
+    pub seq: u64,
+    /// What the signer asks the trust to do.
+    pub action: Action,
+}
+
+/// A transition body with its ed25519 signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedTransition {
+    /// `postcard(TransitionBody)`, exactly the bytes signed (after the domain).
+    pub body: Vec<u8>,
+    /// 64-byte ed25519 signature over `TRANSITION_DOMAIN || body`.
+    pub signature: Vec<u8>,
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_stdvec(value).expect("in-memory postcard encoding cannot fail")
+}
+
+/// Decode `bytes` as `T` and insist that re-encoding gives the same bytes.
+fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T, RefusalError> {
+    let (value, rest): (T, &[u8]) =
+        postcard::take_from_bytes(bytes).map_err(|e| RefusalError::Malformed(format!("{what}: {e}")))?;
+    if !rest.is_empty() {
+        return Err(RefusalError::Malformed(format!("{what}: {} trailing bytes", rest.len())));
+    }
+    if encode(&value) != bytes {
+        return Err(RefusalError::Malformed(format!("{what}: not in canonical encoding")));
+    }
+    Ok(value)
+}
+
+impl SignedTransition {
+    /// Sign `action` as `keypair`'s transition number `seq` on `trust`.
+    pub fn sign(keypair: &Keypair, trust: Hash, seq: u64, action: Action) -> SignedTransition {
+        let body = encode(&TransitionBody { trust, signer: keypair.public(), seq, action });
+        let signature = keypair.signing.sign(&signing_message(&body)).to_bytes().to_vec();
+        SignedTransition { body, signature }
+    }
+
+    /// The canonical envelope bytes, as submitted and logged.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Decode canonical envelope bytes and their body. Checks encoding only, not the signature.
+    pub fn decode(bytes: &[u8]) -> Result<(SignedTransition, TransitionBody), RefusalError> {
+        if bytes.len() > MAX_TRANSITION_BYTES {
+            return Err(RefusalError::Malformed(format!(
+                "{} bytes; transitions are at most {MAX_TRANSITION_BYTES}",
+                bytes.len()
+            )));
+        }
+        let signed: SignedTransition = decode_canonical(bytes, "envelope")?;
+        if signed.signature.len() != 64 {
+            return Err(RefusalError::Malformed(format!("signature is {} bytes, not 64", signed.signature.len())));
+        }
+        let body: TransitionBody = decode_canonical(&signed.body, "body")?;
+        Ok((signed, body))
+    }
+
+    /// Verify the signature against `body.signer` (strict ed25519: no malleable signatures,
+    /// no weak keys).
+    pub fn verify(&self, body: &TransitionBody) -> Result<(), RefusalError> {
+        let bad = || RefusalError::BadSignature(hex::encode(body.signer));
+        let key = VerifyingKey::from_bytes(&body.signer).map_err(|_| bad())?;
+        let sig = Signature::from_slice(&self.signature).map_err(|_| bad())?;
+        key.verify_strict(&signing_message(&self.body), &sig).map_err(|_| bad())
+    }
+}
+
+fn signing_message(body: &[u8]) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(TRANSITION_DOMAIN.len() + body.len());
+    msg.extend_from_slice(TRANSITION_DOMAIN);
+    msg.extend_from_slice(body);
+    msg
+}
+
+/// A member's ed25519 key pair.
+#[derive(Clone)]
+pub struct Keypair {
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for Keypair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keypair({})", hex::encode(self.public()))
+    }
+}
+
+impl Keypair {
+    /// A new key pair from the operating system's randomness.
+    pub fn generate() -> Result<Keypair, getrandom::Error> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)?;
+        Ok(Keypair::from_secret(secret))
+    }
+
+    /// The key pair for a 32-byte secret.
+    pub fn from_secret(secret: [u8; 32]) -> Keypair {
+        Keypair { signing: SigningKey::from_bytes(&secret) }
+    }
+
+    /// Parse a hex-encoded 32-byte secret.
+    pub fn from_secret_hex(text: &str) -> Option<Keypair> {
+        let bytes = hex::decode(text.trim()).ok()?;
+        Some(Keypair::from_secret(bytes.try_into().ok()?))
+    }
+
+    /// The secret, hex-encoded. Keep it private.
+    pub fn secret_hex(&self) -> String {
+        hex::encode(self.signing.to_bytes())
+    }
+
+    /// The public key.
+    pub fn public(&self) -> Key {
+        self.signing.verifying_key().to_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (Keypair, SignedTransition) {
+        let kp = Keypair::from_secret([7; 32]);
+        let t = SignedTransition::sign(&kp, [1; 32], 3, Action::Close(9));
+        (kp, t)
+    }
+
+    #[test]
+    fn round_trips_and_verifies() {
+        let (kp, t) = sample();
+        let (decoded, body) = SignedTransition::decode(&t.to_bytes()).unwrap();
+        assert_eq!(decoded, t);
+        assert_eq!(body.signer, kp.public());
+        assert_eq!(body.seq, 3);
+        decoded.verify(&body).unwrap();
+    }
+
+    #[test]
+    fn rejects_tampering_and_noncanonical_bytes() {
+        let (_, t) = sample();
+        let mut bytes = t.to_bytes();
+        *bytes.last_mut().unwrap() ^= 1;
+        let (d, body) = SignedTransition::decode(&bytes).unwrap();
+        assert!(matches!(d.verify(&body), Err(RefusalError::BadSignature(_))));
+
+        let mut trailing = t.to_bytes();
+        trailing.push(0);
+        assert!(matches!(SignedTransition::decode(&trailing), Err(RefusalError::Malformed(_))));
+
+        assert!(matches!(SignedTransition::decode(&[0xff; 10]), Err(RefusalError::Malformed(_))));
+    }
+
+    #[test]
+    fn domain_separates_signatures() {
+        let (kp, t) = sample();
+        let raw = kp.signing.sign(&t.body).to_bytes().to_vec();
+        let forged = SignedTransition { body: t.body.clone(), signature: raw };
+        let (_, body) = SignedTransition::decode(&forged.to_bytes()).unwrap();
+        assert!(forged.verify(&body).is_err(), "a signature without the domain must not verify");
+    }
+}

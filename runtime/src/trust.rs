@@ -1,0 +1,552 @@
+//! A trust on disk: creating and opening its store, judging transitions and committing them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::clock::Clock;
+use crate::engine::{Runtime, module_hash, to_component};
+use crate::error::{Error, LoadError, RefusalError, Result, StoreError};
+use crate::host_rules;
+use crate::log::{Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash, ENTRY_FORMAT};
+use crate::model::{Action, Asset, Charter, Effect, Hash, Key, Member, Verdict};
+use crate::schema::*;
+use crate::state::{Change, TrustState, changes_digest};
+use crate::transition::SignedTransition;
+
+/// The file inside a trust's data directory that holds its store.
+pub const STORE_FILE: &str = "trust.redb";
+
+/// What a committed transition did: returned only after its entry is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The entry's position in the log.
+    pub index: u64,
+    /// The entry's hash (the new head).
+    pub entry_hash: Hash,
+    /// Host time stamped on the transition.
+    pub time: u64,
+    /// The bylaw's verdict.
+    pub verdict: Verdict,
+    /// What the transition did.
+    pub effects: Vec<Effect>,
+    /// Fuel the bylaw used.
+    pub fuel: u64,
+    /// Hash of the bylaw component that judged it.
+    pub module: Hash,
+    /// The signer.
+    pub signer: Key,
+    /// The action judged.
+    pub action: Action,
+}
+
+/// A transition judged against a state, ready to commit.
+pub(crate) struct Judged {
+    pub entry: Entry,
+    pub changes: Vec<Change>,
+    pub signer: Key,
+    pub action: Action,
+}
+
+/// Judge the signed transition `bytes` at host time `now` against `state`: the host's
+/// checks, then the bylaw in force. Pure with respect to `state`; writes nothing.
+pub(crate) fn judge(runtime: &Runtime, state: &TrustState, bytes: &[u8], now: u64) -> Result<Judged> {
+    let (signed, body) = SignedTransition::decode(bytes)?;
+    if body.trust != state.id {
+        return Err(RefusalError::WrongTrust { expected: hex::encode(state.id), found: hex::encode(body.trust) }.into());
+    }
+    signed.verify(&body)?;
+    let expected = state.next_seq(&body.signer);
+    if body.seq != expected {
+        return Err(RefusalError::BadSequence { key: hex::encode(body.signer), expected, found: body.seq }.into());
+    }
+    host_rules::check(state, &body.signer, &body.action, now)?;
+    let view = host_rules::view(state, &body.signer, &body.action, now);
+    let eval = runtime.evaluate(&state.module, &view, &body.action)?;
+    host_rules::check_verdict(&body.action, &eval.verdict)?;
+    let (effects, changes) = host_rules::effects(state, &body.signer, body.seq, &body.action, &eval.verdict, now);
+    let entry = Entry {
+        format: ENTRY_FORMAT,
+        index: state.size,
+        prev: state.head,
+        time: now,
+        body: EntryBody::Transition(TransitionRecord {
+            signed: bytes.to_vec(),
+            module: state.module,
+            verdict: eval.verdict,
+            effects,
+            fuel: eval.fuel,
+            changes: changes_digest(&changes),
+        }),
+    };
+    Ok(Judged { entry, changes, signer: body.signer, action: body.action })
+}
+
+/// Apply a judged entry to `state`; returns what undoes it.
+pub(crate) fn advance(state: &mut TrustState, judged: &Judged) -> (Vec<Change>, (u64, Hash, u64)) {
+    let before = (state.size, state.head, state.time);
+    let undo = state.apply_all(&judged.changes);
+    state.size += 1;
+    state.head = entry_hash(&judged.entry);
+    state.time = judged.entry.time;
+    (undo, before)
+}
+
+/// The state a genesis entry founds.
+pub(crate) fn genesis_state(genesis: &Genesis, entry: &Entry) -> (TrustState, Vec<Change>) {
+    let mut state = TrustState {
+        id: genesis.trust_id(),
+        name: genesis.charter.name.clone(),
+        charter: genesis.charter.params.clone(),
+        module: genesis.module,
+        ..TrustState::default()
+    };
+    let mut changes = Vec::new();
+    for f in &genesis.charter.founders {
+        let key: Key = f.key.as_slice().try_into().expect("founder keys are checked at creation");
+        changes.push(Change::Member {
+            key,
+            member: Some(Member { key: f.key.clone(), name: f.name.clone(), class: f.class, admitted_at: entry.time }),
+        });
+    }
+    for a in &genesis.charter.assets {
+        changes.push(Change::Asset {
+            id: a.id.clone(),
+            asset: Some(Asset { id: a.id.clone(), kind: a.kind, lock: a.lock, description: a.description.clone() }),
+        });
+    }
+    state.apply_all(&changes);
+    state.size = 1;
+    state.head = entry_hash(entry);
+    state.time = entry.time;
+    (state, changes)
+}
+
+fn check_charter(charter: &Charter) -> Result<()> {
+    let bad = |m: String| Err(Error::Charter(m));
+    if charter.name.trim().is_empty() || charter.name.len() > 200 {
+        return bad("a trust needs a name of 1 to 200 bytes".into());
+    }
+    let mut keys = std::collections::BTreeSet::new();
+    for f in &charter.founders {
+        if f.key.len() != 32 {
+            return bad(format!("founder `{}` has a {}-byte key; keys are 32 bytes", f.name, f.key.len()));
+        }
+        if !keys.insert(f.key.clone()) {
+            return bad(format!("founder key {} appears twice", hex::encode(&f.key)));
+        }
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for a in &charter.assets {
+        if a.id.trim().is_empty() || !ids.insert(a.id.clone()) {
+            return bad(format!("asset id `{}` is empty or appears twice", a.id));
+        }
+    }
+    let mut params = std::collections::BTreeSet::new();
+    for p in &charter.params {
+        if !params.insert(p.key.clone()) {
+            return bad(format!("parameter `{}` appears twice", p.key));
+        }
+    }
+    Ok(())
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn head_bytes(state: &TrustState) -> Vec<u8> {
+    let mut b = Vec::with_capacity(48);
+    b.extend_from_slice(&state.size.to_le_bytes());
+    b.extend_from_slice(&state.head);
+    b.extend_from_slice(&state.time.to_le_bytes());
+    b
+}
+
+/// Write one state change to its table.
+fn write_change(txn: &WriteTransaction, change: &Change) -> Result<(), StoreError> {
+    fn put<K: redb::Key + 'static, V: Serialize>(
+        txn: &WriteTransaction,
+        table: redb::TableDefinition<K, &[u8]>,
+        key: K::SelfType<'_>,
+        value: Option<&V>,
+    ) -> Result<(), StoreError> {
+        let mut t = txn.open_table(table)?;
+        match value {
+            Some(v) => {
+                t.insert(key, encode(v).as_slice())?;
+            }
+            None => {
+                t.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+    match change {
+        Change::Member { key, member } => put(txn, MEMBERS, key, member.as_ref()),
+        Change::Asset { id, asset } => put(txn, ASSETS, id.as_str(), asset.as_ref()),
+        Change::Proposal { id, proposal } => put(txn, PROPOSALS, *id, proposal.as_deref()),
+        Change::Grant { id, grant } => put(txn, GRANTS, *id, grant.as_ref()),
+        Change::Nonce { key, next } => {
+            let mut t = txn.open_table(NONCES)?;
+            match next {
+                Some(n) => t.insert(key, *n)?,
+                None => t.remove(key)?,
+            };
+            Ok(())
+        }
+    }
+}
+
+/// Read a trust's state from its tables (what the store says, not what the log says).
+pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, StoreError> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    let get = |k: &str| -> Result<Vec<u8>, StoreError> {
+        Ok(meta.get(k)?.ok_or_else(|| StoreError::Corrupt(format!("meta `{k}` missing")))?.value().to_vec())
+    };
+    let format = u32::from_le_bytes(get(META_FORMAT)?.try_into().map_err(|_| StoreError::Corrupt("meta format".into()))?);
+    if format != STORE_FORMAT {
+        return Err(StoreError::Format { found: format, supported: STORE_FORMAT });
+    }
+    let id: Hash = get(META_TRUST_ID)?.try_into().map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
+    let module: Hash = get(META_MODULE)?.try_into().map_err(|_| StoreError::Corrupt("meta module".into()))?;
+    let head = get(META_HEAD)?;
+    if head.len() != 48 {
+        return Err(StoreError::Corrupt("meta head".into()));
+    }
+    let mut state = TrustState {
+        id,
+        module,
+        size: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
+        head: head[8..40].try_into().expect("32 bytes"),
+        time: u64::from_le_bytes(head[40..].try_into().expect("8 bytes")),
+        ..TrustState::default()
+    };
+    let genesis = txn.open_table(LOG)?.get(0)?.ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
+    match Entry::from_bytes(genesis.value())?.body {
+        EntryBody::Genesis(g) => {
+            state.name = g.charter.name;
+            state.charter = g.charter.params;
+        }
+        EntryBody::Transition(_) => return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into())),
+    }
+    for row in txn.open_table(MEMBERS)?.iter()? {
+        let (k, v) = row?;
+        state.members.insert(*k.value(), decode(v.value(), "member")?);
+    }
+    for row in txn.open_table(ASSETS)?.iter()? {
+        let (k, v) = row?;
+        state.assets.insert(k.value().to_string(), decode(v.value(), "asset")?);
+    }
+    for row in txn.open_table(PROPOSALS)?.iter()? {
+        let (k, v) = row?;
+        state.proposals.insert(k.value(), decode(v.value(), "proposal")?);
+    }
+    for row in txn.open_table(GRANTS)?.iter()? {
+        let (k, v) = row?;
+        state.grants.insert(k.value(), decode(v.value(), "grant")?);
+    }
+    for row in txn.open_table(NONCES)?.iter()? {
+        let (k, v) = row?;
+        state.nonces.insert(*k.value(), v.value());
+    }
+    Ok(state)
+}
+
+/// Read every log entry, in index order, as stored.
+pub(crate) fn read_entries(db: &impl ReadableDatabase) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    let txn = db.begin_read()?;
+    let log = txn.open_table(LOG)?;
+    let mut out = Vec::new();
+    for row in log.iter()? {
+        let (k, v) = row?;
+        out.push((k.value(), v.value().to_vec()));
+    }
+    Ok(out)
+}
+
+/// Read a stored module's bytes.
+pub(crate) fn read_module(db: &impl ReadableDatabase, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+    let txn = db.begin_read()?;
+    let modules = txn.open_table(MODULES)?;
+    Ok(modules.get(hash)?.map(|v| v.value().to_vec()))
+}
+
+/// A trust: its store, its state in memory, the engine that runs its bylaws and its clock.
+pub struct Trust {
+    db: Database,
+    path: PathBuf,
+    runtime: Arc<Runtime>,
+    state: TrustState,
+    clock: Box<dyn Clock>,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trust").field("path", &self.path).field("id", &self.id_hex()).finish_non_exhaustive()
+    }
+}
+
+impl Trust {
+    /// Found a trust in the data directory `dir` (created if needed) with `charter`, governed by
+    /// the bylaw `wasm` (a component, or a core module built with wit-bindgen). Writes the
+    /// genesis entry durably. Fails if `dir` already holds a trust.
+    pub fn create(
+        dir: impl AsRef<Path>,
+        runtime: Arc<Runtime>,
+        charter: Charter,
+        wasm: &[u8],
+        clock: Box<dyn Clock>,
+    ) -> Result<Trust> {
+        check_charter(&charter)?;
+        let component = to_component(wasm)?;
+        let module = runtime.prepare(&component)?;
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(StoreError::from)?;
+        let path = dir.join(STORE_FILE);
+        if path.exists() {
+            return Err(StoreError::Exists(path.display().to_string()).into());
+        }
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+        let genesis = Genesis { salt, charter, module, engine: runtime.profile().clone() };
+        let entry = Entry { format: ENTRY_FORMAT, index: 0, prev: [0; 32], time: clock.now(), body: EntryBody::Genesis(genesis.clone()) };
+        let (state, changes) = genesis_state(&genesis, &entry);
+        let db = Database::create(&path)?;
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_FORMAT, STORE_FORMAT.to_le_bytes().as_slice())?;
+            meta.insert(META_TRUST_ID, state.id.as_slice())?;
+            meta.insert(META_MODULE, module.as_slice())?;
+            meta.insert(META_HEAD, head_bytes(&state).as_slice())?;
+            txn.open_table(MODULES)?.insert(&module, component.as_slice())?;
+            txn.open_table(LOG)?.insert(0, entry.to_bytes().as_slice())?;
+            // Create every table, so readers never meet a missing one.
+            txn.open_table(MEMBERS)?;
+            txn.open_table(ASSETS)?;
+            txn.open_table(PROPOSALS)?;
+            txn.open_table(GRANTS)?;
+            txn.open_table(NONCES)?;
+            for c in &changes {
+                write_change(&txn, c)?;
+            }
+        }
+        txn.commit()?;
+        Ok(Trust { db, path: dir.to_path_buf(), runtime, state, clock })
+    }
+
+    /// Open the trust in data directory `dir`. Loads and re-hashes the active bylaw module.
+    pub fn open(dir: impl AsRef<Path>, runtime: Arc<Runtime>, clock: Box<dyn Clock>) -> Result<Trust> {
+        let dir = dir.as_ref();
+        let path = dir.join(STORE_FILE);
+        if !path.exists() {
+            return Err(StoreError::NotFound(dir.display().to_string()).into());
+        }
+        let db = Database::open(&path)?;
+        let state = load_state(&db)?;
+        let trust = Trust { db, path: dir.to_path_buf(), runtime, state, clock };
+        trust.load_module(&trust.state.module)?;
+        Ok(trust)
+    }
+
+    /// Load the stored module `hash` into the engine, checking that its bytes hash to `hash`.
+    pub fn load_module(&self, hash: &Hash) -> Result<()> {
+        if self.runtime.is_prepared(hash) {
+            return Ok(());
+        }
+        let bytes = read_module(&self.db, hash)?.ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
+        let calculated = module_hash(&bytes);
+        if &calculated != hash {
+            return Err(LoadError::HashMismatch { expected: hex::encode(hash), calculated: hex::encode(calculated) }.into());
+        }
+        self.runtime.prepare(&bytes)?;
+        Ok(())
+    }
+
+    /// The trust's id, hex.
+    pub fn id_hex(&self) -> String {
+        hex::encode(self.state.id)
+    }
+
+    /// The trust's id.
+    pub fn id(&self) -> Hash {
+        self.state.id
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The trust's current state.
+    pub fn state(&self) -> &TrustState {
+        &self.state
+    }
+
+    /// The engine running this trust's bylaws.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The underlying store, for read-only inspection and verification.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Judge and commit one signed transition (canonical envelope bytes). Returns after the
+    /// entry is durable. A refusal (`Err(Error::Refused)`) or a bylaw failure
+    /// (`Err(Error::Eval)`) writes nothing; a denial by the bylaw is logged and returned in
+    /// the receipt's verdict.
+    pub fn submit(&mut self, bytes: &[u8]) -> Result<Receipt> {
+        self.submit_batch(&[bytes])
+            .pop()
+            .expect("a batch of one gives one result")
+    }
+
+    /// Judge several transitions in order and commit all the accepted ones in one durable
+    /// write transaction (group commit). Each result is `Ok` only once the batch is durable;
+    /// refused or failed transitions in the batch leave no trace and do not affect the others.
+    pub fn submit_batch(&mut self, batch: &[&[u8]]) -> Vec<Result<Receipt>> {
+        let now = self.clock.now().max(self.state.time);
+        let mut results: Vec<Result<Receipt>> = Vec::with_capacity(batch.len());
+        let mut accepted: Vec<(usize, Judged)> = Vec::new();
+        let mut undo: Vec<(Vec<Change>, (u64, Hash, u64))> = Vec::new();
+        for bytes in batch {
+            match judge(&self.runtime, &self.state, bytes, now) {
+                Ok(j) => {
+                    undo.push(advance(&mut self.state, &j));
+                    accepted.push((results.len(), j));
+                    // Placeholder until the batch is durable.
+                    results.push(Err(StoreError::Db("not committed".into()).into()));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        if accepted.is_empty() {
+            return results;
+        }
+        match self.commit(&accepted) {
+            Ok(()) => {
+                for (i, j) in accepted {
+                    let EntryBody::Transition(rec) = j.entry.body.clone() else { unreachable!("judge makes transitions") };
+                    results[i] = Ok(Receipt {
+                        index: j.entry.index,
+                        entry_hash: entry_hash(&j.entry),
+                        time: j.entry.time,
+                        verdict: rec.verdict,
+                        effects: rec.effects,
+                        fuel: rec.fuel,
+                        module: rec.module,
+                        signer: j.signer,
+                        action: j.action,
+                    });
+                }
+            }
+            Err(e) => {
+                for (changes, (size, head, time)) in undo.into_iter().rev() {
+                    self.state.apply_all(&changes);
+                    self.state.size = size;
+                    self.state.head = head;
+                    self.state.time = time;
+                }
+                let msg = e.to_string();
+                for (i, _) in accepted {
+                    results[i] = Err(StoreError::Db(format!("commit failed, nothing was written: {msg}")).into());
+                }
+            }
+        }
+        results
+    }
+
+    fn commit(&self, accepted: &[(usize, Judged)]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut log = txn.open_table(LOG)?;
+            for (_, j) in accepted {
+                log.insert(j.entry.index, j.entry.to_bytes().as_slice())?;
+            }
+        }
+        for (_, j) in accepted {
+            for c in &j.changes {
+                write_change(&txn, c)?;
+            }
+        }
+        txn.open_table(META)?.insert(META_HEAD, head_bytes(&self.state).as_slice())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Log entries `from..` (at most `limit`), decoded.
+    pub fn entries(&self, from: u64, limit: usize) -> Result<Vec<Entry>> {
+        let txn = self.db.begin_read()?;
+        let log = txn.open_table(LOG)?;
+        let mut out = Vec::new();
+        for row in log.range(from..)?.take(limit) {
+            let (_, v) = row?;
+            out.push(Entry::from_bytes(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The genesis entry's contents.
+    pub fn genesis(&self) -> Result<Genesis> {
+        match self.entries(0, 1)?.pop().map(|e| e.body) {
+            Some(EntryBody::Genesis(g)) => Ok(g),
+            _ => Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()).into()),
+        }
+    }
+
+    /// The stored bytes of the bylaw component `hash`.
+    pub fn module_bytes(&self, hash: &Hash) -> Result<Option<Vec<u8>>> {
+        Ok(read_module(&self.db, hash)?)
+    }
+
+    /// A canonical dump of every table's raw bytes, for byte-for-byte comparisons of the store.
+    pub fn dump(&self) -> Result<Vec<u8>> {
+        let txn = self.db.begin_read()?;
+        let mut out = Vec::new();
+        let mut push = |k: &[u8], v: &[u8]| {
+            out.extend_from_slice(&(k.len() as u64).to_le_bytes());
+            out.extend_from_slice(k);
+            out.extend_from_slice(&(v.len() as u64).to_le_bytes());
+            out.extend_from_slice(v);
+        };
+        for row in txn.open_table(META)?.iter()? {
+            let (k, v) = row?;
+            push(k.value().as_bytes(), v.value());
+        }
+        for row in txn.open_table(LOG)?.iter()? {
+            let (k, v) = row?;
+            push(&k.value().to_le_bytes(), v.value());
+        }
+        for row in txn.open_table(MODULES)?.iter()? {
+            let (k, v) = row?;
+            push(k.value(), v.value());
+        }
+        for row in txn.open_table(MEMBERS)?.iter()? {
+            let (k, v) = row?;
+            push(k.value(), v.value());
+        }
+        for row in txn.open_table(ASSETS)?.iter()? {
+            let (k, v) = row?;
+            push(k.value().as_bytes(), v.value());
+        }
+        for row in txn.open_table(PROPOSALS)?.iter()? {
+            let (k, v) = row?;
+            push(&k.value().to_le_bytes(), v.value());
+        }
+        for row in txn.open_table(GRANTS)?.iter()? {
+            let (k, v) = row?;
+            push(&k.value().to_le_bytes(), v.value());
+        }
+        for row in txn.open_table(NONCES)?.iter()? {
+            let (k, v) = row?;
+            push(k.value(), &v.value().to_le_bytes());
+        }
+        Ok(out)
+    }
+}
