@@ -32,6 +32,11 @@ impl ManualClock {
         ManualClock { now: AtomicU64::new(now) }
     }
 
+    /// Set the clock to `now` (it may step back, as a skewed system clock can).
+    pub fn set(&self, now: u64) {
+        self.now.store(now, Ordering::SeqCst);
+    }
+
     /// Move the clock forward by `seconds`.
     pub fn advance(&self, seconds: u64) {
         self.now.fetch_add(seconds, Ordering::SeqCst);

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
+use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
@@ -139,6 +140,16 @@ pub fn to_component(wasm: &[u8]) -> Result<Vec<u8>, LoadError> {
         .map_err(|e| LoadError::Componentize(format!("{e:#}")))
 }
 
+/// The only import a bylaw may have: the contract's `types` interface, which carries type
+/// definitions and no functions (so it gives the guest no capability at all).
+fn is_type_only_contract_import(engine: &Engine, name: &str, item: &ComponentItem) -> bool {
+    let ComponentItem::ComponentInstance(instance) = item else {
+        return false;
+    };
+    name.starts_with("cltd:bylaws/types@0.1.")
+        && instance.exports(engine).all(|(_, export)| matches!(export.ty, ComponentItem::Type(_)))
+}
+
 impl Runtime {
     /// Build an engine for `profile`. Fails only if wasmtime rejects the configuration.
     pub fn new(profile: EngineProfile) -> Result<Runtime, LoadError> {
@@ -183,10 +194,17 @@ impl Runtime {
             return Err(LoadError::NotWasm("a bylaw must be a Wasm component (use to_component first)".into()));
         }
         let compiled = Component::new(&self.engine, component).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        let imports: Vec<String> =
-            compiled.component_type().imports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let ty = compiled.component_type();
+        let imports: Vec<String> = ty
+            .imports(&self.engine)
+            .filter(|(name, item)| !is_type_only_contract_import(&self.engine, name, &item.ty))
+            .map(|(name, _)| name.to_string())
+            .collect();
         if !imports.is_empty() {
-            return Err(LoadError::Link(format!("bylaws may import nothing, this one imports {}", imports.join(", "))));
+            return Err(LoadError::Link(format!(
+                "bylaws may import nothing but the contract's types, this one imports {}",
+                imports.join(", ")
+            )));
         }
         let pre = self.linker.instantiate_pre(&compiled).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = BylawPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;

@@ -354,10 +354,9 @@ impl Trust {
     }
 
     /// Load the stored module `hash` into the engine, checking that its bytes hash to `hash`.
+    /// The bytes are re-hashed even when the engine has the module cached, so a swapped store
+    /// is always noticed.
     pub fn load_module(&self, hash: &Hash) -> Result<()> {
-        if self.runtime.is_prepared(hash) {
-            return Ok(());
-        }
         let bytes = read_module(&self.db, hash)?.ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
         let calculated = module_hash(&bytes);
         if &calculated != hash {

@@ -1,0 +1,74 @@
+//! Hostile bylaws are contained: a clear error, nothing committed, the runtime keeps working.
+
+use cltd_runtime::{Action, Error, EvalError, LoadError, Parameter, ProposalBody, ProposalDraft, Runtime};
+
+use crate::support::{DAY, Harness, bylaw};
+
+fn hostile(mode: &str) -> Harness {
+    Harness::with(&bylaw("hostile-bylaw"), vec![Parameter { key: "hostile".into(), value: mode.into() }])
+}
+
+fn any_action() -> Action {
+    Action::Propose(ProposalDraft { body: ProposalBody::Ordinary, title: "t".into(), text: String::new(), window: 7 * DAY })
+}
+
+/// Submit as r1; the bylaw must fail with an error and leave the store untouched.
+fn fails(h: &mut Harness) -> EvalError {
+    let before = h.trust.dump().unwrap();
+    let state = h.trust.state().clone();
+    let bytes = h.sign("r1", any_action());
+    let err = match h.trust.submit(&bytes) {
+        Err(Error::Eval(e)) => e,
+        other => panic!("expected a bylaw failure, got {other:?}"),
+    };
+    assert_eq!(h.trust.dump().unwrap(), before, "nothing committed");
+    assert_eq!(h.trust.state(), &state);
+    err
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_fuel() {
+    let mut h = hostile("loop");
+    let err = fails(&mut h);
+    assert!(matches!(err, EvalError::OutOfFuel { .. }), "{err:?}");
+    assert!(err.to_string().contains("nothing was committed"));
+    // The same trust (and engine) still answers, and fails the same way again.
+    assert!(matches!(fails(&mut h), EvalError::OutOfFuel { .. }));
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    let mut h = hostile("memory-bomb");
+    assert!(matches!(fails(&mut h), EvalError::ResourceLimit(_)));
+}
+
+#[test]
+fn a_trap_is_reported() {
+    let mut h = hostile("trap");
+    assert!(matches!(fails(&mut h), EvalError::Trap(_)));
+}
+
+#[test]
+fn unbounded_recursion_overflows_the_bounded_stack() {
+    let mut h = hostile("deep-recursion");
+    let err = fails(&mut h);
+    assert!(matches!(err, EvalError::StackOverflow | EvalError::OutOfFuel { .. }), "{err:?}");
+}
+
+#[test]
+fn a_well_behaved_trust_on_the_same_engine_is_unaffected() {
+    let mut bad = hostile("loop");
+    fails(&mut bad);
+    let mut good = Harness::classic();
+    good.allowed("r1", any_action());
+}
+
+#[test]
+fn non_wasm_and_oversized_modules_are_refused() {
+    let rt = Runtime::new(Default::default()).unwrap();
+    assert!(matches!(cltd_runtime::to_component(b"hello"), Err(LoadError::NotWasm(_))));
+    assert!(matches!(rt.prepare(b"\0asm\x01\0\0\0"), Err(LoadError::NotWasm(_))), "core modules must be componentized");
+    let mut big = cltd_runtime::to_component(&crate::support::classic()).unwrap();
+    big.resize(3 << 20, 0);
+    assert!(matches!(rt.prepare(&big), Err(LoadError::TooLarge { .. })));
+}

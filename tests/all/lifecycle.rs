@@ -1,0 +1,169 @@
+//! The host's own checks: every refusal leaves the store and the state byte-identical.
+
+use cltd_runtime::{Action, Choice, ProposalBody, ProposalDraft, RefusalError, SignedTransition, Vote};
+
+use crate::support::{DAY, Harness};
+
+fn ordinary(days: u64) -> Action {
+    Action::Propose(ProposalDraft { body: ProposalBody::Ordinary, title: "Adopt a code of conduct".into(), text: String::new(), window: days * DAY })
+}
+
+fn vote(id: u64, choice: Choice) -> Action {
+    Action::Vote(Vote { proposal: id, choice })
+}
+
+#[test]
+fn forged_signature_is_refused_without_trace() {
+    let mut h = Harness::classic();
+    let bytes = h.sign("r1", ordinary(7));
+    let (mut signed, _) = SignedTransition::decode(&bytes).unwrap();
+    signed.signature[0] ^= 0x80;
+    let err = h.refused_bytes(&signed.to_bytes());
+    assert!(matches!(err, RefusalError::BadSignature(_)), "{err:?}");
+
+    // A valid signature by somebody else over r1's body is a forgery too.
+    let (mut signed, body) = SignedTransition::decode(&bytes).unwrap();
+    let other = h.sign("r2", ordinary(7));
+    signed.signature = SignedTransition::decode(&other).unwrap().0.signature;
+    assert_eq!(body.signer, h.key("r1").public());
+    assert!(matches!(h.refused_bytes(&signed.to_bytes()), RefusalError::BadSignature(_)));
+}
+
+#[test]
+fn garbage_and_noncanonical_bytes_are_refused() {
+    let mut h = Harness::classic();
+    assert!(matches!(h.refused_bytes(b"not a transition"), RefusalError::Malformed(_)));
+    let mut bytes = h.sign("r1", ordinary(7));
+    bytes.push(0);
+    assert!(matches!(h.refused_bytes(&bytes), RefusalError::Malformed(_)));
+}
+
+#[test]
+fn replayed_sequence_number_is_refused() {
+    let mut h = Harness::classic();
+    let bytes = h.sign("r1", ordinary(7));
+    h.trust.submit(&bytes).expect("first submission");
+    let err = h.refused_bytes(&bytes);
+    assert_eq!(err, RefusalError::BadSequence { key: hex::encode(h.key("r1").public()), expected: 1, found: 0 });
+}
+
+#[test]
+fn skipped_sequence_number_is_refused() {
+    let mut h = Harness::classic();
+    let kp = h.key("r1");
+    let bytes = SignedTransition::sign(&kp, h.trust.id(), 5, ordinary(7)).to_bytes();
+    assert!(matches!(h.refused_bytes(&bytes), RefusalError::BadSequence { expected: 0, found: 5, .. }));
+}
+
+#[test]
+fn transition_for_another_trust_is_refused() {
+    let mut h = Harness::classic();
+    let kp = h.key("r1");
+    let bytes = SignedTransition::sign(&kp, [9; 32], 0, ordinary(7)).to_bytes();
+    assert!(matches!(h.refused_bytes(&bytes), RefusalError::WrongTrust { .. }));
+}
+
+#[test]
+fn member_admitted_after_opening_cannot_vote_and_does_not_count() {
+    let mut h = Harness::classic();
+    // Proposal 1 admits newcomer; proposal 2 opens before the admission is executed.
+    let newcomer = h.pk("newcomer");
+    h.allowed(
+        "r1",
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::AdmitMember(cltd_runtime::Applicant {
+                key: newcomer,
+                name: "Newcomer".into(),
+                class: cltd_runtime::StakeholderClass::Public,
+            }),
+            title: "Admit Newcomer".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
+    );
+    for v in ["r1", "r2", "c1", "c2", "p1"] {
+        h.allowed(v, vote(1, Choice::Yes));
+    }
+    h.allowed("c1", ordinary(14));
+    h.wait_days(7);
+    h.allowed("r1", Action::Close(1));
+    h.allowed("r1", Action::Execute(1));
+    let newcomer = h.pk("newcomer");
+    assert!(h.trust.state().member(&newcomer).is_some());
+
+    let err = h.refused("newcomer", vote(2, Choice::Yes));
+    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("not in the electorate")), "{err:?}");
+    assert_eq!(h.trust.state().proposals[&2].proposal.electorate.len(), 9, "the denominator stays frozen");
+}
+
+#[test]
+fn double_vote_is_refused() {
+    let mut h = Harness::classic();
+    h.allowed("r1", ordinary(7));
+    h.allowed("r2", vote(1, Choice::Yes));
+    let err = h.refused("r2", vote(1, Choice::No));
+    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already voted")), "{err:?}");
+}
+
+#[test]
+fn execute_before_passing_is_refused() {
+    let mut h = Harness::classic();
+    h.allowed("r1", ordinary(7));
+    let err = h.refused("r1", Action::Execute(1));
+    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("only a passed proposal")), "{err:?}");
+    // Closing before the window ends is refused too.
+    assert!(matches!(h.refused("r1", Action::Close(1)), RefusalError::Lifecycle(_)));
+}
+
+#[test]
+fn execute_twice_is_refused() {
+    let mut h = Harness::classic();
+    h.allowed("r1", ordinary(7));
+    for v in ["r1", "r2", "c1", "p1"] {
+        h.allowed(v, vote(1, Choice::Yes));
+    }
+    h.wait_days(7);
+    let closed = h.allowed("r1", Action::Close(1));
+    assert_eq!(closed.verdict.decision().unwrap().outcome, cltd_runtime::Outcome::Passed);
+    h.allowed("r1", Action::Execute(1));
+    let err = h.refused("r1", Action::Execute(1));
+    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already executed")), "{err:?}");
+}
+
+#[test]
+fn vote_after_the_window_is_refused() {
+    let mut h = Harness::classic();
+    h.allowed("r1", ordinary(7));
+    h.wait_days(7);
+    let err = h.refused("r2", vote(1, Choice::Yes));
+    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("closed at")), "{err:?}");
+}
+
+#[test]
+fn unknown_proposal_is_refused() {
+    let mut h = Harness::classic();
+    assert!(matches!(h.refused("r1", vote(42, Choice::Yes)), RefusalError::NotFound(_)));
+}
+
+#[test]
+fn a_denial_is_logged_and_changes_only_the_sequence_number() {
+    let mut h = Harness::classic();
+    let before = h.trust.state().clone();
+    let code = h.denied("stranger", ordinary(7));
+    assert_eq!(code, "not-a-member");
+    let stranger = h.key("stranger").public();
+    let after = h.trust.state();
+    assert_eq!(after.size, before.size + 1, "the denial is a log entry");
+    assert_eq!(after.proposals, before.proposals);
+    assert_eq!(after.members, before.members);
+    assert_eq!(after.next_seq(&stranger), 1, "the signed transition is spent");
+}
+
+#[test]
+fn host_time_never_decreases() {
+    let mut h = Harness::classic();
+    let first = h.allowed("r1", ordinary(7));
+    h.clock.set(first.time - 3_600);
+    let second = h.allowed("r2", ordinary(7));
+    assert_eq!(second.time, first.time, "a clock that steps back cannot stamp an earlier time");
+}

@@ -1,0 +1,118 @@
+//! Whole governance flows through classic-clt: admission, the asset lock, data access.
+
+use cltd_runtime::{
+    AccessRequest, Action, Applicant, Choice, Disposal, Effect, Outcome, ProposalBody, ProposalDraft, StakeholderClass,
+    Trust, Vote,
+};
+
+use crate::support::{DAY, Harness, runtime};
+
+fn propose(body: ProposalBody, days: u64) -> Action {
+    Action::Propose(ProposalDraft { body, title: "proposal".into(), text: String::new(), window: days * DAY })
+}
+
+fn votes(h: &mut Harness, id: u64, names: &[&str], choice: Choice) {
+    for n in names {
+        h.allowed(n, Action::Vote(Vote { proposal: id, choice }));
+    }
+}
+
+#[test]
+fn perpetual_disposal_fails_without_a_supermajority_in_every_class() {
+    let mut h = Harness::classic();
+    let dispose = ProposalBody::DisposeAsset(Disposal { asset_id: "tenancy-data".into(), recipient: "DataCorp, sale".into() });
+    // Too short a window is denied, naming the clause.
+    let r = h.act("c1", propose(dispose.clone(), 7)).unwrap();
+    let d = r.verdict.denial().expect("denied");
+    assert_eq!(d.code, "window-too-short");
+    assert!(d.clause.contains("§5"), "{d:?}");
+
+    h.allowed("c1", propose(dispose, 14));
+    votes(&mut h, 1, &["r1", "c1", "c2", "c3", "p1", "p2", "p3"], Choice::Yes);
+    votes(&mut h, 1, &["r2", "r3"], Choice::No);
+    h.wait_days(14);
+    let closed = h.allowed("c1", Action::Close(1));
+    let decision = closed.verdict.decision().unwrap();
+    assert_eq!(decision.outcome, Outcome::Rejected);
+    assert!(decision.explanation.contains("resident class: 1 of 3 (33%)"), "{}", decision.explanation);
+    assert!(h.refused("c1", Action::Execute(1)).to_string().contains("only a passed proposal"));
+    assert!(h.trust.state().assets.contains_key("tenancy-data"), "the asset lock held");
+}
+
+#[test]
+fn admission_then_access_grant_then_lock() {
+    let mut h = Harness::classic();
+    let ada = h.pk("ada");
+    h.allowed(
+        "p1",
+        propose(ProposalBody::AdmitMember(Applicant { key: ada.clone(), name: "Ada".into(), class: StakeholderClass::Resident }), 7),
+    );
+    votes(&mut h, 1, &["r1", "c1", "p1", "p2"], Choice::Yes);
+    votes(&mut h, 1, &["c2"], Choice::No);
+    h.wait_days(7);
+    assert_eq!(h.allowed("p1", Action::Close(1)).verdict.decision().unwrap().outcome, Outcome::Passed);
+    let exec = h.allowed("p2", Action::Execute(1));
+    assert!(exec.effects.contains(&Effect::MemberAdmitted { key: ada.clone(), class: StakeholderClass::Resident }));
+
+    h.allowed(
+        "ada",
+        propose(
+            ProposalBody::GrantAccess(AccessRequest {
+                grantee: ada.clone(),
+                asset_id: "tenancy-data".into(),
+                purpose: "study of rent arrears, aggregated".into(),
+                duration: 180 * DAY,
+            }),
+            7,
+        ),
+    );
+    votes(&mut h, 2, &["ada", "r1", "r2", "c1", "p3"], Choice::Yes);
+    h.wait_days(7);
+    h.allowed("ada", Action::Close(2));
+    let exec = h.allowed("ada", Action::Execute(2));
+    let grant = &h.trust.state().grants[&1];
+    assert_eq!(grant.grantee, ada);
+    assert_eq!(grant.expires_at, exec.time + 180 * DAY);
+
+    let lock = h.allowed("r3", Action::LockAsset("old-site".into()));
+    assert_eq!(lock.effects, vec![Effect::AssetLocked { asset: "old-site".into() }]);
+    assert_eq!(h.denied("r3", Action::LockAsset("old-site".into())), "already-locked");
+}
+
+#[test]
+fn quorum_failure_expires_the_proposal() {
+    let mut h = Harness::classic();
+    h.allowed("r1", propose(ProposalBody::Ordinary, 7));
+    votes(&mut h, 1, &["r1", "r2"], Choice::Yes);
+    h.wait_days(8);
+    let closed = h.allowed("r3", Action::Close(1));
+    assert_eq!(closed.verdict.decision().unwrap().outcome, Outcome::Expired);
+}
+
+#[test]
+fn group_commit_acknowledges_each_transition_and_isolates_refusals() {
+    let mut h = Harness::classic();
+    let a = h.sign("r1", propose(ProposalBody::Ordinary, 7));
+    let b = h.sign("r2", propose(ProposalBody::Ordinary, 7));
+    let bad = b"garbage".to_vec();
+    let results = h.trust.submit_batch(&[&a, &bad, &b]);
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(results[1].is_err());
+    assert_eq!(results[2].as_ref().unwrap().index, results[0].as_ref().unwrap().index + 1);
+    assert_eq!(h.trust.state().proposals.len(), 2);
+    assert!(cltd_runtime::verify(h.trust.database(), &runtime()).unwrap().is_ok());
+}
+
+#[test]
+fn state_survives_reopening() {
+    let mut h = Harness::classic();
+    h.allowed("r1", propose(ProposalBody::Ordinary, 7));
+    votes(&mut h, 1, &["c1"], Choice::Abstain);
+    let state = h.trust.state().clone();
+    let dir = h.dir.path().to_path_buf();
+    let Harness { dir: keep, trust, clock, .. } = h;
+    drop(trust);
+    let reopened = Trust::open(&dir, runtime(), Box::new(clock)).expect("reopen");
+    assert_eq!(reopened.state(), &state);
+    drop(keep);
+}
