@@ -31,7 +31,11 @@ pub struct CharterError {
 
 impl fmt::Display for CharterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "charter parameter `{}` = `{}` is not {}", self.key, self.value, self.expected)
+        write!(
+            f,
+            "charter parameter `{}` = `{}` is not {}",
+            self.key, self.value, self.expected
+        )
     }
 }
 
@@ -45,7 +49,10 @@ impl<'a> Charter<'a> {
 
     /// The raw value of `key`, if set.
     pub fn get(&self, key: &str) -> Option<&'a str> {
-        self.params.iter().find(|p| p.key == key).map(|p| p.value.as_str())
+        self.params
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| p.value.as_str())
     }
 
     /// A ratio parameter (`N/D`), or `default` when absent.
@@ -60,11 +67,18 @@ impl<'a> Charter<'a> {
     pub fn days(&self, key: &str, default: u64) -> Result<u64, CharterError> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.trim().parse().map_err(|_| self.error(key, v, "a whole number of days")),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| self.error(key, v, "a whole number of days")),
         }
     }
 
     fn error(&self, key: &str, value: &str, expected: &'static str) -> CharterError {
-        CharterError { key: key.to_string(), value: value.to_string(), expected }
+        CharterError {
+            key: key.to_string(),
+            value: value.to_string(),
+            expected,
+        }
     }
 }

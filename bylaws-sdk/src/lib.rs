@@ -53,10 +53,10 @@ pub mod bindings {
 }
 
 pub use bindings::cltd::bylaws::types::{
-    AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot,
-    BylawInfo, Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member,
-    Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass,
-    Verdict, View, Vote,
+    AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot, BylawInfo,
+    Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member, Outcome,
+    Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass, Verdict,
+    View, Vote,
 };
 pub use charter::{Charter, CharterError};
 pub use ratio::{Ratio, RatioError, percent};

@@ -71,7 +71,8 @@ impl Ratio {
 
     /// True when `part/whole > num/den` (strictly more, as in "a simple majority").
     pub fn is_exceeded_by(self, part: u64, whole: u64) -> bool {
-        whole != 0 && u128::from(part) * u128::from(self.den) > u128::from(self.num) * u128::from(whole)
+        whole != 0
+            && u128::from(part) * u128::from(self.den) > u128::from(self.num) * u128::from(whole)
     }
 
     /// The smallest count out of `whole` that meets this ratio.

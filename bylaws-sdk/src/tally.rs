@@ -98,11 +98,27 @@ mod tests {
     #[test]
     fn counts_only_electors_once() {
         let p = proposal_with(
-            &[(1, StakeholderClass::Resident), (2, StakeholderClass::Public)],
-            &[(1, Choice::Yes), (1, Choice::No), (3, Choice::Yes), (2, Choice::Abstain)],
+            &[
+                (1, StakeholderClass::Resident),
+                (2, StakeholderClass::Public),
+            ],
+            &[
+                (1, Choice::Yes),
+                (1, Choice::No),
+                (3, Choice::Yes),
+                (2, Choice::Abstain),
+            ],
         );
         let t = Tally::of(&p);
-        assert_eq!(t.all, ClassTally { electorate: 2, yes: 1, no: 0, abstain: 1 });
+        assert_eq!(
+            t.all,
+            ClassTally {
+                electorate: 2,
+                yes: 1,
+                no: 0,
+                abstain: 1
+            }
+        );
         assert_eq!(t.resident.yes, 1);
         assert_eq!(t.public.turnout(), 1);
         assert_eq!(t.community.electorate, 0);

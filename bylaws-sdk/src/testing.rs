@@ -37,12 +37,18 @@ pub struct Scenario {
 impl Scenario {
     /// An empty trust at time 1,700,000,000.
     pub fn new() -> Self {
-        Scenario { now: 1_700_000_000, ..Scenario::default() }
+        Scenario {
+            now: 1_700_000_000,
+            ..Scenario::default()
+        }
     }
 
     /// Set a charter parameter.
     pub fn param(mut self, key: &str, value: &str) -> Self {
-        self.charter.push(Parameter { key: key.into(), value: value.into() });
+        self.charter.push(Parameter {
+            key: key.into(),
+            value: value.into(),
+        });
         self
     }
 
@@ -67,7 +73,12 @@ impl Scenario {
 
     /// Add an asset.
     pub fn asset(mut self, id: &str, kind: AssetKind, lock: LockStatus) -> Self {
-        self.assets.push(Asset { id: id.into(), kind, lock, description: String::new() });
+        self.assets.push(Asset {
+            id: id.into(),
+            kind,
+            lock,
+            description: String::new(),
+        });
         self
     }
 
@@ -91,7 +102,10 @@ impl Scenario {
             electorate: self
                 .members
                 .iter()
-                .map(|m| Elector { key: m.key.clone(), class: m.class })
+                .map(|m| Elector {
+                    key: m.key.clone(),
+                    class: m.class,
+                })
                 .collect(),
             ballots: Vec::new(),
         }
@@ -117,7 +131,10 @@ impl Scenario {
             Some(ProposalBody::GrantAccess(g)) => Some(&g.grantee),
             _ => None,
         };
-        let count = |c| u32::try_from(self.members.iter().filter(|m| m.class == c).count()).expect("few members");
+        let count = |c| {
+            u32::try_from(self.members.iter().filter(|m| m.class == c).count())
+                .expect("few members")
+        };
         View {
             trust_id: "00".repeat(32),
             trust_name: "test trust".into(),
@@ -149,15 +166,26 @@ pub fn proposal_with(electors: &[(u8, StakeholderClass)], ballots: &[(u8, Choice
         opened_at: 0,
         closes_at: 0,
         status: ProposalStatus::Open,
-        electorate: electors.iter().map(|&(n, class)| Elector { key: key(n), class }).collect(),
-        ballots: ballots.iter().map(|&(n, choice)| Ballot { voter: key(n), choice }).collect(),
+        electorate: electors
+            .iter()
+            .map(|&(n, class)| Elector { key: key(n), class })
+            .collect(),
+        ballots: ballots
+            .iter()
+            .map(|&(n, choice)| Ballot {
+                voter: key(n),
+                choice,
+            })
+            .collect(),
     }
 }
 
 /// Cast `choice` for each member number in `voters` on `proposal`.
 pub fn cast(proposal: &mut Proposal, voters: impl IntoIterator<Item = u8>, choice: Choice) {
     for n in voters {
-        proposal.ballots.push(Ballot { voter: key(n), choice });
+        proposal.ballots.push(Ballot {
+            voter: key(n),
+            choice,
+        });
     }
 }
-

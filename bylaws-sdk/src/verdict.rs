@@ -4,18 +4,27 @@ use crate::{Allowance, Decision, Denial, Outcome, Verdict};
 
 /// Allow the action, with no notes.
 pub fn allow() -> Verdict {
-    Verdict::Allow(Allowance { decision: None, notes: Vec::new() })
+    Verdict::Allow(Allowance {
+        decision: None,
+        notes: Vec::new(),
+    })
 }
 
 /// Allow the action, with a plain-language note on why.
 pub fn allow_with_note(note: impl Into<String>) -> Verdict {
-    Verdict::Allow(Allowance { decision: None, notes: vec![note.into()] })
+    Verdict::Allow(Allowance {
+        decision: None,
+        notes: vec![note.into()],
+    })
 }
 
 /// Allow closing a proposal, deciding its `outcome` and explaining the tally.
 pub fn decide(outcome: Outcome, explanation: impl Into<String>) -> Verdict {
     Verdict::Allow(Allowance {
-        decision: Some(Decision { outcome, explanation: explanation.into() }),
+        decision: Some(Decision {
+            outcome,
+            explanation: explanation.into(),
+        }),
         notes: Vec::new(),
     })
 }

@@ -16,7 +16,9 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 }
 
@@ -29,7 +31,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock stopped at `now`.
     pub fn new(now: u64) -> Self {
-        ManualClock { now: AtomicU64::new(now) }
+        ManualClock {
+            now: AtomicU64::new(now),
+        }
     }
 
     /// Set the clock to `now` (it may step back, as a skewed system clock can).

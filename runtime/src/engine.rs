@@ -76,18 +76,33 @@ struct Sandbox {
 }
 
 impl ResourceLimiter for Sandbox {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
-            self.exceeded = Some(format!("memory of {desired} bytes requested, limit {}", self.memory_bytes));
+            self.exceeded = Some(format!(
+                "memory of {desired} bytes requested, limit {}",
+                self.memory_bytes
+            ));
             return Ok(false);
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         const MAX_TABLE: usize = 100_000;
         if desired > MAX_TABLE {
-            self.exceeded = Some(format!("table of {desired} elements requested, limit {MAX_TABLE}"));
+            self.exceeded = Some(format!(
+                "table of {desired} elements requested, limit {MAX_TABLE}"
+            ));
             return Ok(false);
         }
         Ok(true)
@@ -114,7 +129,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("profile", &self.profile).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
     }
 }
 
@@ -147,7 +164,9 @@ fn is_type_only_contract_import(engine: &Engine, name: &str, item: &ComponentIte
         return false;
     };
     name.starts_with("cltd:bylaws/types@0.1.")
-        && instance.exports(engine).all(|(_, export)| matches!(export.ty, ComponentItem::Type(_)))
+        && instance
+            .exports(engine)
+            .all(|(_, export)| matches!(export.ty, ComponentItem::Type(_)))
 }
 
 impl Runtime {
@@ -160,19 +179,28 @@ impl Runtime {
             .consume_fuel(true)
             .cranelift_nan_canonicalization(profile.nan_canonicalization)
             .relaxed_simd_deterministic(true)
-            .max_wasm_stack(usize::try_from(profile.max_stack_bytes).expect("stack limit fits in usize"));
+            .max_wasm_stack(
+                usize::try_from(profile.max_stack_bytes).expect("stack limit fits in usize"),
+            );
         if profile.pooling {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
             pool.total_component_instances(64)
                 .total_core_instances(64)
                 .total_memories(64)
                 .total_tables(64)
-                .max_memory_size(usize::try_from(profile.memory_bytes).expect("memory limit fits in usize"));
+                .max_memory_size(
+                    usize::try_from(profile.memory_bytes).expect("memory limit fits in usize"),
+                );
             config.allocation_strategy(pool);
         }
         let engine = Engine::new(&config).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         let linker = Linker::new(&engine);
-        Ok(Runtime { engine, linker, cache: Mutex::new(HashMap::new()), profile })
+        Ok(Runtime {
+            engine,
+            linker,
+            cache: Mutex::new(HashMap::new()),
+            profile,
+        })
     }
 
     /// The profile this engine runs bylaws under.
@@ -184,16 +212,27 @@ impl Runtime {
     /// hash. Returns the hash. Compiling an already-cached hash is free.
     pub fn prepare(&self, component: &[u8]) -> Result<Hash, LoadError> {
         let hash = module_hash(component);
-        if self.cache.lock().expect("bylaw cache lock poisoned").contains_key(&hash) {
+        if self
+            .cache
+            .lock()
+            .expect("bylaw cache lock poisoned")
+            .contains_key(&hash)
+        {
             return Ok(hash);
         }
         if component.len() > MAX_COMPONENT_BYTES {
-            return Err(LoadError::TooLarge { size: component.len(), limit: MAX_COMPONENT_BYTES });
+            return Err(LoadError::TooLarge {
+                size: component.len(),
+                limit: MAX_COMPONENT_BYTES,
+            });
         }
         if !wasmparser::Parser::is_component(component) {
-            return Err(LoadError::NotWasm("a bylaw must be a Wasm component (use to_component first)".into()));
+            return Err(LoadError::NotWasm(
+                "a bylaw must be a Wasm component (use to_component first)".into(),
+            ));
         }
-        let compiled = Component::new(&self.engine, component).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let compiled = Component::new(&self.engine, component)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         let ty = compiled.component_type();
         let imports: Vec<String> = ty
             .imports(&self.engine)
@@ -206,15 +245,24 @@ impl Runtime {
                 imports.join(", ")
             )));
         }
-        let pre = self.linker.instantiate_pre(&compiled).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&compiled)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = BylawPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        self.cache.lock().expect("bylaw cache lock poisoned").insert(hash, Arc::new(pre));
+        self.cache
+            .lock()
+            .expect("bylaw cache lock poisoned")
+            .insert(hash, Arc::new(pre));
         Ok(hash)
     }
 
     /// True when the module with `hash` is compiled and cached.
     pub fn is_prepared(&self, hash: &Hash) -> bool {
-        self.cache.lock().expect("bylaw cache lock poisoned").contains_key(hash)
+        self.cache
+            .lock()
+            .expect("bylaw cache lock poisoned")
+            .contains_key(hash)
     }
 
     fn pre(&self, hash: &Hash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
@@ -223,22 +271,32 @@ impl Runtime {
             .expect("bylaw cache lock poisoned")
             .get(hash)
             .cloned()
-            .ok_or_else(|| EvalError::Host(format!("bylaw module {} is not loaded", hex::encode(hash))))
+            .ok_or_else(|| {
+                EvalError::Host(format!("bylaw module {} is not loaded", hex::encode(hash)))
+            })
     }
 
     fn store(&self) -> Result<Store<Sandbox>, EvalError> {
         let sandbox = Sandbox {
-            memory_bytes: usize::try_from(self.profile.memory_bytes).expect("memory limit fits in usize"),
+            memory_bytes: usize::try_from(self.profile.memory_bytes)
+                .expect("memory limit fits in usize"),
             exceeded: None,
         };
         let mut store = Store::new(&self.engine, sandbox);
         store.limiter(|s| s as &mut dyn ResourceLimiter);
-        store.set_fuel(self.profile.fuel_per_call).map_err(|e| EvalError::Host(format!("{e:#}")))?;
+        store
+            .set_fuel(self.profile.fuel_per_call)
+            .map_err(|e| EvalError::Host(format!("{e:#}")))?;
         Ok(store)
     }
 
     /// Run the bylaw `hash` on `action` in a fresh instance, with the profile's fuel and limits.
-    pub fn evaluate(&self, hash: &Hash, view: &View, action: &Action) -> Result<Evaluation, EvalError> {
+    pub fn evaluate(
+        &self,
+        hash: &Hash,
+        view: &View,
+        action: &Action,
+    ) -> Result<Evaluation, EvalError> {
         let pre = self.pre(hash)?;
         let mut store = self.store()?;
         let result = pre
@@ -255,7 +313,9 @@ impl Runtime {
     pub fn describe(&self, hash: &Hash, charter: &[Parameter]) -> Result<BylawInfo, EvalError> {
         let pre = self.pre(hash)?;
         let mut store = self.store()?;
-        let result = pre.instantiate(&mut store).and_then(|bylaw| bylaw.call_describe(&mut store, charter));
+        let result = pre
+            .instantiate(&mut store)
+            .and_then(|bylaw| bylaw.call_describe(&mut store, charter));
         result.map_err(|e| self.classify(&store, e))
     }
 
@@ -264,7 +324,9 @@ impl Runtime {
             return EvalError::ResourceLimit(limit.clone());
         }
         match error.downcast_ref::<Trap>() {
-            Some(Trap::OutOfFuel) => EvalError::OutOfFuel { limit: self.profile.fuel_per_call },
+            Some(Trap::OutOfFuel) => EvalError::OutOfFuel {
+                limit: self.profile.fuel_per_call,
+            },
             Some(Trap::StackOverflow) => EvalError::StackOverflow,
             Some(trap) => EvalError::Trap(trap.to_string()),
             None => EvalError::Host(format!("{error:#}")),

@@ -43,7 +43,9 @@ pub enum LoadError {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum EvalError {
     /// The bylaw used up its fuel (for example, it loops forever).
-    #[error("the bylaw ran out of fuel after {limit} units (an endless or too-long computation); nothing was committed")]
+    #[error(
+        "the bylaw ran out of fuel after {limit} units (an endless or too-long computation); nothing was committed"
+    )]
     OutOfFuel {
         /// The fuel limit per call.
         limit: u64,
@@ -75,7 +77,9 @@ pub enum StoreError {
     #[error("corrupt store: {0}")]
     Corrupt(String),
     /// The store was written by a format this runtime does not read.
-    #[error("store format version {found} is not supported (this runtime reads version {supported})")]
+    #[error(
+        "store format version {found} is not supported (this runtime reads version {supported})"
+    )]
     Format {
         /// The version found.
         found: u32,

@@ -5,8 +5,8 @@
 
 use crate::error::{EvalError, RefusalError};
 use crate::model::{
-    Action, Asset, Ballot, Effect, Elector, Grant, Key, LockStatus, Member, Outcome, Proposal, ProposalBody,
-    ProposalState, ProposalStatus, Verdict, View,
+    Action, Asset, Ballot, Effect, Elector, Grant, Key, LockStatus, Member, Outcome, Proposal,
+    ProposalBody, ProposalState, ProposalStatus, Verdict, View,
 };
 use crate::state::{Change, TrustState};
 
@@ -24,17 +24,28 @@ fn invalid(msg: impl Into<String>) -> RefusalError {
 
 fn check_len(what: &str, text: &str, max: usize) -> Result<(), RefusalError> {
     if text.len() > max {
-        return Err(invalid(format!("{what} is {} bytes; at most {max}", text.len())));
+        return Err(invalid(format!(
+            "{what} is {} bytes; at most {max}",
+            text.len()
+        )));
     }
     Ok(())
 }
 
 fn check_key(what: &str, key: &[u8]) -> Result<Key, RefusalError> {
-    key.try_into().map_err(|_| invalid(format!("{what} must be a 32-byte ed25519 key, got {} bytes", key.len())))
+    key.try_into().map_err(|_| {
+        invalid(format!(
+            "{what} must be a 32-byte ed25519 key, got {} bytes",
+            key.len()
+        ))
+    })
 }
 
-fn proposal<'a>(state: &'a TrustState, id: u64) -> Result<&'a ProposalState, RefusalError> {
-    state.proposals.get(&id).ok_or_else(|| RefusalError::NotFound(format!("there is no proposal {id}")))
+fn proposal(state: &TrustState, id: u64) -> Result<&ProposalState, RefusalError> {
+    state
+        .proposals
+        .get(&id)
+        .ok_or_else(|| RefusalError::NotFound(format!("there is no proposal {id}")))
 }
 
 fn lifecycle(msg: impl Into<String>) -> RefusalError {
@@ -42,13 +53,21 @@ fn lifecycle(msg: impl Into<String>) -> RefusalError {
 }
 
 /// Check what the host owns before the bylaw sees the action. A refusal leaves no trace.
-pub(crate) fn check(state: &TrustState, signer: &Key, action: &Action, now: u64) -> Result<(), RefusalError> {
+pub(crate) fn check(
+    state: &TrustState,
+    signer: &Key,
+    action: &Action,
+    now: u64,
+) -> Result<(), RefusalError> {
     match action {
         Action::Propose(d) => {
             check_len("title", &d.title, MAX_TITLE)?;
             check_len("text", &d.text, MAX_TEXT)?;
             if d.window == 0 || d.window > MAX_WINDOW {
-                return Err(invalid(format!("voting window must be between 1 second and 10 years, got {} s", d.window)));
+                return Err(invalid(format!(
+                    "voting window must be between 1 second and 10 years, got {} s",
+                    d.window
+                )));
             }
             match &d.body {
                 ProposalBody::Ordinary => {}
@@ -96,13 +115,20 @@ pub(crate) fn check(state: &TrustState, signer: &Key, action: &Action, now: u64)
                 )));
             }
             if p.proposal.ballots.iter().any(|b| b.voter == signer) {
-                return Err(lifecycle(format!("key {} has already voted on proposal {}", hex::encode(signer), v.proposal)));
+                return Err(lifecycle(format!(
+                    "key {} has already voted on proposal {}",
+                    hex::encode(signer),
+                    v.proposal
+                )));
             }
         }
         Action::Close(id) => {
             let p = proposal(state, *id)?;
             if p.proposal.status != ProposalStatus::Open {
-                return Err(lifecycle(format!("proposal {id} is already {}", p.proposal.status.name())));
+                return Err(lifecycle(format!(
+                    "proposal {id} is already {}",
+                    p.proposal.status.name()
+                )));
             }
             if now < p.proposal.closes_at {
                 return Err(lifecycle(format!(
@@ -115,8 +141,15 @@ pub(crate) fn check(state: &TrustState, signer: &Key, action: &Action, now: u64)
             let p = proposal(state, *id)?;
             match p.proposal.status {
                 ProposalStatus::Passed => {}
-                ProposalStatus::Executed => return Err(lifecycle(format!("proposal {id} was already executed"))),
-                other => return Err(lifecycle(format!("proposal {id} is {}; only a passed proposal can be executed", other.name()))),
+                ProposalStatus::Executed => {
+                    return Err(lifecycle(format!("proposal {id} was already executed")));
+                }
+                other => {
+                    return Err(lifecycle(format!(
+                        "proposal {id} is {}; only a passed proposal can be executed",
+                        other.name()
+                    )));
+                }
             }
             match &p.proposal.body {
                 ProposalBody::AdmitMember(a) if state.member(&a.key).is_some() => {
@@ -126,10 +159,16 @@ pub(crate) fn check(state: &TrustState, signer: &Key, action: &Action, now: u64)
                     return Err(lifecycle("the member to remove is no longer a member"));
                 }
                 ProposalBody::DisposeAsset(x) if !state.assets.contains_key(&x.asset_id) => {
-                    return Err(lifecycle(format!("the trust no longer holds asset `{}`", x.asset_id)));
+                    return Err(lifecycle(format!(
+                        "the trust no longer holds asset `{}`",
+                        x.asset_id
+                    )));
                 }
                 ProposalBody::GrantAccess(g) if !state.assets.contains_key(&g.asset_id) => {
-                    return Err(lifecycle(format!("the trust no longer holds asset `{}`", g.asset_id)));
+                    return Err(lifecycle(format!(
+                        "the trust no longer holds asset `{}`",
+                        g.asset_id
+                    )));
                 }
                 _ => {}
             }
@@ -137,7 +176,10 @@ pub(crate) fn check(state: &TrustState, signer: &Key, action: &Action, now: u64)
         Action::Withdraw(id) => {
             let p = proposal(state, *id)?;
             if p.proposal.status != ProposalStatus::Open {
-                return Err(lifecycle(format!("proposal {id} is {}, only an open proposal can be withdrawn", p.proposal.status.name())));
+                return Err(lifecycle(format!(
+                    "proposal {id} is {}, only an open proposal can be withdrawn",
+                    p.proposal.status.name()
+                )));
             }
         }
         Action::RegisterAsset(a) => {
@@ -147,12 +189,17 @@ pub(crate) fn check(state: &TrustState, signer: &Key, action: &Action, now: u64)
             check_len("asset id", &a.id, MAX_ID)?;
             check_len("description", &a.description, MAX_TEXT)?;
             if state.assets.contains_key(&a.id) {
-                return Err(lifecycle(format!("the trust already holds an asset `{}`", a.id)));
+                return Err(lifecycle(format!(
+                    "the trust already holds an asset `{}`",
+                    a.id
+                )));
             }
         }
         Action::LockAsset(id) => {
             if !state.assets.contains_key(id) {
-                return Err(RefusalError::NotFound(format!("the trust holds no asset `{id}`")));
+                return Err(RefusalError::NotFound(format!(
+                    "the trust holds no asset `{id}`"
+                )));
             }
         }
     }
@@ -166,7 +213,9 @@ pub(crate) fn view(state: &TrustState, signer: &Key, action: &Action, now: u64) 
         Action::Close(id) | Action::Execute(id) | Action::Withdraw(id) => Some(*id),
         _ => None,
     };
-    let proposal = target.and_then(|id| state.proposals.get(&id)).map(|p| &p.proposal);
+    let proposal = target
+        .and_then(|id| state.proposals.get(&id))
+        .map(|p| &p.proposal);
     let body = match action {
         Action::Propose(d) => Some(&d.body),
         _ => proposal.map(|p| &p.body),
@@ -204,20 +253,31 @@ pub(crate) fn check_verdict(action: &Action, verdict: &Verdict) -> Result<(), Ev
     match verdict {
         Verdict::Allow(a) => {
             match (action, &a.decision) {
-                (Action::Close(_), None) => return bad("closing a proposal must decide its outcome"),
+                (Action::Close(_), None) => {
+                    return bad("closing a proposal must decide its outcome");
+                }
                 (Action::Close(_), Some(_)) | (_, None) => {}
                 (_, Some(_)) => return bad("only a close may carry a decision"),
             }
             if a.notes.len() > MAX_NOTES || a.notes.iter().any(|n| n.len() > MAX_EXPLANATION) {
                 return bad("too many or too long notes");
             }
-            if a.decision.as_ref().is_some_and(|d| d.explanation.len() > MAX_EXPLANATION) {
+            if a.decision
+                .as_ref()
+                .is_some_and(|d| d.explanation.len() > MAX_EXPLANATION)
+            {
                 return bad("decision explanation too long");
             }
         }
         Verdict::Deny(d) => {
-            if d.code.is_empty() || d.code.len() > 64 || d.clause.len() > 200 || d.explanation.len() > MAX_EXPLANATION {
-                return bad("a denial needs a code of 1-64 bytes, a clause of at most 200 and an explanation of at most 4 KiB");
+            if d.code.is_empty()
+                || d.code.len() > 64
+                || d.clause.len() > 200
+                || d.explanation.len() > MAX_EXPLANATION
+            {
+                return bad(
+                    "a denial needs a code of 1-64 bytes, a clause of at most 200 and an explanation of at most 4 KiB",
+                );
             }
         }
     }
@@ -234,21 +294,37 @@ pub(crate) fn effects(
     verdict: &Verdict,
     now: u64,
 ) -> (Vec<Effect>, Vec<Change>) {
-    let mut changes = vec![Change::Nonce { key: *signer, next: Some(seq + 1) }];
+    let mut changes = vec![Change::Nonce {
+        key: *signer,
+        next: Some(seq + 1),
+    }];
     let mut effects = Vec::new();
     let Verdict::Allow(allowance) = verdict else {
         return (effects, changes);
     };
     let put = |changes: &mut Vec<Change>, p: ProposalState| {
-        changes.push(Change::Proposal { id: p.proposal.id, proposal: Some(Box::new(p)) });
+        changes.push(Change::Proposal {
+            id: p.proposal.id,
+            proposal: Some(Box::new(p)),
+        });
     };
     match action {
         Action::Propose(d) => {
             let id = state.next_proposal_id();
-            let electorate: Vec<Elector> =
-                state.members.values().map(|m| Elector { key: m.key.clone(), class: m.class }).collect();
+            let electorate: Vec<Elector> = state
+                .members
+                .values()
+                .map(|m| Elector {
+                    key: m.key.clone(),
+                    class: m.class,
+                })
+                .collect();
             let closes_at = now.saturating_add(d.window);
-            effects.push(Effect::ProposalOpened { proposal: id, closes_at, electorate: electorate.len() as u64 });
+            effects.push(Effect::ProposalOpened {
+                proposal: id,
+                closes_at,
+                electorate: electorate.len() as u64,
+            });
             put(
                 &mut changes,
                 ProposalState {
@@ -272,19 +348,31 @@ pub(crate) fn effects(
         }
         Action::Vote(v) => {
             let mut p = state.proposals[&v.proposal].clone();
-            p.proposal.ballots.push(Ballot { voter: signer.to_vec(), choice: v.choice });
-            effects.push(Effect::VoteRecorded { proposal: v.proposal, choice: v.choice });
+            p.proposal.ballots.push(Ballot {
+                voter: signer.to_vec(),
+                choice: v.choice,
+            });
+            effects.push(Effect::VoteRecorded {
+                proposal: v.proposal,
+                choice: v.choice,
+            });
             put(&mut changes, p);
         }
         Action::Close(id) => {
             let mut p = state.proposals[id].clone();
-            let decision = allowance.decision.clone().expect("check_verdict requires a decision on close");
+            let decision = allowance
+                .decision
+                .clone()
+                .expect("check_verdict requires a decision on close");
             p.proposal.status = match decision.outcome {
                 Outcome::Passed => ProposalStatus::Passed,
                 Outcome::Rejected => ProposalStatus::Rejected,
                 Outcome::Expired => ProposalStatus::Expired,
             };
-            effects.push(Effect::ProposalDecided { proposal: *id, outcome: decision.outcome });
+            effects.push(Effect::ProposalDecided {
+                proposal: *id,
+                outcome: decision.outcome,
+            });
             p.decision = Some(decision);
             p.closed_at = Some(now);
             put(&mut changes, p);
@@ -307,9 +395,17 @@ pub(crate) fn effects(
                     let key = check_key("applicant", &a.key).expect("checked when proposed");
                     changes.push(Change::Member {
                         key,
-                        member: Some(Member { key: a.key.clone(), name: a.name.clone(), class: a.class, admitted_at: now }),
+                        member: Some(Member {
+                            key: a.key.clone(),
+                            name: a.name.clone(),
+                            class: a.class,
+                            admitted_at: now,
+                        }),
                     });
-                    effects.push(Effect::MemberAdmitted { key: a.key.clone(), class: a.class });
+                    effects.push(Effect::MemberAdmitted {
+                        key: a.key.clone(),
+                        class: a.class,
+                    });
                 }
                 ProposalBody::RemoveMember(k) => {
                     let key = check_key("member", k).expect("checked when proposed");
@@ -317,8 +413,14 @@ pub(crate) fn effects(
                     effects.push(Effect::MemberRemoved { key: k.clone() });
                 }
                 ProposalBody::DisposeAsset(x) => {
-                    changes.push(Change::Asset { id: x.asset_id.clone(), asset: None });
-                    effects.push(Effect::AssetDisposed { asset: x.asset_id.clone(), recipient: x.recipient.clone() });
+                    changes.push(Change::Asset {
+                        id: x.asset_id.clone(),
+                        asset: None,
+                    });
+                    effects.push(Effect::AssetDisposed {
+                        asset: x.asset_id.clone(),
+                        recipient: x.recipient.clone(),
+                    });
                 }
                 ProposalBody::GrantAccess(g) => {
                     let grant = Grant {
@@ -330,8 +432,14 @@ pub(crate) fn effects(
                         granted_at: now,
                         expires_at: now.saturating_add(g.duration),
                     };
-                    effects.push(Effect::AccessGranted { grant: grant.id, expires_at: grant.expires_at });
-                    changes.push(Change::Grant { id: grant.id, grant: Some(grant) });
+                    effects.push(Effect::AccessGranted {
+                        grant: grant.id,
+                        expires_at: grant.expires_at,
+                    });
+                    changes.push(Change::Grant {
+                        id: grant.id,
+                        grant: Some(grant),
+                    });
                 }
             }
             put(&mut changes, p);
@@ -339,14 +447,25 @@ pub(crate) fn effects(
         Action::RegisterAsset(a) => {
             changes.push(Change::Asset {
                 id: a.id.clone(),
-                asset: Some(Asset { id: a.id.clone(), kind: a.kind, lock: a.lock, description: a.description.clone() }),
+                asset: Some(Asset {
+                    id: a.id.clone(),
+                    kind: a.kind,
+                    lock: a.lock,
+                    description: a.description.clone(),
+                }),
             });
-            effects.push(Effect::AssetRegistered { asset: a.id.clone(), lock: a.lock });
+            effects.push(Effect::AssetRegistered {
+                asset: a.id.clone(),
+                lock: a.lock,
+            });
         }
         Action::LockAsset(id) => {
             let mut asset = state.assets[id].clone();
             asset.lock = LockStatus::Perpetual;
-            changes.push(Change::Asset { id: id.clone(), asset: Some(asset) });
+            changes.push(Change::Asset {
+                id: id.clone(),
+                asset: Some(asset),
+            });
             effects.push(Effect::AssetLocked { asset: id.clone() });
         }
     }

@@ -41,5 +41,5 @@ pub use model::{
 };
 pub use replay::{Divergence, VerifyReport, verify};
 pub use state::{Change, TrustState};
-pub use transition::{Keypair, SignedTransition, TransitionBody, TRANSITION_DOMAIN};
-pub use trust::{Receipt, Trust};
+pub use transition::{Keypair, SignedTransition, TRANSITION_DOMAIN, TransitionBody};
+pub use trust::{Receipt, STORE_FILE, Trust};

@@ -102,9 +102,13 @@ impl Entry {
 
     /// Decode stored bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Entry, StoreError> {
-        let entry: Entry = postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))?;
+        let entry: Entry = postcard::from_bytes(bytes)
+            .map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))?;
         if entry.format != ENTRY_FORMAT {
-            return Err(StoreError::Format { found: entry.format, supported: ENTRY_FORMAT });
+            return Err(StoreError::Format {
+                found: entry.format,
+                supported: ENTRY_FORMAT,
+            });
         }
         Ok(entry)
     }

@@ -182,9 +182,15 @@ impl AssetKind {
 
     /// Parse a kind name.
     pub fn parse(s: &str) -> Option<Self> {
-        [AssetKind::Dataset, AssetKind::CodeRepository, AssetKind::Platform, AssetKind::Domain, AssetKind::Server]
-            .into_iter()
-            .find(|k| k.name() == s)
+        [
+            AssetKind::Dataset,
+            AssetKind::CodeRepository,
+            AssetKind::Platform,
+            AssetKind::Domain,
+            AssetKind::Server,
+        ]
+        .into_iter()
+        .find(|k| k.name() == s)
     }
 }
 

@@ -65,7 +65,10 @@ fn diverge(report: &mut VerifyReport, index: u64, reason: String) -> Result<Veri
 /// `Err` only for failures of the verifier itself; a tampered store yields a report whose
 /// [`VerifyReport::divergence`] says where and how.
 pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyReport> {
-    let mut report = VerifyReport { engine_matches: true, ..VerifyReport::default() };
+    let mut report = VerifyReport {
+        engine_matches: true,
+        ..VerifyReport::default()
+    };
     let stored = read_entries(db)?;
     report.size = stored.len() as u64;
     let mut state = TrustState::default();
@@ -73,14 +76,25 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
     for (i, (key, bytes)) in stored.iter().enumerate() {
         let i = i as u64;
         if *key != i {
-            return diverge(&mut report, i, format!("entry {i} is missing: the next stored entry is {key}"));
+            return diverge(
+                &mut report,
+                i,
+                format!("entry {i} is missing: the next stored entry is {key}"),
+            );
         }
         let entry = match Entry::from_bytes(bytes) {
             Ok(e) => e,
             Err(e) => return diverge(&mut report, i, format!("does not decode: {e}")),
         };
         if entry.index != i {
-            return diverge(&mut report, i, format!("entry stored at {i} claims index {}: entries were reordered", entry.index));
+            return diverge(
+                &mut report,
+                i,
+                format!(
+                    "entry stored at {i} claims index {}: entries were reordered",
+                    entry.index
+                ),
+            );
         }
         if entry.prev != state.head {
             return diverge(
@@ -95,7 +109,11 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
             );
         }
         if entry.time < prev_time {
-            return diverge(&mut report, i, format!("time goes backwards ({} after {prev_time})", entry.time));
+            return diverge(
+                &mut report,
+                i,
+                format!("time goes backwards ({} after {prev_time})", entry.time),
+            );
         }
         prev_time = entry.time;
         match &entry.body {
@@ -113,7 +131,11 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
             }
             EntryBody::Transition(rec) => {
                 if i == 0 {
-                    return diverge(&mut report, 0, "the first entry is not a genesis entry".into());
+                    return diverge(
+                        &mut report,
+                        0,
+                        "the first entry is not a genesis entry".into(),
+                    );
                 }
                 if rec.module != state.module {
                     return diverge(
@@ -128,19 +150,34 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
                 }
                 let judged = match judge(runtime, &state, &rec.signed, entry.time) {
                     Ok(j) => j,
-                    Err(e) => return diverge(&mut report, i, format!("the replay does not accept this transition: {e}")),
+                    Err(e) => {
+                        return diverge(
+                            &mut report,
+                            i,
+                            format!("the replay does not accept this transition: {e}"),
+                        );
+                    }
                 };
                 let EntryBody::Transition(again) = &judged.entry.body else {
                     unreachable!("judge makes transitions")
                 };
                 let mismatch = if again.verdict != rec.verdict {
-                    Some(format!("verdict differs: logged {:?}, replay gives {:?}", rec.verdict, again.verdict))
+                    Some(format!(
+                        "verdict differs: logged {:?}, replay gives {:?}",
+                        rec.verdict, again.verdict
+                    ))
                 } else if again.effects != rec.effects {
-                    Some(format!("effects differ: logged {:?}, replay gives {:?}", rec.effects, again.effects))
+                    Some(format!(
+                        "effects differ: logged {:?}, replay gives {:?}",
+                        rec.effects, again.effects
+                    ))
                 } else if again.changes != rec.changes {
                     Some("state changes differ from the logged digest".to_string())
                 } else if report.engine_matches && again.fuel != rec.fuel {
-                    Some(format!("fuel differs: logged {}, replay used {}", rec.fuel, again.fuel))
+                    Some(format!(
+                        "fuel differs: logged {}, replay used {}",
+                        rec.fuel, again.fuel
+                    ))
                 } else {
                     None
                 };
@@ -175,7 +212,10 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
     };
     let what = [
         (on_disk.id != state.id, "trust id"),
-        (on_disk.size != state.size || on_disk.head != state.head || on_disk.time != state.time, "log head"),
+        (
+            on_disk.size != state.size || on_disk.head != state.head || on_disk.time != state.time,
+            "log head",
+        ),
         (on_disk.module != state.module, "active module"),
         (on_disk.members != state.members, "members"),
         (on_disk.assets != state.assets, "assets"),
@@ -184,12 +224,20 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
         (on_disk.nonces != state.nonces, "sequence numbers"),
     ];
     if let Some((_, name)) = what.iter().find(|(differs, _)| *differs) {
-        return diverge(&mut report, size, format!("stored {name} differ from the replayed state"));
+        return diverge(
+            &mut report,
+            size,
+            format!("stored {name} differ from the replayed state"),
+        );
     }
     Ok(report)
 }
 
-fn load(db: &impl ReadableDatabase, runtime: &Runtime, hash: &Hash) -> std::result::Result<(), String> {
+fn load(
+    db: &impl ReadableDatabase,
+    runtime: &Runtime,
+    hash: &Hash,
+) -> std::result::Result<(), String> {
     let bytes = match read_module(db, hash) {
         Ok(Some(b)) => b,
         Ok(None) => return Err(format!("module {} is not stored", hex::encode(hash))),
@@ -203,5 +251,8 @@ fn load(db: &impl ReadableDatabase, runtime: &Runtime, hash: &Hash) -> std::resu
             hex::encode(calculated)
         ));
     }
-    runtime.prepare(&bytes).map(|_| ()).map_err(|e| format!("module {} does not load: {e}", hex::encode(hash)))
+    runtime
+        .prepare(&bytes)
+        .map(|_| ())
+        .map_err(|e| format!("module {} does not load: {e}", hex::encode(hash)))
 }

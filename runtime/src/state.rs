@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Asset, ClassCounts, Grant, Hash, Key, Member, Parameter, ProposalState, StakeholderClass};
+use crate::model::{
+    Asset, ClassCounts, Grant, Hash, Key, Member, Parameter, ProposalState, StakeholderClass,
+};
 
 /// One change to the trust's state: the new value of one record (`None` removes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +91,11 @@ pub struct TrustState {
 impl TrustState {
     /// Apply `change`, returning the change that undoes it.
     pub fn apply(&mut self, change: Change) -> Change {
-        fn set<K: Ord + Clone, V>(map: &mut BTreeMap<K, V>, key: &K, value: Option<V>) -> Option<V> {
+        fn set<K: Ord + Clone, V>(
+            map: &mut BTreeMap<K, V>,
+            key: &K,
+            value: Option<V>,
+        ) -> Option<V> {
             match value {
                 Some(v) => map.insert(key.clone(), v),
                 None => map.remove(key),
@@ -106,7 +112,10 @@ impl TrustState {
             }
             Change::Proposal { id, proposal } => {
                 let old = set(&mut self.proposals, &id, proposal.map(|p| *p));
-                Change::Proposal { id, proposal: old.map(Box::new) }
+                Change::Proposal {
+                    id,
+                    proposal: old.map(Box::new),
+                }
             }
             Change::Grant { id, grant } => {
                 let old = set(&mut self.grants, &id, grant);
@@ -128,7 +137,11 @@ impl TrustState {
 
     /// Member counts per class.
     pub fn class_counts(&self) -> ClassCounts {
-        let mut counts = ClassCounts { resident: 0, community: 0, public: 0 };
+        let mut counts = ClassCounts {
+            resident: 0,
+            community: 0,
+            public: 0,
+        };
         for m in self.members.values() {
             match m.class {
                 StakeholderClass::Resident => counts.resident += 1,
@@ -168,12 +181,24 @@ mod tests {
     #[test]
     fn undo_restores_the_state_exactly() {
         let mut state = TrustState::default();
-        state.apply(Change::Nonce { key: [1; 32], next: Some(4) });
+        state.apply(Change::Nonce {
+            key: [1; 32],
+            next: Some(4),
+        });
         let before = state.clone();
         let changes = vec![
-            Change::Nonce { key: [1; 32], next: Some(5) },
-            Change::Nonce { key: [2; 32], next: Some(1) },
-            Change::Asset { id: "a".into(), asset: None },
+            Change::Nonce {
+                key: [1; 32],
+                next: Some(5),
+            },
+            Change::Nonce {
+                key: [2; 32],
+                next: Some(1),
+            },
+            Change::Asset {
+                id: "a".into(),
+                asset: None,
+            },
         ];
         let undo = state.apply_all(&changes);
         assert_ne!(state, before);
@@ -183,9 +208,21 @@ mod tests {
 
     #[test]
     fn digest_depends_on_order_and_content() {
-        let a = Change::Nonce { key: [1; 32], next: Some(1) };
-        let b = Change::Nonce { key: [2; 32], next: Some(1) };
-        assert_ne!(changes_digest(&[a.clone(), b.clone()]), changes_digest(&[b, a.clone()]));
-        assert_eq!(changes_digest(std::slice::from_ref(&a)), changes_digest(&[a]));
+        let a = Change::Nonce {
+            key: [1; 32],
+            next: Some(1),
+        };
+        let b = Change::Nonce {
+            key: [2; 32],
+            next: Some(1),
+        };
+        assert_ne!(
+            changes_digest(&[a.clone(), b.clone()]),
+            changes_digest(&[b, a.clone()])
+        );
+        assert_eq!(
+            changes_digest(std::slice::from_ref(&a)),
+            changes_digest(&[a])
+        );
     }
 }

@@ -44,14 +44,22 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// Decode `bytes` as `T` and insist that re-encoding gives the same bytes.
-fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T, RefusalError> {
-    let (value, rest): (T, &[u8]) =
-        postcard::take_from_bytes(bytes).map_err(|e| RefusalError::Malformed(format!("{what}: {e}")))?;
+fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, RefusalError> {
+    let (value, rest): (T, &[u8]) = postcard::take_from_bytes(bytes)
+        .map_err(|e| RefusalError::Malformed(format!("{what}: {e}")))?;
     if !rest.is_empty() {
-        return Err(RefusalError::Malformed(format!("{what}: {} trailing bytes", rest.len())));
+        return Err(RefusalError::Malformed(format!(
+            "{what}: {} trailing bytes",
+            rest.len()
+        )));
     }
     if encode(&value) != bytes {
-        return Err(RefusalError::Malformed(format!("{what}: not in canonical encoding")));
+        return Err(RefusalError::Malformed(format!(
+            "{what}: not in canonical encoding"
+        )));
     }
     Ok(value)
 }
@@ -59,8 +67,17 @@ fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(bytes: &[u8], what
 impl SignedTransition {
     /// Sign `action` as `keypair`'s transition number `seq` on `trust`.
     pub fn sign(keypair: &Keypair, trust: Hash, seq: u64, action: Action) -> SignedTransition {
-        let body = encode(&TransitionBody { trust, signer: keypair.public(), seq, action });
-        let signature = keypair.signing.sign(&signing_message(&body)).to_bytes().to_vec();
+        let body = encode(&TransitionBody {
+            trust,
+            signer: keypair.public(),
+            seq,
+            action,
+        });
+        let signature = keypair
+            .signing
+            .sign(&signing_message(&body))
+            .to_bytes()
+            .to_vec();
         SignedTransition { body, signature }
     }
 
@@ -79,7 +96,10 @@ impl SignedTransition {
         }
         let signed: SignedTransition = decode_canonical(bytes, "envelope")?;
         if signed.signature.len() != 64 {
-            return Err(RefusalError::Malformed(format!("signature is {} bytes, not 64", signed.signature.len())));
+            return Err(RefusalError::Malformed(format!(
+                "signature is {} bytes, not 64",
+                signed.signature.len()
+            )));
         }
         let body: TransitionBody = decode_canonical(&signed.body, "body")?;
         Ok((signed, body))
@@ -91,7 +111,8 @@ impl SignedTransition {
         let bad = || RefusalError::BadSignature(hex::encode(body.signer));
         let key = VerifyingKey::from_bytes(&body.signer).map_err(|_| bad())?;
         let sig = Signature::from_slice(&self.signature).map_err(|_| bad())?;
-        key.verify_strict(&signing_message(&self.body), &sig).map_err(|_| bad())
+        key.verify_strict(&signing_message(&self.body), &sig)
+            .map_err(|_| bad())
     }
 }
 
@@ -124,7 +145,9 @@ impl Keypair {
 
     /// The key pair for a 32-byte secret.
     pub fn from_secret(secret: [u8; 32]) -> Keypair {
-        Keypair { signing: SigningKey::from_bytes(&secret) }
+        Keypair {
+            signing: SigningKey::from_bytes(&secret),
+        }
     }
 
     /// Parse a hex-encoded 32-byte secret.
@@ -170,21 +193,36 @@ mod tests {
         let mut bytes = t.to_bytes();
         *bytes.last_mut().unwrap() ^= 1;
         let (d, body) = SignedTransition::decode(&bytes).unwrap();
-        assert!(matches!(d.verify(&body), Err(RefusalError::BadSignature(_))));
+        assert!(matches!(
+            d.verify(&body),
+            Err(RefusalError::BadSignature(_))
+        ));
 
         let mut trailing = t.to_bytes();
         trailing.push(0);
-        assert!(matches!(SignedTransition::decode(&trailing), Err(RefusalError::Malformed(_))));
+        assert!(matches!(
+            SignedTransition::decode(&trailing),
+            Err(RefusalError::Malformed(_))
+        ));
 
-        assert!(matches!(SignedTransition::decode(&[0xff; 10]), Err(RefusalError::Malformed(_))));
+        assert!(matches!(
+            SignedTransition::decode(&[0xff; 10]),
+            Err(RefusalError::Malformed(_))
+        ));
     }
 
     #[test]
     fn domain_separates_signatures() {
         let (kp, t) = sample();
         let raw = kp.signing.sign(&t.body).to_bytes().to_vec();
-        let forged = SignedTransition { body: t.body.clone(), signature: raw };
+        let forged = SignedTransition {
+            body: t.body.clone(),
+            signature: raw,
+        };
         let (_, body) = SignedTransition::decode(&forged.to_bytes()).unwrap();
-        assert!(forged.verify(&body).is_err(), "a signature without the domain must not verify");
+        assert!(
+            forged.verify(&body).is_err(),
+            "a signature without the domain must not verify"
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
-use crate::log::{Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash, ENTRY_FORMAT};
+use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash};
 use crate::model::{Action, Asset, Charter, Effect, Hash, Key, Member, Verdict};
 use crate::schema::*;
 use crate::state::{Change, TrustState, changes_digest};
@@ -52,21 +52,42 @@ pub(crate) struct Judged {
 
 /// Judge the signed transition `bytes` at host time `now` against `state`: the host's
 /// checks, then the bylaw in force. Pure with respect to `state`; writes nothing.
-pub(crate) fn judge(runtime: &Runtime, state: &TrustState, bytes: &[u8], now: u64) -> Result<Judged> {
+pub(crate) fn judge(
+    runtime: &Runtime,
+    state: &TrustState,
+    bytes: &[u8],
+    now: u64,
+) -> Result<Judged> {
     let (signed, body) = SignedTransition::decode(bytes)?;
     if body.trust != state.id {
-        return Err(RefusalError::WrongTrust { expected: hex::encode(state.id), found: hex::encode(body.trust) }.into());
+        return Err(RefusalError::WrongTrust {
+            expected: hex::encode(state.id),
+            found: hex::encode(body.trust),
+        }
+        .into());
     }
     signed.verify(&body)?;
     let expected = state.next_seq(&body.signer);
     if body.seq != expected {
-        return Err(RefusalError::BadSequence { key: hex::encode(body.signer), expected, found: body.seq }.into());
+        return Err(RefusalError::BadSequence {
+            key: hex::encode(body.signer),
+            expected,
+            found: body.seq,
+        }
+        .into());
     }
     host_rules::check(state, &body.signer, &body.action, now)?;
     let view = host_rules::view(state, &body.signer, &body.action, now);
     let eval = runtime.evaluate(&state.module, &view, &body.action)?;
     host_rules::check_verdict(&body.action, &eval.verdict)?;
-    let (effects, changes) = host_rules::effects(state, &body.signer, body.seq, &body.action, &eval.verdict, now);
+    let (effects, changes) = host_rules::effects(
+        state,
+        &body.signer,
+        body.seq,
+        &body.action,
+        &eval.verdict,
+        now,
+    );
     let entry = Entry {
         format: ENTRY_FORMAT,
         index: state.size,
@@ -81,7 +102,12 @@ pub(crate) fn judge(runtime: &Runtime, state: &TrustState, bytes: &[u8], now: u6
             changes: changes_digest(&changes),
         }),
     };
-    Ok(Judged { entry, changes, signer: body.signer, action: body.action })
+    Ok(Judged {
+        entry,
+        changes,
+        signer: body.signer,
+        action: body.action,
+    })
 }
 
 /// Apply a judged entry to `state`; returns what undoes it.
@@ -105,16 +131,30 @@ pub(crate) fn genesis_state(genesis: &Genesis, entry: &Entry) -> (TrustState, Ve
     };
     let mut changes = Vec::new();
     for f in &genesis.charter.founders {
-        let key: Key = f.key.as_slice().try_into().expect("founder keys are checked at creation");
+        let key: Key = f
+            .key
+            .as_slice()
+            .try_into()
+            .expect("founder keys are checked at creation");
         changes.push(Change::Member {
             key,
-            member: Some(Member { key: f.key.clone(), name: f.name.clone(), class: f.class, admitted_at: entry.time }),
+            member: Some(Member {
+                key: f.key.clone(),
+                name: f.name.clone(),
+                class: f.class,
+                admitted_at: entry.time,
+            }),
         });
     }
     for a in &genesis.charter.assets {
         changes.push(Change::Asset {
             id: a.id.clone(),
-            asset: Some(Asset { id: a.id.clone(), kind: a.kind, lock: a.lock, description: a.description.clone() }),
+            asset: Some(Asset {
+                id: a.id.clone(),
+                kind: a.kind,
+                lock: a.lock,
+                description: a.description.clone(),
+            }),
         });
     }
     state.apply_all(&changes);
@@ -132,7 +172,11 @@ fn check_charter(charter: &Charter) -> Result<()> {
     let mut keys = std::collections::BTreeSet::new();
     for f in &charter.founders {
         if f.key.len() != 32 {
-            return bad(format!("founder `{}` has a {}-byte key; keys are 32 bytes", f.name, f.key.len()));
+            return bad(format!(
+                "founder `{}` has a {}-byte key; keys are 32 bytes",
+                f.name,
+                f.key.len()
+            ));
         }
         if !keys.insert(f.key.clone()) {
             return bad(format!("founder key {} appears twice", hex::encode(&f.key)));
@@ -205,14 +249,29 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
     let txn = db.begin_read()?;
     let meta = txn.open_table(META)?;
     let get = |k: &str| -> Result<Vec<u8>, StoreError> {
-        Ok(meta.get(k)?.ok_or_else(|| StoreError::Corrupt(format!("meta `{k}` missing")))?.value().to_vec())
+        Ok(meta
+            .get(k)?
+            .ok_or_else(|| StoreError::Corrupt(format!("meta `{k}` missing")))?
+            .value()
+            .to_vec())
     };
-    let format = u32::from_le_bytes(get(META_FORMAT)?.try_into().map_err(|_| StoreError::Corrupt("meta format".into()))?);
+    let format = u32::from_le_bytes(
+        get(META_FORMAT)?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("meta format".into()))?,
+    );
     if format != STORE_FORMAT {
-        return Err(StoreError::Format { found: format, supported: STORE_FORMAT });
+        return Err(StoreError::Format {
+            found: format,
+            supported: STORE_FORMAT,
+        });
     }
-    let id: Hash = get(META_TRUST_ID)?.try_into().map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
-    let module: Hash = get(META_MODULE)?.try_into().map_err(|_| StoreError::Corrupt("meta module".into()))?;
+    let id: Hash = get(META_TRUST_ID)?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
+    let module: Hash = get(META_MODULE)?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("meta module".into()))?;
     let head = get(META_HEAD)?;
     if head.len() != 48 {
         return Err(StoreError::Corrupt("meta head".into()));
@@ -225,25 +284,36 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
         time: u64::from_le_bytes(head[40..].try_into().expect("8 bytes")),
         ..TrustState::default()
     };
-    let genesis = txn.open_table(LOG)?.get(0)?.ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
+    let genesis = txn
+        .open_table(LOG)?
+        .get(0)?
+        .ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
     match Entry::from_bytes(genesis.value())?.body {
         EntryBody::Genesis(g) => {
             state.name = g.charter.name;
             state.charter = g.charter.params;
         }
-        EntryBody::Transition(_) => return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into())),
+        EntryBody::Transition(_) => {
+            return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()));
+        }
     }
     for row in txn.open_table(MEMBERS)?.iter()? {
         let (k, v) = row?;
-        state.members.insert(*k.value(), decode(v.value(), "member")?);
+        state
+            .members
+            .insert(*k.value(), decode(v.value(), "member")?);
     }
     for row in txn.open_table(ASSETS)?.iter()? {
         let (k, v) = row?;
-        state.assets.insert(k.value().to_string(), decode(v.value(), "asset")?);
+        state
+            .assets
+            .insert(k.value().to_string(), decode(v.value(), "asset")?);
     }
     for row in txn.open_table(PROPOSALS)?.iter()? {
         let (k, v) = row?;
-        state.proposals.insert(k.value(), decode(v.value(), "proposal")?);
+        state
+            .proposals
+            .insert(k.value(), decode(v.value(), "proposal")?);
     }
     for row in txn.open_table(GRANTS)?.iter()? {
         let (k, v) = row?;
@@ -269,7 +339,10 @@ pub(crate) fn read_entries(db: &impl ReadableDatabase) -> Result<Vec<(u64, Vec<u
 }
 
 /// Read a stored module's bytes.
-pub(crate) fn read_module(db: &impl ReadableDatabase, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+pub(crate) fn read_module(
+    db: &impl ReadableDatabase,
+    hash: &Hash,
+) -> Result<Option<Vec<u8>>, StoreError> {
     let txn = db.begin_read()?;
     let modules = txn.open_table(MODULES)?;
     Ok(modules.get(hash)?.map(|v| v.value().to_vec()))
@@ -286,7 +359,10 @@ pub struct Trust {
 
 impl std::fmt::Debug for Trust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Trust").field("path", &self.path).field("id", &self.id_hex()).finish_non_exhaustive()
+        f.debug_struct("Trust")
+            .field("path", &self.path)
+            .field("id", &self.id_hex())
+            .finish_non_exhaustive()
     }
 }
 
@@ -311,9 +387,21 @@ impl Trust {
             return Err(StoreError::Exists(path.display().to_string()).into());
         }
         let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
-        let genesis = Genesis { salt, charter, module, engine: runtime.profile().clone() };
-        let entry = Entry { format: ENTRY_FORMAT, index: 0, prev: [0; 32], time: clock.now(), body: EntryBody::Genesis(genesis.clone()) };
+        getrandom::fill(&mut salt)
+            .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+        let genesis = Genesis {
+            salt,
+            charter,
+            module,
+            engine: runtime.profile().clone(),
+        };
+        let entry = Entry {
+            format: ENTRY_FORMAT,
+            index: 0,
+            prev: [0; 32],
+            time: clock.now(),
+            body: EntryBody::Genesis(genesis.clone()),
+        };
         let (state, changes) = genesis_state(&genesis, &entry);
         let db = Database::create(&path)?;
         let txn = db.begin_write()?;
@@ -323,8 +411,10 @@ impl Trust {
             meta.insert(META_TRUST_ID, state.id.as_slice())?;
             meta.insert(META_MODULE, module.as_slice())?;
             meta.insert(META_HEAD, head_bytes(&state).as_slice())?;
-            txn.open_table(MODULES)?.insert(&module, component.as_slice())?;
-            txn.open_table(LOG)?.insert(0, entry.to_bytes().as_slice())?;
+            txn.open_table(MODULES)?
+                .insert(&module, component.as_slice())?;
+            txn.open_table(LOG)?
+                .insert(0, entry.to_bytes().as_slice())?;
             // Create every table, so readers never meet a missing one.
             txn.open_table(MEMBERS)?;
             txn.open_table(ASSETS)?;
@@ -336,11 +426,21 @@ impl Trust {
             }
         }
         txn.commit()?;
-        Ok(Trust { db, path: dir.to_path_buf(), runtime, state, clock })
+        Ok(Trust {
+            db,
+            path: dir.to_path_buf(),
+            runtime,
+            state,
+            clock,
+        })
     }
 
     /// Open the trust in data directory `dir`. Loads and re-hashes the active bylaw module.
-    pub fn open(dir: impl AsRef<Path>, runtime: Arc<Runtime>, clock: Box<dyn Clock>) -> Result<Trust> {
+    pub fn open(
+        dir: impl AsRef<Path>,
+        runtime: Arc<Runtime>,
+        clock: Box<dyn Clock>,
+    ) -> Result<Trust> {
         let dir = dir.as_ref();
         let path = dir.join(STORE_FILE);
         if !path.exists() {
@@ -348,7 +448,13 @@ impl Trust {
         }
         let db = Database::open(&path)?;
         let state = load_state(&db)?;
-        let trust = Trust { db, path: dir.to_path_buf(), runtime, state, clock };
+        let trust = Trust {
+            db,
+            path: dir.to_path_buf(),
+            runtime,
+            state,
+            clock,
+        };
         trust.load_module(&trust.state.module)?;
         Ok(trust)
     }
@@ -357,10 +463,15 @@ impl Trust {
     /// The bytes are re-hashed even when the engine has the module cached, so a swapped store
     /// is always noticed.
     pub fn load_module(&self, hash: &Hash) -> Result<()> {
-        let bytes = read_module(&self.db, hash)?.ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
+        let bytes =
+            read_module(&self.db, hash)?.ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
         let calculated = module_hash(&bytes);
         if &calculated != hash {
-            return Err(LoadError::HashMismatch { expected: hex::encode(hash), calculated: hex::encode(calculated) }.into());
+            return Err(LoadError::HashMismatch {
+                expected: hex::encode(hash),
+                calculated: hex::encode(calculated),
+            }
+            .into());
         }
         self.runtime.prepare(&bytes)?;
         Ok(())
@@ -431,7 +542,9 @@ impl Trust {
         match self.commit(&accepted) {
             Ok(()) => {
                 for (i, j) in accepted {
-                    let EntryBody::Transition(rec) = j.entry.body.clone() else { unreachable!("judge makes transitions") };
+                    let EntryBody::Transition(rec) = j.entry.body.clone() else {
+                        unreachable!("judge makes transitions")
+                    };
                     results[i] = Ok(Receipt {
                         index: j.entry.index,
                         entry_hash: entry_hash(&j.entry),
@@ -454,7 +567,10 @@ impl Trust {
                 }
                 let msg = e.to_string();
                 for (i, _) in accepted {
-                    results[i] = Err(StoreError::Db(format!("commit failed, nothing was written: {msg}")).into());
+                    results[i] = Err(StoreError::Db(format!(
+                        "commit failed, nothing was written: {msg}"
+                    ))
+                    .into());
                 }
             }
         }
@@ -474,7 +590,8 @@ impl Trust {
                 write_change(&txn, c)?;
             }
         }
-        txn.open_table(META)?.insert(META_HEAD, head_bytes(&self.state).as_slice())?;
+        txn.open_table(META)?
+            .insert(META_HEAD, head_bytes(&self.state).as_slice())?;
         txn.commit()?;
         Ok(())
     }

@@ -13,14 +13,30 @@ fn history() -> (tempfile::TempDir, std::path::PathBuf) {
     let mut h = Harness::classic();
     h.allowed(
         "r1",
-        Action::Propose(ProposalDraft { body: ProposalBody::Ordinary, title: "t".into(), text: String::new(), window: 7 * DAY }),
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: "t".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
     );
     for v in ["r1", "c1", "p1", "p2"] {
-        h.allowed(v, Action::Vote(Vote { proposal: 1, choice: Choice::Yes }));
+        h.allowed(
+            v,
+            Action::Vote(Vote {
+                proposal: 1,
+                choice: Choice::Yes,
+            }),
+        );
     }
     h.denied(
         "stranger",
-        Action::Propose(ProposalDraft { body: ProposalBody::Ordinary, title: "t".into(), text: String::new(), window: 7 * DAY }),
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: "t".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
     );
     h.wait_days(7);
     h.allowed("r2", Action::Close(1));
@@ -51,7 +67,13 @@ fn edit_log(path: &std::path::Path, f: impl FnOnce(&mut redb::Table<u64, &[u8]>)
 fn entry(path: &std::path::Path, i: u64) -> Vec<u8> {
     let db = Database::open(path).unwrap();
     let txn = db.begin_read().unwrap();
-    txn.open_table(LOG).unwrap().get(i).unwrap().unwrap().value().to_vec()
+    txn.open_table(LOG)
+        .unwrap()
+        .get(i)
+        .unwrap()
+        .unwrap()
+        .value()
+        .to_vec()
 }
 
 #[test]
@@ -71,7 +93,10 @@ fn a_modified_entry_is_detected() {
         log.insert(3, e.to_bytes().as_slice()).unwrap();
     });
     let d = verify_file(&path).divergence.expect("divergence");
-    assert_eq!(d.index, 4, "entry 4's link to the modified entry 3 breaks: {d}");
+    assert_eq!(
+        d.index, 4,
+        "entry 4's link to the modified entry 3 breaks: {d}"
+    );
     assert!(d.reason.contains("hash chain broken"), "{d}");
 }
 
@@ -104,8 +129,13 @@ fn a_removed_entry_is_detected() {
     edit_log(&path, |log| {
         log.remove(7).unwrap();
     });
-    let d = verify_file(&path).divergence.expect("removing the last entry is detected too");
-    assert!(d.reason.contains("log head") || d.reason.contains("differ"), "{d}");
+    let d = verify_file(&path)
+        .divergence
+        .expect("removing the last entry is detected too");
+    assert!(
+        d.reason.contains("log head") || d.reason.contains("differ"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -133,10 +163,21 @@ fn a_swapped_module_is_detected() {
         modules.insert(&hash, hostile.as_slice()).unwrap();
     }
     txn.commit().unwrap();
-    let d = verify(&db, &runtime()).unwrap().divergence.expect("divergence");
+    let d = verify(&db, &runtime())
+        .unwrap()
+        .divergence
+        .expect("divergence");
     assert_eq!(d.index, 0);
     assert!(d.reason.contains("swapped"), "{d}");
     drop(db);
-    let err = Trust::open(path.parent().unwrap(), runtime(), Box::new(cltd_runtime::SystemClock)).unwrap_err();
-    assert!(err.to_string().contains("altered"), "opening refuses a swapped module: {err}");
+    let err = Trust::open(
+        path.parent().unwrap(),
+        runtime(),
+        Box::new(cltd_runtime::SystemClock),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("altered"),
+        "opening refuses a swapped module: {err}"
+    );
 }

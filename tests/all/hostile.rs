@@ -1,15 +1,28 @@
 //! Hostile bylaws are contained: a clear error, nothing committed, the runtime keeps working.
 
-use cltd_runtime::{Action, Error, EvalError, LoadError, Parameter, ProposalBody, ProposalDraft, Runtime};
+use cltd_runtime::{
+    Action, Error, EvalError, LoadError, Parameter, ProposalBody, ProposalDraft, Runtime,
+};
 
 use crate::support::{DAY, Harness, bylaw};
 
 fn hostile(mode: &str) -> Harness {
-    Harness::with(&bylaw("hostile-bylaw"), vec![Parameter { key: "hostile".into(), value: mode.into() }])
+    Harness::with(
+        &bylaw("hostile-bylaw"),
+        vec![Parameter {
+            key: "hostile".into(),
+            value: mode.into(),
+        }],
+    )
 }
 
 fn any_action() -> Action {
-    Action::Propose(ProposalDraft { body: ProposalBody::Ordinary, title: "t".into(), text: String::new(), window: 7 * DAY })
+    Action::Propose(ProposalDraft {
+        body: ProposalBody::Ordinary,
+        title: "t".into(),
+        text: String::new(),
+        window: 7 * DAY,
+    })
 }
 
 /// Submit as r1; the bylaw must fail with an error and leave the store untouched.
@@ -52,7 +65,10 @@ fn a_trap_is_reported() {
 fn unbounded_recursion_overflows_the_bounded_stack() {
     let mut h = hostile("deep-recursion");
     let err = fails(&mut h);
-    assert!(matches!(err, EvalError::StackOverflow | EvalError::OutOfFuel { .. }), "{err:?}");
+    assert!(
+        matches!(err, EvalError::StackOverflow | EvalError::OutOfFuel { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -66,8 +82,14 @@ fn a_well_behaved_trust_on_the_same_engine_is_unaffected() {
 #[test]
 fn non_wasm_and_oversized_modules_are_refused() {
     let rt = Runtime::new(Default::default()).unwrap();
-    assert!(matches!(cltd_runtime::to_component(b"hello"), Err(LoadError::NotWasm(_))));
-    assert!(matches!(rt.prepare(b"\0asm\x01\0\0\0"), Err(LoadError::NotWasm(_))), "core modules must be componentized");
+    assert!(matches!(
+        cltd_runtime::to_component(b"hello"),
+        Err(LoadError::NotWasm(_))
+    ));
+    assert!(
+        matches!(rt.prepare(b"\0asm\x01\0\0\0"), Err(LoadError::NotWasm(_))),
+        "core modules must be componentized"
+    );
     let mut big = cltd_runtime::to_component(&crate::support::classic()).unwrap();
     big.resize(3 << 20, 0);
     assert!(matches!(rt.prepare(&big), Err(LoadError::TooLarge { .. })));

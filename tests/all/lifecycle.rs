@@ -1,15 +1,25 @@
 //! The host's own checks: every refusal leaves the store and the state byte-identical.
 
-use cltd_runtime::{Action, Choice, ProposalBody, ProposalDraft, RefusalError, SignedTransition, Vote};
+use cltd_runtime::{
+    Action, Choice, ProposalBody, ProposalDraft, RefusalError, SignedTransition, Vote,
+};
 
 use crate::support::{DAY, Harness};
 
 fn ordinary(days: u64) -> Action {
-    Action::Propose(ProposalDraft { body: ProposalBody::Ordinary, title: "Adopt a code of conduct".into(), text: String::new(), window: days * DAY })
+    Action::Propose(ProposalDraft {
+        body: ProposalBody::Ordinary,
+        title: "Adopt a code of conduct".into(),
+        text: String::new(),
+        window: days * DAY,
+    })
 }
 
 fn vote(id: u64, choice: Choice) -> Action {
-    Action::Vote(Vote { proposal: id, choice })
+    Action::Vote(Vote {
+        proposal: id,
+        choice,
+    })
 }
 
 #[test]
@@ -26,16 +36,25 @@ fn forged_signature_is_refused_without_trace() {
     let other = h.sign("r2", ordinary(7));
     signed.signature = SignedTransition::decode(&other).unwrap().0.signature;
     assert_eq!(body.signer, h.key("r1").public());
-    assert!(matches!(h.refused_bytes(&signed.to_bytes()), RefusalError::BadSignature(_)));
+    assert!(matches!(
+        h.refused_bytes(&signed.to_bytes()),
+        RefusalError::BadSignature(_)
+    ));
 }
 
 #[test]
 fn garbage_and_noncanonical_bytes_are_refused() {
     let mut h = Harness::classic();
-    assert!(matches!(h.refused_bytes(b"not a transition"), RefusalError::Malformed(_)));
+    assert!(matches!(
+        h.refused_bytes(b"not a transition"),
+        RefusalError::Malformed(_)
+    ));
     let mut bytes = h.sign("r1", ordinary(7));
     bytes.push(0);
-    assert!(matches!(h.refused_bytes(&bytes), RefusalError::Malformed(_)));
+    assert!(matches!(
+        h.refused_bytes(&bytes),
+        RefusalError::Malformed(_)
+    ));
 }
 
 #[test]
@@ -44,7 +63,14 @@ fn replayed_sequence_number_is_refused() {
     let bytes = h.sign("r1", ordinary(7));
     h.trust.submit(&bytes).expect("first submission");
     let err = h.refused_bytes(&bytes);
-    assert_eq!(err, RefusalError::BadSequence { key: hex::encode(h.key("r1").public()), expected: 1, found: 0 });
+    assert_eq!(
+        err,
+        RefusalError::BadSequence {
+            key: hex::encode(h.key("r1").public()),
+            expected: 1,
+            found: 0
+        }
+    );
 }
 
 #[test]
@@ -52,7 +78,14 @@ fn skipped_sequence_number_is_refused() {
     let mut h = Harness::classic();
     let kp = h.key("r1");
     let bytes = SignedTransition::sign(&kp, h.trust.id(), 5, ordinary(7)).to_bytes();
-    assert!(matches!(h.refused_bytes(&bytes), RefusalError::BadSequence { expected: 0, found: 5, .. }));
+    assert!(matches!(
+        h.refused_bytes(&bytes),
+        RefusalError::BadSequence {
+            expected: 0,
+            found: 5,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -60,7 +93,10 @@ fn transition_for_another_trust_is_refused() {
     let mut h = Harness::classic();
     let kp = h.key("r1");
     let bytes = SignedTransition::sign(&kp, [9; 32], 0, ordinary(7)).to_bytes();
-    assert!(matches!(h.refused_bytes(&bytes), RefusalError::WrongTrust { .. }));
+    assert!(matches!(
+        h.refused_bytes(&bytes),
+        RefusalError::WrongTrust { .. }
+    ));
 }
 
 #[test]
@@ -92,8 +128,15 @@ fn member_admitted_after_opening_cannot_vote_and_does_not_count() {
     assert!(h.trust.state().member(&newcomer).is_some());
 
     let err = h.refused("newcomer", vote(2, Choice::Yes));
-    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("not in the electorate")), "{err:?}");
-    assert_eq!(h.trust.state().proposals[&2].proposal.electorate.len(), 9, "the denominator stays frozen");
+    assert!(
+        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("not in the electorate")),
+        "{err:?}"
+    );
+    assert_eq!(
+        h.trust.state().proposals[&2].proposal.electorate.len(),
+        9,
+        "the denominator stays frozen"
+    );
 }
 
 #[test]
@@ -102,7 +145,10 @@ fn double_vote_is_refused() {
     h.allowed("r1", ordinary(7));
     h.allowed("r2", vote(1, Choice::Yes));
     let err = h.refused("r2", vote(1, Choice::No));
-    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already voted")), "{err:?}");
+    assert!(
+        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already voted")),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -110,9 +156,15 @@ fn execute_before_passing_is_refused() {
     let mut h = Harness::classic();
     h.allowed("r1", ordinary(7));
     let err = h.refused("r1", Action::Execute(1));
-    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("only a passed proposal")), "{err:?}");
+    assert!(
+        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("only a passed proposal")),
+        "{err:?}"
+    );
     // Closing before the window ends is refused too.
-    assert!(matches!(h.refused("r1", Action::Close(1)), RefusalError::Lifecycle(_)));
+    assert!(matches!(
+        h.refused("r1", Action::Close(1)),
+        RefusalError::Lifecycle(_)
+    ));
 }
 
 #[test]
@@ -124,10 +176,16 @@ fn execute_twice_is_refused() {
     }
     h.wait_days(7);
     let closed = h.allowed("r1", Action::Close(1));
-    assert_eq!(closed.verdict.decision().unwrap().outcome, cltd_runtime::Outcome::Passed);
+    assert_eq!(
+        closed.verdict.decision().unwrap().outcome,
+        cltd_runtime::Outcome::Passed
+    );
     h.allowed("r1", Action::Execute(1));
     let err = h.refused("r1", Action::Execute(1));
-    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already executed")), "{err:?}");
+    assert!(
+        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already executed")),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -136,13 +194,19 @@ fn vote_after_the_window_is_refused() {
     h.allowed("r1", ordinary(7));
     h.wait_days(7);
     let err = h.refused("r2", vote(1, Choice::Yes));
-    assert!(matches!(err, RefusalError::Lifecycle(ref m) if m.contains("closed at")), "{err:?}");
+    assert!(
+        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("closed at")),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn unknown_proposal_is_refused() {
     let mut h = Harness::classic();
-    assert!(matches!(h.refused("r1", vote(42, Choice::Yes)), RefusalError::NotFound(_)));
+    assert!(matches!(
+        h.refused("r1", vote(42, Choice::Yes)),
+        RefusalError::NotFound(_)
+    ));
 }
 
 #[test]
@@ -156,7 +220,11 @@ fn a_denial_is_logged_and_changes_only_the_sequence_number() {
     assert_eq!(after.size, before.size + 1, "the denial is a log entry");
     assert_eq!(after.proposals, before.proposals);
     assert_eq!(after.members, before.members);
-    assert_eq!(after.next_seq(&stranger), 1, "the signed transition is spent");
+    assert_eq!(
+        after.next_seq(&stranger),
+        1,
+        "the signed transition is spent"
+    );
 }
 
 #[test]
@@ -165,5 +233,8 @@ fn host_time_never_decreases() {
     let first = h.allowed("r1", ordinary(7));
     h.clock.set(first.time - 3_600);
     let second = h.allowed("r2", ordinary(7));
-    assert_eq!(second.time, first.time, "a clock that steps back cannot stamp an earlier time");
+    assert_eq!(
+        second.time, first.time,
+        "a clock that steps back cannot stamp an earlier time"
+    );
 }

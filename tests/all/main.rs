@@ -1,7 +1,11 @@
 //! cltd's integration tests: one binary, a module per topic. Each drives real bylaw
 //! components (built to Wasm once per run) through the real runtime and redb store.
 
+// Integration tests unwrap freely: a panic is how a test fails, with its message.
+#![allow(clippy::unwrap_used)]
+
 mod audit;
+mod demo;
 mod hostile;
 mod lifecycle;
 mod support;

@@ -7,8 +7,8 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use cltd_runtime::{
-    Action, Applicant, AssetDraft, AssetKind, Charter, Error, Keypair, LockStatus, ManualClock, Parameter, Receipt,
-    RefusalError, Runtime, SignedTransition, StakeholderClass, Trust,
+    Action, Applicant, AssetDraft, AssetKind, Charter, Error, Keypair, LockStatus, ManualClock,
+    Parameter, Receipt, RefusalError, Runtime, SignedTransition, StakeholderClass, Trust,
 };
 use tempfile::TempDir;
 
@@ -48,7 +48,8 @@ pub fn classic() -> Vec<u8> {
 /// One engine for the whole run, so each module compiles once.
 pub fn runtime() -> Arc<Runtime> {
     static RT: OnceLock<Arc<Runtime>> = OnceLock::new();
-    RT.get_or_init(|| Arc::new(Runtime::new(Default::default()).expect("engine"))).clone()
+    RT.get_or_init(|| Arc::new(Runtime::new(Default::default()).expect("engine")))
+        .clone()
 }
 
 /// A trust in a temporary directory with named members.
@@ -99,7 +100,11 @@ impl Harness {
         let mut applicants = Vec::new();
         for (name, class) in founders() {
             let kp = key_for(name);
-            applicants.push(Applicant { key: kp.public().to_vec(), name: name.to_string(), class });
+            applicants.push(Applicant {
+                key: kp.public().to_vec(),
+                name: name.to_string(),
+                class,
+            });
             keys.insert(name.to_string(), kp);
         }
         let charter = Charter {
@@ -121,13 +126,28 @@ impl Harness {
                 },
             ],
         };
-        let trust = Trust::create(dir.path(), runtime(), charter, wasm, Box::new(clock.clone())).expect("create trust");
-        Harness { dir, trust, clock, keys }
+        let trust = Trust::create(
+            dir.path(),
+            runtime(),
+            charter,
+            wasm,
+            Box::new(clock.clone()),
+        )
+        .expect("create trust");
+        Harness {
+            dir,
+            trust,
+            clock,
+            keys,
+        }
     }
 
     /// The key named `name`, made on first use.
     pub fn key(&mut self, name: &str) -> Keypair {
-        self.keys.entry(name.to_string()).or_insert_with(|| key_for(name)).clone()
+        self.keys
+            .entry(name.to_string())
+            .or_insert_with(|| key_for(name))
+            .clone()
     }
 
     /// Sign `action` as `name` with their next sequence number.
@@ -146,7 +166,11 @@ impl Harness {
     /// Submit `action` as `name`; it must be allowed.
     pub fn allowed(&mut self, name: &str, action: Action) -> Receipt {
         let r = self.act(name, action).expect("transition accepted");
-        assert!(r.verdict.is_allowed(), "expected allow, got {:?}", r.verdict);
+        assert!(
+            r.verdict.is_allowed(),
+            "expected allow, got {:?}",
+            r.verdict
+        );
         r
     }
 
@@ -164,7 +188,11 @@ impl Harness {
             Err(Error::Refused(r)) => r,
             other => panic!("expected a refusal, got {other:?}"),
         };
-        assert_eq!(self.trust.dump().expect("dump"), before, "a refusal changed the store");
+        assert_eq!(
+            self.trust.dump().expect("dump"),
+            before,
+            "a refusal changed the store"
+        );
         assert_eq!(self.trust.state(), &state, "a refusal changed the state");
         err
     }

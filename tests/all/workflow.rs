@@ -1,26 +1,40 @@
 //! Whole governance flows through classic-clt: admission, the asset lock, data access.
 
 use cltd_runtime::{
-    AccessRequest, Action, Applicant, Choice, Disposal, Effect, Outcome, ProposalBody, ProposalDraft, StakeholderClass,
-    Trust, Vote,
+    AccessRequest, Action, Applicant, Choice, Disposal, Effect, Outcome, ProposalBody,
+    ProposalDraft, StakeholderClass, Trust, Vote,
 };
 
 use crate::support::{DAY, Harness, runtime};
 
 fn propose(body: ProposalBody, days: u64) -> Action {
-    Action::Propose(ProposalDraft { body, title: "proposal".into(), text: String::new(), window: days * DAY })
+    Action::Propose(ProposalDraft {
+        body,
+        title: "proposal".into(),
+        text: String::new(),
+        window: days * DAY,
+    })
 }
 
 fn votes(h: &mut Harness, id: u64, names: &[&str], choice: Choice) {
     for n in names {
-        h.allowed(n, Action::Vote(Vote { proposal: id, choice }));
+        h.allowed(
+            n,
+            Action::Vote(Vote {
+                proposal: id,
+                choice,
+            }),
+        );
     }
 }
 
 #[test]
 fn perpetual_disposal_fails_without_a_supermajority_in_every_class() {
     let mut h = Harness::classic();
-    let dispose = ProposalBody::DisposeAsset(Disposal { asset_id: "tenancy-data".into(), recipient: "DataCorp, sale".into() });
+    let dispose = ProposalBody::DisposeAsset(Disposal {
+        asset_id: "tenancy-data".into(),
+        recipient: "DataCorp, sale".into(),
+    });
     // Too short a window is denied, naming the clause.
     let r = h.act("c1", propose(dispose.clone(), 7)).unwrap();
     let d = r.verdict.denial().expect("denied");
@@ -28,15 +42,33 @@ fn perpetual_disposal_fails_without_a_supermajority_in_every_class() {
     assert!(d.clause.contains("§5"), "{d:?}");
 
     h.allowed("c1", propose(dispose, 14));
-    votes(&mut h, 1, &["r1", "c1", "c2", "c3", "p1", "p2", "p3"], Choice::Yes);
+    votes(
+        &mut h,
+        1,
+        &["r1", "c1", "c2", "c3", "p1", "p2", "p3"],
+        Choice::Yes,
+    );
     votes(&mut h, 1, &["r2", "r3"], Choice::No);
     h.wait_days(14);
     let closed = h.allowed("c1", Action::Close(1));
     let decision = closed.verdict.decision().unwrap();
     assert_eq!(decision.outcome, Outcome::Rejected);
-    assert!(decision.explanation.contains("resident class: 1 of 3 (33%)"), "{}", decision.explanation);
-    assert!(h.refused("c1", Action::Execute(1)).to_string().contains("only a passed proposal"));
-    assert!(h.trust.state().assets.contains_key("tenancy-data"), "the asset lock held");
+    assert!(
+        decision
+            .explanation
+            .contains("resident class: 1 of 3 (33%)"),
+        "{}",
+        decision.explanation
+    );
+    assert!(
+        h.refused("c1", Action::Execute(1))
+            .to_string()
+            .contains("only a passed proposal")
+    );
+    assert!(
+        h.trust.state().assets.contains_key("tenancy-data"),
+        "the asset lock held"
+    );
 }
 
 #[test]
@@ -45,14 +77,31 @@ fn admission_then_access_grant_then_lock() {
     let ada = h.pk("ada");
     h.allowed(
         "p1",
-        propose(ProposalBody::AdmitMember(Applicant { key: ada.clone(), name: "Ada".into(), class: StakeholderClass::Resident }), 7),
+        propose(
+            ProposalBody::AdmitMember(Applicant {
+                key: ada.clone(),
+                name: "Ada".into(),
+                class: StakeholderClass::Resident,
+            }),
+            7,
+        ),
     );
     votes(&mut h, 1, &["r1", "c1", "p1", "p2"], Choice::Yes);
     votes(&mut h, 1, &["c2"], Choice::No);
     h.wait_days(7);
-    assert_eq!(h.allowed("p1", Action::Close(1)).verdict.decision().unwrap().outcome, Outcome::Passed);
+    assert_eq!(
+        h.allowed("p1", Action::Close(1))
+            .verdict
+            .decision()
+            .unwrap()
+            .outcome,
+        Outcome::Passed
+    );
     let exec = h.allowed("p2", Action::Execute(1));
-    assert!(exec.effects.contains(&Effect::MemberAdmitted { key: ada.clone(), class: StakeholderClass::Resident }));
+    assert!(exec.effects.contains(&Effect::MemberAdmitted {
+        key: ada.clone(),
+        class: StakeholderClass::Resident
+    }));
 
     h.allowed(
         "ada",
@@ -75,8 +124,16 @@ fn admission_then_access_grant_then_lock() {
     assert_eq!(grant.expires_at, exec.time + 180 * DAY);
 
     let lock = h.allowed("r3", Action::LockAsset("old-site".into()));
-    assert_eq!(lock.effects, vec![Effect::AssetLocked { asset: "old-site".into() }]);
-    assert_eq!(h.denied("r3", Action::LockAsset("old-site".into())), "already-locked");
+    assert_eq!(
+        lock.effects,
+        vec![Effect::AssetLocked {
+            asset: "old-site".into()
+        }]
+    );
+    assert_eq!(
+        h.denied("r3", Action::LockAsset("old-site".into())),
+        "already-locked"
+    );
 }
 
 #[test]
@@ -98,9 +155,16 @@ fn group_commit_acknowledges_each_transition_and_isolates_refusals() {
     let results = h.trust.submit_batch(&[&a, &bad, &b]);
     assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
     assert!(results[1].is_err());
-    assert_eq!(results[2].as_ref().unwrap().index, results[0].as_ref().unwrap().index + 1);
+    assert_eq!(
+        results[2].as_ref().unwrap().index,
+        results[0].as_ref().unwrap().index + 1
+    );
     assert_eq!(h.trust.state().proposals.len(), 2);
-    assert!(cltd_runtime::verify(h.trust.database(), &runtime()).unwrap().is_ok());
+    assert!(
+        cltd_runtime::verify(h.trust.database(), &runtime())
+            .unwrap()
+            .is_ok()
+    );
 }
 
 #[test]
@@ -110,7 +174,12 @@ fn state_survives_reopening() {
     votes(&mut h, 1, &["c1"], Choice::Abstain);
     let state = h.trust.state().clone();
     let dir = h.dir.path().to_path_buf();
-    let Harness { dir: keep, trust, clock, .. } = h;
+    let Harness {
+        dir: keep,
+        trust,
+        clock,
+        ..
+    } = h;
     drop(trust);
     let reopened = Trust::open(&dir, runtime(), Box::new(clock)).expect("reopen");
     assert_eq!(reopened.state(), &state);

@@ -77,10 +77,12 @@ impl Params {
         Ok(Params {
             ordinary_majority: c.ratio("ordinary-majority", d.ordinary_majority)?,
             ordinary_quorum: c.ratio("ordinary-quorum", d.ordinary_quorum)?,
-            ordinary_min_window_days: c.days("ordinary-min-window-days", d.ordinary_min_window_days)?,
+            ordinary_min_window_days: c
+                .days("ordinary-min-window-days", d.ordinary_min_window_days)?,
             disposal_threshold: c.ratio("disposal-threshold", d.disposal_threshold)?,
             disposal_quorum: c.ratio("disposal-quorum", d.disposal_quorum)?,
-            disposal_min_window_days: c.days("disposal-min-window-days", d.disposal_min_window_days)?,
+            disposal_min_window_days: c
+                .days("disposal-min-window-days", d.disposal_min_window_days)?,
             access_max_days: c.days("access-max-days", d.access_max_days)?,
             max_window_days: c.days("max-window-days", d.max_window_days)?,
         })
@@ -112,7 +114,11 @@ impl Bylaw for ClassicClt {
                 }
                 if let Action::LockAsset(id) = action {
                     return match &view.asset {
-                        None => deny("no-such-asset", "§5 asset lock", format!("the trust holds no asset `{id}`")),
+                        None => deny(
+                            "no-such-asset",
+                            "§5 asset lock",
+                            format!("the trust holds no asset `{id}`"),
+                        ),
                         Some(a) if a.lock == LockStatus::Perpetual => deny(
                             "already-locked",
                             "§5 asset lock",
@@ -137,7 +143,8 @@ impl Bylaw for ClassicClt {
                     "§2 ordinary resolutions: more than {} of votes cast, quorum {} of the electorate, window at least {} days",
                     p.ordinary_majority, p.ordinary_quorum, p.ordinary_min_window_days
                 ),
-                "§3 membership is open to any applicant, admitted by ordinary resolution".to_string(),
+                "§3 membership is open to any applicant, admitted by ordinary resolution"
+                    .to_string(),
                 "§4 members are removed by ordinary resolution".to_string(),
                 format!(
                     "§5 asset lock: disposing of a perpetual asset needs {} of votes cast in each class, quorum {} of the electorate, window at least {} days",
@@ -161,7 +168,10 @@ impl Bylaw for ClassicClt {
 /// Is this proposal a disposal of a perpetual asset (judged on the asset as it is now)?
 fn is_locked_disposal(view: &View, body: &ProposalBody) -> bool {
     matches!(body, ProposalBody::DisposeAsset(_))
-        && view.asset.as_ref().is_some_and(|a| a.lock == LockStatus::Perpetual)
+        && view
+            .asset
+            .as_ref()
+            .is_some_and(|a| a.lock == LockStatus::Perpetual)
 }
 
 fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
@@ -202,10 +212,18 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
         ProposalBody::Ordinary => allow(),
         ProposalBody::AdmitMember(applicant) => {
             if view.subject.is_some() {
-                return deny("already-a-member", "§3 membership", "the applicant is already a member");
+                return deny(
+                    "already-a-member",
+                    "§3 membership",
+                    "the applicant is already a member",
+                );
             }
             if applicant.name.trim().is_empty() {
-                return deny("missing-name", "§3 membership", "an applicant needs a display name");
+                return deny(
+                    "missing-name",
+                    "§3 membership",
+                    "an applicant needs a display name",
+                );
             }
             allow()
         }
@@ -214,16 +232,26 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             None => deny("not-a-member", "§4 removal", "only a member can be removed"),
         },
         ProposalBody::DisposeAsset(d) => match &view.asset {
-            None => deny("no-such-asset", "§5 asset lock", format!("the trust holds no asset `{}`", d.asset_id)),
-            Some(_) if d.recipient.trim().is_empty() => {
-                deny("missing-recipient", "§5 asset lock", "a disposal must name its recipient and terms")
-            }
+            None => deny(
+                "no-such-asset",
+                "§5 asset lock",
+                format!("the trust holds no asset `{}`", d.asset_id),
+            ),
+            Some(_) if d.recipient.trim().is_empty() => deny(
+                "missing-recipient",
+                "§5 asset lock",
+                "a disposal must name its recipient and terms",
+            ),
             Some(_) => allow(),
         },
         ProposalBody::GrantAccess(g) => {
             let asset = match &view.asset {
                 None => {
-                    return deny("no-such-asset", "§6 data access", format!("the trust holds no asset `{}`", g.asset_id));
+                    return deny(
+                        "no-such-asset",
+                        "§6 data access",
+                        format!("the trust holds no asset `{}`", g.asset_id),
+                    );
                 }
                 Some(a) => a,
             };
@@ -231,14 +259,25 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
                 return deny(
                     "not-a-data-asset",
                     "§6 data access",
-                    format!("access grants are for datasets; `{}` is not a dataset", asset.id),
+                    format!(
+                        "access grants are for datasets; `{}` is not a dataset",
+                        asset.id
+                    ),
                 );
             }
             if view.subject.is_none() {
-                return deny("grantee-not-a-member", "§6 data access", "access is granted only to members");
+                return deny(
+                    "grantee-not-a-member",
+                    "§6 data access",
+                    "access is granted only to members",
+                );
             }
             if g.purpose.trim().is_empty() {
-                return deny("missing-purpose", "§6 data access", "an access grant must state its purpose");
+                return deny(
+                    "missing-purpose",
+                    "§6 data access",
+                    "an access grant must state its purpose",
+                );
             }
             if g.duration == 0 || g.duration > params.access_max_days.saturating_mul(DAY) {
                 return deny(
@@ -277,7 +316,13 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
         let mut failed = Vec::new();
         for class in bylaws_sdk::CLASSES {
             let t = tally.class(class);
-            let line = format!("{} class: {} of {} ({}%)", class.name(), t.yes, t.cast(), percent(t.yes, t.cast()));
+            let line = format!(
+                "{} class: {} of {} ({}%)",
+                class.name(),
+                t.yes,
+                t.cast(),
+                percent(t.yes, t.cast())
+            );
             if !threshold.is_met_by(t.yes, t.cast()) {
                 failed.push(line.clone());
             }
@@ -286,7 +331,10 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
         return if failed.is_empty() {
             decide(
                 Outcome::Passed,
-                format!("§5 asset lock: {threshold} of votes cast reached in each class; {}", lines.join("; ")),
+                format!(
+                    "§5 asset lock: {threshold} of votes cast reached in each class; {}",
+                    lines.join("; ")
+                ),
             )
         } else {
             decide(
@@ -316,11 +364,18 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
         tally.all.yes, tally.all.no, tally.all.abstain, tally.all.electorate
     );
     if majority.is_exceeded_by(tally.all.yes, tally.all.cast()) {
-        decide(Outcome::Passed, format!("§2 ordinary resolutions: more than {majority} of votes cast in favour; {counts}"))
+        decide(
+            Outcome::Passed,
+            format!(
+                "§2 ordinary resolutions: more than {majority} of votes cast in favour; {counts}"
+            ),
+        )
     } else {
         decide(
             Outcome::Rejected,
-            format!("§2 ordinary resolutions: {kind} needs more than {majority} of votes cast in favour; {counts}"),
+            format!(
+                "§2 ordinary resolutions: {kind} needs more than {majority} of votes cast in favour; {counts}"
+            ),
         )
     }
 }
@@ -330,14 +385,18 @@ fn execute(view: &View) -> Verdict {
         return deny("no-proposal", "§2", "there is no such proposal to execute");
     };
     match &proposal.body {
-        ProposalBody::AdmitMember(_) if view.subject.is_some() => {
-            deny("already-a-member", "§3 membership", "the applicant was admitted in the meantime")
-        }
-        ProposalBody::RemoveMember(_) | ProposalBody::GrantAccess(_) if view.subject.is_none() => deny(
-            "not-a-member",
-            "§4 removal",
-            "the member named by this proposal is no longer a member",
+        ProposalBody::AdmitMember(_) if view.subject.is_some() => deny(
+            "already-a-member",
+            "§3 membership",
+            "the applicant was admitted in the meantime",
         ),
+        ProposalBody::RemoveMember(_) | ProposalBody::GrantAccess(_) if view.subject.is_none() => {
+            deny(
+                "not-a-member",
+                "§4 removal",
+                "the member named by this proposal is no longer a member",
+            )
+        }
         _ => allow(),
     }
 }
@@ -345,13 +404,21 @@ fn execute(view: &View) -> Verdict {
 fn withdraw(view: &View) -> Verdict {
     match &view.proposal {
         Some(p) if p.proposer == view.actor => allow(),
-        Some(_) => deny("not-the-proposer", "§7 withdrawal", "only the proposer may withdraw a proposal"),
-        None => deny("no-proposal", "§7 withdrawal", "there is no such proposal to withdraw"),
+        Some(_) => deny(
+            "not-the-proposer",
+            "§7 withdrawal",
+            "only the proposer may withdraw a proposal",
+        ),
+        None => deny(
+            "no-proposal",
+            "§7 withdrawal",
+            "there is no such proposal to withdraw",
+        ),
     }
 }
 
 fn describe_duration(seconds: u64) -> String {
-    if seconds % DAY == 0 {
+    if seconds.is_multiple_of(DAY) {
         format!("{} days", seconds / DAY)
     } else {
         format!("{} days {} hours", seconds / DAY, seconds % DAY / 3600)

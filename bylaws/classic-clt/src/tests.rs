@@ -14,11 +14,19 @@ fn trust() -> Scenario {
 }
 
 fn draft(body: ProposalBody, days: u64) -> ProposalDraft {
-    ProposalDraft { body, title: "t".into(), text: String::new(), window: days * DAY }
+    ProposalDraft {
+        body,
+        title: "t".into(),
+        text: String::new(),
+        window: days * DAY,
+    }
 }
 
 fn disposal(asset: &str) -> ProposalBody {
-    ProposalBody::DisposeAsset(Disposal { asset_id: asset.into(), recipient: "Acme Ltd, sale".into() })
+    ProposalBody::DisposeAsset(Disposal {
+        asset_id: asset.into(),
+        recipient: "Acme Ltd, sale".into(),
+    })
 }
 
 fn code(v: &Verdict) -> &str {
@@ -29,7 +37,10 @@ fn code(v: &Verdict) -> &str {
 fn only_members_propose() {
     let t = trust();
     let d = draft(ProposalBody::Ordinary, 7);
-    let v = ClassicClt::evaluate(&t.view(42, &Action::Propose(d.clone()), None), &Action::Propose(d));
+    let v = ClassicClt::evaluate(
+        &t.view(42, &Action::Propose(d.clone()), None),
+        &Action::Propose(d),
+    );
     assert_eq!(code(&v), "not-a-member");
 }
 
@@ -37,11 +48,23 @@ fn only_members_propose() {
 fn perpetual_disposal_needs_fourteen_days() {
     let t = trust();
     let d = draft(disposal("tenancy-data"), 7);
-    let v = ClassicClt::evaluate(&t.view(1, &Action::Propose(d.clone()), None), &Action::Propose(d));
+    let v = ClassicClt::evaluate(
+        &t.view(1, &Action::Propose(d.clone()), None),
+        &Action::Propose(d),
+    );
     assert_eq!(code(&v), "window-too-short");
-    assert!(v.denial().unwrap().explanation.contains("at least 14 days"), "{v:?}");
+    assert!(
+        v.denial().unwrap().explanation.contains("at least 14 days"),
+        "{v:?}"
+    );
     let d = draft(disposal("old-site"), 7);
-    assert!(ClassicClt::evaluate(&t.view(1, &Action::Propose(d.clone()), None), &Action::Propose(d)).is_allowed());
+    assert!(
+        ClassicClt::evaluate(
+            &t.view(1, &Action::Propose(d.clone()), None),
+            &Action::Propose(d)
+        )
+        .is_allowed()
+    );
 }
 
 #[test]
@@ -54,7 +77,11 @@ fn perpetual_disposal_needs_two_thirds_in_each_class() {
     let v = ClassicClt::evaluate(&t.view(1, &Action::Close(1), Some(&p)), &Action::Close(1));
     let d = v.decision().expect("close decides");
     assert_eq!(d.outcome, Outcome::Rejected);
-    assert!(d.explanation.contains("resident class: 1 of 3 (33%)"), "{}", d.explanation);
+    assert!(
+        d.explanation.contains("resident class: 1 of 3 (33%)"),
+        "{}",
+        d.explanation
+    );
 
     let mut p = t.open(1, 1, &draft(disposal("tenancy-data"), 14));
     cast(&mut p, [1, 2, 4, 5, 7, 8], Choice::Yes);
@@ -86,12 +113,20 @@ fn ordinary_resolution_is_a_simple_majority_with_a_third_quorum() {
     cast(&mut p, [2], Choice::No);
     cast(&mut p, [3], Choice::Abstain);
     let v = ClassicClt::evaluate(&t.view(1, &Action::Close(1), Some(&p)), &Action::Close(1));
-    assert_eq!(v.decision().unwrap().outcome, Outcome::Rejected, "a tie is not a majority");
+    assert_eq!(
+        v.decision().unwrap().outcome,
+        Outcome::Rejected,
+        "a tie is not a majority"
+    );
 
     let mut p = t.open(1, 1, &draft(ProposalBody::Ordinary, 7));
     cast(&mut p, [1, 2], Choice::Yes);
     let v = ClassicClt::evaluate(&t.view(1, &Action::Close(1), Some(&p)), &Action::Close(1));
-    assert_eq!(v.decision().unwrap().outcome, Outcome::Expired, "2 of 9 is below a third");
+    assert_eq!(
+        v.decision().unwrap().outcome,
+        Outcome::Expired,
+        "2 of 9 is below a third"
+    );
 }
 
 #[test]
@@ -108,21 +143,50 @@ fn access_grants_state_a_purpose_and_expire_within_a_year() {
             7,
         )
     };
-    let eval = |d: ProposalDraft| ClassicClt::evaluate(&t.view(1, &Action::Propose(d.clone()), None), &Action::Propose(d));
+    let eval = |d: ProposalDraft| {
+        ClassicClt::evaluate(
+            &t.view(1, &Action::Propose(d.clone()), None),
+            &Action::Propose(d),
+        )
+    };
     assert!(eval(grant("rent study", 180, "tenancy-data")).is_allowed());
-    assert_eq!(code(&eval(grant("  ", 180, "tenancy-data"))), "missing-purpose");
-    assert_eq!(code(&eval(grant("rent study", 366, "tenancy-data"))), "grant-too-long");
-    assert_eq!(code(&eval(grant("rent study", 30, "old-site"))), "not-a-data-asset");
-    assert_eq!(code(&eval(grant("rent study", 30, "nothing"))), "no-such-asset");
+    assert_eq!(
+        code(&eval(grant("  ", 180, "tenancy-data"))),
+        "missing-purpose"
+    );
+    assert_eq!(
+        code(&eval(grant("rent study", 366, "tenancy-data"))),
+        "grant-too-long"
+    );
+    assert_eq!(
+        code(&eval(grant("rent study", 30, "old-site"))),
+        "not-a-data-asset"
+    );
+    assert_eq!(
+        code(&eval(grant("rent study", 30, "nothing"))),
+        "no-such-asset"
+    );
 }
 
 #[test]
 fn admission_is_open_but_not_twice() {
     let t = trust();
     let admit = |n: u8| {
-        draft(ProposalBody::AdmitMember(Applicant { key: key(n), name: "Ada".into(), class: Public }), 7)
+        draft(
+            ProposalBody::AdmitMember(Applicant {
+                key: key(n),
+                name: "Ada".into(),
+                class: Public,
+            }),
+            7,
+        )
     };
-    let eval = |d: ProposalDraft| ClassicClt::evaluate(&t.view(1, &Action::Propose(d.clone()), None), &Action::Propose(d));
+    let eval = |d: ProposalDraft| {
+        ClassicClt::evaluate(
+            &t.view(1, &Action::Propose(d.clone()), None),
+            &Action::Propose(d),
+        )
+    };
     assert!(eval(admit(50)).is_allowed());
     assert_eq!(code(&eval(admit(2))), "already-a-member");
 }
@@ -131,23 +195,52 @@ fn admission_is_open_but_not_twice() {
 fn the_lock_only_tightens() {
     let t = trust();
     let lock = |id: &str| Action::LockAsset(id.into());
-    assert!(ClassicClt::evaluate(&t.view(1, &lock("old-site"), None), &lock("old-site")).is_allowed());
-    assert_eq!(code(&ClassicClt::evaluate(&t.view(1, &lock("tenancy-data"), None), &lock("tenancy-data"))), "already-locked");
-    assert_eq!(code(&ClassicClt::evaluate(&t.view(99, &lock("old-site"), None), &lock("old-site"))), "not-a-member");
+    assert!(
+        ClassicClt::evaluate(&t.view(1, &lock("old-site"), None), &lock("old-site")).is_allowed()
+    );
+    assert_eq!(
+        code(&ClassicClt::evaluate(
+            &t.view(1, &lock("tenancy-data"), None),
+            &lock("tenancy-data")
+        )),
+        "already-locked"
+    );
+    assert_eq!(
+        code(&ClassicClt::evaluate(
+            &t.view(99, &lock("old-site"), None),
+            &lock("old-site")
+        )),
+        "not-a-member"
+    );
 }
 
 #[test]
 fn only_the_proposer_withdraws() {
     let t = trust();
     let p = t.open(1, 1, &draft(ProposalBody::Ordinary, 7));
-    assert!(ClassicClt::evaluate(&t.view(1, &Action::Withdraw(1), Some(&p)), &Action::Withdraw(1)).is_allowed());
-    assert_eq!(code(&ClassicClt::evaluate(&t.view(2, &Action::Withdraw(1), Some(&p)), &Action::Withdraw(1))), "not-the-proposer");
+    assert!(
+        ClassicClt::evaluate(
+            &t.view(1, &Action::Withdraw(1), Some(&p)),
+            &Action::Withdraw(1)
+        )
+        .is_allowed()
+    );
+    assert_eq!(
+        code(&ClassicClt::evaluate(
+            &t.view(2, &Action::Withdraw(1), Some(&p)),
+            &Action::Withdraw(1)
+        )),
+        "not-the-proposer"
+    );
 }
 
 #[test]
 fn a_malformed_charter_denies_everything() {
     let t = trust().param("disposal-threshold", "0.66");
     let d = draft(ProposalBody::Ordinary, 7);
-    let v = ClassicClt::evaluate(&t.view(1, &Action::Propose(d.clone()), None), &Action::Propose(d));
+    let v = ClassicClt::evaluate(
+        &t.view(1, &Action::Propose(d.clone()), None),
+        &Action::Propose(d),
+    );
     assert_eq!(code(&v), "bad-charter");
 }

@@ -24,15 +24,19 @@ impl Bylaw for Hostile {
             }
             Some("trap") => panic!("hostile bylaw traps on purpose"),
             Some("deep-recursion") => {
-                let depth = recurse(view.now);
-                if depth == 0 { allow() } else { allow() }
+                std::hint::black_box(recurse(view.now));
+                allow()
             }
             _ => allow(),
         }
     }
 
     fn describe(_charter: &[Parameter]) -> BylawInfo {
-        BylawInfo { name: "hostile".into(), version: "0".into(), summary: vec!["misbehaves on purpose".into()] }
+        BylawInfo {
+            name: "hostile".into(),
+            version: "0".into(),
+            summary: vec!["misbehaves on purpose".into()],
+        }
     }
 }
 
@@ -50,5 +54,9 @@ fn spin(seed: u64) -> Verdict {
 /// Recurse without bound.
 #[inline(never)]
 fn recurse(n: u64) -> u64 {
-    if n == u64::MAX { 0 } else { recurse(std::hint::black_box(n + 1)).wrapping_add(1) }
+    if n == u64::MAX {
+        0
+    } else {
+        recurse(std::hint::black_box(n + 1)).wrapping_add(1)
+    }
 }

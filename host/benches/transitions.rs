@@ -1,0 +1,93 @@
+//! Criterion benches of the hot paths: a bylaw call in a fresh sandboxed instance, the same
+//! logic natively, one durable transition, and a group commit.
+//!
+//! Needs the bylaws built (`scripts/build-bylaws.sh`); `CLTD_BYLAWS_DIR` overrides where.
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn wasm() -> Vec<u8> {
+    let dir = std::env::var_os("CLTD_BYLAWS_DIR")
+        .map_or_else(cltd::setup::default_bylaws_dir, Into::into);
+    cltd::setup::read_bylaw("classic-clt", &dir)
+        .expect("build the bylaws first: scripts/build-bylaws.sh")
+}
+
+const MEMBERS: usize = 30;
+
+fn bylaw_calls(c: &mut Criterion) {
+    let wasm = wasm();
+    let mut fx = cltd::bench::Fixture::new(&wasm, MEMBERS).expect("fixture");
+    let probe = cltd::bench::Probe::new(&mut fx, MEMBERS).expect("probe");
+    let rt = fx.trust.runtime().clone();
+    let module = fx.trust.state().module;
+    let mut g = c.benchmark_group("bylaw");
+    g.bench_function("vote/wasm-fresh-instance", |b| {
+        b.iter(|| {
+            rt.evaluate(&module, &probe.vote_view, &probe.vote)
+                .expect("vote evaluates")
+        })
+    });
+    g.bench_function("close/wasm-fresh-instance", |b| {
+        b.iter(|| {
+            rt.evaluate(&module, &probe.close_view, &probe.close)
+                .expect("close evaluates")
+        })
+    });
+    g.bench_function("vote/native", |b| {
+        b.iter(|| {
+            <classic_clt::ClassicClt as bylaws_sdk::Bylaw>::evaluate(
+                &probe.native_vote_view,
+                &probe.native_vote,
+            )
+        })
+    });
+    g.bench_function("close/native", |b| {
+        b.iter(|| {
+            <classic_clt::ClassicClt as bylaws_sdk::Bylaw>::evaluate(
+                &probe.native_close_view,
+                &probe.native_close,
+            )
+        })
+    });
+    g.finish();
+}
+
+fn transitions(c: &mut Criterion) {
+    let wasm = wasm();
+    let mut g = c.benchmark_group("transition");
+    g.sample_size(20).measurement_time(Duration::from_secs(10));
+    let mut fx = cltd::bench::Fixture::new(&wasm, MEMBERS).expect("fixture");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("durable/one-per-commit", |b| {
+        b.iter_custom(|iters| {
+            let stream = fx.stream(iters as usize);
+            let start = Instant::now();
+            for t in &stream {
+                fx.trust.submit(t).expect("accepted");
+            }
+            start.elapsed()
+        })
+    });
+    const BATCH: usize = 32;
+    let mut gx = cltd::bench::Fixture::new(&wasm, MEMBERS).expect("fixture");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("durable/group-commit-32", |b| {
+        b.iter_custom(|iters| {
+            let stream = gx.stream(iters as usize * BATCH);
+            let start = Instant::now();
+            for chunk in stream.chunks(BATCH) {
+                let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+                for r in gx.trust.submit_batch(&refs) {
+                    r.expect("accepted");
+                }
+            }
+            start.elapsed()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bylaw_calls, transitions);
+criterion_main!(benches);

@@ -1,0 +1,434 @@
+//! `cltd bench`: latency and throughput on one trust with durable commits, and the same
+//! bylaw logic run natively for comparison. The criterion benches in `benches/` use the
+//! same fixtures.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use cltd_runtime::{
+    Action, Applicant, Charter, Choice, Keypair, ManualClock, ProposalBody, ProposalDraft,
+    SignedTransition, StakeholderClass, Trust, Vote,
+};
+use serde::Serialize;
+use tempfile::TempDir;
+
+const DAY: u64 = 86_400;
+
+/// A trust with `members` founding members (classes in rotation) in a temporary directory.
+pub struct Fixture {
+    /// Keeps the store alive.
+    pub dir: TempDir,
+    /// The trust.
+    pub trust: Trust,
+    /// Its clock.
+    pub clock: Arc<ManualClock>,
+    /// Member keys, in founding order.
+    pub keys: Vec<Keypair>,
+}
+
+impl Fixture {
+    /// Found a trust governed by `wasm` with `members` founders.
+    pub fn new(wasm: &[u8], members: usize) -> Result<Fixture> {
+        let dir = TempDir::new()?;
+        let clock = Arc::new(ManualClock::new(1_800_000_000));
+        let classes = [
+            StakeholderClass::Resident,
+            StakeholderClass::Community,
+            StakeholderClass::Public,
+        ];
+        let keys: Vec<Keypair> = (0..members as u64)
+            .map(|i| Keypair::from_secret(seed(i)))
+            .collect();
+        let charter = Charter {
+            name: "Bench Trust".into(),
+            params: vec![],
+            founders: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Applicant {
+                    key: k.public().to_vec(),
+                    name: format!("m{i}"),
+                    class: classes[i % 3],
+                })
+                .collect(),
+            assets: vec![],
+        };
+        let trust = Trust::create(
+            dir.path(),
+            crate::setup::runtime()?,
+            charter,
+            wasm,
+            Box::new(clock.clone()),
+        )?;
+        Ok(Fixture {
+            dir,
+            trust,
+            clock,
+            keys,
+        })
+    }
+
+    /// `n` signed transitions of a realistic stream, to be submitted in order: a member
+    /// proposes an ordinary resolution, then every member votes on it; repeat.
+    pub fn stream(&self, n: usize) -> Vec<Vec<u8>> {
+        let m = self.keys.len();
+        let mut seqs: Vec<u64> = self
+            .keys
+            .iter()
+            .map(|k| self.trust.state().next_seq(&k.public()))
+            .collect();
+        let mut next_id = self.trust.state().next_proposal_id();
+        let mut out = Vec::with_capacity(n);
+        let mut round = 0usize;
+        'outer: loop {
+            let proposer = round % m;
+            let propose = Action::Propose(ProposalDraft {
+                body: ProposalBody::Ordinary,
+                title: format!("Resolution {next_id}"),
+                text: String::new(),
+                window: 7 * DAY,
+            });
+            for (who, action) in std::iter::once((proposer, propose)).chain((0..m).map(|v| {
+                let choice = if v % 4 == 3 { Choice::No } else { Choice::Yes };
+                (
+                    v,
+                    Action::Vote(Vote {
+                        proposal: next_id,
+                        choice,
+                    }),
+                )
+            })) {
+                if out.len() == n {
+                    break 'outer;
+                }
+                out.push(
+                    SignedTransition::sign(&self.keys[who], self.trust.id(), seqs[who], action)
+                        .to_bytes(),
+                );
+                seqs[who] += 1;
+            }
+            next_id += 1;
+            round += 1;
+        }
+        out
+    }
+}
+
+/// A deterministic secret per member index, so runs are comparable.
+fn seed(i: u64) -> [u8; 32] {
+    let mut seed = [0xc1u8; 32];
+    seed[..8].copy_from_slice(&i.to_le_bytes());
+    seed
+}
+
+/// Latency percentiles of a set of samples.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Latency {
+    /// Median, microseconds.
+    pub p50_us: f64,
+    /// 99th percentile, microseconds.
+    pub p99_us: f64,
+    /// Samples.
+    pub samples: usize,
+}
+
+impl Latency {
+    /// Percentiles of `samples`.
+    pub fn of(mut samples: Vec<Duration>) -> Latency {
+        samples.sort();
+        let n = samples.len().max(1);
+        let at = |q: usize| {
+            samples
+                .get((n * q / 100).min(n - 1))
+                .map_or(0.0, |d| d.as_secs_f64() * 1e6)
+        };
+        Latency {
+            p50_us: at(50),
+            p99_us: at(99),
+            samples: samples.len(),
+        }
+    }
+}
+
+/// What `cltd bench` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Members of the bench trust (and electors per proposal).
+    pub members: usize,
+    /// Bylaw call on a vote, fresh wasm instance each time.
+    pub invoke_vote: Latency,
+    /// Bylaw call closing a proposal (tallying every member's ballot), fresh instance.
+    pub invoke_close: Latency,
+    /// The same close logic run natively, no sandbox.
+    pub native_close: Latency,
+    /// The same vote logic run natively.
+    pub native_vote: Latency,
+    /// Submit one transition and wait for its durable commit.
+    pub end_to_end: Latency,
+    /// Transitions per second, one durable commit each.
+    pub sustained_tps: f64,
+    /// Transitions per second with group commit.
+    pub group_commit_tps: f64,
+    /// Transitions per group commit.
+    pub batch: usize,
+    /// Mean fuel per vote.
+    pub fuel_per_vote: u64,
+}
+
+/// Run every measurement with classic-clt `wasm`: `transitions` durable transitions per
+/// throughput figure, `members` members, group commits of `batch`.
+pub fn run(wasm: &[u8], members: usize, transitions: usize, batch: usize) -> Result<BenchReport> {
+    if members < 3 || transitions == 0 || batch == 0 {
+        bail!("bench needs at least 3 members, 1 transition and a batch of 1");
+    }
+    // End-to-end, one durable commit per transition.
+    let mut fx = Fixture::new(wasm, members)?;
+    let stream = fx.stream(transitions);
+    let mut e2e = Vec::with_capacity(transitions);
+    let mut fuel = (0u64, 0u64);
+    let start = Instant::now();
+    for t in &stream {
+        let t0 = Instant::now();
+        let r = fx.trust.submit(t)?;
+        e2e.push(t0.elapsed());
+        if matches!(r.action, Action::Vote(_)) {
+            fuel = (fuel.0 + r.fuel, fuel.1 + 1);
+        }
+    }
+    let sustained_tps = transitions as f64 / start.elapsed().as_secs_f64();
+
+    // Group commit on a fresh trust.
+    let mut gx = Fixture::new(wasm, members)?;
+    let stream = gx.stream(transitions);
+    let start = Instant::now();
+    for chunk in stream.chunks(batch) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        for r in gx.trust.submit_batch(&refs) {
+            r?;
+        }
+    }
+    let group_commit_tps = transitions as f64 / start.elapsed().as_secs_f64();
+
+    // Bylaw invocation alone, and natively.
+    let (invoke_vote, invoke_close, native_vote, native_close) = invocations(&mut fx, members)?;
+    Ok(BenchReport {
+        members,
+        invoke_vote,
+        invoke_close,
+        native_close,
+        native_vote,
+        end_to_end: Latency::of(e2e),
+        sustained_tps,
+        group_commit_tps,
+        batch,
+        fuel_per_vote: fuel.0.checked_div(fuel.1).unwrap_or(0),
+    })
+}
+
+/// Time the bylaw alone on a vote and on closing a fully voted proposal, in wasm (fresh
+/// instance per call) and natively.
+pub fn invocations(
+    fx: &mut Fixture,
+    members: usize,
+) -> Result<(Latency, Latency, Latency, Latency)> {
+    const CALLS: usize = 500;
+    let probe = Probe::new(fx, members)?;
+    let rt = fx.trust.runtime().clone();
+    let module = fx.trust.state().module;
+    let timed = |view: &cltd_runtime::View, action: &Action| -> Result<Latency> {
+        let mut v = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t0 = Instant::now();
+            std::hint::black_box(rt.evaluate(&module, view, action)?);
+            v.push(t0.elapsed());
+        }
+        Ok(Latency::of(v))
+    };
+    let invoke_vote = timed(&probe.vote_view, &probe.vote)?;
+    let invoke_close = timed(&probe.close_view, &probe.close)?;
+    let native = |view: &bylaws_sdk::View, action: &bylaws_sdk::Action| {
+        let mut v = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let t0 = Instant::now();
+            std::hint::black_box(<classic_clt::ClassicClt as bylaws_sdk::Bylaw>::evaluate(
+                view, action,
+            ));
+            v.push(t0.elapsed());
+        }
+        Latency::of(v)
+    };
+    let native_vote = native(&probe.native_vote_view, &probe.native_vote);
+    let native_close = native(&probe.native_close_view, &probe.native_close);
+    Ok((invoke_vote, invoke_close, native_vote, native_close))
+}
+
+/// Matching inputs for the sandboxed and native bylaw: a vote and a close on a proposal
+/// with every member voting.
+pub struct Probe {
+    /// Host view for the vote.
+    pub vote_view: cltd_runtime::View,
+    /// The vote.
+    pub vote: Action,
+    /// Host view for the close.
+    pub close_view: cltd_runtime::View,
+    /// The close.
+    pub close: Action,
+    /// Native view for the vote.
+    pub native_vote_view: bylaws_sdk::View,
+    /// Native vote.
+    pub native_vote: bylaws_sdk::Action,
+    /// Native view for the close.
+    pub native_close_view: bylaws_sdk::View,
+    /// Native close.
+    pub native_close: bylaws_sdk::Action,
+}
+
+impl Probe {
+    /// Build the probe inputs from a proposal every member of `fx` has voted on.
+    pub fn new(fx: &mut Fixture, members: usize) -> Result<Probe> {
+        // A fresh proposal with every ballot cast, on the fixture's trust.
+        let stream = fx.stream(members + 1);
+        for t in &stream {
+            fx.trust.submit(t)?;
+        }
+        let (id, p) = fx
+            .trust
+            .state()
+            .proposals
+            .iter()
+            .next_back()
+            .map(|(i, p)| (*i, p.clone()))
+            .expect("a proposal");
+        let mut view = cltd_runtime::View {
+            trust_id: fx.trust.id_hex(),
+            trust_name: fx.trust.state().name.clone(),
+            charter: vec![],
+            now: p.proposal.closes_at,
+            actor: fx.keys[0].public().to_vec(),
+            actor_member: fx.trust.state().member(&fx.keys[0].public()).cloned(),
+            members: fx.trust.state().class_counts(),
+            proposal: Some(p.proposal.clone()),
+            asset: None,
+            subject: None,
+        };
+        let close_view = view.clone();
+        let mut open = p.proposal.clone();
+        open.ballots.pop();
+        view.proposal = Some(open);
+        view.now = p.proposal.opened_at;
+        let vote_view = view;
+
+        // The same inputs in the SDK's types, built natively.
+        let classes = [
+            bylaws_sdk::StakeholderClass::Resident,
+            bylaws_sdk::StakeholderClass::Community,
+            bylaws_sdk::StakeholderClass::Public,
+        ];
+        let native_proposal = bylaws_sdk::Proposal {
+            id,
+            body: bylaws_sdk::ProposalBody::Ordinary,
+            proposer: p.proposal.proposer.clone(),
+            title: p.proposal.title.clone(),
+            text: String::new(),
+            opened_at: p.proposal.opened_at,
+            closes_at: p.proposal.closes_at,
+            status: bylaws_sdk::ProposalStatus::Open,
+            electorate: p
+                .proposal
+                .electorate
+                .iter()
+                .map(|e| bylaws_sdk::Elector {
+                    key: e.key.clone(),
+                    class: classes[e.class as usize],
+                })
+                .collect(),
+            ballots: p
+                .proposal
+                .ballots
+                .iter()
+                .map(|b| bylaws_sdk::Ballot {
+                    voter: b.voter.clone(),
+                    choice: match b.choice {
+                        Choice::Yes => bylaws_sdk::Choice::Yes,
+                        Choice::No => bylaws_sdk::Choice::No,
+                        Choice::Abstain => bylaws_sdk::Choice::Abstain,
+                    },
+                })
+                .collect(),
+        };
+        let counts = fx.trust.state().class_counts();
+        let native_view = |proposal: bylaws_sdk::Proposal, now: u64| bylaws_sdk::View {
+            trust_id: fx.trust.id_hex(),
+            trust_name: fx.trust.state().name.clone(),
+            charter: vec![],
+            now,
+            actor: fx.keys[0].public().to_vec(),
+            actor_member: Some(bylaws_sdk::Member {
+                key: fx.keys[0].public().to_vec(),
+                name: "m0".into(),
+                class: bylaws_sdk::StakeholderClass::Resident,
+                admitted_at: 0,
+            }),
+            members: bylaws_sdk::ClassCounts {
+                resident: counts.resident,
+                community: counts.community,
+                public: counts.public,
+            },
+            proposal: Some(proposal),
+            asset: None,
+            subject: None,
+        };
+        let mut native_open = native_proposal.clone();
+        native_open.ballots.pop();
+        Ok(Probe {
+            vote_view,
+            vote: Action::Vote(Vote {
+                proposal: id,
+                choice: Choice::Yes,
+            }),
+            close_view,
+            close: Action::Close(id),
+            native_vote_view: native_view(native_open, p.proposal.opened_at),
+            native_vote: bylaws_sdk::Action::Vote(bylaws_sdk::Vote {
+                proposal: id,
+                choice: bylaws_sdk::Choice::Yes,
+            }),
+            native_close_view: native_view(native_proposal, p.proposal.closes_at),
+            native_close: bylaws_sdk::Action::Close(id),
+        })
+    }
+}
+
+impl BenchReport {
+    /// The report as text.
+    pub fn text(&self) -> String {
+        let l = |x: &Latency| {
+            format!(
+                "p50 {:>9.1} us   p99 {:>9.1} us   ({} samples)",
+                x.p50_us, x.p99_us, x.samples
+            )
+        };
+        format!(
+            "cltd bench: one trust, {} members, durable redb commits\n\
+             bylaw invocation, vote  (wasm, fresh instance)   {}\n\
+             bylaw invocation, close (wasm, fresh instance)   {}\n\
+             same vote logic natively (no sandbox)            {}\n\
+             same close logic natively (no sandbox)           {}\n\
+             end-to-end transition (sign check + bylaw + commit) {}\n\
+             sustained, one durable commit per transition     {:>9.0} transitions/s\n\
+             group commit, {} per durable commit              {:>9.0} transitions/s\n\
+             fuel per vote                                    {:>9}",
+            self.members,
+            l(&self.invoke_vote),
+            l(&self.invoke_close),
+            l(&self.native_vote),
+            l(&self.native_close),
+            l(&self.end_to_end),
+            self.sustained_tps,
+            self.batch,
+            self.group_commit_tps,
+            self.fuel_per_vote,
+        )
+    }
+}

@@ -1,0 +1,358 @@
+//! Human text and JSON views of a trust, its proposals and its log.
+
+use cltd_runtime::{
+    Action, Effect, Entry, EntryBody, Grant, Member, ProposalBody, ProposalState, SignedTransition,
+    StakeholderClass, TrustState, Verdict,
+};
+use serde_json::{Value, json};
+
+/// Names members by key: the member's display name, else a short key.
+pub fn who(state: &TrustState, key: &[u8]) -> String {
+    match state.member(key) {
+        Some(m) => m.name.clone(),
+        None => format!("key {}…", &hex::encode(key)[..12.min(key.len() * 2)]),
+    }
+}
+
+/// A one-line description of an action.
+pub fn action_text(state: &TrustState, action: &Action) -> String {
+    match action {
+        Action::Propose(d) => format!(
+            "propose {} \"{}\" ({} days)",
+            body_text(state, &d.body),
+            d.title,
+            d.window / 86_400
+        ),
+        Action::Vote(v) => format!("vote {} on proposal {}", v.choice.name(), v.proposal),
+        Action::Close(id) => format!("close proposal {id}"),
+        Action::Execute(id) => format!("execute proposal {id}"),
+        Action::Withdraw(id) => format!("withdraw proposal {id}"),
+        Action::RegisterAsset(a) => format!(
+            "register {} asset `{}` ({})",
+            a.kind.name(),
+            a.id,
+            a.lock.name()
+        ),
+        Action::LockAsset(id) => format!("lock asset `{id}`"),
+    }
+}
+
+/// A short description of what a proposal would do.
+pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
+    match body {
+        ProposalBody::Ordinary => "an ordinary resolution".into(),
+        ProposalBody::AdmitMember(a) => {
+            format!("admitting {} as a {} member", a.name, a.class.name())
+        }
+        ProposalBody::RemoveMember(k) => format!("removing {}", who(state, k)),
+        ProposalBody::DisposeAsset(d) => {
+            format!("disposing of `{}` to {}", d.asset_id, d.recipient)
+        }
+        ProposalBody::GrantAccess(g) => format!(
+            "granting {} access to `{}` for {} days, for: {}",
+            who(state, &g.grantee),
+            g.asset_id,
+            g.duration / 86_400,
+            g.purpose
+        ),
+    }
+}
+
+/// A verdict in one line.
+pub fn verdict_text(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Allow(a) => match &a.decision {
+            Some(d) => format!(
+                "ALLOWED; outcome {}: {}",
+                d.outcome.name().to_uppercase(),
+                d.explanation
+            ),
+            None if a.notes.is_empty() => "ALLOWED".into(),
+            None => format!("ALLOWED ({})", a.notes.join("; ")),
+        },
+        Verdict::Deny(d) => format!("DENIED [{}] under {}: {}", d.code, d.clause, d.explanation),
+    }
+}
+
+/// A verdict as JSON.
+pub fn verdict_json(verdict: &Verdict) -> Value {
+    match verdict {
+        Verdict::Allow(a) => json!({
+            "allowed": true,
+            "decision": a.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation})),
+            "notes": a.notes,
+        }),
+        Verdict::Deny(d) => {
+            json!({"allowed": false, "code": d.code, "clause": d.clause, "explanation": d.explanation})
+        }
+    }
+}
+
+/// An effect in plain words.
+pub fn effect_text(state: &TrustState, effect: &Effect) -> String {
+    match effect {
+        Effect::ProposalOpened {
+            proposal,
+            closes_at,
+            electorate,
+        } => {
+            format!(
+                "proposal {proposal} opened; {electorate} members may vote until {}",
+                when(*closes_at)
+            )
+        }
+        Effect::VoteRecorded { proposal, choice } => {
+            format!("{} vote counted on proposal {proposal}", choice.name())
+        }
+        Effect::ProposalDecided { proposal, outcome } => {
+            format!("proposal {proposal} {}", outcome.name())
+        }
+        Effect::ProposalWithdrawn { proposal } => format!("proposal {proposal} withdrawn"),
+        Effect::ProposalExecuted { proposal } => format!("proposal {proposal} executed"),
+        Effect::MemberAdmitted { key, class } => {
+            format!("{} admitted as a {} member", who(state, key), class.name())
+        }
+        Effect::MemberRemoved { key } => format!("{} removed", who(state, key)),
+        Effect::AssetDisposed { asset, recipient } => {
+            format!("asset `{asset}` disposed of to {recipient}")
+        }
+        Effect::AccessGranted { grant, expires_at } => {
+            format!("access grant {grant} made, expiring {}", when(*expires_at))
+        }
+        Effect::AssetRegistered { asset, lock } => {
+            format!("asset `{asset}` registered ({})", lock.name())
+        }
+        Effect::AssetLocked { asset } => {
+            format!("asset `{asset}` is now under the perpetual asset lock")
+        }
+    }
+}
+
+/// Per-class turnout and ballots of a proposal.
+pub struct Turnout {
+    /// (class, electors, yes, no, abstain).
+    pub classes: Vec<(StakeholderClass, u64, u64, u64, u64)>,
+}
+
+impl Turnout {
+    /// Count a proposal.
+    pub fn of(p: &ProposalState) -> Turnout {
+        let mut classes = Vec::new();
+        for class in [
+            StakeholderClass::Resident,
+            StakeholderClass::Community,
+            StakeholderClass::Public,
+        ] {
+            let electors: Vec<&[u8]> = p
+                .proposal
+                .electorate
+                .iter()
+                .filter(|e| e.class == class)
+                .map(|e| e.key.as_slice())
+                .collect();
+            let (mut yes, mut no, mut abstain) = (0, 0, 0);
+            for b in &p.proposal.ballots {
+                if electors.contains(&b.voter.as_slice()) {
+                    match b.choice {
+                        cltd_runtime::Choice::Yes => yes += 1,
+                        cltd_runtime::Choice::No => no += 1,
+                        cltd_runtime::Choice::Abstain => abstain += 1,
+                    }
+                }
+            }
+            classes.push((class, electors.len() as u64, yes, no, abstain));
+        }
+        Turnout { classes }
+    }
+
+    /// Everyone who may vote, and everyone who has.
+    pub fn totals(&self) -> (u64, u64) {
+        self.classes
+            .iter()
+            .fold((0, 0), |(e, v), c| (e + c.1, v + c.2 + c.3 + c.4))
+    }
+}
+
+/// A proposal in a few lines.
+pub fn proposal_text(state: &TrustState, p: &ProposalState) -> String {
+    let pr = &p.proposal;
+    let t = Turnout::of(p);
+    let (eligible, voted) = t.totals();
+    let pct = (voted * 100).checked_div(eligible).unwrap_or(0);
+    let mut s = format!(
+        "#{} [{}] {}\n   {} by {}; voting {} to {}\n   {voted} of {eligible} eligible have voted ({pct}%)",
+        pr.id,
+        pr.status.name(),
+        pr.title,
+        body_text(state, &pr.body),
+        who(state, &pr.proposer),
+        when(pr.opened_at),
+        when(pr.closes_at),
+    );
+    for (class, electors, yes, no, abstain) in &t.classes {
+        s.push_str(&format!(
+            "\n   {:<9} {yes} yes, {no} no, {abstain} abstain of {electors}",
+            class.name()
+        ));
+    }
+    if let Some(d) = &p.decision {
+        s.push_str(&format!(
+            "\n   outcome: {} — {}",
+            d.outcome.name(),
+            d.explanation
+        ));
+    }
+    s
+}
+
+/// A proposal as JSON.
+pub fn proposal_json(state: &TrustState, p: &ProposalState) -> Value {
+    let pr = &p.proposal;
+    let t = Turnout::of(p);
+    let (eligible, voted) = t.totals();
+    json!({
+        "id": pr.id,
+        "status": pr.status.name(),
+        "kind": pr.body.kind(),
+        "title": pr.title,
+        "text": pr.text,
+        "summary": body_text(state, &pr.body),
+        "proposer": hex::encode(&pr.proposer),
+        "opened_at": pr.opened_at,
+        "closes_at": pr.closes_at,
+        "eligible": eligible,
+        "voted": voted,
+        "tally": t.classes.iter().map(|(c, e, y, n, a)| json!({"class": c.name(), "electors": e, "yes": y, "no": n, "abstain": a})).collect::<Vec<_>>(),
+        "ballots": pr.ballots.iter().map(|b| json!({"voter": hex::encode(&b.voter), "choice": b.choice.name()})).collect::<Vec<_>>(),
+        "decision": p.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation})),
+        "closed_at": p.closed_at,
+        "executed_at": p.executed_at,
+    })
+}
+
+/// A member as JSON.
+pub fn member_json(m: &Member) -> Value {
+    json!({"key": hex::encode(&m.key), "name": m.name, "class": m.class.name(), "admitted_at": m.admitted_at})
+}
+
+/// A grant as JSON.
+pub fn grant_json(g: &Grant) -> Value {
+    json!({
+        "id": g.id, "grantee": hex::encode(&g.grantee), "asset": g.asset_id, "purpose": g.purpose,
+        "proposal": g.proposal, "granted_at": g.granted_at, "expires_at": g.expires_at,
+    })
+}
+
+/// The whole state as JSON.
+pub fn state_json(state: &TrustState) -> Value {
+    json!({
+        "trust_id": hex::encode(state.id),
+        "name": state.name,
+        "module": hex::encode(state.module),
+        "log_size": state.size,
+        "head": hex::encode(state.head),
+        "time": state.time,
+        "charter": state.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
+        "members": state.members.values().map(member_json).collect::<Vec<_>>(),
+        "assets": state.assets.values().map(|a| json!({"id": a.id, "kind": a.kind.name(), "lock": a.lock.name(), "description": a.description})).collect::<Vec<_>>(),
+        "proposals": state.proposals.values().map(|p| proposal_json(state, p)).collect::<Vec<_>>(),
+        "grants": state.grants.values().map(grant_json).collect::<Vec<_>>(),
+    })
+}
+
+/// One log entry as JSON.
+pub fn entry_json(state: &TrustState, entry: &Entry) -> Value {
+    let hash = hex::encode(cltd_runtime::entry_hash(entry));
+    match &entry.body {
+        EntryBody::Genesis(g) => json!({
+            "index": entry.index, "hash": hash, "prev": hex::encode(entry.prev), "time": entry.time,
+            "kind": "genesis", "trust_id": hex::encode(g.trust_id()), "name": g.charter.name,
+            "module": hex::encode(g.module), "engine": {
+                "wasmtime": g.engine.wasmtime, "fuel_per_call": g.engine.fuel_per_call,
+                "memory_bytes": g.engine.memory_bytes, "max_stack_bytes": g.engine.max_stack_bytes,
+                "nan_canonicalization": g.engine.nan_canonicalization,
+            },
+            "founders": g.charter.founders.len(), "assets": g.charter.assets.len(),
+        }),
+        EntryBody::Transition(rec) => {
+            let decoded = SignedTransition::decode(&rec.signed).ok().map(|(_, b)| b);
+            json!({
+                "index": entry.index, "hash": hash, "prev": hex::encode(entry.prev), "time": entry.time,
+                "kind": "transition",
+                "signer": decoded.as_ref().map(|b| hex::encode(b.signer)),
+                "seq": decoded.as_ref().map(|b| b.seq),
+                "action": decoded.as_ref().map(|b| action_text(state, &b.action)),
+                "module": hex::encode(rec.module),
+                "verdict": verdict_json(&rec.verdict),
+                "effects": rec.effects.iter().map(|e| effect_text(state, e)).collect::<Vec<_>>(),
+                "fuel": rec.fuel,
+                "changes": hex::encode(rec.changes),
+                "signed": hex::encode(&rec.signed),
+            })
+        }
+    }
+}
+
+/// One log entry in one or two lines.
+pub fn entry_text(state: &TrustState, entry: &Entry) -> String {
+    let hash = hex::encode(cltd_runtime::entry_hash(entry));
+    match &entry.body {
+        EntryBody::Genesis(g) => format!(
+            "{:>5}  {}  {}  GENESIS \"{}\" with {} founders, {} assets, module {}",
+            entry.index,
+            &hash[..16],
+            when(entry.time),
+            g.charter.name,
+            g.charter.founders.len(),
+            g.charter.assets.len(),
+            &hex::encode(g.module)[..16]
+        ),
+        EntryBody::Transition(rec) => {
+            let (signer, action) = match SignedTransition::decode(&rec.signed) {
+                Ok((_, b)) => (who(state, &b.signer), action_text(state, &b.action)),
+                Err(_) => ("?".into(), "undecodable".into()),
+            };
+            format!(
+                "{:>5}  {}  {}  {signer}: {action}\n       -> {} (fuel {})",
+                entry.index,
+                &hash[..16],
+                when(entry.time),
+                verdict_text(&rec.verdict),
+                rec.fuel
+            )
+        }
+    }
+}
+
+/// Host time (seconds since the Unix epoch) as `YYYY-MM-DD HH:MM UTC`.
+pub fn when(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::when;
+
+    #[test]
+    fn formats_utc_dates() {
+        assert_eq!(when(0), "1970-01-01 00:00 UTC");
+        assert_eq!(when(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(when(1_795_761_504), "2026-11-27 06:38 UTC");
+    }
+}

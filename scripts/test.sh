@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every test: formatting, lints, unit tests in every crate, and the integration tests that
+# drive real Wasm bylaws through the real runtime and store. Sets up what it needs (the
+# guest toolchain from Debian's packages, the bylaws built to Wasm) on a fresh machine.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+"$root/scripts/build-bylaws.sh"
+export CLTD_BYLAWS_DIR="$root/target/bylaws"
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all --check
+echo "== cargo clippy" >&2
+cargo clippy --locked --workspace --all-targets -- -D warnings
+echo "== cargo test" >&2
+cargo test --locked --workspace

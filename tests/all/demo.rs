@@ -1,0 +1,57 @@
+//! `cltd demo` runs its whole story on a real store, and the store verifies afterwards.
+
+use cltd_runtime::{Outcome, ProposalStatus, SystemClock, Trust};
+
+use crate::support::{classic, runtime};
+
+#[test]
+fn the_demo_tells_its_story_and_verifies() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut out = Vec::new();
+    let report = cltd::demo::run(dir.path(), &classic(), &mut out).expect("demo runs");
+    let text = String::from_utf8(out).unwrap();
+    assert!(report.verified, "{text}");
+    for expected in [
+        "farah admitted as a resident member",
+        "gus admitted as a community member",
+        "hana admitted as a public member",
+        "DENIED [window-too-short] under §5 asset lock",
+        "resident class: 1 of 3 (33%)",
+        "access grant 1 made",
+        "is now under the perpetual asset lock",
+        "VERIFIED",
+    ] {
+        assert!(
+            text.contains(expected),
+            "demo output lacks `{expected}`:\n{text}"
+        );
+    }
+
+    // The store is left for inspection: it reopens, and says what the demo said.
+    let trust = Trust::open(dir.path(), runtime(), Box::new(SystemClock)).unwrap();
+    let s = trust.state();
+    assert_eq!(s.size, report.entries);
+    assert_eq!(s.members.len(), 8);
+    let sale = s
+        .proposals
+        .values()
+        .find(|p| p.proposal.title == "Sell the tenancy records")
+        .unwrap();
+    assert_eq!(sale.proposal.status, ProposalStatus::Rejected);
+    assert_eq!(sale.decision.as_ref().unwrap().outcome, Outcome::Rejected);
+    assert!(s.assets.contains_key("tenancy-records"));
+    assert_eq!(s.grants.len(), 1);
+    assert!(
+        cltd_runtime::verify(trust.database(), &runtime())
+            .unwrap()
+            .is_ok()
+    );
+    assert_eq!(
+        cltd::keyring::Keyring::new(dir.path())
+            .list()
+            .unwrap()
+            .len(),
+        8,
+        "member keys are kept for the CLI"
+    );
+}
