@@ -1,5 +1,7 @@
 //! Counting a proposal's ballots against its frozen electorate.
 
+use std::collections::BTreeMap;
+
 use crate::{Choice, Proposal, StakeholderClass};
 
 /// The count for one stakeholder class (or for everybody).
@@ -53,20 +55,25 @@ impl Tally {
     /// Count `proposal`'s ballots.
     pub fn of(proposal: &Proposal) -> Tally {
         let mut tally = Tally::default();
+        // Electors by key, so counting is O(n log n) however large the electorate.
+        let mut electors: BTreeMap<&[u8], (StakeholderClass, bool)> = BTreeMap::new();
         for elector in &proposal.electorate {
-            tally.class_mut(elector.class).electorate += 1;
-            tally.all.electorate += 1;
-        }
-        let mut seen: Vec<&[u8]> = Vec::with_capacity(proposal.ballots.len());
-        for ballot in &proposal.ballots {
-            if seen.contains(&ballot.voter.as_slice()) {
-                continue;
+            if electors
+                .insert(&elector.key, (elector.class, false))
+                .is_none()
+            {
+                tally.class_mut(elector.class).electorate += 1;
+                tally.all.electorate += 1;
             }
-            let Some(elector) = proposal.electorate.iter().find(|e| e.key == ballot.voter) else {
+        }
+        for ballot in &proposal.ballots {
+            let Some((class, voted)) = electors.get_mut(ballot.voter.as_slice()) else {
                 continue;
             };
-            seen.push(&ballot.voter);
-            tally.class_mut(elector.class).count(ballot.choice);
+            if std::mem::replace(voted, true) {
+                continue;
+            }
+            tally.class_mut(*class).count(ballot.choice);
             tally.all.count(ballot.choice);
         }
         tally

@@ -28,8 +28,13 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Found a trust governed by `wasm` with `members` founders.
+    /// Found a trust governed by `wasm` with `members` founders, on the default engine.
     pub fn new(wasm: &[u8], members: usize) -> Result<Fixture> {
+        Fixture::on(crate::setup::runtime()?, wasm, members)
+    }
+
+    /// Found a trust governed by `wasm` with `members` founders, on `runtime`.
+    pub fn on(runtime: Arc<cltd_runtime::Runtime>, wasm: &[u8], members: usize) -> Result<Fixture> {
         let dir = TempDir::new()?;
         let clock = Arc::new(ManualClock::new(1_800_000_000));
         let classes = [
@@ -54,13 +59,7 @@ impl Fixture {
                 .collect(),
             assets: vec![],
         };
-        let trust = Trust::create(
-            dir.path(),
-            crate::setup::runtime()?,
-            charter,
-            wasm,
-            Box::new(clock.clone()),
-        )?;
+        let trust = Trust::create(dir.path(), runtime, charter, wasm, Box::new(clock.clone()))?;
         Ok(Fixture {
             dir,
             trust,
@@ -154,6 +153,8 @@ impl Latency {
 /// What `cltd bench` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// Instances came from the pooling allocator.
+    pub pooling: bool,
     /// Members of the bench trust (and electors per proposal).
     pub members: usize,
     /// Bylaw call on a vote, fresh wasm instance each time.
@@ -177,13 +178,25 @@ pub struct BenchReport {
 }
 
 /// Run every measurement with classic-clt `wasm`: `transitions` durable transitions per
-/// throughput figure, `members` members, group commits of `batch`.
-pub fn run(wasm: &[u8], members: usize, transitions: usize, batch: usize) -> Result<BenchReport> {
+/// throughput figure, `members` members, group commits of `batch`, instances from the
+/// pooling allocator when `pooling`.
+pub fn run(
+    wasm: &[u8],
+    members: usize,
+    transitions: usize,
+    batch: usize,
+    pooling: bool,
+) -> Result<BenchReport> {
+    let profile = cltd_runtime::EngineProfile {
+        pooling,
+        ..Default::default()
+    };
+    let runtime = Arc::new(cltd_runtime::Runtime::new(profile)?);
     if members < 3 || transitions == 0 || batch == 0 {
         bail!("bench needs at least 3 members, 1 transition and a batch of 1");
     }
     // End-to-end, one durable commit per transition.
-    let mut fx = Fixture::new(wasm, members)?;
+    let mut fx = Fixture::on(runtime.clone(), wasm, members)?;
     let stream = fx.stream(transitions);
     let mut e2e = Vec::with_capacity(transitions);
     let mut fuel = (0u64, 0u64);
@@ -199,7 +212,7 @@ pub fn run(wasm: &[u8], members: usize, transitions: usize, batch: usize) -> Res
     let sustained_tps = transitions as f64 / start.elapsed().as_secs_f64();
 
     // Group commit on a fresh trust.
-    let mut gx = Fixture::new(wasm, members)?;
+    let mut gx = Fixture::on(runtime.clone(), wasm, members)?;
     let stream = gx.stream(transitions);
     let start = Instant::now();
     for chunk in stream.chunks(batch) {
@@ -213,6 +226,7 @@ pub fn run(wasm: &[u8], members: usize, transitions: usize, batch: usize) -> Res
     // Bylaw invocation alone, and natively.
     let (invoke_vote, invoke_close, native_vote, native_close) = invocations(&mut fx, members)?;
     Ok(BenchReport {
+        pooling,
         members,
         invoke_vote,
         invoke_close,
@@ -410,7 +424,7 @@ impl BenchReport {
             )
         };
         format!(
-            "cltd bench: one trust, {} members, durable redb commits\n\
+            "cltd bench: one trust, {} members, durable redb commits, {} instance allocation\n\
              bylaw invocation, vote  (wasm, fresh instance)   {}\n\
              bylaw invocation, close (wasm, fresh instance)   {}\n\
              same vote logic natively (no sandbox)            {}\n\
@@ -420,6 +434,7 @@ impl BenchReport {
              group commit, {} per durable commit              {:>9.0} transitions/s\n\
              fuel per vote                                    {:>9}",
             self.members,
+            if self.pooling { "pooling" } else { "on-demand" },
             l(&self.invoke_vote),
             l(&self.invoke_close),
             l(&self.native_vote),

@@ -159,7 +159,7 @@ pub fn run(data_dir: &Path, bylaw: &[u8], out: &mut dyn Write) -> Result<DemoRep
     let keyring = Keyring::new(data_dir);
     let mut keys = BTreeMap::new();
     for (name, _) in FOUNDERS.iter().chain(APPLICANTS.iter()) {
-        let kp = Keypair::generate().map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let kp = Keypair::generate()?;
         keyring.store(name, &kp)?;
         keys.insert(*name, kp);
     }

@@ -39,8 +39,7 @@ impl Keyring {
         if path.exists() {
             bail!("a key named `{name}` already exists at {}", path.display());
         }
-        let kp =
-            Keypair::generate().map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
+        let kp = Keypair::generate()?;
         self.store(name, &kp)?;
         Ok(kp)
     }

@@ -106,6 +106,9 @@ enum Command {
         /// Transitions per group commit.
         #[arg(long, default_value_t = 32)]
         batch: usize,
+        /// Take instances from wasmtime's pooling allocator instead of allocating on demand.
+        #[arg(long)]
+        pooling: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -468,13 +471,14 @@ fn run(cli: Cli) -> Result<i32> {
             members,
             transitions,
             batch,
+            pooling,
             json,
         } => {
             let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
             eprintln!(
                 "measuring ({members} members, {transitions} durable transitions per figure)..."
             );
-            let report = cltd::bench::run(&wasm, members, transitions, batch)?;
+            let report = cltd::bench::run(&wasm, members, transitions, batch, pooling)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -7,13 +7,18 @@
 //! transaction, chained into a blake3-hashed, append-only log that [`verify`] replays.
 //!
 //! ```no_run
-//! use cltd_runtime::{Runtime, Trust, SystemClock, Charter};
-//! # fn main() -> cltd_runtime::Result<()> {
-//! let runtime = Runtime::new(Default::default())?;
+//! use std::sync::Arc;
+//! use cltd_runtime::{Action, Charter, Keypair, Runtime, SignedTransition, SystemClock, Trust};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = Arc::new(Runtime::new(Default::default())?);
 //! let wasm = std::fs::read("target/bylaws/classic-clt.wasm")?;
 //! let charter = Charter { name: "Riverside Data Trust".into(), params: vec![], founders: vec![], assets: vec![] };
-//! let trust = Trust::create("data/", &runtime, charter, &wasm, Box::new(SystemClock))?;
-//! println!("trust {}", trust.id_hex());
+//! let mut trust = Trust::create("data/", runtime, charter, &wasm, Box::new(SystemClock))?;
+//!
+//! let member = Keypair::generate()?;
+//! let signed = SignedTransition::sign(&member, trust.id(), 0, Action::LockAsset("census".into()));
+//! let receipt = trust.submit(&signed.to_bytes())?; // durable when this returns
+//! println!("entry {}: allowed = {}", receipt.index, receipt.verdict.is_allowed());
 //! # Ok(()) }
 //! ```
 

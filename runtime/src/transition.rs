@@ -136,10 +136,12 @@ impl std::fmt::Debug for Keypair {
 }
 
 impl Keypair {
-    /// A new key pair from the operating system's randomness.
-    pub fn generate() -> Result<Keypair, getrandom::Error> {
+    /// A new key pair from the operating system's randomness (fails only if the operating
+    /// system cannot provide randomness).
+    pub fn generate() -> std::io::Result<Keypair> {
         let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)?;
+        getrandom::fill(&mut secret)
+            .map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
         Ok(Keypair::from_secret(secret))
     }
 
