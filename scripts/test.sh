@@ -15,3 +15,5 @@ echo "== cargo clippy" >&2
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
 cargo test --locked --workspace
+echo "== bylaws build reproducibly" >&2
+"$root/scripts/check-reproducible.sh"

@@ -5,6 +5,7 @@
 //! can also be driven from tests.
 
 pub mod bench;
+pub mod cli;
 pub mod demo;
 pub mod keyring;
 pub mod render;

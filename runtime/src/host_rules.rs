@@ -3,6 +3,7 @@
 //!
 //! These are pure functions of the state, so live execution and replay share them.
 
+use crate::clock::utc;
 use crate::error::{EvalError, RefusalError};
 use crate::model::{
     Action, Asset, Ballot, Effect, Elector, Grant, Key, LockStatus, Member, Outcome, Proposal,
@@ -103,8 +104,10 @@ pub(crate) fn check(
             }
             if now >= p.proposal.closes_at {
                 return Err(lifecycle(format!(
-                    "voting on proposal {} closed at {} (now {now})",
-                    v.proposal, p.proposal.closes_at
+                    "voting on proposal {} closed at {} (now {})",
+                    v.proposal,
+                    utc(p.proposal.closes_at),
+                    utc(now)
                 )));
             }
             if !p.proposal.electorate.iter().any(|e| e.key == signer) {
@@ -132,8 +135,9 @@ pub(crate) fn check(
             }
             if now < p.proposal.closes_at {
                 return Err(lifecycle(format!(
-                    "voting on proposal {id} is open until {} (now {now})",
-                    p.proposal.closes_at
+                    "voting on proposal {id} is open until {} (now {})",
+                    utc(p.proposal.closes_at),
+                    utc(now)
                 )));
             }
         }

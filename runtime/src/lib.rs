@@ -34,7 +34,7 @@ mod state;
 mod transition;
 mod trust;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, utc};
 pub use engine::{EngineProfile, Evaluation, Runtime, module_hash, to_component};
 pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash};

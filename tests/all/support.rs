@@ -33,6 +33,11 @@ fn bylaws_dir() -> PathBuf {
         .clone()
 }
 
+/// The directory holding the built bylaws.
+pub fn bylaws_path() -> PathBuf {
+    bylaws_dir()
+}
+
 /// The Wasm of a bylaw crate built by `scripts/build-bylaws.sh`.
 pub fn bylaw(name: &str) -> Vec<u8> {
     let path = bylaws_dir().join(format!("{name}.wasm"));

@@ -1,0 +1,844 @@
+//! The `cltd` command line: argument parsing and one handler per verb, writing to the
+//! given output so tests can drive it exactly as a user would.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::keyring::Keyring;
+use crate::{render, setup};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use cltd_runtime::{
+    AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Disposal, Error,
+    LockStatus, Parameter, ProposalBody, ProposalDraft, SignedTransition, StakeholderClass,
+    SystemClock, Trust, Vote,
+};
+use serde_json::json;
+
+/// cltd: a governance runtime for digital community land trusts.
+///
+/// Exit codes: 0 ok (or allowed), 1 error (including refusals by the host), 2 denied by the
+/// bylaws (the denial is logged), 3 verification failed.
+#[derive(Parser)]
+#[command(name = "cltd", version, about, long_about = None)]
+struct Cli {
+    /// The trust's data directory.
+    #[arg(long, global = true, env = "CLTD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where built bylaws (NAME.wasm) are looked up.
+    #[arg(long, global = true, env = "CLTD_BYLAWS_DIR")]
+    bylaws_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the narrated demo on a fresh store (in --data-dir, or a new temporary directory).
+    Demo,
+    /// Found a trust.
+    Init(InitArgs),
+    /// Manage the local keyring (DATA_DIR/keys).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Propose a resolution.
+    Propose(ProposeArgs),
+    /// Vote on an open proposal.
+    Vote {
+        /// Sign as this key (keyring name).
+        #[arg(long = "as")]
+        signer: String,
+        /// Proposal number.
+        proposal: u64,
+        /// Your ballot.
+        choice: ChoiceArg,
+    },
+    /// Close voting on a proposal whose window has ended, and tally it.
+    Close(ProposalRef),
+    /// Carry out a passed proposal.
+    Execute(ProposalRef),
+    /// Withdraw your open proposal.
+    Withdraw(ProposalRef),
+    /// Register or lock assets.
+    Asset {
+        #[command(subcommand)]
+        command: AssetCommand,
+    },
+    /// Show the trust's state.
+    Show {
+        /// What to show.
+        #[arg(value_enum, default_value = "all")]
+        what: ShowWhat,
+        /// A proposal number, with `proposal`.
+        id: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the log.
+    Log {
+        /// First entry.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Most entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        /// Print JSON (one array).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay the whole log from genesis against the stored modules (exit 3 on divergence).
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure bylaw and transition latency and throughput.
+    Bench {
+        /// Members of the bench trust.
+        #[arg(long, default_value_t = 30)]
+        members: usize,
+        /// Durable transitions per throughput figure.
+        #[arg(long, default_value_t = 400)]
+        transitions: usize,
+        /// Transitions per group commit.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Take instances from wasmtime's pooling allocator instead of allocating on demand.
+        #[arg(long)]
+        pooling: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Work with bylaw components.
+    Bylaws {
+        #[command(subcommand)]
+        command: BylawsCommand,
+    },
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The trust's name.
+    #[arg(long)]
+    name: String,
+    /// The bylaw: a name in the bylaws directory (e.g. classic-clt) or a path to a .wasm file.
+    #[arg(long, default_value = "classic-clt")]
+    bylaw: String,
+    /// A founder, NAME:CLASS (key NAME from the keyring) or NAME:CLASS:PUBLIC_KEY_HEX.
+    #[arg(long = "founder", required = true)]
+    founders: Vec<String>,
+    /// An asset held from the start, ID:KIND:LOCK[:DESCRIPTION]
+    /// (KIND: dataset, code-repository, platform, domain, server; LOCK: perpetual, unlocked).
+    #[arg(long = "asset")]
+    assets: Vec<String>,
+    /// A charter parameter passed to the bylaws, KEY=VALUE.
+    #[arg(long = "param")]
+    params: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new key pair and store it under NAME.
+    New {
+        /// Key name.
+        name: String,
+    },
+    /// List stored keys and their public keys.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct ProposeArgs {
+    /// Sign as this key (keyring name).
+    #[arg(long = "as")]
+    signer: String,
+    /// Title.
+    #[arg(long)]
+    title: String,
+    /// Full text.
+    #[arg(long, default_value = "")]
+    text: String,
+    /// Voting window in days.
+    #[arg(long, default_value_t = 7)]
+    days: u64,
+    #[command(subcommand)]
+    kind: ProposalKind,
+}
+
+#[derive(Subcommand)]
+enum ProposalKind {
+    /// An ordinary resolution.
+    Ordinary,
+    /// Admit an applicant.
+    Admit {
+        /// The applicant's key: a keyring name or 64 hex digits.
+        #[arg(long)]
+        key: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Stakeholder class.
+        #[arg(long, value_enum)]
+        class: ClassArg,
+    },
+    /// Remove a member.
+    Remove {
+        /// The member's key: a keyring name or 64 hex digits.
+        #[arg(long)]
+        member: String,
+    },
+    /// Sell, transfer or exclusively licence an asset.
+    Dispose {
+        /// Asset id.
+        #[arg(long)]
+        asset: String,
+        /// Recipient and terms.
+        #[arg(long)]
+        recipient: String,
+    },
+    /// Grant a member access to a data asset.
+    Grant {
+        /// The grantee's key: a keyring name or 64 hex digits.
+        #[arg(long)]
+        grantee: String,
+        /// Data asset id.
+        #[arg(long)]
+        asset: String,
+        /// Stated purpose.
+        #[arg(long)]
+        purpose: String,
+        /// How long the grant lasts, in days.
+        #[arg(long = "for-days")]
+        for_days: u64,
+    },
+}
+
+#[derive(Args)]
+struct ProposalRef {
+    /// Sign as this key (keyring name).
+    #[arg(long = "as")]
+    signer: String,
+    /// Proposal number.
+    proposal: u64,
+}
+
+#[derive(Subcommand)]
+enum AssetCommand {
+    /// Bring a new asset into the trust.
+    Register {
+        /// Sign as this key (keyring name).
+        #[arg(long = "as")]
+        signer: String,
+        /// Asset id.
+        id: String,
+        /// Kind of asset.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// Lock status.
+        #[arg(long, value_enum, default_value = "unlocked")]
+        lock: LockArg,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Put an asset under the perpetual asset lock.
+    Lock {
+        /// Sign as this key (keyring name).
+        #[arg(long = "as")]
+        signer: String,
+        /// Asset id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BylawsCommand {
+    /// Print the blake3 hash a bylaw gets in the log (after conversion to a component).
+    Hash {
+        /// A bylaw name or .wasm path.
+        bylaw: String,
+    },
+    /// Check a bylaw loads, and print what it says about itself.
+    Describe {
+        /// A bylaw name or .wasm path.
+        bylaw: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChoiceArg {
+    Yes,
+    No,
+    Abstain,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ClassArg {
+    Resident,
+    Community,
+    Public,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindArg {
+    Dataset,
+    CodeRepository,
+    Platform,
+    Domain,
+    Server,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LockArg {
+    Perpetual,
+    Unlocked,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ShowWhat {
+    All,
+    Members,
+    Assets,
+    Proposals,
+    Proposal,
+    Grants,
+}
+
+impl From<ClassArg> for StakeholderClass {
+    fn from(c: ClassArg) -> Self {
+        match c {
+            ClassArg::Resident => StakeholderClass::Resident,
+            ClassArg::Community => StakeholderClass::Community,
+            ClassArg::Public => StakeholderClass::Public,
+        }
+    }
+}
+
+impl From<KindArg> for AssetKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Dataset => AssetKind::Dataset,
+            KindArg::CodeRepository => AssetKind::CodeRepository,
+            KindArg::Platform => AssetKind::Platform,
+            KindArg::Domain => AssetKind::Domain,
+            KindArg::Server => AssetKind::Server,
+        }
+    }
+}
+
+impl From<LockArg> for LockStatus {
+    fn from(l: LockArg) -> Self {
+        match l {
+            LockArg::Perpetual => LockStatus::Perpetual,
+            LockArg::Unlocked => LockStatus::Unlocked,
+        }
+    }
+}
+
+fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
+    let bylaws_dir = cli
+        .bylaws_dir
+        .clone()
+        .unwrap_or_else(setup::default_bylaws_dir);
+    let data_dir = || cli.data_dir.clone().unwrap_or_else(setup::default_data_dir);
+    match cli.command {
+        Command::Demo => {
+            let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
+            let dir = match &cli.data_dir {
+                Some(d) => d.clone(),
+                None => tempfile::Builder::new()
+                    .prefix("cltd-demo-")
+                    .tempdir()?
+                    .keep(),
+            };
+            let report = crate::demo::run(&dir, &wasm, out)?;
+            out.flush()?;
+            Ok(if report.verified {
+                crate::EXIT_OK
+            } else {
+                crate::EXIT_VERIFY_FAILED
+            })
+        }
+        Command::Init(args) => init(out, &data_dir(), &bylaws_dir, args),
+        Command::Keys { command } => keys(out, &data_dir(), command),
+        Command::Propose(args) => {
+            let dir = data_dir();
+            let keyring = Keyring::new(&dir);
+            let body = match args.kind {
+                ProposalKind::Ordinary => ProposalBody::Ordinary,
+                ProposalKind::Admit { key, name, class } => ProposalBody::AdmitMember(Applicant {
+                    key: keyring.resolve_public(&key)?,
+                    name,
+                    class: class.into(),
+                }),
+                ProposalKind::Remove { member } => {
+                    ProposalBody::RemoveMember(keyring.resolve_public(&member)?)
+                }
+                ProposalKind::Dispose { asset, recipient } => {
+                    ProposalBody::DisposeAsset(Disposal {
+                        asset_id: asset,
+                        recipient,
+                    })
+                }
+                ProposalKind::Grant {
+                    grantee,
+                    asset,
+                    purpose,
+                    for_days,
+                } => ProposalBody::GrantAccess(AccessRequest {
+                    grantee: keyring.resolve_public(&grantee)?,
+                    asset_id: asset,
+                    purpose,
+                    duration: for_days.saturating_mul(86_400),
+                }),
+            };
+            let window = args.days.saturating_mul(86_400);
+            submit(
+                out,
+                &dir,
+                &args.signer,
+                Action::Propose(ProposalDraft {
+                    body,
+                    title: args.title,
+                    text: args.text,
+                    window,
+                }),
+            )
+        }
+        Command::Vote {
+            signer,
+            proposal,
+            choice,
+        } => {
+            let choice = match choice {
+                ChoiceArg::Yes => Choice::Yes,
+                ChoiceArg::No => Choice::No,
+                ChoiceArg::Abstain => Choice::Abstain,
+            };
+            submit(
+                out,
+                &data_dir(),
+                &signer,
+                Action::Vote(Vote { proposal, choice }),
+            )
+        }
+        Command::Close(r) => submit(out, &data_dir(), &r.signer, Action::Close(r.proposal)),
+        Command::Execute(r) => submit(out, &data_dir(), &r.signer, Action::Execute(r.proposal)),
+        Command::Withdraw(r) => submit(out, &data_dir(), &r.signer, Action::Withdraw(r.proposal)),
+        Command::Asset { command } => match command {
+            AssetCommand::Register {
+                signer,
+                id,
+                kind,
+                lock,
+                description,
+            } => submit(
+                out,
+                &data_dir(),
+                &signer,
+                Action::RegisterAsset(AssetDraft {
+                    id,
+                    kind: kind.into(),
+                    lock: lock.into(),
+                    description,
+                }),
+            ),
+            AssetCommand::Lock { signer, id } => {
+                submit(out, &data_dir(), &signer, Action::LockAsset(id))
+            }
+        },
+        Command::Show { what, id, json } => show(out, &data_dir(), what, id, json),
+        Command::Log { from, limit, json } => log(out, &data_dir(), from, limit, json),
+        Command::Verify { json } => verify(out, &data_dir(), json),
+        Command::Bench {
+            members,
+            transitions,
+            batch,
+            pooling,
+            json,
+        } => {
+            let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
+            writeln!(
+                err,
+                "measuring ({members} members, {transitions} durable transitions per figure)..."
+            )?;
+            let report = crate::bench::run(&wasm, members, transitions, batch, pooling)?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                writeln!(out, "{}", report.text())?;
+            }
+            Ok(crate::EXIT_OK)
+        }
+        Command::Bylaws { command } => bylaws(out, &bylaws_dir, command),
+    }
+}
+
+fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> Result<i32> {
+    let keyring = Keyring::new(dir);
+    let mut founders = Vec::new();
+    for f in &args.founders {
+        let parts: Vec<&str> = f.splitn(3, ':').collect();
+        let (name, class) = match parts.as_slice() {
+            [n, c] | [n, c, _] => (*n, *c),
+            _ => bail!("--founder `{f}` must be NAME:CLASS or NAME:CLASS:PUBLIC_KEY_HEX"),
+        };
+        let class = StakeholderClass::parse(class)
+            .with_context(|| format!("`{class}` is not resident, community or public"))?;
+        let key = match parts.get(2) {
+            Some(hexkey) => hex::decode(hexkey)
+                .ok()
+                .filter(|k| k.len() == 32)
+                .with_context(|| format!("`{hexkey}` is not 64 hex digits"))?,
+            None => keyring.load(name)?.public().to_vec(),
+        };
+        founders.push(Applicant {
+            key,
+            name: name.to_string(),
+            class,
+        });
+    }
+    let mut assets = Vec::new();
+    for a in &args.assets {
+        let parts: Vec<&str> = a.splitn(4, ':').collect();
+        let [id, kind, lock, rest @ ..] = parts.as_slice() else {
+            bail!("--asset `{a}` must be ID:KIND:LOCK[:DESCRIPTION]");
+        };
+        let kind =
+            AssetKind::parse(kind).with_context(|| format!("`{kind}` is not an asset kind"))?;
+        let lock = match *lock {
+            "perpetual" => LockStatus::Perpetual,
+            "unlocked" => LockStatus::Unlocked,
+            other => bail!("`{other}` is not perpetual or unlocked"),
+        };
+        assets.push(AssetDraft {
+            id: id.to_string(),
+            kind,
+            lock,
+            description: rest.first().unwrap_or(&"").to_string(),
+        });
+    }
+    let mut params = Vec::new();
+    for p in &args.params {
+        let (k, v) = p
+            .split_once('=')
+            .with_context(|| format!("--param `{p}` must be KEY=VALUE"))?;
+        params.push(Parameter {
+            key: k.to_string(),
+            value: v.to_string(),
+        });
+    }
+    let wasm = setup::read_bylaw(&args.bylaw, bylaws_dir)?;
+    let charter = Charter {
+        name: args.name,
+        params,
+        founders,
+        assets,
+    };
+    let trust = Trust::create(
+        dir,
+        setup::runtime()?,
+        charter,
+        &wasm,
+        Box::new(SystemClock),
+    )?;
+    writeln!(out, "founded trust {} in {}", trust.id_hex(), dir.display())?;
+    writeln!(out, "bylaw module {}", hex::encode(trust.state().module))?;
+    Ok(crate::EXIT_OK)
+}
+
+fn keys(out: &mut dyn Write, dir: &Path, command: KeysCommand) -> Result<i32> {
+    let keyring = Keyring::new(dir);
+    match command {
+        KeysCommand::New { name } => {
+            let kp = keyring.create(&name)?;
+            writeln!(out, "{name} {}", hex::encode(kp.public()))?;
+        }
+        KeysCommand::List { json } => {
+            let list = keyring.list()?;
+            if json {
+                let v: Vec<_> = list
+                    .iter()
+                    .map(|(n, k)| json!({"name": n, "public_key": hex::encode(k.public())}))
+                    .collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            } else {
+                for (n, k) in list {
+                    writeln!(out, "{n:<16} {}", hex::encode(k.public()))?;
+                }
+            }
+        }
+    }
+    Ok(crate::EXIT_OK)
+}
+
+fn submit(out: &mut dyn Write, dir: &Path, signer: &str, action: Action) -> Result<i32> {
+    let kp = Keyring::new(dir).load(signer)?;
+    let mut trust = setup::open(dir, Box::new(SystemClock))?;
+    let seq = trust.state().next_seq(&kp.public());
+    let line = render::action_text(trust.state(), &action);
+    let bytes = SignedTransition::sign(&kp, trust.id(), seq, action).to_bytes();
+    match trust.submit(&bytes) {
+        Ok(r) => {
+            writeln!(out, "{signer}: {line}")?;
+            writeln!(out, "entry {} ({})", r.index, hex::encode(r.entry_hash))?;
+            writeln!(out, "-> {}", render::verdict_text(&r.verdict))?;
+            for e in &r.effects {
+                writeln!(out, "   {}", render::effect_text(trust.state(), e))?;
+            }
+            Ok(if r.verdict.is_allowed() {
+                crate::EXIT_OK
+            } else {
+                crate::EXIT_DENIED
+            })
+        }
+        Err(Error::Refused(r)) => bail!("refused, nothing recorded: {r}"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn show(
+    out: &mut dyn Write,
+    dir: &Path,
+    what: ShowWhat,
+    id: Option<u64>,
+    json: bool,
+) -> Result<i32> {
+    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let s = trust.state();
+    if what == ShowWhat::Proposal {
+        let id = id.context("`show proposal` needs a proposal number")?;
+        let p = s
+            .proposals
+            .get(&id)
+            .with_context(|| format!("there is no proposal {id}"))?;
+        if json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&render::proposal_json(s, p))?
+            )?;
+        } else {
+            writeln!(out, "{}", render::proposal_text(s, p))?;
+        }
+        return Ok(crate::EXIT_OK);
+    }
+    if json {
+        let all = render::state_json(s);
+        let v = match what {
+            ShowWhat::All | ShowWhat::Proposal => all,
+            ShowWhat::Members => all["members"].clone(),
+            ShowWhat::Assets => all["assets"].clone(),
+            ShowWhat::Proposals => all["proposals"].clone(),
+            ShowWhat::Grants => all["grants"].clone(),
+        };
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(crate::EXIT_OK);
+    }
+    if what == ShowWhat::All {
+        writeln!(out, "{} (trust {})", s.name, hex::encode(s.id))?;
+        writeln!(
+            out,
+            "bylaw module {}; log of {} entries, head {}",
+            hex::encode(s.module),
+            s.size,
+            hex::encode(s.head)
+        )?;
+    }
+    if matches!(what, ShowWhat::All | ShowWhat::Members) {
+        writeln!(out, "\nmembers ({}):", s.members.len())?;
+        for m in s.members.values() {
+            writeln!(
+                out,
+                "  {:<16} {:<9} admitted {}  {}",
+                m.name,
+                m.class.name(),
+                render::when(m.admitted_at),
+                hex::encode(&m.key)
+            )?;
+        }
+    }
+    if matches!(what, ShowWhat::All | ShowWhat::Assets) {
+        writeln!(out, "\nassets ({}):", s.assets.len())?;
+        for a in s.assets.values() {
+            writeln!(
+                out,
+                "  {:<20} {:<15} {:<9} {}",
+                a.id,
+                a.kind.name(),
+                a.lock.name(),
+                a.description
+            )?;
+        }
+    }
+    if matches!(what, ShowWhat::All | ShowWhat::Proposals) {
+        writeln!(out, "\nproposals ({}):", s.proposals.len())?;
+        for p in s.proposals.values() {
+            writeln!(
+                out,
+                "  {}",
+                render::proposal_text(s, p).replace('\n', "\n  ")
+            )?;
+        }
+    }
+    if matches!(what, ShowWhat::All | ShowWhat::Grants) {
+        writeln!(out, "\naccess grants ({}):", s.grants.len())?;
+        for g in s.grants.values() {
+            writeln!(
+                out,
+                "  #{} {} -> `{}` until {} for: {}",
+                g.id,
+                render::who(s, &g.grantee),
+                g.asset_id,
+                render::when(g.expires_at),
+                g.purpose
+            )?;
+        }
+    }
+    Ok(crate::EXIT_OK)
+}
+
+fn log(out: &mut dyn Write, dir: &Path, from: u64, limit: usize, json: bool) -> Result<i32> {
+    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let entries = trust.entries(from, limit)?;
+    if json {
+        let v: Vec<_> = entries
+            .iter()
+            .map(|e| render::entry_json(trust.state(), e))
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        for e in &entries {
+            writeln!(out, "{}", render::entry_text(trust.state(), e))?;
+        }
+    }
+    Ok(crate::EXIT_OK)
+}
+
+fn verify(out: &mut dyn Write, dir: &Path, json: bool) -> Result<i32> {
+    let path = dir.join(cltd_runtime::STORE_FILE);
+    if !path.exists() {
+        bail!("no trust in {}", dir.display());
+    }
+    let db =
+        redb::ReadOnlyDatabase::open(&path).with_context(|| format!("open {}", path.display()))?;
+    let runtime = setup::runtime()?;
+    let report = cltd_runtime::verify(&db, &runtime)?;
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "verified": report.is_ok(),
+                "trust_id": hex::encode(report.trust_id),
+                "size": report.size,
+                "checked": report.checked,
+                "head": hex::encode(report.head),
+                "allowed": report.allowed,
+                "denied": report.denied,
+                "modules": report.modules.iter().map(hex::encode).collect::<Vec<_>>(),
+                "engine_matches": report.engine_matches,
+                "divergence": report.divergence.as_ref().map(|d| json!({"index": d.index, "reason": d.reason})),
+            }))?
+        )?;
+    } else {
+        writeln!(out, "trust   {}", hex::encode(report.trust_id))?;
+        writeln!(
+            out,
+            "entries {} stored, {} replayed ({} allowed, {} denied)",
+            report.size, report.checked, report.allowed, report.denied
+        )?;
+        writeln!(out, "head    {}", hex::encode(report.head))?;
+        for m in &report.modules {
+            writeln!(out, "module  {}", hex::encode(m))?;
+        }
+        if !report.engine_matches {
+            writeln!(
+                out,
+                "note    the log was written under another engine profile; fuel figures were not compared"
+            )?;
+        }
+        match &report.divergence {
+            None => writeln!(out, "VERIFIED")?,
+            Some(d) => writeln!(out, "FAILED at {d}")?,
+        }
+    }
+    Ok(if report.is_ok() {
+        crate::EXIT_OK
+    } else {
+        crate::EXIT_VERIFY_FAILED
+    })
+}
+
+fn bylaws(out: &mut dyn Write, bylaws_dir: &Path, command: BylawsCommand) -> Result<i32> {
+    match command {
+        BylawsCommand::Hash { bylaw } => {
+            let component = cltd_runtime::to_component(&setup::read_bylaw(&bylaw, bylaws_dir)?)?;
+            writeln!(
+                out,
+                "{}  {bylaw}",
+                hex::encode(cltd_runtime::module_hash(&component))
+            )?;
+        }
+        BylawsCommand::Describe { bylaw } => {
+            let component = cltd_runtime::to_component(&setup::read_bylaw(&bylaw, bylaws_dir)?)?;
+            let rt = setup::runtime()?;
+            let hash = rt.prepare(&component)?;
+            let info = rt.describe(&hash, &[])?;
+            writeln!(
+                out,
+                "{} {} ({} bytes, blake3 {})",
+                info.name,
+                info.version,
+                component.len(),
+                hex::encode(hash)
+            )?;
+            for line in info.summary {
+                writeln!(out, "  {line}")?;
+            }
+        }
+    }
+    Ok(crate::EXIT_OK)
+}
+
+/// Run `cltd` with `args` (including the program name), writing results to `out` and
+/// diagnostics to `err`; returns the exit code (see the crate's `EXIT_*` constants).
+pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                crate::EXIT_ERROR
+            } else {
+                crate::EXIT_OK
+            };
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                write!(err, "{text}")
+            } else {
+                write!(out, "{text}")
+            };
+            return code;
+        }
+    };
+    match dispatch(cli, out, err) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e:#}");
+            crate::EXIT_ERROR
+        }
+    }
+}
