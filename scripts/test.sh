@@ -9,11 +9,12 @@ cd "$root"
 "$root/scripts/build-bylaws.sh"
 export CLTD_BYLAWS_DIR="$root/target/bylaws"
 
+echo "== bylaws build reproducibly" >&2
+"$root/scripts/check-reproducible.sh"
+
 echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy" >&2
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
 cargo test --locked --workspace
-echo "== bylaws build reproducibly" >&2
-"$root/scripts/check-reproducible.sh"

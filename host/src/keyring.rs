@@ -109,3 +109,56 @@ impl Keyring {
         Ok(self.load(who)?.public().to_vec())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_loads_and_resolves_keys() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let ring = Keyring::new(dir.path());
+        let kp = ring.create("amara").unwrap();
+        assert_eq!(ring.load("amara").unwrap().public(), kp.public());
+        assert_eq!(ring.resolve_public("amara").unwrap(), kp.public().to_vec());
+        assert_eq!(
+            ring.resolve_public(&hex::encode([7u8; 32])).unwrap(),
+            vec![7u8; 32]
+        );
+        assert_eq!(ring.name_of(&kp.public()).as_deref(), Some("amara"));
+        assert_eq!(ring.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn refuses_overwrites_bad_names_and_missing_keys() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let ring = Keyring::new(dir.path());
+        ring.create("bo").unwrap();
+        assert!(
+            ring.create("bo")
+                .unwrap_err()
+                .to_string()
+                .contains("already exists")
+        );
+        assert!(ring.create("../escape").is_err());
+        assert!(
+            ring.load("nobody")
+                .unwrap_err()
+                .to_string()
+                .contains("cltd keys new nobody")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secrets_are_private_to_their_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::TempDir::new().unwrap();
+        Keyring::new(dir.path()).create("chen").unwrap();
+        let mode = std::fs::metadata(dir.path().join("keys/chen.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

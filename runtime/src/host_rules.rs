@@ -6,8 +6,8 @@
 use crate::clock::utc;
 use crate::error::{EvalError, RefusalError};
 use crate::model::{
-    Action, Asset, Ballot, Effect, Elector, Grant, Key, LockStatus, Member, Outcome, Proposal,
-    ProposalBody, ProposalState, ProposalStatus, Verdict, View,
+    Action, Ballot, Effect, Elector, Grant, Key, LockStatus, Outcome, Proposal, ProposalBody,
+    ProposalState, ProposalStatus, Verdict, View,
 };
 use crate::state::{Change, TrustState};
 
@@ -399,12 +399,7 @@ pub(crate) fn effects(
                     let key = check_key("applicant", &a.key).expect("checked when proposed");
                     changes.push(Change::Member {
                         key,
-                        member: Some(Member {
-                            key: a.key.clone(),
-                            name: a.name.clone(),
-                            class: a.class,
-                            admitted_at: now,
-                        }),
+                        member: Some(a.admit(now)),
                     });
                     effects.push(Effect::MemberAdmitted {
                         key: a.key.clone(),
@@ -451,12 +446,7 @@ pub(crate) fn effects(
         Action::RegisterAsset(a) => {
             changes.push(Change::Asset {
                 id: a.id.clone(),
-                asset: Some(Asset {
-                    id: a.id.clone(),
-                    kind: a.kind,
-                    lock: a.lock,
-                    description: a.description.clone(),
-                }),
+                asset: Some(a.to_asset()),
             });
             effects.push(Effect::AssetRegistered {
                 asset: a.id.clone(),

@@ -147,6 +147,30 @@ pub struct Charter {
     pub assets: Vec<AssetDraft>,
 }
 
+impl AssetDraft {
+    /// The asset this draft registers.
+    pub fn to_asset(&self) -> Asset {
+        Asset {
+            id: self.id.clone(),
+            kind: self.kind,
+            lock: self.lock,
+            description: self.description.clone(),
+        }
+    }
+}
+
+impl Applicant {
+    /// The member this applicant becomes when admitted at host time `at`.
+    pub fn admit(&self, at: u64) -> Member {
+        Member {
+            key: self.key.clone(),
+            name: self.name.clone(),
+            class: self.class,
+            admitted_at: at,
+        }
+    }
+}
+
 impl StakeholderClass {
     /// The class's name as written in charters and on the command line.
     pub fn name(self) -> &'static str {

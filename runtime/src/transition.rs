@@ -214,6 +214,36 @@ mod tests {
     }
 
     #[test]
+    fn mutated_bytes_never_panic_and_only_canonical_input_decodes() {
+        let (_, t) = sample();
+        let valid = t.to_bytes();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..5_000 {
+            let mut bytes = valid.clone();
+            for _ in 0..=(next() % 4) {
+                let i = (next() as usize) % bytes.len();
+                match next() % 3 {
+                    0 => bytes[i] = next() as u8,
+                    1 => {
+                        bytes.remove(i);
+                    }
+                    _ => bytes.insert(i, next() as u8),
+                }
+            }
+            if let Ok((signed, body)) = SignedTransition::decode(&bytes) {
+                assert_eq!(signed.to_bytes(), bytes, "only canonical bytes decode");
+                assert_eq!(encode(&body), signed.body);
+            }
+        }
+    }
+
+    #[test]
     fn domain_separates_signatures() {
         let (kp, t) = sample();
         let raw = kp.signing.sign(&t.body).to_bytes().to_vec();
@@ -226,5 +256,57 @@ mod tests {
             forged.verify(&body).is_err(),
             "a signature without the domain must not verify"
         );
+    }
+}
+
+#[cfg(test)]
+mod vectors {
+    //! Committed test vectors: a change to the transition encoding or the signing domain
+    //! breaks these, and must come with a new domain version and a CHANGELOG entry.
+
+    use super::*;
+    use crate::model::{ProposalBody, ProposalDraft, Vote};
+
+    fn vector(name: &str) -> String {
+        let text = include_str!("../testdata/transition-v1.txt");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("vector {name} missing"))
+            .trim()
+            .to_string()
+    }
+
+    #[test]
+    fn encodings_match_the_committed_vectors() {
+        let kp = Keypair::from_secret([0x42; 32]);
+        let trust = [0x17; 32];
+        let cases = [
+            (
+                "vote",
+                Action::Vote(Vote {
+                    proposal: 3,
+                    choice: crate::model::Choice::Abstain,
+                }),
+            ),
+            (
+                "propose",
+                Action::Propose(ProposalDraft {
+                    body: ProposalBody::Ordinary,
+                    title: "Adopt".into(),
+                    text: "".into(),
+                    window: 604_800,
+                }),
+            ),
+        ];
+        for (name, action) in cases {
+            let signed = SignedTransition::sign(&kp, trust, 9, action).to_bytes();
+            assert_eq!(
+                hex::encode(&signed),
+                vector(name),
+                "encoding of `{name}` changed"
+            );
+            let (s, body) = SignedTransition::decode(&signed).unwrap();
+            s.verify(&body).unwrap();
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash};
-use crate::model::{Action, Asset, Charter, Effect, Hash, Key, Member, Verdict};
+use crate::model::{Action, Charter, Effect, Hash, Key, Verdict};
 use crate::schema::*;
 use crate::state::{Change, TrustState, changes_digest};
 use crate::transition::SignedTransition;
@@ -138,23 +138,13 @@ pub(crate) fn genesis_state(genesis: &Genesis, entry: &Entry) -> (TrustState, Ve
             .expect("founder keys are checked at creation");
         changes.push(Change::Member {
             key,
-            member: Some(Member {
-                key: f.key.clone(),
-                name: f.name.clone(),
-                class: f.class,
-                admitted_at: entry.time,
-            }),
+            member: Some(f.admit(entry.time)),
         });
     }
     for a in &genesis.charter.assets {
         changes.push(Change::Asset {
             id: a.id.clone(),
-            asset: Some(Asset {
-                id: a.id.clone(),
-                kind: a.kind,
-                lock: a.lock,
-                description: a.description.clone(),
-            }),
+            asset: Some(a.to_asset()),
         });
     }
     state.apply_all(&changes);
