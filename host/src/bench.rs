@@ -112,6 +112,24 @@ impl Fixture {
         }
         out
     }
+
+    /// `n` ordinary proposals signed by member `member`, independent of every other
+    /// member's transitions, so threads can submit them concurrently.
+    pub fn proposals_by(&self, member: usize, n: usize) -> Vec<Vec<u8>> {
+        let kp = &self.keys[member];
+        let first = self.trust.state().next_seq(&kp.public());
+        (first..first + n as u64)
+            .map(|seq| {
+                let action = Action::Propose(ProposalDraft {
+                    body: ProposalBody::Ordinary,
+                    title: format!("Resolution {member}/{seq}"),
+                    text: String::new(),
+                    window: 7 * DAY,
+                });
+                SignedTransition::sign(kp, self.trust.id(), seq, action).to_bytes()
+            })
+            .collect()
+    }
 }
 
 /// A deterministic secret per member index, so runs are comparable.
@@ -173,6 +191,12 @@ pub struct BenchReport {
     pub group_commit_tps: f64,
     /// Transitions per group commit.
     pub batch: usize,
+    /// Threads submitting concurrently through the group committer.
+    pub threads: usize,
+    /// Transitions per second from concurrent submitters, each acknowledged when durable.
+    pub concurrent_tps: f64,
+    /// Mean transitions per durable commit the committer achieved.
+    pub concurrent_batch_mean: f64,
     /// Mean fuel per vote.
     pub fuel_per_vote: u64,
 }
@@ -223,6 +247,32 @@ pub fn run(
     }
     let group_commit_tps = transitions as f64 / start.elapsed().as_secs_f64();
 
+    // Concurrent submitters through the group committer: each thread is one member
+    // proposing, and is answered only when its transition is durable.
+    let threads = members.min(8);
+    let cx = Fixture::on(runtime.clone(), wasm, members)?;
+    let per_thread = transitions.div_ceil(threads);
+    let work: Vec<Vec<Vec<u8>>> = (0..threads)
+        .map(|m| cx.proposals_by(m, per_thread))
+        .collect();
+    let committer = cltd_runtime::GroupCommitter::start(cx.trust, batch);
+    let start = Instant::now();
+    let handles: Vec<_> = work
+        .into_iter()
+        .map(|txs| {
+            let s = committer.submitter();
+            std::thread::spawn(move || txs.into_iter().try_for_each(|t| s.submit(t).map(|_| ())))
+        })
+        .collect();
+    for h in handles {
+        h.join()
+            .map_err(|_| anyhow::anyhow!("a submitter thread panicked"))??;
+    }
+    let concurrent_tps = (per_thread * threads) as f64 / start.elapsed().as_secs_f64();
+    let (batches, done) = committer.stats();
+    let concurrent_batch_mean = done as f64 / batches.max(1) as f64;
+    drop(committer.stop());
+
     // Bylaw invocation alone, and natively.
     let (invoke_vote, invoke_close, native_vote, native_close) = invocations(&mut fx, members)?;
     Ok(BenchReport {
@@ -236,6 +286,9 @@ pub fn run(
         sustained_tps,
         group_commit_tps,
         batch,
+        threads,
+        concurrent_tps,
+        concurrent_batch_mean,
         fuel_per_vote: fuel.0.checked_div(fuel.1).unwrap_or(0),
     })
 }
@@ -432,6 +485,7 @@ impl BenchReport {
              end-to-end transition (sign check + bylaw + commit) {}\n\
              sustained, one durable commit per transition     {:>9.0} transitions/s\n\
              group commit, {} per durable commit              {:>9.0} transitions/s\n\
+             {} concurrent submitters, group committer       {:>9.0} transitions/s ({:.1} per commit)\n\
              fuel per vote                                    {:>9}",
             self.members,
             if self.pooling { "pooling" } else { "on-demand" },
@@ -443,6 +497,9 @@ impl BenchReport {
             self.sustained_tps,
             self.batch,
             self.group_commit_tps,
+            self.threads,
+            self.concurrent_tps,
+            self.concurrent_batch_mean,
             self.fuel_per_vote,
         )
     }

@@ -25,6 +25,7 @@
 mod clock;
 mod engine;
 mod error;
+mod group;
 mod host_rules;
 mod log;
 mod model;
@@ -37,6 +38,7 @@ mod trust;
 pub use clock::{Clock, ManualClock, SystemClock, utc};
 pub use engine::{EngineProfile, Evaluation, Runtime, module_hash, to_component};
 pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
+pub use group::{GroupCommitter, Submitter};
 pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
 pub use model::{
     AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot, BylawInfo,

@@ -185,3 +185,65 @@ fn state_survives_reopening() {
     assert_eq!(reopened.state(), &state);
     drop(keep);
 }
+
+#[test]
+fn concurrent_submitters_share_durable_group_commits() {
+    let mut h = Harness::classic();
+    let names = ["r1", "r2", "r3", "c1", "c2", "c3", "p1", "p2"];
+    // Each member signs five proposals up front (sequence numbers 0..5).
+    let mut work = Vec::new();
+    for n in names {
+        let kp = h.key(n);
+        let txs: Vec<Vec<u8>> = (0..5)
+            .map(|seq| {
+                cltd_runtime::SignedTransition::sign(
+                    &kp,
+                    h.trust.id(),
+                    seq,
+                    propose(ProposalBody::Ordinary, 7),
+                )
+                .to_bytes()
+            })
+            .collect();
+        work.push(txs);
+    }
+    let Harness { dir, trust, .. } = h;
+    let committer = cltd_runtime::GroupCommitter::start(trust, 16);
+    let threads: Vec<_> = work
+        .into_iter()
+        .map(|txs| {
+            let s = committer.submitter();
+            std::thread::spawn(move || {
+                txs.into_iter()
+                    .map(|t| s.submit(t).unwrap().index)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut indices: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    indices.sort_unstable();
+    assert_eq!(
+        indices,
+        (1..=40).collect::<Vec<_>>(),
+        "every transition acknowledged once, in one gapless log"
+    );
+    let (batches, transitions) = committer.stats();
+    assert_eq!(transitions, 40);
+    assert!((1..=40).contains(&batches));
+    let late = committer.submitter();
+    let trust = committer.stop();
+    assert!(
+        late.submit(b"after stop".to_vec()).is_err(),
+        "a stopped committer answers with an error"
+    );
+    assert_eq!(trust.state().proposals.len(), 40);
+    assert!(
+        cltd_runtime::verify(trust.database(), &runtime())
+            .unwrap()
+            .is_ok()
+    );
+    drop(dir);
+}

@@ -1,0 +1,142 @@
+//! Group commit for concurrent submitters: one committer thread owns the trust, drains every
+//! transition waiting at the moment it is free, judges them in arrival order and commits
+//! them in one durable redb transaction. Each submitter is answered only after the batch
+//! holding its transition is durable.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+
+use crate::error::{Error, Result, StoreError};
+use crate::trust::{Receipt, Trust};
+
+struct Request {
+    bytes: Vec<u8>,
+    reply: mpsc::SyncSender<Result<Receipt>>,
+}
+
+enum Msg {
+    Submit(Request),
+    Stop,
+}
+
+/// Counters of what the committer has done.
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    transitions: AtomicU64,
+}
+
+/// A trust behind a committer thread, shared by any number of submitting threads.
+pub struct GroupCommitter {
+    tx: Option<mpsc::Sender<Msg>>,
+    thread: Option<JoinHandle<Trust>>,
+    counters: Arc<Counters>,
+}
+
+/// A cheap, clonable handle for submitting to a [`GroupCommitter`] from another thread.
+#[derive(Clone)]
+pub struct Submitter {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl Submitter {
+    /// Submit signed transition bytes; returns once the transition is durable (or refused).
+    pub fn submit(&self, bytes: Vec<u8>) -> Result<Receipt> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let stopped = || Error::Store(StoreError::Db("the committer has stopped".into()));
+        self.tx
+            .send(Msg::Submit(Request { bytes, reply }))
+            .map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())?
+    }
+}
+
+impl GroupCommitter {
+    /// Start a committer thread that owns `trust` and commits at most `max_batch`
+    /// transitions per durable write transaction.
+    pub fn start(mut trust: Trust, max_batch: usize) -> GroupCommitter {
+        let max_batch = max_batch.max(1);
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let counters = Arc::new(Counters::default());
+        let c = counters.clone();
+        let thread = std::thread::Builder::new()
+            .name("cltd-committer".into())
+            .spawn(move || {
+                let mut stopping = false;
+                while !stopping {
+                    let mut batch = match rx.recv() {
+                        Ok(Msg::Submit(first)) => vec![first],
+                        Ok(Msg::Stop) | Err(_) => break,
+                    };
+                    while batch.len() < max_batch {
+                        match rx.try_recv() {
+                            Ok(Msg::Submit(r)) => batch.push(r),
+                            Ok(Msg::Stop) => {
+                                stopping = true;
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let refs: Vec<&[u8]> = batch.iter().map(|r| r.bytes.as_slice()).collect();
+                    let results = trust.submit_batch(&refs);
+                    c.batches.fetch_add(1, Ordering::Relaxed);
+                    c.transitions
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    for (request, result) in batch.into_iter().zip(results) {
+                        // A submitter that gave up waiting is not an error.
+                        let _ = request.reply.send(result);
+                    }
+                }
+                trust
+            })
+            .expect("spawn the committer thread");
+        GroupCommitter {
+            tx: Some(tx),
+            thread: Some(thread),
+            counters,
+        }
+    }
+
+    /// A handle to submit from other threads.
+    pub fn submitter(&self) -> Submitter {
+        Submitter {
+            tx: self.tx.clone().expect("running until stopped"),
+        }
+    }
+
+    /// Submit from this thread; returns once durable.
+    pub fn submit(&self, bytes: Vec<u8>) -> Result<Receipt> {
+        self.submitter().submit(bytes)
+    }
+
+    /// `(batches committed, transitions submitted)` so far.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.counters.batches.load(Ordering::Relaxed),
+            self.counters.transitions.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Stop: transitions submitted before this call are committed and answered, later ones
+    /// (from handles still held elsewhere) get an error; the trust is handed back.
+    pub fn stop(mut self) -> Trust {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Msg::Stop);
+        }
+        self.thread
+            .take()
+            .expect("running until stopped")
+            .join()
+            .expect("the committer thread does not panic")
+    }
+}
+
+impl Drop for GroupCommitter {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Msg::Stop);
+        }
+    }
+}
