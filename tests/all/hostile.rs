@@ -94,3 +94,27 @@ fn non_wasm_and_oversized_modules_are_refused() {
     big.resize(3 << 20, 0);
     assert!(matches!(rt.prepare(&big), Err(LoadError::TooLarge { .. })));
 }
+
+#[test]
+fn a_component_importing_anything_is_refused() {
+    // A component that asks the host for a clock: no bylaw may import a capability.
+    let wasm = wat::parse_str(
+        r#"(component
+            (import "wasi:clocks/wall-clock@0.2.0" (instance (export "now" (func (result u64)))))
+        )"#,
+    )
+    .unwrap();
+    let rt = Runtime::new(Default::default()).unwrap();
+    let err = rt.prepare(&wasm).unwrap_err();
+    assert!(
+        matches!(err, LoadError::Link(ref m) if m.contains("wasi:clocks/wall-clock")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_component_without_the_bylaw_exports_is_refused() {
+    let wasm = wat::parse_str("(component)").unwrap();
+    let rt = Runtime::new(Default::default()).unwrap();
+    assert!(matches!(rt.prepare(&wasm), Err(LoadError::Link(_))));
+}
