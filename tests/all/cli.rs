@@ -213,3 +213,55 @@ fn bad_input_gets_a_clear_error() {
     assert_eq!(r.code, cltd::EXIT_ERROR, "clap rejects a bad choice");
     assert!(!d.join("trust.redb").exists(), "nothing was created");
 }
+
+#[test]
+fn bylaws_can_be_hashed_and_described_before_use() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    let hash = ok(d, &["bylaws", "hash", "classic-clt"]);
+    let hex = hash.split_whitespace().next().unwrap();
+    assert_eq!(hex.len(), 64, "{hash}");
+    let described = ok(d, &["bylaws", "describe", "classic-clt"]);
+    assert!(described.starts_with("classic-clt 0.1.0"), "{described}");
+    assert!(
+        described.contains(hex),
+        "describe names the same hash the log will record"
+    );
+    assert!(described.contains("§5 asset lock"), "{described}");
+    let missing = cltd(d, &["bylaws", "hash", "no-such-bylaw"]);
+    assert_eq!(missing.code, cltd::EXIT_ERROR);
+    assert!(
+        missing.err.contains("scripts/build-bylaws.sh"),
+        "{}",
+        missing.err
+    );
+}
+
+#[test]
+fn show_reports_turnout_and_the_quorum_picture() {
+    let dir = founded();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "propose",
+            "--as",
+            "amara",
+            "--title",
+            "Adopt a policy",
+            "ordinary",
+        ],
+    );
+    ok(d, &["vote", "--as", "eli", "1", "abstain"]);
+    let text = ok(d, &["show", "proposal", "1"]);
+    assert!(text.contains("1 of 4 eligible have voted (25%)"), "{text}");
+    assert!(
+        text.contains("public    0 yes, 0 no, 1 abstain of 1"),
+        "{text}"
+    );
+    let all = ok(d, &["show"]);
+    assert!(
+        all.contains("members (4)") && all.contains("tenancy-records") && all.contains("perpetual"),
+        "{all}"
+    );
+}
