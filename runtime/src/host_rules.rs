@@ -117,6 +117,13 @@ pub(crate) fn check(
                     v.proposal
                 )));
             }
+            if !state.members.contains_key(signer) {
+                return Err(lifecycle(format!(
+                    "key {} is no longer a member; the electorate of proposal {} stays as frozen, but only members vote",
+                    hex::encode(signer),
+                    v.proposal
+                )));
+            }
             if p.proposal.ballots.iter().any(|b| b.voter == signer) {
                 return Err(lifecycle(format!(
                     "key {} has already voted on proposal {}",

@@ -238,3 +238,31 @@ fn host_time_never_decreases() {
         "a clock that steps back cannot stamp an earlier time"
     );
 }
+
+#[test]
+fn a_removed_member_no_longer_votes_but_the_denominator_stays() {
+    let mut h = Harness::classic();
+    let p3 = h.pk("p3");
+    h.allowed(
+        "r1",
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::RemoveMember(p3),
+            title: "Remove p3".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
+    );
+    h.allowed("r1", ordinary(14)); // proposal 2 opens with p3 in its electorate
+    for v in ["r1", "r2", "c1", "p1"] {
+        h.allowed(v, vote(1, Choice::Yes));
+    }
+    h.wait_days(7);
+    h.allowed("r1", Action::Close(1));
+    h.allowed("r1", Action::Execute(1));
+    let err = h.refused("p3", vote(2, Choice::No));
+    assert!(
+        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("no longer a member")),
+        "{err:?}"
+    );
+    assert_eq!(h.trust.state().proposals[&2].proposal.electorate.len(), 9);
+}
