@@ -344,7 +344,7 @@ impl From<LockArg> for LockStatus {
     }
 }
 
-fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
+fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
     let bylaws_dir = cli
         .bylaws_dir
         .clone()
@@ -360,7 +360,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
                     .tempdir()?
                     .keep(),
             };
-            let report = crate::demo::run(&dir, &wasm, out)?;
+            let report = crate::demo::run(&dir, &wasm, &program, out)?;
             out.flush()?;
             Ok(if report.verified {
                 crate::EXIT_OK
@@ -817,7 +817,11 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let program = args
+        .first()
+        .map_or_else(|| "cltd".to_string(), |p| p.to_string_lossy().into_owned());
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -834,7 +838,7 @@ where
             return code;
         }
     };
-    match dispatch(cli, out, err) {
+    match dispatch(cli, &program, out, err) {
         Ok(code) => code,
         Err(e) => {
             let _ = writeln!(err, "error: {e:#}");

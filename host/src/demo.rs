@@ -154,8 +154,14 @@ const APPLICANTS: [(&str, StakeholderClass); 3] = [
 
 /// Run the demo in `data_dir` (which must not hold a trust yet) with the classic-clt bylaw
 /// `bylaw`, narrating to `out`. Member keys are left in the data directory's keyring so
-/// the trust can be inspected and used with the other commands afterwards.
-pub fn run(data_dir: &Path, bylaw: &[u8], out: &mut dyn Write) -> Result<DemoReport> {
+/// the trust can be inspected and used with the other commands afterwards; `program` is
+/// how the closing hints name the `cltd` command.
+pub fn run(
+    data_dir: &Path,
+    bylaw: &[u8],
+    program: &str,
+    out: &mut dyn Write,
+) -> Result<DemoReport> {
     let keyring = Keyring::new(data_dir);
     let mut keys = BTreeMap::new();
     for (name, _) in FOUNDERS.iter().chain(APPLICANTS.iter()) {
@@ -189,7 +195,8 @@ pub fn run(data_dir: &Path, bylaw: &[u8], out: &mut dyn Write) -> Result<DemoRep
             },
         ],
     };
-    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let started = SystemClock.now();
+    let clock = Arc::new(ManualClock::new(started));
     let runtime = crate::setup::runtime()?;
     let trust = Trust::create(
         data_dir,
@@ -377,7 +384,12 @@ pub fn run(data_dir: &Path, bylaw: &[u8], out: &mut dyn Write) -> Result<DemoRep
         hex::encode(report.head)
     ))?;
     d.say(&format!(
-        "\nThe trust is in {}. Look around with:\n  cltd --data-dir {0} show\n  cltd --data-dir {0} log\n  cltd --data-dir {0} verify",
+        "\nThe demo simulated {} days of the trust's life, up to {}. Host time never goes backwards, so later\ncommands on this trust are stamped from then on.",
+        (d.clock.now() - started) / DAY,
+        crate::render::when(d.clock.now())
+    ))?;
+    d.say(&format!(
+        "\nThe trust is in {}. Look around with:\n  {program} --data-dir {0} show\n  {program} --data-dir {0} log\n  {program} --data-dir {0} verify\n  {program} --data-dir {0} propose --as bo --title \"Open the repair data\" ordinary\n  (every verb: {program} --help)",
         data_dir.display()
     ))?;
     Ok(DemoReport {

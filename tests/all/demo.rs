@@ -8,7 +8,7 @@ use crate::support::{classic, runtime};
 fn the_demo_tells_its_story_and_verifies() {
     let dir = tempfile::TempDir::new().unwrap();
     let mut out = Vec::new();
-    let report = cltd::demo::run(dir.path(), &classic(), &mut out).expect("demo runs");
+    let report = cltd::demo::run(dir.path(), &classic(), "cltd", &mut out).expect("demo runs");
     let text = String::from_utf8(out).unwrap();
     assert!(report.verified, "{text}");
     for expected in [
