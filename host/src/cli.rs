@@ -360,7 +360,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                     .tempdir()?
                     .keep(),
             };
-            let report = crate::demo::run(&dir, &wasm, &program, out)?;
+            let report = crate::demo::run(&dir, &wasm, program, out)?;
             out.flush()?;
             Ok(if report.verified {
                 crate::EXIT_OK
