@@ -9,5 +9,6 @@ mod cli;
 mod demo;
 mod hostile;
 mod lifecycle;
+mod store;
 mod support;
 mod workflow;
