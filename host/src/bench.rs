@@ -482,10 +482,10 @@ impl BenchReport {
              bylaw invocation, close (wasm, fresh instance)   {}\n\
              same vote logic natively (no sandbox)            {}\n\
              same close logic natively (no sandbox)           {}\n\
-             end-to-end transition (sign check + bylaw + commit) {}\n\
+             end-to-end transition, durable commit           {}\n\
              sustained, one durable commit per transition     {:>9.0} transitions/s\n\
-             group commit, {} per durable commit              {:>9.0} transitions/s\n\
-             {} concurrent submitters, group committer       {:>9.0} transitions/s ({:.1} per commit)\n\
+             group commit, {:>2} per durable commit             {:>9.0} transitions/s\n\
+             {} concurrent submitters, group committer        {:>9.0} transitions/s ({:.1} per commit)\n\
              fuel per vote                                    {:>9}",
             self.members,
             if self.pooling { "pooling" } else { "on-demand" },

@@ -131,5 +131,9 @@ fn the_benchmark_runs_end_to_end() {
     );
     assert_eq!(report.end_to_end.samples, 12);
     assert!(report.fuel_per_vote > 0);
-    assert!(report.text().contains("group commit, 4 per durable commit"));
+    assert!(
+        report
+            .text()
+            .contains("group commit,  4 per durable commit")
+    );
 }
