@@ -29,6 +29,10 @@ struct Cli {
     /// Where built bylaws (NAME.wasm) are looked up.
     #[arg(long, global = true, env = "CLTD_BYLAWS_DIR")]
     bylaws_dir: Option<PathBuf>,
+    /// Print JSON instead of text: state, log and verification reports, and the receipt of
+    /// every write command.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -74,9 +78,6 @@ enum Command {
         what: ShowWhat,
         /// A proposal number, with `proposal`.
         id: Option<u64>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// List the log.
     Log {
@@ -86,16 +87,9 @@ enum Command {
         /// Most entries.
         #[arg(long, default_value_t = 1000)]
         limit: usize,
-        /// Print JSON (one array).
-        #[arg(long)]
-        json: bool,
     },
     /// Replay the whole log from genesis against the stored modules (exit 3 on divergence).
-    Verify {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Verify,
     /// Measure bylaw and transition latency and throughput.
     Bench {
         /// Members of the bench trust.
@@ -110,9 +104,6 @@ enum Command {
         /// Take instances from wasmtime's pooling allocator instead of allocating on demand.
         #[arg(long)]
         pooling: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Work with bylaw components.
     Bylaws {
@@ -149,11 +140,7 @@ enum KeysCommand {
         name: String,
     },
     /// List stored keys and their public keys.
-    List {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    List,
 }
 
 #[derive(Args)]
@@ -350,6 +337,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         .clone()
         .unwrap_or_else(setup::default_bylaws_dir);
     let data_dir = || cli.data_dir.clone().unwrap_or_else(setup::default_data_dir);
+    let json = cli.json;
     match cli.command {
         Command::Demo => {
             let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
@@ -369,7 +357,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             })
         }
         Command::Init(args) => init(out, &data_dir(), &bylaws_dir, args),
-        Command::Keys { command } => keys(out, &data_dir(), command),
+        Command::Keys { command } => keys(out, &data_dir(), command, json),
         Command::Propose(args) => {
             let dir = data_dir();
             let keyring = Keyring::new(&dir);
@@ -412,6 +400,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                     text: args.text,
                     window,
                 }),
+                json,
             )
         }
         Command::Vote {
@@ -429,11 +418,24 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                 &data_dir(),
                 &signer,
                 Action::Vote(Vote { proposal, choice }),
+                json,
             )
         }
-        Command::Close(r) => submit(out, &data_dir(), &r.signer, Action::Close(r.proposal)),
-        Command::Execute(r) => submit(out, &data_dir(), &r.signer, Action::Execute(r.proposal)),
-        Command::Withdraw(r) => submit(out, &data_dir(), &r.signer, Action::Withdraw(r.proposal)),
+        Command::Close(r) => submit(out, &data_dir(), &r.signer, Action::Close(r.proposal), json),
+        Command::Execute(r) => submit(
+            out,
+            &data_dir(),
+            &r.signer,
+            Action::Execute(r.proposal),
+            json,
+        ),
+        Command::Withdraw(r) => submit(
+            out,
+            &data_dir(),
+            &r.signer,
+            Action::Withdraw(r.proposal),
+            json,
+        ),
         Command::Asset { command } => match command {
             AssetCommand::Register {
                 signer,
@@ -451,20 +453,20 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                     lock: lock.into(),
                     description,
                 }),
+                json,
             ),
             AssetCommand::Lock { signer, id } => {
-                submit(out, &data_dir(), &signer, Action::LockAsset(id))
+                submit(out, &data_dir(), &signer, Action::LockAsset(id), json)
             }
         },
-        Command::Show { what, id, json } => show(out, &data_dir(), what, id, json),
-        Command::Log { from, limit, json } => log(out, &data_dir(), from, limit, json),
-        Command::Verify { json } => verify(out, &data_dir(), json),
+        Command::Show { what, id } => show(out, &data_dir(), what, id, json),
+        Command::Log { from, limit } => log(out, &data_dir(), from, limit, json),
+        Command::Verify => verify(out, &data_dir(), json),
         Command::Bench {
             members,
             transitions,
             batch,
             pooling,
-            json,
         } => {
             let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
             writeln!(
@@ -556,14 +558,14 @@ fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> R
     Ok(crate::EXIT_OK)
 }
 
-fn keys(out: &mut dyn Write, dir: &Path, command: KeysCommand) -> Result<i32> {
+fn keys(out: &mut dyn Write, dir: &Path, command: KeysCommand, json: bool) -> Result<i32> {
     let keyring = Keyring::new(dir);
     match command {
         KeysCommand::New { name } => {
             let kp = keyring.create(&name)?;
             writeln!(out, "{name} {}", hex::encode(kp.public()))?;
         }
-        KeysCommand::List { json } => {
+        KeysCommand::List => {
             let list = keyring.list()?;
             if json {
                 let v: Vec<_> = list
@@ -581,13 +583,39 @@ fn keys(out: &mut dyn Write, dir: &Path, command: KeysCommand) -> Result<i32> {
     Ok(crate::EXIT_OK)
 }
 
-fn submit(out: &mut dyn Write, dir: &Path, signer: &str, action: Action) -> Result<i32> {
+fn submit(
+    out: &mut dyn Write,
+    dir: &Path,
+    signer: &str,
+    action: Action,
+    json: bool,
+) -> Result<i32> {
     let kp = Keyring::new(dir).load(signer)?;
     let mut trust = setup::open(dir, Box::new(SystemClock))?;
     let seq = trust.state().next_seq(&kp.public());
     let line = render::action_text(trust.state(), &action);
     let bytes = SignedTransition::sign(&kp, trust.id(), seq, action).to_bytes();
     match trust.submit(&bytes) {
+        Ok(r) if json => {
+            let receipt = json!({
+                "signer": signer,
+                "public_key": hex::encode(r.signer),
+                "action": line,
+                "index": r.index,
+                "entry_hash": hex::encode(r.entry_hash),
+                "time": r.time,
+                "module": hex::encode(r.module),
+                "verdict": render::verdict_json(&r.verdict),
+                "effects": r.effects.iter().map(|e| render::effect_text(trust.state(), e)).collect::<Vec<_>>(),
+                "fuel": r.fuel,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&receipt)?)?;
+            Ok(if r.verdict.is_allowed() {
+                crate::EXIT_OK
+            } else {
+                crate::EXIT_DENIED
+            })
+        }
         Ok(r) => {
             writeln!(out, "{signer}: {line}")?;
             writeln!(out, "entry {} ({})", r.index, hex::encode(r.entry_hash))?;

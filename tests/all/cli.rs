@@ -91,7 +91,11 @@ fn a_member_session_has_documented_exit_codes() {
         out.contains("ALLOWED") && out.contains("proposal 1 opened"),
         "{out}"
     );
-    assert!(ok(d, &["vote", "--as", "bo", "1", "yes"]).contains("yes vote counted"));
+    let receipt: Value =
+        serde_json::from_str(&ok(d, &["vote", "--as", "bo", "1", "yes", "--json"])).unwrap();
+    assert_eq!(receipt["index"], 2);
+    assert_eq!(receipt["verdict"]["allowed"], true);
+    assert_eq!(receipt["effects"][0], "yes vote counted on proposal 1");
 
     let denied = cltd(
         d,
@@ -123,6 +127,27 @@ fn a_member_session_has_documented_exit_codes() {
         denied.out
     );
 
+    let again = cltd(
+        d,
+        &[
+            "--json",
+            "propose",
+            "--as",
+            "chen",
+            "--title",
+            "Sell",
+            "dispose",
+            "--asset",
+            "tenancy-records",
+            "--recipient",
+            "Acme",
+        ],
+    );
+    assert_eq!(again.code, cltd::EXIT_DENIED);
+    let receipt: Value = serde_json::from_str(&again.out).unwrap();
+    assert_eq!(receipt["verdict"]["code"], "window-too-short");
+    assert_eq!(receipt["index"], 4);
+
     let refused = cltd(d, &["close", "--as", "chen", "1"]);
     assert_eq!(refused.code, cltd::EXIT_ERROR);
     assert!(
@@ -146,14 +171,18 @@ fn a_member_session_has_documented_exit_codes() {
 
     let log: Value = serde_json::from_str(&ok(d, &["log", "--json"])).unwrap();
     let entries = log.as_array().unwrap();
-    assert_eq!(entries.len(), 4, "genesis, proposal, vote, logged denial");
-    assert_eq!(entries[3]["verdict"]["code"], "window-too-short");
+    assert_eq!(
+        entries.len(),
+        5,
+        "genesis, proposal, vote, two logged denials"
+    );
+    assert_eq!(entries[4]["verdict"]["code"], "window-too-short");
 
     let verified = ok(d, &["verify"]);
     assert!(verified.contains("VERIFIED"), "{verified}");
     let v: Value = serde_json::from_str(&ok(d, &["verify", "--json"])).unwrap();
     assert_eq!(v["verified"], true);
-    assert_eq!(v["checked"], 4);
+    assert_eq!(v["checked"], 5);
 }
 
 #[test]
