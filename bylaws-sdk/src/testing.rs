@@ -24,6 +24,10 @@ pub fn key(n: u8) -> Vec<u8> {
 /// A trust's state, as far as a bylaw can see it, built up for a test.
 #[derive(Debug, Clone, Default)]
 pub struct Scenario {
+    /// The trust id the views carry (hex).
+    pub trust_id: String,
+    /// The trust name the views carry.
+    pub trust_name: String,
     /// Charter parameters.
     pub charter: Vec<Parameter>,
     /// Host time of the next action.
@@ -38,6 +42,8 @@ impl Scenario {
     /// An empty trust at time 1,700,000,000.
     pub fn new() -> Self {
         Scenario {
+            trust_id: "00".repeat(32),
+            trust_name: "test trust".into(),
             now: 1_700_000_000,
             ..Scenario::default()
         }
@@ -59,6 +65,34 @@ impl Scenario {
             name: format!("member-{n}"),
             class,
             admitted_at: self.now,
+        });
+        self
+    }
+
+    /// Add a member with an explicit `key` and `name`.
+    pub fn member_with_key(mut self, key: Vec<u8>, name: &str, class: StakeholderClass) -> Self {
+        self.members.push(Member {
+            key,
+            name: name.into(),
+            class,
+            admitted_at: self.now,
+        });
+        self
+    }
+
+    /// Add an asset with a description.
+    pub fn described_asset(
+        mut self,
+        id: &str,
+        kind: AssetKind,
+        lock: LockStatus,
+        description: &str,
+    ) -> Self {
+        self.assets.push(Asset {
+            id: id.into(),
+            kind,
+            lock,
+            description: description.into(),
         });
         self
     }
@@ -114,6 +148,11 @@ impl Scenario {
     /// The view the host would pass when `actor` takes `action` (with `proposal` being the
     /// proposal the action refers to, if any).
     pub fn view(&self, actor: u8, action: &Action, proposal: Option<&Proposal>) -> View {
+        self.view_as(&key(actor), action, proposal)
+    }
+
+    /// The view the host would pass when the key `actor` takes `action`.
+    pub fn view_as(&self, actor: &[u8], action: &Action, proposal: Option<&Proposal>) -> View {
         let body = match action {
             Action::Propose(d) => Some(&d.body),
             _ => proposal.map(|p| &p.body),
@@ -136,12 +175,12 @@ impl Scenario {
                 .expect("few members")
         };
         View {
-            trust_id: "00".repeat(32),
-            trust_name: "test trust".into(),
+            trust_id: self.trust_id.clone(),
+            trust_name: self.trust_name.clone(),
             charter: self.charter.clone(),
             now: self.now,
-            actor: key(actor),
-            actor_member: self.members.iter().find(|m| m.key == key(actor)).cloned(),
+            actor: actor.to_vec(),
+            actor_member: self.members.iter().find(|m| m.key == actor).cloned(),
             members: ClassCounts {
                 resident: count(StakeholderClass::Resident),
                 community: count(StakeholderClass::Community),

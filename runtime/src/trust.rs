@@ -487,6 +487,12 @@ impl Trust {
         &self.state
     }
 
+    /// The snapshot of state the bylaw would be given if `signer` took `action` at host
+    /// time `now` (for explaining and previewing decisions; nothing is evaluated).
+    pub fn view(&self, signer: &Key, action: &Action, now: u64) -> crate::model::View {
+        host_rules::view(&self.state, signer, action, now)
+    }
+
     /// The engine running this trust's bylaws.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime

@@ -11,4 +11,5 @@ mod hostile;
 mod lifecycle;
 mod store;
 mod support;
+mod views;
 mod workflow;

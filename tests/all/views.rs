@@ -1,0 +1,154 @@
+//! The SDK's native test kit builds the same views the host builds, so bylaw unit tests
+//! see exactly what the bylaw sees in production.
+
+use bylaws_sdk as sdk;
+use bylaws_sdk::testing::Scenario;
+use cltd_runtime as rt;
+
+use crate::support::{DAY, Harness, founders};
+
+/// The same trust as `Harness::classic()`, in the SDK's test kit.
+fn scenario(h: &mut Harness) -> Scenario {
+    let mut s = Scenario::new().at(h.trust.state().time);
+    s.trust_id = h.trust.id_hex();
+    s.trust_name = h.trust.state().name.clone();
+    for (name, class) in founders() {
+        let class = match class {
+            rt::StakeholderClass::Resident => sdk::StakeholderClass::Resident,
+            rt::StakeholderClass::Community => sdk::StakeholderClass::Community,
+            rt::StakeholderClass::Public => sdk::StakeholderClass::Public,
+        };
+        s = s.member_with_key(h.pk(name), name, class);
+    }
+    s.described_asset(
+        "tenancy-data",
+        sdk::AssetKind::Dataset,
+        sdk::LockStatus::Perpetual,
+        "tenancy records",
+    )
+    .described_asset(
+        "old-site",
+        sdk::AssetKind::Domain,
+        sdk::LockStatus::Unlocked,
+        "old domain",
+    )
+}
+
+fn draft<B>(body: B) -> (String, String, u64, B) {
+    ("t".to_string(), String::new(), 14 * DAY, body)
+}
+
+#[test]
+fn the_test_kit_and_the_host_build_identical_views() {
+    let mut h = Harness::classic();
+    let s = scenario(&mut h);
+    let now = h.trust.state().time;
+    let r1 = h.pk("r1");
+    let p3 = h.pk("p3");
+    let stranger = h.pk("stranger");
+    let propose = |body: (rt::ProposalBody, sdk::ProposalBody)| {
+        let (title, text, window, (hb, sb)) = draft(body);
+        (
+            rt::Action::Propose(rt::ProposalDraft {
+                body: hb,
+                title: title.clone(),
+                text: text.clone(),
+                window,
+            }),
+            sdk::Action::Propose(sdk::ProposalDraft {
+                body: sb,
+                title,
+                text,
+                window,
+            }),
+        )
+    };
+    let cases: Vec<(Vec<u8>, rt::Action, sdk::Action)> = vec![
+        {
+            let (a, b) = propose((rt::ProposalBody::Ordinary, sdk::ProposalBody::Ordinary));
+            (r1.clone(), a, b)
+        },
+        {
+            let (a, b) = propose((rt::ProposalBody::Ordinary, sdk::ProposalBody::Ordinary));
+            (stranger.clone(), a, b)
+        },
+        {
+            let (a, b) = propose((
+                rt::ProposalBody::AdmitMember(rt::Applicant {
+                    key: p3.clone(),
+                    name: "again".into(),
+                    class: rt::StakeholderClass::Public,
+                }),
+                sdk::ProposalBody::AdmitMember(sdk::Applicant {
+                    key: p3.clone(),
+                    name: "again".into(),
+                    class: sdk::StakeholderClass::Public,
+                }),
+            ));
+            (r1.clone(), a, b)
+        },
+        {
+            let (a, b) = propose((
+                rt::ProposalBody::RemoveMember(p3.clone()),
+                sdk::ProposalBody::RemoveMember(p3.clone()),
+            ));
+            (r1.clone(), a, b)
+        },
+        {
+            let (a, b) = propose((
+                rt::ProposalBody::DisposeAsset(rt::Disposal {
+                    asset_id: "tenancy-data".into(),
+                    recipient: "x".into(),
+                }),
+                sdk::ProposalBody::DisposeAsset(sdk::Disposal {
+                    asset_id: "tenancy-data".into(),
+                    recipient: "x".into(),
+                }),
+            ));
+            (r1.clone(), a, b)
+        },
+        {
+            let (a, b) = propose((
+                rt::ProposalBody::GrantAccess(rt::AccessRequest {
+                    grantee: p3.clone(),
+                    asset_id: "tenancy-data".into(),
+                    purpose: "p".into(),
+                    duration: DAY,
+                }),
+                sdk::ProposalBody::GrantAccess(sdk::AccessRequest {
+                    grantee: p3.clone(),
+                    asset_id: "tenancy-data".into(),
+                    purpose: "p".into(),
+                    duration: DAY,
+                }),
+            ));
+            (r1.clone(), a, b)
+        },
+        (
+            r1.clone(),
+            rt::Action::LockAsset("old-site".into()),
+            sdk::Action::LockAsset("old-site".into()),
+        ),
+        (
+            stranger.clone(),
+            rt::Action::RegisterAsset(rt::AssetDraft {
+                id: "new".into(),
+                kind: rt::AssetKind::Server,
+                lock: rt::LockStatus::Unlocked,
+                description: String::new(),
+            }),
+            sdk::Action::RegisterAsset(sdk::AssetDraft {
+                id: "new".into(),
+                kind: sdk::AssetKind::Server,
+                lock: sdk::LockStatus::Unlocked,
+                description: String::new(),
+            }),
+        ),
+    ];
+    for (actor, host_action, sdk_action) in cases {
+        let key: rt::Key = actor.as_slice().try_into().unwrap();
+        let host = format!("{:?}", h.trust.view(&key, &host_action, now));
+        let kit = format!("{:?}", s.view_as(&actor, &sdk_action, None));
+        assert_eq!(host, kit, "views differ for {host_action:?}");
+    }
+}
