@@ -66,6 +66,24 @@ fn founded() -> tempfile::TempDir {
     dir
 }
 
+/// A founded trust with proposal 1 open and eli's abstention on it.
+fn with_an_abstention() -> tempfile::TempDir {
+    let dir = founded();
+    ok(
+        dir.path(),
+        &[
+            "propose",
+            "--as",
+            "amara",
+            "--title",
+            "Adopt a policy",
+            "ordinary",
+        ],
+    );
+    ok(dir.path(), &["vote", "--as", "eli", "1", "abstain"]);
+    dir
+}
+
 #[test]
 fn a_member_session_has_documented_exit_codes() {
     let dir = founded();
@@ -187,20 +205,8 @@ fn a_member_session_has_documented_exit_codes() {
 
 #[test]
 fn verify_exits_3_on_a_tampered_log() {
-    let dir = founded();
+    let dir = with_an_abstention();
     let d = dir.path();
-    ok(
-        d,
-        &[
-            "propose",
-            "--as",
-            "amara",
-            "--title",
-            "Adopt a policy",
-            "ordinary",
-        ],
-    );
-    ok(d, &["vote", "--as", "eli", "1", "abstain"]);
     {
         let db = redb::Database::open(d.join("trust.redb")).unwrap();
         let txn = db.begin_write().unwrap();
@@ -268,20 +274,8 @@ fn bylaws_can_be_hashed_and_described_before_use() {
 
 #[test]
 fn show_reports_turnout_and_the_quorum_picture() {
-    let dir = founded();
+    let dir = with_an_abstention();
     let d = dir.path();
-    ok(
-        d,
-        &[
-            "propose",
-            "--as",
-            "amara",
-            "--title",
-            "Adopt a policy",
-            "ordinary",
-        ],
-    );
-    ok(d, &["vote", "--as", "eli", "1", "abstain"]);
     let text = ok(d, &["show", "proposal", "1"]);
     assert!(text.contains("1 of 4 eligible have voted (25%)"), "{text}");
     assert!(
