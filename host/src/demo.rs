@@ -48,11 +48,16 @@ impl Demo<'_> {
         Ok(())
     }
 
-    fn act(&mut self, name: &'static str, action: Action) -> Result<Receipt> {
-        let kp = self.keys[name].clone();
+    /// `action` signed by `name` with their next sequence number.
+    fn sign(&self, name: &'static str, action: Action) -> Vec<u8> {
+        let kp = &self.keys[name];
         let seq = self.trust.state().next_seq(&kp.public());
+        SignedTransition::sign(kp, self.trust.id(), seq, action).to_bytes()
+    }
+
+    fn act(&mut self, name: &'static str, action: Action) -> Result<Receipt> {
         let line = render::action_text(self.trust.state(), &action);
-        let bytes = SignedTransition::sign(&kp, self.trust.id(), seq, action).to_bytes();
+        let bytes = self.sign(name, action);
         let receipt = self
             .trust
             .submit(&bytes)
@@ -96,13 +101,13 @@ impl Demo<'_> {
     fn votes(&mut self, proposal: u64, ballots: &[(&'static str, Choice)]) -> Result<()> {
         let mut line = Vec::new();
         for (name, choice) in ballots {
-            let kp = self.keys[name].clone();
-            let seq = self.trust.state().next_seq(&kp.public());
-            let action = Action::Vote(Vote {
-                proposal,
-                choice: *choice,
-            });
-            let bytes = SignedTransition::sign(&kp, self.trust.id(), seq, action).to_bytes();
+            let bytes = self.sign(
+                name,
+                Action::Vote(Vote {
+                    proposal,
+                    choice: *choice,
+                }),
+            );
             let r = self
                 .trust
                 .submit(&bytes)

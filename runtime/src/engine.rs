@@ -257,14 +257,6 @@ impl Runtime {
         Ok(hash)
     }
 
-    /// True when the module with `hash` is compiled and cached.
-    pub fn is_prepared(&self, hash: &Hash) -> bool {
-        self.cache
-            .lock()
-            .expect("bylaw cache lock poisoned")
-            .contains_key(hash)
-    }
-
     fn pre(&self, hash: &Hash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
         self.cache
             .lock()

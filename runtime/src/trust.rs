@@ -199,37 +199,51 @@ fn head_bytes(state: &TrustState) -> Vec<u8> {
     b
 }
 
-/// Write one state change to its table.
-fn write_change(txn: &WriteTransaction, change: &Change) -> Result<(), StoreError> {
-    fn put<K: redb::Key + 'static, V: Serialize>(
-        txn: &WriteTransaction,
-        table: redb::TableDefinition<K, &[u8]>,
-        key: K::SelfType<'_>,
-        value: Option<&V>,
-    ) -> Result<(), StoreError> {
-        let mut t = txn.open_table(table)?;
-        match value {
-            Some(v) => {
-                t.insert(key, encode(v).as_slice())?;
-            }
-            None => {
-                t.remove(key)?;
-            }
-        }
-        Ok(())
+/// The state tables of one write transaction, opened once for all the changes it writes.
+struct StateTables<'txn> {
+    members: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
+    assets: redb::Table<'txn, &'static str, &'static [u8]>,
+    proposals: redb::Table<'txn, u64, &'static [u8]>,
+    grants: redb::Table<'txn, u64, &'static [u8]>,
+    nonces: redb::Table<'txn, &'static [u8; 32], u64>,
+}
+
+impl<'txn> StateTables<'txn> {
+    fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
+        Ok(StateTables {
+            members: txn.open_table(MEMBERS)?,
+            assets: txn.open_table(ASSETS)?,
+            proposals: txn.open_table(PROPOSALS)?,
+            grants: txn.open_table(GRANTS)?,
+            nonces: txn.open_table(NONCES)?,
+        })
     }
-    match change {
-        Change::Member { key, member } => put(txn, MEMBERS, key, member.as_ref()),
-        Change::Asset { id, asset } => put(txn, ASSETS, id.as_str(), asset.as_ref()),
-        Change::Proposal { id, proposal } => put(txn, PROPOSALS, *id, proposal.as_deref()),
-        Change::Grant { id, grant } => put(txn, GRANTS, *id, grant.as_ref()),
-        Change::Nonce { key, next } => {
-            let mut t = txn.open_table(NONCES)?;
-            match next {
-                Some(n) => t.insert(key, *n)?,
-                None => t.remove(key)?,
+
+    /// Write one state change to its table.
+    fn write(&mut self, change: &Change) -> Result<(), StoreError> {
+        fn put<K: redb::Key + 'static, V: Serialize>(
+            table: &mut redb::Table<'_, K, &'static [u8]>,
+            key: K::SelfType<'_>,
+            value: Option<&V>,
+        ) -> Result<(), StoreError> {
+            match value {
+                Some(v) => table.insert(key, encode(v).as_slice())?,
+                None => table.remove(key)?,
             };
             Ok(())
+        }
+        match change {
+            Change::Member { key, member } => put(&mut self.members, key, member.as_ref()),
+            Change::Asset { id, asset } => put(&mut self.assets, id.as_str(), asset.as_ref()),
+            Change::Proposal { id, proposal } => put(&mut self.proposals, *id, proposal.as_deref()),
+            Change::Grant { id, grant } => put(&mut self.grants, *id, grant.as_ref()),
+            Change::Nonce { key, next } => {
+                match next {
+                    Some(n) => self.nonces.insert(key, *n)?,
+                    None => self.nonces.remove(key)?,
+                };
+                Ok(())
+            }
         }
     }
 }
@@ -405,14 +419,10 @@ impl Trust {
                 .insert(&module, component.as_slice())?;
             txn.open_table(LOG)?
                 .insert(0, entry.to_bytes().as_slice())?;
-            // Create every table, so readers never meet a missing one.
-            txn.open_table(MEMBERS)?;
-            txn.open_table(ASSETS)?;
-            txn.open_table(PROPOSALS)?;
-            txn.open_table(GRANTS)?;
-            txn.open_table(NONCES)?;
+            // Opening every table creates it, so readers never meet a missing one.
+            let mut tables = StateTables::open(&txn)?;
             for c in &changes {
-                write_change(&txn, c)?;
+                tables.write(c)?;
             }
         }
         txn.commit()?;
@@ -518,7 +528,8 @@ impl Trust {
     /// refused or failed transitions in the batch leave no trace and do not affect the others.
     pub fn submit_batch(&mut self, batch: &[&[u8]]) -> Vec<Result<Receipt>> {
         let now = self.clock.now().max(self.state.time);
-        let mut results: Vec<Result<Receipt>> = Vec::with_capacity(batch.len());
+        // `None` marks an accepted transition whose receipt waits for the durable commit.
+        let mut results: Vec<Option<Result<Receipt>>> = Vec::with_capacity(batch.len());
         let mut accepted: Vec<(usize, Judged)> = Vec::new();
         let mut undo: Vec<(Vec<Change>, (u64, Hash, u64))> = Vec::new();
         for bytes in batch {
@@ -526,22 +537,35 @@ impl Trust {
                 Ok(j) => {
                     undo.push(advance(&mut self.state, &j));
                     accepted.push((results.len(), j));
-                    // Placeholder until the batch is durable.
-                    results.push(Err(StoreError::Db("not committed".into()).into()));
+                    results.push(None);
                 }
-                Err(e) => results.push(Err(e)),
+                Err(e) => results.push(Some(Err(e))),
             }
         }
-        if accepted.is_empty() {
-            return results;
+        if !accepted.is_empty() {
+            self.finish_batch(accepted, undo, &mut results);
         }
+        results
+            .into_iter()
+            .map(|r| r.expect("every accepted transition is answered by finish_batch"))
+            .collect()
+    }
+
+    /// Commit the accepted transitions of a batch and fill in their results; on failure,
+    /// roll the in-memory state back and answer each with the error.
+    fn finish_batch(
+        &mut self,
+        accepted: Vec<(usize, Judged)>,
+        undo: Vec<(Vec<Change>, (u64, Hash, u64))>,
+        results: &mut [Option<Result<Receipt>>],
+    ) {
         match self.commit(&accepted) {
             Ok(()) => {
                 for (i, j) in accepted {
                     let EntryBody::Transition(rec) = j.entry.body.clone() else {
                         unreachable!("judge makes transitions")
                     };
-                    results[i] = Ok(Receipt {
+                    results[i] = Some(Ok(Receipt {
                         index: j.entry.index,
                         entry_hash: entry_hash(&j.entry),
                         time: j.entry.time,
@@ -551,7 +575,7 @@ impl Trust {
                         module: rec.module,
                         signer: j.signer,
                         action: j.action,
-                    });
+                    }));
                 }
             }
             Err(e) => {
@@ -563,14 +587,13 @@ impl Trust {
                 }
                 let msg = e.to_string();
                 for (i, _) in accepted {
-                    results[i] = Err(StoreError::Db(format!(
+                    results[i] = Some(Err(StoreError::Db(format!(
                         "commit failed, nothing was written: {msg}"
                     ))
-                    .into());
+                    .into()));
                 }
             }
         }
-        results
     }
 
     fn commit(&self, accepted: &[(usize, Judged)]) -> Result<(), StoreError> {
@@ -581,9 +604,10 @@ impl Trust {
                 log.insert(j.entry.index, j.entry.to_bytes().as_slice())?;
             }
         }
-        for (_, j) in accepted {
-            for c in &j.changes {
-                write_change(&txn, c)?;
+        {
+            let mut tables = StateTables::open(&txn)?;
+            for c in accepted.iter().flat_map(|(_, j)| &j.changes) {
+                tables.write(c)?;
             }
         }
         txn.open_table(META)?
@@ -627,38 +651,26 @@ impl Trust {
             out.extend_from_slice(&(v.len() as u64).to_le_bytes());
             out.extend_from_slice(v);
         };
-        for row in txn.open_table(META)?.iter()? {
-            let (k, v) = row?;
-            push(k.value().as_bytes(), v.value());
+        // Every table in schema order; keys and values as the bytes they are stored as.
+        macro_rules! dump {
+            ($($table:expr, |$k:ident| $key:expr, |$v:ident| $value:expr;)*) => {$(
+                for row in txn.open_table($table)?.iter()? {
+                    let (k, v) = row?;
+                    let ($k, $v) = (k.value(), v.value());
+                    push($key, $value);
+                }
+            )*};
         }
-        for row in txn.open_table(LOG)?.iter()? {
-            let (k, v) = row?;
-            push(&k.value().to_le_bytes(), v.value());
-        }
-        for row in txn.open_table(MODULES)?.iter()? {
-            let (k, v) = row?;
-            push(k.value(), v.value());
-        }
-        for row in txn.open_table(MEMBERS)?.iter()? {
-            let (k, v) = row?;
-            push(k.value(), v.value());
-        }
-        for row in txn.open_table(ASSETS)?.iter()? {
-            let (k, v) = row?;
-            push(k.value().as_bytes(), v.value());
-        }
-        for row in txn.open_table(PROPOSALS)?.iter()? {
-            let (k, v) = row?;
-            push(&k.value().to_le_bytes(), v.value());
-        }
-        for row in txn.open_table(GRANTS)?.iter()? {
-            let (k, v) = row?;
-            push(&k.value().to_le_bytes(), v.value());
-        }
-        for row in txn.open_table(NONCES)?.iter()? {
-            let (k, v) = row?;
-            push(k.value(), &v.value().to_le_bytes());
-        }
+        dump!(
+            META, |k| k.as_bytes(), |v| v;
+            LOG, |k| &k.to_le_bytes(), |v| v;
+            MODULES, |k| k, |v| v;
+            MEMBERS, |k| k, |v| v;
+            ASSETS, |k| k.as_bytes(), |v| v;
+            PROPOSALS, |k| &k.to_le_bytes(), |v| v;
+            GRANTS, |k| &k.to_le_bytes(), |v| v;
+            NONCES, |k| k, |v| &v.to_le_bytes();
+        );
         Ok(out)
     }
 }

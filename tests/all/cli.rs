@@ -66,6 +66,20 @@ fn founded() -> tempfile::TempDir {
     dir
 }
 
+/// chen proposes selling the locked dataset with the default 7-day window (§5 denies it).
+const SALE_IN_7_DAYS: &[&str] = &[
+    "propose",
+    "--as",
+    "chen",
+    "--title",
+    "Sell",
+    "dispose",
+    "--asset",
+    "tenancy-records",
+    "--recipient",
+    "Acme",
+];
+
 /// A founded trust with proposal 1 open and eli's abstention on it.
 fn with_an_abstention() -> tempfile::TempDir {
     let dir = founded();
@@ -115,21 +129,7 @@ fn a_member_session_has_documented_exit_codes() {
     assert_eq!(receipt["verdict"]["allowed"], true);
     assert_eq!(receipt["effects"][0], "yes vote counted on proposal 1");
 
-    let denied = cltd(
-        d,
-        &[
-            "propose",
-            "--as",
-            "chen",
-            "--title",
-            "Sell",
-            "dispose",
-            "--asset",
-            "tenancy-records",
-            "--recipient",
-            "Acme",
-        ],
-    );
+    let denied = cltd(d, SALE_IN_7_DAYS);
     assert_eq!(
         denied.code,
         cltd::EXIT_DENIED,
@@ -145,22 +145,7 @@ fn a_member_session_has_documented_exit_codes() {
         denied.out
     );
 
-    let again = cltd(
-        d,
-        &[
-            "--json",
-            "propose",
-            "--as",
-            "chen",
-            "--title",
-            "Sell",
-            "dispose",
-            "--asset",
-            "tenancy-records",
-            "--recipient",
-            "Acme",
-        ],
-    );
+    let again = cltd(d, &[&["--json"], SALE_IN_7_DAYS].concat());
     assert_eq!(again.code, cltd::EXIT_DENIED);
     let receipt: Value = serde_json::from_str(&again.out).unwrap();
     assert_eq!(receipt["verdict"]["code"], "window-too-short");
