@@ -9,9 +9,6 @@ cd "$root"
 "$root/scripts/build-bylaws.sh"
 export CLTD_BYLAWS_DIR="$root/target/bylaws"
 
-echo "== bylaws build reproducibly" >&2
-"$root/scripts/check-reproducible.sh"
-
 echo "== cargo fmt --check" >&2
 cargo fmt --all --check
 echo "== cargo clippy" >&2

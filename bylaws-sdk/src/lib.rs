@@ -43,7 +43,7 @@ mod verdict;
 #[allow(missing_docs, unsafe_code, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "bylaw",
+        world: "migrating-bylaw",
         path: "../wit",
         pub_export_macro: true,
         export_macro_name: "__export_bylaw_bindings",
@@ -53,15 +53,15 @@ pub mod bindings {
 }
 
 pub use bindings::cltd::bylaws::types::{
-    AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot, BylawInfo,
-    Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member, Outcome,
-    Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass, Verdict,
-    View, Vote,
+    AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
+    BylawInfo, Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member,
+    Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass,
+    Verdict, View, Vote,
 };
 pub use charter::{Charter, CharterError};
 pub use ratio::{Ratio, RatioError, percent};
 pub use tally::{ClassTally, Tally};
-pub use verdict::{allow, allow_with_note, decide, deny};
+pub use verdict::{allow, allow_with_note, decide, decide_with_timelock, deny};
 
 /// Seconds in a day, for windows and durations expressed in days.
 pub const DAY: u64 = 86_400;
@@ -84,9 +84,20 @@ pub trait Bylaw {
 
     /// Describe the bylaw and its parameters under `charter`.
     fn describe(charter: &[Parameter]) -> BylawInfo;
+
+    /// Called once when an amendment activates this bylaw: turn the charter in force
+    /// (`previous`) and the amendment's `proposed` charter into the charter this bylaw runs
+    /// with. An `Err` abandons the activation and the old bylaws stay in force.
+    ///
+    /// The default adopts the proposed charter unchanged.
+    fn migrate(previous: &[Parameter], proposed: &[Parameter]) -> Result<Vec<Parameter>, String> {
+        let _ = previous;
+        Ok(proposed.to_vec())
+    }
 }
 
-/// Export a type implementing [`Bylaw`] as the component's `cltd:bylaws/bylaw` world.
+/// Export a type implementing [`Bylaw`] as the component's `cltd:bylaws/migrating-bylaw`
+/// world (`evaluate`, `describe` and `migrate`).
 ///
 /// Call it once, at the root of the bylaw crate.
 ///
@@ -110,6 +121,13 @@ macro_rules! export_bylaw {
             }
             fn describe(charter: ::std::vec::Vec<$crate::Parameter>) -> $crate::BylawInfo {
                 <$bylaw as $crate::Bylaw>::describe(&charter)
+            }
+            fn migrate(
+                previous: ::std::vec::Vec<$crate::Parameter>,
+                proposed: ::std::vec::Vec<$crate::Parameter>,
+            ) -> ::std::result::Result<::std::vec::Vec<$crate::Parameter>, ::std::string::String>
+            {
+                <$bylaw as $crate::Bylaw>::migrate(&previous, &proposed)
             }
         }
 
@@ -153,6 +171,7 @@ impl ProposalBody {
             ProposalBody::RemoveMember(_) => "remove-member",
             ProposalBody::DisposeAsset(_) => "dispose-asset",
             ProposalBody::GrantAccess(_) => "grant-access",
+            ProposalBody::AmendBylaws(_) => "amend-bylaws",
         }
     }
 }

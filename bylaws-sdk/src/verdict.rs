@@ -24,6 +24,20 @@ pub fn decide(outcome: Outcome, explanation: impl Into<String>) -> Verdict {
         decision: Some(Decision {
             outcome,
             explanation: explanation.into(),
+            not_before: None,
+        }),
+        notes: Vec::new(),
+    })
+}
+
+/// Allow closing a proposal as passed, with a timelock: the host refuses to execute it
+/// before host time `not_before`.
+pub fn decide_with_timelock(explanation: impl Into<String>, not_before: u64) -> Verdict {
+    Verdict::Allow(Allowance {
+        decision: Some(Decision {
+            outcome: Outcome::Passed,
+            explanation: explanation.into(),
+            not_before: Some(not_before),
         }),
         notes: Vec::new(),
     })

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use cltd_runtime::{
-    Action, Applicant, Charter, Choice, Keypair, ManualClock, ProposalBody, ProposalDraft,
+    Action, Applicant, Charter, Choice, Clause, Keypair, ManualClock, ProposalBody, ProposalDraft,
     SignedTransition, StakeholderClass, Trust, Vote,
 };
 use serde::Serialize;
@@ -58,6 +58,7 @@ impl Fixture {
                 })
                 .collect(),
             assets: vec![],
+            entrenched: Clause::ALL.to_vec(),
         };
         let trust = Trust::create(dir.path(), runtime, charter, wasm, Box::new(clock.clone()))?;
         Ok(Fixture {

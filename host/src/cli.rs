@@ -6,13 +6,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::keyring::Keyring;
-use crate::{render, setup};
+use crate::{amend, guest, render, setup};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cltd_runtime::{
-    AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Disposal, Error,
-    LockStatus, Parameter, ProposalBody, ProposalDraft, SignedTransition, StakeholderClass,
-    SystemClock, Trust, Vote,
+    AccessRequest, Action, Amendment, Applicant, AssetDraft, AssetKind, Charter, Choice, Clause,
+    Disposal, Error, LockStatus, Parameter, ProposalBody, ProposalDraft, SignedTransition,
+    StakeholderClass, SystemClock, Trust, Vote,
 };
 use serde_json::json;
 
@@ -105,10 +105,37 @@ enum Command {
         #[arg(long)]
         pooling: bool,
     },
-    /// Work with bylaw components.
+    /// Work with bylaw components: build, upload, verify against source.
     Bylaws {
         #[command(subcommand)]
         command: BylawsCommand,
+    },
+    /// Amendments: impact previews of candidate bylaws.
+    Amend {
+        #[command(subcommand)]
+        command: AmendCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AmendCommand {
+    /// Replay the whole log under an uploaded candidate (a dry run), run the entrenched
+    /// clauses' conformance checks, store the report and print it. An amendment can open
+    /// only once its preview is stored.
+    Preview {
+        /// The candidate's blake3 hash (from `cltd bylaws upload`).
+        module: String,
+        /// Change a charter parameter, KEY=VALUE.
+        #[arg(long)]
+        set: Vec<String>,
+        /// Remove a charter parameter.
+        #[arg(long)]
+        unset: Vec<String>,
+    },
+    /// Print the stored impact preview of amendment proposal N.
+    Show {
+        /// Proposal number.
+        proposal: u64,
     },
 }
 
@@ -130,6 +157,10 @@ struct InitArgs {
     /// A charter parameter passed to the bylaws, KEY=VALUE.
     #[arg(long = "param")]
     params: Vec<String>,
+    /// An entrenched clause (asset-lock, amendment-supermajority, one-member-one-vote), or
+    /// `none`. Default: all three.
+    #[arg(long = "entrench")]
+    entrench: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -207,6 +238,22 @@ enum ProposalKind {
         #[arg(long = "for-days")]
         for_days: u64,
     },
+    /// Amend the bylaws: put an uploaded module in force, with a changed charter.
+    Amend {
+        /// The candidate's blake3 hash (from `cltd bylaws upload`; the module in force for a
+        /// charter-only amendment).
+        #[arg(long)]
+        module: String,
+        /// Change a charter parameter, KEY=VALUE.
+        #[arg(long)]
+        set: Vec<String>,
+        /// Remove a charter parameter.
+        #[arg(long)]
+        unset: Vec<String>,
+        /// Release an entrenched clause (the host's entrenched procedure then applies).
+        #[arg(long)]
+        release: Vec<String>,
+    },
 }
 
 #[derive(Args)]
@@ -256,6 +303,31 @@ enum BylawsCommand {
     },
     /// Check a bylaw loads, and print what it says about itself.
     Describe {
+        /// A bylaw name or .wasm path.
+        bylaw: String,
+    },
+    /// Build a bylaw crate to Wasm with the pinned guest toolchain (reproducibly) and print
+    /// the hash its component gets in a trust's log.
+    Build {
+        /// The crate's directory.
+        #[arg(value_name = "CRATE")]
+        crate_dir: PathBuf,
+        /// Where to write PACKAGE.wasm (default: the workspace's target/bylaws).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Rebuild a bylaw crate and say whether it gives the module with this hash (exit 3 if
+    /// not), so members can read exactly the code they vote on.
+    VerifySource {
+        /// The crate's directory.
+        #[arg(value_name = "CRATE")]
+        crate_dir: PathBuf,
+        /// The module hash, e.g. from the log or an amendment proposal.
+        hash: String,
+    },
+    /// Upload a candidate bylaw to the trust's module store (checked first: size, world,
+    /// imports, compile).
+    Upload {
         /// A bylaw name or .wasm path.
         bylaw: String,
     },
@@ -388,6 +460,22 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                     purpose,
                     duration: for_days.saturating_mul(86_400),
                 }),
+                ProposalKind::Amend {
+                    module,
+                    set,
+                    unset,
+                    release,
+                } => {
+                    let current = setup::open(&dir, Box::new(SystemClock))?
+                        .state()
+                        .charter
+                        .clone();
+                    ProposalBody::AmendBylaws(Amendment {
+                        module: hex::encode(amend::parse_hash(&module)?),
+                        charter: amend::proposed_charter(&current, &set, &unset)?,
+                        releases: release,
+                    })
+                }
             };
             let window = args.days.saturating_mul(86_400);
             submit(
@@ -481,7 +569,13 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             }
             Ok(crate::EXIT_OK)
         }
-        Command::Bylaws { command } => bylaws(out, &bylaws_dir, command),
+        Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
+        Command::Amend { command } => match command {
+            AmendCommand::Preview { module, set, unset } => {
+                amend::preview(out, &data_dir(), &module, &set, &unset, json)
+            }
+            AmendCommand::Show { proposal } => amend::show(out, &data_dir(), proposal, json),
+        },
     }
 }
 
@@ -539,12 +633,28 @@ fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> R
             value: v.to_string(),
         });
     }
+    let entrenched = match args.entrench.as_slice() {
+        [] => Clause::ALL.to_vec(),
+        [none] if none == "none" => Vec::new(),
+        names => names
+            .iter()
+            .map(|n| {
+                Clause::parse(n).with_context(|| {
+                    format!(
+                        "`{n}` is not an entrenched clause ({} or none)",
+                        Clause::ALL.map(Clause::name).join(", ")
+                    )
+                })
+            })
+            .collect::<Result<_>>()?,
+    };
     let wasm = setup::read_bylaw(&args.bylaw, bylaws_dir)?;
     let charter = Charter {
         name: args.name,
         params,
         founders,
         assets,
+        entrenched,
     };
     let trust = Trust::create(
         dir,
@@ -681,6 +791,30 @@ fn show(
             s.size,
             hex::encode(s.head)
         )?;
+        let params: Vec<String> = s
+            .charter
+            .iter()
+            .map(|p| format!("{}={}", p.key, p.value))
+            .collect();
+        writeln!(
+            out,
+            "charter: {}",
+            if params.is_empty() {
+                "(defaults)".to_string()
+            } else {
+                params.join(", ")
+            }
+        )?;
+        let clauses: Vec<&str> = s.entrenched.iter().map(|c| c.name()).collect();
+        writeln!(
+            out,
+            "entrenched: {}",
+            if clauses.is_empty() {
+                "(none)".to_string()
+            } else {
+                clauses.join(", ")
+            }
+        )?;
     }
     if matches!(what, ShowWhat::All | ShowWhat::Members) {
         writeln!(out, "\nmembers ({}):", s.members.len())?;
@@ -807,8 +941,68 @@ fn verify(out: &mut dyn Write, dir: &Path, json: bool) -> Result<i32> {
     })
 }
 
-fn bylaws(out: &mut dyn Write, bylaws_dir: &Path, command: BylawsCommand) -> Result<i32> {
+fn bylaws(
+    out: &mut dyn Write,
+    bylaws_dir: &Path,
+    data_dir: &Path,
+    command: BylawsCommand,
+    json: bool,
+) -> Result<i32> {
     match command {
+        BylawsCommand::Upload { bylaw } => {
+            let wasm = setup::read_bylaw(&bylaw, bylaws_dir)?;
+            return amend::upload(out, data_dir, &wasm, json);
+        }
+        BylawsCommand::Build {
+            crate_dir,
+            out: dest,
+        } => {
+            let built = guest::build(&crate_dir, dest.as_deref())?;
+            if !built.pinned {
+                writeln!(
+                    out,
+                    "warning: built with `{}`, not the pinned `{}`; the hash may differ from logged ones",
+                    built.rustc,
+                    guest::pinned("GUEST_RUSTC_VERSION").unwrap_or("?")
+                )?;
+            }
+            writeln!(
+                out,
+                "{}  {} ({})",
+                hex::encode(built.hash),
+                built.package,
+                built.wasm.display()
+            )?;
+        }
+        BylawsCommand::VerifySource { crate_dir, hash } => {
+            let expected = amend::parse_hash(&hash)?;
+            let dest = tempfile::tempdir()?;
+            let built = guest::build(&crate_dir, Some(dest.path()))?;
+            if built.hash == expected {
+                writeln!(
+                    out,
+                    "MATCHES: {} built from {} is module {}",
+                    built.package,
+                    crate_dir.display(),
+                    hash
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "DOES NOT MATCH: {} built from {} is module {}, not {}{}",
+                    built.package,
+                    crate_dir.display(),
+                    hex::encode(built.hash),
+                    hash,
+                    if built.pinned {
+                        String::new()
+                    } else {
+                        format!(" (built with `{}`, not the pinned toolchain)", built.rustc)
+                    }
+                )?;
+                return Ok(crate::EXIT_VERIFY_FAILED);
+            }
+        }
         BylawsCommand::Hash { bylaw } => {
             let component = cltd_runtime::to_component(&setup::read_bylaw(&bylaw, bylaws_dir)?)?;
             writeln!(

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use cltd_runtime::{
-    AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Clock, Disposal,
-    Keypair, LockStatus, ManualClock, ProposalBody, ProposalDraft, Receipt, SignedTransition,
-    StakeholderClass, SystemClock, Trust, Vote, verify,
+    AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Clause, Clock,
+    Disposal, Keypair, LockStatus, ManualClock, ProposalBody, ProposalDraft, Receipt,
+    SignedTransition, StakeholderClass, SystemClock, Trust, Vote, verify,
 };
 
 use crate::keyring::Keyring;
@@ -199,6 +199,7 @@ pub fn run(
                 description: "The trust's domain name".into(),
             },
         ],
+        entrenched: Clause::ALL.to_vec(),
     };
     let started = SystemClock.now();
     let clock = Arc::new(ManualClock::new(started));

@@ -4,9 +4,11 @@
 //! The binary is a thin clap front end over these modules, so the demo and the benchmark
 //! can also be driven from tests.
 
+pub mod amend;
 pub mod bench;
 pub mod cli;
 pub mod demo;
+pub mod guest;
 pub mod keyring;
 pub mod render;
 pub mod setup;

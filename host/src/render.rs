@@ -1,8 +1,8 @@
 //! Human text and JSON views of a trust, its proposals and its log.
 
 use cltd_runtime::{
-    Action, Effect, Entry, EntryBody, Grant, Member, ProposalBody, ProposalState, SignedTransition,
-    StakeholderClass, TrustState, Verdict,
+    Action, Effect, Entry, EntryBody, Grant, Member, Parameter, ProposalBody, ProposalState,
+    SignedTransition, StakeholderClass, TrustState, Verdict,
 };
 use serde_json::{Value, json};
 
@@ -55,6 +55,17 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
             g.duration / 86_400,
             g.purpose
         ),
+        ProposalBody::AmendBylaws(a) => {
+            let mut text = format!("amending the bylaws: module {}", short_hex(&a.module));
+            let changed = charter_changes(&state.charter, &a.charter);
+            if !changed.is_empty() {
+                text.push_str(&format!(", charter {}", changed.join(", ")));
+            }
+            if !a.releases.is_empty() {
+                text.push_str(&format!(", releasing entrenched {}", a.releases.join(", ")));
+            }
+            text
+        }
     }
 }
 
@@ -125,7 +136,47 @@ pub fn effect_text(state: &TrustState, effect: &Effect) -> String {
         Effect::AssetLocked { asset } => {
             format!("asset `{asset}` is now under the perpetual asset lock")
         }
+        Effect::BylawsAmended {
+            module, charter, ..
+        } => {
+            let params: Vec<String> = charter
+                .iter()
+                .map(|p| format!("{}={}", p.key, p.value))
+                .collect();
+            format!(
+                "the bylaws are amended: module {} is in force from the next transition, with charter [{}]",
+                short_hex(&hex::encode(module)),
+                params.join(", ")
+            )
+        }
     }
+}
+
+/// The first 16 digits of a hex hash.
+pub fn short_hex(hex: &str) -> &str {
+    hex.get(..16).unwrap_or(hex)
+}
+
+/// How `proposed` differs from `current`, as `key: old -> new` lines (`-` for absent).
+pub fn charter_changes(current: &[Parameter], proposed: &[Parameter]) -> Vec<String> {
+    let get = |list: &[Parameter], key: &str| {
+        list.iter()
+            .find(|p| p.key == key)
+            .map_or_else(|| "-".to_string(), |p| p.value.clone())
+    };
+    let mut keys: Vec<&str> = current
+        .iter()
+        .chain(proposed)
+        .map(|p| p.key.as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (old, new) = (get(current, k), get(proposed, k));
+            (old != new).then(|| format!("{k}: {old} -> {new}"))
+        })
+        .collect()
 }
 
 /// Per-class turnout and ballots of a proposal.

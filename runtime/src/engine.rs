@@ -15,6 +15,13 @@ use crate::model::{Action, BylawInfo, BylawPre, Hash, Parameter, Verdict, View};
 /// The wasmtime version this runtime is built against.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
+/// The WIT contract this runtime implements. Bylaws built against any `0.2.x` of it are
+/// accepted (the component model matches interface versions semver-compatibly).
+pub const CONTRACT: &str = "cltd:bylaws@0.2.0";
+
+/// The import name prefix of the contract's type-only interface, for any compatible version.
+const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.2.";
+
 /// Largest bylaw component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 2 * 1024 * 1024;
 
@@ -68,6 +75,9 @@ pub struct Evaluation {
     /// Fuel the call used.
     pub fuel: u64,
 }
+
+type MigrateParams = (Vec<Parameter>, Vec<Parameter>);
+type MigrateResults = (Result<Vec<Parameter>, String>,);
 
 /// Per-call store data: the resource limits and whether they were hit.
 struct Sandbox {
@@ -163,7 +173,7 @@ fn is_type_only_contract_import(engine: &Engine, name: &str, item: &ComponentIte
     let ComponentItem::ComponentInstance(instance) = item else {
         return false;
     };
-    name.starts_with("cltd:bylaws/types@0.1.")
+    name.starts_with(CONTRACT_TYPES_PREFIX)
         && instance
             .exports(engine)
             .all(|(_, export)| matches!(export.ty, ComponentItem::Type(_)))
@@ -250,11 +260,60 @@ impl Runtime {
             .instantiate_pre(&compiled)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = BylawPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        self.check_migrate(&pre)?;
         self.cache
             .lock()
             .expect("bylaw cache lock poisoned")
             .insert(hash, Arc::new(pre));
         Ok(hash)
+    }
+
+    /// A component may export `migrate`; if it does, its type must be the contract's.
+    fn check_migrate(&self, pre: &BylawPre<Sandbox>) -> Result<(), LoadError> {
+        let mut store = self.store().map_err(|e| LoadError::Link(e.to_string()))?;
+        let instance = pre
+            .instance_pre()
+            .instantiate(&mut store)
+            .map_err(|e| LoadError::Link(format!("instantiating the component failed: {e:#}")))?;
+        if instance
+            .get_export_index(&mut store, None, "migrate")
+            .is_some()
+        {
+            instance
+                .get_typed_func::<MigrateParams, MigrateResults>(&mut store, "migrate")
+                .map_err(|e| {
+                    LoadError::Link(format!(
+                        "its `migrate` export does not have the contract's type: {e:#}"
+                    ))
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Run the bylaw `hash`'s `migrate` export, if it has one, in a fresh limited instance:
+    /// `Ok(None)` when it exports none, `Ok(Some(Err(reason)))` when it refuses.
+    pub fn migrate(
+        &self,
+        hash: &Hash,
+        previous: &[Parameter],
+        proposed: &[Parameter],
+    ) -> Result<Option<Result<Vec<Parameter>, String>>, EvalError> {
+        let pre = self.pre(hash)?;
+        let mut store = self.store()?;
+        let result = (|| {
+            let instance = pre.instance_pre().instantiate(&mut store)?;
+            if instance
+                .get_export_index(&mut store, None, "migrate")
+                .is_none()
+            {
+                return Ok(None);
+            }
+            let func =
+                instance.get_typed_func::<MigrateParams, MigrateResults>(&mut store, "migrate")?;
+            let (out,) = func.call(&mut store, (previous.to_vec(), proposed.to_vec()))?;
+            Ok(Some(out))
+        })();
+        result.map_err(|e| self.classify(&store, e))
     }
 
     fn pre(&self, hash: &Hash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {

@@ -24,8 +24,11 @@ pub enum LoadError {
     #[error("could not compile the bylaw component: {0}")]
     Compile(String),
     /// The component does not implement the `cltd:bylaws/bylaw` world, or imports anything.
-    #[error("the component does not fit the cltd:bylaws@0.1.0 `bylaw` world: {0}")]
+    #[error("the component does not fit the cltd:bylaws@0.2 `bylaw` world: {0}")]
     Link(String),
+    /// Compiling the component took longer than the runtime allows.
+    #[error("compiling the bylaw component took more than {0} seconds")]
+    CompileTimeout(u64),
     /// No module with this hash is stored.
     #[error("no bylaw module with hash {0} is stored")]
     Missing(String),
@@ -156,6 +159,20 @@ pub enum RefusalError {
     /// A field is outside what the host accepts (empty id, too long text, ...).
     #[error("invalid action: {0}")]
     Invalid(String),
+    /// An amendment cannot be proposed or activated: its module is not uploaded, has no
+    /// impact preview, or its `migrate` failed. The rules in force stay in force.
+    #[error("amendment refused: {0}")]
+    Amendment(String),
+    /// The candidate bylaw breaks an entrenched clause (it failed a conformance vector).
+    #[error("the candidate breaks entrenched clause `{clause}`: {vector}; the candidate {detail}")]
+    Entrenched {
+        /// The clause's name.
+        clause: String,
+        /// The vector that failed.
+        vector: String,
+        /// What the candidate did.
+        detail: String,
+    },
 }
 
 /// Any failure of the runtime.

@@ -4,12 +4,13 @@
 //! These are pure functions of the state, so live execution and replay share them.
 
 use crate::clock::utc;
+use crate::entrenched::{self, Clause, PROCEDURE_MIN_WINDOW_DAYS};
 use crate::error::{EvalError, RefusalError};
 use crate::model::{
-    Action, Ballot, Effect, Elector, Grant, Key, LockStatus, Outcome, Proposal, ProposalBody,
-    ProposalState, ProposalStatus, Verdict, View,
+    Action, Amendment, Ballot, Effect, Elector, Grant, Hash, Key, LockStatus, Outcome, Parameter,
+    Proposal, ProposalBody, ProposalState, ProposalStatus, Verdict, View,
 };
-use crate::state::{Change, TrustState};
+use crate::state::{Change, Constitution, TrustState};
 
 const MAX_TITLE: usize = 200;
 const MAX_TEXT: usize = 16 * 1024;
@@ -18,6 +19,66 @@ const MAX_NAME: usize = 200;
 const MAX_WINDOW: u64 = 10 * 365 * 86_400;
 const MAX_EXPLANATION: usize = 4 * 1024;
 const MAX_NOTES: usize = 16;
+const MAX_PARAMS: usize = 64;
+const MAX_PARAM_KEY: usize = 64;
+const MAX_PARAM_VALUE: usize = 1024;
+
+/// Check a charter parameter list: bounded, keys unique.
+pub(crate) fn check_params(params: &[Parameter]) -> Result<(), RefusalError> {
+    if params.len() > MAX_PARAMS {
+        return Err(invalid(format!(
+            "a charter has at most {MAX_PARAMS} parameters, this one {}",
+            params.len()
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in params {
+        if p.key.is_empty() || p.key.len() > MAX_PARAM_KEY || p.value.len() > MAX_PARAM_VALUE {
+            return Err(invalid(format!(
+                "charter parameter `{}` needs a key of 1-{MAX_PARAM_KEY} bytes and a value of at most {MAX_PARAM_VALUE}",
+                p.key
+            )));
+        }
+        if !seen.insert(p.key.as_str()) {
+            return Err(invalid(format!(
+                "charter parameter `{}` appears twice",
+                p.key
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The module hash an amendment names.
+pub(crate) fn amendment_module(a: &Amendment) -> Result<Hash, RefusalError> {
+    let bytes = hex::decode(&a.module).ok().filter(|b| b.len() == 32);
+    bytes
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| invalid("an amendment names its module by a 64-digit hex blake3 hash"))
+}
+
+/// The entrenched clauses an amendment releases, checked against those in force.
+pub(crate) fn released(state: &TrustState, a: &Amendment) -> Result<Vec<Clause>, RefusalError> {
+    let mut out = Vec::new();
+    for name in &a.releases {
+        let clause = Clause::parse(name).ok_or_else(|| {
+            invalid(format!(
+                "`{name}` is not an entrenched clause (known: {})",
+                Clause::ALL.map(Clause::name).join(", ")
+            ))
+        })?;
+        if !state.entrenched.contains(&clause) {
+            return Err(invalid(format!(
+                "clause `{name}` is not entrenched in this trust"
+            )));
+        }
+        if out.contains(&clause) {
+            return Err(invalid(format!("clause `{name}` is released twice")));
+        }
+        out.push(clause);
+    }
+    Ok(out)
+}
 
 fn invalid(msg: impl Into<String>) -> RefusalError {
     RefusalError::Invalid(msg.into())
@@ -91,6 +152,21 @@ pub(crate) fn check(
                         return Err(invalid("access grants last at most 10 years"));
                     }
                 }
+                ProposalBody::AmendBylaws(a) => {
+                    let module = amendment_module(a)?;
+                    check_params(&a.charter)?;
+                    let releases = released(state, a)?;
+                    if module == state.module && a.charter == state.charter && releases.is_empty() {
+                        return Err(invalid(
+                            "this amendment changes nothing: same module, same charter",
+                        ));
+                    }
+                    if !releases.is_empty() && d.window < PROCEDURE_MIN_WINDOW_DAYS * 86_400 {
+                        return Err(invalid(format!(
+                            "releasing an entrenched clause follows the entrenched procedure: a window of at least {PROCEDURE_MIN_WINDOW_DAYS} days"
+                        )));
+                    }
+                }
             }
         }
         Action::Vote(v) => {
@@ -161,6 +237,15 @@ pub(crate) fn check(
                         other.name()
                     )));
                 }
+            }
+            if let Some(until) = p.decision.as_ref().and_then(|d| d.not_before)
+                && now < until
+            {
+                return Err(lifecycle(format!(
+                    "proposal {id} is timelocked until {} (now {}): the rules in force set a wait between passing and executing it",
+                    utc(until),
+                    utc(now)
+                )));
             }
             match &p.proposal.body {
                 ProposalBody::AdmitMember(a) if state.member(&a.key).is_some() => {
@@ -279,6 +364,12 @@ pub(crate) fn check_verdict(action: &Action, verdict: &Verdict) -> Result<(), Ev
             {
                 return bad("decision explanation too long");
             }
+            if a.decision
+                .as_ref()
+                .is_some_and(|d| d.not_before.is_some() && d.outcome != Outcome::Passed)
+            {
+                return bad("only a passed proposal can carry a timelock");
+            }
         }
         Verdict::Deny(d) => {
             if d.code.is_empty()
@@ -296,7 +387,8 @@ pub(crate) fn check_verdict(action: &Action, verdict: &Verdict) -> Result<(), Ev
 }
 
 /// The effects and state changes of a transition the bylaw has judged. A denial changes only
-/// the signer's sequence number.
+/// the signer's sequence number. `activation` is the constitution an executed amendment puts
+/// in force (checked by the caller: see `amendment::activate`).
 pub(crate) fn effects(
     state: &TrustState,
     signer: &Key,
@@ -304,6 +396,7 @@ pub(crate) fn effects(
     action: &Action,
     verdict: &Verdict,
     now: u64,
+    activation: Option<&Constitution>,
 ) -> (Vec<Effect>, Vec<Change>) {
     let mut changes = vec![Change::Nonce {
         key: *signer,
@@ -371,10 +464,23 @@ pub(crate) fn effects(
         }
         Action::Close(id) => {
             let mut p = state.proposals[id].clone();
-            let decision = allowance
+            let mut decision = allowance
                 .decision
                 .clone()
                 .expect("check_verdict requires a decision on close");
+            let releases =
+                matches!(&p.proposal.body, ProposalBody::AmendBylaws(a) if !a.releases.is_empty());
+            if releases
+                && decision.outcome == Outcome::Passed
+                && let Err(shortfall) = entrenched::procedure(&p.proposal)
+            {
+                decision.outcome = Outcome::Rejected;
+                decision.not_before = None;
+                decision.explanation = format!(
+                    "rejected by the host: {shortfall}. The bylaws alone would have passed it: {}",
+                    decision.explanation
+                );
+            }
             p.proposal.status = match decision.outcome {
                 Outcome::Passed => ProposalStatus::Passed,
                 Outcome::Rejected => ProposalStatus::Rejected,
@@ -427,6 +533,17 @@ pub(crate) fn effects(
                         asset: x.asset_id.clone(),
                         recipient: x.recipient.clone(),
                     });
+                }
+                ProposalBody::AmendBylaws(_) => {
+                    let c = activation
+                        .expect("an executed amendment comes with its checked activation")
+                        .clone();
+                    effects.push(Effect::BylawsAmended {
+                        module: c.module,
+                        charter: c.charter.clone(),
+                        entrenched: c.entrenched.clone(),
+                    });
+                    changes.push(Change::Constitution(Box::new(c)));
                 }
                 ProposalBody::GrantAccess(g) => {
                     let grant = Grant {

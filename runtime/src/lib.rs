@@ -12,7 +12,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let runtime = Arc::new(Runtime::new(Default::default())?);
 //! let wasm = std::fs::read("target/bylaws/classic-clt.wasm")?;
-//! let charter = Charter { name: "Riverside Data Trust".into(), params: vec![], founders: vec![], assets: vec![] };
+//! let charter = Charter { name: "Riverside Data Trust".into(), params: vec![], founders: vec![], assets: vec![], entrenched: cltd_runtime::Clause::ALL.to_vec() };
 //! let mut trust = Trust::create("data/", runtime, charter, &wasm, Box::new(SystemClock))?;
 //!
 //! let member = Keypair::generate()?;
@@ -22,31 +22,44 @@
 //! # Ok(()) }
 //! ```
 
+mod amendment;
 mod clock;
 mod engine;
+mod entrenched;
 mod error;
 mod group;
 mod host_rules;
 mod log;
 mod model;
+mod preview;
 mod replay;
 mod schema;
 mod state;
 mod transition;
 mod trust;
 
+pub use amendment::{COMPILE_TIMEOUT_SECS, Upload};
 pub use clock::{Clock, ManualClock, SystemClock, utc};
-pub use engine::{EngineProfile, Evaluation, Runtime, module_hash, to_component};
+pub use engine::{
+    CONTRACT, EngineProfile, Evaluation, MAX_COMPONENT_BYTES, Runtime, module_hash, to_component,
+};
+pub use entrenched::{
+    CheckResult, Clause, PROCEDURE_CLASS_THRESHOLD, PROCEDURE_CLASS_TURNOUT,
+    PROCEDURE_MIN_WINDOW_DAYS, conformance, procedure,
+};
 pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 pub use group::{GroupCommitter, Submitter};
 pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
 pub use model::{
-    AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot, BylawInfo,
-    Charter, Choice, ClassCounts, Decision, Denial, Disposal, Effect, Elector, Grant, Hash, Key,
-    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalState,
-    ProposalStatus, StakeholderClass, Verdict, View, Vote,
+    AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
+    BylawInfo, Charter, Choice, ClassCounts, Decision, Denial, Disposal, Effect, Elector, Grant,
+    Hash, Key, LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft,
+    ProposalState, ProposalStatus, StakeholderClass, Verdict, View, Vote,
+};
+pub use preview::{
+    Difference, ImpactPreview, Judgement, MAX_LISTED_DIFFERENCES, preview, preview_key,
 };
 pub use replay::{Divergence, VerifyReport, verify};
-pub use state::{Change, TrustState};
+pub use state::{Change, Constitution, TrustState};
 pub use transition::{Keypair, SignedTransition, TRANSITION_DOMAIN, TransitionBody};
 pub use trust::{Receipt, STORE_FILE, Trust};

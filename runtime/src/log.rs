@@ -130,6 +130,7 @@ mod tests {
                 }],
                 founders: vec![],
                 assets: vec![],
+                entrenched: vec![],
             },
             module: [1; 32],
             engine: EngineProfile::default(),

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::entrenched::Clause;
+
 #[allow(missing_docs, clippy::all)]
 mod bindings {
     wasmtime::component::bindgen!({
@@ -14,10 +16,10 @@ mod bindings {
 
 pub(crate) use bindings::BylawPre;
 pub use bindings::cltd::bylaws::types::{
-    AccessRequest, Action, Allowance, Applicant, Asset, AssetDraft, AssetKind, Ballot, BylawInfo,
-    Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member, Outcome,
-    Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass, Verdict,
-    View, Vote,
+    AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
+    BylawInfo, Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member,
+    Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass,
+    Verdict, View, Vote,
 };
 
 /// A member's ed25519 public key.
@@ -132,6 +134,15 @@ pub enum Effect {
         /// The asset.
         asset: String,
     },
+    /// An amendment activated: these rules are in force from the next transition on.
+    BylawsAmended {
+        /// Hash of the bylaw component now in force.
+        module: Hash,
+        /// The charter it runs with (after its `migrate`, if any).
+        charter: Vec<Parameter>,
+        /// The entrenched clauses from now on.
+        entrenched: Vec<Clause>,
+    },
 }
 
 /// The charter a trust is founded with.
@@ -145,6 +156,9 @@ pub struct Charter {
     pub founders: Vec<Applicant>,
     /// Assets held from the start.
     pub assets: Vec<AssetDraft>,
+    /// Clauses the host keeps entrenched against ordinary amendments (see
+    /// [`Clause`]); usually all of [`Clause::ALL`].
+    pub entrenched: Vec<Clause>,
 }
 
 impl AssetDraft {
@@ -273,6 +287,7 @@ impl ProposalBody {
             ProposalBody::RemoveMember(_) => "remove-member",
             ProposalBody::DisposeAsset(_) => "dispose-asset",
             ProposalBody::GrantAccess(_) => "grant-access",
+            ProposalBody::AmendBylaws(_) => "amend-bylaws",
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::log::{Entry, EntryBody, entry_hash};
 use crate::model::Hash;
 use crate::state::TrustState;
-use crate::trust::{advance, genesis_state, judge, load_state, read_entries, read_module};
+use crate::trust::{Mode, advance, genesis_state, judge, load_state, read_entries, read_module};
 
 /// Where a replay first disagrees with the stored log or state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct VerifyReport {
     pub allowed: u64,
     /// Transitions the bylaws denied.
     pub denied: u64,
-    /// Modules that judged transitions, in order of first use.
+    /// Modules put in force (at genesis and by amendments), in order of first use.
     pub modules: Vec<Hash>,
     /// False when the log was written under a different engine profile (fuel figures are
     /// then not compared).
@@ -148,7 +148,8 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
                         ),
                     );
                 }
-                let judged = match judge(runtime, &state, &rec.signed, entry.time) {
+                let judged = match judge(runtime, db, &state, &rec.signed, entry.time, Mode::Replay)
+                {
                     Ok(j) => j,
                     Err(e) => {
                         return diverge(
@@ -193,6 +194,9 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
                 let mut judged = judged;
                 judged.entry = entry.clone();
                 advance(&mut state, &judged);
+                if !report.modules.contains(&state.module) {
+                    report.modules.push(state.module);
+                }
                 report.checked = i + 1;
                 report.head = state.head;
                 continue;
@@ -217,6 +221,8 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
             "log head",
         ),
         (on_disk.module != state.module, "active module"),
+        (on_disk.charter != state.charter, "charter"),
+        (on_disk.entrenched != state.entrenched, "entrenched clauses"),
         (on_disk.members != state.members, "members"),
         (on_disk.assets != state.assets, "assets"),
         (on_disk.proposals != state.proposals, "proposals"),

@@ -6,9 +6,10 @@
 use redb::TableDefinition;
 
 /// Version of the store layout written by this runtime.
-pub const STORE_FORMAT: u32 = 1;
+pub const STORE_FORMAT: u32 = 2;
 
-/// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE).
+/// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE),
+/// `constitution` (the rules in force, postcard).
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Log entries by index.
 pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
@@ -22,6 +23,9 @@ pub const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("assets");
 pub const PROPOSALS: TableDefinition<u64, &[u8]> = TableDefinition::new("proposals");
 /// Access grants by number.
 pub const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
+/// Amendment impact previews by [`crate::preview_key`]: advisory, recomputable from the log,
+/// not part of the verified state.
+pub const PREVIEWS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("previews");
 /// Next sequence number by signer key.
 pub const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
 
@@ -31,5 +35,5 @@ pub const META_FORMAT: &str = "format";
 pub const META_TRUST_ID: &str = "trust-id";
 /// `META` key of the log head.
 pub const META_HEAD: &str = "head";
-/// `META` key of the active module hash.
-pub const META_MODULE: &str = "module";
+/// `META` key of the rules in force (module, charter, entrenched clauses).
+pub const META_CONSTITUTION: &str = "constitution";

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::entrenched::Clause;
 use crate::model::{
     Asset, ClassCounts, Grant, Hash, Key, Member, Parameter, ProposalState, StakeholderClass,
 };
@@ -50,6 +51,20 @@ pub enum Change {
         /// The next sequence number.
         next: Option<u64>,
     },
+    /// The rules in force replaced (an amendment activated).
+    Constitution(Box<Constitution>),
+}
+
+/// The rules in force: the bylaw module, the charter parameters it runs with and the clauses
+/// the host keeps entrenched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constitution {
+    /// Hash of the bylaw component in force.
+    pub module: Hash,
+    /// Charter parameters passed to it with every action.
+    pub charter: Vec<Parameter>,
+    /// Entrenched clauses, in canonical order.
+    pub entrenched: Vec<Clause>,
 }
 
 /// The digest of a transition's changes, as recorded in its log entry.
@@ -70,6 +85,8 @@ pub struct TrustState {
     pub charter: Vec<Parameter>,
     /// Hash of the active bylaw component.
     pub module: Hash,
+    /// Entrenched clauses, in canonical order.
+    pub entrenched: Vec<Clause>,
     /// Members by key.
     pub members: BTreeMap<Key, Member>,
     /// Assets by id.
@@ -125,6 +142,27 @@ impl TrustState {
                 let old = set(&mut self.nonces, &key, next);
                 Change::Nonce { key, next: old }
             }
+            Change::Constitution(new) => {
+                let old = self.constitution();
+                let Constitution {
+                    module,
+                    charter,
+                    entrenched,
+                } = *new;
+                self.module = module;
+                self.charter = charter;
+                self.entrenched = entrenched;
+                Change::Constitution(Box::new(old))
+            }
+        }
+    }
+
+    /// The rules in force.
+    pub fn constitution(&self) -> Constitution {
+        Constitution {
+            module: self.module,
+            charter: self.charter.clone(),
+            entrenched: self.entrenched.clone(),
         }
     }
 

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Serialize, de::DeserializeOwned};
 
+use crate::amendment::{self, Upload};
 use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash};
-use crate::model::{Action, Charter, Effect, Hash, Key, Verdict};
+use crate::model::{Action, Charter, Effect, Hash, Key, Parameter, ProposalBody, Verdict};
+use crate::preview::{ImpactPreview, preview, preview_key};
 use crate::schema::*;
-use crate::state::{Change, TrustState, changes_digest};
+use crate::state::{Change, Constitution, TrustState, changes_digest};
 use crate::transition::SignedTransition;
 
 /// The file inside a trust's data directory that holds its store.
@@ -50,13 +52,26 @@ pub(crate) struct Judged {
     pub action: Action,
 }
 
+/// Whether a transition is judged live (as submitted) or replayed from the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Submitted now: advisory checks that are not part of the verified history apply too
+    /// (an amendment needs a stored impact preview before it may open).
+    Live,
+    /// Re-executed from the log by `verify`.
+    Replay,
+}
+
 /// Judge the signed transition `bytes` at host time `now` against `state`: the host's
-/// checks, then the bylaw in force. Pure with respect to `state`; writes nothing.
+/// checks, then the bylaw in force. Pure with respect to `state`; writes nothing. `db` is
+/// read for amendment candidates (stored modules and, live, their previews).
 pub(crate) fn judge(
     runtime: &Runtime,
+    db: &impl ReadableDatabase,
     state: &TrustState,
     bytes: &[u8],
     now: u64,
+    mode: Mode,
 ) -> Result<Judged> {
     let (signed, body) = SignedTransition::decode(bytes)?;
     if body.trust != state.id {
@@ -77,9 +92,31 @@ pub(crate) fn judge(
         .into());
     }
     host_rules::check(state, &body.signer, &body.action, now)?;
+    if let Action::Propose(d) = &body.action
+        && let ProposalBody::AmendBylaws(a) = &d.body
+    {
+        amendment::candidate(runtime, db, state, a)?;
+        if mode == Mode::Live {
+            let module = host_rules::amendment_module(a)?;
+            if read_preview(db, &preview_key(&module, &a.charter))?.is_none() {
+                return Err(RefusalError::Amendment(format!(
+                    "no impact preview of module {} with this charter: members must be able to read it before voting opens (run `cltd amend preview`)",
+                    hex::encode(module)
+                ))
+                .into());
+            }
+        }
+    }
     let view = host_rules::view(state, &body.signer, &body.action, now);
     let eval = runtime.evaluate(&state.module, &view, &body.action)?;
     host_rules::check_verdict(&body.action, &eval.verdict)?;
+    let activation = match (&body.action, eval.verdict.is_allowed()) {
+        (Action::Execute(id), true) => match &state.proposals[id].proposal.body {
+            ProposalBody::AmendBylaws(a) => Some(amendment::candidate(runtime, db, state, a)?),
+            _ => None,
+        },
+        _ => None,
+    };
     let (effects, changes) = host_rules::effects(
         state,
         &body.signer,
@@ -87,6 +124,7 @@ pub(crate) fn judge(
         &body.action,
         &eval.verdict,
         now,
+        activation.as_ref(),
     );
     let entry = Entry {
         format: ENTRY_FORMAT,
@@ -122,11 +160,15 @@ pub(crate) fn advance(state: &mut TrustState, judged: &Judged) -> (Vec<Change>, 
 
 /// The state a genesis entry founds.
 pub(crate) fn genesis_state(genesis: &Genesis, entry: &Entry) -> (TrustState, Vec<Change>) {
+    let mut entrenched = genesis.charter.entrenched.clone();
+    entrenched.sort();
+    entrenched.dedup();
     let mut state = TrustState {
         id: genesis.trust_id(),
         name: genesis.charter.name.clone(),
         charter: genesis.charter.params.clone(),
         module: genesis.module,
+        entrenched,
         ..TrustState::default()
     };
     let mut changes = Vec::new();
@@ -178,10 +220,11 @@ fn check_charter(charter: &Charter) -> Result<()> {
             return bad(format!("asset id `{}` is empty or appears twice", a.id));
         }
     }
-    let mut params = std::collections::BTreeSet::new();
-    for p in &charter.params {
-        if !params.insert(p.key.clone()) {
-            return bad(format!("parameter `{}` appears twice", p.key));
+    host_rules::check_params(&charter.params).map_err(|e| Error::Charter(e.to_string()))?;
+    let mut clauses = std::collections::BTreeSet::new();
+    for c in &charter.entrenched {
+        if !clauses.insert(c) {
+            return bad(format!("entrenched clause `{}` appears twice", c.name()));
         }
     }
     Ok(())
@@ -201,6 +244,7 @@ fn head_bytes(state: &TrustState) -> Vec<u8> {
 
 /// The state tables of one write transaction, opened once for all the changes it writes.
 struct StateTables<'txn> {
+    meta: redb::Table<'txn, &'static str, &'static [u8]>,
     members: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
     assets: redb::Table<'txn, &'static str, &'static [u8]>,
     proposals: redb::Table<'txn, u64, &'static [u8]>,
@@ -211,6 +255,7 @@ struct StateTables<'txn> {
 impl<'txn> StateTables<'txn> {
     fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
         Ok(StateTables {
+            meta: txn.open_table(META)?,
             members: txn.open_table(MEMBERS)?,
             assets: txn.open_table(ASSETS)?,
             proposals: txn.open_table(PROPOSALS)?,
@@ -244,6 +289,11 @@ impl<'txn> StateTables<'txn> {
                 };
                 Ok(())
             }
+            Change::Constitution(c) => {
+                self.meta
+                    .insert(META_CONSTITUTION, encode(c.as_ref()).as_slice())?;
+                Ok(())
+            }
         }
     }
 }
@@ -273,16 +323,16 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
     let id: Hash = get(META_TRUST_ID)?
         .try_into()
         .map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
-    let module: Hash = get(META_MODULE)?
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("meta module".into()))?;
+    let constitution: Constitution = decode(&get(META_CONSTITUTION)?, "meta constitution")?;
     let head = get(META_HEAD)?;
     if head.len() != 48 {
         return Err(StoreError::Corrupt("meta head".into()));
     }
     let mut state = TrustState {
         id,
-        module,
+        module: constitution.module,
+        charter: constitution.charter,
+        entrenched: constitution.entrenched,
         size: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
         head: head[8..40].try_into().expect("32 bytes"),
         time: u64::from_le_bytes(head[40..].try_into().expect("8 bytes")),
@@ -293,10 +343,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
         .get(0)?
         .ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
     match Entry::from_bytes(genesis.value())?.body {
-        EntryBody::Genesis(g) => {
-            state.name = g.charter.name;
-            state.charter = g.charter.params;
-        }
+        EntryBody::Genesis(g) => state.name = g.charter.name,
         EntryBody::Transition(_) => {
             return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()));
         }
@@ -340,6 +387,19 @@ pub(crate) fn read_entries(db: &impl ReadableDatabase) -> Result<Vec<(u64, Vec<u
         out.push((k.value(), v.value().to_vec()));
     }
     Ok(out)
+}
+
+/// Read a stored impact preview.
+pub(crate) fn read_preview(
+    db: &impl ReadableDatabase,
+    key: &Hash,
+) -> Result<Option<ImpactPreview>, StoreError> {
+    let txn = db.begin_read()?;
+    let previews = txn.open_table(PREVIEWS)?;
+    previews
+        .get(key)?
+        .map(|v| decode(v.value(), "impact preview"))
+        .transpose()
 }
 
 /// Read a stored module's bytes.
@@ -411,10 +471,12 @@ impl Trust {
         let txn = db.begin_write()?;
         {
             let mut meta = txn.open_table(META)?;
+            meta.insert(META_HEAD, head_bytes(&state).as_slice())?;
             meta.insert(META_FORMAT, STORE_FORMAT.to_le_bytes().as_slice())?;
             meta.insert(META_TRUST_ID, state.id.as_slice())?;
-            meta.insert(META_MODULE, module.as_slice())?;
-            meta.insert(META_HEAD, head_bytes(&state).as_slice())?;
+            meta.insert(META_CONSTITUTION, encode(&state.constitution()).as_slice())?;
+            drop(meta);
+            txn.open_table(PREVIEWS)?;
             txn.open_table(MODULES)?
                 .insert(&module, component.as_slice())?;
             txn.open_table(LOG)?
@@ -533,7 +595,7 @@ impl Trust {
         let mut accepted: Vec<(usize, Judged)> = Vec::new();
         let mut undo: Vec<(Vec<Change>, (u64, Hash, u64))> = Vec::new();
         for bytes in batch {
-            match judge(&self.runtime, &self.state, bytes, now) {
+            match judge(&self.runtime, &self.db, &self.state, bytes, now, Mode::Live) {
                 Ok(j) => {
                     undo.push(advance(&mut self.state, &j));
                     accepted.push((results.len(), j));
@@ -616,6 +678,65 @@ impl Trust {
         Ok(())
     }
 
+    /// Upload a candidate bylaw (a component, or a core module built with wit-bindgen):
+    /// checked (size, world, imports, bounded compile) before anything is stored, then stored
+    /// content-addressed by its blake3 hash. Uploading the same bytes twice is harmless.
+    /// Uploading changes no governance state: only an `amend-bylaws` proposal that the
+    /// members pass can put the module in force.
+    pub fn upload_module(&self, wasm: &[u8]) -> Result<Upload> {
+        let component = amendment::check_upload(&self.runtime, wasm)?;
+        let hash = module_hash(&component);
+        let info = self
+            .runtime
+            .describe(&hash, &self.state.charter)
+            .map_err(Error::from)?;
+        let new = read_module(&self.db, &hash)?.is_none();
+        if new {
+            let txn = self.db.begin_write()?;
+            txn.open_table(MODULES)?
+                .insert(&hash, component.as_slice())?;
+            txn.commit()?;
+        }
+        Ok(Upload {
+            hash,
+            size: component.len(),
+            new,
+            info,
+        })
+    }
+
+    /// Compute the impact preview of the uploaded candidate `module` with the `proposed`
+    /// charter over the whole log (a dry run), and store it so that an amendment naming
+    /// them may open and members can read it. Replaces an older preview of the same pair.
+    pub fn preview_amendment(
+        &self,
+        module: &Hash,
+        proposed: &[Parameter],
+    ) -> Result<ImpactPreview> {
+        host_rules::check_params(proposed)?;
+        let report = preview(
+            &self.runtime,
+            &self.db,
+            &self.state.constitution(),
+            module,
+            proposed,
+        )?;
+        let txn = self.db.begin_write()?;
+        txn.open_table(PREVIEWS)?
+            .insert(&preview_key(module, proposed), encode(&report).as_slice())?;
+        txn.commit()?;
+        Ok(report)
+    }
+
+    /// The stored impact preview of `module` with the `proposed` charter, if one was made.
+    pub fn stored_preview(
+        &self,
+        module: &Hash,
+        proposed: &[Parameter],
+    ) -> Result<Option<ImpactPreview>> {
+        Ok(read_preview(&self.db, &preview_key(module, proposed))?)
+    }
+
     /// Log entries `from..` (at most `limit`), decoded.
     pub fn entries(&self, from: u64, limit: usize) -> Result<Vec<Entry>> {
         let txn = self.db.begin_read()?;
@@ -665,6 +786,7 @@ impl Trust {
             META, |k| k.as_bytes(), |v| v;
             LOG, |k| &k.to_le_bytes(), |v| v;
             MODULES, |k| k, |v| v;
+            PREVIEWS, |k| k, |v| v;
             MEMBERS, |k| k, |v| v;
             ASSETS, |k| k.as_bytes(), |v| v;
             PROPOSALS, |k| &k.to_le_bytes(), |v| v;

@@ -4,6 +4,7 @@
 // Integration tests unwrap freely: a panic is how a test fails, with its message.
 #![allow(clippy::unwrap_used)]
 
+mod amendments;
 mod audit;
 mod cli;
 mod demo;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use cltd_runtime::{
-    Applicant, Charter, EngineProfile, Error, Runtime, StakeholderClass, StoreError, SystemClock,
-    Trust, verify,
+    Applicant, Charter, Clause, EngineProfile, Error, Runtime, StakeholderClass, StoreError,
+    SystemClock, Trust, verify,
 };
 use redb::{Database, TableDefinition};
 
@@ -17,6 +17,7 @@ fn charter(founders: Vec<Applicant>) -> Charter {
         params: vec![],
         founders,
         assets: vec![],
+        entrenched: Clause::ALL.to_vec(),
     }
 }
 
@@ -84,7 +85,7 @@ fn an_unknown_store_format_is_refused_by_number() {
     let txn = db.begin_write().unwrap();
     txn.open_table(TableDefinition::<&str, &[u8]>::new("meta"))
         .unwrap()
-        .insert("format", 2u32.to_le_bytes().as_slice())
+        .insert("format", 99u32.to_le_bytes().as_slice())
         .unwrap();
     txn.commit().unwrap();
     drop(db);
@@ -93,8 +94,8 @@ fn an_unknown_store_format_is_refused_by_number() {
         matches!(
             err,
             Error::Store(StoreError::Format {
-                found: 2,
-                supported: 1
+                found: 99,
+                supported: 2
             })
         ),
         "{err}"

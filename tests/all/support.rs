@@ -7,8 +7,9 @@ use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use cltd_runtime::{
-    Action, Applicant, AssetDraft, AssetKind, Charter, Error, Keypair, LockStatus, ManualClock,
-    Parameter, Receipt, RefusalError, Runtime, SignedTransition, StakeholderClass, Trust,
+    Action, Applicant, AssetDraft, AssetKind, Charter, Clause, Error, Keypair, LockStatus,
+    ManualClock, Parameter, Receipt, RefusalError, Runtime, SignedTransition, StakeholderClass,
+    Trust,
 };
 use tempfile::TempDir;
 
@@ -130,6 +131,7 @@ impl Harness {
                     description: "old domain".into(),
                 },
             ],
+            entrenched: Clause::ALL.to_vec(),
         };
         let trust = Trust::create(
             dir.path(),

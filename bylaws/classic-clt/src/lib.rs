@@ -15,18 +15,24 @@
 //! - §6 Data access: a grant of access to a dataset states its purpose, goes to a member,
 //!   and expires within a year; it is decided by ordinary resolution.
 //! - §7 Only the proposer may withdraw an open proposal.
+//! - §8 Amendments: changing the bylaws (module or charter) needs two thirds of the votes
+//!   cast, a quorum of half the electorate and a window of at least 30 days; a passed
+//!   amendment may be executed only after a timelock of 7 days.
 //!
 //! Every charter parameter has a default; see [`Params`].
 
 use bylaws_sdk::{
     Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY, LockStatus, Outcome,
     Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Tally, Verdict, View, allow,
-    allow_with_note, decide, deny, percent,
+    allow_with_note, decide, decide_with_timelock, deny, percent,
 };
 
 /// The classic community land trust bylaw.
 pub struct ClassicClt;
 
+// Exported only in the Wasm build: natively the crate is a plain library (tests, benches and
+// bylaws built on these rules), so no two bylaws' export symbols ever meet in one binary.
+#[cfg(all(feature = "export", target_arch = "wasm32"))]
 bylaws_sdk::export_bylaw!(ClassicClt);
 
 /// The bylaw's parameters, read from the charter (defaults in brackets).
@@ -48,6 +54,14 @@ pub struct Params {
     pub access_max_days: u64,
     /// `max-window-days` [90]: the longest voting window.
     pub max_window_days: u64,
+    /// `amendment-threshold` [2/3]: share of votes cast an amendment needs (at least).
+    pub amendment_threshold: Ratio,
+    /// `amendment-quorum` [1/2]: share of the electorate that must take part.
+    pub amendment_quorum: Ratio,
+    /// `amendment-min-window-days` [30].
+    pub amendment_min_window_days: u64,
+    /// `amendment-timelock-days` [7]: wait between passing and executing an amendment.
+    pub amendment_timelock_days: u64,
 }
 
 fn ratio(num: u32, den: u32) -> Ratio {
@@ -65,6 +79,10 @@ impl Default for Params {
             disposal_min_window_days: 14,
             access_max_days: 365,
             max_window_days: 90,
+            amendment_threshold: ratio(2, 3),
+            amendment_quorum: ratio(1, 2),
+            amendment_min_window_days: 30,
+            amendment_timelock_days: 7,
         }
     }
 }
@@ -85,6 +103,12 @@ impl Params {
                 .days("disposal-min-window-days", d.disposal_min_window_days)?,
             access_max_days: c.days("access-max-days", d.access_max_days)?,
             max_window_days: c.days("max-window-days", d.max_window_days)?,
+            amendment_threshold: c.ratio("amendment-threshold", d.amendment_threshold)?,
+            amendment_quorum: c.ratio("amendment-quorum", d.amendment_quorum)?,
+            amendment_min_window_days: c
+                .days("amendment-min-window-days", d.amendment_min_window_days)?,
+            amendment_timelock_days: c
+                .days("amendment-timelock-days", d.amendment_timelock_days)?,
         })
     }
 }
@@ -155,6 +179,13 @@ impl Bylaw for ClassicClt {
                     p.access_max_days
                 ),
                 "§7 only the proposer may withdraw an open proposal".to_string(),
+                format!(
+                    "§8 amendments: at least {} of votes cast, quorum {} of the electorate, window at least {} days, executed after a timelock of {} days",
+                    p.amendment_threshold,
+                    p.amendment_quorum,
+                    p.amendment_min_window_days,
+                    p.amendment_timelock_days
+                ),
             ],
         };
         BylawInfo {
@@ -184,6 +215,8 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     let kind = draft.body.kind();
     let (min_days, clause) = if is_locked_disposal(view, &draft.body) {
         (params.disposal_min_window_days, "§5 asset lock")
+    } else if matches!(draft.body, ProposalBody::AmendBylaws(_)) {
+        (params.amendment_min_window_days, "§8 amendments")
     } else {
         (params.ordinary_min_window_days, "§2 ordinary resolutions")
     };
@@ -197,13 +230,15 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             ),
         );
     }
-    if draft.window > params.max_window_days.saturating_mul(DAY) {
+    // An amendment's notice period may exceed the ordinary maximum window.
+    let max_days = params.max_window_days.max(min_days);
+    if draft.window > max_days.saturating_mul(DAY) {
         return deny(
             "window-too-long",
             "§2 ordinary resolutions",
             format!(
                 "voting windows last at most {} days; this one is {}",
-                params.max_window_days,
+                max_days,
                 describe_duration(draft.window)
             ),
         );
@@ -292,12 +327,29 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             }
             allow()
         }
+        ProposalBody::AmendBylaws(a) => {
+            if a.module.len() != 64 || !a.module.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return deny(
+                    "bad-module-hash",
+                    "§8 amendments",
+                    "an amendment names its bylaw module by its 64-digit blake3 hash",
+                );
+            }
+            allow_with_note(format!(
+                "§8: amendment to module {}; the members decide by at least {} of votes cast",
+                &a.module[..16],
+                params.amendment_threshold
+            ))
+        }
     }
 }
 
 fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let tally = Tally::of(proposal);
     let kind = proposal.body.kind();
+    if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
+        return close_amendment(params, view, &tally);
+    }
     if is_locked_disposal(view, &proposal.body) {
         let quorum = params.disposal_quorum;
         if !quorum.is_met_by(tally.all.turnout(), tally.all.electorate) {
@@ -378,6 +430,47 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
             ),
         )
     }
+}
+
+/// §8: two thirds of votes cast (at least), a quorum of half the electorate, then a timelock.
+fn close_amendment(params: &Params, view: &View, tally: &Tally) -> Verdict {
+    let quorum = params.amendment_quorum;
+    let all = tally.all;
+    if !quorum.is_met_by(all.turnout(), all.electorate) {
+        return decide(
+            Outcome::Expired,
+            format!(
+                "§8 amendments: an amendment needs a quorum of {quorum} of the electorate; {} of {} took part ({}%)",
+                all.turnout(),
+                all.electorate,
+                percent(all.turnout(), all.electorate)
+            ),
+        );
+    }
+    let threshold = params.amendment_threshold;
+    let counts = format!(
+        "{} yes, {} no, {} abstain of {} electors",
+        all.yes, all.no, all.abstain, all.electorate
+    );
+    if !threshold.is_met_by(all.yes, all.cast()) {
+        return decide(
+            Outcome::Rejected,
+            format!(
+                "§8 amendments: an amendment needs at least {threshold} of votes cast in favour; {} of {} ({}%); {counts}",
+                all.yes,
+                all.cast(),
+                percent(all.yes, all.cast())
+            ),
+        );
+    }
+    let days = params.amendment_timelock_days;
+    decide_with_timelock(
+        format!(
+            "§8 amendments: at least {threshold} of votes cast in favour ({}%); {counts}; executable after a timelock of {days} days",
+            percent(all.yes, all.cast())
+        ),
+        view.now.saturating_add(days.saturating_mul(DAY)),
+    )
 }
 
 fn execute(view: &View) -> Verdict {

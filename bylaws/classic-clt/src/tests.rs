@@ -244,3 +244,71 @@ fn a_malformed_charter_denies_everything() {
     );
     assert_eq!(code(&v), "bad-charter");
 }
+
+fn amendment() -> ProposalBody {
+    ProposalBody::AmendBylaws(bylaws_sdk::Amendment {
+        module: "ab".repeat(32),
+        charter: vec![],
+        releases: vec![],
+    })
+}
+
+#[test]
+fn amendments_need_thirty_days_notice() {
+    let t = trust();
+    for (days, allowed) in [(29, false), (30, true), (90, true), (91, false)] {
+        let d = draft(amendment(), days);
+        let v = ClassicClt::evaluate(
+            &t.view(1, &Action::Propose(d.clone()), None),
+            &Action::Propose(d),
+        );
+        assert_eq!(v.is_allowed(), allowed, "{days} days: {v:?}");
+        if !allowed {
+            let expected = if days < 30 {
+                "window-too-short"
+            } else {
+                "window-too-long"
+            };
+            assert_eq!(code(&v), expected);
+        }
+    }
+    let mut bad = draft(amendment(), 30);
+    if let ProposalBody::AmendBylaws(a) = &mut bad.body {
+        a.module = "not a hash".into();
+    }
+    let v = ClassicClt::evaluate(
+        &t.view(1, &Action::Propose(bad.clone()), None),
+        &Action::Propose(bad),
+    );
+    assert_eq!(code(&v), "bad-module-hash");
+}
+
+#[test]
+fn amendments_need_two_thirds_a_quorum_of_half_and_carry_a_timelock() {
+    let t = trust();
+    let close = |p: &Proposal| {
+        ClassicClt::evaluate(&t.view(1, &Action::Close(1), Some(p)), &Action::Close(1))
+            .decision()
+            .cloned()
+            .expect("close decides")
+    };
+    // 4 of 9 took part: below a quorum of half.
+    let mut p = t.open(1, 1, &draft(amendment(), 30));
+    cast(&mut p, [1, 2, 3, 4], Choice::Yes);
+    assert_eq!(close(&p).outcome, Outcome::Expired);
+    // 5 yes, 3 no: 62% < 2/3.
+    let mut p = t.open(1, 1, &draft(amendment(), 30));
+    cast(&mut p, [1, 2, 3, 4, 5], Choice::Yes);
+    cast(&mut p, [6, 7, 8], Choice::No);
+    let d = close(&p);
+    assert_eq!(d.outcome, Outcome::Rejected);
+    assert!(d.explanation.contains("§8"), "{}", d.explanation);
+    // 6 yes, 3 no: exactly 2/3 passes, timelocked for 7 days from the close.
+    let mut p = t.open(1, 1, &draft(amendment(), 30));
+    cast(&mut p, [1, 2, 3, 4, 5, 6], Choice::Yes);
+    cast(&mut p, [7, 8, 9], Choice::No);
+    let d = close(&p);
+    assert_eq!(d.outcome, Outcome::Passed);
+    let now = t.view(1, &Action::Close(1), Some(&p)).now;
+    assert_eq!(d.not_before, Some(now + 7 * DAY));
+}

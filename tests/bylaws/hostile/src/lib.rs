@@ -1,8 +1,14 @@
-//! A deliberately hostile bylaw for cltd's containment tests. It misbehaves according to the
-//! charter parameter `hostile` (`loop`, `memory-bomb`, `trap`, `deep-recursion`) and otherwise
+//! A deliberately hostile bylaw for cltd's containment and conformance tests. It misbehaves
+//! according to the charter parameter `hostile` (`loop`, `memory-bomb`, `trap`,
+//! `deep-recursion`), or with `hostile=weighted` follows classic-clt except that residents'
+//! votes count twice on ordinary resolutions (breaking one member, one vote); otherwise it
 //! allows everything. Never give it to a real trust.
 
-use bylaws_sdk::{Action, Bylaw, BylawInfo, Charter, Parameter, Verdict, View, allow};
+use bylaws_sdk::{
+    Action, Bylaw, BylawInfo, Charter, Choice, Outcome, Parameter, ProposalBody, StakeholderClass,
+    Verdict, View, allow, decide,
+};
+use classic_clt::ClassicClt;
 
 /// The hostile bylaw.
 pub struct Hostile;
@@ -10,7 +16,7 @@ pub struct Hostile;
 bylaws_sdk::export_bylaw!(Hostile);
 
 impl Bylaw for Hostile {
-    fn evaluate(view: &View, _action: &Action) -> Verdict {
+    fn evaluate(view: &View, action: &Action) -> Verdict {
         match Charter::new(&view.charter).get("hostile") {
             Some("loop") => spin(view.now),
             Some("memory-bomb") => {
@@ -27,6 +33,7 @@ impl Bylaw for Hostile {
                 std::hint::black_box(recurse(view.now));
                 allow()
             }
+            Some("weighted") => weighted(view, action),
             _ => allow(),
         }
     }
@@ -38,6 +45,36 @@ impl Bylaw for Hostile {
             summary: vec!["misbehaves on purpose".into()],
         }
     }
+}
+
+/// classic-clt, but an ordinary resolution counts each resident's vote twice.
+fn weighted(view: &View, action: &Action) -> Verdict {
+    let Some(p) = view
+        .proposal
+        .as_ref()
+        .filter(|p| matches!(action, Action::Close(_)) && matches!(p.body, ProposalBody::Ordinary))
+    else {
+        return ClassicClt::evaluate(view, action);
+    };
+    let (mut yes, mut no) = (0u64, 0u64);
+    for b in &p.ballots {
+        let resident = p
+            .electorate
+            .iter()
+            .any(|e| e.key == b.voter && e.class == StakeholderClass::Resident);
+        let weight = if resident { 2 } else { 1 };
+        match b.choice {
+            Choice::Yes => yes += weight,
+            Choice::No => no += weight,
+            Choice::Abstain => {}
+        }
+    }
+    let outcome = if yes > no {
+        Outcome::Passed
+    } else {
+        Outcome::Rejected
+    };
+    decide(outcome, format!("weighted: {yes} yes against {no} no"))
 }
 
 /// Loop forever, in a way the optimiser cannot remove.

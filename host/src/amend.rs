@@ -1,0 +1,208 @@
+//! The amendment commands: uploading a candidate bylaw, computing and reading its impact
+//! preview, and building the charter an amendment proposes.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use cltd_runtime::{Hash, ImpactPreview, Parameter, ProposalBody, SystemClock, TrustState};
+use serde_json::json;
+
+use crate::{render, setup};
+
+/// Parse a 64-digit hex module hash.
+pub fn parse_hash(text: &str) -> Result<Hash> {
+    hex::decode(text)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .with_context(|| format!("`{text}` is not a 64-digit hex blake3 hash"))
+}
+
+/// The charter an amendment proposes: the charter in force with `set` (`KEY=VALUE`) applied
+/// and the `unset` keys removed.
+pub fn proposed_charter(
+    current: &[Parameter],
+    set: &[String],
+    unset: &[String],
+) -> Result<Vec<Parameter>> {
+    let mut charter = current.to_vec();
+    for key in unset {
+        let before = charter.len();
+        charter.retain(|p| &p.key != key);
+        if charter.len() == before {
+            bail!("--unset {key}: the charter in force has no parameter `{key}`");
+        }
+    }
+    for kv in set {
+        let (key, value) = kv
+            .split_once('=')
+            .with_context(|| format!("--set `{kv}` must be KEY=VALUE"))?;
+        match charter.iter_mut().find(|p| p.key == key) {
+            Some(p) => p.value = value.to_string(),
+            None => charter.push(Parameter {
+                key: key.to_string(),
+                value: value.to_string(),
+            }),
+        }
+    }
+    Ok(charter)
+}
+
+/// `cltd bylaws upload`: check and store a candidate module.
+pub fn upload(out: &mut dyn Write, dir: &Path, wasm: &[u8], json: bool) -> Result<i32> {
+    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let up = trust
+        .upload_module(wasm)
+        .context("upload refused, nothing stored")?;
+    if json {
+        let v = json!({
+            "hash": hex::encode(up.hash),
+            "size": up.size,
+            "new": up.new,
+            "name": up.info.name,
+            "version": up.info.version,
+            "summary": up.info.summary,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        writeln!(
+            out,
+            "{} module {} ({} bytes): {} {}",
+            if up.new { "stored" } else { "already stored:" },
+            hex::encode(up.hash),
+            up.size,
+            up.info.name,
+            up.info.version
+        )?;
+        for line in &up.info.summary {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(
+            out,
+            "next: `cltd amend preview {}` so members can see its impact, then `cltd propose amend`",
+            hex::encode(up.hash)
+        )?;
+    }
+    Ok(crate::EXIT_OK)
+}
+
+/// `cltd amend preview`: replay the history under the candidate and store the report.
+pub fn preview(
+    out: &mut dyn Write,
+    dir: &Path,
+    module: &str,
+    set: &[String],
+    unset: &[String],
+    json: bool,
+) -> Result<i32> {
+    let module = parse_hash(module)?;
+    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let proposed = proposed_charter(&trust.state().charter, set, unset)?;
+    let report = trust
+        .preview_amendment(&module, &proposed)
+        .context("no preview")?;
+    print(out, trust.state(), &report, json)?;
+    Ok(crate::EXIT_OK)
+}
+
+/// `cltd amend show N`: the stored preview of amendment proposal `N`.
+pub fn show(out: &mut dyn Write, dir: &Path, proposal: u64, json: bool) -> Result<i32> {
+    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let p = trust
+        .state()
+        .proposals
+        .get(&proposal)
+        .with_context(|| format!("there is no proposal {proposal}"))?;
+    let ProposalBody::AmendBylaws(a) = &p.proposal.body else {
+        bail!(
+            "proposal {proposal} is {}, not an amendment",
+            p.proposal.body.kind()
+        );
+    };
+    let module = parse_hash(&a.module)?;
+    let report = trust
+        .stored_preview(&module, &a.charter)?
+        .context("no impact preview is stored for this amendment")?;
+    print(out, trust.state(), &report, json)?;
+    Ok(crate::EXIT_OK)
+}
+
+fn print(
+    out: &mut dyn Write,
+    state: &TrustState,
+    report: &ImpactPreview,
+    json: bool,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(report)?)?;
+    } else {
+        writeln!(out, "{}", preview_text(state, report))?;
+    }
+    Ok(())
+}
+
+/// An impact preview in plain words: the charter change, the conformance checks, and every
+/// past decision that would have come out differently, both explanations side by side.
+pub fn preview_text(state: &TrustState, report: &ImpactPreview) -> String {
+    let mut lines = vec![format!(
+        "impact preview of module {} over the first {} log entries ({} transitions re-judged)",
+        hex::encode(report.module),
+        report.entries,
+        report.transitions
+    )];
+    let changes = render::charter_changes(&state.charter, &report.charter);
+    if changes.is_empty() {
+        lines.push("charter: unchanged".into());
+    } else {
+        lines.push(format!("charter: {}", changes.join("; ")));
+    }
+    let passed = report.conformance.iter().filter(|c| c.passed).count();
+    lines.push(format!(
+        "entrenched clauses: {passed} of {} conformance checks passed",
+        report.conformance.len()
+    ));
+    for c in &report.conformance {
+        lines.push(format!(
+            "  [{}] {}: {}",
+            if c.passed { "ok" } else { "FAIL" },
+            c.clause.name(),
+            c.vector
+        ));
+        if !c.passed {
+            lines.push(format!("         the candidate {}", c.detail));
+        }
+    }
+    if report.differing == 0 {
+        lines.push("no past decision would have come out differently".into());
+    } else {
+        lines.push(format!(
+            "{} past decision(s) would have come out differently{}:",
+            report.differing,
+            if report.differing as usize > report.differences.len() {
+                format!(" (the first {} listed)", report.differences.len())
+            } else {
+                String::new()
+            }
+        ));
+        for d in &report.differences {
+            lines.push(format!(
+                "  entry {} ({}): {} by {}",
+                d.index,
+                render::when(d.time),
+                d.action,
+                render::who(state, &d.signer)
+            ));
+            lines.push(format!(
+                "    in force:  {} — {}",
+                d.logged.headline(),
+                d.logged.explanation()
+            ));
+            lines.push(format!(
+                "    candidate: {} — {}",
+                d.candidate.headline(),
+                d.candidate.explanation()
+            ));
+        }
+    }
+    lines.join("\n")
+}

@@ -1,0 +1,165 @@
+//! Amendments: uploading candidate bylaw modules, checking them, and putting them in force.
+//!
+//! A candidate is stored content-addressed by blake3 before anyone may propose it. Proposing
+//! an `amend-bylaws` proposal and executing it both re-read the candidate by hash, re-hash
+//! its bytes, run its `migrate` (if exported) and the entrenched clauses' conformance suite;
+//! any failure is a refusal that leaves no trace.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use redb::ReadableDatabase;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{MAX_COMPONENT_BYTES, Runtime, module_hash, to_component};
+use crate::entrenched::{Clause, conformance};
+use crate::error::{Error, LoadError, RefusalError, Result};
+use crate::host_rules::{amendment_module, check_params, released};
+use crate::model::{Amendment, BylawInfo, Hash, Parameter};
+use crate::state::{Constitution, TrustState};
+use crate::trust::read_module;
+
+/// Longest a candidate may take to compile at upload.
+pub const COMPILE_TIMEOUT_SECS: u64 = 60;
+
+/// What an upload stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    /// The component's blake3 hash, under which it is stored.
+    pub hash: Hash,
+    /// The component's size in bytes.
+    pub size: usize,
+    /// False when the store already held it.
+    pub new: bool,
+    /// What the component says about itself under the trust's current charter.
+    pub info: BylawInfo,
+}
+
+/// Check an uploaded candidate: size first (before any parsing), then that it is (or turns
+/// into) a component of the contract's world importing nothing else, compiled in a worker
+/// thread bounded by [`COMPILE_TIMEOUT_SECS`]. Returns the component's bytes.
+pub(crate) fn check_upload(runtime: &Arc<Runtime>, wasm: &[u8]) -> Result<Vec<u8>> {
+    if wasm.len() > MAX_COMPONENT_BYTES {
+        return Err(LoadError::TooLarge {
+            size: wasm.len(),
+            limit: MAX_COMPONENT_BYTES,
+        }
+        .into());
+    }
+    let component = to_component(wasm)?;
+    if component.len() > MAX_COMPONENT_BYTES {
+        return Err(LoadError::TooLarge {
+            size: component.len(),
+            limit: MAX_COMPONENT_BYTES,
+        }
+        .into());
+    }
+    let (tx, rx) = mpsc::channel();
+    let worker = Arc::clone(runtime);
+    let bytes = component.clone();
+    std::thread::Builder::new()
+        .name("cltd-compile".into())
+        .spawn(move || {
+            // The receiver may have given up; the compiled module then just stays cached.
+            let _ = tx.send(worker.prepare(&bytes));
+        })
+        .map_err(|e| LoadError::Compile(format!("could not start the compiler thread: {e}")))?;
+    match rx.recv_timeout(Duration::from_secs(COMPILE_TIMEOUT_SECS)) {
+        Ok(result) => {
+            result?;
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            return Err(LoadError::CompileTimeout(COMPILE_TIMEOUT_SECS).into());
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            return Err(LoadError::Compile("the compiler thread failed".into()).into());
+        }
+    }
+    Ok(component)
+}
+
+/// Read the stored module `hash`, check its bytes still hash to it, and make sure the
+/// engine has it compiled.
+pub(crate) fn load_stored(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    hash: &Hash,
+) -> Result<()> {
+    let bytes = read_module(db, hash)?.ok_or_else(|| {
+        RefusalError::Amendment(format!(
+            "no bylaw module {} has been uploaded to this trust (upload it with `cltd bylaws upload`)",
+            hex::encode(hash)
+        ))
+    })?;
+    let calculated = module_hash(&bytes);
+    if &calculated != hash {
+        return Err(LoadError::HashMismatch {
+            expected: hex::encode(hash),
+            calculated: hex::encode(calculated),
+        }
+        .into());
+    }
+    runtime.prepare(&bytes)?;
+    Ok(())
+}
+
+/// The charter the candidate `module` will run with: its `migrate(previous, proposed)`, or
+/// `proposed` when it exports none.
+pub(crate) fn migrated_charter(
+    runtime: &Runtime,
+    module: &Hash,
+    previous: &[Parameter],
+    proposed: &[Parameter],
+) -> Result<Vec<Parameter>> {
+    let abandon = |why: String| {
+        Error::from(RefusalError::Amendment(format!(
+            "the candidate's migrate {why}; activation abandoned, the rules in force stay in force"
+        )))
+    };
+    let charter = match runtime.migrate(module, previous, proposed) {
+        Ok(None) => proposed.to_vec(),
+        Ok(Some(Ok(charter))) => charter,
+        Ok(Some(Err(reason))) => return Err(abandon(format!("refused: {reason}"))),
+        Err(e) => return Err(abandon(format!("failed: {e}"))),
+    };
+    check_params(&charter).map_err(|e| abandon(format!("returned an invalid charter: {e}")))?;
+    Ok(charter)
+}
+
+/// Check the amendment `a` against `state` and return the constitution it would put in force:
+/// the candidate is stored and intact, its `migrate` succeeds, and it passes the conformance
+/// vectors of every entrenched clause it does not release.
+pub(crate) fn candidate(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    state: &TrustState,
+    a: &Amendment,
+) -> Result<Constitution> {
+    let module = amendment_module(a)?;
+    let releases = released(state, a)?;
+    load_stored(runtime, db, &module)?;
+    let charter = migrated_charter(runtime, &module, &state.charter, &a.charter)?;
+    let entrenched: Vec<Clause> = state
+        .entrenched
+        .iter()
+        .copied()
+        .filter(|c| !releases.contains(c))
+        .collect();
+    if let Some(failed) = conformance(runtime, &module, &charter, &entrenched)
+        .into_iter()
+        .find(|r| !r.passed)
+    {
+        return Err(RefusalError::Entrenched {
+            clause: failed.clause.name().to_string(),
+            vector: failed.vector,
+            detail: failed.detail,
+        }
+        .into());
+    }
+    Ok(Constitution {
+        module,
+        charter,
+        entrenched,
+    })
+}

@@ -1,0 +1,551 @@
+//! Entrenched clauses: invariants named in the charter at a trust's founding that no ordinary
+//! amendment can remove, and the conformance suite that checks a candidate bylaw keeps them.
+//!
+//! The host runs every candidate against scenario vectors before an amendment may open and
+//! again when it activates. A vector builds a synthetic trust (15 members, 5 per class, one
+//! perpetual dataset), proposes through the candidate, casts ballots through it and closes
+//! through it, exactly as the host would. A vector *fails* when the candidate lets through
+//! what the clause forbids; a candidate that refuses to open such a proposal at all keeps
+//! the clause. Releasing a clause needs the stricter [`entrenched procedure`](procedure).
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::Runtime;
+use crate::host_rules;
+use crate::model::{
+    Action, Amendment, Asset, AssetKind, Ballot, Choice, ClassCounts, Disposal, Elector, Hash,
+    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus,
+    StakeholderClass, Verdict, View, Vote,
+};
+
+/// An invariant the host enforces on every bylaw module the trust may adopt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Clause {
+    /// Perpetual assets cannot be disposed of without two thirds of the votes cast in each
+    /// class.
+    AssetLock,
+    /// Amendments need at least two thirds of the votes cast.
+    AmendmentSupermajority,
+    /// One member, one vote: the outcome of an ordinary resolution depends only on how many
+    /// yes, no and abstain ballots there are, never on who cast them.
+    OneMemberOneVote,
+}
+
+impl Clause {
+    /// Every clause, in canonical order (the default entrenchment of a new trust).
+    pub const ALL: [Clause; 3] = [
+        Clause::AssetLock,
+        Clause::AmendmentSupermajority,
+        Clause::OneMemberOneVote,
+    ];
+
+    /// The clause's name, as written on the command line and in amendments.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clause::AssetLock => "asset-lock",
+            Clause::AmendmentSupermajority => "amendment-supermajority",
+            Clause::OneMemberOneVote => "one-member-one-vote",
+        }
+    }
+
+    /// Parse a clause name.
+    pub fn parse(name: &str) -> Option<Clause> {
+        Clause::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// What the clause guarantees, in plain language.
+    pub fn description(self) -> &'static str {
+        match self {
+            Clause::AssetLock => {
+                "a perpetual asset cannot be disposed of without two thirds of the votes cast in each class"
+            }
+            Clause::AmendmentSupermajority => {
+                "an amendment to the bylaws needs at least two thirds of the votes cast"
+            }
+            Clause::OneMemberOneVote => {
+                "one member, one vote: who casts a ballot never changes an ordinary resolution's outcome"
+            }
+        }
+    }
+}
+
+/// The result of one conformance vector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The clause the vector checks.
+    pub clause: Clause,
+    /// What the vector does, in plain language.
+    pub vector: String,
+    /// True when the candidate keeps the clause on this vector.
+    pub passed: bool,
+    /// What the candidate did.
+    pub detail: String,
+}
+
+/// Shortest voting window for an amendment that releases an entrenched clause.
+pub const PROCEDURE_MIN_WINDOW_DAYS: u64 = 60;
+
+/// Share of each class's yes-or-no votes a releasing amendment needs, as (numerator,
+/// denominator).
+pub const PROCEDURE_CLASS_THRESHOLD: (u64, u64) = (3, 4);
+
+/// Share of each class's electors who must take part in a releasing amendment.
+pub const PROCEDURE_CLASS_TURNOUT: (u64, u64) = (1, 2);
+
+/// The entrenched procedure, checked by the host when a proposal that releases entrenched
+/// clauses is closed as passed: in **every** class with electors, at least half of the class
+/// took part and at least three quarters of its yes-or-no votes were yes. `Err` explains
+/// which class fell short.
+pub fn procedure(proposal: &Proposal) -> Result<(), String> {
+    let mut shortfalls = Vec::new();
+    for class in [
+        StakeholderClass::Resident,
+        StakeholderClass::Community,
+        StakeholderClass::Public,
+    ] {
+        let electors: Vec<&[u8]> = proposal
+            .electorate
+            .iter()
+            .filter(|e| e.class == class)
+            .map(|e| e.key.as_slice())
+            .collect();
+        if electors.is_empty() {
+            continue;
+        }
+        let (mut yes, mut no, mut abstain) = (0u64, 0u64, 0u64);
+        for b in &proposal.ballots {
+            if electors.contains(&b.voter.as_slice()) {
+                match b.choice {
+                    Choice::Yes => yes += 1,
+                    Choice::No => no += 1,
+                    Choice::Abstain => abstain += 1,
+                }
+            }
+        }
+        let n = electors.len() as u64;
+        let turnout = yes + no + abstain;
+        let (tn, td) = PROCEDURE_CLASS_TURNOUT;
+        let (an, ad) = PROCEDURE_CLASS_THRESHOLD;
+        if turnout * td < n * tn {
+            shortfalls.push(format!(
+                "{} class: {turnout} of {n} took part, fewer than {tn}/{td}",
+                class.name()
+            ));
+        } else if yes * ad < (yes + no) * an || yes == 0 {
+            shortfalls.push(format!(
+                "{} class: {yes} of {} yes-or-no votes were yes, fewer than {an}/{ad}",
+                class.name(),
+                yes + no
+            ));
+        }
+    }
+    if shortfalls.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "entrenched procedure: releasing an entrenched clause needs, in every class, a turnout of {}/{} and {}/{} of yes-or-no votes in favour; {}",
+            PROCEDURE_CLASS_TURNOUT.0,
+            PROCEDURE_CLASS_TURNOUT.1,
+            PROCEDURE_CLASS_THRESHOLD.0,
+            PROCEDURE_CLASS_THRESHOLD.1,
+            shortfalls.join("; ")
+        ))
+    }
+}
+
+/// Host time at which the synthetic proposals open.
+const T0: u64 = 1_700_000_000;
+const DAY: u64 = 86_400;
+const PER_CLASS: usize = 5;
+/// Windows tried, shortest first, until the candidate accepts the proposal.
+const WINDOWS_DAYS: [u64; 8] = [7, 14, 30, 60, 90, 180, 365, 730];
+const COMMONS: &str = "conformance-commons";
+
+/// The synthetic trust the vectors run in.
+struct Bench<'a> {
+    runtime: &'a Runtime,
+    module: &'a Hash,
+    charter: &'a [Parameter],
+    members: Vec<Member>,
+}
+
+/// What happened to a synthetic proposal.
+enum Run {
+    /// The candidate would not open it.
+    NotOpened(String),
+    /// The candidate would not close it.
+    NotClosed(String),
+    /// Closed with this outcome.
+    Closed(Outcome, String),
+}
+
+impl Run {
+    fn passed(&self) -> bool {
+        matches!(self, Run::Closed(Outcome::Passed, _))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Run::NotOpened(why) => format!("would not open the proposal ({why})"),
+            Run::NotClosed(why) => format!("would not close the proposal ({why})"),
+            Run::Closed(outcome, why) => format!("{}: {why}", outcome.name()),
+        }
+    }
+}
+
+fn class_of(i: usize) -> StakeholderClass {
+    match i / PER_CLASS {
+        0 => StakeholderClass::Resident,
+        1 => StakeholderClass::Community,
+        _ => StakeholderClass::Public,
+    }
+}
+
+impl Bench<'_> {
+    fn view(&self, actor: usize, action: &Action, proposal: Option<&Proposal>, now: u64) -> View {
+        let body = match action {
+            Action::Propose(d) => Some(&d.body),
+            _ => proposal.map(|p| &p.body),
+        };
+        let asset = matches!(body, Some(ProposalBody::DisposeAsset(_))).then(|| Asset {
+            id: COMMONS.into(),
+            kind: AssetKind::Dataset,
+            lock: LockStatus::Perpetual,
+            description: "a dataset held in trust for ever".into(),
+        });
+        let per = PER_CLASS as u32;
+        View {
+            trust_id: "0".repeat(64),
+            trust_name: "conformance suite".into(),
+            charter: self.charter.to_vec(),
+            now,
+            actor: self.members[actor].key.clone(),
+            actor_member: Some(self.members[actor].clone()),
+            members: ClassCounts {
+                resident: per,
+                community: per,
+                public: per,
+            },
+            proposal: proposal.cloned(),
+            asset,
+            subject: None,
+        }
+    }
+
+    fn judge(
+        &self,
+        actor: usize,
+        action: &Action,
+        proposal: Option<&Proposal>,
+        now: u64,
+    ) -> Result<Verdict, String> {
+        let view = self.view(actor, action, proposal, now);
+        let eval = self
+            .runtime
+            .evaluate(self.module, &view, action)
+            .map_err(|e| format!("the candidate failed to run: {e}"))?;
+        host_rules::check_verdict(action, &eval.verdict)
+            .map_err(|e| format!("the candidate answered badly: {e}"))?;
+        Ok(eval.verdict)
+    }
+
+    /// Propose `body` as member 0, cast `ballots` (member index, choice) and close.
+    fn run(&self, body: &ProposalBody, ballots: &[(usize, Choice)]) -> Result<Run, String> {
+        let mut window = None;
+        let mut refusal = String::new();
+        for days in WINDOWS_DAYS {
+            let action = Action::Propose(ProposalDraft {
+                body: body.clone(),
+                title: "conformance vector".into(),
+                text: "a synthetic proposal run by the host's conformance suite".into(),
+                window: days * DAY,
+            });
+            match self.judge(0, &action, None, T0)? {
+                Verdict::Allow(_) => {
+                    window = Some(days * DAY);
+                    break;
+                }
+                Verdict::Deny(d) => refusal = format!("{}: {}", d.code, d.explanation),
+            }
+        }
+        let Some(window) = window else {
+            return Ok(Run::NotOpened(refusal));
+        };
+        let mut proposal = Proposal {
+            id: 1,
+            body: body.clone(),
+            proposer: self.members[0].key.clone(),
+            title: "conformance vector".into(),
+            text: String::new(),
+            opened_at: T0,
+            closes_at: T0 + window,
+            status: ProposalStatus::Open,
+            electorate: self
+                .members
+                .iter()
+                .map(|m| Elector {
+                    key: m.key.clone(),
+                    class: m.class,
+                })
+                .collect(),
+            ballots: Vec::new(),
+        };
+        for &(voter, choice) in ballots {
+            let action = Action::Vote(Vote {
+                proposal: 1,
+                choice,
+            });
+            if self
+                .judge(voter, &action, Some(&proposal), T0 + 1)?
+                .is_allowed()
+            {
+                proposal.ballots.push(Ballot {
+                    voter: self.members[voter].key.clone(),
+                    choice,
+                });
+            }
+        }
+        let close = Action::Close(1);
+        Ok(
+            match self.judge(0, &close, Some(&proposal), proposal.closes_at)? {
+                Verdict::Deny(d) => Run::NotClosed(format!("{}: {}", d.code, d.explanation)),
+                Verdict::Allow(a) => {
+                    let d = a.decision.expect("check_verdict requires a decision");
+                    Run::Closed(d.outcome, d.explanation)
+                }
+            },
+        )
+    }
+}
+
+/// Ballots: the first `yes` of `order` vote yes, the next `no` vote no, then `abstain`.
+fn ballots(order: &[usize], yes: usize, no: usize, abstain: usize) -> Vec<(usize, Choice)> {
+    order
+        .iter()
+        .copied()
+        .zip(
+            std::iter::repeat_n(Choice::Yes, yes)
+                .chain(std::iter::repeat_n(Choice::No, no))
+                .chain(std::iter::repeat_n(Choice::Abstain, abstain)),
+        )
+        .collect()
+}
+
+fn must_not_pass(clause: Clause, vector: String, run: Result<Run, String>) -> CheckResult {
+    match run {
+        Err(e) => CheckResult {
+            clause,
+            vector,
+            passed: false,
+            detail: e,
+        },
+        Ok(run) => CheckResult {
+            clause,
+            vector,
+            passed: !run.passed(),
+            detail: run.describe(),
+        },
+    }
+}
+
+/// Run the conformance vectors of `clauses` against the prepared module `module`, running
+/// with `charter`. Every vector runs (a failing one does not stop the others).
+pub fn conformance(
+    runtime: &Runtime,
+    module: &Hash,
+    charter: &[Parameter],
+    clauses: &[Clause],
+) -> Vec<CheckResult> {
+    let members = (0..3 * PER_CLASS)
+        .map(|i| {
+            let class = class_of(i);
+            let mut key = vec![0u8; 32];
+            key[0] = 0xc0;
+            key[1] = (i / PER_CLASS) as u8;
+            key[2] = (i % PER_CLASS) as u8;
+            Member {
+                key,
+                name: format!("{} {}", class.name(), i % PER_CLASS + 1),
+                class,
+                admitted_at: T0 - 365 * DAY,
+            }
+        })
+        .collect();
+    let bench = Bench {
+        runtime,
+        module,
+        charter,
+        members,
+    };
+    let all: Vec<usize> = (0..3 * PER_CLASS).collect();
+    let mut results = Vec::new();
+    for &clause in clauses {
+        match clause {
+            Clause::AssetLock => {
+                let body = ProposalBody::DisposeAsset(Disposal {
+                    asset_id: COMMONS.into(),
+                    recipient: "a private buyer, outright".into(),
+                });
+                for weak in 0..3 {
+                    // The weak class votes 3 yes, 2 no (60%); the others all vote yes.
+                    let ballots: Vec<(usize, Choice)> = all
+                        .iter()
+                        .map(|&i| {
+                            let split = i / PER_CLASS == weak && i % PER_CLASS >= 3;
+                            (i, if split { Choice::No } else { Choice::Yes })
+                        })
+                        .collect();
+                    let vector = format!(
+                        "disposing of a perpetual asset with 60% support in the {} class (100% elsewhere) must not pass",
+                        class_of(weak * PER_CLASS).name()
+                    );
+                    results.push(must_not_pass(clause, vector, bench.run(&body, &ballots)));
+                }
+            }
+            Clause::AmendmentSupermajority => {
+                let body = ProposalBody::AmendBylaws(Amendment {
+                    module: hex::encode(module),
+                    charter: charter.to_vec(),
+                    releases: Vec::new(),
+                });
+                for (yes, no, abstain) in [(9, 6, 0), (9, 5, 1), (6, 4, 0)] {
+                    let share = yes * 100 / (yes + no);
+                    let vector = format!(
+                        "an amendment with {yes} yes, {no} no and {abstain} abstentions ({share}% of votes cast) must not pass"
+                    );
+                    let run = bench.run(&body, &ballots(&all, yes, no, abstain));
+                    results.push(must_not_pass(clause, vector, run));
+                }
+            }
+            Clause::OneMemberOneVote => {
+                let reversed: Vec<usize> = all.iter().rev().copied().collect();
+                let interleaved: Vec<usize> = (0..all.len()).map(|i| i * 7 % all.len()).collect();
+                for (yes, no, abstain) in [(8, 7, 0), (7, 8, 0), (5, 4, 3)] {
+                    let vector = format!(
+                        "an ordinary resolution with {yes} yes, {no} no and {abstain} abstentions must come out the same whoever casts them"
+                    );
+                    let runs: Vec<Result<Run, String>> = [&all, &reversed, &interleaved]
+                        .into_iter()
+                        .map(|order| {
+                            bench.run(&ProposalBody::Ordinary, &ballots(order, yes, no, abstain))
+                        })
+                        .collect();
+                    let result = match runs.iter().find_map(|r| r.as_ref().err()) {
+                        Some(e) => CheckResult {
+                            clause,
+                            vector,
+                            passed: false,
+                            detail: e.clone(),
+                        },
+                        None => {
+                            let outcomes: Vec<Option<Outcome>> = runs
+                                .iter()
+                                .map(|r| match r {
+                                    Ok(Run::Closed(o, _)) => Some(*o),
+                                    _ => None,
+                                })
+                                .collect();
+                            let same = outcomes.windows(2).all(|w| w[0] == w[1]);
+                            let detail = runs
+                                .iter()
+                                .zip(["residents first", "public first", "interleaved"])
+                                .map(|(r, how)| {
+                                    format!(
+                                        "{how}: {}",
+                                        r.as_ref().map(Run::describe).unwrap_or_default()
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join("; ");
+                            CheckResult {
+                                clause,
+                                vector,
+                                passed: same,
+                                detail,
+                            }
+                        }
+                    };
+                    results.push(result);
+                }
+            }
+        }
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proposal(
+        ballots: &[(u8, StakeholderClass, Choice)],
+        electors: &[(u8, StakeholderClass)],
+    ) -> Proposal {
+        Proposal {
+            id: 1,
+            body: ProposalBody::Ordinary,
+            proposer: vec![0; 32],
+            title: String::new(),
+            text: String::new(),
+            opened_at: 0,
+            closes_at: 1,
+            status: ProposalStatus::Open,
+            electorate: electors
+                .iter()
+                .map(|&(k, class)| Elector {
+                    key: vec![k; 32],
+                    class,
+                })
+                .collect(),
+            ballots: ballots
+                .iter()
+                .map(|&(k, _, choice)| Ballot {
+                    voter: vec![k; 32],
+                    choice,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for c in Clause::ALL {
+            assert_eq!(Clause::parse(c.name()), Some(c));
+        }
+        assert_eq!(Clause::parse("asset lock"), None);
+    }
+
+    #[test]
+    fn the_procedure_needs_every_class() {
+        use StakeholderClass::*;
+        let electors = [(1, Resident), (2, Resident), (3, Community), (4, Community)];
+        let all_yes = [
+            (1, Resident, Choice::Yes),
+            (2, Resident, Choice::Yes),
+            (3, Community, Choice::Yes),
+            (4, Community, Choice::Yes),
+        ];
+        assert_eq!(procedure(&proposal(&all_yes, &electors)), Ok(()));
+        // Community turnout is one of two (meets 1/2) but its only vote is no.
+        let split = [
+            (1, Resident, Choice::Yes),
+            (2, Resident, Choice::Yes),
+            (3, Community, Choice::No),
+        ];
+        let err = procedure(&proposal(&split, &electors)).unwrap_err();
+        assert!(err.contains("community class: 0 of 1"), "{err}");
+        // Nobody from the community class voted.
+        let absent = [(1, Resident, Choice::Yes), (2, Resident, Choice::Yes)];
+        let err = procedure(&proposal(&absent, &electors)).unwrap_err();
+        assert!(err.contains("community class: 0 of 2 took part"), "{err}");
+        // Three of four yes in a class is enough.
+        let electors4 = [(1, Public), (2, Public), (3, Public), (4, Public)];
+        let three = [
+            (1, Public, Choice::Yes),
+            (2, Public, Choice::Yes),
+            (3, Public, Choice::Yes),
+            (4, Public, Choice::No),
+        ];
+        assert_eq!(procedure(&proposal(&three, &electors4)), Ok(()));
+    }
+}

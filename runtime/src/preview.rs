@@ -1,0 +1,285 @@
+//! Impact previews: what a candidate bylaw would have decided over the trust's whole history.
+//!
+//! The preview walks the log from genesis, following the state the log actually produced
+//! (each entry advances it with its *logged* verdict), and asks the candidate, running with
+//! the charter it would run with, to judge each transition again. It writes nothing to the
+//! trust; [`crate::Trust::preview_amendment`] stores the finished report so that members can
+//! read it before they vote.
+
+use redb::{ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+
+use crate::amendment::{load_stored, migrated_charter};
+use crate::engine::Runtime;
+use crate::entrenched::{CheckResult, conformance};
+use crate::error::{Result, StoreError};
+use crate::host_rules;
+use crate::log::{Entry, EntryBody, entry_hash};
+use crate::model::{Action, Effect, Hash, Key, Outcome, Parameter, Verdict};
+use crate::schema::LOG;
+use crate::state::{Constitution, TrustState, changes_digest};
+use crate::transition::SignedTransition;
+use crate::trust::genesis_state;
+
+/// Differences listed in full; beyond this only their number is kept.
+pub const MAX_LISTED_DIFFERENCES: usize = 1_000;
+
+/// How a transition was, or would be, judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Judgement {
+    /// Allowed, with the bylaw's notes.
+    Allowed {
+        /// The notes.
+        notes: Vec<String>,
+    },
+    /// Allowed as a close, with this outcome.
+    Decided {
+        /// The outcome.
+        outcome: Outcome,
+        /// The bylaw's account of the tally.
+        explanation: String,
+    },
+    /// Denied.
+    Denied {
+        /// Reason code.
+        code: String,
+        /// Clause.
+        clause: String,
+        /// Explanation.
+        explanation: String,
+    },
+    /// The candidate failed to judge it (trap, fuel, bad answer).
+    Failed {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl Judgement {
+    fn of(verdict: &Verdict) -> Judgement {
+        match verdict {
+            Verdict::Allow(a) => match &a.decision {
+                Some(d) => Judgement::Decided {
+                    outcome: d.outcome,
+                    explanation: d.explanation.clone(),
+                },
+                None => Judgement::Allowed {
+                    notes: a.notes.clone(),
+                },
+            },
+            Verdict::Deny(d) => Judgement::Denied {
+                code: d.code.clone(),
+                clause: d.clause.clone(),
+                explanation: d.explanation.clone(),
+            },
+        }
+    }
+
+    /// A one-line summary: `allowed`, `passed`, `denied (code)`, `failed`.
+    pub fn headline(&self) -> String {
+        match self {
+            Judgement::Allowed { .. } => "allowed".into(),
+            Judgement::Decided { outcome, .. } => outcome.name().into(),
+            Judgement::Denied { code, .. } => format!("denied ({code})"),
+            Judgement::Failed { .. } => "failed".into(),
+        }
+    }
+
+    /// The explanation given (notes, tally account, denial, or error).
+    pub fn explanation(&self) -> String {
+        match self {
+            Judgement::Allowed { notes } => notes.join(" "),
+            Judgement::Decided { explanation, .. } => explanation.clone(),
+            Judgement::Denied {
+                clause,
+                explanation,
+                ..
+            } => format!("{clause}: {explanation}"),
+            Judgement::Failed { error } => error.clone(),
+        }
+    }
+
+    /// Whether two judgements decide the same way (allow, deny, or the same outcome).
+    /// Explanations and reason codes may differ.
+    fn same_decision(&self, other: &Judgement) -> bool {
+        match (self, other) {
+            (Judgement::Allowed { .. }, Judgement::Allowed { .. })
+            | (Judgement::Denied { .. }, Judgement::Denied { .. }) => true,
+            (Judgement::Decided { outcome: a, .. }, Judgement::Decided { outcome: b, .. }) => {
+                a == b
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A past transition the candidate would have decided differently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Difference {
+    /// The entry's index in the log.
+    pub index: u64,
+    /// Its host time.
+    pub time: u64,
+    /// Who signed it.
+    pub signer: Key,
+    /// What it asked, e.g. `close proposal 3`.
+    pub action: String,
+    /// What the rules then in force decided (as logged).
+    pub logged: Judgement,
+    /// What the candidate would have decided.
+    pub candidate: Judgement,
+}
+
+/// The impact preview of one candidate (module and proposed charter).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImpactPreview {
+    /// The candidate module.
+    pub module: Hash,
+    /// The charter the amendment proposes.
+    pub proposed: Vec<Parameter>,
+    /// The charter the candidate would run with (after its `migrate`).
+    pub charter: Vec<Parameter>,
+    /// Log entries covered (the log's size when the preview ran).
+    pub entries: u64,
+    /// Hash of the last entry covered.
+    pub head: Hash,
+    /// Transitions re-judged.
+    pub transitions: u64,
+    /// The first [`MAX_LISTED_DIFFERENCES`] differences, in log order.
+    pub differences: Vec<Difference>,
+    /// All differences found (may exceed the listed ones).
+    pub differing: u64,
+    /// The conformance suite of every entrenched clause in force.
+    pub conformance: Vec<CheckResult>,
+}
+
+impl ImpactPreview {
+    /// True when every conformance vector passed.
+    pub fn conforms(&self) -> bool {
+        self.conformance.iter().all(|c| c.passed)
+    }
+}
+
+/// The key a preview is stored under: the candidate and the charter it proposes.
+pub fn preview_key(module: &Hash, proposed: &[Parameter]) -> Hash {
+    let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 impact preview key v1");
+    h.update(module);
+    h.update(&postcard::to_stdvec(proposed).expect("in-memory encoding cannot fail"));
+    *h.finalize().as_bytes()
+}
+
+fn describe_action(action: &Action) -> String {
+    match action {
+        Action::Propose(d) => format!("propose {} `{}`", d.body.kind(), d.title),
+        Action::Vote(v) => format!("vote {} on proposal {}", v.choice.name(), v.proposal),
+        Action::Close(id) => format!("close proposal {id}"),
+        Action::Execute(id) => format!("execute proposal {id}"),
+        Action::Withdraw(id) => format!("withdraw proposal {id}"),
+        Action::RegisterAsset(a) => format!("register asset `{}`", a.id),
+        Action::LockAsset(id) => format!("lock asset `{id}`"),
+    }
+}
+
+/// Replay the log in `db` under the candidate `module` (already stored) with the `proposed`
+/// charter, as a dry run. `current` is the constitution in force now (its charter is what
+/// `migrate` receives as `previous`; its entrenched clauses are the ones checked).
+pub fn preview(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    current: &Constitution,
+    module: &Hash,
+    proposed: &[Parameter],
+) -> Result<ImpactPreview> {
+    load_stored(runtime, db, module)?;
+    let charter = migrated_charter(runtime, module, &current.charter, proposed)?;
+    let mut report = ImpactPreview {
+        module: *module,
+        proposed: proposed.to_vec(),
+        charter: charter.clone(),
+        entries: 0,
+        head: [0; 32],
+        transitions: 0,
+        differences: Vec::new(),
+        differing: 0,
+        conformance: conformance(runtime, module, &charter, &current.entrenched),
+    };
+    let txn = db.begin_read().map_err(StoreError::from)?;
+    let log = txn.open_table(LOG).map_err(StoreError::from)?;
+    let mut state = TrustState::default();
+    for row in log.iter().map_err(StoreError::from)? {
+        let (_, bytes) = row.map_err(StoreError::from)?;
+        let entry = Entry::from_bytes(bytes.value())?;
+        let rec = match &entry.body {
+            EntryBody::Genesis(g) => {
+                state = genesis_state(g, &entry).0;
+                continue;
+            }
+            EntryBody::Transition(rec) => rec,
+        };
+        let (_, body) = SignedTransition::decode(&rec.signed)?;
+        let mut view = host_rules::view(&state, &body.signer, &body.action, entry.time);
+        view.charter = charter.clone();
+        let candidate = match runtime.evaluate(module, &view, &body.action) {
+            Ok(eval) => match host_rules::check_verdict(&body.action, &eval.verdict) {
+                Ok(()) => Judgement::of(&eval.verdict),
+                Err(e) => Judgement::Failed {
+                    error: e.to_string(),
+                },
+            },
+            Err(e) => Judgement::Failed {
+                error: e.to_string(),
+            },
+        };
+        let logged = Judgement::of(&rec.verdict);
+        report.transitions += 1;
+        if !logged.same_decision(&candidate) {
+            report.differing += 1;
+            if report.differences.len() < MAX_LISTED_DIFFERENCES {
+                report.differences.push(Difference {
+                    index: entry.index,
+                    time: entry.time,
+                    signer: body.signer,
+                    action: describe_action(&body.action),
+                    logged,
+                    candidate,
+                });
+            }
+        }
+        // Follow the history as it happened: the logged verdict and logged activation.
+        let activation = rec.effects.iter().find_map(|e| match e {
+            Effect::BylawsAmended {
+                module,
+                charter,
+                entrenched,
+            } => Some(Constitution {
+                module: *module,
+                charter: charter.clone(),
+                entrenched: entrenched.clone(),
+            }),
+            _ => None,
+        });
+        let (_, changes) = host_rules::effects(
+            &state,
+            &body.signer,
+            body.seq,
+            &body.action,
+            &rec.verdict,
+            entry.time,
+            activation.as_ref(),
+        );
+        if changes_digest(&changes) != rec.changes {
+            return Err(StoreError::Corrupt(format!(
+                "entry {} does not replay to its logged state changes; run `cltd verify`",
+                entry.index
+            ))
+            .into());
+        }
+        state.apply_all(&changes);
+        state.size += 1;
+        state.head = entry_hash(&entry);
+        state.time = entry.time;
+    }
+    report.entries = state.size;
+    report.head = state.head;
+    Ok(report)
+}
