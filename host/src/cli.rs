@@ -104,6 +104,10 @@ enum Command {
         /// Take instances from wasmtime's pooling allocator instead of allocating on demand.
         #[arg(long)]
         pooling: bool,
+        /// Instead, measure an amendment (check and compile, conformance, impact preview)
+        /// against a history of this many entries; repeat or comma-separate for several.
+        #[arg(long, value_delimiter = ',')]
+        amendment_history: Vec<usize>,
     },
     /// Work with bylaw components: build, upload, verify against source.
     Bylaws {
@@ -555,8 +559,22 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             transitions,
             batch,
             pooling,
+            amendment_history,
         } => {
             let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
+            if !amendment_history.is_empty() {
+                writeln!(
+                    err,
+                    "measuring amendments against histories of {amendment_history:?} entries..."
+                )?;
+                let figures = crate::amendment_bench::run(&wasm, &amendment_history)?;
+                if json {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&figures)?)?;
+                } else {
+                    writeln!(out, "{}", crate::amendment_bench::text(&figures))?;
+                }
+                return Ok(crate::EXIT_OK);
+            }
             writeln!(
                 err,
                 "measuring ({members} members, {transitions} durable transitions per figure)..."

@@ -371,11 +371,13 @@ pub fn run(
     )?;
     d.act("gus", Action::LockAsset("tenant-portal".into()))?;
 
-    d.chapter("7. Proving the history")?;
+    amend(&mut d)?;
+
+    d.chapter("9. Proving the history")?;
     let report = verify(d.trust.database(), &runtime)?;
     let entries = d.trust.state().size;
     d.say(&format!(
-        "verify replayed {} log entries from genesis against the stored bylaw module: {}",
+        "verify replayed {} log entries from genesis, each under the bylaw module and charter then in force: {}",
         report.checked,
         if report.is_ok() {
             "VERIFIED".to_string()
@@ -395,7 +397,7 @@ pub fn run(
         crate::render::when(d.clock.now())
     ))?;
     d.say(&format!(
-        "\nThe trust is in {}. Look around with:\n  {program} --data-dir {0} show\n  {program} --data-dir {0} log\n  {program} --data-dir {0} verify\n  {program} --data-dir {0} propose --as bo --title \"Open the repair data\" ordinary\n  (every verb: {program} --help)",
+        "\nThe trust is in {}. Look around with:\n  {program} --data-dir {0} show\n  {program} --data-dir {0} log\n  {program} --data-dir {0} verify\n  {program} --data-dir {0} amend show 8\n  {program} --data-dir {0} propose --as bo --title \"Open the repair data\" ordinary\n  (every verb: {program} --help)",
         data_dir.display()
     ))?;
     Ok(DemoReport {
@@ -404,6 +406,82 @@ pub fn run(
         entries,
         verified: report.is_ok(),
     })
+}
+
+/// Chapters 7 and 8: a resolution lost to the quorum, and the amendment that lowers it.
+fn amend(d: &mut Demo<'_>) -> Result<()> {
+    d.chapter("7. A resolution lost to the quorum")?;
+    let online = |d: &mut Demo<'_>, title: &str| -> Result<u64> {
+        let r = d.propose("eli", title, ProposalBody::Ordinary, 7)?;
+        let id = proposal_id(&r)?;
+        d.votes(id, &[("eli", Choice::Yes), ("hana", Choice::Yes)])?;
+        d.wait(7)?;
+        d.act("eli", Action::Close(id))?;
+        Ok(id)
+    };
+    online(d, "Hold general meetings online as well")?;
+    d.say("Two of eight members voted, both in favour: a third of the electorate is a high bar for everyday business.")?;
+
+    d.chapter("8. Amending the bylaws")?;
+    let module = d.trust.state().module;
+    let mut charter = d.trust.state().charter.clone();
+    charter.retain(|p| p.key != "ordinary-quorum");
+    charter.push(cltd_runtime::Parameter {
+        key: "ordinary-quorum".into(),
+        value: "1/4".into(),
+    });
+    d.say("dana drafts an amendment: the same bylaw module, with the ordinary quorum lowered from 1/3 to 1/4.")?;
+    d.say("Before the vote opens, the runtime replays the whole history under the amended rules (a dry run) and")?;
+    d.say("checks them against the entrenched clauses. Every member can read the impact preview:")?;
+    let preview = d.trust.preview_amendment(&module, &charter)?;
+    for line in crate::amend::preview_text(d.trust.state(), &preview).lines() {
+        d.say(&format!("    {line}"))?;
+    }
+    let r = d.act(
+        "dana",
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::AmendBylaws(cltd_runtime::Amendment {
+                module: hex::encode(module),
+                charter,
+                releases: Vec::new(),
+            }),
+            title: "Lower the ordinary quorum to one quarter".into(),
+            text: "Everyday resolutions keep failing for turnout alone.".into(),
+            window: 30 * DAY,
+        }),
+    )?;
+    let id = proposal_id(&r)?;
+    d.votes(
+        id,
+        &[
+            ("amara", Choice::Yes),
+            ("chen", Choice::Yes),
+            ("dana", Choice::Yes),
+            ("eli", Choice::Yes),
+            ("farah", Choice::Yes),
+            ("hana", Choice::Yes),
+            ("bo", Choice::No),
+        ],
+    )?;
+    d.wait(30)?;
+    d.act("dana", Action::Close(id))?;
+    d.say("dana tries to put it in force at once:")?;
+    let bytes = d.sign("dana", Action::Execute(id));
+    match d.trust.submit(&bytes) {
+        Err(cltd_runtime::Error::Refused(why)) => {
+            d.say(&format!("    refused, nothing recorded: {why}"))?
+        }
+        Ok(r) => bail!(
+            "the timelock did not hold: {}",
+            render::verdict_text(&r.verdict)
+        ),
+        Err(e) => return Err(e.into()),
+    }
+    d.wait(7)?;
+    d.act("dana", Action::Execute(id))?;
+    d.say("The same resolution, proposed again, now passes under the amended rules:")?;
+    online(d, "Hold general meetings online as well (again)")?;
+    Ok(())
 }
 
 fn proposal_id(receipt: &Receipt) -> Result<u64> {

@@ -5,6 +5,7 @@
 //! can also be driven from tests.
 
 pub mod amend;
+pub mod amendment_bench;
 pub mod bench;
 pub mod cli;
 pub mod demo;

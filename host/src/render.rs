@@ -56,11 +56,16 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
             g.purpose
         ),
         ProposalBody::AmendBylaws(a) => {
-            let mut text = format!("amending the bylaws: module {}", short_hex(&a.module));
-            let changed = charter_changes(&state.charter, &a.charter);
-            if !changed.is_empty() {
-                text.push_str(&format!(", charter {}", changed.join(", ")));
-            }
+            let params: Vec<String> = a
+                .charter
+                .iter()
+                .map(|p| format!("{}={}", p.key, p.value))
+                .collect();
+            let mut text = format!(
+                "amending the bylaws: module {} with charter [{}]",
+                short_hex(&a.module),
+                params.join(", ")
+            );
             if !a.releases.is_empty() {
                 text.push_str(&format!(", releasing entrenched {}", a.releases.join(", ")));
             }
@@ -90,7 +95,7 @@ pub fn verdict_json(verdict: &Verdict) -> Value {
     match verdict {
         Verdict::Allow(a) => json!({
             "allowed": true,
-            "decision": a.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation})),
+            "decision": a.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation, "not_before": d.not_before})),
             "notes": a.notes,
         }),
         Verdict::Deny(d) => {
@@ -157,12 +162,13 @@ pub fn short_hex(hex: &str) -> &str {
     hex.get(..16).unwrap_or(hex)
 }
 
-/// How `proposed` differs from `current`, as `key: old -> new` lines (`-` for absent).
+/// How `proposed` differs from `current`, as `key: old -> new` lines (`(unset)` for absent:
+/// the bylaw's default applies).
 pub fn charter_changes(current: &[Parameter], proposed: &[Parameter]) -> Vec<String> {
     let get = |list: &[Parameter], key: &str| {
         list.iter()
             .find(|p| p.key == key)
-            .map_or_else(|| "-".to_string(), |p| p.value.clone())
+            .map_or_else(|| "(unset)".to_string(), |p| p.value.clone())
     };
     let mut keys: Vec<&str> = current
         .iter()
@@ -252,6 +258,15 @@ pub fn proposal_text(state: &TrustState, p: &ProposalState) -> String {
             d.outcome.name(),
             d.explanation
         ));
+        if let (Some(until), None) = (d.not_before, p.executed_at) {
+            s.push_str(&format!("\n   timelocked: executable from {}", when(until)));
+        }
+    }
+    if let ProposalBody::AmendBylaws(a) = &pr.body {
+        s.push_str(&format!(
+            "\n   candidate module {}; its impact preview: `cltd amend show {}`",
+            a.module, pr.id
+        ));
     }
     s
 }
@@ -275,7 +290,11 @@ pub fn proposal_json(state: &TrustState, p: &ProposalState) -> Value {
         "voted": voted,
         "tally": t.classes.iter().map(|(c, e, y, n, a)| json!({"class": c.name(), "electors": e, "yes": y, "no": n, "abstain": a})).collect::<Vec<_>>(),
         "ballots": pr.ballots.iter().map(|b| json!({"voter": hex::encode(&b.voter), "choice": b.choice.name()})).collect::<Vec<_>>(),
-        "decision": p.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation})),
+        "decision": p.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation, "not_before": d.not_before})),
+        "amendment": match &pr.body {
+            ProposalBody::AmendBylaws(a) => json!({"module": a.module, "charter": a.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(), "releases": a.releases}),
+            _ => Value::Null,
+        },
         "closed_at": p.closed_at,
         "executed_at": p.executed_at,
     })

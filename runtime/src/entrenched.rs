@@ -411,7 +411,7 @@ pub fn conformance(
                 for (yes, no, abstain) in [(9, 6, 0), (9, 5, 1), (6, 4, 0)] {
                     let share = yes * 100 / (yes + no);
                     let vector = format!(
-                        "an amendment with {yes} yes, {no} no and {abstain} abstentions ({share}% of votes cast) must not pass"
+                        "an amendment with {yes} yes, {no} no and {abstain} abstaining ({share}% of votes cast) must not pass"
                     );
                     let run = bench.run(&body, &ballots(&all, yes, no, abstain));
                     results.push(must_not_pass(clause, vector, run));
@@ -422,7 +422,7 @@ pub fn conformance(
                 let interleaved: Vec<usize> = (0..all.len()).map(|i| i * 7 % all.len()).collect();
                 for (yes, no, abstain) in [(8, 7, 0), (7, 8, 0), (5, 4, 3)] {
                     let vector = format!(
-                        "an ordinary resolution with {yes} yes, {no} no and {abstain} abstentions must come out the same whoever casts them"
+                        "an ordinary resolution with {yes} yes, {no} no and {abstain} abstaining must come out the same whoever casts them"
                     );
                     let runs: Vec<Result<Run, String>> = [&all, &reversed, &interleaved]
                         .into_iter()

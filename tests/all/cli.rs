@@ -273,3 +273,223 @@ fn show_reports_turnout_and_the_quorum_picture() {
         "{all}"
     );
 }
+
+/// The hash `cltd bylaws hash NAME` reports.
+fn hash_of(d: &Path, bylaw: &str) -> String {
+    ok(d, &["bylaws", "hash", bylaw])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn amendments_through_the_cli_upload_preview_and_propose() {
+    let dir = founded();
+    let d = dir.path();
+    let show = ok(d, &["show"]);
+    assert!(
+        show.contains("entrenched: asset-lock, amendment-supermajority, one-member-one-vote"),
+        "{show}"
+    );
+    let up = ok(d, &["bylaws", "upload", "reasoned-clt"]);
+    let module = hash_of(d, "reasoned-clt");
+    assert!(up.contains(&format!("stored module {module}")), "{up}");
+    assert!(
+        up.contains("§9 every proposal must state its reasons"),
+        "{up}"
+    );
+    let again = ok(d, &["--json", "bylaws", "upload", "reasoned-clt"]);
+    let v: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(v["new"], false);
+
+    let propose = [
+        "propose",
+        "--as",
+        "amara",
+        "--title",
+        "Give reasons",
+        "--text",
+        "So we can judge",
+        "--days",
+        "30",
+        "amend",
+        "--module",
+        &module,
+    ];
+    let r = cltd(d, &propose);
+    assert_eq!(r.code, cltd::EXIT_ERROR, "{}", r.out);
+    assert!(r.err.contains("cltd amend preview"), "{}", r.err);
+
+    let preview = ok(d, &["amend", "preview", &module]);
+    assert!(
+        preview.contains("9 of 9 conformance checks passed"),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("charter: reasons-required: (unset) -> yes"),
+        "{preview}"
+    );
+    let json: Value =
+        serde_json::from_str(&ok(d, &["--json", "amend", "preview", &module])).unwrap();
+    assert_eq!(json["conformance"].as_array().unwrap().len(), 9);
+
+    let opened = ok(d, &propose);
+    assert!(opened.contains("proposal 1 opened"), "{opened}");
+    let shown = ok(d, &["amend", "show", "1"]);
+    assert_eq!(
+        shown, preview,
+        "members read the preview the proposal was opened with"
+    );
+
+    // A charter that weakens the asset lock is refused before any vote.
+    let classic = hash_of(d, "classic-clt");
+    ok(
+        d,
+        &[
+            "amend",
+            "preview",
+            &classic,
+            "--set",
+            "disposal-threshold=1/2",
+        ],
+    );
+    let r = cltd(
+        d,
+        &[
+            "propose",
+            "--as",
+            "amara",
+            "--title",
+            "Weaken",
+            "--days",
+            "30",
+            "amend",
+            "--module",
+            &classic,
+            "--set",
+            "disposal-threshold=1/2",
+        ],
+    );
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(
+        r.err.contains("breaks entrenched clause `asset-lock`"),
+        "{}",
+        r.err
+    );
+
+    let bad = cltd(d, &["bylaws", "upload", "/nonexistent/x.wasm"]);
+    assert_eq!(bad.code, cltd::EXIT_ERROR);
+    assert!(ok(d, &["verify"]).contains("VERIFIED"));
+}
+
+#[test]
+fn init_takes_the_entrenched_clauses() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    ok(d, &["keys", "new", "amara"]);
+    let r = cltd(
+        d,
+        &[
+            "init",
+            "--name",
+            "X",
+            "--founder",
+            "amara:resident",
+            "--entrench",
+            "asset-lok",
+        ],
+    );
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(r.err.contains("not an entrenched clause"), "{}", r.err);
+    ok(
+        d,
+        &[
+            "init",
+            "--name",
+            "X",
+            "--founder",
+            "amara:resident",
+            "--entrench",
+            "asset-lock",
+        ],
+    );
+    assert!(ok(d, &["show"]).contains("entrenched: asset-lock\n"));
+}
+
+fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+#[test]
+fn verify_source_says_whether_a_crate_builds_to_a_hash() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    let expected = hash_of(d, "classic-clt");
+    let crate_dir = repo_root().join("bylaws/classic-clt");
+    let crate_dir = crate_dir.to_str().unwrap();
+    let matches = ok(d, &["bylaws", "verify-source", crate_dir, &expected]);
+    assert!(matches.starts_with("MATCHES"), "{matches}");
+    let other = hash_of(d, "reasoned-clt");
+    let r = cltd(d, &["bylaws", "verify-source", crate_dir, &other]);
+    assert_eq!(r.code, cltd::EXIT_VERIFY_FAILED, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains(&format!(
+            "DOES NOT MATCH: classic-clt built from {crate_dir} is module {expected}"
+        )),
+        "{}",
+        r.out
+    );
+}
+
+#[test]
+fn bylaws_build_byte_identical_in_another_directory() {
+    // Copy the sources (as git sees them) to a fresh directory with no target/, build
+    // classic-clt there, and compare with the build the test run uses.
+    let root = repo_root();
+    let files = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&root)
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .output()
+        .expect("git lists the sources");
+    assert!(files.status.success());
+    let copy = tempfile::TempDir::new().unwrap();
+    for file in files.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+        let rel = std::str::from_utf8(file).unwrap();
+        let (from, to) = (root.join(rel), copy.path().join("src").join(rel));
+        if from.is_file() {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+    let out = copy.path().join("out");
+    let crate_dir = copy.path().join("src/bylaws/classic-clt");
+    let built = ok(
+        copy.path(),
+        &[
+            "bylaws",
+            "build",
+            crate_dir.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(built.contains("classic-clt"), "{built}");
+    let here = std::fs::read(bylaws_path().join("classic-clt.wasm")).unwrap();
+    let there = std::fs::read(out.join("classic-clt.wasm")).unwrap();
+    assert!(here == there, "classic-clt built at another path differs");
+    assert!(
+        built.starts_with(&hash_of(copy.path(), "classic-clt")),
+        "{built}"
+    );
+}

@@ -19,6 +19,12 @@ fn the_demo_tells_its_story_and_verifies() {
         "resident class: 1 of 3 (33%)",
         "access grant 1 made",
         "is now under the perpetual asset lock",
+        "2 of 8 took part (25%)",
+        "9 of 9 conformance checks passed",
+        "1 past decision(s) would have come out differently",
+        "candidate: passed",
+        "refused, nothing recorded: proposal 8 is timelocked",
+        "the bylaws are amended",
         "VERIFIED",
     ] {
         assert!(
@@ -40,6 +46,19 @@ fn the_demo_tells_its_story_and_verifies() {
     assert_eq!(sale.proposal.status, ProposalStatus::Rejected);
     assert_eq!(sale.decision.as_ref().unwrap().outcome, Outcome::Rejected);
     assert!(s.assets.contains_key("tenancy-records"));
+    // The amendment lowered the quorum, and the same resolution then passed.
+    assert!(
+        s.charter
+            .iter()
+            .any(|p| p.key == "ordinary-quorum" && p.value == "1/4")
+    );
+    let online: Vec<ProposalStatus> = s
+        .proposals
+        .values()
+        .filter(|p| p.proposal.title.starts_with("Hold general meetings online"))
+        .map(|p| p.proposal.status)
+        .collect();
+    assert_eq!(online, [ProposalStatus::Expired, ProposalStatus::Passed]);
     assert_eq!(s.grants.len(), 1);
     assert!(
         cltd_runtime::verify(trust.database(), &runtime())

@@ -124,6 +124,27 @@ fn the_test_kit_and_the_host_build_identical_views() {
             ));
             (r1.clone(), a, b)
         },
+        {
+            let (a, b) = propose((
+                rt::ProposalBody::AmendBylaws(rt::Amendment {
+                    module: "ab".repeat(32),
+                    charter: vec![rt::Parameter {
+                        key: "ordinary-quorum".into(),
+                        value: "1/4".into(),
+                    }],
+                    releases: vec!["asset-lock".into()],
+                }),
+                sdk::ProposalBody::AmendBylaws(sdk::Amendment {
+                    module: "ab".repeat(32),
+                    charter: vec![sdk::Parameter {
+                        key: "ordinary-quorum".into(),
+                        value: "1/4".into(),
+                    }],
+                    releases: vec!["asset-lock".into()],
+                }),
+            ));
+            (r1.clone(), a, b)
+        },
         (
             r1.clone(),
             rt::Action::LockAsset("old-site".into()),
