@@ -172,6 +172,9 @@ pub fn preview_text(state: &TrustState, report: &ImpactPreview) -> String {
             lines.push(format!("         the candidate {}", c.detail));
         }
     }
+    if let Some(why) = &report.stopped {
+        lines.push(format!("INCOMPLETE: {why}"));
+    }
     if report.differing == 0 {
         lines.push("no past decision would have come out differently".into());
     } else {

@@ -13,7 +13,7 @@ use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{MAX_COMPONENT_BYTES, Runtime, module_hash, to_component};
-use crate::entrenched::{Clause, conformance};
+use crate::entrenched::{Clause, first_failure};
 use crate::error::{Error, LoadError, RefusalError, Result};
 use crate::host_rules::{amendment_module, check_params, released};
 use crate::model::{Amendment, BylawInfo, Hash, Parameter};
@@ -146,10 +146,7 @@ pub(crate) fn candidate(
         .copied()
         .filter(|c| !releases.contains(c))
         .collect();
-    if let Some(failed) = conformance(runtime, &module, &charter, &entrenched)
-        .into_iter()
-        .find(|r| !r.passed)
-    {
+    if let Some(failed) = first_failure(runtime, &module, &charter, &entrenched) {
         return Err(RefusalError::Entrenched {
             clause: failed.clause.name().to_string(),
             vector: failed.vector,

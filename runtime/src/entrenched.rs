@@ -356,6 +356,29 @@ pub fn conformance(
     charter: &[Parameter],
     clauses: &[Clause],
 ) -> Vec<CheckResult> {
+    suite(runtime, module, charter, clauses, false)
+}
+
+/// The first vector the candidate fails, if any; stops there (a candidate that burns its
+/// fuel on every call costs one call per vector at most, and no more vectors after it).
+pub(crate) fn first_failure(
+    runtime: &Runtime,
+    module: &Hash,
+    charter: &[Parameter],
+    clauses: &[Clause],
+) -> Option<CheckResult> {
+    suite(runtime, module, charter, clauses, true)
+        .into_iter()
+        .find(|r| !r.passed)
+}
+
+fn suite(
+    runtime: &Runtime,
+    module: &Hash,
+    charter: &[Parameter],
+    clauses: &[Clause],
+    stop_at_failure: bool,
+) -> Vec<CheckResult> {
     let members = (0..3 * PER_CLASS)
         .map(|i| {
             let class = class_of(i);
@@ -400,6 +423,9 @@ pub fn conformance(
                         class_of(weak * PER_CLASS).name()
                     );
                     results.push(must_not_pass(clause, vector, bench.run(&body, &ballots)));
+                    if stop_at_failure && results.iter().any(|r| !r.passed) {
+                        return results;
+                    }
                 }
             }
             Clause::AmendmentSupermajority => {
@@ -415,6 +441,9 @@ pub fn conformance(
                     );
                     let run = bench.run(&body, &ballots(&all, yes, no, abstain));
                     results.push(must_not_pass(clause, vector, run));
+                    if stop_at_failure && results.iter().any(|r| !r.passed) {
+                        return results;
+                    }
                 }
             }
             Clause::OneMemberOneVote => {
@@ -466,6 +495,9 @@ pub fn conformance(
                         }
                     };
                     results.push(result);
+                    if stop_at_failure && results.iter().any(|r| !r.passed) {
+                        return results;
+                    }
                 }
             }
         }

@@ -57,7 +57,8 @@ pub use model::{
     ProposalState, ProposalStatus, StakeholderClass, Verdict, View, Vote,
 };
 pub use preview::{
-    Difference, ImpactPreview, Judgement, MAX_LISTED_DIFFERENCES, preview, preview_key,
+    Difference, ImpactPreview, Judgement, MAX_FAILURES, MAX_LISTED_DIFFERENCES, preview,
+    preview_key,
 };
 pub use replay::{Divergence, VerifyReport, verify};
 pub use state::{Change, Constitution, TrustState};

@@ -24,6 +24,10 @@ use crate::trust::genesis_state;
 /// Differences listed in full; beyond this only their number is kept.
 pub const MAX_LISTED_DIFFERENCES: usize = 1_000;
 
+/// After this many transitions the candidate failed to judge (trap, fuel, bad answer), the
+/// preview stops: a candidate that burns its fuel on every call would otherwise take hours.
+pub const MAX_FAILURES: u64 = 16;
+
 /// How a transition was, or would be, judged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Judgement {
@@ -151,12 +155,19 @@ pub struct ImpactPreview {
     pub differing: u64,
     /// The conformance suite of every entrenched clause in force.
     pub conformance: Vec<CheckResult>,
+    /// Why the preview stopped before the end of the log, if it did.
+    pub stopped: Option<String>,
 }
 
 impl ImpactPreview {
     /// True when every conformance vector passed.
     pub fn conforms(&self) -> bool {
         self.conformance.iter().all(|c| c.passed)
+    }
+
+    /// True when the preview covers the whole log it was run on.
+    pub fn is_complete(&self) -> bool {
+        self.stopped.is_none()
     }
 }
 
@@ -202,7 +213,9 @@ pub fn preview(
         differences: Vec::new(),
         differing: 0,
         conformance: conformance(runtime, module, &charter, &current.entrenched),
+        stopped: None,
     };
+    let mut failures = 0u64;
     let txn = db.begin_read().map_err(StoreError::from)?;
     let log = txn.open_table(LOG).map_err(StoreError::from)?;
     let mut state = TrustState::default();
@@ -232,6 +245,9 @@ pub fn preview(
         };
         let logged = Judgement::of(&rec.verdict);
         report.transitions += 1;
+        if matches!(candidate, Judgement::Failed { .. }) {
+            failures += 1;
+        }
         if !logged.same_decision(&candidate) {
             report.differing += 1;
             if report.differences.len() < MAX_LISTED_DIFFERENCES {
@@ -278,6 +294,13 @@ pub fn preview(
         state.size += 1;
         state.head = entry_hash(&entry);
         state.time = entry.time;
+        if failures >= MAX_FAILURES {
+            report.stopped = Some(format!(
+                "the candidate failed to judge {failures} transitions; the preview stopped after entry {}",
+                entry.index
+            ));
+            break;
+        }
     }
     report.entries = state.size;
     report.head = state.head;

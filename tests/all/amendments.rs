@@ -402,3 +402,26 @@ fn releasing_an_entrenched_clause_follows_the_entrenched_procedure() {
     assert_eq!(h.trust.state().charter, weaker);
     assert!(verify(h.trust.database(), &runtime()).unwrap().is_ok());
 }
+
+#[test]
+fn a_hostile_candidates_preview_is_contained() {
+    let mut h = Harness::classic();
+    for _ in 0..2 {
+        let id = open(&mut h, draft(ProposalBody::Ordinary, 7));
+        vote(&mut h, id, &ALL, &[]);
+    }
+    let hostile = upload(&h, "hostile-bylaw");
+    let preview = h
+        .trust
+        .preview_amendment(&hostile, &[param("hostile", "trap")])
+        .unwrap();
+    assert!(!preview.is_complete());
+    assert_eq!(preview.transitions, cltd_runtime::MAX_FAILURES);
+    assert!(preview.stopped.unwrap().contains("failed to judge 16"));
+    assert!(preview.conformance.iter().all(|c| !c.passed));
+    assert!(
+        preview.differences.iter().all(
+            |d| matches!(&d.candidate, Judgement::Failed { error } if error.contains("trapped"))
+        )
+    );
+}
