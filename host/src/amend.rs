@@ -5,9 +5,13 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use cltd_runtime::{Hash, ImpactPreview, Parameter, ProposalBody, SystemClock, TrustState};
+use cltd_runtime::{
+    Hash, ImpactPreview, Parameter, ProposalBody, SystemClock, TrustState, UploadSignature,
+    module_hash, to_component,
+};
 use serde_json::json;
 
+use crate::keyring::Keyring;
 use crate::{render, setup};
 
 /// Parse a 64-digit hex module hash.
@@ -48,11 +52,20 @@ pub fn proposed_charter(
     Ok(charter)
 }
 
-/// `cltd bylaws upload`: check and store a candidate module.
-pub fn upload(out: &mut dyn Write, dir: &Path, wasm: &[u8], json: bool) -> Result<i32> {
+/// `cltd bylaws upload`: check and store a candidate module, approved by `signer`.
+pub fn upload(
+    out: &mut dyn Write,
+    dir: &Path,
+    signer: &str,
+    wasm: &[u8],
+    json: bool,
+) -> Result<i32> {
+    let kp = Keyring::new(dir).load(signer)?;
     let trust = setup::open(dir, Box::new(SystemClock))?;
+    let hash = module_hash(&to_component(wasm).context("upload refused, nothing stored")?);
+    let approval = UploadSignature::sign(&kp, trust.id(), hash);
     let up = trust
-        .upload_module(wasm)
+        .upload_module(wasm, &approval)
         .context("upload refused, nothing stored")?;
     if json {
         let v = json!({

@@ -329,9 +329,12 @@ enum BylawsCommand {
         /// The module hash, e.g. from the log or an amendment proposal.
         hash: String,
     },
-    /// Upload a candidate bylaw to the trust's module store (checked first: size, world,
-    /// imports, compile).
+    /// Upload a candidate bylaw to the trust's module store, signed by a member (checked
+    /// first: size, signature and membership, world, imports, compile).
     Upload {
+        /// Sign as this member (keyring name).
+        #[arg(long = "as")]
+        signer: String,
         /// A bylaw name or .wasm path.
         bylaw: String,
     },
@@ -967,9 +970,9 @@ fn bylaws(
     json: bool,
 ) -> Result<i32> {
     match command {
-        BylawsCommand::Upload { bylaw } => {
+        BylawsCommand::Upload { signer, bylaw } => {
             let wasm = setup::read_bylaw(&bylaw, bylaws_dir)?;
-            return amend::upload(out, data_dir, &wasm, json);
+            return amend::upload(out, data_dir, &signer, &wasm, json);
         }
         BylawsCommand::Build {
             crate_dir,

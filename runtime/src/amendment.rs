@@ -32,14 +32,15 @@ pub struct Upload {
     pub size: usize,
     /// False when the store already held it.
     pub new: bool,
+    /// The member who uploaded it.
+    pub uploader: crate::model::Key,
     /// What the component says about itself under the trust's current charter.
     pub info: BylawInfo,
 }
 
-/// Check an uploaded candidate: size first (before any parsing), then that it is (or turns
-/// into) a component of the contract's world importing nothing else, compiled in a worker
-/// thread bounded by [`COMPILE_TIMEOUT_SECS`]. Returns the component's bytes.
-pub(crate) fn check_upload(runtime: &Arc<Runtime>, wasm: &[u8]) -> Result<Vec<u8>> {
+/// The component an upload carries: size first (before any parsing), then a core module
+/// built with wit-bindgen is turned into a component, whose size is checked again.
+pub(crate) fn upload_component(wasm: &[u8]) -> Result<Vec<u8>> {
     if wasm.len() > MAX_COMPONENT_BYTES {
         return Err(LoadError::TooLarge {
             size: wasm.len(),
@@ -55,9 +56,15 @@ pub(crate) fn check_upload(runtime: &Arc<Runtime>, wasm: &[u8]) -> Result<Vec<u8
         }
         .into());
     }
+    Ok(component)
+}
+
+/// Check that `component` is a component of the contract's world importing nothing else,
+/// compiling it in a worker thread bounded by [`COMPILE_TIMEOUT_SECS`].
+pub(crate) fn compile_bounded(runtime: &Arc<Runtime>, component: &[u8]) -> Result<()> {
     let (tx, rx) = mpsc::channel();
     let worker = Arc::clone(runtime);
-    let bytes = component.clone();
+    let bytes = component.to_vec();
     std::thread::Builder::new()
         .name("cltd-compile".into())
         .spawn(move || {
@@ -76,7 +83,7 @@ pub(crate) fn check_upload(runtime: &Arc<Runtime>, wasm: &[u8]) -> Result<Vec<u8
             return Err(LoadError::Compile("the compiler thread failed".into()).into());
         }
     }
-    Ok(component)
+    Ok(())
 }
 
 /// Read the stored module `hash`, check its bytes still hash to it, and make sure the

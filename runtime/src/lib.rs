@@ -62,5 +62,7 @@ pub use preview::{
 };
 pub use replay::{Divergence, VerifyReport, verify};
 pub use state::{Change, Constitution, TrustState};
-pub use transition::{Keypair, SignedTransition, TRANSITION_DOMAIN, TransitionBody};
+pub use transition::{
+    Keypair, SignedTransition, TRANSITION_DOMAIN, TransitionBody, UPLOAD_DOMAIN, UploadSignature,
+};
 pub use trust::{Receipt, STORE_FILE, Trust};

@@ -16,7 +16,7 @@ use crate::model::{Action, Charter, Effect, Hash, Key, Parameter, ProposalBody, 
 use crate::preview::{ImpactPreview, preview, preview_key};
 use crate::schema::*;
 use crate::state::{Change, Constitution, TrustState, changes_digest};
-use crate::transition::SignedTransition;
+use crate::transition::{SignedTransition, UploadSignature};
 
 /// The file inside a trust's data directory that holds its store.
 pub const STORE_FILE: &str = "trust.redb";
@@ -678,14 +678,25 @@ impl Trust {
         Ok(())
     }
 
-    /// Upload a candidate bylaw (a component, or a core module built with wit-bindgen):
-    /// checked (size, world, imports, bounded compile) before anything is stored, then stored
-    /// content-addressed by its blake3 hash. Uploading the same bytes twice is harmless.
-    /// Uploading changes no governance state: only an `amend-bylaws` proposal that the
-    /// members pass can put the module in force.
-    pub fn upload_module(&self, wasm: &[u8]) -> Result<Upload> {
-        let component = amendment::check_upload(&self.runtime, wasm)?;
+    /// Upload a candidate bylaw (a component, or a core module built with wit-bindgen),
+    /// approved by a member's [`UploadSignature`] over this trust and the component's hash.
+    /// Checked before anything is stored: size, then the signature and membership (before
+    /// any compiling), then world, imports and a bounded compile. Stored content-addressed
+    /// by its blake3 hash; uploading the same bytes twice is harmless. Uploading changes no
+    /// governance state: only an `amend-bylaws` proposal that the members pass can put the
+    /// module in force.
+    pub fn upload_module(&self, wasm: &[u8], approval: &UploadSignature) -> Result<Upload> {
+        let component = amendment::upload_component(wasm)?;
         let hash = module_hash(&component);
+        approval.verify(&self.state.id, &hash)?;
+        if !self.state.members.contains_key(&approval.signer) {
+            return Err(RefusalError::Amendment(format!(
+                "only members may upload bylaw modules; key {} is not a member",
+                hex::encode(approval.signer)
+            ))
+            .into());
+        }
+        amendment::compile_bounded(&self.runtime, &component)?;
         let info = self
             .runtime
             .describe(&hash, &self.state.charter)
@@ -701,6 +712,7 @@ impl Trust {
             hash,
             size: component.len(),
             new,
+            uploader: approval.signer,
             info,
         })
     }

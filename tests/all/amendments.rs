@@ -3,7 +3,7 @@
 
 use cltd_runtime::{
     Action, Amendment, Choice, Clause, Effect, Error, Hash, Judgement, LoadError, Outcome,
-    Parameter, ProposalBody, ProposalDraft, RefusalError, Vote, verify,
+    Parameter, ProposalBody, ProposalDraft, RefusalError, UploadSignature, Vote, verify,
 };
 
 use crate::support::{DAY, Harness, bylaw, runtime};
@@ -17,8 +17,16 @@ fn param(key: &str, value: &str) -> Parameter {
     }
 }
 
-fn upload(h: &Harness, name: &str) -> Hash {
-    h.trust.upload_module(&bylaw(name)).unwrap().hash
+/// Upload `wasm` as `who`, signing the upload as the CLI does.
+fn upload_as(h: &mut Harness, who: &str, wasm: &[u8]) -> Result<cltd_runtime::Upload, Error> {
+    let kp = h.key(who);
+    let hash = cltd_runtime::to_component(wasm).map(|c| cltd_runtime::module_hash(&c));
+    let approval = UploadSignature::sign(&kp, h.trust.id(), hash.unwrap_or([0; 32]));
+    h.trust.upload_module(wasm, &approval)
+}
+
+fn upload(h: &mut Harness, name: &str) -> Hash {
+    upload_as(h, "r1", &bylaw(name)).unwrap().hash
 }
 
 fn amendment(module: &Hash, charter: Vec<Parameter>, releases: &[&str]) -> ProposalBody {
@@ -95,7 +103,7 @@ fn an_amendment_passes_after_its_timelock_and_the_new_rules_decide() {
     let silent_entry = h.allowed("c1", silent.clone()).index;
 
     let classic = h.trust.state().module;
-    let reasoned = upload(&h, "reasoned-clt");
+    let reasoned = upload(&mut h, "reasoned-clt");
     let charter = h.trust.state().charter.clone();
 
     // No amendment opens before members can read its impact preview.
@@ -194,7 +202,7 @@ fn an_amendment_passes_after_its_timelock_and_the_new_rules_decide() {
 #[test]
 fn an_amendment_that_fails_its_vote_changes_nothing() {
     let mut h = Harness::classic();
-    let reasoned = upload(&h, "reasoned-clt");
+    let reasoned = upload(&mut h, "reasoned-clt");
     let charter = h.trust.state().charter.clone();
     h.trust.preview_amendment(&reasoned, &charter).unwrap();
     let id = open(&mut h, draft(amendment(&reasoned, charter, &[]), 30));
@@ -210,7 +218,7 @@ fn an_amendment_that_fails_its_vote_changes_nothing() {
 
 #[test]
 fn bad_uploads_are_refused_and_store_nothing() {
-    let h = Harness::classic();
+    let mut h = Harness::classic();
     let before = h.trust.dump().unwrap();
     let clock = wat::parse_str(
         r#"(component
@@ -218,33 +226,41 @@ fn bad_uploads_are_refused_and_store_nothing() {
         )"#,
     )
     .unwrap();
-    let err = h.trust.upload_module(&clock).unwrap_err();
+    let err = upload_as(&mut h, "r1", &clock).unwrap_err();
     assert!(
         matches!(&err, Error::Load(LoadError::Link(m)) if m.contains("wasi:clocks")),
         "{err}"
     );
-    let err = h.trust.upload_module(b"not wasm at all").unwrap_err();
+    let err = upload_as(&mut h, "r1", b"not wasm at all").unwrap_err();
     assert!(matches!(err, Error::Load(LoadError::NotWasm(_))), "{err}");
     let mut big = bylaw("classic-clt");
     big.resize(3 << 20, 0);
-    let err = h.trust.upload_module(&big).unwrap_err();
+    let err = upload_as(&mut h, "r1", &big).unwrap_err();
     assert!(
         matches!(err, Error::Load(LoadError::TooLarge { .. })),
         "{err}"
     );
-    let err = h
-        .trust
-        .upload_module(&wat::parse_str("(component)").unwrap())
-        .unwrap_err();
+    let err = upload_as(&mut h, "r1", &wat::parse_str("(component)").unwrap()).unwrap_err();
     assert!(matches!(err, Error::Load(LoadError::Link(_))), "{err}");
+    // Only members upload, and the signature must cover this module on this trust.
+    let reasoned = bylaw("reasoned-clt");
+    let err = upload_as(&mut h, "stranger", &reasoned).unwrap_err();
+    assert!(err.to_string().contains("only members may upload"), "{err}");
+    let kp = h.key("r1");
+    let wrong = UploadSignature::sign(&kp, h.trust.id(), [9; 32]);
+    let err = h.trust.upload_module(&reasoned, &wrong).unwrap_err();
+    assert!(
+        matches!(err, Error::Refused(RefusalError::BadSignature(_))),
+        "{err}"
+    );
     assert_eq!(
         h.trust.dump().unwrap(),
         before,
         "a bad upload stored something"
     );
     // A good upload is idempotent.
-    let first = h.trust.upload_module(&bylaw("reasoned-clt")).unwrap();
-    let again = h.trust.upload_module(&bylaw("reasoned-clt")).unwrap();
+    let first = upload_as(&mut h, "r1", &reasoned).unwrap();
+    let again = upload_as(&mut h, "c1", &reasoned).unwrap();
     assert!(first.new && !again.new);
     assert_eq!(first.hash, again.hash);
     assert_eq!(first.info.name, "reasoned-clt");
@@ -263,7 +279,7 @@ fn a_candidate_breaking_an_entrenched_clause_is_refused_whatever_the_vote() {
         cases.push((classic, vec![param(key, value)], clause));
     }
     // A module that allows everything (and decides nothing) keeps no clause.
-    let hostile = upload(&h, "hostile-bylaw");
+    let hostile = upload(&mut h, "hostile-bylaw");
     cases.push((hostile, vec![], "asset-lock"));
     // One that counts residents' votes twice on ordinary resolutions.
     cases.push((
@@ -295,7 +311,7 @@ fn a_candidate_breaking_an_entrenched_clause_is_refused_whatever_the_vote() {
 fn a_bait_and_switch_is_refused_at_execution() {
     let mut h = Harness::classic();
     let classic = h.trust.state().module;
-    let reasoned = upload(&h, "reasoned-clt");
+    let reasoned = upload(&mut h, "reasoned-clt");
     let charter = h.trust.state().charter.clone();
     let id = pass(&mut h, &reasoned, charter);
     h.wait_days(7);
@@ -323,7 +339,7 @@ fn a_bait_and_switch_is_refused_at_execution() {
 fn a_failing_migrate_abandons_the_activation() {
     let mut h = Harness::classic();
     let classic = h.trust.state().module;
-    let reasoned = upload(&h, "reasoned-clt");
+    let reasoned = upload(&mut h, "reasoned-clt");
     let charter = h.trust.state().charter.clone();
 
     // A migrate that traps is caught before the amendment can even open.
@@ -410,7 +426,7 @@ fn a_hostile_candidates_preview_is_contained() {
         let id = open(&mut h, draft(ProposalBody::Ordinary, 7));
         vote(&mut h, id, &ALL, &[]);
     }
-    let hostile = upload(&h, "hostile-bylaw");
+    let hostile = upload(&mut h, "hostile-bylaw");
     let preview = h
         .trust
         .preview_amendment(&hostile, &[param("hostile", "trap")])

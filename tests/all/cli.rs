@@ -292,14 +292,17 @@ fn amendments_through_the_cli_upload_preview_and_propose() {
         show.contains("entrenched: asset-lock, amendment-supermajority, one-member-one-vote"),
         "{show}"
     );
-    let up = ok(d, &["bylaws", "upload", "reasoned-clt"]);
+    let up = ok(d, &["bylaws", "upload", "--as", "amara", "reasoned-clt"]);
     let module = hash_of(d, "reasoned-clt");
     assert!(up.contains(&format!("stored module {module}")), "{up}");
     assert!(
         up.contains("§9 every proposal must state its reasons"),
         "{up}"
     );
-    let again = ok(d, &["--json", "bylaws", "upload", "reasoned-clt"]);
+    let again = ok(
+        d,
+        &["--json", "bylaws", "upload", "--as", "bo", "reasoned-clt"],
+    );
     let v: Value = serde_json::from_str(&again).unwrap();
     assert_eq!(v["new"], false);
 
@@ -378,8 +381,19 @@ fn amendments_through_the_cli_upload_preview_and_propose() {
         r.err
     );
 
-    let bad = cltd(d, &["bylaws", "upload", "/nonexistent/x.wasm"]);
+    let bad = cltd(
+        d,
+        &["bylaws", "upload", "--as", "amara", "/nonexistent/x.wasm"],
+    );
     assert_eq!(bad.code, cltd::EXIT_ERROR);
+    ok(d, &["keys", "new", "mallory"]);
+    let outsider = cltd(d, &["bylaws", "upload", "--as", "mallory", "hostile-bylaw"]);
+    assert_eq!(outsider.code, cltd::EXIT_ERROR);
+    assert!(
+        outsider.err.contains("only members may upload"),
+        "{}",
+        outsider.err
+    );
     assert!(ok(d, &["verify"]).contains("VERIFIED"));
 }
 
