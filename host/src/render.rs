@@ -323,6 +323,7 @@ pub fn state_json(state: &TrustState) -> Value {
         "head": hex::encode(state.head),
         "time": state.time,
         "charter": state.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
+        "entrenched": state.entrenched.iter().map(|c| c.name()).collect::<Vec<_>>(),
         "members": state.members.values().map(member_json).collect::<Vec<_>>(),
         "assets": state.assets.values().map(|a| json!({"id": a.id, "kind": a.kind.name(), "lock": a.lock.name(), "description": a.description})).collect::<Vec<_>>(),
         "proposals": state.proposals.values().map(|p| proposal_json(state, p)).collect::<Vec<_>>(),
