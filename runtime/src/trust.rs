@@ -12,7 +12,9 @@ use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash};
-use crate::model::{Action, Charter, Effect, Hash, Key, Parameter, ProposalBody, Verdict};
+use crate::model::{
+    Action, Charter, Effect, Hash, Key, Parameter, ProposalBody, ProposalStatus, Verdict,
+};
 use crate::preview::{ImpactPreview, preview, preview_key};
 use crate::schema::*;
 use crate::state::{Change, Constitution, TrustState, changes_digest};
@@ -497,7 +499,8 @@ impl Trust {
         })
     }
 
-    /// Open the trust in data directory `dir`. Loads and re-hashes the active bylaw module.
+    /// Open the trust in data directory `dir`. Loads and re-hashes the active bylaw module,
+    /// and compiles the candidates of pending amendments.
     pub fn open(
         dir: impl AsRef<Path>,
         runtime: Arc<Runtime>,
@@ -518,6 +521,19 @@ impl Trust {
             clock,
         };
         trust.load_module(&trust.state.module)?;
+        // Compile the candidates of pending amendments now, off the write path. A candidate
+        // that is missing or altered is reported when its amendment is executed.
+        for p in trust.state.proposals.values() {
+            if let ProposalBody::AmendBylaws(a) = &p.proposal.body
+                && matches!(
+                    p.proposal.status,
+                    ProposalStatus::Open | ProposalStatus::Passed
+                )
+                && let Ok(module) = host_rules::amendment_module(a)
+            {
+                let _ = amendment::load_stored(&trust.runtime, &trust.db, &module);
+            }
+        }
         Ok(trust)
     }
 
