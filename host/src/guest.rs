@@ -32,7 +32,7 @@ pub fn pinned(key: &str) -> Option<&'static str> {
 pub struct Built {
     /// The crate's package name.
     pub package: String,
-    /// Where the built Wasm was written.
+    /// Where the built component was written.
     pub wasm: PathBuf,
     /// The blake3 hash the component gets in a trust's log.
     pub hash: Hash,
@@ -131,8 +131,9 @@ fn locate(crate_dir: &Path) -> Result<(String, String, PathBuf)> {
     Ok((name, lib, root))
 }
 
-/// Build the bylaw crate at `crate_dir` and copy its Wasm to `out_dir` (default: the
-/// workspace's `target/bylaws`) as `PACKAGE.wasm`.
+/// Build the bylaw crate at `crate_dir`, turn wit-bindgen's core module into the component
+/// a trust stores, and write it to `out_dir` (default: the workspace's `target/bylaws`) as
+/// `PACKAGE.wasm`, whose plain blake3 (`b3sum`) is the hash a log records.
 pub fn build(crate_dir: &Path, out_dir: Option<&Path>) -> Result<Built> {
     let rustc = guest_rustc_version()?;
     let (package, lib, root) = locate(crate_dir)?;
@@ -173,12 +174,13 @@ pub fn build(crate_dir: &Path, out_dir: Option<&Path>) -> Result<Built> {
     let built = target
         .join("wasm32-unknown-unknown/guest")
         .join(format!("{lib}.wasm"));
-    let bytes = std::fs::read(&built).with_context(|| format!("read {}", built.display()))?;
+    let core = std::fs::read(&built).with_context(|| format!("read {}", built.display()))?;
+    let component = to_component(&core)?;
     let out_dir = out_dir.map_or_else(|| root.join("target/bylaws"), Path::to_path_buf);
     std::fs::create_dir_all(&out_dir)?;
     let wasm = out_dir.join(format!("{package}.wasm"));
-    std::fs::write(&wasm, &bytes).with_context(|| format!("write {}", wasm.display()))?;
-    let hash = module_hash(&to_component(&bytes)?);
+    std::fs::write(&wasm, &component).with_context(|| format!("write {}", wasm.display()))?;
+    let hash = module_hash(&component);
     let pinned = pinned("GUEST_RUSTC_VERSION") == Some(rustc.as_str());
     Ok(Built {
         package,

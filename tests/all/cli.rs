@@ -443,6 +443,9 @@ fn verify_source_says_whether_a_crate_builds_to_a_hash() {
     let dir = tempfile::TempDir::new().unwrap();
     let d = dir.path();
     let expected = hash_of(d, "classic-clt");
+    // The built file is the component itself: its plain blake3 is the logged hash.
+    let file = std::fs::read(bylaws_path().join("classic-clt.wasm")).unwrap();
+    assert_eq!(hex::encode(blake3::hash(&file).as_bytes()), expected);
     let crate_dir = repo_root().join("bylaws/classic-clt");
     let crate_dir = crate_dir.to_str().unwrap();
     let matches = ok(d, &["bylaws", "verify-source", crate_dir, &expected]);
