@@ -113,7 +113,7 @@ pub fn preview(
     let proposed = proposed_charter(&trust.state().charter, set, unset)?;
     let report = trust
         .preview_amendment(&module, &proposed)
-        .context("no preview")?;
+        .context("no impact preview was made (nothing stored)")?;
     print(out, trust.state(), &report, json)?;
     Ok(crate::EXIT_OK)
 }
@@ -135,7 +135,7 @@ pub fn show(out: &mut dyn Write, dir: &Path, proposal: u64, json: bool) -> Resul
     let module = parse_hash(&a.module)?;
     let report = trust
         .stored_preview(&module, &a.charter)?
-        .context("no impact preview is stored for this amendment")?;
+        .context("no impact preview is stored for this amendment (run `cltd amend preview`)")?;
     print(out, trust.state(), &report, json)?;
     Ok(crate::EXIT_OK)
 }

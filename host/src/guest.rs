@@ -108,7 +108,7 @@ fn locate(crate_dir: &Path) -> Result<(String, String, PathBuf)> {
         .with_context(|| format!("no package at {}", manifest.display()))?;
     let name = package["name"]
         .as_str()
-        .context("package name")?
+        .context("cargo metadata gives no package name")?
         .to_string();
     let lib = package["targets"]
         .as_array()
@@ -126,7 +126,7 @@ fn locate(crate_dir: &Path) -> Result<(String, String, PathBuf)> {
         .replace('-', "_");
     let root = meta["workspace_root"]
         .as_str()
-        .context("workspace root")?
+        .context("cargo metadata gives no workspace root")?
         .into();
     Ok((name, lib, root))
 }
