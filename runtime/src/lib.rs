@@ -30,6 +30,7 @@ mod error;
 mod group;
 mod host_rules;
 mod log;
+mod merkle;
 mod model;
 mod preview;
 mod replay;
@@ -50,6 +51,10 @@ pub use entrenched::{
 pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 pub use group::{GroupCommitter, Submitter};
 pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
+pub use merkle::{
+    ProofError, TreeHash, consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash,
+    root, verify_consistency, verify_inclusion,
+};
 pub use model::{
     AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
     BylawInfo, Charter, Choice, ClassCounts, Decision, Denial, Disposal, Effect, Elector, Grant,
