@@ -119,6 +119,44 @@ enum Command {
         #[command(subcommand)]
         command: AmendCommand,
     },
+    /// Print the log's checkpoint (C2SP signed note), signed by the host key.
+    Checkpoint,
+    /// Write an audit bundle: every entry, every module, a signed checkpoint, the keys.
+    Export {
+        /// Where to write it.
+        #[arg(long, default_value = "trust.cltd-bundle")]
+        out: PathBuf,
+    },
+    /// Verify or explain an audit bundle, offline.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check everything in a bundle (exit 0 only if all verifies, 3 if not), remember its
+    /// checkpoint, and prove the next bundle of the same trust extends it.
+    Verify {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// Check hashes, signatures, sequence numbers and the Merkle root only; do not
+        /// re-execute the bylaws.
+        #[arg(long)]
+        no_reexec: bool,
+        /// Where verified checkpoints are remembered, per trust.
+        #[arg(long, env = "CLTD_AUDIT_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Why entry INDEX came out as it did: the action, the signer, the rules in force, the
+    /// tally and the bylaw's explanation.
+    Explain {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// The entry's index.
+        index: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -591,6 +629,24 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             Ok(crate::EXIT_OK)
         }
         Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
+        Command::Checkpoint => crate::audit::checkpoint(out, &data_dir()),
+        Command::Export { out: path } => crate::audit::export(out, &data_dir(), &path, json),
+        Command::Audit { command } => match command {
+            AuditCommand::Verify {
+                bundle,
+                no_reexec,
+                state_dir,
+            } => crate::audit::verify(
+                out,
+                &bundle,
+                &state_dir.unwrap_or_else(crate::audit::default_state_dir),
+                !no_reexec,
+                json,
+            ),
+            AuditCommand::Explain { bundle, index } => {
+                crate::audit::explain_entry(out, &bundle, index, json)
+            }
+        },
         Command::Amend { command } => match command {
             AmendCommand::Preview { module, set, unset } => {
                 amend::preview(out, &data_dir(), &module, &set, &unset, json)

@@ -6,6 +6,7 @@
 
 pub mod amend;
 pub mod amendment_bench;
+pub mod audit;
 pub mod bench;
 pub mod cli;
 pub mod demo;

@@ -193,6 +193,9 @@ pub enum Error {
     /// The charter given at creation is invalid.
     #[error("invalid charter: {0}")]
     Charter(String),
+    /// This host cannot sign checkpoints: it does not hold the trust's host key.
+    #[error("this host does not hold the trust's host key: {0}")]
+    HostKey(String),
 }
 
 /// The runtime's result type.

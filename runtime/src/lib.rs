@@ -23,6 +23,9 @@
 //! ```
 
 mod amendment;
+mod audit;
+mod bundle;
+mod checkpoint;
 mod clock;
 mod engine;
 mod entrenched;
@@ -40,6 +43,9 @@ mod transition;
 mod trust;
 
 pub use amendment::{COMPILE_TIMEOUT_SECS, Upload};
+pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, explain};
+pub use bundle::{BUNDLE_MAGIC, Bundle, BundleError, Location, Manifest};
+pub use checkpoint::{Checkpoint, NoteError, NoteSignature, SignedNote, origin, verifier_key};
 pub use clock::{Clock, ManualClock, SystemClock, utc};
 pub use engine::{
     CONTRACT, EngineProfile, Evaluation, MAX_COMPONENT_BYTES, Runtime, module_hash, to_component,
@@ -70,4 +76,4 @@ pub use state::{Change, Constitution, TrustState};
 pub use transition::{
     Keypair, SignedTransition, TRANSITION_DOMAIN, TransitionBody, UPLOAD_DOMAIN, UploadSignature,
 };
-pub use trust::{Receipt, STORE_FILE, Trust};
+pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Trust};

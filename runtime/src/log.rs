@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineProfile;
 use crate::error::StoreError;
-use crate::model::{Charter, Effect, Hash, Verdict};
+use crate::model::{Charter, Effect, Hash, Key, Verdict};
 
 /// Version of the entry encoding written by this runtime.
 pub const ENTRY_FORMAT: u32 = 1;
@@ -55,6 +55,9 @@ pub struct Genesis {
     pub module: Hash,
     /// How bylaws are run.
     pub engine: EngineProfile,
+    /// The host's ed25519 key, which signs the log's checkpoints. Part of the trust id, so
+    /// whoever knows the trust id can check a checkpoint's signature.
+    pub host_key: Key,
 }
 
 impl Genesis {
@@ -134,6 +137,7 @@ mod tests {
             },
             module: [1; 32],
             engine: EngineProfile::default(),
+            host_key: [2; 32],
         }
     }
 

@@ -55,9 +55,14 @@ impl VerifyReport {
     }
 }
 
-fn diverge(report: &mut VerifyReport, index: u64, reason: String) -> Result<VerifyReport> {
+fn diverge(
+    report: &mut VerifyReport,
+    state: &TrustState,
+    index: u64,
+    reason: String,
+) -> Result<(VerifyReport, TrustState)> {
     report.divergence = Some(Divergence { index, reason });
-    Ok(std::mem::take(report))
+    Ok((std::mem::take(report), state.clone()))
 }
 
 /// Replay the log stored in `db` from genesis, re-executing every transition with the module
@@ -65,6 +70,18 @@ fn diverge(report: &mut VerifyReport, index: u64, reason: String) -> Result<Veri
 /// `Err` only for failures of the verifier itself; a tampered store yields a report whose
 /// [`VerifyReport::divergence`] says where and how.
 pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyReport> {
+    Ok(replay(db, runtime, true, &mut |_, _| {})?.0)
+}
+
+/// Replay the log in `db` (entries and modules; other tables only if `compare_state`),
+/// calling `progress(done, total)` after each entry. Returns the report and the replayed
+/// state (as far as the replay got).
+pub(crate) fn replay(
+    db: &impl ReadableDatabase,
+    runtime: &Runtime,
+    compare_state: bool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(VerifyReport, TrustState)> {
     let mut report = VerifyReport {
         engine_matches: true,
         ..VerifyReport::default()
@@ -78,17 +95,21 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
         if *key != i {
             return diverge(
                 &mut report,
+                &state,
                 i,
                 format!("entry {i} is missing: the next stored entry is {key}"),
             );
         }
         let entry = match Entry::from_bytes(bytes) {
             Ok(e) => e,
-            Err(e) => return diverge(&mut report, i, format!("does not decode: {e}")),
+            Err(e) => {
+                return diverge(&mut report, &state, i, format!("does not decode: {e}"));
+            }
         };
         if entry.index != i {
             return diverge(
                 &mut report,
+                &state,
                 i,
                 format!(
                     "entry stored at {i} claims index {}: entries were reordered",
@@ -99,6 +120,7 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
         if entry.prev != state.head {
             return diverge(
                 &mut report,
+                &state,
                 i,
                 format!(
                     "hash chain broken: entry stores previous hash {}, but entry {} hashes to {}",
@@ -111,6 +133,7 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
         if entry.time < prev_time {
             return diverge(
                 &mut report,
+                &state,
                 i,
                 format!("time goes backwards ({} after {prev_time})", entry.time),
             );
@@ -119,11 +142,11 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
         match &entry.body {
             EntryBody::Genesis(g) => {
                 if i != 0 {
-                    return diverge(&mut report, i, "a second genesis entry".into());
+                    return diverge(&mut report, &state, i, "a second genesis entry".into());
                 }
                 report.engine_matches = g.engine.replay_compatible(runtime.profile());
                 if let Err(reason) = load(db, runtime, &g.module) {
-                    return diverge(&mut report, i, reason);
+                    return diverge(&mut report, &state, i, reason);
                 }
                 report.modules.push(g.module);
                 state = genesis_state(g, &entry).0;
@@ -133,6 +156,7 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
                 if i == 0 {
                     return diverge(
                         &mut report,
+                        &state,
                         0,
                         "the first entry is not a genesis entry".into(),
                     );
@@ -140,6 +164,7 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
                 if rec.module != state.module {
                     return diverge(
                         &mut report,
+                        &state,
                         i,
                         format!(
                             "judged by module {}, but module {} was in force",
@@ -154,6 +179,7 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
                     Err(e) => {
                         return diverge(
                             &mut report,
+                            &state,
                             i,
                             format!("the replay does not accept this transition: {e}"),
                         );
@@ -183,7 +209,7 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
                     None
                 };
                 if let Some(reason) = mismatch {
-                    return diverge(&mut report, i, reason);
+                    return diverge(&mut report, &state, i, reason);
                 }
                 if again.verdict.is_allowed() {
                     report.allowed += 1;
@@ -199,20 +225,32 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
                 }
                 report.checked = i + 1;
                 report.head = state.head;
+                progress(i + 1, report.size);
                 continue;
             }
         }
         state.head = entry_hash(&entry);
         report.checked = i + 1;
         report.head = state.head;
+        progress(i + 1, report.size);
     }
     if stored.is_empty() {
-        return diverge(&mut report, 0, "the log is empty".into());
+        return diverge(&mut report, &state, 0, "the log is empty".into());
+    }
+    if !compare_state {
+        return Ok((report, state));
     }
     let size = report.size;
     let on_disk = match load_state(db) {
         Ok(s) => s,
-        Err(e) => return diverge(&mut report, size, format!("stored state unreadable: {e}")),
+        Err(e) => {
+            return diverge(
+                &mut report,
+                &state,
+                size,
+                format!("stored state unreadable: {e}"),
+            );
+        }
     };
     let what = [
         (on_disk.id != state.id, "trust id"),
@@ -232,11 +270,12 @@ pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyRep
     if let Some((_, name)) = what.iter().find(|(differs, _)| *differs) {
         return diverge(
             &mut report,
+            &state,
             size,
             format!("stored {name} differ from the replayed state"),
         );
     }
-    Ok(report)
+    Ok((report, state))
 }
 
 fn load(

@@ -208,6 +208,12 @@ impl Keypair {
     pub fn public(&self) -> Key {
         self.signing.verifying_key().to_bytes()
     }
+
+    /// Sign raw bytes (for notes, which carry their own format; transitions and uploads use
+    /// their domain-separated messages).
+    pub(crate) fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.signing.sign(message).to_bytes()
+    }
 }
 
 #[cfg(test)]

@@ -7,21 +7,48 @@ use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::amendment::{self, Upload};
+use crate::bundle::{Bundle, Manifest};
+use crate::checkpoint::{Checkpoint, SignedNote, origin};
 use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash};
+use crate::merkle;
 use crate::model::{
     Action, Charter, Effect, Hash, Key, Parameter, ProposalBody, ProposalStatus, Verdict,
 };
 use crate::preview::{ImpactPreview, preview, preview_key};
 use crate::schema::*;
 use crate::state::{Change, Constitution, TrustState, changes_digest};
-use crate::transition::{SignedTransition, UploadSignature};
+use crate::transition::{Keypair, SignedTransition, UploadSignature};
 
 /// The file inside a trust's data directory that holds its store.
 pub const STORE_FILE: &str = "trust.redb";
+
+/// The file inside a trust's data directory that holds the host's secret key (hex, readable
+/// only by its owner), which signs checkpoints.
+pub const HOST_KEY_FILE: &str = "host.key";
+
+fn write_host_key(path: &Path, key: &Keypair) -> Result<(), StoreError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(format!("{}\n", key.secret_hex()).as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn read_host_key(dir: &Path) -> Option<Keypair> {
+    let text = std::fs::read_to_string(dir.join(HOST_KEY_FILE)).ok()?;
+    Keypair::from_secret_hex(&text)
+}
 
 /// What a committed transition did: returned only after its entry is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -414,13 +441,15 @@ pub(crate) fn read_module(
     Ok(modules.get(hash)?.map(|v| v.value().to_vec()))
 }
 
-/// A trust: its store, its state in memory, the engine that runs its bylaws and its clock.
+/// A trust: its store, its state in memory, the engine that runs its bylaws, its clock and,
+/// when this host holds it, the host key that signs checkpoints.
 pub struct Trust {
     db: Database,
     path: PathBuf,
     runtime: Arc<Runtime>,
     state: TrustState,
     clock: Box<dyn Clock>,
+    host: Option<Keypair>,
 }
 
 impl std::fmt::Debug for Trust {
@@ -455,11 +484,20 @@ impl Trust {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt)
             .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
+        let host = match read_host_key(dir) {
+            Some(k) => k,
+            None => {
+                let k = Keypair::generate().map_err(StoreError::Io)?;
+                write_host_key(&dir.join(HOST_KEY_FILE), &k)?;
+                k
+            }
+        };
         let genesis = Genesis {
             salt,
             charter,
             module,
             engine: runtime.profile().clone(),
+            host_key: host.public(),
         };
         let entry = Entry {
             format: ENTRY_FORMAT,
@@ -496,6 +534,7 @@ impl Trust {
             runtime,
             state,
             clock,
+            host: Some(host),
         })
     }
 
@@ -519,6 +558,7 @@ impl Trust {
             runtime,
             state,
             clock,
+            host: read_host_key(dir),
         };
         trust.load_module(&trust.state.module)?;
         // Compile the candidates of pending amendments now, off the write path. A candidate
@@ -763,6 +803,86 @@ impl Trust {
         proposed: &[Parameter],
     ) -> Result<Option<ImpactPreview>> {
         Ok(read_preview(&self.db, &preview_key(module, proposed))?)
+    }
+
+    /// The Merkle tree's leaf hashes: one per entry, `SHA-256(0x00 ‖ entry hash)`.
+    pub fn leaves(&self) -> Result<Vec<merkle::TreeHash>> {
+        let txn = self.db.begin_read()?;
+        let log = txn.open_table(LOG)?;
+        let mut leaves = Vec::with_capacity(usize::try_from(self.state.size).unwrap_or(0));
+        for row in log.iter()? {
+            let (_, v) = row?;
+            leaves.push(merkle::leaf_hash(&entry_hash(&Entry::from_bytes(
+                v.value(),
+            )?)));
+        }
+        Ok(leaves)
+    }
+
+    /// A checkpoint of the whole log, signed with the host key as a C2SP signed note.
+    pub fn checkpoint(&self) -> Result<SignedNote> {
+        let genesis = self.genesis()?;
+        let host = self
+            .host
+            .as_ref()
+            .filter(|k| k.public() == genesis.host_key)
+            .ok_or_else(|| {
+                Error::HostKey(format!(
+                    "{} is missing or holds another key (the trust's is {})",
+                    self.path.join(HOST_KEY_FILE).display(),
+                    hex::encode(genesis.host_key)
+                ))
+            })?;
+        let checkpoint = Checkpoint {
+            origin: origin(&self.state.id),
+            size: self.state.size,
+            root: merkle::root(&self.leaves()?),
+        };
+        Ok(SignedNote::sign(
+            &checkpoint.text(),
+            &checkpoint.origin,
+            host,
+        ))
+    }
+
+    /// An audit bundle of the whole log: every entry, every module its replay needs (the
+    /// genesis module and every amendment's candidate), a fresh signed checkpoint and the
+    /// trust's keys.
+    pub fn export(&self) -> Result<Bundle> {
+        let genesis = self.genesis()?;
+        let checkpoint = self.checkpoint()?.to_string();
+        let mut entries = Vec::new();
+        let mut needed = vec![genesis.module];
+        for (_, bytes) in read_entries(&self.db)? {
+            let entry = Entry::from_bytes(&bytes)?;
+            if let EntryBody::Transition(rec) = &entry.body
+                && let Ok((_, body)) = SignedTransition::decode(&rec.signed)
+                && let Action::Propose(d) = &body.action
+                && let ProposalBody::AmendBylaws(a) = &d.body
+                && let Ok(module) = host_rules::amendment_module(a)
+                && !needed.contains(&module)
+            {
+                needed.push(module);
+            }
+            entries.push(bytes);
+        }
+        let mut modules = Vec::new();
+        for hash in &needed {
+            let bytes = read_module(&self.db, hash)?
+                .ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
+            modules.push(bytes);
+        }
+        Ok(Bundle {
+            manifest: Manifest {
+                trust_id: self.state.id,
+                host_key: genesis.host_key,
+                entries: entries.len() as u64,
+                modules: modules.len() as u64,
+            },
+            checkpoint,
+            entries,
+            modules,
+        })
     }
 
     /// Log entries `from..` (at most `limit`), decoded.

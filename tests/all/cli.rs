@@ -510,3 +510,55 @@ fn bylaws_build_byte_identical_in_another_directory() {
         "{built}"
     );
 }
+
+#[test]
+fn an_auditor_verifies_an_exported_bundle_and_explains_a_decision() {
+    let dir = with_an_abstention();
+    let d = dir.path();
+    let note = ok(d, &["checkpoint"]);
+    assert!(note.starts_with("cltd/trust/"), "{note}");
+    assert!(note.contains("\n\n\u{2014} cltd/trust/"), "{note}");
+    let bundle = d.join("out.cltd-bundle");
+    let bundle = bundle.to_str().unwrap();
+    ok(d, &["export", "--out", bundle]);
+    // The auditor's machine: nothing but the bundle and a place to remember checkpoints.
+    let elsewhere = tempfile::TempDir::new().unwrap();
+    let state = elsewhere.path().join("state");
+    let state = state.to_str().unwrap();
+    let e = elsewhere.path();
+    let verified = ok(e, &["audit", "verify", bundle, "--state-dir", state]);
+    assert!(verified.starts_with("VERIFIED trust "), "{verified}");
+    assert!(
+        verified.contains("every transition re-executed"),
+        "{verified}"
+    );
+    let again = ok(
+        e,
+        &[
+            "--json",
+            "audit",
+            "verify",
+            bundle,
+            "--state-dir",
+            state,
+            "--no-reexec",
+        ],
+    );
+    let v: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["consistent_with"], v["checkpoint"]["size"]);
+    let explained = ok(e, &["audit", "explain", bundle, "2"]);
+    assert!(
+        explained.contains("action: vote abstain on proposal 1"),
+        "{explained}"
+    );
+    assert!(explained.contains("rules in force: module "), "{explained}");
+    // One byte changed: exit 3, and where.
+    let mut bytes = std::fs::read(bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(bundle, bytes).unwrap();
+    let r = cltd(e, &["audit", "verify", bundle, "--state-dir", state]);
+    assert_eq!(r.code, cltd::EXIT_VERIFY_FAILED, "{}{}", r.out, r.err);
+    assert!(r.out.starts_with("FAILED at module section 0"), "{}", r.out);
+}

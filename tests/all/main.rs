@@ -6,6 +6,7 @@
 
 mod amendments;
 mod audit;
+mod bundles;
 mod cli;
 mod demo;
 mod hostile;

@@ -1,0 +1,292 @@
+//! The auditor's commands: `cltd checkpoint`, `cltd export`, `cltd audit verify` and
+//! `cltd audit explain`.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use cltd_runtime::{AuditOptions, AuditReport, EntryBody, Remembered, SystemClock, audit, explain};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::{render, setup};
+
+/// The default directory where `audit verify` remembers checkpoints:
+/// `$XDG_STATE_HOME/cltd/audit`, or `~/.local/state/cltd/audit`.
+pub fn default_state_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("cltd/audit");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".local/state/cltd/audit")
+}
+
+/// `cltd checkpoint`: the log's current checkpoint, signed by the host key.
+pub fn checkpoint(out: &mut dyn Write, dir: &Path) -> Result<i32> {
+    let trust = setup::open(dir, Box::new(SystemClock))?;
+    write!(out, "{}", trust.checkpoint()?)?;
+    Ok(crate::EXIT_OK)
+}
+
+/// `cltd export`: write the audit bundle to `path`.
+pub fn export(out: &mut dyn Write, dir: &Path, path: &Path, json: bool) -> Result<i32> {
+    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let bundle = trust.export()?;
+    let bytes = bundle.to_bytes();
+    std::fs::write(path, &bytes).with_context(|| format!("write {}", path.display()))?;
+    if json {
+        let v = json!({
+            "path": path.display().to_string(),
+            "bytes": bytes.len(),
+            "trust_id": hex::encode(bundle.manifest.trust_id),
+            "entries": bundle.manifest.entries,
+            "modules": bundle.manifest.modules,
+            "checkpoint": bundle.checkpoint,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        writeln!(
+            out,
+            "wrote {} ({} bytes): {} entries, {} modules, checkpoint:\n{}",
+            path.display(),
+            bytes.len(),
+            bundle.manifest.entries,
+            bundle.manifest.modules,
+            bundle.checkpoint.trim_end()
+        )?;
+    }
+    Ok(crate::EXIT_OK)
+}
+
+fn remembered_path(state_dir: &Path, trust: &[u8; 32]) -> PathBuf {
+    state_dir.join(format!("{}.json", hex::encode(trust)))
+}
+
+fn read_remembered(path: &Path) -> Result<Option<Remembered>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+            format!("{} is not a remembered checkpoint", path.display())
+        })?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
+    }
+}
+
+/// `cltd audit verify`.
+pub fn verify(
+    out: &mut dyn Write,
+    bundle_path: &Path,
+    state_dir: &Path,
+    reexecute: bool,
+    json: bool,
+) -> Result<i32> {
+    let bytes =
+        std::fs::read(bundle_path).with_context(|| format!("read {}", bundle_path.display()))?;
+    // Which trust is it? Only the manifest's claim until verified, used to find the
+    // remembered checkpoint.
+    let remembered_at = cltd_runtime::Bundle::parse(&bytes)
+        .ok()
+        .map(|b| remembered_path(state_dir, &b.manifest.trust_id));
+    let remembered = match &remembered_at {
+        Some(p) => read_remembered(p)?,
+        None => None,
+    };
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} entries ({per_sec})")
+            .context("progress template")?
+            .progress_chars("=> "),
+    );
+    bar.set_message(if reexecute {
+        "re-executing"
+    } else {
+        "checking"
+    });
+    let runtime = setup::runtime()?;
+    let report = audit(
+        &bytes,
+        &runtime,
+        AuditOptions {
+            reexecute,
+            remembered,
+        },
+        &mut |done, total| {
+            if bar.length() != Some(total) {
+                bar.set_length(total);
+            }
+            bar.set_position(done);
+        },
+    )?;
+    bar.finish_and_clear();
+    if report.is_ok()
+        && let (Some(path), Some(checkpoint)) = (&remembered_at, report.checkpoint)
+    {
+        std::fs::create_dir_all(state_dir)
+            .with_context(|| format!("create {}", state_dir.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&checkpoint)?)
+            .with_context(|| format!("write {}", path.display()))?;
+    }
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report_json(&report))?
+        )?;
+    } else {
+        writeln!(out, "{}", verdict_line(&report))?;
+    }
+    Ok(if report.is_ok() {
+        crate::EXIT_OK
+    } else {
+        crate::EXIT_VERIFY_FAILED
+    })
+}
+
+fn report_json(r: &AuditReport) -> serde_json::Value {
+    json!({
+        "verified": r.is_ok(),
+        "trust_id": r.trust_id.map(hex::encode),
+        "entries": r.entries,
+        "checked": r.checked,
+        "reexecuted": r.reexecuted,
+        "allowed": r.allowed,
+        "denied": r.denied,
+        "modules": r.modules.iter().map(hex::encode).collect::<Vec<_>>(),
+        "checkpoint": r.checkpoint.map(|c| json!({"size": c.size, "root": hex::encode(c.root)})),
+        "consistent_with": r.consistent_with,
+        "failure": r.failure.as_ref().map(|f| json!({"location": f.location.to_string(), "reason": f.reason})),
+    })
+}
+
+/// The one-line verdict.
+pub fn verdict_line(r: &AuditReport) -> String {
+    match &r.failure {
+        Some(f) => format!("FAILED at {}: {}", f.location, f.reason),
+        None => {
+            let c = r.checkpoint.expect("a verified report has a checkpoint");
+            format!(
+                "VERIFIED trust {}: {} entries ({}), {} allowed, {} denied, {} module(s), root {}{}",
+                r.trust_id.map(hex::encode).unwrap_or_default(),
+                c.size,
+                if r.reexecuted {
+                    "every transition re-executed"
+                } else {
+                    "hashes, signatures and sequence numbers; not re-executed"
+                },
+                r.allowed,
+                r.denied,
+                r.modules.len(),
+                hex::encode(c.root),
+                match r.consistent_with {
+                    Some(old) =>
+                        format!(", consistent with the {old}-entry checkpoint verified before"),
+                    None => String::new(),
+                }
+            )
+        }
+    }
+}
+
+/// `cltd audit explain`.
+pub fn explain_entry(
+    out: &mut dyn Write,
+    bundle_path: &Path,
+    index: u64,
+    json: bool,
+) -> Result<i32> {
+    let bytes =
+        std::fs::read(bundle_path).with_context(|| format!("read {}", bundle_path.display()))?;
+    let runtime = setup::runtime()?;
+    let x = match explain(&bytes, &runtime, index)? {
+        Ok(x) => x,
+        Err(e) => {
+            writeln!(out, "FAILED at {}: {}", e.location, e.reason)?;
+            return Ok(crate::EXIT_VERIFY_FAILED);
+        }
+    };
+    let s = &x.before;
+    let EntryBody::Transition(rec) = &x.entry.body else {
+        writeln!(
+            out,
+            "entry {index} is the genesis entry: it founds the trust and records its charter, first module and engine profile"
+        )?;
+        return Ok(crate::EXIT_OK);
+    };
+    let body = x
+        .body
+        .as_ref()
+        .context("the entry's transition does not decode")?;
+    let proposal = match &body.action {
+        cltd_runtime::Action::Vote(v) => Some(v.proposal),
+        cltd_runtime::Action::Close(id)
+        | cltd_runtime::Action::Execute(id)
+        | cltd_runtime::Action::Withdraw(id) => Some(*id),
+        _ => None,
+    }
+    .and_then(|id| s.proposals.get(&id));
+    let charter: Vec<String> = s
+        .charter
+        .iter()
+        .map(|p| format!("{}={}", p.key, p.value))
+        .collect();
+    if json {
+        let v = json!({
+            "index": index,
+            "time": x.entry.time,
+            "hash": hex::encode(cltd_runtime::entry_hash(&x.entry)),
+            "signer": hex::encode(body.signer),
+            "signer_name": s.member(&body.signer).map(|m| m.name.clone()),
+            "seq": body.seq,
+            "action": render::action_text(s, &body.action),
+            "module": hex::encode(rec.module),
+            "charter": charter,
+            "proposal": proposal.map(|p| render::proposal_json(s, p)),
+            "verdict": render::verdict_json(&rec.verdict),
+            "effects": rec.effects.iter().map(|e| render::effect_text(s, e)).collect::<Vec<_>>(),
+            "fuel": rec.fuel,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(crate::EXIT_OK);
+    }
+    writeln!(
+        out,
+        "entry {index} at {} (hash {})",
+        render::when(x.entry.time),
+        hex::encode(cltd_runtime::entry_hash(&x.entry))
+    )?;
+    writeln!(
+        out,
+        "signed by {} (key {}), sequence number {}",
+        render::who(s, &body.signer),
+        hex::encode(body.signer),
+        body.seq
+    )?;
+    writeln!(out, "action: {}", render::action_text(s, &body.action))?;
+    writeln!(
+        out,
+        "rules in force: module {} with charter [{}]",
+        hex::encode(rec.module),
+        charter.join(", ")
+    )?;
+    if let Some(p) = proposal {
+        writeln!(out, "the proposal as it stood:")?;
+        writeln!(
+            out,
+            "  {}",
+            render::proposal_text(s, p).replace('\n', "\n  ")
+        )?;
+    }
+    writeln!(out, "verdict: {}", render::verdict_text(&rec.verdict))?;
+    for e in &rec.effects {
+        writeln!(out, "  {}", render::effect_text(s, e))?;
+    }
+    writeln!(out, "fuel: {}", rec.fuel)?;
+    writeln!(
+        out,
+        "(re-executed from genesis to this entry: the log's record of it is what the rules give)"
+    )?;
+    Ok(crate::EXIT_OK)
+}

@@ -1,0 +1,287 @@
+//! Audit bundles: one file holding a trust's log entries, every module its replay needs, a
+//! signed checkpoint and the trust's keys, for auditors who have nothing else.
+//!
+//! ```text
+//! bundle  = MAGIC (16 bytes) section*
+//! section = kind u8 ‖ index u64 LE ‖ length u32 LE ‖ digest [32] ‖ payload [length]
+//! digest  = blake3::derive_key("cltd 2026-11 bundle section v1", kind ‖ index ‖ payload)
+//! ```
+//!
+//! Sections come in a fixed order: the manifest, the checkpoint (a C2SP signed note), the
+//! entries `0..n` (their stored bytes), the modules `0..m` (component bytes). The digests do
+//! not replace any of the log's own checks (an attacker can recompute them); they let a
+//! damaged bundle be attributed to the section that was damaged.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::model::{Hash, Key};
+
+/// The first 16 bytes of every bundle.
+pub const BUNDLE_MAGIC: &[u8; 16] = b"cltd-bundle-v1\n\0";
+
+const DIGEST_CONTEXT: &str = "cltd 2026-11 bundle section v1";
+const HEADER: usize = 1 + 8 + 4 + 32;
+const MAX_SECTION: usize = 4 << 20;
+
+/// What a bundle says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The trust id (which the genesis entry must reproduce).
+    pub trust_id: Hash,
+    /// The host key that signs checkpoints (which the genesis entry must name).
+    pub host_key: Key,
+    /// Entries in the bundle.
+    pub entries: u64,
+    /// Modules in the bundle.
+    pub modules: u64,
+}
+
+/// A parsed bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The signed checkpoint, as a note.
+    pub checkpoint: String,
+    /// Each entry's stored bytes, in log order.
+    pub entries: Vec<Vec<u8>>,
+    /// Component bytes of every module the replay needs.
+    pub modules: Vec<Vec<u8>>,
+}
+
+/// A part of a bundle, for saying where something is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Location {
+    /// The magic bytes at the start.
+    Header,
+    /// The manifest section.
+    Manifest,
+    /// The checkpoint section.
+    Checkpoint,
+    /// Log entry `i`.
+    Entry(u64),
+    /// Module section `i`.
+    Module(u64),
+    /// After the last section.
+    End,
+    /// The history as a whole (a fork or rewrite against an earlier checkpoint).
+    History,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Header => write!(f, "bundle header"),
+            Location::Manifest => write!(f, "manifest"),
+            Location::Checkpoint => write!(f, "checkpoint"),
+            Location::Entry(i) => write!(f, "entry {i}"),
+            Location::Module(i) => write!(f, "module section {i}"),
+            Location::End => write!(f, "end of the bundle"),
+            Location::History => write!(f, "history"),
+        }
+    }
+}
+
+/// A bundle that cannot be read, and where.
+#[derive(Debug, Error, Clone, PartialEq, Eq, Serialize)]
+#[error("{location}: {reason}")]
+pub struct BundleError {
+    /// Where.
+    pub location: Location,
+    /// What is wrong.
+    pub reason: String,
+}
+
+const KIND_MANIFEST: u8 = 1;
+const KIND_CHECKPOINT: u8 = 2;
+const KIND_ENTRY: u8 = 3;
+const KIND_MODULE: u8 = 4;
+
+fn digest(kind: u8, index: u64, payload: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key(DIGEST_CONTEXT);
+    h.update(&[kind]);
+    h.update(&index.to_le_bytes());
+    h.update(payload);
+    *h.finalize().as_bytes()
+}
+
+fn push(out: &mut Vec<u8>, kind: u8, index: u64, payload: &[u8]) {
+    out.push(kind);
+    out.extend_from_slice(&index.to_le_bytes());
+    let len = u32::try_from(payload.len()).expect("sections are at most 4 MiB");
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&digest(kind, index, payload));
+    out.extend_from_slice(payload);
+}
+
+impl Bundle {
+    /// The bundle's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = BUNDLE_MAGIC.to_vec();
+        let manifest = postcard::to_stdvec(&self.manifest).expect("in-memory encoding");
+        push(&mut out, KIND_MANIFEST, 0, &manifest);
+        push(&mut out, KIND_CHECKPOINT, 0, self.checkpoint.as_bytes());
+        for (i, e) in self.entries.iter().enumerate() {
+            push(&mut out, KIND_ENTRY, i as u64, e);
+        }
+        for (i, m) in self.modules.iter().enumerate() {
+            push(&mut out, KIND_MODULE, i as u64, m);
+        }
+        out
+    }
+
+    /// Where each part of [`Bundle::to_bytes`]'s output lies: the header, then each section
+    /// (its framing and payload), in order.
+    pub fn layout(&self) -> Vec<(Location, std::ops::Range<usize>)> {
+        let manifest = postcard::to_stdvec(&self.manifest).expect("in-memory encoding");
+        let sizes = std::iter::once((Location::Manifest, manifest.len()))
+            .chain(std::iter::once((
+                Location::Checkpoint,
+                self.checkpoint.len(),
+            )))
+            .chain(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (Location::Entry(i as u64), e.len())),
+            )
+            .chain(
+                self.modules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| (Location::Module(i as u64), m.len())),
+            );
+        let mut out = vec![(Location::Header, 0..BUNDLE_MAGIC.len())];
+        let mut at = BUNDLE_MAGIC.len();
+        for (location, len) in sizes {
+            out.push((location, at..at + HEADER + len));
+            at += HEADER + len;
+        }
+        out
+    }
+
+    /// Parse bundle bytes; a damaged bundle is reported with the section it damages.
+    pub fn parse(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        let err = |location, reason: String| BundleError { location, reason };
+        if bytes.get(..16) != Some(BUNDLE_MAGIC.as_slice()) {
+            return Err(err(
+                Location::Header,
+                "not a cltd audit bundle (bad magic bytes)".into(),
+            ));
+        }
+        let mut rest = &bytes[16..];
+        let mut next = |location: Location, kind: u8, index: u64| -> Result<&[u8], BundleError> {
+            if rest.len() < HEADER {
+                return Err(err(location, "the bundle ends inside this section".into()));
+            }
+            let (header, tail) = rest.split_at(HEADER);
+            if header[0] != kind {
+                return Err(err(
+                    location,
+                    format!("expected section kind {kind}, found {}", header[0]),
+                ));
+            }
+            let found = u64::from_le_bytes(header[1..9].try_into().expect("8 bytes"));
+            if found != index {
+                return Err(err(
+                    location,
+                    format!("section numbered {found} where {index} belongs"),
+                ));
+            }
+            let len = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes")) as usize;
+            if len > MAX_SECTION || len > tail.len() {
+                return Err(err(
+                    location,
+                    format!(
+                        "section length {len} runs past the bundle ({} bytes left)",
+                        tail.len()
+                    ),
+                ));
+            }
+            let (payload, after) = tail.split_at(len);
+            if header[13..] != digest(kind, index, payload) {
+                return Err(err(
+                    location,
+                    "the section's bytes do not match its digest: it was damaged or altered".into(),
+                ));
+            }
+            rest = after;
+            Ok(payload)
+        };
+        let manifest: Manifest = postcard::from_bytes(next(Location::Manifest, KIND_MANIFEST, 0)?)
+            .map_err(|e| err(Location::Manifest, format!("does not decode: {e}")))?;
+        let checkpoint =
+            String::from_utf8(next(Location::Checkpoint, KIND_CHECKPOINT, 0)?.to_vec())
+                .map_err(|_| err(Location::Checkpoint, "not UTF-8 text".into()))?;
+        let mut entries = Vec::new();
+        for i in 0..manifest.entries {
+            entries.push(next(Location::Entry(i), KIND_ENTRY, i)?.to_vec());
+        }
+        let mut modules = Vec::new();
+        for i in 0..manifest.modules {
+            modules.push(next(Location::Module(i), KIND_MODULE, i)?.to_vec());
+        }
+        if !rest.is_empty() {
+            return Err(err(
+                Location::End,
+                format!("{} unexpected bytes after the last section", rest.len()),
+            ));
+        }
+        Ok(Bundle {
+            manifest,
+            checkpoint,
+            entries,
+            modules,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Bundle {
+        Bundle {
+            manifest: Manifest {
+                trust_id: [1; 32],
+                host_key: [2; 32],
+                entries: 3,
+                modules: 2,
+            },
+            checkpoint: "o\n3\nAAAA\n\n— o AAAA\n".into(),
+            entries: vec![vec![1, 2, 3], vec![4; 100], vec![]],
+            modules: vec![vec![9; 50], vec![8; 7]],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let b = sample();
+        assert_eq!(Bundle::parse(&b.to_bytes()).unwrap(), b);
+    }
+
+    #[test]
+    fn every_single_byte_change_is_attributed_to_its_section() {
+        let b = sample();
+        let bytes = b.to_bytes();
+        let layout = b.layout();
+        assert_eq!(layout.last().unwrap().1.end, bytes.len());
+        for i in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 0x5a;
+            let e = Bundle::parse(&damaged).unwrap_err();
+            let expected = layout.iter().find(|(_, r)| r.contains(&i)).unwrap().0;
+            assert_eq!(e.location, expected, "byte {i}: {e}");
+        }
+        let mut truncated = bytes.clone();
+        truncated.truncate(bytes.len() - 1);
+        assert_eq!(
+            Bundle::parse(&truncated).unwrap_err().location,
+            Location::Module(1)
+        );
+        let mut longer = bytes;
+        longer.push(0);
+        assert_eq!(Bundle::parse(&longer).unwrap_err().location, Location::End);
+    }
+}
