@@ -13,8 +13,6 @@ use crate::bench::Fixture;
 
 /// Members of the bench trust.
 const MEMBERS: usize = 30;
-/// Transitions per group commit while building the history.
-const BATCH: usize = 256;
 
 /// The figures for one history size.
 #[derive(Debug, Clone, Serialize)]
@@ -47,16 +45,8 @@ pub fn run(wasm: &[u8], histories: &[usize]) -> Result<Vec<AmendmentFigures>> {
     }];
     let mut out = Vec::new();
     for &n in histories {
-        let mut fx = Fixture::new(wasm, MEMBERS)?;
         let start = Instant::now();
-        // The genesis entry is part of the history.
-        let stream = fx.stream(n.saturating_sub(1));
-        for chunk in stream.chunks(BATCH) {
-            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
-            for r in fx.trust.submit_batch(&refs) {
-                r?;
-            }
-        }
+        let fx = Fixture::with_history(wasm, MEMBERS, n)?;
         let build_s = start.elapsed().as_secs_f64();
 
         let t0 = Instant::now();

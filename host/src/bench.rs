@@ -114,6 +114,20 @@ impl Fixture {
         out
     }
 
+    /// A trust of `members` members whose log holds `entries` entries (the genesis entry
+    /// and a [`Fixture::stream`]), committed in group commits of 256.
+    pub fn with_history(wasm: &[u8], members: usize, entries: usize) -> Result<Fixture> {
+        let mut fx = Fixture::new(wasm, members)?;
+        let stream = fx.stream(entries.saturating_sub(1));
+        for chunk in stream.chunks(256) {
+            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            for r in fx.trust.submit_batch(&refs) {
+                r?;
+            }
+        }
+        Ok(fx)
+    }
+
     /// `n` ordinary proposals signed by member `member`, independent of every other
     /// member's transitions, so threads can submit them concurrently.
     pub fn proposals_by(&self, member: usize, n: usize) -> Vec<Vec<u8>> {

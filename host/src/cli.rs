@@ -108,6 +108,10 @@ enum Command {
         /// against a history of this many entries; repeat or comma-separate for several.
         #[arg(long, value_delimiter = ',')]
         amendment_history: Vec<usize>,
+        /// Instead, measure audits of bundles of this many entries (with and without
+        /// re-execution); repeat or comma-separate for several.
+        #[arg(long, value_delimiter = ',')]
+        audit_history: Vec<usize>,
     },
     /// Work with bylaw components: build, upload, verify against source.
     Bylaws {
@@ -601,8 +605,22 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             batch,
             pooling,
             amendment_history,
+            audit_history,
         } => {
             let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
+            if !audit_history.is_empty() {
+                writeln!(
+                    err,
+                    "measuring audits of bundles of {audit_history:?} entries..."
+                )?;
+                let figures = crate::audit_bench::run(&wasm, &audit_history)?;
+                if json {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&figures)?)?;
+                } else {
+                    writeln!(out, "{}", crate::audit_bench::text(&figures))?;
+                }
+                return Ok(crate::EXIT_OK);
+            }
             if !amendment_history.is_empty() {
                 writeln!(
                     err,

@@ -7,6 +7,7 @@
 pub mod amend;
 pub mod amendment_bench;
 pub mod audit;
+pub mod audit_bench;
 pub mod bench;
 pub mod cli;
 pub mod demo;
