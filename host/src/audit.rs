@@ -72,14 +72,45 @@ fn read_remembered(path: &Path) -> Result<Option<Remembered>> {
     }
 }
 
+/// What `cltd audit verify` is asked to check.
+#[derive(Debug, Clone)]
+pub struct VerifyArgs {
+    /// Where remembered checkpoints live.
+    pub state_dir: PathBuf,
+    /// Re-execute every transition.
+    pub reexecute: bool,
+    /// Known witnesses (`NAME=KEYHEX`).
+    pub witnesses: Vec<String>,
+    /// How many of them must have cosigned (default: all given).
+    pub quorum: Option<usize>,
+}
+
+/// Parse `NAME=KEYHEX` witness arguments.
+fn witnesses(args: &[String]) -> Result<Vec<(String, [u8; 32])>> {
+    args.iter()
+        .map(|w| {
+            let (name, key) = w
+                .split_once('=')
+                .with_context(|| format!("--witness `{w}` must be NAME=PUBLIC_KEY_HEX"))?;
+            let key = hex::decode(key)
+                .ok()
+                .and_then(|k| k.try_into().ok())
+                .with_context(|| format!("witness key `{key}` is not 64 hex digits"))?;
+            Ok((name.to_string(), key))
+        })
+        .collect()
+}
+
 /// `cltd audit verify`.
 pub fn verify(
     out: &mut dyn Write,
     bundle_path: &Path,
-    state_dir: &Path,
-    reexecute: bool,
+    args: &VerifyArgs,
     json: bool,
 ) -> Result<i32> {
+    let (state_dir, reexecute) = (args.state_dir.as_path(), args.reexecute);
+    let known = witnesses(&args.witnesses)?;
+    let quorum = args.quorum.unwrap_or(known.len());
     let bytes =
         std::fs::read(bundle_path).with_context(|| format!("read {}", bundle_path.display()))?;
     // Which trust is it? Only the manifest's claim until verified, used to find the
@@ -112,6 +143,8 @@ pub fn verify(
         AuditOptions {
             reexecute,
             remembered,
+            quorum,
+            witnesses: known,
         },
         &mut |done, total| {
             if bar.length() != Some(total) {
@@ -157,6 +190,8 @@ fn report_json(r: &AuditReport) -> serde_json::Value {
         "modules": r.modules.iter().map(hex::encode).collect::<Vec<_>>(),
         "checkpoint": r.checkpoint.map(|c| json!({"size": c.size, "root": hex::encode(c.root)})),
         "consistent_with": r.consistent_with,
+        "cosigned_by": r.cosigned_by,
+        "cosigned_by": r.cosigned_by,
         "failure": r.failure.as_ref().map(|f| json!({"location": f.location.to_string(), "reason": f.reason})),
     })
 }
@@ -168,7 +203,7 @@ pub fn verdict_line(r: &AuditReport) -> String {
         None => {
             let c = r.checkpoint.expect("a verified report has a checkpoint");
             format!(
-                "VERIFIED trust {}: {} entries ({}), {} allowed, {} denied, {} module(s), root {}{}",
+                "VERIFIED trust {}: {} entries ({}), {} allowed, {} denied, {} module(s), root {}{}{}",
                 r.trust_id.map(hex::encode).unwrap_or_default(),
                 c.size,
                 if r.reexecuted {
@@ -184,6 +219,11 @@ pub fn verdict_line(r: &AuditReport) -> String {
                     Some(old) =>
                         format!(", consistent with the {old}-entry checkpoint verified before"),
                     None => String::new(),
+                },
+                if r.cosigned_by.is_empty() {
+                    String::new()
+                } else {
+                    format!(", cosigned by {}", r.cosigned_by.join(", "))
                 }
             )
         }

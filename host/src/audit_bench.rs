@@ -54,7 +54,7 @@ pub fn run(wasm: &[u8], histories: &[usize]) -> Result<Vec<AuditFigures>> {
                 &runtime,
                 AuditOptions {
                     reexecute,
-                    remembered: None,
+                    ..AuditOptions::default()
                 },
                 &mut |_, _| {},
             )?;

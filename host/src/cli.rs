@@ -136,6 +136,36 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Witness other trusts' logs, or ask a witness to cosign this trust's checkpoint.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WitnessCommand {
+    /// Run a witness (C2SP tlog-witness: POST /add-checkpoint) until stopped.
+    Serve {
+        /// The witness's directory (its key and what it cosigned).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The witness's name, used as the key name of its cosignatures.
+        #[arg(long)]
+        name: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        listen: String,
+        /// A log to witness, ORIGIN=HOST_KEY_HEX (repeatable; remembered).
+        #[arg(long)]
+        log: Vec<String>,
+    },
+    /// Ask the witness at URL to cosign this trust's current checkpoint; the cosigned
+    /// checkpoint goes into later audit bundles.
+    Ask {
+        /// The witness's base URL, e.g. http://127.0.0.1:7380.
+        url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -152,6 +182,12 @@ enum AuditCommand {
         /// Where verified checkpoints are remembered, per trust.
         #[arg(long, env = "CLTD_AUDIT_STATE_DIR")]
         state_dir: Option<PathBuf>,
+        /// A witness the auditor trusts, NAME=PUBLIC_KEY_HEX (repeatable).
+        #[arg(long)]
+        witness: Vec<String>,
+        /// How many of those witnesses must have cosigned the checkpoint (default: all).
+        #[arg(long)]
+        quorum: Option<usize>,
     },
     /// Why entry INDEX came out as it did: the action, the signer, the rules in force, the
     /// tally and the bylaw's explanation.
@@ -648,17 +684,59 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         }
         Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
         Command::Checkpoint => crate::audit::checkpoint(out, &data_dir()),
+        Command::Witness { command } => match command {
+            WitnessCommand::Serve {
+                dir,
+                name,
+                listen,
+                log,
+            } => {
+                let witness = cltd_runtime::Witness::open(&dir, &name)?;
+                for l in &log {
+                    let (origin, key) = l
+                        .split_once('=')
+                        .with_context(|| format!("--log `{l}` must be ORIGIN=HOST_KEY_HEX"))?;
+                    let key = amend::parse_hash(key)?;
+                    witness.add_log(origin, key)?;
+                }
+                let listener = std::net::TcpListener::bind(&listen)
+                    .with_context(|| format!("listen on {listen}"))?;
+                writeln!(
+                    out,
+                    "witness {name} (public key {}) listening on http://{}",
+                    hex::encode(witness.public()),
+                    listener.local_addr()?
+                )?;
+                out.flush()?;
+                crate::witness::serve(witness, listener)?;
+                Ok(crate::EXIT_OK)
+            }
+            WitnessCommand::Ask { url } => {
+                let trust = setup::open(&data_dir(), Box::new(SystemClock))?;
+                let note = crate::witness::ask(&trust, &url)?;
+                let names: Vec<&str> = note.signatures.iter().map(|s| s.name.as_str()).collect();
+                writeln!(out, "checkpoint signed by: {}", names.join(", "))?;
+                write!(out, "{note}")?;
+                Ok(crate::EXIT_OK)
+            }
+        },
         Command::Export { out: path } => crate::audit::export(out, &data_dir(), &path, json),
         Command::Audit { command } => match command {
             AuditCommand::Verify {
                 bundle,
                 no_reexec,
                 state_dir,
+                witness,
+                quorum,
             } => crate::audit::verify(
                 out,
                 &bundle,
-                &state_dir.unwrap_or_else(crate::audit::default_state_dir),
-                !no_reexec,
+                &crate::audit::VerifyArgs {
+                    state_dir: state_dir.unwrap_or_else(crate::audit::default_state_dir),
+                    reexecute: !no_reexec,
+                    witnesses: witness,
+                    quorum,
+                },
                 json,
             ),
             AuditCommand::Explain { bundle, index } => {

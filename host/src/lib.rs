@@ -15,6 +15,7 @@ pub mod guest;
 pub mod keyring;
 pub mod render;
 pub mod setup;
+pub mod witness;
 
 /// Exit code: success, or the bylaws allowed the action.
 pub const EXIT_OK: i32 = 0;

@@ -36,13 +36,17 @@ pub struct Remembered {
 }
 
 /// What to check.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct AuditOptions {
     /// Re-execute every transition with the module then in force (otherwise: hashes, chain,
     /// signatures, sequence numbers and the Merkle root only).
     pub reexecute: bool,
     /// The checkpoint verified last time, to prove the log only grew since.
     pub remembered: Option<Remembered>,
+    /// Witnesses the auditor knows (name, Ed25519 key).
+    pub witnesses: Vec<(String, Key)>,
+    /// How many of them must have cosigned the checkpoint.
+    pub quorum: usize,
 }
 
 /// What an audit checked and found.
@@ -66,6 +70,8 @@ pub struct AuditReport {
     pub modules: Vec<Hash>,
     /// The size of the earlier checkpoint this one was proven consistent with.
     pub consistent_with: Option<u64>,
+    /// Known witnesses whose cosignature on the checkpoint verified.
+    pub cosigned_by: Vec<String>,
     /// The first failure, if any.
     pub failure: Option<BundleError>,
 }
@@ -148,13 +154,31 @@ pub fn audit(
 
     // The checkpoint, signed by the host key the genesis entry names.
     let name = origin(&trust_id);
-    let checkpoint = match SignedNote::parse(&bundle.checkpoint).and_then(|note| {
+    let (checkpoint, note) = match SignedNote::parse(&bundle.checkpoint).and_then(|note| {
         note.verify(&name, &bundle.manifest.host_key)?;
-        Checkpoint::parse(&note.text)
+        Ok((Checkpoint::parse(&note.text)?, note))
     }) {
         Ok(c) => c,
         Err(e) => return Ok(fail(&mut report, Location::Checkpoint, e.to_string())),
     };
+    report.cosigned_by = options
+        .witnesses
+        .iter()
+        .filter(|(w, key)| note.verify_cosignature(w, key).is_ok())
+        .map(|(w, _)| w.clone())
+        .collect();
+    if report.cosigned_by.len() < options.quorum {
+        let (got, quorum) = (report.cosigned_by.len(), options.quorum);
+        let known: Vec<&str> = options.witnesses.iter().map(|(w, _)| w.as_str()).collect();
+        return Ok(fail(
+            &mut report,
+            Location::Checkpoint,
+            format!(
+                "{got} of the {quorum} required witness cosignatures verify (known witnesses: {})",
+                known.join(", ")
+            ),
+        ));
+    }
     if checkpoint.origin != name {
         return Ok(fail(
             &mut report,

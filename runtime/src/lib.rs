@@ -41,6 +41,7 @@ mod schema;
 mod state;
 mod transition;
 mod trust;
+mod witness;
 
 pub use amendment::{COMPILE_TIMEOUT_SECS, Upload};
 pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, explain};
@@ -77,3 +78,7 @@ pub use transition::{
     Keypair, SignedTransition, TRANSITION_DOMAIN, TransitionBody, UPLOAD_DOMAIN, UploadSignature,
 };
 pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Trust};
+pub use witness::{
+    WITNESS_KEY_FILE, WITNESS_STORE_FILE, Witness, WitnessError, WitnessedLog,
+    add_checkpoint_request,
+};

@@ -35,5 +35,7 @@ pub const META_FORMAT: &str = "format";
 pub const META_TRUST_ID: &str = "trust-id";
 /// `META` key of the log head.
 pub const META_HEAD: &str = "head";
+/// `META` key of the latest checkpoint note with the cosignatures gathered for it.
+pub const META_CHECKPOINT: &str = "checkpoint";
 /// `META` key of the rules in force (module, charter, entrenched clauses).
 pub const META_CONSTITUTION: &str = "constitution";

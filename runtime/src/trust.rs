@@ -30,7 +30,8 @@ pub const STORE_FILE: &str = "trust.redb";
 /// only by its owner), which signs checkpoints.
 pub const HOST_KEY_FILE: &str = "host.key";
 
-fn write_host_key(path: &Path, key: &Keypair) -> Result<(), StoreError> {
+/// Write a secret key file (hex), readable only by its owner; never overwrites one.
+pub(crate) fn write_secret(path: &Path, key: &Keypair) -> Result<(), StoreError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -488,7 +489,7 @@ impl Trust {
             Some(k) => k,
             None => {
                 let k = Keypair::generate().map_err(StoreError::Io)?;
-                write_host_key(&dir.join(HOST_KEY_FILE), &k)?;
+                write_secret(&dir.join(HOST_KEY_FILE), &k)?;
                 k
             }
         };
@@ -845,12 +846,58 @@ impl Trust {
         ))
     }
 
+    /// Store `note` as the log's latest checkpoint with the cosignatures it carries. It must
+    /// be this log's current checkpoint, signed by the host key; its signatures are merged
+    /// with those already stored for the same checkpoint.
+    pub fn store_checkpoint(&self, note: &SignedNote) -> Result<()> {
+        let fresh = self.checkpoint()?;
+        if note.text != fresh.text {
+            return Err(Error::HostKey(
+                "the note is not this log's current checkpoint".into(),
+            ));
+        }
+        let genesis = self.genesis()?;
+        note.verify(&origin(&self.state.id), &genesis.host_key)
+            .map_err(|e| Error::HostKey(e.to_string()))?;
+        let mut merged = self.stored_checkpoint()?.unwrap_or(fresh);
+        for s in &note.signatures {
+            if !merged.signatures.contains(s) {
+                merged.signatures.push(s.clone());
+            }
+        }
+        let txn = self.db.begin_write()?;
+        txn.open_table(META)?
+            .insert(META_CHECKPOINT, merged.to_string().as_bytes())?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The stored checkpoint (with its cosignatures), if it still covers the whole log.
+    pub fn stored_checkpoint(&self) -> Result<Option<SignedNote>> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let Some(stored) = meta.get(META_CHECKPOINT)? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8(stored.value().to_vec())
+            .map_err(|_| StoreError::Corrupt("stored checkpoint is not text".into()))?;
+        let note = SignedNote::parse(&text)
+            .map_err(|e| StoreError::Corrupt(format!("stored checkpoint: {e}")))?;
+        let current = Checkpoint::parse(&note.text)
+            .map(|c| c.size == self.state.size)
+            .unwrap_or(false);
+        Ok(current.then_some(note))
+    }
+
     /// An audit bundle of the whole log: every entry, every module its replay needs (the
-    /// genesis module and every amendment's candidate), a fresh signed checkpoint and the
-    /// trust's keys.
+    /// genesis module and every amendment's candidate), the checkpoint (with the witnesses'
+    /// cosignatures gathered for it, if it is still current) and the trust's keys.
     pub fn export(&self) -> Result<Bundle> {
         let genesis = self.genesis()?;
-        let checkpoint = self.checkpoint()?.to_string();
+        let checkpoint = match self.stored_checkpoint()? {
+            Some(cosigned) => cosigned.to_string(),
+            None => self.checkpoint()?.to_string(),
+        };
         let mut entries = Vec::new();
         let mut needed = vec![genesis.module];
         for (_, bytes) in read_entries(&self.db)? {

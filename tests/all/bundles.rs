@@ -68,6 +68,7 @@ fn check(bytes: &[u8], reexecute: bool, remembered: Option<Remembered>) -> Audit
         AuditOptions {
             reexecute,
             remembered,
+            ..AuditOptions::default()
         },
         &mut |_, _| {},
     )
@@ -270,4 +271,71 @@ fn a_decision_is_explained_from_the_bundle_alone() {
     assert!(d.explanation.contains("4 yes, 1 no"), "{}", d.explanation);
     let missing = explain(&bytes, &runtime(), 999).unwrap().unwrap_err();
     assert_eq!(missing.location, Location::End);
+}
+
+#[test]
+fn a_witness_cosigns_only_consistent_checkpoints_and_auditors_can_require_it() {
+    let wdir = tempfile::TempDir::new().unwrap();
+    let witness = cltd_runtime::Witness::open(wdir.path(), "witness.example").unwrap();
+    let mut h = busy();
+    let name = cltd_runtime::origin(&h.trust.id());
+    witness
+        .add_log(&name, h.trust.genesis().unwrap().host_key)
+        .unwrap();
+    let wkey = witness.public();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || cltd::witness::serve(witness, listener));
+
+    let note = cltd::witness::ask(&h.trust, &url).unwrap();
+    note.verify_cosignature("witness.example", &wkey).unwrap();
+    let bytes = h.trust.export().unwrap().to_bytes();
+    let known = vec![("witness.example".to_string(), wkey)];
+    let with = |witnesses: Vec<(String, [u8; 32])>, quorum| {
+        audit(
+            &bytes,
+            &runtime(),
+            AuditOptions {
+                witnesses,
+                quorum,
+                ..AuditOptions::default()
+            },
+            &mut |_, _| {},
+        )
+        .unwrap()
+    };
+    let r = with(known.clone(), 1);
+    assert!(r.is_ok(), "{:?}", r.failure);
+    assert_eq!(r.cosigned_by, ["witness.example"]);
+    let mut two = known.clone();
+    two.push(("other.example".into(), [7; 32]));
+    let f = with(two, 2).failure.expect("one cosignature is not two");
+    assert_eq!(f.location, Location::Checkpoint);
+    assert!(f.reason.contains("1 of the 2 required"), "{f}");
+
+    // A copy of the trust as it is now, to fork later.
+    let copy = tempfile::TempDir::new().unwrap();
+    for file in [cltd_runtime::STORE_FILE, cltd_runtime::HOST_KEY_FILE] {
+        std::fs::copy(h.dir.path().join(file), copy.path().join(file)).unwrap();
+    }
+    // The log grows: the witness proves consistency from what it cosigned (the client
+    // learns that size from a 409) and cosigns again.
+    propose(&mut h, "r1", "History A");
+    cltd::witness::ask(&h.trust, &url).unwrap();
+    // The fork shows the witness another history after the shared prefix: refused.
+    let mut forked = Harness {
+        trust: Trust::open(
+            copy.path(),
+            runtime(),
+            Box::new(ManualClock::new(h.trust.state().time)),
+        )
+        .unwrap(),
+        dir: copy,
+        clock: std::sync::Arc::new(ManualClock::new(h.trust.state().time)),
+        keys: h.keys.clone(),
+    };
+    propose(&mut forked, "r2", "History B");
+    propose(&mut forked, "r3", "More of history B");
+    let err = cltd::witness::ask(&forked.trust, &url).unwrap_err();
+    assert!(err.to_string().contains("(422)"), "{err:#}");
 }
