@@ -5,6 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use cltd_runtime::{AuditOptions, AuditReport, EntryBody, Remembered, SystemClock, audit, explain};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -25,6 +27,56 @@ pub fn default_state_dir() -> PathBuf {
 pub fn checkpoint(out: &mut dyn Write, dir: &Path) -> Result<i32> {
     let trust = setup::open(dir, Box::new(SystemClock))?;
     write!(out, "{}", trust.checkpoint()?)?;
+    Ok(crate::EXIT_OK)
+}
+
+/// `cltd prove inclusion INDEX` (with `index`) or `cltd prove consistency OLD` (with
+/// `old`): the proof, checked before it is printed, and the checkpoint it is relative to.
+pub fn prove(
+    out: &mut dyn Write,
+    dir: &Path,
+    index: Option<u64>,
+    old: Option<u64>,
+    json: bool,
+) -> Result<i32> {
+    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let leaves = trust.leaves()?;
+    let note = trust.checkpoint()?;
+    let checkpoint = cltd_runtime::Checkpoint::parse(&note.text)?;
+    let size = checkpoint.size;
+    let (kind, proof) = match (index, old) {
+        (Some(i), _) => {
+            let i_usize = usize::try_from(i).unwrap_or(usize::MAX);
+            let proof = cltd_runtime::inclusion_proof(&leaves, i_usize)
+                .with_context(|| format!("entry {i} is not in the log of {size} entries"))?;
+            cltd_runtime::verify_inclusion(i, size, &leaves[i_usize], &proof, &checkpoint.root)?;
+            (format!("inclusion of entry {i}"), proof)
+        }
+        (None, Some(m)) => {
+            let m_usize = usize::try_from(m).unwrap_or(usize::MAX);
+            let proof = cltd_runtime::consistency_proof(&leaves, m_usize)
+                .with_context(|| format!("the log has {size} entries, fewer than {m}"))?;
+            let old_root = cltd_runtime::root(&leaves[..m_usize]);
+            cltd_runtime::verify_consistency(m, size, &old_root, &checkpoint.root, &proof)?;
+            (format!("consistency of the first {m} entries"), proof)
+        }
+        (None, None) => anyhow::bail!("nothing to prove"),
+    };
+    let hashes: Vec<String> = proof.iter().map(|h| B64.encode(h)).collect();
+    if json {
+        let v =
+            json!({"proof": kind, "size": size, "hashes": hashes, "checkpoint": note.to_string()});
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        writeln!(
+            out,
+            "# {kind} in the log of {size} entries (RFC 6962, base64 SHA-256)"
+        )?;
+        for h in &hashes {
+            writeln!(out, "{h}")?;
+        }
+        write!(out, "\n{note}")?;
+    }
     Ok(crate::EXIT_OK)
 }
 

@@ -125,6 +125,11 @@ enum Command {
     },
     /// Print the log's checkpoint (C2SP signed note), signed by the host key.
     Checkpoint,
+    /// Prove that an entry is in the log, or that the log extends an earlier size.
+    Prove {
+        #[command(subcommand)]
+        command: ProveCommand,
+    },
     /// Write an audit bundle: every entry, every module, a signed checkpoint, the keys.
     Export {
         /// Where to write it.
@@ -140,6 +145,20 @@ enum Command {
     Witness {
         #[command(subcommand)]
         command: WitnessCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProveCommand {
+    /// The RFC 6962 inclusion proof of entry INDEX in the current log.
+    Inclusion {
+        /// The entry's index.
+        index: u64,
+    },
+    /// The RFC 6962 consistency proof from the log's first OLD_SIZE entries to all of them.
+    Consistency {
+        /// The earlier tree size.
+        old_size: u64,
     },
 }
 
@@ -684,6 +703,13 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         }
         Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
         Command::Checkpoint => crate::audit::checkpoint(out, &data_dir()),
+        Command::Prove { command } => {
+            let (index, old) = match command {
+                ProveCommand::Inclusion { index } => (Some(index), None),
+                ProveCommand::Consistency { old_size } => (None, Some(old_size)),
+            };
+            crate::audit::prove(out, &data_dir(), index, old, json)
+        }
         Command::Witness { command } => match command {
             WitnessCommand::Serve {
                 dir,

@@ -518,6 +518,16 @@ fn an_auditor_verifies_an_exported_bundle_and_explains_a_decision() {
     let note = ok(d, &["checkpoint"]);
     assert!(note.starts_with("cltd/trust/"), "{note}");
     assert!(note.contains("\n\n\u{2014} cltd/trust/"), "{note}");
+    let proof = ok(d, &["prove", "inclusion", "1"]);
+    assert!(
+        proof.starts_with("# inclusion of entry 1 in the log of 3 entries"),
+        "{proof}"
+    );
+    assert!(ok(d, &["prove", "consistency", "2"]).contains("cltd/trust/"));
+    assert_eq!(
+        cltd(d, &["prove", "consistency", "9"]).code,
+        cltd::EXIT_ERROR
+    );
     let bundle = d.join("out.cltd-bundle");
     let bundle = bundle.to_str().unwrap();
     ok(d, &["export", "--out", bundle]);
