@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
-use cltd_runtime::{Clause, Parameter, Runtime, conformance, module_hash, to_component};
+use cltd_runtime::{Clause, Parameter, Runtime, Setting, conformance, module_hash, to_component};
 use serde::Serialize;
 
 use crate::bench::Fixture;
@@ -56,7 +56,8 @@ pub fn run(wasm: &[u8], histories: &[usize]) -> Result<Vec<AmendmentFigures>> {
         debug_assert_eq!(hash, module_hash(&candidate));
 
         let t0 = Instant::now();
-        let checks = conformance(&fresh, &hash, &charter, &Clause::ALL);
+        let setting = Setting::of(fx.trust.state(), fx.trust.state().time);
+        let checks = conformance(&fresh, &hash, &charter, &Clause::ALL, &setting);
         let conformance_ms = t0.elapsed().as_secs_f64() * 1e3;
         anyhow::ensure!(
             checks.iter().all(|c| c.passed),

@@ -13,7 +13,7 @@ use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{MAX_COMPONENT_BYTES, Runtime, module_hash, to_component};
-use crate::entrenched::{Clause, first_failure};
+use crate::entrenched::{Clause, Setting, first_failure};
 use crate::error::{Error, LoadError, RefusalError, Result};
 use crate::host_rules::{amendment_module, check_params, released};
 use crate::model::{Amendment, BylawInfo, Hash, Parameter};
@@ -134,14 +134,15 @@ pub(crate) fn migrated_charter(
     Ok(charter)
 }
 
-/// Check the amendment `a` against `state` and return the constitution it would put in force:
-/// the candidate is stored and intact, its `migrate` succeeds, and it passes the conformance
-/// vectors of every entrenched clause it does not release.
+/// Check the amendment `a` against `state` at host time `now` and return the constitution it
+/// would put in force: the candidate is stored and intact, its `migrate` succeeds, and it
+/// passes the conformance vectors of every entrenched clause it does not release.
 pub(crate) fn candidate(
     runtime: &Runtime,
     db: &impl ReadableDatabase,
     state: &TrustState,
     a: &Amendment,
+    now: u64,
 ) -> Result<Constitution> {
     let module = amendment_module(a)?;
     let releases = released(state, a)?;
@@ -153,7 +154,8 @@ pub(crate) fn candidate(
         .copied()
         .filter(|c| !releases.contains(c))
         .collect();
-    if let Some(failed) = first_failure(runtime, &module, &charter, &entrenched) {
+    let setting = Setting::of(state, now);
+    if let Some(failed) = first_failure(runtime, &module, &charter, &entrenched, &setting) {
         return Err(RefusalError::Entrenched {
             clause: failed.clause.name().to_string(),
             vector: failed.vector,

@@ -2,9 +2,10 @@
 //! amendment can remove, and the conformance suite that checks a candidate bylaw keeps them.
 //!
 //! The host runs every candidate against scenario vectors before an amendment may open and
-//! again when it activates. A vector builds a synthetic trust (15 members, 5 per class, one
-//! perpetual dataset), proposes through the candidate, casts ballots through it and closes
-//! through it, exactly as the host would. A vector *fails* when the candidate lets through
+//! again when it activates. A vector builds a synthetic trust in the real trust's name (15
+//! members, 5 per class, one perpetual dataset), proposes through the candidate, casts
+//! ballots through it and closes through it, exactly as the host would, at the check's host
+//! time, a year later and ten years later (so a rule that weakens on a date is caught). A vector *fails* when the candidate lets through
 //! what the clause forbids; a candidate that refuses to open such a proposal at all keeps
 //! the clause. Releasing a clause needs the stricter [`entrenched procedure`](procedure).
 
@@ -153,19 +154,43 @@ pub fn procedure(proposal: &Proposal) -> Result<(), String> {
     }
 }
 
-/// Host time at which the synthetic proposals open.
-const T0: u64 = 1_700_000_000;
 const DAY: u64 = 86_400;
+/// Each vector runs now, a year from now and ten years from now, so a candidate that weakens
+/// a clause only after some date is caught too.
+const LATER_DAYS: [u64; 3] = [0, 365, 3_650];
 const PER_CLASS: usize = 5;
 /// Windows tried, shortest first, until the candidate accepts the proposal.
 const WINDOWS_DAYS: [u64; 8] = [7, 14, 30, 60, 90, 180, 365, 730];
-const COMMONS: &str = "conformance-commons";
+const COMMONS: &str = "tenancy-records";
+
+/// Where and when the vectors run: in the trust's own name, from its current host time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The trust's id.
+    pub trust_id: Hash,
+    /// The trust's name.
+    pub trust_name: String,
+    /// Host time of the check (a transition's time, or the log's last time).
+    pub now: u64,
+}
+
+impl Setting {
+    /// The setting of `state` at host time `now`.
+    pub fn of(state: &crate::state::TrustState, now: u64) -> Setting {
+        Setting {
+            trust_id: state.id,
+            trust_name: state.name.clone(),
+            now,
+        }
+    }
+}
 
 /// The synthetic trust the vectors run in.
 struct Bench<'a> {
     runtime: &'a Runtime,
     module: &'a Hash,
     charter: &'a [Parameter],
+    setting: &'a Setting,
     members: Vec<Member>,
 }
 
@@ -215,8 +240,8 @@ impl Bench<'_> {
         });
         let per = PER_CLASS as u32;
         View {
-            trust_id: "0".repeat(64),
-            trust_name: "conformance suite".into(),
+            trust_id: hex::encode(self.setting.trust_id),
+            trust_name: self.setting.trust_name.clone(),
             charter: self.charter.to_vec(),
             now,
             actor: self.members[actor].key.clone(),
@@ -249,18 +274,52 @@ impl Bench<'_> {
         Ok(eval.verdict)
     }
 
-    /// Propose `body` as member 0, cast `ballots` (member index, choice) and close.
+    /// Run [`Bench::run_at`] at each of the check's times; the first run that passes the
+    /// proposal (or fails) is the answer, otherwise the last.
     fn run(&self, body: &ProposalBody, ballots: &[(usize, Choice)]) -> Result<Run, String> {
+        let mut last = None;
+        for days in LATER_DAYS {
+            let t0 = self.setting.now.saturating_add(days * DAY);
+            let run = self
+                .run_at(body, ballots, t0)
+                .map_err(|e| format!("{e} (at {})", crate::clock::utc(t0)))?;
+            if run.passed() {
+                return Ok(run);
+            }
+            last = Some(run);
+        }
+        Ok(last.expect("at least one time"))
+    }
+
+    /// The outcome at each of the check's times (for comparing arrangements).
+    fn outcomes(
+        &self,
+        body: &ProposalBody,
+        ballots: &[(usize, Choice)],
+    ) -> Result<Vec<Run>, String> {
+        LATER_DAYS
+            .iter()
+            .map(|days| self.run_at(body, ballots, self.setting.now.saturating_add(days * DAY)))
+            .collect()
+    }
+
+    /// Propose `body` as member 0 at `t0`, cast `ballots` (member index, choice) and close.
+    fn run_at(
+        &self,
+        body: &ProposalBody,
+        ballots: &[(usize, Choice)],
+        t0: u64,
+    ) -> Result<Run, String> {
         let mut window = None;
         let mut refusal = String::new();
         for days in WINDOWS_DAYS {
             let action = Action::Propose(ProposalDraft {
                 body: body.clone(),
-                title: "conformance vector".into(),
-                text: "a synthetic proposal run by the host's conformance suite".into(),
+                title: title(body).into(),
+                text: "As discussed at the general meeting.".into(),
                 window: days * DAY,
             });
-            match self.judge(0, &action, None, T0)? {
+            match self.judge(0, &action, None, t0)? {
                 Verdict::Allow(_) => {
                     window = Some(days * DAY);
                     break;
@@ -275,10 +334,10 @@ impl Bench<'_> {
             id: 1,
             body: body.clone(),
             proposer: self.members[0].key.clone(),
-            title: "conformance vector".into(),
-            text: String::new(),
-            opened_at: T0,
-            closes_at: T0 + window,
+            title: title(body).into(),
+            text: "As discussed at the general meeting.".into(),
+            opened_at: t0,
+            closes_at: t0 + window,
             status: ProposalStatus::Open,
             electorate: self
                 .members
@@ -296,7 +355,7 @@ impl Bench<'_> {
                 choice,
             });
             if self
-                .judge(voter, &action, Some(&proposal), T0 + 1)?
+                .judge(voter, &action, Some(&proposal), t0 + 1)?
                 .is_allowed()
             {
                 proposal.ballots.push(Ballot {
@@ -315,6 +374,15 @@ impl Bench<'_> {
                 }
             },
         )
+    }
+}
+
+/// A plausible title for a proposal of this kind.
+fn title(body: &ProposalBody) -> &'static str {
+    match body {
+        ProposalBody::DisposeAsset(_) => "Sell the tenancy records",
+        ProposalBody::AmendBylaws(_) => "Amend the bylaws",
+        _ => "Adopt the annual plan",
     }
 }
 
@@ -355,8 +423,9 @@ pub fn conformance(
     module: &Hash,
     charter: &[Parameter],
     clauses: &[Clause],
+    setting: &Setting,
 ) -> Vec<CheckResult> {
-    suite(runtime, module, charter, clauses, false)
+    suite(runtime, module, charter, clauses, setting, false)
 }
 
 /// The first vector the candidate fails, if any; stops there (a candidate that burns its
@@ -366,8 +435,9 @@ pub(crate) fn first_failure(
     module: &Hash,
     charter: &[Parameter],
     clauses: &[Clause],
+    setting: &Setting,
 ) -> Option<CheckResult> {
-    suite(runtime, module, charter, clauses, true)
+    suite(runtime, module, charter, clauses, setting, true)
         .into_iter()
         .find(|r| !r.passed)
 }
@@ -377,20 +447,22 @@ fn suite(
     module: &Hash,
     charter: &[Parameter],
     clauses: &[Clause],
+    setting: &Setting,
     stop_at_failure: bool,
 ) -> Vec<CheckResult> {
     let members = (0..3 * PER_CLASS)
         .map(|i| {
             let class = class_of(i);
-            let mut key = vec![0u8; 32];
-            key[0] = 0xc0;
-            key[1] = (i / PER_CLASS) as u8;
-            key[2] = (i % PER_CLASS) as u8;
+            // Keys that look like any other: derived from the trust id and the position.
+            let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 conformance member v1");
+            h.update(&setting.trust_id);
+            h.update(&(i as u64).to_le_bytes());
+            let key = h.finalize().as_bytes().to_vec();
             Member {
                 key,
                 name: format!("{} {}", class.name(), i % PER_CLASS + 1),
                 class,
-                admitted_at: T0 - 365 * DAY,
+                admitted_at: setting.now.saturating_sub(365 * DAY),
             }
         })
         .collect();
@@ -398,6 +470,7 @@ fn suite(
         runtime,
         module,
         charter,
+        setting,
         members,
     };
     let all: Vec<usize> = (0..3 * PER_CLASS).collect();
@@ -453,10 +526,13 @@ fn suite(
                     let vector = format!(
                         "an ordinary resolution with {yes} yes, {no} no and {abstain} abstaining must come out the same whoever casts them"
                     );
-                    let runs: Vec<Result<Run, String>> = [&all, &reversed, &interleaved]
+                    let runs: Vec<Result<Vec<Run>, String>> = [&all, &reversed, &interleaved]
                         .into_iter()
                         .map(|order| {
-                            bench.run(&ProposalBody::Ordinary, &ballots(order, yes, no, abstain))
+                            bench.outcomes(
+                                &ProposalBody::Ordinary,
+                                &ballots(order, yes, no, abstain),
+                            )
                         })
                         .collect();
                     let result = match runs.iter().find_map(|r| r.as_ref().err()) {
@@ -467,30 +543,29 @@ fn suite(
                             detail: e.clone(),
                         },
                         None => {
-                            let outcomes: Vec<Option<Outcome>> = runs
-                                .iter()
-                                .map(|r| match r {
-                                    Ok(Run::Closed(o, _)) => Some(*o),
-                                    _ => None,
-                                })
-                                .collect();
-                            let same = outcomes.windows(2).all(|w| w[0] == w[1]);
+                            let runs: Vec<&Vec<Run>> = runs.iter().flatten().collect();
+                            let outcome = |r: &Run| match r {
+                                Run::Closed(o, _) => Some(*o),
+                                _ => None,
+                            };
+                            // The first time at which the arrangements disagree, if any.
+                            let differs = (0..LATER_DAYS.len()).find(|&t| {
+                                runs.windows(2)
+                                    .any(|w| outcome(&w[0][t]) != outcome(&w[1][t]))
+                            });
+                            let t = differs.unwrap_or(0);
                             let detail = runs
                                 .iter()
                                 .zip(["residents first", "public first", "interleaved"])
-                                .map(|(r, how)| {
-                                    format!(
-                                        "{how}: {}",
-                                        r.as_ref().map(Run::describe).unwrap_or_default()
-                                    )
-                                })
+                                .map(|(r, how)| format!("{how}: {}", r[t].describe()))
                                 .collect::<Vec<_>>()
                                 .join("; ");
+                            let when = bench.setting.now.saturating_add(LATER_DAYS[t] * DAY);
                             CheckResult {
                                 clause,
                                 vector,
-                                passed: same,
-                                detail,
+                                passed: differs.is_none(),
+                                detail: format!("{detail} (at {})", crate::clock::utc(when)),
                             }
                         }
                     };

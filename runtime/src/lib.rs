@@ -53,7 +53,7 @@ pub use engine::{
 };
 pub use entrenched::{
     CheckResult, Clause, PROCEDURE_CLASS_THRESHOLD, PROCEDURE_CLASS_TURNOUT,
-    PROCEDURE_MIN_WINDOW_DAYS, conformance, procedure,
+    PROCEDURE_MIN_WINDOW_DAYS, Setting, conformance, procedure,
 };
 pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 pub use group::{GroupCommitter, Submitter};

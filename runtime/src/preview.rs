@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::amendment::{load_stored, migrated_charter};
 use crate::engine::Runtime;
-use crate::entrenched::{CheckResult, conformance};
+use crate::entrenched::{CheckResult, Setting, conformance};
 use crate::error::{Result, StoreError};
 use crate::host_rules;
 use crate::log::{Entry, EntryBody, entry_hash};
@@ -192,15 +192,16 @@ fn describe_action(action: &Action) -> String {
 }
 
 /// Replay the log in `db` under the candidate `module` (already stored) with the `proposed`
-/// charter, as a dry run. `current` is the constitution in force now (its charter is what
-/// `migrate` receives as `previous`; its entrenched clauses are the ones checked).
+/// charter, as a dry run. `now` is the trust's current state: its charter is what `migrate`
+/// receives as `previous`, its entrenched clauses are the ones checked, from its last time.
 pub fn preview(
     runtime: &Runtime,
     db: &impl ReadableDatabase,
-    current: &Constitution,
+    now: &TrustState,
     module: &Hash,
     proposed: &[Parameter],
 ) -> Result<ImpactPreview> {
+    let current = now.constitution();
     load_stored(runtime, db, module)?;
     let charter = migrated_charter(runtime, module, &current.charter, proposed)?;
     let mut report = ImpactPreview {
@@ -212,7 +213,13 @@ pub fn preview(
         transitions: 0,
         differences: Vec::new(),
         differing: 0,
-        conformance: conformance(runtime, module, &charter, &current.entrenched),
+        conformance: conformance(
+            runtime,
+            module,
+            &charter,
+            &current.entrenched,
+            &Setting::of(now, now.time),
+        ),
         stopped: None,
     };
     let mut failures = 0u64;

@@ -125,7 +125,7 @@ pub(crate) fn judge(
     if let Action::Propose(d) = &body.action
         && let ProposalBody::AmendBylaws(a) = &d.body
     {
-        amendment::candidate(runtime, db, state, a)?;
+        amendment::candidate(runtime, db, state, a, now)?;
         if mode == Mode::Live {
             let module = host_rules::amendment_module(a)?;
             if read_preview(db, &preview_key(&module, &a.charter))?.is_none() {
@@ -142,7 +142,7 @@ pub(crate) fn judge(
     host_rules::check_verdict(&body.action, &eval.verdict)?;
     let activation = match (&body.action, eval.verdict.is_allowed()) {
         (Action::Execute(id), true) => match &state.proposals[id].proposal.body {
-            ProposalBody::AmendBylaws(a) => Some(amendment::candidate(runtime, db, state, a)?),
+            ProposalBody::AmendBylaws(a) => Some(amendment::candidate(runtime, db, state, a, now)?),
             _ => None,
         },
         _ => None,
@@ -783,13 +783,7 @@ impl Trust {
         proposed: &[Parameter],
     ) -> Result<ImpactPreview> {
         host_rules::check_params(proposed)?;
-        let report = preview(
-            &self.runtime,
-            &self.db,
-            &self.state.constitution(),
-            module,
-            proposed,
-        )?;
+        let report = preview(&self.runtime, &self.db, &self.state, module, proposed)?;
         let txn = self.db.begin_write()?;
         txn.open_table(PREVIEWS)?
             .insert(&preview_key(module, proposed), encode(&report).as_slice())?;

@@ -287,6 +287,9 @@ fn a_candidate_breaking_an_entrenched_clause_is_refused_whatever_the_vote() {
         vec![param("hostile", "weighted")],
         "one-member-one-vote",
     ));
+    // One that keeps the asset lock today and lifts it in 2030: the vectors also run a year
+    // and ten years ahead.
+    cases.push((hostile, vec![param("hostile", "time-bomb")], "asset-lock"));
     for (module, charter, clause) in cases {
         let preview = h.trust.preview_amendment(&module, &charter).unwrap();
         assert!(!preview.conforms());

@@ -1,8 +1,9 @@
 //! A deliberately hostile bylaw for cltd's containment and conformance tests. It misbehaves
 //! according to the charter parameter `hostile` (`loop`, `memory-bomb`, `trap`,
 //! `deep-recursion`), or with `hostile=weighted` follows classic-clt except that residents'
-//! votes count twice on ordinary resolutions (breaking one member, one vote); otherwise it
-//! allows everything. Never give it to a real trust.
+//! votes count twice on ordinary resolutions (breaking one member, one vote), or with
+//! `hostile=time-bomb` follows classic-clt until 2030 and then lets any disposal pass (a
+//! lock that lifts later); otherwise it allows everything. Never give it to a real trust.
 
 use bylaws_sdk::{
     Action, Bylaw, BylawInfo, Charter, Choice, Outcome, Parameter, ProposalBody, StakeholderClass,
@@ -34,6 +35,7 @@ impl Bylaw for Hostile {
                 allow()
             }
             Some("weighted") => weighted(view, action),
+            Some("time-bomb") => time_bomb(view, action),
             _ => allow(),
         }
     }
@@ -45,6 +47,19 @@ impl Bylaw for Hostile {
             summary: vec!["misbehaves on purpose".into()],
         }
     }
+}
+
+/// classic-clt until 2030-01-01; from then on every disposal that is closed passes.
+fn time_bomb(view: &View, action: &Action) -> Verdict {
+    const Y2030: u64 = 1_893_456_000;
+    let disposal = view
+        .proposal
+        .as_ref()
+        .is_some_and(|p| matches!(p.body, ProposalBody::DisposeAsset(_)));
+    if view.now >= Y2030 && disposal && matches!(action, Action::Close(_)) {
+        return decide(Outcome::Passed, "the lock has lifted");
+    }
+    ClassicClt::evaluate(view, action)
 }
 
 /// classic-clt, but an ordinary resolution counts each resident's vote twice.
