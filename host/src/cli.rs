@@ -141,6 +141,16 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Serve the JSON API (`/v1`) for the trust in --data-dir, or for every trust in the
+    /// subdirectories of --trusts.
+    Serve {
+        /// Address to listen on (loopback unless you say otherwise).
+        #[arg(long, default_value = "127.0.0.1:7300")]
+        listen: String,
+        /// A directory whose subdirectories are trusts' data directories.
+        #[arg(long)]
+        trusts: Option<PathBuf>,
+    },
     /// Witness other trusts' logs, or ask a witness to cosign this trust's checkpoint.
     Witness {
         #[command(subcommand)]
@@ -703,6 +713,22 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         }
         Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
         Command::Checkpoint => crate::audit::checkpoint(out, &data_dir()),
+        Command::Serve { listen, trusts } => {
+            let root = trusts.unwrap_or_else(data_dir);
+            let hub = crate::api::Hub::open(&root)?;
+            let listener = std::net::TcpListener::bind(&listen)
+                .with_context(|| format!("listen on {listen}"))?;
+            writeln!(
+                out,
+                "serving {} trust(s) from {} on http://{}/v1/trusts",
+                hub.len(),
+                root.display(),
+                listener.local_addr()?
+            )?;
+            out.flush()?;
+            crate::api::serve(hub, listener)?;
+            Ok(crate::EXIT_OK)
+        }
         Command::Prove { command } => {
             let (index, old) = match command {
                 ProveCommand::Inclusion { index } => (Some(index), None),

@@ -6,6 +6,7 @@
 
 pub mod amend;
 pub mod amendment_bench;
+pub mod api;
 pub mod audit;
 pub mod audit_bench;
 pub mod bench;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod amendments;
+mod api;
 mod audit;
 mod bundles;
 mod cli;
