@@ -175,6 +175,87 @@ async fn trust(
     with_trust(&hub, &id, |t| Ok(axum::Json(render::state_json(t.state()))))
 }
 
+/// One part of a trust's state: `members` (grouped by class), `assets`, `proposals` or
+/// `grants`.
+async fn part(
+    State(hub): State<Shared>,
+    UrlPath((id, part)): UrlPath<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let all = render::state_json(t.state());
+        let v = match part.as_str() {
+            "members" => {
+                let mut by_class = serde_json::Map::new();
+                for class in ["resident", "community", "public"] {
+                    let list: Vec<Value> = all["members"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|m| m["class"] == class)
+                        .cloned()
+                        .collect();
+                    by_class.insert(class.to_string(), Value::Array(list));
+                }
+                Value::Object(by_class)
+            }
+            "assets" | "proposals" | "grants" => all[part.as_str()].clone(),
+            _ => {
+                return Err(ApiError::not_found(format!(
+                    "no such part of a trust: {part}"
+                )));
+            }
+        };
+        Ok(axum::Json(json!({ part: v })))
+    })
+}
+
+#[derive(Deserialize)]
+struct ProofQuery {
+    index: Option<u64>,
+    old: Option<u64>,
+}
+
+/// `GET .../proof?index=I` (inclusion) or `?old=M` (consistency), against the current
+/// checkpoint; hashes are base64 SHA-256, as in the C2SP formats.
+async fn proof(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<ProofQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    use base64::Engine;
+    let b64 = |h: &[u8; 32]| base64::engine::general_purpose::STANDARD.encode(h);
+    with_trust(&hub, &id, |t| {
+        let leaves = t.leaves()?;
+        let size = leaves.len() as u64;
+        let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+        let (kind, hashes) = match (q.index, q.old) {
+            (Some(i), None) => {
+                let p = cltd_runtime::inclusion_proof(&leaves, i as usize)
+                    .map_err(|e| invalid(e.to_string()))?;
+                ("inclusion", p)
+            }
+            (None, Some(m)) => {
+                let p = cltd_runtime::consistency_proof(&leaves, m as usize)
+                    .map_err(|e| invalid(e.to_string()))?;
+                ("consistency", p)
+            }
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-query",
+                    "give exactly one of ?index= (inclusion) or ?old= (consistency)",
+                ));
+            }
+        };
+        Ok(axum::Json(json!({
+            "proof": kind,
+            "size": size,
+            "root": b64(&cltd_runtime::root(&leaves)),
+            "hashes": hashes.iter().map(b64).collect::<Vec<_>>(),
+        })))
+    })
+}
+
 async fn proposal(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
@@ -300,6 +381,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/trusts/{id}/proposals/{number}", get(proposal))
         .route("/v1/trusts/{id}/log", get(log))
         .route("/v1/trusts/{id}/checkpoint", get(checkpoint))
+        .route("/v1/trusts/{id}/proof", get(proof))
+        .route("/v1/trusts/{id}/{part}", get(part))
         .merge(writes)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .with_state(hub)

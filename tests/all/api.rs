@@ -148,10 +148,53 @@ fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
     let (status, note) = server.get(&format!("/v1/trusts/{id}/checkpoint"));
     assert_eq!(status, 200);
     assert!(note.starts_with(&format!("cltd/trust/{id}\n4\n")), "{note}");
+    let (status, m) = server.get(&format!("/v1/trusts/{id}/members"));
+    assert_eq!(status, 200);
+    assert_eq!(json(&m)["members"]["resident"].as_array().unwrap().len(), 3);
+    let (_, a) = server.get(&format!("/v1/trusts/{id}/assets"));
+    assert_eq!(json(&a)["assets"].as_array().unwrap().len(), 2);
+    // Proofs verify against the root they come with.
+    let (status, p) = server.get(&format!("/v1/trusts/{id}/proof?index=2"));
+    assert_eq!(status, 200);
+    let p = json(&p);
+    assert_eq!(p["size"], 4);
+    let decode = |v: &Value| -> [u8; 32] {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    let path: Vec<[u8; 32]> = p["hashes"].as_array().unwrap().iter().map(decode).collect();
+    assert_eq!(path.len(), 2);
+    let (_, log) = server.get(&format!("/v1/trusts/{id}/log?from=2&limit=1"));
+    let entry_hash: [u8; 32] = hex::decode(json(&log)["entries"][0]["hash"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    cltd_runtime::verify_inclusion(
+        2,
+        4,
+        &cltd_runtime::leaf_hash(&entry_hash),
+        &path,
+        &decode(&p["root"]),
+    )
+    .unwrap();
+    let (status, _) = server.get(&format!("/v1/trusts/{id}/proof?old=2"));
+    assert_eq!(status, 200);
+    let (status, e) = server.get(&format!("/v1/trusts/{id}/proof?index=9"));
+    assert_eq!(
+        (status, json(&e)["error"]["code"].as_str()),
+        (422, Some("invalid"))
+    );
+    let (status, _) = server.get(&format!("/v1/trusts/{id}/proof"));
+    assert_eq!(status, 400);
     for missing in [
         format!("/v1/trusts/{}", "0".repeat(64)),
         format!("/v1/trusts/{id}/proposals/9"),
         "/v1/nothing".to_string(),
+        format!("/v1/trusts/{id}/secrets"),
     ] {
         let (status, e) = server.get(&missing);
         assert_eq!(status, 404, "{missing}");
