@@ -56,6 +56,7 @@ impl Hub {
         for dir in dirs {
             let trust = Trust::open(&dir, runtime.clone(), Box::new(SystemClock))
                 .with_context(|| format!("open the trust in {}", dir.display()))?;
+            trust.prepare_candidates();
             trusts.insert(trust.id_hex(), Mutex::new(trust));
         }
         Ok(Hub { trusts })
@@ -224,34 +225,26 @@ async fn proof(
 ) -> Result<axum::Json<Value>, ApiError> {
     use base64::Engine;
     let b64 = |h: &[u8; 32]| base64::engine::general_purpose::STANDARD.encode(h);
+    if q.index.is_some() == q.old.is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            "give exactly one of ?index= (inclusion) or ?old= (consistency)",
+        ));
+    }
     with_trust(&hub, &id, |t| {
-        let leaves = t.leaves()?;
-        let size = leaves.len() as u64;
-        let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
-        let (kind, hashes) = match (q.index, q.old) {
-            (Some(i), None) => {
-                let p = cltd_runtime::inclusion_proof(&leaves, i as usize)
-                    .map_err(|e| invalid(e.to_string()))?;
-                ("inclusion", p)
-            }
-            (None, Some(m)) => {
-                let p = cltd_runtime::consistency_proof(&leaves, m as usize)
-                    .map_err(|e| invalid(e.to_string()))?;
-                ("consistency", p)
-            }
-            _ => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "bad-query",
-                    "give exactly one of ?index= (inclusion) or ?old= (consistency)",
-                ));
-            }
-        };
+        let p = crate::audit::log_proof(t, q.index, q.old).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("{e:#}"),
+            )
+        })?;
         Ok(axum::Json(json!({
-            "proof": kind,
-            "size": size,
-            "root": b64(&cltd_runtime::root(&leaves)),
-            "hashes": hashes.iter().map(b64).collect::<Vec<_>>(),
+            "proof": if q.index.is_some() { "inclusion" } else { "consistency" },
+            "size": p.size,
+            "root": b64(&p.root),
+            "hashes": p.hashes.iter().map(b64).collect::<Vec<_>>(),
         })))
     })
 }
@@ -313,13 +306,7 @@ async fn checkpoint(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<String, ApiError> {
-    with_trust(&hub, &id, |t| {
-        let note = match t.stored_checkpoint()? {
-            Some(n) => n,
-            None => t.checkpoint()?,
-        };
-        Ok(note.to_string())
-    })
+    with_trust(&hub, &id, |t| Ok(t.latest_checkpoint()?.to_string()))
 }
 
 async fn submit(

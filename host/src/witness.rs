@@ -75,7 +75,7 @@ pub fn serve(witness: Witness, listener: TcpListener) -> Result<()> {
 /// consistency from whatever size it last cosigned; store the cosigned checkpoint. Returns
 /// the cosigned note.
 pub fn ask(trust: &Trust, url: &str) -> Result<SignedNote> {
-    let note = trust.stored_checkpoint()?.unwrap_or(trust.checkpoint()?);
+    let note = trust.latest_checkpoint()?;
     let name = origin(&trust.id());
     let host_only = SignedNote {
         text: note.text.clone(),

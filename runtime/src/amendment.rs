@@ -12,13 +12,13 @@ use std::time::Duration;
 use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{MAX_COMPONENT_BYTES, Runtime, module_hash, to_component};
+use crate::engine::{MAX_COMPONENT_BYTES, Runtime, to_component};
 use crate::entrenched::{Clause, Setting, first_failure};
 use crate::error::{Error, LoadError, RefusalError, Result};
 use crate::host_rules::{amendment_module, check_params, released};
 use crate::model::{Amendment, BylawInfo, Hash, Parameter};
 use crate::state::{Constitution, TrustState};
-use crate::trust::read_module;
+use crate::trust::read_intact_module;
 
 /// Longest a candidate may take to compile at upload.
 pub const COMPILE_TIMEOUT_SECS: u64 = 60;
@@ -93,20 +93,12 @@ pub(crate) fn load_stored(
     db: &impl ReadableDatabase,
     hash: &Hash,
 ) -> Result<()> {
-    let bytes = read_module(db, hash)?.ok_or_else(|| {
+    let bytes = read_intact_module(db, hash)?.ok_or_else(|| {
         RefusalError::Amendment(format!(
             "no bylaw module {} has been uploaded to this trust (upload it with `cltd bylaws upload`)",
             hex::encode(hash)
         ))
     })?;
-    let calculated = module_hash(&bytes);
-    if &calculated != hash {
-        return Err(LoadError::HashMismatch {
-            expected: hex::encode(hash),
-            calculated: hex::encode(calculated),
-        }
-        .into());
-    }
     runtime.prepare(&bytes)?;
     Ok(())
 }

@@ -2,12 +2,14 @@
 
 use redb::ReadableDatabase;
 
-use crate::engine::{Runtime, module_hash};
-use crate::error::Result;
+use crate::engine::Runtime;
+use crate::error::{Error, LoadError, Result};
 use crate::log::{Entry, EntryBody, entry_hash};
 use crate::model::Hash;
 use crate::state::TrustState;
-use crate::trust::{Mode, advance, genesis_state, judge, load_state, read_entries, read_module};
+use crate::trust::{
+    Mode, advance, genesis_state, judge, load_state, read_entries, read_intact_module,
+};
 
 /// Where a replay first disagrees with the stored log or state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,19 +285,17 @@ fn load(
     runtime: &Runtime,
     hash: &Hash,
 ) -> std::result::Result<(), String> {
-    let bytes = match read_module(db, hash) {
+    let bytes = match read_intact_module(db, hash) {
         Ok(Some(b)) => b,
         Ok(None) => return Err(format!("module {} is not stored", hex::encode(hash))),
+        Err(Error::Load(LoadError::HashMismatch { calculated, .. })) => {
+            return Err(format!(
+                "module {} was swapped: its stored bytes hash to {calculated}",
+                hex::encode(hash)
+            ));
+        }
         Err(e) => return Err(format!("module {} unreadable: {e}", hex::encode(hash))),
     };
-    let calculated = module_hash(&bytes);
-    if &calculated != hash {
-        return Err(format!(
-            "module {} was swapped: its stored bytes hash to {}",
-            hex::encode(hash),
-            hex::encode(calculated)
-        ));
-    }
     runtime
         .prepare(&bytes)
         .map(|_| ())

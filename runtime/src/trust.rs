@@ -432,6 +432,25 @@ pub(crate) fn read_preview(
         .transpose()
 }
 
+/// Read a stored module and check that its bytes still hash to `hash` (`None` if absent).
+pub(crate) fn read_intact_module(
+    db: &impl ReadableDatabase,
+    hash: &Hash,
+) -> Result<Option<Vec<u8>>> {
+    let Some(bytes) = read_module(db, hash)? else {
+        return Ok(None);
+    };
+    let calculated = module_hash(&bytes);
+    if &calculated != hash {
+        return Err(LoadError::HashMismatch {
+            expected: hex::encode(hash),
+            calculated: hex::encode(calculated),
+        }
+        .into());
+    }
+    Ok(Some(bytes))
+}
+
 /// Read a stored module's bytes.
 pub(crate) fn read_module(
     db: &impl ReadableDatabase,
@@ -539,8 +558,7 @@ impl Trust {
         })
     }
 
-    /// Open the trust in data directory `dir`. Loads and re-hashes the active bylaw module,
-    /// and compiles the candidates of pending amendments.
+    /// Open the trust in data directory `dir`. Loads and re-hashes the active bylaw module.
     pub fn open(
         dir: impl AsRef<Path>,
         runtime: Arc<Runtime>,
@@ -562,9 +580,14 @@ impl Trust {
             host: read_host_key(dir),
         };
         trust.load_module(&trust.state.module)?;
-        // Compile the candidates of pending amendments now, off the write path. A candidate
-        // that is missing or altered is reported when its amendment is executed.
-        for p in trust.state.proposals.values() {
+        Ok(trust)
+    }
+
+    /// Compile the candidates of pending (open or passed) amendments now, so that a
+    /// long-running host does not compile them on the write path when they are executed.
+    /// A candidate that is missing or altered is reported when its amendment is executed.
+    pub fn prepare_candidates(&self) {
+        for p in self.state.proposals.values() {
             if let ProposalBody::AmendBylaws(a) = &p.proposal.body
                 && matches!(
                     p.proposal.status,
@@ -572,26 +595,17 @@ impl Trust {
                 )
                 && let Ok(module) = host_rules::amendment_module(a)
             {
-                let _ = amendment::load_stored(&trust.runtime, &trust.db, &module);
+                let _ = amendment::load_stored(&self.runtime, &self.db, &module);
             }
         }
-        Ok(trust)
     }
 
     /// Load the stored module `hash` into the engine, checking that its bytes hash to `hash`.
     /// The bytes are re-hashed even when the engine has the module cached, so a swapped store
     /// is always noticed.
     pub fn load_module(&self, hash: &Hash) -> Result<()> {
-        let bytes =
-            read_module(&self.db, hash)?.ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
-        let calculated = module_hash(&bytes);
-        if &calculated != hash {
-            return Err(LoadError::HashMismatch {
-                expected: hex::encode(hash),
-                calculated: hex::encode(calculated),
-            }
-            .into());
-        }
+        let bytes = read_intact_module(&self.db, hash)?
+            .ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
         self.runtime.prepare(&bytes)?;
         Ok(())
     }
@@ -883,15 +897,21 @@ impl Trust {
         Ok(current.then_some(note))
     }
 
+    /// The checkpoint to publish: the stored one with its cosignatures while it still covers
+    /// the whole log, else a fresh one signed by the host key.
+    pub fn latest_checkpoint(&self) -> Result<SignedNote> {
+        match self.stored_checkpoint()? {
+            Some(cosigned) => Ok(cosigned),
+            None => self.checkpoint(),
+        }
+    }
+
     /// An audit bundle of the whole log: every entry, every module its replay needs (the
     /// genesis module and every amendment's candidate), the checkpoint (with the witnesses'
     /// cosignatures gathered for it, if it is still current) and the trust's keys.
     pub fn export(&self) -> Result<Bundle> {
         let genesis = self.genesis()?;
-        let checkpoint = match self.stored_checkpoint()? {
-            Some(cosigned) => cosigned.to_string(),
-            None => self.checkpoint()?.to_string(),
-        };
+        let checkpoint = self.latest_checkpoint()?.to_string();
         let mut entries = Vec::new();
         let mut needed = vec![genesis.module];
         for (_, bytes) in read_entries(&self.db)? {

@@ -52,6 +52,22 @@ fn busy() -> Harness {
     h
 }
 
+/// A second copy of `h`'s trust (store and host key) that can go its own way from here:
+/// one trust, two histories after a common prefix.
+fn fork(h: &Harness) -> Harness {
+    let dir = tempfile::TempDir::new().unwrap();
+    for file in [cltd_runtime::STORE_FILE, cltd_runtime::HOST_KEY_FILE] {
+        std::fs::copy(h.dir.path().join(file), dir.path().join(file)).unwrap();
+    }
+    let clock = std::sync::Arc::new(ManualClock::new(h.trust.state().time));
+    Harness {
+        trust: Trust::open(dir.path(), runtime(), Box::new(clock.clone())).unwrap(),
+        dir,
+        clock,
+        keys: h.keys.clone(),
+    }
+}
+
 fn bundle() -> (Vec<u8>, Bundle) {
     static BUNDLE: OnceLock<Vec<u8>> = OnceLock::new();
     let bytes = BUNDLE
@@ -214,21 +230,7 @@ fn a_forged_checkpoint_is_refused() {
 fn a_split_view_is_caught_against_the_checkpoint_verified_before() {
     // One trust, two histories after a common prefix: the host shows each auditor another.
     let mut a = busy();
-    let copy = tempfile::TempDir::new().unwrap();
-    for file in [cltd_runtime::STORE_FILE, cltd_runtime::HOST_KEY_FILE] {
-        std::fs::copy(a.dir.path().join(file), copy.path().join(file)).unwrap();
-    }
-    let mut b = Harness {
-        trust: Trust::open(
-            copy.path(),
-            runtime(),
-            Box::new(ManualClock::new(a.trust.state().time)),
-        )
-        .unwrap(),
-        dir: copy,
-        clock: std::sync::Arc::new(ManualClock::new(a.trust.state().time)),
-        keys: a.keys.clone(),
-    };
+    let mut b = fork(&a);
     propose(&mut a, "r1", "History A");
     propose(&mut b, "r1", "History B");
     propose(&mut b, "r2", "More of history B");
@@ -313,27 +315,13 @@ fn a_witness_cosigns_only_consistent_checkpoints_and_auditors_can_require_it() {
     assert_eq!(f.location, Location::Checkpoint);
     assert!(f.reason.contains("1 of the 2 required"), "{f}");
 
-    // A copy of the trust as it is now, to fork later.
-    let copy = tempfile::TempDir::new().unwrap();
-    for file in [cltd_runtime::STORE_FILE, cltd_runtime::HOST_KEY_FILE] {
-        std::fs::copy(h.dir.path().join(file), copy.path().join(file)).unwrap();
-    }
+    // A copy of the trust as it is now, to go its own way later.
+    let mut forked = fork(&h);
     // The log grows: the witness proves consistency from what it cosigned (the client
     // learns that size from a 409) and cosigns again.
     propose(&mut h, "r1", "History A");
     cltd::witness::ask(&h.trust, &url).unwrap();
     // The fork shows the witness another history after the shared prefix: refused.
-    let mut forked = Harness {
-        trust: Trust::open(
-            copy.path(),
-            runtime(),
-            Box::new(ManualClock::new(h.trust.state().time)),
-        )
-        .unwrap(),
-        dir: copy,
-        clock: std::sync::Arc::new(ManualClock::new(h.trust.state().time)),
-        keys: h.keys.clone(),
-    };
     propose(&mut forked, "r2", "History B");
     propose(&mut forked, "r3", "More of history B");
     let err = cltd::witness::ask(&forked.trust, &url).unwrap_err();
