@@ -141,7 +141,8 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Serve the JSON API (`/v1`) for the trust in --data-dir, or for every trust in the
+    /// Serve the dashboard (`/`), the JSON API (`/v1`, documented at `/docs` and
+    /// `/openapi.json`) and `/metrics` for the trust in --data-dir, or for every trust in the
     /// subdirectories of --trusts.
     Serve {
         /// Address to listen on (loopback unless you say otherwise).
@@ -150,6 +151,18 @@ enum Command {
         /// A directory whose subdirectories are trusts' data directories.
         #[arg(long)]
         trusts: Option<PathBuf>,
+        /// Seconds a read may take before it is answered 408.
+        #[arg(long, default_value_t = 10)]
+        read_timeout: u64,
+        /// Seconds a write may take (uploads compile, previews replay the log).
+        #[arg(long, default_value_t = 120)]
+        write_timeout: u64,
+        /// Sustained writes per second allowed from one client address.
+        #[arg(long, default_value_t = 20)]
+        writes_per_second: u32,
+        /// Writes one client address may make in a burst above that rate.
+        #[arg(long, default_value_t = 40)]
+        write_burst: u32,
     },
     /// Witness other trusts' logs, or ask a witness to cosign this trust's checkpoint.
     Witness {
@@ -713,20 +726,33 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         }
         Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
         Command::Checkpoint => crate::audit::checkpoint(out, &data_dir()),
-        Command::Serve { listen, trusts } => {
+        Command::Serve {
+            listen,
+            trusts,
+            read_timeout,
+            write_timeout,
+            writes_per_second,
+            write_burst,
+        } => {
+            let limits = crate::api::Limits {
+                read_timeout: std::time::Duration::from_secs(read_timeout),
+                write_timeout: std::time::Duration::from_secs(write_timeout),
+                writes_per_second,
+                write_burst,
+            };
             let root = trusts.unwrap_or_else(data_dir);
             let hub = crate::api::Hub::open(&root)?;
             let listener = std::net::TcpListener::bind(&listen)
                 .with_context(|| format!("listen on {listen}"))?;
             writeln!(
                 out,
-                "serving {} trust(s) from {} on http://{}/v1/trusts",
+                "serving {} trust(s) from {} on http://{}/ (API: /v1/trusts, docs: /docs)",
                 hub.len(),
                 root.display(),
                 listener.local_addr()?
             )?;
             out.flush()?;
-            crate::api::serve(hub, listener)?;
+            crate::api::serve(hub, listener, &limits)?;
             Ok(crate::EXIT_OK)
         }
         Command::Prove { command } => {

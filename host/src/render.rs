@@ -195,11 +195,7 @@ impl Turnout {
     /// Count a proposal.
     pub fn of(p: &ProposalState) -> Turnout {
         let mut classes = Vec::new();
-        for class in [
-            StakeholderClass::Resident,
-            StakeholderClass::Community,
-            StakeholderClass::Public,
-        ] {
+        for class in CLASSES {
             let electors: Vec<&[u8]> = p
                 .proposal
                 .electorate
@@ -300,6 +296,18 @@ pub fn proposal_json(state: &TrustState, p: &ProposalState) -> Value {
     })
 }
 
+/// The stakeholder classes, in the order pages and listings show them.
+pub const CLASSES: [StakeholderClass; 3] = [
+    StakeholderClass::Resident,
+    StakeholderClass::Community,
+    StakeholderClass::Public,
+];
+
+/// An asset as JSON.
+pub fn asset_json(a: &cltd_runtime::Asset) -> Value {
+    json!({"id": a.id, "kind": a.kind.name(), "lock": a.lock.name(), "description": a.description})
+}
+
 /// A member as JSON.
 pub fn member_json(m: &Member) -> Value {
     json!({"key": hex::encode(&m.key), "name": m.name, "class": m.class.name(), "admitted_at": m.admitted_at})
@@ -325,7 +333,7 @@ pub fn state_json(state: &TrustState) -> Value {
         "charter": state.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
         "entrenched": state.entrenched.iter().map(|c| c.name()).collect::<Vec<_>>(),
         "members": state.members.values().map(member_json).collect::<Vec<_>>(),
-        "assets": state.assets.values().map(|a| json!({"id": a.id, "kind": a.kind.name(), "lock": a.lock.name(), "description": a.description})).collect::<Vec<_>>(),
+        "assets": state.assets.values().map(asset_json).collect::<Vec<_>>(),
         "proposals": state.proposals.values().map(|p| proposal_json(state, p)).collect::<Vec<_>>(),
         "grants": state.grants.values().map(grant_json).collect::<Vec<_>>(),
     })

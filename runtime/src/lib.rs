@@ -75,7 +75,8 @@ pub use preview::{
 pub use replay::{Divergence, VerifyReport, verify};
 pub use state::{Change, Constitution, TrustState};
 pub use transition::{
-    Keypair, SignedTransition, TRANSITION_DOMAIN, TransitionBody, UPLOAD_DOMAIN, UploadSignature,
+    Keypair, MAX_TRANSITION_BYTES, SignedTransition, TRANSITION_DOMAIN, TransitionBody,
+    UPLOAD_DOMAIN, UploadSignature,
 };
 pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Trust};
 pub use witness::{

@@ -72,6 +72,9 @@ pub struct Receipt {
     pub signer: Key,
     /// The action judged.
     pub action: Action,
+    /// Wall-clock time the bylaw took to judge it (instantiation and call): a measurement
+    /// for operators, never logged.
+    pub bylaw_time: std::time::Duration,
 }
 
 /// A transition judged against a state, ready to commit.
@@ -80,6 +83,7 @@ pub(crate) struct Judged {
     pub changes: Vec<Change>,
     pub signer: Key,
     pub action: Action,
+    pub bylaw_time: std::time::Duration,
 }
 
 /// Whether a transition is judged live (as submitted) or replayed from the log.
@@ -138,7 +142,9 @@ pub(crate) fn judge(
         }
     }
     let view = host_rules::view(state, &body.signer, &body.action, now);
+    let started = std::time::Instant::now();
     let eval = runtime.evaluate(&state.module, &view, &body.action)?;
+    let bylaw_time = started.elapsed();
     host_rules::check_verdict(&body.action, &eval.verdict)?;
     let activation = match (&body.action, eval.verdict.is_allowed()) {
         (Action::Execute(id), true) => match &state.proposals[id].proposal.body {
@@ -175,6 +181,7 @@ pub(crate) fn judge(
         changes,
         signer: body.signer,
         action: body.action,
+        bylaw_time,
     })
 }
 
@@ -708,6 +715,7 @@ impl Trust {
                         module: rec.module,
                         signer: j.signer,
                         action: j.action,
+                        bylaw_time: j.bylaw_time,
                     }));
                 }
             }
@@ -969,6 +977,19 @@ impl Trust {
     /// The stored bytes of the bylaw component `hash`.
     pub fn module_bytes(&self, hash: &Hash) -> Result<Option<Vec<u8>>> {
         Ok(read_module(&self.db, hash)?)
+    }
+
+    /// Every stored bylaw component (in force, past, or uploaded as a candidate): its hash and
+    /// size in bytes, in hash order.
+    pub fn stored_modules(&self) -> Result<Vec<(Hash, usize)>> {
+        let txn = self.db.begin_read()?;
+        let modules = txn.open_table(MODULES).map_err(StoreError::from)?;
+        let mut out = Vec::new();
+        for row in modules.iter().map_err(StoreError::from)? {
+            let (k, v) = row.map_err(StoreError::from)?;
+            out.push((*k.value(), v.value().len()));
+        }
+        Ok(out)
     }
 
     /// A canonical dump of every table's raw bytes, for byte-for-byte comparisons of the store.

@@ -12,12 +12,17 @@ struct Server {
 }
 
 impl Server {
-    /// Serve the trust(s) under `root`.
+    /// Serve the trust(s) under `root` with the default limits.
     fn start(root: &std::path::Path) -> Server {
+        Server::with_limits(root, cltd::api::Limits::default())
+    }
+
+    /// Serve the trust(s) under `root` with `limits`.
+    fn with_limits(root: &std::path::Path, limits: cltd::api::Limits) -> Server {
         let hub = cltd::api::Hub::open(root).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || cltd::api::serve(hub, listener));
+        std::thread::spawn(move || cltd::api::serve(hub, listener, &limits));
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -35,12 +40,18 @@ impl Server {
     }
 
     fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
-        let mut r = self
+        self.post_with(path, body, &[])
+    }
+
+    fn post_with(&self, path: &str, body: &[u8], headers: &[(&str, String)]) -> (u16, Value) {
+        let mut request = self
             .agent
             .post(&format!("{}{path}", self.base))
-            .header("content-type", "application/octet-stream")
-            .send(body)
-            .unwrap();
+            .header("content-type", "application/octet-stream");
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        let mut r = request.send(body).unwrap();
         let status = r.status().as_u16();
         let text = r.body_mut().read_to_string().unwrap();
         (

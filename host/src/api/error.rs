@@ -1,0 +1,191 @@
+//! The API's errors: an HTTP status, a stable machine-readable code and a message, sent as
+//! `{"error": {"code": "...", "message": "..."}}`. The codes are listed in `docs/api.md`
+//! and in the OpenAPI document; they never change meaning.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cltd_runtime::{Error, RefusalError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An API error: HTTP status, stable code, message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code, e.g. `bad-sequence`, `too-large`, `rate-limited`.
+    pub code: String,
+    /// What went wrong and, where it helps, what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with `status`, stable `code` and `message`.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 404 `not-found`.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+    }
+
+    /// 400 `bad-query` (a query string or path parameter that does not parse).
+    pub fn bad_query(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-query", message)
+    }
+
+    /// 500 `internal`.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> ApiError {
+        let message = e.to_string();
+        let (status, code) = match &e {
+            Error::Refused(r) => match r {
+                RefusalError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
+                RefusalError::WrongTrust { .. } => (StatusCode::BAD_REQUEST, "wrong-trust"),
+                RefusalError::BadSignature(_) => (StatusCode::UNAUTHORIZED, "bad-signature"),
+                RefusalError::BadSequence { .. } => (StatusCode::CONFLICT, "bad-sequence"),
+                RefusalError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+                RefusalError::Lifecycle(_) => (StatusCode::CONFLICT, "lifecycle"),
+                RefusalError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+                RefusalError::Amendment(_) => (StatusCode::UNPROCESSABLE_ENTITY, "amendment"),
+                RefusalError::Entrenched { .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "entrenched-clause")
+                }
+            },
+            Error::Eval(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bylaw-failed"),
+            Error::Load(_) => (StatusCode::UNPROCESSABLE_ENTITY, "module"),
+            Error::Store(_) | Error::Charter(_) | Error::HostKey(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+/// Every stable error code, its status and meaning (the docs page and `docs/api.md` list
+/// them; a test checks each one the server can produce is here).
+pub const CODES: &[(&str, u16, &str)] = &[
+    ("unsigned", 401, "a write without a member's signature"),
+    (
+        "bad-signature",
+        401,
+        "the signature does not verify for the key it names",
+    ),
+    (
+        "bad-sequence",
+        409,
+        "not the signer's next sequence number (a replay, or out of order)",
+    ),
+    (
+        "lifecycle",
+        409,
+        "the proposal is not in a state that allows this (closed, not yet ended, executed)",
+    ),
+    (
+        "malformed",
+        400,
+        "the body is not a canonical signed transition",
+    ),
+    (
+        "wrong-trust",
+        400,
+        "the transition was signed for another trust",
+    ),
+    ("bad-query", 400, "a query or path parameter does not parse"),
+    (
+        "not-found",
+        404,
+        "no such trust, proposal, module, entry or endpoint",
+    ),
+    (
+        "too-large",
+        413,
+        "the body is larger than this endpoint accepts",
+    ),
+    (
+        "invalid",
+        422,
+        "the host's rules refuse the transition (e.g. not a member, bad parameters)",
+    ),
+    (
+        "amendment",
+        422,
+        "an amendment or upload is refused (no preview, not a member, bad module)",
+    ),
+    (
+        "entrenched-clause",
+        422,
+        "a candidate bylaw breaks an entrenched clause",
+    ),
+    (
+        "bylaw-failed",
+        422,
+        "the bylaw trapped, ran out of fuel or answered nonsense; nothing was written",
+    ),
+    ("module", 422, "a bylaw component could not be loaded"),
+    (
+        "rate-limited",
+        429,
+        "too many writes from this client; retry after the Retry-After seconds",
+    ),
+    (
+        "timeout",
+        408,
+        "the request took too long; for a write, read the log: resubmitting is safe (409 if it landed)",
+    ),
+    (
+        "internal",
+        500,
+        "a storage or server fault; nothing was acknowledged",
+    ),
+];

@@ -1,0 +1,110 @@
+//! Prometheus metrics for `cltd serve`: transitions by verdict, bylaw fuel and latency, log
+//! size, HTTP latency. One recorder per process, installed on first use.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use cltd_runtime::{Receipt, Verdict};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets in seconds, 100 µs to 10 s.
+const SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+/// Fuel buckets.
+const FUEL: &[f64] = &[1e3, 1e4, 3e4, 1e5, 3e5, 1e6, 3e6, 1e7, 3e7, 1e8, 1e9];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// The process's metrics handle, installing the recorder the first time. `None` when
+/// another recorder was installed first (metrics are then that recorder's business).
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full("cltd_bylaw_fuel".into()), FUEL)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            Some(handle)
+        })
+        .as_ref()
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        "cltd_transitions_total",
+        "Signed transitions answered, by trust and verdict (allowed, denied, refused, failed)"
+    );
+    metrics::describe_histogram!(
+        "cltd_bylaw_fuel",
+        "Fuel the bylaw used per logged transition"
+    );
+    metrics::describe_histogram!(
+        "cltd_bylaw_seconds",
+        "Time the bylaw took to judge a transition (instantiation and call)"
+    );
+    metrics::describe_histogram!(
+        "cltd_commit_seconds",
+        "Time from receiving a signed transition to its durable receipt"
+    );
+    metrics::describe_gauge!("cltd_log_entries", "Entries in each trust's log");
+    metrics::describe_histogram!(
+        "cltd_http_request_seconds",
+        "HTTP request latency by method, route and status"
+    );
+}
+
+/// Record a logged transition (allowed or denied by the bylaw).
+pub fn logged(trust: &str, receipt: &Receipt, log_size: u64, started: Instant) {
+    let verdict = match receipt.verdict {
+        Verdict::Allow(_) => "allowed",
+        Verdict::Deny(_) => "denied",
+    };
+    metrics::counter!("cltd_transitions_total", "trust" => trust.to_string(), "verdict" => verdict)
+        .increment(1);
+    metrics::histogram!("cltd_bylaw_fuel").record(receipt.fuel as f64);
+    metrics::histogram!("cltd_bylaw_seconds").record(receipt.bylaw_time.as_secs_f64());
+    metrics::histogram!("cltd_commit_seconds").record(started.elapsed().as_secs_f64());
+    log_size_is(trust, log_size);
+}
+
+/// Record a transition that was refused before the bylaw (`refused`) or that the bylaw
+/// failed to judge (`failed`); nothing was logged.
+pub fn not_logged(trust: &str, verdict: &'static str) {
+    metrics::counter!("cltd_transitions_total", "trust" => trust.to_string(), "verdict" => verdict)
+        .increment(1);
+}
+
+/// Set a trust's log size.
+pub fn log_size_is(trust: &str, size: u64) {
+    metrics::gauge!("cltd_log_entries", "trust" => trust.to_string()).set(size as f64);
+}
+
+/// Middleware: time every request under its route pattern (not its raw path, which would
+/// make one series per proposal).
+pub async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    metrics::histogram!(
+        "cltd_http_request_seconds",
+        "method" => method,
+        "route" => route,
+        "status" => response.status().as_u16().to_string(),
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}

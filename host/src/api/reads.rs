@@ -1,0 +1,514 @@
+//! The API's reads: trusts, their members, assets, proposals (with live tallies and the
+//! bylaw's dry-run verdict), votes, grants, the log, checkpoints, proofs, bylaw modules and
+//! amendment impact previews. Every handler here only reads.
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::header;
+use axum::response::Response;
+use cltd_runtime::{Action, ProposalBody, ProposalStatus, Trust, TrustState};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::IntoParams;
+
+use super::error::{ApiError, ErrorBody};
+use super::{MAX_PAGE, Shared, with_trust};
+use crate::render;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is alive", body = String, content_type = "text/plain")))]
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: at least one trust is open and its store answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready", body = String, content_type = "text/plain"),
+              (status = 503, description = "No trust loaded", body = String, content_type = "text/plain")))]
+pub async fn readyz(State(hub): State<Shared>) -> Response {
+    let (status, text) = if hub.is_empty() {
+        (503, "no trusts loaded\n".to_string())
+    } else {
+        (200, format!("ok: {} trust(s)\n", hub.len()))
+    };
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Body::from(text))
+        .expect("a static response")
+}
+
+/// The trusts this server hosts.
+#[utoipa::path(get, path = "/v1/trusts", tag = "trusts",
+    responses((status = 200, description = "Every hosted trust: id, name, log size, module in force", body = Value)))]
+pub async fn trusts(State(hub): State<Shared>) -> Result<axum::Json<Value>, ApiError> {
+    let mut out = Vec::new();
+    for id in hub.ids() {
+        out.push(with_trust(&hub, id, |t| {
+            let s = t.state();
+            Ok(json!({"id": id, "name": s.name, "log_size": s.size, "module": hex::encode(s.module)}))
+        })?);
+    }
+    Ok(axum::Json(json!({"trusts": out})))
+}
+
+/// One trust's whole state: charter, entrenched clauses, members, assets, proposals, grants.
+#[utoipa::path(get, path = "/v1/trusts/{id}", tag = "trusts",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    responses((status = 200, description = "The trust's state", body = Value),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn trust(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| Ok(axum::Json(render::state_json(t.state()))))
+}
+
+/// Members grouped by stakeholder class.
+#[utoipa::path(get, path = "/v1/trusts/{id}/members", tag = "trusts",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    responses((status = 200, description = "`{\"members\": {\"resident\": [...], \"community\": [...], \"public\": [...]}}`", body = Value),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn members(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let mut by_class = serde_json::Map::new();
+        for class in render::CLASSES {
+            let list: Vec<Value> = t
+                .state()
+                .members
+                .values()
+                .filter(|m| m.class == class)
+                .map(render::member_json)
+                .collect();
+            by_class.insert(class.name().to_string(), Value::Array(list));
+        }
+        Ok(axum::Json(json!({ "members": by_class })))
+    })
+}
+
+/// Assets and their lock status.
+#[utoipa::path(get, path = "/v1/trusts/{id}/assets", tag = "trusts",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    responses((status = 200, description = "`{\"assets\": [{id, kind, lock, description}]}`", body = Value),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn assets(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let list: Vec<Value> = t.state().assets.values().map(render::asset_json).collect();
+        Ok(axum::Json(json!({ "assets": list })))
+    })
+}
+
+/// Proposals, each with its live tally.
+#[utoipa::path(get, path = "/v1/trusts/{id}/proposals", tag = "proposals",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    responses((status = 200, description = "`{\"proposals\": [...]}`", body = Value),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn proposals(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let s = t.state();
+        let list: Vec<Value> = s
+            .proposals
+            .values()
+            .map(|p| render::proposal_json(s, p))
+            .collect();
+        Ok(axum::Json(json!({ "proposals": list })))
+    })
+}
+
+/// Access grants (who may use which data, for what purpose, until when).
+#[utoipa::path(get, path = "/v1/trusts/{id}/grants", tag = "trusts",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    responses((status = 200, description = "`{\"grants\": [...]}`", body = Value),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn grants(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let list: Vec<Value> = t.state().grants.values().map(render::grant_json).collect();
+        Ok(axum::Json(json!({ "grants": list })))
+    })
+}
+
+/// What the bylaw in force would decide if proposal `number` were closed now: a dry run
+/// that writes nothing. `None` unless the proposal is open.
+pub fn dry_run(t: &Trust, number: u64) -> Option<Value> {
+    let s = t.state();
+    let p = s.proposals.get(&number)?;
+    if p.proposal.status != ProposalStatus::Open {
+        return None;
+    }
+    let action = Action::Close(number);
+    let view = t.view(&[0; 32], &action, s.time);
+    Some(
+        t.runtime()
+            .evaluate(&s.module, &view, &action)
+            .map(|e| render::verdict_json(&e.verdict))
+            .unwrap_or_else(|e| json!({"error": e.to_string()})),
+    )
+}
+
+/// One proposal: live tally by class, ballots, decision and, while open, `if_closed_now`:
+/// the bylaw's dry-run verdict ("would pass" / "would fail: quorum not met").
+#[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}", tag = "proposals",
+    params(("id" = String, Path, description = "The trust id (hex)"),
+           ("number" = u64, Path, description = "The proposal number")),
+    responses((status = 200, description = "The proposal", body = Value),
+              (status = 404, description = "No such trust or proposal", body = ErrorBody)))]
+pub async fn proposal(
+    State(hub): State<Shared>,
+    UrlPath((id, number)): UrlPath<(String, u64)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let s = t.state();
+        let p = s
+            .proposals
+            .get(&number)
+            .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
+        let mut v = render::proposal_json(s, p);
+        if let Some(dry) = dry_run(t, number) {
+            v["if_closed_now"] = dry;
+        }
+        Ok(axum::Json(v))
+    })
+}
+
+/// The ballots cast on a proposal: voter key, name, class and choice.
+#[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}/votes", tag = "proposals",
+    params(("id" = String, Path, description = "The trust id (hex)"),
+           ("number" = u64, Path, description = "The proposal number")),
+    responses((status = 200, description = "`{\"votes\": [{voter, name, class, choice}]}`", body = Value),
+              (status = 404, description = "No such trust or proposal", body = ErrorBody)))]
+pub async fn votes(
+    State(hub): State<Shared>,
+    UrlPath((id, number)): UrlPath<(String, u64)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let s = t.state();
+        let p = s
+            .proposals
+            .get(&number)
+            .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
+        let list: Vec<Value> = p
+            .proposal
+            .ballots
+            .iter()
+            .map(|b| {
+                let class = p
+                    .proposal
+                    .electorate
+                    .iter()
+                    .find(|e| e.key == b.voter)
+                    .map(|e| e.class.name());
+                json!({
+                    "voter": hex::encode(&b.voter),
+                    "name": render::who(s, &b.voter),
+                    "class": class,
+                    "choice": b.choice.name(),
+                })
+            })
+            .collect();
+        Ok(axum::Json(json!({ "proposal": number, "votes": list })))
+    })
+}
+
+/// A page of the log.
+#[derive(Deserialize, IntoParams)]
+pub struct Page {
+    /// First entry index (default 0).
+    from: Option<u64>,
+    /// Most entries to return (default 100, at most 1000).
+    limit: Option<usize>,
+}
+
+/// Log entries, oldest first, a page at a time; `next` is the index to ask for next.
+#[utoipa::path(get, path = "/v1/trusts/{id}/log", tag = "log",
+    params(("id" = String, Path, description = "The trust id (hex)"), Page),
+    responses((status = 200, description = "`{\"entries\": [...], \"next\": N|null, \"size\": N}`", body = Value),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn log(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    Query(page): Query<Page>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let from = page.from.unwrap_or(0);
+        let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
+        let entries = t.entries(from, limit)?;
+        let list: Vec<Value> = entries
+            .iter()
+            .map(|e| render::entry_json(t.state(), e))
+            .collect();
+        let end = from + list.len() as u64;
+        let next = (end < t.state().size).then_some(end);
+        Ok(axum::Json(
+            json!({"entries": list, "next": next, "size": t.state().size}),
+        ))
+    })
+}
+
+/// The latest checkpoint: a C2SP signed note (origin, size, base64 root, host signature,
+/// and any witness cosignatures).
+#[utoipa::path(get, path = "/v1/trusts/{id}/checkpoint", tag = "log",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    responses((status = 200, description = "The signed note", body = String, content_type = "text/plain"),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn checkpoint(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<String, ApiError> {
+    with_trust(&hub, &id, |t| Ok(t.latest_checkpoint()?.to_string()))
+}
+
+/// Which proof: exactly one of the two.
+#[derive(Deserialize, IntoParams)]
+pub struct ProofQuery {
+    /// Entry index for an inclusion proof.
+    index: Option<u64>,
+    /// Older tree size for a consistency proof.
+    old: Option<u64>,
+}
+
+/// An inclusion (`?index=I`) or consistency (`?old=M`) proof against the current checkpoint;
+/// hashes are base64 SHA-256, as in the C2SP formats (RFC 6962 tree).
+#[utoipa::path(get, path = "/v1/trusts/{id}/proof", tag = "log",
+    params(("id" = String, Path, description = "The trust id (hex)"), ProofQuery),
+    responses((status = 200, description = "`{proof, size, root, hashes}`", body = Value),
+              (status = 400, description = "Neither or both of index and old", body = ErrorBody),
+              (status = 422, description = "Index or size out of range", body = ErrorBody)))]
+pub async fn proof(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<ProofQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    use base64::Engine;
+    let b64 = |h: &[u8; 32]| base64::engine::general_purpose::STANDARD.encode(h);
+    if q.index.is_some() == q.old.is_some() {
+        return Err(ApiError::bad_query(
+            "give exactly one of ?index= (inclusion) or ?old= (consistency)",
+        ));
+    }
+    with_trust(&hub, &id, |t| {
+        let p = crate::audit::log_proof(t, q.index, q.old).map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("{e:#}"),
+            )
+        })?;
+        Ok(axum::Json(json!({
+            "proof": if q.index.is_some() { "inclusion" } else { "consistency" },
+            "size": p.size,
+            "root": b64(&p.root),
+            "hashes": p.hashes.iter().map(b64).collect::<Vec<_>>(),
+        })))
+    })
+}
+
+/// The bylaw modules: which was in force when (genesis, then each executed amendment with
+/// its vote), and every stored component (candidates included).
+pub fn modules_json(t: &Trust) -> Result<Value, ApiError> {
+    let s = t.state();
+    let genesis = t.genesis()?;
+    let mut history = vec![json!({
+        "module": hex::encode(genesis.module),
+        "from_entry": 0,
+        "since": genesis_time(t)?,
+        "by": "genesis",
+    })];
+    for p in s.proposals.values() {
+        if let (ProposalBody::AmendBylaws(a), Some(at)) = (&p.proposal.body, p.executed_at) {
+            history.push(json!({
+                "module": a.module,
+                "since": at,
+                "by": format!("proposal {}", p.proposal.id),
+                "proposal": render::proposal_json(s, p),
+            }));
+        }
+    }
+    let stored: Vec<Value> = t
+        .stored_modules()?
+        .into_iter()
+        .map(|(hash, size)| {
+            let hex = hex::encode(hash);
+            let proposals: Vec<u64> = s
+                .proposals
+                .values()
+                .filter(|p| matches!(&p.proposal.body, ProposalBody::AmendBylaws(a) if a.module == hex))
+                .map(|p| p.proposal.id)
+                .collect();
+            json!({"module": hex, "size": size, "in_force": hash == s.module, "proposals": proposals})
+        })
+        .collect();
+    Ok(json!({"in_force": hex::encode(s.module), "history": history, "stored": stored}))
+}
+
+fn genesis_time(t: &Trust) -> Result<u64, ApiError> {
+    Ok(t.entries(0, 1)?.first().map_or(0, |e| e.time))
+}
+
+/// Bylaw module history and every stored component.
+#[utoipa::path(get, path = "/v1/trusts/{id}/modules", tag = "bylaws",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    responses((status = 200, description = "`{in_force, history: [...], stored: [...]}`", body = Value),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn modules(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| Ok(axum::Json(modules_json(t)?)))
+}
+
+/// Parse a module hash from a path.
+pub fn parse_module(text: &str) -> Result<[u8; 32], ApiError> {
+    crate::amend::parse_hash(text).map_err(|e| ApiError::bad_query(format!("{e:#}")))
+}
+
+fn stored(t: &Trust, hash: &[u8; 32]) -> Result<Vec<u8>, ApiError> {
+    t.module_bytes(hash)?
+        .ok_or_else(|| ApiError::not_found(format!("no module {} is stored", hex::encode(hash))))
+}
+
+/// One stored module: its name, version and parameter summary (as it describes itself under
+/// the charter in force), size and whether it is in force.
+#[utoipa::path(get, path = "/v1/trusts/{id}/modules/{hash}", tag = "bylaws",
+    params(("id" = String, Path, description = "The trust id (hex)"),
+           ("hash" = String, Path, description = "The component's blake3 hash (hex)")),
+    responses((status = 200, description = "`{module, size, in_force, name, version, summary}`", body = Value),
+              (status = 404, description = "No such trust or module", body = ErrorBody)))]
+pub async fn module(
+    State(hub): State<Shared>,
+    UrlPath((id, hash)): UrlPath<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let hash = parse_module(&hash)?;
+    let hub = hub.clone();
+    tokio::task::spawn_blocking(move || {
+        with_trust(&hub, &id, |t| {
+            let size = stored(t, &hash)?.len();
+            t.load_module(&hash)?;
+            let info = t
+                .runtime()
+                .describe(&hash, &t.state().charter)
+                .map_err(cltd_runtime::Error::from)?;
+            Ok(axum::Json(json!({
+                "module": hex::encode(hash), "size": size, "in_force": hash == t.state().module,
+                "name": info.name, "version": info.version, "summary": info.summary,
+            })))
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
+/// A stored component's bytes, exactly as hashed (`b3sum` of the download is its hash).
+#[utoipa::path(get, path = "/v1/trusts/{id}/modules/{hash}/component", tag = "bylaws",
+    params(("id" = String, Path, description = "The trust id (hex)"),
+           ("hash" = String, Path, description = "The component's blake3 hash (hex)")),
+    responses((status = 200, description = "The component", body = Vec<u8>, content_type = "application/wasm"),
+              (status = 404, description = "No such trust or module", body = ErrorBody)))]
+pub async fn component(
+    State(hub): State<Shared>,
+    UrlPath((id, hash)): UrlPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let hash = parse_module(&hash)?;
+    let bytes = with_trust(&hub, &id, |t| stored(t, &hash))?;
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "application/wasm")
+        .body(Body::from(bytes))
+        .expect("a valid response"))
+}
+
+/// An impact preview as JSON, with hashes and keys in hex.
+pub fn preview_json(s: &TrustState, r: &cltd_runtime::ImpactPreview) -> Value {
+    let judgement = |j: &cltd_runtime::Judgement| json!({"headline": j.headline(), "explanation": j.explanation()});
+    json!({
+        "module": hex::encode(r.module),
+        "proposed": r.proposed.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
+        "charter": r.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
+        "charter_changes": render::charter_changes(&s.charter, &r.charter),
+        "entries": r.entries,
+        "head": hex::encode(r.head),
+        "transitions": r.transitions,
+        "differing": r.differing,
+        "differences": r.differences.iter().map(|d| json!({
+            "index": d.index, "time": d.time, "signer": hex::encode(d.signer),
+            "signer_name": render::who(s, &d.signer), "action": d.action,
+            "in_force": judgement(&d.logged), "candidate": judgement(&d.candidate),
+        })).collect::<Vec<_>>(),
+        "conformance": r.conformance.iter().map(|c| json!({
+            "clause": c.clause.name(), "vector": c.vector, "passed": c.passed, "detail": c.detail,
+        })).collect::<Vec<_>>(),
+        "conforms": r.conforms(),
+        "stopped": r.stopped,
+    })
+}
+
+/// The stored impact preview of an amendment proposal: every past decision the candidate
+/// would have made differently and its conformance to the entrenched clauses.
+#[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}/preview", tag = "bylaws",
+    params(("id" = String, Path, description = "The trust id (hex)"),
+           ("number" = u64, Path, description = "An amend-bylaws proposal")),
+    responses((status = 200, description = "The impact preview", body = Value),
+              (status = 404, description = "No such trust, proposal or preview, or not an amendment", body = ErrorBody)))]
+pub async fn proposal_preview(
+    State(hub): State<Shared>,
+    UrlPath((id, number)): UrlPath<(String, u64)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    with_trust(&hub, &id, |t| {
+        let s = t.state();
+        let p = s
+            .proposals
+            .get(&number)
+            .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
+        let ProposalBody::AmendBylaws(a) = &p.proposal.body else {
+            return Err(ApiError::not_found(format!(
+                "proposal {number} is {}, not an amendment",
+                p.proposal.body.kind()
+            )));
+        };
+        let module = parse_module(&a.module)?;
+        let report = t
+            .stored_preview(&module, &a.charter)?
+            .ok_or_else(|| ApiError::not_found("no impact preview is stored for this amendment"))?;
+        Ok(axum::Json(preview_json(s, &report)))
+    })
+}
+
+/// A signer as the trust knows it: member or not, name and class, and the sequence number
+/// their next transition must carry (so a client that holds only a key can sign).
+#[utoipa::path(get, path = "/v1/trusts/{id}/signers/{key}", tag = "trusts",
+    params(("id" = String, Path, description = "The trust id (hex)"),
+           ("key" = String, Path, description = "An Ed25519 public key (hex)")),
+    responses((status = 200, description = "`{key, member, name, class, next_seq}`", body = Value),
+              (status = 400, description = "`bad-query`: not a 32-byte hex key", body = ErrorBody),
+              (status = 404, description = "No such trust", body = ErrorBody)))]
+pub async fn signer(
+    State(hub): State<Shared>,
+    UrlPath((id, key)): UrlPath<(String, String)>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let key: [u8; 32] = hex::decode(&key)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| ApiError::bad_query("a key is 64 hex digits"))?;
+    with_trust(&hub, &id, |t| {
+        let s = t.state();
+        let m = s.members.get(&key);
+        Ok(axum::Json(json!({
+            "key": hex::encode(key),
+            "member": m.is_some(),
+            "name": m.map(|m| m.name.clone()),
+            "class": m.map(|m| m.class.name()),
+            "next_seq": s.next_seq(&key),
+        })))
+    })
+}

@@ -1,0 +1,217 @@
+//! The API's writes: member-signed transitions, signed bylaw uploads, and impact previews.
+//! The server never holds a member's key: every write that changes governance state carries
+//! the member's signature, checked (with the signer's sequence number) before the bylaw runs.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use cltd_runtime::{Error, UploadSignature};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::reads::{parse_module, preview_json};
+use super::{MAX_MODULE, MAX_TRANSITION, Shared, metrics, with_trust};
+use crate::render;
+
+/// Header naming the uploading member's public key (hex).
+pub const SIGNER_HEADER: &str = "cltd-signer";
+/// Header carrying the member's upload signature (hex, 64 bytes).
+pub const SIGNATURE_HEADER: &str = "cltd-signature";
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+}
+
+/// Submit a member-signed transition: the canonical envelope bytes (`postcard` of the body
+/// and its ed25519 signature over `cltd/transition/v1\0 ‖ body`; see docs/design.md). The
+/// answer comes once the entry is durable. A bylaw's denial is logged too and comes back
+/// as `200` with `verdict.allowed = false`, its reason code, clause and explanation.
+#[utoipa::path(post, path = "/v1/trusts/{id}/transitions", tag = "writes",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The signed transition's canonical envelope bytes (at most 64 KiB)"),
+    responses((status = 200, description = "Logged: `{index, entry_hash, time, signer, action, module, verdict, effects, fuel}`", body = Value),
+              (status = 400, description = "`malformed` or `wrong-trust`", body = ErrorBody),
+              (status = 401, description = "`unsigned` or `bad-signature`", body = ErrorBody),
+              (status = 404, description = "No such trust, or the proposal named does not exist", body = ErrorBody),
+              (status = 409, description = "`bad-sequence` (a replay) or `lifecycle`", body = ErrorBody),
+              (status = 413, description = "`too-large`", body = ErrorBody),
+              (status = 422, description = "`invalid`, `amendment`, `entrenched-clause` or `bylaw-failed`", body = ErrorBody),
+              (status = 429, description = "`rate-limited`", body = ErrorBody)))]
+pub async fn submit(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unsigned",
+            "the body must be a member-signed transition (canonical envelope bytes)",
+        ));
+    }
+    let started = Instant::now();
+    blocking(move || {
+        with_trust(&hub, &id, |t| match t.submit(&body) {
+            Ok(r) => {
+                metrics::logged(&id, &r, t.state().size, started);
+                Ok(axum::Json(json!({
+                    "index": r.index,
+                    "entry_hash": hex::encode(r.entry_hash),
+                    "time": r.time,
+                    "signer": hex::encode(r.signer),
+                    "action": render::action_text(t.state(), &r.action),
+                    "module": hex::encode(r.module),
+                    "verdict": render::verdict_json(&r.verdict),
+                    "effects": r.effects.iter().map(|e| render::effect_text(t.state(), e)).collect::<Vec<_>>(),
+                    "fuel": r.fuel,
+                })))
+            }
+            Err(e) => {
+                let kind = if matches!(e, Error::Eval(_)) { "failed" } else { "refused" };
+                metrics::not_logged(&id, kind);
+                Err(e.into())
+            }
+        })
+    })
+    .await
+}
+
+fn header_hex<const N: usize>(headers: &HeaderMap, name: &str) -> Result<[u8; N], ApiError> {
+    let unsigned = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unsigned",
+            format!(
+                "an upload needs the headers {SIGNER_HEADER} (member key, hex) and {SIGNATURE_HEADER} (hex ed25519 signature over `cltd/upload/v1\\0` ‖ trust id ‖ component hash)"
+            ),
+        )
+    };
+    let text = headers
+        .get(name)
+        .ok_or_else(unsigned)?
+        .to_str()
+        .map_err(|_| unsigned())?;
+    let bytes = hex::decode(text.trim()).map_err(|_| unsigned())?;
+    bytes.try_into().map_err(|_| unsigned())
+}
+
+/// Upload a candidate bylaw component (at most 2 MiB), approved by a member's signature in
+/// the `cltd-signer` and `cltd-signature` headers over `cltd/upload/v1\0 ‖ trust id ‖
+/// blake3(component)`. Checked (size, signature, membership, world, imports, a bounded
+/// compile) before it is stored; idempotent. Uploading changes no governance state: only an
+/// amendment the members pass puts a module in force.
+#[utoipa::path(post, path = "/v1/trusts/{id}/modules", tag = "writes",
+    params(("id" = String, Path, description = "The trust id (hex)"),
+           ("cltd-signer" = String, Header, description = "The uploading member's key (hex)"),
+           ("cltd-signature" = String, Header, description = "The member's upload signature (hex)")),
+    request_body(content = Vec<u8>, content_type = "application/wasm",
+        description = "The bylaw component (or a core module with wit-bindgen's component type)"),
+    responses((status = 200, description = "Stored: `{module, size, new, name, version, summary}`", body = Value),
+              (status = 401, description = "`unsigned` or `bad-signature`", body = ErrorBody),
+              (status = 413, description = "`too-large`", body = ErrorBody),
+              (status = 422, description = "`amendment` (not a member, not a valid bylaw)", body = ErrorBody)))]
+pub async fn upload(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let approval = UploadSignature {
+        signer: header_hex::<32>(&headers, SIGNER_HEADER)?,
+        signature: header_hex::<64>(&headers, SIGNATURE_HEADER)?.to_vec(),
+    };
+    blocking(move || {
+        with_trust(&hub, &id, |t| {
+            let up = t.upload_module(&body, &approval)?;
+            Ok(axum::Json(json!({
+                "module": hex::encode(up.hash), "size": up.size, "new": up.new,
+                "name": up.info.name, "version": up.info.version, "summary": up.info.summary,
+            })))
+        })
+    })
+    .await
+}
+
+/// The charter an amendment would propose: the charter in force with these changes.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CharterChanges {
+    /// Parameters to set (key to value).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Parameters to remove.
+    #[serde(default)]
+    pub unset: Vec<String>,
+}
+
+/// Compute and store the impact preview of a stored candidate with the charter in force
+/// changed as given: what it would have decided over the whole log, and its conformance to
+/// the entrenched clauses. Advisory: it writes no log entry, but an amendment cannot open
+/// until its preview exists.
+#[utoipa::path(post, path = "/v1/trusts/{id}/modules/{hash}/preview", tag = "writes",
+    params(("id" = String, Path, description = "The trust id (hex)"),
+           ("hash" = String, Path, description = "A stored candidate's hash (hex)")),
+    request_body(content = CharterChanges, content_type = "application/json"),
+    responses((status = 200, description = "The impact preview", body = Value),
+              (status = 400, description = "`bad-query`", body = ErrorBody),
+              (status = 404, description = "No such trust or module", body = ErrorBody),
+              (status = 422, description = "`invalid` charter or the candidate failed", body = ErrorBody)))]
+pub async fn preview(
+    State(hub): State<Shared>,
+    UrlPath((id, hash)): UrlPath<(String, String)>,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let module = parse_module(&hash)?;
+    let changes: CharterChanges = if body.is_empty() {
+        CharterChanges::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("the body must be {{\"set\": {{KEY: VALUE}}, \"unset\": [KEY]}}: {e}"),
+            )
+        })?
+    };
+    blocking(move || {
+        with_trust(&hub, &id, |t| {
+            if t.module_bytes(&module)?.is_none() {
+                return Err(ApiError::not_found(format!(
+                    "no module {} is stored (upload it first)",
+                    hex::encode(module)
+                )));
+            }
+            let set: Vec<String> = changes
+                .set
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let proposed = crate::amend::proposed_charter(&t.state().charter, &set, &changes.unset)
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid",
+                        format!("{e:#}"),
+                    )
+                })?;
+            let report = t.preview_amendment(&module, &proposed)?;
+            Ok(axum::Json(preview_json(t.state(), &report)))
+        })
+    })
+    .await
+}
+
+/// Largest bodies, for the docs.
+pub const LIMITS: [(&str, usize); 2] = [
+    ("signed transition", MAX_TRANSITION),
+    ("bylaw component upload", MAX_MODULE),
+];

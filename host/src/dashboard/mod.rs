@@ -1,0 +1,150 @@
+//! The dashboard: server-rendered pages for members, trusts and auditors, in the same
+//! binary as the API. Reading needs no JavaScript; acting (voting, closing, executing) signs
+//! the transition in the browser with the member's key file (WebCrypto Ed25519), so the key
+//! never leaves the member's machine. Everything the pages use is served from the binary.
+
+mod views;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::api::{ApiError, Shared, with_trust};
+use views::{
+    AssetsPage, AuditPage, BylawsPage, IndexPage, LogPage, MembersPage, OverviewPage, ProposalPage,
+    ProposalsPage,
+};
+
+/// The stylesheet (screen and print).
+const STYLE: &str = include_str!("../../assets/style.css");
+/// The in-browser signer.
+const SIGN_JS: &str = include_str!("../../assets/sign.js");
+
+fn page(t: &impl Template) -> Result<Html<String>, ApiError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| ApiError::internal(format!("render the page: {e}")))
+}
+
+async fn index(State(hub): State<Shared>) -> Result<Html<String>, ApiError> {
+    let mut rows = Vec::new();
+    for id in hub.ids() {
+        rows.push(with_trust(&hub, id, |t| Ok(views::TrustRow::of(t)))?);
+    }
+    page(&IndexPage { trusts: rows })
+}
+
+async fn overview(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let p = with_trust(&hub, &id, |t| OverviewPage::of(t))?;
+    page(&p)
+}
+
+async fn members(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let p = with_trust(&hub, &id, |t| Ok(MembersPage::of(t)))?;
+    page(&p)
+}
+
+async fn assets(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let p = with_trust(&hub, &id, |t| Ok(AssetsPage::of(t)))?;
+    page(&p)
+}
+
+async fn proposals(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let p = with_trust(&hub, &id, |t| Ok(ProposalsPage::of(t)))?;
+    page(&p)
+}
+
+/// `?logged=N`: the page was reached after a signed transition was logged as entry N.
+#[derive(Deserialize)]
+struct Logged {
+    logged: Option<u64>,
+}
+
+async fn proposal(
+    State(hub): State<Shared>,
+    UrlPath((id, number)): UrlPath<(String, u64)>,
+    Query(q): Query<Logged>,
+) -> Result<Html<String>, ApiError> {
+    let p = with_trust(&hub, &id, |t| ProposalPage::of(t, number, q.logged))?;
+    page(&p)
+}
+
+/// `?from=N`: the first entry shown.
+#[derive(Deserialize)]
+struct From {
+    from: Option<u64>,
+}
+
+async fn log(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<From>,
+) -> Result<Html<String>, ApiError> {
+    let p = with_trust(&hub, &id, |t| LogPage::of(t, q.from))?;
+    page(&p)
+}
+
+async fn bylaws(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let p = with_trust(&hub, &id, |t| BylawsPage::of(t))?;
+    page(&p)
+}
+
+async fn audit(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Html<String>, ApiError> {
+    let p = with_trust(&hub, &id, |t| AuditPage::of(t))?;
+    page(&p)
+}
+
+fn asset(body: &'static str, kind: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The dashboard's routes (HTML pages and the two assets they use).
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/", get(index))
+        .route("/trusts/{id}", get(overview))
+        .route("/trusts/{id}/members", get(members))
+        .route("/trusts/{id}/assets", get(assets))
+        .route("/trusts/{id}/proposals", get(proposals))
+        .route("/trusts/{id}/proposals/{number}", get(proposal))
+        .route("/trusts/{id}/log", get(log))
+        .route("/trusts/{id}/bylaws", get(bylaws))
+        .route("/trusts/{id}/audit", get(audit))
+        .route(
+            "/assets/style.css",
+            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
+        )
+        .route(
+            "/assets/sign.js",
+            get(|| async { asset(SIGN_JS, "text/javascript; charset=utf-8") }),
+        )
+}
