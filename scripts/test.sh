@@ -7,6 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 "$root/scripts/build-bylaws.sh"
+"$root/scripts/browser-setup.sh"
 export CLTD_BYLAWS_DIR="$root/target/bylaws"
 
 echo "== cargo fmt --check" >&2

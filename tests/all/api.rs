@@ -6,14 +6,15 @@ use serde_json::Value;
 
 use crate::support::{DAY, Harness};
 
-struct Server {
-    base: String,
-    agent: ureq::Agent,
+pub(crate) struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    pub(crate) agent: ureq::Agent,
 }
 
 impl Server {
     /// Serve the trust(s) under `root` with the default limits.
-    fn start(root: &std::path::Path) -> Server {
+    pub(crate) fn start(root: &std::path::Path) -> Server {
         Server::with_limits(root, cltd::api::Limits::default())
     }
 
@@ -37,6 +38,23 @@ impl Server {
             .call()
             .unwrap();
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    }
+
+    /// Send only the headers of a POST declaring a `length`-byte body; the answer.
+    fn declare_length(&self, path: &str, length: usize) -> (u16, Value) {
+        use std::io::{Read, Write};
+        let host = self.base.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/wasm\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let status = answer[9..12].parse().unwrap();
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        (status, serde_json::from_str(body).unwrap_or(Value::Null))
     }
 
     fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
@@ -127,7 +145,7 @@ fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
         (401, Some("unsigned")),
         "{e}"
     );
-    let (status, e) = server.post(&t, &vec![0u8; 100_000]);
+    let (status, e) = server.declare_length(&t, 100_000);
     assert_eq!(
         (status, e["error"]["code"].as_str()),
         (413, Some("too-large")),
@@ -211,4 +229,263 @@ fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
         assert_eq!(status, 404, "{missing}");
         assert_eq!(json(&e)["error"]["code"], "not-found");
     }
+}
+
+fn code(v: &Value) -> Option<&str> {
+    v["error"]["code"].as_str()
+}
+
+#[test]
+fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages() {
+    let mut h = Harness::classic();
+    let proposal = h.sign(
+        "r1",
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: "Open the repair data".into(),
+            text: "reasons".into(),
+            window: 7 * DAY,
+        }),
+    );
+    let vote = h.sign(
+        "r2",
+        Action::Vote(Vote {
+            proposal: 1,
+            choice: Choice::Yes,
+        }),
+    );
+    let reasoned = crate::support::bylaw("reasoned-clt");
+    let reasoned_hash = cltd_runtime::module_hash(&cltd_runtime::to_component(&reasoned).unwrap());
+    // r1's second transition (the harness signs from the state, which has seen none).
+    let amend = SignedTransition::sign(
+        &h.key("r1"),
+        h.trust.id(),
+        1,
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::AmendBylaws(cltd_runtime::Amendment {
+                module: hex::encode(reasoned_hash),
+                charter: vec![],
+                releases: vec![],
+            }),
+            title: "State reasons".into(),
+            text: "Proposals should say why.".into(),
+            window: 30 * DAY,
+        }),
+    )
+    .to_bytes();
+    let trust_id = h.trust.id();
+    let upload_headers = |h: &mut Harness, who: &str| {
+        let kp = h.key(who);
+        let sig = cltd_runtime::UploadSignature::sign(&kp, trust_id, reasoned_hash);
+        vec![
+            ("cltd-signer", hex::encode(sig.signer)),
+            ("cltd-signature", hex::encode(&sig.signature)),
+        ]
+    };
+    let r1_upload = upload_headers(&mut h, "r1");
+    let stranger_upload = upload_headers(&mut h, "stranger");
+    let mut forged_upload = r1_upload.clone();
+    forged_upload[1].1 = hex::encode([7u8; 64]);
+    let r1 = hex::encode(h.pk("r1"));
+    let r3 = hex::encode(h.pk("r3"));
+    let classic = hex::encode(h.trust.state().module);
+    let id = h.trust.id_hex();
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let server = Server::start(dir.path());
+    let t = format!("/v1/trusts/{id}");
+
+    assert_eq!(server.post(&format!("{t}/transitions"), &proposal).0, 200);
+    assert_eq!(server.post(&format!("{t}/transitions"), &vote).0, 200);
+
+    // Votes, and what a key-holding client needs to sign its next transition.
+    let (status, v) = server.get(&format!("{t}/proposals/1/votes"));
+    assert_eq!(status, 200);
+    let v = json(&v);
+    assert_eq!(v["votes"][0]["name"], "r2");
+    assert_eq!(v["votes"][0]["class"], "resident");
+    assert_eq!(v["votes"][0]["choice"], "yes");
+    let (_, s) = server.get(&format!("{t}/signers/{r1}"));
+    assert_eq!(
+        (json(&s)["member"].clone(), json(&s)["next_seq"].clone()),
+        (true.into(), 1.into())
+    );
+    let (_, s) = server.get(&format!("{t}/signers/{r3}"));
+    assert_eq!(json(&s)["next_seq"], 0);
+    let (status, e) = server.get(&format!("{t}/signers/xyz"));
+    assert_eq!((status, code(&json(&e))), (400, Some("bad-query")));
+
+    // Modules: history, description, the exact bytes.
+    let (status, m) = server.get(&format!("{t}/modules"));
+    assert_eq!(status, 200);
+    let m = json(&m);
+    assert_eq!(m["in_force"], classic.as_str());
+    assert_eq!(m["history"].as_array().unwrap().len(), 1);
+    let (status, info) = server.get(&format!("{t}/modules/{classic}"));
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(json(&info)["name"], "classic-clt");
+    let mut r = server
+        .agent
+        .get(&format!("{}{t}/modules/{classic}/component", server.base))
+        .call()
+        .unwrap();
+    let bytes = r.body_mut().read_to_vec().unwrap();
+    assert_eq!(hex::encode(cltd_runtime::module_hash(&bytes)), classic);
+    let (status, e) = server.get(&format!("{t}/modules/{}", "ab".repeat(32)));
+    assert_eq!((status, code(&json(&e))), (404, Some("not-found")));
+
+    // Uploads need a member's signature over this trust and these bytes.
+    let up = format!("{t}/modules");
+    let (status, e) = server.post(&up, &reasoned);
+    assert_eq!((status, code(&e)), (401, Some("unsigned")), "{e}");
+    let (status, e) = server.post_with(&up, &reasoned, &forged_upload);
+    assert_eq!((status, code(&e)), (401, Some("bad-signature")), "{e}");
+    let (status, e) = server.post_with(&up, &reasoned, &stranger_upload);
+    assert_eq!((status, code(&e)), (422, Some("amendment")), "{e}");
+    // Refused on its declared length, before a byte of it is read.
+    let (status, e) = server.declare_length(&up, 3 << 20);
+    assert_eq!((status, code(&e)), (413, Some("too-large")), "{e}");
+    let (status, u) = server.post_with(&up, &reasoned, &r1_upload);
+    assert_eq!(status, 200, "{u}");
+    assert_eq!(
+        (u["new"].clone(), u["name"].clone()),
+        (true.into(), "reasoned-clt".into())
+    );
+    let (_, u) = server.post_with(&up, &reasoned, &r1_upload);
+    assert_eq!(u["new"], false);
+
+    // The amendment cannot open before its preview; the preview endpoint makes one.
+    let (status, e) = server.post(&format!("{t}/transitions"), &amend);
+    assert_eq!((status, code(&e)), (422, Some("amendment")), "{e}");
+    let hash = hex::encode(reasoned_hash);
+    let (status, e) = server.post(&format!("{t}/modules/{hash}/preview"), b"{not json");
+    assert_eq!((status, code(&e)), (400, Some("malformed")), "{e}");
+    let (status, p) = server.post(&format!("{t}/modules/{hash}/preview"), b"{}");
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["conforms"], true, "{p}");
+    let (status, r) = server.post(&format!("{t}/transitions"), &amend);
+    assert_eq!(status, 200, "{r}");
+    let (status, p) = server.get(&format!("{t}/proposals/2/preview"));
+    assert_eq!(status, 200);
+    assert_eq!(json(&p)["module"], hash.as_str());
+    let (status, e) = server.get(&format!("{t}/proposals/1/preview"));
+    assert_eq!((status, code(&json(&e))), (404, Some("not-found")));
+
+    // The OpenAPI document lists every endpoint; the docs page every error code.
+    let (status, doc) = server.get("/openapi.json");
+    assert_eq!(status, 200);
+    let doc = json(&doc);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/docs",
+        "/openapi.json",
+        "/v1/trusts",
+        "/v1/trusts/{id}",
+        "/v1/trusts/{id}/members",
+        "/v1/trusts/{id}/assets",
+        "/v1/trusts/{id}/proposals",
+        "/v1/trusts/{id}/proposals/{number}",
+        "/v1/trusts/{id}/proposals/{number}/votes",
+        "/v1/trusts/{id}/proposals/{number}/preview",
+        "/v1/trusts/{id}/grants",
+        "/v1/trusts/{id}/log",
+        "/v1/trusts/{id}/checkpoint",
+        "/v1/trusts/{id}/proof",
+        "/v1/trusts/{id}/modules",
+        "/v1/trusts/{id}/modules/{hash}",
+        "/v1/trusts/{id}/modules/{hash}/component",
+        "/v1/trusts/{id}/modules/{hash}/preview",
+        "/v1/trusts/{id}/signers/{key}",
+        "/v1/trusts/{id}/transitions",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
+    let (status, page) = server.get("/docs");
+    assert_eq!(status, 200);
+    for (c, _, _) in cltd::api::error::CODES {
+        assert!(
+            page.contains(&format!("<code>{c}</code>")),
+            "{c} is not documented"
+        );
+    }
+
+    // Metrics: transitions by verdict (a refusal counted too), fuel, latency, log size.
+    let (status, metrics) = server.get("/metrics");
+    assert_eq!(status, 200);
+    for needle in [
+        format!("cltd_transitions_total{{trust=\"{id}\",verdict=\"allowed\"}}"),
+        format!("cltd_transitions_total{{trust=\"{id}\",verdict=\"refused\"}}"),
+        format!("cltd_log_entries{{trust=\"{id}\"}} 4"),
+        "cltd_bylaw_fuel_bucket".into(),
+        "cltd_bylaw_seconds_bucket".into(),
+        "cltd_http_request_seconds_bucket{method=\"POST\",route=\"/v1/trusts/{id}/transitions\""
+            .into(),
+    ] {
+        assert!(metrics.contains(&needle), "no {needle} in\n{metrics}");
+    }
+
+    // The dashboard: every page renders from the binary alone, with the facts on it.
+    for (path, needle) in [
+        ("/".to_string(), "Test Trust"),
+        (format!("/trusts/{id}"), "Latest checkpoint"),
+        (format!("/trusts/{id}/members"), "r3"),
+        (format!("/trusts/{id}/assets"), "tenancy-data"),
+        (format!("/trusts/{id}/proposals"), "State reasons"),
+        (
+            format!("/trusts/{id}/proposals/1"),
+            "1 of 9 eligible have voted (11%)",
+        ),
+        (
+            format!("/trusts/{id}/proposals/2"),
+            "Candidate bylaw module",
+        ),
+        (format!("/trusts/{id}/log"), "id=\"entry-3\""),
+        (format!("/trusts/{id}/bylaws"), "Impact preview"),
+        (format!("/trusts/{id}/audit"), "consistent"),
+    ] {
+        let (status, html) = server.get(&path);
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains(needle), "{path} lacks {needle}");
+        assert!(
+            !html.contains("src=\"http") && !html.contains("href=\"http"),
+            "{path} links outside"
+        );
+    }
+}
+
+#[test]
+fn writes_are_rate_limited_per_client_and_slow_requests_time_out() {
+    let h = Harness::classic();
+    let id = h.trust.id_hex();
+    let module = hex::encode(h.trust.state().module);
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let server = Server::with_limits(
+        dir.path(),
+        cltd::api::Limits {
+            read_timeout: std::time::Duration::from_secs(10),
+            write_timeout: std::time::Duration::from_millis(1),
+            writes_per_second: 1,
+            write_burst: 2,
+        },
+    );
+    // A preview re-runs the conformance vectors: far longer than a millisecond.
+    let (status, e) = server.post(&format!("/v1/trusts/{id}/modules/{module}/preview"), b"{}");
+    assert_eq!((status, code(&e)), (408, Some("timeout")), "{e}");
+    let t = format!("/v1/trusts/{id}/transitions");
+    assert_eq!(server.post(&t, b"").0, 401);
+    let mut r = server
+        .agent
+        .post(&format!("{}{t}", server.base))
+        .send(&b""[..])
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    let e = json(&r.body_mut().read_to_string().unwrap());
+    assert_eq!(code(&e), Some("rate-limited"));
+    // Reads are not limited.
+    assert_eq!(server.get("/v1/trusts").0, 200);
 }

@@ -7,6 +7,7 @@
 mod amendments;
 mod api;
 mod audit;
+mod browser;
 mod bundles;
 mod cli;
 mod demo;

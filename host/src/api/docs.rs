@@ -100,11 +100,8 @@ struct DocsPage {
 }
 
 fn op(method: &'static str, path: &str, o: &Operation) -> DocOp {
-    let text = o.description.clone().unwrap_or_default();
-    let (summary, description) = match text.split_once("\n\n") {
-        Some((s, d)) => (s.replace('\n', " "), d.replace('\n', " ")),
-        None => (text.replace('\n', " "), String::new()),
-    };
+    let summary = o.summary.clone().unwrap_or_default().replace('\n', " ");
+    let description = o.description.clone().unwrap_or_default().replace('\n', " ");
     let params = o
         .parameters
         .iter()

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use cltd_runtime::{SystemClock, Trust};
 use tower_governor::GovernorLayer;
 use tower_governor::governor::GovernorConfigBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -227,10 +228,12 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
         .routes(routes!(writes::submit))
         .routes(routes!(writes::preview))
         .layer(DefaultBodyLimit::max(MAX_TRANSITION))
+        .layer(RequestBodyLimitLayer::new(MAX_TRANSITION))
         .split_for_parts();
     let (uploads, upload_doc) = OpenApiRouter::new()
         .routes(routes!(writes::upload))
         .layer(DefaultBodyLimit::max(MAX_MODULE))
+        .layer(RequestBodyLimitLayer::new(MAX_MODULE))
         .split_for_parts();
     doc.merge(small_doc);
     doc.merge(upload_doc);

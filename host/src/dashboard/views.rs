@@ -543,12 +543,25 @@ impl ProposalPage {
                 done: s.time >= pr.closes_at,
             },
         ];
-        if let Some(at) = p.closed_at {
-            steps.push(Step {
-                label: format!("{}", pr.status.name()),
+        // `closed_at` holds the latest of close, withdrawal and execution: the close's own
+        // time is in the log, not the state, once a proposal is executed.
+        match (&p.decision, p.closed_at, p.executed_at) {
+            (Some(d), Some(at), None) => steps.push(Step {
+                label: format!("closed and tallied: {}", d.outcome.name()),
                 when: when(at),
                 done: true,
-            });
+            }),
+            (Some(d), _, Some(_)) => steps.push(Step {
+                label: format!("closed and tallied: {}", d.outcome.name()),
+                when: "after voting ended".into(),
+                done: true,
+            }),
+            (None, Some(at), _) => steps.push(Step {
+                label: pr.status.name().to_string(),
+                when: when(at),
+                done: true,
+            }),
+            _ => {}
         }
         if let Some(until) = p.decision.as_ref().and_then(|d| d.not_before) {
             steps.push(Step {
@@ -567,7 +580,12 @@ impl ProposalPage {
         let dry_run = crate::api::reads::dry_run(t, number).map(|v| {
             let outcome = v["decision"]["outcome"].as_str().map(str::to_string);
             let headline = match (v["allowed"].as_bool(), outcome) {
-                (Some(true), Some(o)) => format!("would be {o} if closed now"),
+                (Some(true), Some(o)) => match o.as_str() {
+                    "passed" => "would pass if closed now".to_string(),
+                    "rejected" => "would be rejected if closed now".to_string(),
+                    "expired" => "would expire (quorum not met) if closed now".to_string(),
+                    other => format!("would be {other} if closed now"),
+                },
                 (Some(false), _) => format!(
                     "cannot be closed yet ({})",
                     v["code"].as_str().unwrap_or("denied")
