@@ -112,6 +112,19 @@ enum Command {
         /// re-execution); repeat or comma-separate for several.
         #[arg(long, value_delimiter = ',')]
         audit_history: Vec<usize>,
+        /// Instead, measure `cltd serve`: signed votes per second over HTTP on loopback from
+        /// concurrent clients, and memory with many idle trusts.
+        #[arg(long)]
+        http: bool,
+        /// With --http: concurrent clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// With --http: signed votes to submit.
+        #[arg(long, default_value_t = 6000)]
+        votes: usize,
+        /// With --http: idle trusts to open in one server.
+        #[arg(long, default_value_t = 1000)]
+        idle_trusts: usize,
     },
     /// Work with bylaw components: build, upload, verify against source.
     Bylaws {
@@ -684,8 +697,25 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             pooling,
             amendment_history,
             audit_history,
+            http,
+            clients,
+            votes,
+            idle_trusts,
         } => {
             let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
+            if http {
+                writeln!(
+                    err,
+                    "measuring cltd serve ({idle_trusts} idle trusts, then {votes} signed votes from {clients} clients)..."
+                )?;
+                let report = crate::http_bench::run(&wasm, members, votes, clients, idle_trusts)?;
+                if json {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+                } else {
+                    writeln!(out, "{}", report.text())?;
+                }
+                return Ok(crate::EXIT_OK);
+            }
             if !audit_history.is_empty() {
                 writeln!(
                     err,

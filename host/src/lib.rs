@@ -14,6 +14,7 @@ pub mod cli;
 pub mod dashboard;
 pub mod demo;
 pub mod guest;
+pub mod http_bench;
 pub mod keyring;
 pub mod render;
 pub mod setup;

@@ -44,9 +44,25 @@ pub const MAX_MODULE: usize = cltd_runtime::MAX_COMPONENT_BYTES;
 /// Most log entries one page returns.
 pub const MAX_PAGE: usize = 1000;
 
+/// A signed transition waiting for the next group commit, and where its answer goes.
+pub(crate) struct Pending {
+    /// The envelope bytes.
+    pub bytes: axum::body::Bytes,
+    /// When the request arrived (for the commit-latency metric).
+    pub started: std::time::Instant,
+    /// The answer.
+    pub reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, ApiError>>,
+}
+
+/// One hosted trust: the trust itself, and the transitions queued for its next commit.
+struct Slot {
+    trust: Mutex<Trust>,
+    queue: Mutex<Vec<Pending>>,
+}
+
 /// The trusts one server hosts, by id (hex).
 pub struct Hub {
-    trusts: BTreeMap<String, Mutex<Trust>>,
+    trusts: BTreeMap<String, Slot>,
 }
 
 impl Hub {
@@ -74,7 +90,13 @@ impl Hub {
                 .with_context(|| format!("open the trust in {}", dir.display()))?;
             trust.prepare_candidates();
             metrics::log_size_is(&trust.id_hex(), trust.state().size);
-            trusts.insert(trust.id_hex(), Mutex::new(trust));
+            trusts.insert(
+                trust.id_hex(),
+                Slot {
+                    trust: Mutex::new(trust),
+                    queue: Mutex::new(Vec::new()),
+                },
+            );
         }
         Ok(Hub { trusts })
     }
@@ -98,20 +120,64 @@ impl Hub {
 /// The state every handler shares.
 pub type Shared = Arc<Hub>;
 
+fn slot<'a>(hub: &'a Hub, id: &str) -> Result<&'a Slot, ApiError> {
+    hub.trusts
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("this server hosts no trust {id}")))
+}
+
 /// Run `f` on trust `id` (hex), holding its lock.
 pub fn with_trust<T>(
     hub: &Hub,
     id: &str,
     f: impl FnOnce(&mut Trust) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let trust = hub
-        .trusts
-        .get(id)
-        .ok_or_else(|| ApiError::not_found(format!("this server hosts no trust {id}")))?;
-    let mut trust = trust
+    let mut trust = slot(hub, id)?
+        .trust
         .lock()
         .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
     f(&mut trust)
+}
+
+/// Queue a signed transition for trust `id`'s next group commit.
+pub(crate) fn enqueue(hub: &Hub, id: &str, pending: Pending) -> Result<(), ApiError> {
+    slot(hub, id)?
+        .queue
+        .lock()
+        .map_err(|_| ApiError::internal("the commit queue is poisoned"))?
+        .push(pending);
+    Ok(())
+}
+
+/// Group commit: take the trust's lock, then every transition queued so far, and commit
+/// them in one durable write ([`Trust::submit_batch`]); each is answered once the batch is
+/// durable. Whoever gets the lock commits for everyone queued: while one batch waits on
+/// the disk, the next gathers. Returns at once if another caller took this one's work.
+pub(crate) fn commit_queued(
+    hub: &Hub,
+    id: &str,
+    answer: impl Fn(
+        &Trust,
+        &Pending,
+        cltd_runtime::Result<cltd_runtime::Receipt>,
+    ) -> Result<serde_json::Value, ApiError>,
+) {
+    let Ok(slot) = slot(hub, id) else { return };
+    let Ok(trust) = slot.trust.lock() else { return };
+    let mut trust = trust;
+    let batch: Vec<Pending> = match slot.queue.lock() {
+        Ok(mut q) => std::mem::take(&mut *q),
+        Err(_) => return,
+    };
+    if batch.is_empty() {
+        return;
+    }
+    let refs: Vec<&[u8]> = batch.iter().map(|p| p.bytes.as_ref()).collect();
+    let results = trust.submit_batch(&refs);
+    for (pending, result) in batch.into_iter().zip(results) {
+        let reply = answer(&trust, &pending, result);
+        let _ = pending.reply.send(reply);
+    }
 }
 
 /// Limits `cltd serve` applies.
@@ -240,7 +306,7 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
     docs::add_operations(&mut doc);
     let governor = GovernorConfigBuilder::default()
         .period(Duration::from_nanos(
-            1_000_000_000 / u64::from(limits.writes_per_second.max(1)),
+            (1_000_000_000 / u64::from(limits.writes_per_second.max(1))).max(1),
         ))
         .burst_size(limits.write_burst.max(1))
         .finish()

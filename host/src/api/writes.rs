@@ -8,14 +8,16 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
-use cltd_runtime::{Error, UploadSignature};
+use cltd_runtime::{Error, Receipt, Trust, UploadSignature};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::reads::{parse_module, preview_json};
-use super::{MAX_MODULE, MAX_TRANSITION, Shared, metrics, with_trust};
+use super::{
+    MAX_MODULE, MAX_TRANSITION, Pending, Shared, commit_queued, enqueue, metrics, with_trust,
+};
 use crate::render;
 
 /// Header naming the uploading member's public key (hex).
@@ -33,7 +35,8 @@ async fn blocking<T: Send + 'static>(
 
 /// Submit a member-signed transition: the canonical envelope bytes (`postcard` of the body
 /// and its ed25519 signature over `cltd/transition/v1\0 ‖ body`; see docs/design.md). The
-/// answer comes once the entry is durable. A bylaw's denial is logged too and comes back
+/// answer comes once the entry is durable. Transitions that arrive while a commit is in
+/// progress are committed together in the next one (group commit). A bylaw's denial is logged too and comes back
 /// as `200` with `verdict.allowed = false`, its reason code, clause and explanation.
 #[utoipa::path(post, path = "/v1/trusts/{id}/transitions", tag = "writes",
     params(("id" = String, Path, description = "The trust id (hex)")),
@@ -59,31 +62,54 @@ pub async fn submit(
             "the body must be a member-signed transition (canonical envelope bytes)",
         ));
     }
-    let started = Instant::now();
-    blocking(move || {
-        with_trust(&hub, &id, |t| match t.submit(&body) {
-            Ok(r) => {
-                metrics::logged(&id, &r, t.state().size, started);
-                Ok(axum::Json(json!({
-                    "index": r.index,
-                    "entry_hash": hex::encode(r.entry_hash),
-                    "time": r.time,
-                    "signer": hex::encode(r.signer),
-                    "action": render::action_text(t.state(), &r.action),
-                    "module": hex::encode(r.module),
-                    "verdict": render::verdict_json(&r.verdict),
-                    "effects": r.effects.iter().map(|e| render::effect_text(t.state(), e)).collect::<Vec<_>>(),
-                    "fuel": r.fuel,
-                })))
-            }
-            Err(e) => {
-                let kind = if matches!(e, Error::Eval(_)) { "failed" } else { "refused" };
-                metrics::not_logged(&id, kind);
-                Err(e.into())
-            }
-        })
-    })
-    .await
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let pending = Pending {
+        bytes: body,
+        started: Instant::now(),
+        reply,
+    };
+    enqueue(&hub, &id, pending)?;
+    // Whichever blocking task gets the trust first commits this transition with the others
+    // queued; the answer arrives on the channel either way.
+    tokio::task::spawn_blocking(move || commit_queued(&hub, &id, receipt));
+    answer
+        .await
+        .map_err(|_| ApiError::internal("the commit was abandoned"))?
+        .map(axum::Json)
+}
+
+/// The answer to one transition of a group commit, with its metrics.
+fn receipt(
+    t: &Trust,
+    pending: &Pending,
+    result: cltd_runtime::Result<Receipt>,
+) -> Result<Value, ApiError> {
+    let id = t.id_hex();
+    match result {
+        Ok(r) => {
+            metrics::logged(&id, &r, t.state().size, pending.started);
+            Ok(json!({
+                "index": r.index,
+                "entry_hash": hex::encode(r.entry_hash),
+                "time": r.time,
+                "signer": hex::encode(r.signer),
+                "action": render::action_text(t.state(), &r.action),
+                "module": hex::encode(r.module),
+                "verdict": render::verdict_json(&r.verdict),
+                "effects": r.effects.iter().map(|e| render::effect_text(t.state(), e)).collect::<Vec<_>>(),
+                "fuel": r.fuel,
+            }))
+        }
+        Err(e) => {
+            let kind = if matches!(e, Error::Eval(_)) {
+                "failed"
+            } else {
+                "refused"
+            };
+            metrics::not_logged(&id, kind);
+            Err(e.into())
+        }
+    }
 }
 
 fn header_hex<const N: usize>(headers: &HeaderMap, name: &str) -> Result<[u8; N], ApiError> {

@@ -1,0 +1,292 @@
+//! `cltd bench --http`: sustained signed-vote submissions per second over HTTP on loopback,
+//! from concurrent clients, each vote answered only once durable (the server group-commits),
+//! with client-side p50/p99 latency; and the memory `cltd serve` holds per idle trust.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use cltd_runtime::{
+    Action, Applicant, Charter, Choice, Clause, Keypair, ProposalBody, ProposalDraft,
+    SignedTransition, StakeholderClass, SystemClock, Trust, Vote,
+};
+use serde::Serialize;
+
+use crate::api::{Hub, Limits};
+use crate::bench::{Fixture, Latency};
+
+/// What the HTTP bench measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpReport {
+    /// Members of the loaded trust (voters per proposal).
+    pub members: usize,
+    /// Concurrent clients (one keep-alive connection each).
+    pub clients: usize,
+    /// Signed votes submitted, each acknowledged with a durable receipt.
+    pub votes: usize,
+    /// Votes per second, first request to last answer.
+    pub votes_per_s: f64,
+    /// Client-side latency of one vote (request to durable receipt).
+    pub latency: Latency,
+    /// Idle trusts served by one process.
+    pub idle_trusts: usize,
+    /// Resident memory before opening them, KiB.
+    pub rss_before_kib: u64,
+    /// Resident memory with all of them open and served, KiB.
+    pub rss_after_kib: u64,
+    /// Time to open them all.
+    pub open_s: f64,
+    /// Store size on disk per trust, bytes.
+    pub disk_per_trust: u64,
+}
+
+impl HttpReport {
+    /// The report as text.
+    pub fn text(&self) -> String {
+        let per_trust = (self.rss_after_kib.saturating_sub(self.rss_before_kib)) as f64
+            / self.idle_trusts.max(1) as f64;
+        format!(
+            "signed votes over HTTP (loopback, {} clients, {} members, durable receipts, group commit):\n  \
+             {:.0} votes/s over {} votes; latency p50 {:.1} ms, p99 {:.1} ms\n\
+             {} idle trusts in one `cltd serve`: opened in {:.1} s; resident memory {} MiB -> {} MiB ({per_trust:.0} KiB per trust); {} KiB on disk per trust",
+            self.clients,
+            self.members,
+            self.votes_per_s,
+            self.votes,
+            self.latency.p50_us / 1000.0,
+            self.latency.p99_us / 1000.0,
+            self.idle_trusts,
+            self.open_s,
+            self.rss_before_kib / 1024,
+            self.rss_after_kib / 1024,
+            self.disk_per_trust / 1024,
+        )
+    }
+}
+
+/// Resident set size of this process, KiB (Linux; 0 elsewhere).
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Serve `root` on a loopback port in a background thread; its base URL, once it answers.
+fn spawn_server(root: &Path) -> Result<String> {
+    let hub = Hub::open(root)?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://{}", listener.local_addr()?);
+    // The load comes from one address: lift the per-client limit for the measurement.
+    let limits = Limits {
+        writes_per_second: u32::MAX,
+        write_burst: u32::MAX,
+        ..Limits::default()
+    };
+    let server = std::thread::spawn(move || crate::api::serve(hub, listener, &limits));
+    let agent = agent();
+    loop {
+        if let Ok(r) = agent.get(&format!("{base}/readyz")).call()
+            && r.status() == 200
+        {
+            return Ok(base);
+        }
+        if server.is_finished() {
+            return match server.join() {
+                Ok(Err(e)) => Err(e.context("the bench server stopped")),
+                _ => bail!("the bench server stopped"),
+            };
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// Open `n` small idle trusts (three founders each) under `root`, serve them, and measure.
+fn idle(wasm: &[u8], root: &Path, n: usize) -> Result<(u64, u64, f64, u64)> {
+    let runtime = crate::setup::runtime()?;
+    for i in 0..n {
+        let classes = [
+            StakeholderClass::Resident,
+            StakeholderClass::Community,
+            StakeholderClass::Public,
+        ];
+        let founders = classes
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                let k = Keypair::generate()?;
+                Ok(Applicant {
+                    key: k.public().to_vec(),
+                    name: format!("founder-{j}"),
+                    class: *c,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let charter = Charter {
+            name: format!("Idle Trust {i}"),
+            params: vec![],
+            founders,
+            assets: vec![],
+            entrenched: Clause::ALL.to_vec(),
+        };
+        Trust::create(
+            &root.join(format!("trust-{i:04}")),
+            runtime.clone(),
+            charter,
+            wasm,
+            Box::new(SystemClock),
+        )?;
+    }
+    drop(runtime);
+    let disk = std::fs::metadata(root.join("trust-0000").join(cltd_runtime::STORE_FILE))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let before = rss_kib();
+    let t0 = Instant::now();
+    let base = spawn_server(root)?;
+    let agent = agent();
+    // Touch every trust once, as a dashboard listing would.
+    let open_s = t0.elapsed().as_secs_f64();
+    let mut r = agent.get(&format!("{base}/v1/trusts")).call()?;
+    let listed: serde_json::Value = serde_json::from_str(&r.body_mut().read_to_string()?)?;
+    ensure!(
+        listed["trusts"].as_array().map(Vec::len) == Some(n),
+        "the server lists {} trusts, not {n}",
+        listed["trusts"].as_array().map_or(0, Vec::len)
+    );
+    Ok((before, rss_kib(), open_s, disk))
+}
+
+/// Measure: `votes` signed votes from `clients` concurrent clients on a trust of `members`
+/// members, then `idle_trusts` idle trusts in one server.
+pub fn run(
+    wasm: &[u8],
+    members: usize,
+    votes: usize,
+    clients: usize,
+    idle_trusts: usize,
+) -> Result<HttpReport> {
+    if members < 3 || votes == 0 || clients == 0 {
+        bail!("the HTTP bench needs at least 3 members, 1 vote and 1 client");
+    }
+    let clients = clients.min(members);
+    let idle_dir = tempfile::TempDir::new()?;
+    let (rss_before_kib, rss_after_kib, open_s, disk_per_trust) =
+        idle(wasm, idle_dir.path(), idle_trusts).context("the idle-trusts measurement")?;
+
+    // The loaded trust: enough open proposals for every vote, opened before serving.
+    let fx = Fixture::on(crate::setup::runtime()?, wasm, members)?;
+    let proposals = votes.div_ceil(members);
+    let mut trust = fx.trust;
+    let opener = &fx.keys[0];
+    let first_seq = trust.state().next_seq(&opener.public());
+    let first_id = trust.state().next_proposal_id();
+    let opens: Vec<Vec<u8>> = (0..proposals as u64)
+        .map(|i| {
+            SignedTransition::sign(
+                opener,
+                trust.id(),
+                first_seq + i,
+                Action::Propose(ProposalDraft {
+                    body: ProposalBody::Ordinary,
+                    title: format!("Resolution {i}"),
+                    text: String::new(),
+                    window: 30 * 86_400,
+                }),
+            )
+            .to_bytes()
+        })
+        .collect();
+    for chunk in opens.chunks(256) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        for r in trust.submit_batch(&refs) {
+            r?;
+        }
+    }
+    // Pre-sign every vote; client c casts the votes of members c, c + clients, ... in
+    // proposal order, so each member's sequence numbers arrive in order.
+    let id = trust.id();
+    let mut work: Vec<Vec<Vec<u8>>> = vec![Vec::new(); clients];
+    let mut seqs: Vec<u64> = fx
+        .keys
+        .iter()
+        .map(|k| trust.state().next_seq(&k.public()))
+        .collect();
+    let mut signed = 0;
+    'all: for p in 0..proposals as u64 {
+        for (m, key) in fx.keys.iter().enumerate() {
+            if signed == votes {
+                break 'all;
+            }
+            let choice = if m % 4 == 3 { Choice::No } else { Choice::Yes };
+            let action = Action::Vote(Vote {
+                proposal: first_id + p,
+                choice,
+            });
+            work[m % clients].push(SignedTransition::sign(key, id, seqs[m], action).to_bytes());
+            seqs[m] += 1;
+            signed += 1;
+        }
+    }
+    let trust_hex = trust.id_hex();
+    drop(trust);
+    let base = Arc::new(spawn_server(fx.dir.path())?);
+    let start = Instant::now();
+    let handles: Vec<_> = work
+        .into_iter()
+        .map(|txs| {
+            let base = base.clone();
+            let url = format!("{base}/v1/trusts/{trust_hex}/transitions");
+            std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let agent = agent();
+                let mut lat = Vec::with_capacity(txs.len());
+                for t in txs {
+                    let t0 = Instant::now();
+                    let mut r = agent
+                        .post(&url)
+                        .header("content-type", "application/octet-stream")
+                        .send(&t[..])?;
+                    let body = r.body_mut().read_to_string()?;
+                    ensure!(r.status() == 200, "a vote was refused: {body}");
+                    lat.push(t0.elapsed());
+                }
+                Ok(lat)
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(votes);
+    for h in handles {
+        all.extend(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a client thread panicked"))??,
+        );
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    Ok(HttpReport {
+        members,
+        clients,
+        votes: all.len(),
+        votes_per_s: all.len() as f64 / elapsed,
+        latency: Latency::of(all),
+        idle_trusts,
+        rss_before_kib,
+        rss_after_kib,
+        open_s,
+        disk_per_trust,
+    })
+}
