@@ -397,7 +397,7 @@ pub fn run(
         crate::render::when(d.clock.now())
     ))?;
     d.say(&format!(
-        "\nThe trust is in {}. Look around with:\n  {program} --data-dir {0} show\n  {program} --data-dir {0} log\n  {program} --data-dir {0} verify\n  {program} --data-dir {0} amend show 8\n  {program} --data-dir {0} propose --as bo --title \"Open the repair data\" ordinary\n  (every verb: {program} --help)",
+        "\nThe trust is in {}. Look around with:\n  {program} --data-dir {0} show\n  {program} --data-dir {0} log\n  {program} --data-dir {0} verify\n  {program} --data-dir {0} amend show 8\n  {program} --data-dir {0} propose --as bo --title \"Open the repair data\" ordinary\n  {program} --data-dir {0} serve     # the dashboard at http://127.0.0.1:7300/: vote there with a key file from {0}/keys\n  (every verb: {program} --help)",
         data_dir.display()
     ))?;
     Ok(DemoReport {

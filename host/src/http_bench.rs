@@ -145,7 +145,7 @@ fn idle(wasm: &[u8], root: &Path, n: usize) -> Result<(u64, u64, f64, u64)> {
             entrenched: Clause::ALL.to_vec(),
         };
         Trust::create(
-            &root.join(format!("trust-{i:04}")),
+            root.join(format!("trust-{i:04}")),
             runtime.clone(),
             charter,
             wasm,

@@ -489,3 +489,57 @@ fn writes_are_rate_limited_per_client_and_slow_requests_time_out() {
     // Reads are not limited.
     assert_eq!(server.get("/v1/trusts").0, 200);
 }
+
+#[test]
+fn concurrent_votes_are_group_committed_and_each_answered_with_its_own_entry() {
+    let mut h = Harness::classic();
+    h.allowed(
+        "r1",
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: "Everyone at once".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
+    );
+    let voters = ["r1", "r2", "r3", "c1", "c2", "c3", "p1", "p2", "p3"];
+    let votes: Vec<Vec<u8>> = voters
+        .iter()
+        .map(|v| {
+            h.sign(
+                v,
+                Action::Vote(Vote {
+                    proposal: 1,
+                    choice: Choice::Yes,
+                }),
+            )
+        })
+        .collect();
+    let id = h.trust.id_hex();
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let server = std::sync::Arc::new(Server::start(dir.path()));
+    let threads: Vec<_> = votes
+        .into_iter()
+        .map(|v| {
+            let server = server.clone();
+            let path = format!("/v1/trusts/{id}/transitions");
+            std::thread::spawn(move || server.post(&path, &v))
+        })
+        .collect();
+    let mut indices: Vec<u64> = threads
+        .into_iter()
+        .map(|t| {
+            let (status, r) = t.join().unwrap();
+            assert_eq!(status, 200, "{r}");
+            assert_eq!(r["verdict"]["allowed"], true);
+            r["index"].as_u64().unwrap()
+        })
+        .collect();
+    indices.sort_unstable();
+    assert_eq!(indices, (2..=10).collect::<Vec<u64>>());
+    let (_, p) = server.get(&format!("/v1/trusts/{id}/proposals/1"));
+    assert_eq!(json(&p)["voted"], 9);
+    let (_, log) = server.get(&format!("/v1/trusts/{id}/log?from=0&limit=1000"));
+    assert_eq!(json(&log)["entries"].as_array().unwrap().len(), 11);
+}
