@@ -83,10 +83,8 @@ fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap()
 }
 
-#[test]
-fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
-    let mut h = Harness::classic();
-    // The server gets its own handle on the store: the harness's trust must be dropped.
+/// r1's ordinary proposal (the trust's first) and r2's yes vote on it, signed.
+fn proposal_and_vote(h: &mut Harness) -> (Vec<u8>, Vec<u8>) {
     let proposal = h.sign(
         "r1",
         Action::Propose(ProposalDraft {
@@ -103,6 +101,13 @@ fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
             choice: Choice::Yes,
         }),
     );
+    (proposal, vote)
+}
+
+#[test]
+fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
+    let mut h = Harness::classic();
+    let (proposal, vote) = proposal_and_vote(&mut h);
     let stranger = h.sign("stranger", Action::LockAsset("old-site".into()));
     let id = h.trust.id_hex();
     // The server opens the store itself: the harness lets go of it first.
@@ -238,22 +243,7 @@ fn code(v: &Value) -> Option<&str> {
 #[test]
 fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages() {
     let mut h = Harness::classic();
-    let proposal = h.sign(
-        "r1",
-        Action::Propose(ProposalDraft {
-            body: ProposalBody::Ordinary,
-            title: "Open the repair data".into(),
-            text: "reasons".into(),
-            window: 7 * DAY,
-        }),
-    );
-    let vote = h.sign(
-        "r2",
-        Action::Vote(Vote {
-            proposal: 1,
-            choice: Choice::Yes,
-        }),
-    );
+    let (proposal, vote) = proposal_and_vote(&mut h);
     let reasoned = crate::support::bylaw("reasoned-clt");
     let reasoned_hash = cltd_runtime::module_hash(&cltd_runtime::to_component(&reasoned).unwrap());
     // r1's second transition (the harness signs from the state, which has seen none).

@@ -144,8 +144,10 @@ fn header_hex<const N: usize>(headers: &HeaderMap, name: &str) -> Result<[u8; N]
         description = "The bylaw component (or a core module with wit-bindgen's component type)"),
     responses((status = 200, description = "Stored: `{module, size, new, name, version, summary}`", body = Value),
               (status = 401, description = "`unsigned` or `bad-signature`", body = ErrorBody),
+              (status = 404, description = "No such trust", body = ErrorBody),
               (status = 413, description = "`too-large`", body = ErrorBody),
-              (status = 422, description = "`amendment` (not a member, not a valid bylaw)", body = ErrorBody)))]
+              (status = 422, description = "`amendment` (not a member, not a valid bylaw)", body = ErrorBody),
+              (status = 429, description = "`rate-limited`", body = ErrorBody)))]
 pub async fn upload(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
@@ -190,7 +192,9 @@ pub struct CharterChanges {
     responses((status = 200, description = "The impact preview", body = Value),
               (status = 400, description = "`bad-query`", body = ErrorBody),
               (status = 404, description = "No such trust or module", body = ErrorBody),
-              (status = 422, description = "`invalid` charter or the candidate failed", body = ErrorBody)))]
+              (status = 408, description = "`timeout`", body = ErrorBody),
+              (status = 422, description = "`invalid` charter or the candidate failed", body = ErrorBody),
+              (status = 429, description = "`rate-limited`", body = ErrorBody)))]
 pub async fn preview(
     State(hub): State<Shared>,
     UrlPath((id, hash)): UrlPath<(String, String)>,
