@@ -444,6 +444,10 @@ fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages(
             "{path} links outside"
         );
     }
+    // A page that does not exist is a page too, with the status.
+    let (status, html) = server.get(&format!("/trusts/{id}/proposals/99"));
+    assert_eq!(status, 404);
+    assert!(html.contains("<h1>Not found</h1>") && html.contains("there is no proposal 99"));
 }
 
 #[test]

@@ -24,13 +24,51 @@ const STYLE: &str = include_str!("../../assets/style.css");
 /// The in-browser signer.
 const SIGN_JS: &str = include_str!("../../assets/sign.js");
 
-fn page(t: &impl Template) -> Result<Html<String>, ApiError> {
-    t.render()
-        .map(Html)
-        .map_err(|e| ApiError::internal(format!("render the page: {e}")))
+/// A page that could not be shown, as an HTML page with the API error's status.
+struct PageError(ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> PageError {
+        PageError(e)
+    }
 }
 
-async fn index(State(hub): State<Shared>) -> Result<Html<String>, ApiError> {
+/// The error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'static str,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let title = match status.as_u16() {
+            404 => "Not found",
+            400 => "Bad request",
+            _ => "Something went wrong",
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message: self.0.message(),
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => self.0.into_response(),
+        }
+    }
+}
+
+fn page(t: &impl Template) -> Result<Html<String>, PageError> {
+    t.render()
+        .map(Html)
+        .map_err(|e| ApiError::internal(format!("render the page: {e}")).into())
+}
+
+async fn index(State(hub): State<Shared>) -> Result<Html<String>, PageError> {
     let mut rows = Vec::new();
     for id in hub.ids() {
         rows.push(with_trust(&hub, id, |t| Ok(views::TrustRow::of(t)))?);
@@ -41,7 +79,7 @@ async fn index(State(hub): State<Shared>) -> Result<Html<String>, ApiError> {
 async fn overview(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Html<String>, PageError> {
     let p = with_trust(&hub, &id, |t| OverviewPage::of(t))?;
     page(&p)
 }
@@ -49,7 +87,7 @@ async fn overview(
 async fn members(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Html<String>, PageError> {
     let p = with_trust(&hub, &id, |t| Ok(MembersPage::of(t)))?;
     page(&p)
 }
@@ -57,7 +95,7 @@ async fn members(
 async fn assets(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Html<String>, PageError> {
     let p = with_trust(&hub, &id, |t| Ok(AssetsPage::of(t)))?;
     page(&p)
 }
@@ -65,7 +103,7 @@ async fn assets(
 async fn proposals(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Html<String>, PageError> {
     let p = with_trust(&hub, &id, |t| Ok(ProposalsPage::of(t)))?;
     page(&p)
 }
@@ -80,22 +118,22 @@ async fn proposal(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
     Query(q): Query<Logged>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Html<String>, PageError> {
     let p = with_trust(&hub, &id, |t| ProposalPage::of(t, number, q.logged))?;
     page(&p)
 }
 
 /// `?from=N`: the first entry shown.
 #[derive(Deserialize)]
-struct From {
+struct LogFrom {
     from: Option<u64>,
 }
 
 async fn log(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-    Query(q): Query<From>,
-) -> Result<Html<String>, ApiError> {
+    Query(q): Query<LogFrom>,
+) -> Result<Html<String>, PageError> {
     let p = with_trust(&hub, &id, |t| LogPage::of(t, q.from))?;
     page(&p)
 }
@@ -103,7 +141,7 @@ async fn log(
 async fn bylaws(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Html<String>, PageError> {
     let p = with_trust(&hub, &id, |t| BylawsPage::of(t))?;
     page(&p)
 }
@@ -111,7 +149,7 @@ async fn bylaws(
 async fn audit(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<Html<String>, ApiError> {
+) -> Result<Html<String>, PageError> {
     let p = with_trust(&hub, &id, |t| AuditPage::of(t))?;
     page(&p)
 }
