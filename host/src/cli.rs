@@ -462,6 +462,23 @@ enum BylawsCommand {
         /// The module hash, e.g. from the log or an amendment proposal.
         hash: String,
     },
+    /// Run a bylaw crate's scenario files (CRATE/scenarios/*.toml) against its built
+    /// component through the real runtime: one line per scenario, then `N passed, N
+    /// failed`; exit 3 if any failed.
+    Test {
+        /// The crate's directory.
+        #[arg(value_name = "CRATE")]
+        crate_dir: PathBuf,
+        /// Test this component instead of building the crate.
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+        /// Scenario files or directories (default: CRATE/scenarios).
+        #[arg(long)]
+        scenarios: Vec<PathBuf>,
+        /// Show every step's verdict and explanation, not only failures.
+        #[arg(long)]
+        explain: bool,
+    },
     /// Upload a candidate bylaw to the trust's module store, signed by a member (checked
     /// first: size, signature and membership, world, imports, compile).
     Upload {
@@ -1222,6 +1239,58 @@ fn verify(out: &mut dyn Write, dir: &Path, json: bool) -> Result<i32> {
     })
 }
 
+/// `cltd bylaws test`.
+fn bylaws_test(
+    out: &mut dyn Write,
+    crate_dir: &Path,
+    wasm: Option<PathBuf>,
+    scenarios: Vec<PathBuf>,
+    explain: bool,
+    json: bool,
+) -> Result<i32> {
+    let wasm = match wasm {
+        Some(path) => std::fs::read(&path).with_context(|| format!("read {}", path.display()))?,
+        None => {
+            let dest = tempfile::tempdir()?;
+            std::fs::read(guest::build(crate_dir, Some(dest.path()))?.wasm)?
+        }
+    };
+    let sources = if scenarios.is_empty() {
+        vec![crate_dir.join("scenarios")]
+    } else {
+        scenarios
+    };
+    let mut files = Vec::new();
+    for s in sources {
+        if s.is_dir() {
+            files.extend(crate::scenario::files(&s)?);
+        } else {
+            files.push(s);
+        }
+    }
+    let runtime = setup::runtime()?;
+    let results: Vec<_> = files
+        .iter()
+        .map(|f| crate::scenario::run(f, runtime.clone(), &wasm))
+        .collect();
+    let passed = results.iter().filter(|r| r.passed).count();
+    let failed = results.len() - passed;
+    if json {
+        let v = serde_json::json!({"scenarios": results, "passed": passed, "failed": failed});
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        for r in &results {
+            writeln!(out, "{}", r.text(explain))?;
+        }
+        writeln!(out, "{passed} passed, {failed} failed")?;
+    }
+    Ok(if failed == 0 {
+        crate::EXIT_OK
+    } else {
+        crate::EXIT_VERIFY_FAILED
+    })
+}
+
 fn bylaws(
     out: &mut dyn Write,
     bylaws_dir: &Path,
@@ -1255,6 +1324,12 @@ fn bylaws(
                 built.wasm.display()
             )?;
         }
+        BylawsCommand::Test {
+            crate_dir,
+            wasm,
+            scenarios,
+            explain,
+        } => return bylaws_test(out, &crate_dir, wasm, scenarios, explain, json),
         BylawsCommand::VerifySource { crate_dir, hash } => {
             let expected = amend::parse_hash(&hash)?;
             let dest = tempfile::tempdir()?;

@@ -6,13 +6,13 @@ use serde_json::Value;
 
 use crate::support::bylaws_path;
 
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) out: String,
+    pub(crate) err: String,
 }
 
-fn cltd(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn cltd(dir: &Path, args: &[&str]) -> Run {
     let mut argv = vec![
         "cltd".to_string(),
         "--data-dir".to_string(),

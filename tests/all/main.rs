@@ -13,6 +13,7 @@ mod cli;
 mod demo;
 mod hostile;
 mod lifecycle;
+mod scenarios;
 mod store;
 mod support;
 mod views;

@@ -85,30 +85,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The HTTP status and stable code of a runtime error (the API's answer, and the reason
+/// a scenario step can expect for a refusal).
+pub fn classify(e: &Error) -> (StatusCode, &'static str) {
+    match e {
+        Error::Refused(r) => match r {
+            RefusalError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
+            RefusalError::WrongTrust { .. } => (StatusCode::BAD_REQUEST, "wrong-trust"),
+            RefusalError::BadSignature(_) => (StatusCode::UNAUTHORIZED, "bad-signature"),
+            RefusalError::BadSequence { .. } => (StatusCode::CONFLICT, "bad-sequence"),
+            RefusalError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
+            RefusalError::Lifecycle(_) => (StatusCode::CONFLICT, "lifecycle"),
+            RefusalError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            RefusalError::Amendment(_) => (StatusCode::UNPROCESSABLE_ENTITY, "amendment"),
+            RefusalError::Entrenched { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "entrenched-clause")
+            }
+        },
+        Error::Eval(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bylaw-failed"),
+        Error::Load(_) => (StatusCode::UNPROCESSABLE_ENTITY, "module"),
+        Error::Store(_) | Error::Charter(_) | Error::HostKey(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
-        let message = e.to_string();
-        let (status, code) = match &e {
-            Error::Refused(r) => match r {
-                RefusalError::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
-                RefusalError::WrongTrust { .. } => (StatusCode::BAD_REQUEST, "wrong-trust"),
-                RefusalError::BadSignature(_) => (StatusCode::UNAUTHORIZED, "bad-signature"),
-                RefusalError::BadSequence { .. } => (StatusCode::CONFLICT, "bad-sequence"),
-                RefusalError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
-                RefusalError::Lifecycle(_) => (StatusCode::CONFLICT, "lifecycle"),
-                RefusalError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-                RefusalError::Amendment(_) => (StatusCode::UNPROCESSABLE_ENTITY, "amendment"),
-                RefusalError::Entrenched { .. } => {
-                    (StatusCode::UNPROCESSABLE_ENTITY, "entrenched-clause")
-                }
-            },
-            Error::Eval(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bylaw-failed"),
-            Error::Load(_) => (StatusCode::UNPROCESSABLE_ENTITY, "module"),
-            Error::Store(_) | Error::Charter(_) | Error::HostKey(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
-        };
-        ApiError::new(status, code, message)
+        let (status, code) = classify(&e);
+        ApiError::new(status, code, e.to_string())
     }
 }
 

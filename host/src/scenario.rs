@@ -1,0 +1,523 @@
+//! Scenario files: a bylaw's tests as data that a non-programmer can read and write.
+//!
+//! A scenario (`CRATE/scenarios/NAME.toml`) founds a trust (members by name and class,
+//! assets, charter parameters), then runs steps: an action signed by a member's name, or a
+//! wait. Each action step states the verdict it expects (`allowed`, `denied`, `passed`,
+//! `rejected`, `expired`, `refused`, `failed`) and, for a denial or refusal, the reason
+//! code. The steps run through the real runtime and store against the built component, so
+//! a scenario checks exactly what a trust would do. Names sign with keys derived from the
+//! name; a name that is not a founder is a stranger (or an applicant, once admitted).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use cltd_runtime::{
+    AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Clause, Disposal,
+    Keypair, LockStatus, ManualClock, Outcome, Parameter, ProposalBody, ProposalDraft, Receipt,
+    Runtime, SignedTransition, StakeholderClass, Trust, Verdict, Vote,
+};
+use serde::{Deserialize, Serialize};
+
+const DAY: u64 = 86_400;
+/// Host time a scenario starts at unless it says otherwise (2027-01-15 08:00 UTC).
+const START: u64 = 1_800_000_000;
+
+/// A scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What it shows, in a sentence.
+    pub name: String,
+    /// The trust it starts from.
+    pub trust: TrustSpec,
+    /// What happens, in order.
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+/// The trust a scenario founds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSpec {
+    /// Founding members: name and class.
+    pub members: Vec<MemberSpec>,
+    /// Assets held from the start.
+    #[serde(default)]
+    pub assets: Vec<AssetSpec>,
+    /// Charter parameters (key to value).
+    #[serde(default)]
+    pub charter: BTreeMap<String, String>,
+    /// Entrenched clauses (default none: scenarios test the bylaw's own rules).
+    #[serde(default)]
+    pub entrenched: Vec<String>,
+    /// Host time of the founding (seconds since the epoch).
+    pub start: Option<u64>,
+}
+
+/// A member, by name and class.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberSpec {
+    /// Name (also the key's seed).
+    pub name: String,
+    /// `resident`, `community` or `public`.
+    pub class: String,
+}
+
+/// An asset.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssetSpec {
+    /// Id.
+    pub id: String,
+    /// `dataset`, `code-repository`, `platform`, `domain` or `server`.
+    pub kind: String,
+    /// `perpetual` or `unlocked`.
+    pub lock: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A proposal to open.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeSpec {
+    /// `ordinary`, `admit`, `remove`, `dispose` or `grant-access`.
+    pub kind: String,
+    /// Title (default: the kind).
+    pub title: Option<String>,
+    /// The proposal's text.
+    #[serde(default)]
+    pub text: String,
+    /// Voting window in days.
+    pub days: u64,
+    /// `admit`: the applicant's name; `remove`: the member's name.
+    pub name: Option<String>,
+    /// `admit`: the applicant's class.
+    pub class: Option<String>,
+    /// `dispose`, `grant-access`: the asset.
+    pub asset: Option<String>,
+    /// `dispose`: who receives it.
+    pub recipient: Option<String>,
+    /// `grant-access`: the grantee's name.
+    pub grantee: Option<String>,
+    /// `grant-access`: the purpose.
+    pub purpose: Option<String>,
+    /// `grant-access`: how many days the grant lasts.
+    pub grant_days: Option<u64>,
+}
+
+/// A vote.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteSpec {
+    /// Proposal number.
+    pub proposal: u64,
+    /// `yes`, `no` or `abstain`.
+    pub choice: String,
+}
+
+/// One step: an action signed by `as`, or a wait.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Who signs.
+    #[serde(rename = "as")]
+    pub signer: Option<String>,
+    /// Let this many days pass.
+    pub wait_days: Option<u64>,
+    /// Open a proposal.
+    pub propose: Option<ProposeSpec>,
+    /// Vote.
+    pub vote: Option<VoteSpec>,
+    /// Close voting on a proposal.
+    pub close: Option<u64>,
+    /// Execute a passed proposal.
+    pub execute: Option<u64>,
+    /// Withdraw an open proposal.
+    pub withdraw: Option<u64>,
+    /// Register an asset.
+    pub register_asset: Option<AssetSpec>,
+    /// Lock an asset.
+    pub lock_asset: Option<String>,
+    /// The verdict expected.
+    pub expect: Option<String>,
+    /// The reason code expected (denied or refused).
+    pub reason: Option<String>,
+}
+
+/// The verdicts a step may expect.
+const EXPECTATIONS: [&str; 7] = [
+    "allowed", "denied", "passed", "rejected", "expired", "refused", "failed",
+];
+
+/// What happened at one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    /// 1-based step number.
+    pub step: usize,
+    /// The action in words.
+    pub action: String,
+    /// What was expected (`verdict` or `verdict [reason]`).
+    pub expected: String,
+    /// What happened.
+    pub got: String,
+    /// The bylaw's or host's words.
+    pub explanation: String,
+    /// Whether it matched.
+    pub ok: bool,
+}
+
+/// The result of one scenario file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    /// The file.
+    pub file: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// Passed: every step as expected.
+    pub passed: bool,
+    /// Why it could not run, if it could not.
+    pub error: Option<String>,
+    /// Every step that ran (a run stops at the first mismatch).
+    pub steps: Vec<StepResult>,
+}
+
+fn key_for(name: &str) -> Keypair {
+    Keypair::from_secret(blake3::derive_key(
+        "cltd scenario member key v1",
+        name.as_bytes(),
+    ))
+}
+
+fn class(s: &str) -> Result<StakeholderClass> {
+    StakeholderClass::parse(s)
+        .with_context(|| format!("class `{s}`: use resident, community or public"))
+}
+
+fn asset_draft(a: &AssetSpec) -> Result<AssetDraft> {
+    Ok(AssetDraft {
+        id: a.id.clone(),
+        kind: AssetKind::parse(&a.kind).with_context(|| {
+            format!(
+                "asset kind `{}`: use dataset, code-repository, platform, domain or server",
+                a.kind
+            )
+        })?,
+        lock: match a.lock.as_str() {
+            "perpetual" => LockStatus::Perpetual,
+            "unlocked" => LockStatus::Unlocked,
+            other => bail!("asset lock `{other}`: use perpetual or unlocked"),
+        },
+        description: a.description.clone(),
+    })
+}
+
+fn need<'a, T>(v: &'a Option<T>, what: &str, kind: &str) -> Result<&'a T> {
+    v.as_ref()
+        .with_context(|| format!("a `{kind}` proposal needs `{what}`"))
+}
+
+fn proposal(p: &ProposeSpec) -> Result<Action> {
+    let body = match p.kind.as_str() {
+        "ordinary" => ProposalBody::Ordinary,
+        "admit" => {
+            let name = need(&p.name, "name", "admit")?;
+            ProposalBody::AdmitMember(Applicant {
+                key: key_for(name).public().to_vec(),
+                name: name.clone(),
+                class: class(need(&p.class, "class", "admit")?)?,
+            })
+        }
+        "remove" => {
+            ProposalBody::RemoveMember(key_for(need(&p.name, "name", "remove")?).public().to_vec())
+        }
+        "dispose" => ProposalBody::DisposeAsset(Disposal {
+            asset_id: need(&p.asset, "asset", "dispose")?.clone(),
+            recipient: need(&p.recipient, "recipient", "dispose")?.clone(),
+        }),
+        "grant-access" => ProposalBody::GrantAccess(AccessRequest {
+            grantee: key_for(need(&p.grantee, "grantee", "grant-access")?)
+                .public()
+                .to_vec(),
+            asset_id: need(&p.asset, "asset", "grant-access")?.clone(),
+            purpose: need(&p.purpose, "purpose", "grant-access")?.clone(),
+            duration: need(&p.grant_days, "grant_days", "grant-access")? * DAY,
+        }),
+        other => {
+            bail!("proposal kind `{other}`: use ordinary, admit, remove, dispose or grant-access")
+        }
+    };
+    Ok(Action::Propose(ProposalDraft {
+        body,
+        title: p.title.clone().unwrap_or_else(|| p.kind.clone()),
+        text: p.text.clone(),
+        window: p.days * DAY,
+    }))
+}
+
+impl Step {
+    /// The step's action, if it has one; checks that it has at most one.
+    fn action(&self) -> Result<Option<Action>> {
+        let mut actions = Vec::new();
+        if let Some(p) = &self.propose {
+            actions.push(proposal(p)?);
+        }
+        if let Some(v) = &self.vote {
+            let choice = match v.choice.as_str() {
+                "yes" => Choice::Yes,
+                "no" => Choice::No,
+                "abstain" => Choice::Abstain,
+                other => bail!("vote choice `{other}`: use yes, no or abstain"),
+            };
+            actions.push(Action::Vote(Vote {
+                proposal: v.proposal,
+                choice,
+            }));
+        }
+        actions.extend(self.close.map(Action::Close));
+        actions.extend(self.execute.map(Action::Execute));
+        actions.extend(self.withdraw.map(Action::Withdraw));
+        if let Some(a) = &self.register_asset {
+            actions.push(Action::RegisterAsset(asset_draft(a)?));
+        }
+        actions.extend(self.lock_asset.clone().map(Action::LockAsset));
+        if actions.len() > 1 {
+            bail!("a step does one thing: it names {} actions", actions.len());
+        }
+        Ok(actions.pop())
+    }
+}
+
+/// Read and check a scenario file.
+pub fn load(path: &Path) -> Result<Scenario> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    let s: Scenario = toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid scenario", path.display()))?;
+    for (i, step) in s.steps.iter().enumerate() {
+        let n = i + 1;
+        let action = step.action().with_context(|| format!("step {n}"))?;
+        match (&action, step.wait_days) {
+            (Some(_), Some(_)) => bail!("step {n}: a step either waits or acts, not both"),
+            (None, None) => bail!("step {n}: nothing to do (give an action or wait_days)"),
+            (Some(_), None) => {
+                if step.signer.is_none() {
+                    bail!("step {n}: say who signs it with `as = \"NAME\"`");
+                }
+                match step.expect.as_deref() {
+                    Some(e) if EXPECTATIONS.contains(&e) => {}
+                    Some(e) => bail!(
+                        "step {n}: expect `{e}`: use one of {}",
+                        EXPECTATIONS.join(", ")
+                    ),
+                    None => bail!("step {n}: say what it expects with `expect = \"...\"`"),
+                }
+            }
+            (None, Some(_)) => {}
+        }
+    }
+    Ok(s)
+}
+
+/// The scenario files in `dir`, in name order.
+pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("read the scenarios directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    out.sort();
+    if out.is_empty() {
+        bail!("no scenario files (*.toml) in {}", dir.display());
+    }
+    Ok(out)
+}
+
+fn found(
+    s: &Scenario,
+    runtime: Arc<Runtime>,
+    wasm: &[u8],
+    dir: &Path,
+) -> Result<(Trust, Arc<ManualClock>)> {
+    let clock = Arc::new(ManualClock::new(s.trust.start.unwrap_or(START)));
+    let founders = s
+        .trust
+        .members
+        .iter()
+        .map(|m| {
+            Ok(Applicant {
+                key: key_for(&m.name).public().to_vec(),
+                name: m.name.clone(),
+                class: class(&m.class)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let charter = Charter {
+        name: s.name.clone(),
+        params: s
+            .trust
+            .charter
+            .iter()
+            .map(|(k, v)| Parameter {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+        founders,
+        assets: s
+            .trust
+            .assets
+            .iter()
+            .map(asset_draft)
+            .collect::<Result<_>>()?,
+        entrenched: s
+            .trust
+            .entrenched
+            .iter()
+            .map(|c| Clause::parse(c).with_context(|| format!("no entrenched clause `{c}`")))
+            .collect::<Result<_>>()?,
+    };
+    let trust = Trust::create(dir, runtime, charter, wasm, Box::new(clock.clone()))
+        .context("found the scenario's trust")?;
+    Ok((trust, clock))
+}
+
+/// What a submission came to: (verdict word, reason code, explanation).
+fn outcome(result: &cltd_runtime::Result<Receipt>) -> (String, Option<String>, String) {
+    match result {
+        Ok(r) => match &r.verdict {
+            Verdict::Allow(a) => match &a.decision {
+                Some(d) => (
+                    match d.outcome {
+                        Outcome::Passed => "passed",
+                        Outcome::Rejected => "rejected",
+                        Outcome::Expired => "expired",
+                    }
+                    .to_string(),
+                    None,
+                    d.explanation.clone(),
+                ),
+                None => ("allowed".into(), None, a.notes.join(" ")),
+            },
+            Verdict::Deny(d) => (
+                "denied".into(),
+                Some(d.code.clone()),
+                format!("{}: {}", d.clause, d.explanation),
+            ),
+        },
+        Err(e) => {
+            let word = if matches!(e, cltd_runtime::Error::Eval(_)) {
+                "failed"
+            } else {
+                "refused"
+            };
+            let (_, code) = crate::api::error::classify(e);
+            (word.into(), Some(code.to_string()), e.to_string())
+        }
+    }
+}
+
+fn matches(expect: &str, reason: Option<&str>, got: &str, got_reason: Option<&str>) -> bool {
+    let verdict =
+        expect == got || (expect == "allowed" && matches!(got, "passed" | "rejected" | "expired"));
+    verdict && reason.is_none_or(|r| got_reason == Some(r))
+}
+
+/// Run the scenario in `path` against the component `wasm`.
+pub fn run(path: &Path, runtime: Arc<Runtime>, wasm: &[u8]) -> ScenarioResult {
+    let mut result = ScenarioResult {
+        file: path.to_path_buf(),
+        name: path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+        passed: false,
+        error: None,
+        steps: Vec::new(),
+    };
+    if let Err(e) = run_into(path, runtime, wasm, &mut result) {
+        result.error = Some(format!("{e:#}"));
+    }
+    result
+}
+
+fn run_into(
+    path: &Path,
+    runtime: Arc<Runtime>,
+    wasm: &[u8],
+    out: &mut ScenarioResult,
+) -> Result<()> {
+    let s = load(path)?;
+    out.name = s.name.clone();
+    let dir = tempfile::TempDir::new()?;
+    let (mut trust, clock) = found(&s, runtime, wasm, dir.path())?;
+    for (i, step) in s.steps.iter().enumerate() {
+        if let Some(days) = step.wait_days {
+            clock.advance(days * DAY);
+            continue;
+        }
+        let (Some(action), Some(signer), Some(expect)) =
+            (step.action()?, &step.signer, &step.expect)
+        else {
+            continue;
+        };
+        let kp = key_for(signer);
+        let seq = trust.state().next_seq(&kp.public());
+        let words = format!(
+            "{signer}: {}",
+            crate::render::action_text(trust.state(), &action)
+        );
+        let bytes = SignedTransition::sign(&kp, trust.id(), seq, action).to_bytes();
+        let submitted = trust.submit(&bytes);
+        let (got, got_reason, explanation) = outcome(&submitted);
+        let ok = matches(expect, step.reason.as_deref(), &got, got_reason.as_deref());
+        let with_reason = |v: &str, r: Option<&str>| match r {
+            Some(r) => format!("{v} [{r}]"),
+            None => v.to_string(),
+        };
+        out.steps.push(StepResult {
+            step: i + 1,
+            action: words,
+            expected: with_reason(expect, step.reason.as_deref()),
+            got: with_reason(&got, got_reason.as_deref()),
+            explanation,
+            ok,
+        });
+        if !ok {
+            return Ok(());
+        }
+    }
+    out.passed = true;
+    Ok(())
+}
+
+impl ScenarioResult {
+    /// One line, then (with `explain`, or on failure) the steps.
+    pub fn text(&self, explain: bool) -> String {
+        let file = self.file.display();
+        let mut s = match (&self.error, self.passed) {
+            (Some(e), _) => format!("ERROR {file}: {e}"),
+            (None, true) => format!("ok    {file}: {} ({} steps)", self.name, self.steps.len()),
+            (None, false) => format!("FAIL  {file}: {}", self.name),
+        };
+        for st in &self.steps {
+            if explain || !st.ok {
+                s.push_str(&format!(
+                    "\n      step {}: {}\n        expected {}, got {}{}",
+                    st.step,
+                    st.action,
+                    st.expected,
+                    st.got,
+                    if st.explanation.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\n        {}", st.explanation)
+                    }
+                ));
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,114 @@
+//! `cltd bylaws test`: scenario files run against the built component through the real
+//! runtime, one line per scenario and a closing count, exit 3 on any failure.
+
+use crate::cli::cltd;
+use crate::support::bylaws_path;
+
+fn classic_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bylaws/classic-clt")
+}
+
+fn wasm() -> String {
+    bylaws_path().join("classic-clt.wasm").display().to_string()
+}
+
+#[test]
+fn classic_clt_scenarios_cover_its_clauses_and_pass() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let crate_dir = classic_dir().display().to_string();
+    let r = cltd(
+        dir.path(),
+        &["bylaws", "test", &crate_dir, "--wasm", &wasm()],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.ends_with("6 passed, 0 failed\n"), "{}", r.out);
+    assert_eq!(r.out.lines().filter(|l| l.starts_with("ok ")).count(), 6);
+    // --explain shows each step's verdict and the bylaw's numbers.
+    let r = cltd(
+        dir.path(),
+        &["bylaws", "test", &crate_dir, "--wasm", &wasm(), "--explain"],
+    );
+    assert!(r.out.contains("public class: 1 of 2 (50%)"), "{}", r.out);
+}
+
+#[test]
+fn a_failing_or_broken_scenario_says_where_and_exits_3() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let scenarios = dir.path().join("scenarios");
+    std::fs::create_dir(&scenarios).unwrap();
+    // Wrong on purpose: a stranger's proposal is denied, not allowed.
+    std::fs::write(
+        scenarios.join("a-wrong-expectation.toml"),
+        r#"
+name = "A stranger proposes"
+[trust]
+members = [{ name = "amara", class = "resident" }]
+[[step]]
+as = "stranger"
+propose = { kind = "ordinary", title = "Mine now", days = 7 }
+expect = "allowed"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        scenarios.join("b-typo.toml"),
+        r#"
+name = "A typo"
+[trust]
+members = [{ name = "amara", class = "resident" }]
+[[step]]
+as = "amara"
+propose = { kind = "ordinary", title = "Hello", days = 7 }
+expekt = "allowed"
+"#,
+    )
+    .unwrap();
+    let crate_dir = classic_dir().display().to_string();
+    let list = scenarios.display().to_string();
+    let r = cltd(
+        dir.path(),
+        &[
+            "bylaws",
+            "test",
+            &crate_dir,
+            "--wasm",
+            &wasm(),
+            "--scenarios",
+            &list,
+        ],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+    assert!(r.out.contains("FAIL  "), "{}", r.out);
+    assert!(
+        r.out
+            .contains("expected allowed, got denied [not-a-member]"),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains("ERROR ") && r.out.contains("expekt"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.ends_with("0 passed, 2 failed\n"), "{}", r.out);
+    // --json carries the same.
+    let r = cltd(
+        dir.path(),
+        &[
+            "--json",
+            "bylaws",
+            "test",
+            &crate_dir,
+            "--wasm",
+            &wasm(),
+            "--scenarios",
+            &list,
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(v["failed"], 2);
+    assert_eq!(
+        v["scenarios"][0]["steps"][0]["got"],
+        "denied [not-a-member]"
+    );
+}
