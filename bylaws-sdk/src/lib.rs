@@ -132,8 +132,33 @@ macro_rules! export_bylaw {
         }
 
         $crate::bindings::__export_bylaw_bindings!(__CltdBylawExport);
+
+        // Which SDK built this bylaw, as the custom section `cltd-sdk` that
+        // `cltd bylaws inspect` reads.
+        #[cfg(target_arch = "wasm32")]
+        #[allow(unsafe_code)]
+        #[unsafe(link_section = "cltd-sdk")]
+        #[used]
+        static __CLTD_SDK: [u8; $crate::SDK_ID.len()] = $crate::SDK_SECTION;
     };
 }
+
+/// The SDK's name and version, as a bylaw built with it records them (custom section
+/// `cltd-sdk` of the component).
+pub const SDK_ID: &str = concat!("bylaws-sdk ", env!("CARGO_PKG_VERSION"));
+
+/// [`SDK_ID`]'s bytes, as the static the export macro places in the `cltd-sdk` section.
+#[doc(hidden)]
+pub const SDK_SECTION: [u8; SDK_ID.len()] = {
+    let mut out = [0u8; SDK_ID.len()];
+    let bytes = SDK_ID.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+};
 
 impl StakeholderClass {
     /// The class's name as written in charters and explanations.

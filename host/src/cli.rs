@@ -462,6 +462,18 @@ enum BylawsCommand {
         /// The module hash, e.g. from the log or an amendment proposal.
         hash: String,
     },
+    /// Say whether a component is valid for cltd: size, world and version, imports,
+    /// exports, compiles, describes itself (exit 3 if not).
+    Check {
+        /// A bylaw name or .wasm path.
+        bylaw: String,
+    },
+    /// List a component's hash, size, imports and exports, WIT world and the SDK that
+    /// built it.
+    Inspect {
+        /// A bylaw name or .wasm path.
+        bylaw: String,
+    },
     /// Run a bylaw crate's scenario files (CRATE/scenarios/*.toml) against its built
     /// component through the real runtime: one line per scenario, then `N passed, N
     /// failed`; exit 3 if any failed.
@@ -1323,6 +1335,59 @@ fn bylaws(
                 built.package,
                 built.wasm.display()
             )?;
+        }
+        BylawsCommand::Check { bylaw } => {
+            let wasm = setup::read_bylaw(&bylaw, bylaws_dir)?;
+            let checks = cltd_runtime::check(&setup::runtime()?, &wasm);
+            let valid = checks.iter().all(|c| c.ok);
+            if json {
+                let v = serde_json::json!({"bylaw": bylaw, "valid": valid, "checks": checks});
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            } else {
+                for c in &checks {
+                    writeln!(
+                        out,
+                        "[{}] {}: {}",
+                        if c.ok { "ok" } else { "FAIL" },
+                        c.what,
+                        c.detail
+                    )?;
+                }
+                writeln!(
+                    out,
+                    "{bylaw}: {}",
+                    if valid {
+                        "VALID: cltd can run it as a trust's bylaws"
+                    } else {
+                        "NOT VALID for cltd"
+                    }
+                )?;
+            }
+            return Ok(if valid {
+                crate::EXIT_OK
+            } else {
+                crate::EXIT_VERIFY_FAILED
+            });
+        }
+        BylawsCommand::Inspect { bylaw } => {
+            let i = cltd_runtime::inspect(&setup::read_bylaw(&bylaw, bylaws_dir)?)?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&i)?)?;
+            } else {
+                writeln!(out, "hash     {}", i.hash)?;
+                writeln!(out, "size     {} bytes", i.size)?;
+                writeln!(
+                    out,
+                    "sdk      {}",
+                    i.sdk.as_deref().unwrap_or("(not recorded)")
+                )?;
+                writeln!(out, "imports  {}", i.imports.join(", "))?;
+                writeln!(out, "exports  {}", i.exports.join(", "))?;
+                for (field, name, version) in &i.producers {
+                    writeln!(out, "{field:<8} {name} {version}")?;
+                }
+                writeln!(out, "world:\n{}", i.wit.trim_end())?;
+            }
         }
         BylawsCommand::Test {
             crate_dir,

@@ -32,6 +32,7 @@ mod entrenched;
 mod error;
 mod group;
 mod host_rules;
+mod inspect;
 mod log;
 mod merkle;
 mod model;
@@ -57,6 +58,7 @@ pub use entrenched::{
 };
 pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 pub use group::{GroupCommitter, Submitter};
+pub use inspect::{Check, Inspection, SDK_SECTION, check, inspect};
 pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
 pub use merkle::{
     ProofError, TreeHash, consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash,

@@ -7,13 +7,13 @@
 mod amendments;
 mod api;
 mod audit;
+mod authoring;
 mod browser;
 mod bundles;
 mod cli;
 mod demo;
 mod hostile;
 mod lifecycle;
-mod scenarios;
 mod store;
 mod support;
 mod views;

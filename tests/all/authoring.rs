@@ -1,5 +1,6 @@
-//! `cltd bylaws test`: scenario files run against the built component through the real
-//! runtime, one line per scenario and a closing count, exit 3 on any failure.
+//! The authoring kit: `cltd bylaws test` (scenario files run against the built component
+//! through the real runtime, one line per scenario and a closing count, exit 3 on any
+//! failure), `cltd bylaws check` and `cltd bylaws inspect`.
 
 use crate::cli::cltd;
 use crate::support::bylaws_path;
@@ -110,5 +111,76 @@ expekt = "allowed"
     assert_eq!(
         v["scenarios"][0]["steps"][0]["got"],
         "denied [not-a-member]"
+    );
+}
+
+#[test]
+fn check_says_whether_cltd_can_run_a_component_and_inspect_says_what_it_is() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let r = cltd(dir.path(), &["bylaws", "check", &wasm()]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains("[ok] imports: only the contract's types"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.contains("VALID"), "{}", r.out);
+
+    let clock = dir.path().join("clock.wasm");
+    std::fs::write(
+        &clock,
+        wat::parse_str(
+            r#"(component
+                (import "wasi:clocks/wall-clock@0.2.0" (instance (export "now" (func (result u64)))))
+            )"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let r = cltd(
+        dir.path(),
+        &["bylaws", "check", &clock.display().to_string()],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+    assert!(
+        r.out
+            .contains("[FAIL] imports: imports outside the contract: wasi:clocks/wall-clock@0.2.0"),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out
+            .contains("[FAIL] exports: missing evaluate and describe"),
+        "{}",
+        r.out
+    );
+    assert!(r.out.contains("NOT VALID"), "{}", r.out);
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"not wasm at all").unwrap();
+    let r = cltd(
+        dir.path(),
+        &["bylaws", "check", &garbage.display().to_string()],
+    );
+    assert_eq!(r.code, 3);
+    assert!(r.out.contains("[FAIL] a component"), "{}", r.out);
+
+    let r = cltd(dir.path(), &["--json", "bylaws", "inspect", &wasm()]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    let bytes = std::fs::read(wasm()).unwrap();
+    assert_eq!(v["hash"], hex::encode(cltd_runtime::module_hash(&bytes)));
+    assert_eq!(
+        v["sdk"],
+        format!("bylaws-sdk {}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        v["exports"],
+        serde_json::json!(["evaluate", "describe", "migrate"])
+    );
+    assert!(
+        v["wit"]
+            .as_str()
+            .unwrap()
+            .contains("export evaluate: func(view: view, action: action) -> verdict;")
     );
 }
