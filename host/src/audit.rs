@@ -323,8 +323,23 @@ pub fn explain_entry(
 ) -> Result<i32> {
     let bytes =
         std::fs::read(bundle_path).with_context(|| format!("read {}", bundle_path.display()))?;
+    explain_bundle(out, &bytes, index, json)
+}
+
+/// `cltd explain INDEX`: the same account of an entry of the trust in `dir`, from the
+/// trust's own log (exported in memory, so the entry is re-executed from genesis exactly
+/// as an auditor would).
+pub fn explain_live(out: &mut dyn Write, dir: &Path, index: u64, json: bool) -> Result<i32> {
+    let trust = setup::open(dir, Box::new(cltd_runtime::SystemClock))?;
+    let bytes = trust.export()?.to_bytes();
+    drop(trust);
+    explain_bundle(out, &bytes, index, json)
+}
+
+/// Explain entry `index` of the bundle `bytes`.
+fn explain_bundle(out: &mut dyn Write, bytes: &[u8], index: u64, json: bool) -> Result<i32> {
     let runtime = setup::runtime()?;
-    let x = match explain(&bytes, &runtime, index)? {
+    let x = match explain(bytes, &runtime, index)? {
         Ok(x) => x,
         Err(e) => {
             writeln!(out, "FAILED at {}: {}", e.location, e.reason)?;

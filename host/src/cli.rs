@@ -136,6 +136,13 @@ enum Command {
         #[command(subcommand)]
         command: AmendCommand,
     },
+    /// Explain one log entry: who asked what, the rules then in force, the proposal's tally
+    /// as it stood, the verdict with the bylaw's clause and numbers, the effects, the fuel
+    /// (re-executed from genesis to that entry).
+    Explain {
+        /// The entry's index in the log.
+        index: u64,
+    },
     /// Print the log's checkpoint (C2SP signed note), signed by the host key.
     Checkpoint,
     /// Prove that an entry is in the log, or that the log extends an earlier size.
@@ -785,6 +792,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         }
         Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
         Command::Checkpoint => crate::audit::checkpoint(out, &data_dir()),
+        Command::Explain { index } => crate::audit::explain_live(out, &data_dir(), index, json),
         Command::Serve {
             listen,
             trusts,

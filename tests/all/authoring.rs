@@ -14,6 +14,19 @@ fn wasm() -> String {
 }
 
 #[test]
+fn the_minimal_bylaws_scenarios_pass() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let crate_dir = classic_dir().join("../minimal").display().to_string();
+    let component = bylaws_path().join("minimal.wasm").display().to_string();
+    let r = cltd(
+        dir.path(),
+        &["bylaws", "test", &crate_dir, "--wasm", &component],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.ends_with("1 passed, 0 failed\n"), "{}", r.out);
+}
+
+#[test]
 fn classic_clt_scenarios_cover_its_clauses_and_pass() {
     let dir = tempfile::TempDir::new().unwrap();
     let crate_dir = classic_dir().display().to_string();

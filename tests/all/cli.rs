@@ -572,3 +572,25 @@ fn an_auditor_verifies_an_exported_bundle_and_explains_a_decision() {
     assert_eq!(r.code, cltd::EXIT_VERIFY_FAILED, "{}{}", r.out, r.err);
     assert!(r.out.starts_with("FAILED at module section 0"), "{}", r.out);
 }
+
+#[test]
+fn explain_tells_an_entry_with_its_clause_and_numbers() {
+    let dir = founded();
+    let d = dir.path();
+    // §5 denies a 7-day window for a disposal: entry 1, a logged denial.
+    let r = cltd(d, SALE_IN_7_DAYS);
+    assert_eq!(r.code, 2, "{}{}", r.out, r.err);
+    let out = ok(d, &["explain", "1"]);
+    assert!(out.contains("signed by chen"), "{out}");
+    assert!(out.contains("DENIED [window-too-short]"), "{out}");
+    assert!(
+        out.contains("at least 14 days; this one is 7 days"),
+        "{out}"
+    );
+    assert!(out.contains("re-executed from genesis"), "{out}");
+    let v: Value = serde_json::from_str(&ok(d, &["--json", "explain", "1"])).unwrap();
+    assert_eq!(v["verdict"]["code"], "window-too-short");
+    let r = cltd(d, &["explain", "9"]);
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+    assert!(r.out.contains("there is no entry 9"), "{}", r.out);
+}

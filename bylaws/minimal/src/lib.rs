@@ -1,0 +1,119 @@
+//! # A minimal bylaw
+//!
+//! The smallest set of rules a trust can run on, and the starting point of
+//! `cltd bylaws new --template minimal`:
+//!
+//! - §1 Members act: only members may propose, register or lock assets.
+//! - §2 Ordinary resolutions only: other kinds of proposal are refused, so nothing (no
+//!   member, no asset, no data) changes hands until the trust writes a clause for it.
+//! - §3 A proposal passes with more yes than no votes among the votes cast; with no yes or
+//!   no vote at all it expires.
+//! - §4 Only the proposer may withdraw a proposal.
+
+use bylaws_sdk::{
+    Action, Bylaw, BylawInfo, Outcome, Parameter, ProposalBody, Tally, Verdict, View, allow,
+    decide, deny,
+};
+
+/// The minimal bylaw.
+pub struct Minimal;
+
+#[cfg(all(target_arch = "wasm32", feature = "export"))]
+bylaws_sdk::export_bylaw!(Minimal);
+
+impl Bylaw for Minimal {
+    fn evaluate(view: &View, action: &Action) -> Verdict {
+        match action {
+            Action::Propose(_) | Action::RegisterAsset(_) | Action::LockAsset(_)
+                if view.actor_member.is_none() =>
+            {
+                deny(
+                    "not-a-member",
+                    "§1 members act",
+                    "only members may propose, register or lock assets",
+                )
+            }
+            Action::Propose(draft) => match draft.body {
+                ProposalBody::Ordinary => allow(),
+                _ => deny(
+                    "unsupported-kind",
+                    "§2 ordinary resolutions only",
+                    format!(
+                        "these bylaws decide ordinary resolutions only; a {} proposal needs a clause of its own",
+                        draft.body.kind()
+                    ),
+                ),
+            },
+            Action::Close(_) => match &view.proposal {
+                Some(p) => {
+                    let t = Tally::of(p).all;
+                    let counts = format!(
+                        "{} yes, {} no, {} abstain of {} electors",
+                        t.yes, t.no, t.abstain, t.electorate
+                    );
+                    if t.yes + t.no == 0 {
+                        decide(
+                            Outcome::Expired,
+                            format!("§3 majority: no yes or no vote was cast; {counts}"),
+                        )
+                    } else if t.yes > t.no {
+                        decide(
+                            Outcome::Passed,
+                            format!("§3 majority: more yes than no; {counts}"),
+                        )
+                    } else {
+                        decide(
+                            Outcome::Rejected,
+                            format!("§3 majority: not more yes than no; {counts}"),
+                        )
+                    }
+                }
+                None => deny("no-proposal", "§3 majority", "there is no such proposal"),
+            },
+            Action::Withdraw(_) => match &view.proposal {
+                Some(p) if p.proposer == view.actor => allow(),
+                _ => deny(
+                    "not-the-proposer",
+                    "§4 withdrawal",
+                    "only the proposer may withdraw a proposal",
+                ),
+            },
+            Action::Vote(_)
+            | Action::Execute(_)
+            | Action::RegisterAsset(_)
+            | Action::LockAsset(_) => allow(),
+        }
+    }
+
+    fn describe(_charter: &[Parameter]) -> BylawInfo {
+        BylawInfo {
+            name: "minimal".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            summary: vec![
+                "§1 only members may propose, register or lock assets".into(),
+                "§2 ordinary resolutions only".into(),
+                "§3 a proposal passes with more yes than no votes cast".into(),
+                "§4 only the proposer may withdraw".into(),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bylaws_sdk::testing::Scenario;
+    use bylaws_sdk::{Action, Bylaw, StakeholderClass};
+
+    use super::Minimal;
+
+    #[test]
+    fn strangers_may_not_propose() {
+        let trust = Scenario::new().member(1, StakeholderClass::Resident);
+        let view = trust.view(9, &Action::LockAsset("x".into()), None);
+        let verdict = Minimal::evaluate(&view, &Action::LockAsset("x".into()));
+        assert_eq!(
+            verdict.denial().map(|d| d.code.as_str()),
+            Some("not-a-member")
+        );
+    }
+}
