@@ -469,6 +469,21 @@ enum BylawsCommand {
         /// The module hash, e.g. from the log or an amendment proposal.
         hash: String,
     },
+    /// Start a new bylaw crate from a template embedded in this binary (works offline): its
+    /// sources, a README of its parameters and what it rejects, and scenario files.
+    New {
+        /// The crate's name (lowercase letters, digits, `-`).
+        name: String,
+        /// `minimal` or `classic-clt`.
+        #[arg(long, default_value = "minimal")]
+        template: String,
+        /// Where to create it (default: the current directory).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The bylaws-sdk crate to depend on (default: the one beside this cltd build).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
     /// Say whether a component is valid for cltd: size, world and version, imports,
     /// exports, compiles, describes itself (exit 3 if not).
     Check {
@@ -1342,6 +1357,27 @@ fn bylaws(
                 hex::encode(built.hash),
                 built.package,
                 built.wasm.display()
+            )?;
+        }
+        BylawsCommand::New {
+            name,
+            template,
+            dir,
+            sdk,
+        } => {
+            let made = crate::scaffold::new(&name, &template, &dir, sdk.as_deref())?;
+            writeln!(
+                out,
+                "created bylaw crate `{name}` from the {template} template in {}:",
+                made.dir.display()
+            )?;
+            for f in &made.files {
+                writeln!(out, "  {f}")?;
+            }
+            let d = made.dir.display();
+            writeln!(
+                out,
+                "next: cltd bylaws build {d}   (then) cltd bylaws test {d}   (and natively) cargo test --manifest-path {d}/Cargo.toml"
             )?;
         }
         BylawsCommand::Check { bylaw } => {

@@ -142,6 +142,22 @@ pub fn build(crate_dir: &Path, out_dir: Option<&Path>) -> Result<Built> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .context("neither CARGO_HOME nor HOME is set")?;
     let target = root.join("target/guest");
+    if !root.join("Cargo.lock").exists() {
+        // A new crate (`cltd bylaws new`): lock its dependencies once; the author commits
+        // the lockfile, and every later build (anyone's) uses exactly it.
+        eprintln!(
+            "{} has no Cargo.lock: resolving its dependencies once (commit the lockfile)",
+            root.display()
+        );
+        let status = guest_command(GUEST_CARGO)
+            .current_dir(&root)
+            .arg("generate-lockfile")
+            .status()
+            .context("run the guest cargo")?;
+        if !status.success() {
+            bail!("could not lock the dependencies of `{package}` ({status})");
+        }
+    }
     let status = guest_command(GUEST_CARGO)
         .current_dir(&root)
         .env(

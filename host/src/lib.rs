@@ -17,6 +17,7 @@ pub mod guest;
 pub mod http_bench;
 pub mod keyring;
 pub mod render;
+pub mod scaffold;
 pub mod scenario;
 pub mod setup;
 pub mod witness;

@@ -197,3 +197,60 @@ fn check_says_whether_cltd_can_run_a_component_and_inspect_says_what_it_is() {
             .contains("export evaluate: func(view: view, action: action) -> verdict;")
     );
 }
+
+#[test]
+fn a_new_bylaw_crate_from_a_template_builds_and_passes_its_scenarios() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let parent = dir.path().display().to_string();
+    let r = cltd(dir.path(), &["bylaws", "new", "my-rules", "--dir", &parent]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let made = dir.path().join("my-rules");
+    let readme = std::fs::read_to_string(made.join("README.md")).unwrap();
+    assert!(readme.starts_with("# my-rules\n") && readme.contains("## Rejects when"));
+    let manifest = std::fs::read_to_string(made.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("name = \"my-rules\"") && manifest.contains("bylaws-sdk = { path = ")
+    );
+    // Refusals: the same name again, a bad name, an unknown template.
+    for (args, says) in [
+        (vec!["my-rules"], "already exists"),
+        (vec!["My Rules"], "lowercase letters"),
+        (vec!["other", "--template", "nope"], "no template `nope`"),
+    ] {
+        let mut argv = vec!["bylaws", "new"];
+        argv.extend(args);
+        argv.extend(["--dir", &parent]);
+        let r = cltd(dir.path(), &argv);
+        assert_eq!(r.code, 1, "{argv:?}");
+        assert!(r.err.contains(says), "{argv:?}: {}", r.err);
+    }
+    let r = cltd(
+        dir.path(),
+        &[
+            "bylaws",
+            "new",
+            "our-clt",
+            "--template",
+            "classic-clt",
+            "--dir",
+            &parent,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        dir.path()
+            .join("our-clt/scenarios/04-asset-lock.toml")
+            .exists()
+    );
+    assert!(dir.path().join("our-clt/src/tests.rs").exists());
+
+    // The new crate builds with the pinned guest toolchain and passes its own scenarios.
+    let crate_dir = made.display().to_string();
+    let r = cltd(dir.path(), &["bylaws", "test", &crate_dir]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.ends_with("1 passed, 0 failed\n"), "{}", r.out);
+    assert!(
+        made.join("Cargo.lock").exists(),
+        "the first build locks the dependencies"
+    );
+}
