@@ -254,3 +254,37 @@ fn a_new_bylaw_crate_from_a_template_builds_and_passes_its_scenarios() {
         "the first build locks the dependencies"
     );
 }
+
+/// Every code block in the guide marked `<!-- from PATH -->` is text of that file, so the
+/// guide cannot drift from the crates it quotes.
+#[test]
+fn the_guide_quotes_real_crates() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let guide = std::fs::read_to_string(root.join("docs/writing-bylaws.md")).unwrap();
+    let mut quoted = 0;
+    let mut lines = guide.lines();
+    while let Some(line) = lines.next() {
+        let Some(path) = line
+            .strip_prefix("<!-- from ")
+            .and_then(|l| l.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        assert!(
+            lines.next().unwrap().starts_with("```"),
+            "a fence follows {line}"
+        );
+        let block: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("```"))
+            .collect();
+        let source = std::fs::read_to_string(root.join(path)).unwrap();
+        assert!(
+            source.contains(&block.join("\n")),
+            "docs/writing-bylaws.md quotes {path} but the file no longer says:\n{}",
+            block.join("\n")
+        );
+        quoted += 1;
+    }
+    assert!(quoted >= 3, "the guide quotes {quoted} blocks");
+}
