@@ -288,3 +288,30 @@ fn the_guide_quotes_real_crates() {
     }
     assert!(quoted >= 3, "the guide quotes {quoted} blocks");
 }
+
+/// Every reason code a bylaw in `bylaws/` can deny with is documented in its README's
+/// "Rejects when" table: reason codes are part of a bylaw's interface.
+#[test]
+fn every_reason_code_is_documented() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bylaws");
+    for name in ["classic-clt", "minimal"] {
+        let source = std::fs::read_to_string(root.join(name).join("src/lib.rs")).unwrap();
+        let readme = std::fs::read_to_string(root.join(name).join("README.md")).unwrap();
+        let table = readme.split("## Rejects when").nth(1).unwrap_or_default();
+        let mut codes: Vec<&str> = source
+            .split("deny(")
+            .skip(1)
+            .filter_map(|rest| rest.trim_start().strip_prefix('"'))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert!(codes.len() >= 3, "{name}: found only {codes:?}");
+        for code in codes {
+            assert!(
+                table.contains(&format!("`{code}`")),
+                "{name} denies with `{code}` but its README's \"Rejects when\" does not list it"
+            );
+        }
+    }
+}
