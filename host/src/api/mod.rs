@@ -163,11 +163,21 @@ pub(crate) fn commit_queued(
     ) -> Result<serde_json::Value, ApiError>,
 ) {
     let Ok(slot) = slot(hub, id) else { return };
-    let Ok(trust) = slot.trust.lock() else { return };
-    let mut trust = trust;
+    let trust = slot.trust.lock();
+    // The queue's lock is held only to push or take, never across a panic point.
     let batch: Vec<Pending> = match slot.queue.lock() {
         Ok(mut q) => std::mem::take(&mut *q),
-        Err(_) => return,
+        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    };
+    let Ok(mut trust) = trust else {
+        // An earlier commit panicked with the trust in hand: answer at once rather than
+        // leave these waiting for their timeout. Nothing of theirs was written.
+        for pending in batch {
+            let _ = pending.reply.send(Err(ApiError::internal(
+                "this trust is unavailable after an internal fault; restart the server",
+            )));
+        }
+        return;
     };
     if batch.is_empty() {
         return;
