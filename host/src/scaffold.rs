@@ -71,6 +71,10 @@ const CLASSIC_CLT: Template = Template {
             "scenarios/06-withdraw.toml",
             include_str!("../../bylaws/classic-clt/scenarios/06-withdraw.toml"),
         ),
+        (
+            "scenarios/07-amendments.toml",
+            include_str!("../../bylaws/classic-clt/scenarios/07-amendments.toml"),
+        ),
     ],
 };
 

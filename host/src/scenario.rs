@@ -108,6 +108,21 @@ pub struct ProposeSpec {
     pub purpose: Option<String>,
     /// `grant-access`: how many days the grant lasts.
     pub grant_days: Option<u64>,
+    /// `amend`: charter parameters to set (the module in force stays; the step first makes
+    /// the impact preview members must be able to read).
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// `amend`: charter parameters to remove.
+    #[serde(default)]
+    pub unset: Vec<String>,
+}
+
+/// What an `amend` proposal is measured against: the module and charter in force.
+pub struct InForce<'a> {
+    /// The module in force (hex).
+    pub module: String,
+    /// The charter in force.
+    pub charter: &'a [Parameter],
 }
 
 /// A vote.
@@ -221,8 +236,26 @@ fn need<'a, T>(v: &'a Option<T>, what: &str, kind: &str) -> Result<&'a T> {
         .with_context(|| format!("a `{kind}` proposal needs `{what}`"))
 }
 
-fn proposal(p: &ProposeSpec) -> Result<Action> {
+fn proposal(p: &ProposeSpec, in_force: Option<&InForce<'_>>) -> Result<Action> {
     let body = match p.kind.as_str() {
+        "amend" => {
+            let mut charter: Vec<Parameter> = in_force
+                .map(|f| f.charter.to_vec())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|q| !p.unset.contains(&q.key) && !p.set.contains_key(&q.key))
+                .collect();
+            charter.extend(p.set.iter().map(|(k, v)| Parameter {
+                key: k.clone(),
+                value: v.clone(),
+            }));
+            charter.sort_by(|a, b| a.key.cmp(&b.key));
+            ProposalBody::AmendBylaws(cltd_runtime::Amendment {
+                module: in_force.map(|f| f.module.clone()).unwrap_or_default(),
+                charter,
+                releases: vec![],
+            })
+        }
         "ordinary" => ProposalBody::Ordinary,
         "admit" => {
             let name = need(&p.name, "name", "admit")?;
@@ -261,10 +294,10 @@ fn proposal(p: &ProposeSpec) -> Result<Action> {
 
 impl Step {
     /// The step's action, if it has one; checks that it has at most one.
-    fn action(&self) -> Result<Option<Action>> {
+    fn action(&self, in_force: Option<&InForce<'_>>) -> Result<Option<Action>> {
         let mut actions = Vec::new();
         if let Some(p) = &self.propose {
-            actions.push(proposal(p)?);
+            actions.push(proposal(p, in_force)?);
         }
         if let Some(v) = &self.vote {
             let choice = match v.choice.as_str() {
@@ -299,7 +332,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
         .with_context(|| format!("{} is not a valid scenario", path.display()))?;
     for (i, step) in s.steps.iter().enumerate() {
         let n = i + 1;
-        let action = step.action().with_context(|| format!("step {n}"))?;
+        let action = step.action(None).with_context(|| format!("step {n}"))?;
         match (&action, step.wait_days) {
             (Some(_), Some(_)) => bail!("step {n}: a step either waits or acts, not both"),
             (None, None) => bail!("step {n}: nothing to do (give an action or wait_days)"),
@@ -458,11 +491,27 @@ fn run_into(
             clock.advance(days * DAY);
             continue;
         }
+        let in_force = InForce {
+            module: hex::encode(trust.state().module),
+            charter: &trust.state().charter,
+        };
         let (Some(action), Some(signer), Some(expect)) =
-            (step.action()?, &step.signer, &step.expect)
+            (step.action(Some(&in_force))?, &step.signer, &step.expect)
         else {
             continue;
         };
+        // Members read an amendment's impact preview before voting opens: make it, as
+        // `cltd amend preview` would (it writes no log entry).
+        if let Action::Propose(ProposalDraft {
+            body: ProposalBody::AmendBylaws(a),
+            ..
+        }) = &action
+        {
+            let module = crate::amend::parse_hash(&a.module)?;
+            trust
+                .preview_amendment(&module, &a.charter)
+                .context("the amendment's impact preview")?;
+        }
         let kp = key_for(signer);
         let seq = trust.state().next_seq(&kp.public());
         let words = format!(

@@ -35,8 +35,8 @@ fn classic_clt_scenarios_cover_its_clauses_and_pass() {
         &["bylaws", "test", &crate_dir, "--wasm", &wasm()],
     );
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
-    assert!(r.out.ends_with("6 passed, 0 failed\n"), "{}", r.out);
-    assert_eq!(r.out.lines().filter(|l| l.starts_with("ok ")).count(), 6);
+    assert!(r.out.ends_with("7 passed, 0 failed\n"), "{}", r.out);
+    assert_eq!(r.out.lines().filter(|l| l.starts_with("ok ")).count(), 7);
     // --explain shows each step's verdict and the bylaw's numbers.
     let r = cltd(
         dir.path(),
@@ -239,7 +239,7 @@ fn a_new_bylaw_crate_from_a_template_builds_and_passes_its_scenarios() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     assert!(
         dir.path()
-            .join("our-clt/scenarios/04-asset-lock.toml")
+            .join("our-clt/scenarios/07-amendments.toml")
             .exists()
     );
     assert!(dir.path().join("our-clt/src/tests.rs").exists());
