@@ -218,6 +218,13 @@ impl Turnout {
         Turnout { classes }
     }
 
+    /// Yes, no and abstain across the classes.
+    pub fn choices(&self) -> (u64, u64, u64) {
+        self.classes
+            .iter()
+            .fold((0, 0, 0), |acc, c| (acc.0 + c.2, acc.1 + c.3, acc.2 + c.4))
+    }
+
     /// Everyone who may vote, and everyone who has.
     pub fn totals(&self) -> (u64, u64) {
         self.classes

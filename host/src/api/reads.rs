@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::Response;
-use cltd_runtime::{Action, ProposalBody, ProposalStatus, Trust, TrustState};
+use cltd_runtime::{Action, ProposalBody, ProposalStatus, Trust, TrustState, Verdict};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
@@ -141,8 +141,8 @@ pub async fn grants(
 }
 
 /// What the bylaw in force would decide if proposal `number` were closed now: a dry run
-/// that writes nothing. `None` unless the proposal is open.
-pub fn dry_run(t: &Trust, number: u64) -> Option<Value> {
+/// that writes nothing. `None` unless the proposal is open; `Err` if the bylaw failed.
+pub fn dry_run(t: &Trust, number: u64) -> Option<Result<Verdict, String>> {
     let s = t.state();
     let p = s.proposals.get(&number)?;
     if p.proposal.status != ProposalStatus::Open {
@@ -153,8 +153,8 @@ pub fn dry_run(t: &Trust, number: u64) -> Option<Value> {
     Some(
         t.runtime()
             .evaluate(&s.module, &view, &action)
-            .map(|e| render::verdict_json(&e.verdict))
-            .unwrap_or_else(|e| json!({"error": e.to_string()})),
+            .map(|e| e.verdict)
+            .map_err(|e| e.to_string()),
     )
 }
 
@@ -177,7 +177,10 @@ pub async fn proposal(
             .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
         let mut v = render::proposal_json(s, p);
         if let Some(dry) = dry_run(t, number) {
-            v["if_closed_now"] = dry;
+            v["if_closed_now"] = match dry {
+                Ok(verdict) => render::verdict_json(&verdict),
+                Err(e) => json!({ "error": e }),
+            };
         }
         Ok(axum::Json(v))
     })
@@ -319,23 +322,18 @@ pub async fn proof(
 /// its vote), and every stored component (candidates included).
 pub fn modules_json(t: &Trust) -> Result<Value, ApiError> {
     let s = t.state();
-    let genesis = t.genesis()?;
-    let mut history = vec![json!({
-        "module": hex::encode(genesis.module),
-        "from_entry": 0,
-        "since": genesis_time(t)?,
-        "by": "genesis",
-    })];
-    for p in s.proposals.values() {
-        if let (ProposalBody::AmendBylaws(a), Some(at)) = (&p.proposal.body, p.executed_at) {
-            history.push(json!({
-                "module": a.module,
-                "since": at,
+    let history: Vec<Value> = module_history(t)?
+        .into_iter()
+        .map(|m| match m.by {
+            None => json!({"module": m.module, "from_entry": 0, "since": m.since, "by": "genesis"}),
+            Some(p) => json!({
+                "module": m.module,
+                "since": m.since,
                 "by": format!("proposal {}", p.proposal.id),
                 "proposal": render::proposal_json(s, p),
-            }));
-        }
-    }
+            }),
+        })
+        .collect();
     let stored: Vec<Value> = t
         .stored_modules()?
         .into_iter()
@@ -353,8 +351,35 @@ pub fn modules_json(t: &Trust) -> Result<Value, ApiError> {
     Ok(json!({"in_force": hex::encode(s.module), "history": history, "stored": stored}))
 }
 
-fn genesis_time(t: &Trust) -> Result<u64, ApiError> {
-    Ok(t.entries(0, 1)?.first().map_or(0, |e| e.time))
+/// A module that was in force, from when, and the amendment that put it there (`None`:
+/// the genesis module).
+pub struct InForce<'a> {
+    /// The module (hex).
+    pub module: String,
+    /// Host time it took effect.
+    pub since: u64,
+    /// The executed amendment, if not the founders' module.
+    pub by: Option<&'a cltd_runtime::ProposalState>,
+}
+
+/// Every module that has been in force, oldest first: the genesis module, then each
+/// executed amendment's.
+pub fn module_history(t: &Trust) -> Result<Vec<InForce<'_>>, ApiError> {
+    let mut out = vec![InForce {
+        module: hex::encode(t.genesis()?.module),
+        since: t.entries(0, 1)?.first().map_or(0, |e| e.time),
+        by: None,
+    }];
+    for p in t.state().proposals.values() {
+        if let (ProposalBody::AmendBylaws(a), Some(at)) = (&p.proposal.body, p.executed_at) {
+            out.push(InForce {
+                module: a.module.clone(),
+                since: at,
+                by: Some(p),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Bylaw module history and every stored component.

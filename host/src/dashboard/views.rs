@@ -2,8 +2,8 @@
 
 use askama::Template;
 use cltd_runtime::{
-    Checkpoint, Choice, EntryBody, LockStatus, ProposalBody, ProposalState, ProposalStatus,
-    SignedTransition, Trust, TrustState, Verdict,
+    Checkpoint, Choice, EntryBody, LockStatus, Outcome, ProposalBody, ProposalState,
+    ProposalStatus, SignedTransition, Trust, TrustState, Verdict,
 };
 
 use crate::api::ApiError;
@@ -514,19 +514,16 @@ impl ProposalPage {
         let pr = &p.proposal;
         let turnout = Turnout::of(p);
         let (eligible, voted) = turnout.totals();
-        let mut totals = (0, 0, 0);
+        let totals = turnout.choices();
         let classes = turnout
             .classes
             .iter()
-            .map(|&(c, electors, yes, no, abstain)| {
-                totals = (totals.0 + yes, totals.1 + no, totals.2 + abstain);
-                ClassTally {
-                    class: c.name(),
-                    electors,
-                    yes,
-                    no,
-                    abstain,
-                }
+            .map(|&(c, electors, yes, no, abstain)| ClassTally {
+                class: c.name(),
+                electors,
+                yes,
+                no,
+                abstain,
             })
             .collect();
         let cast = totals.0 + totals.1 + totals.2;
@@ -577,33 +574,29 @@ impl ProposalPage {
                 done: true,
             });
         }
-        let dry_run = crate::api::reads::dry_run(t, number).map(|v| {
-            let outcome = v["decision"]["outcome"].as_str().map(str::to_string);
-            let headline = match (v["allowed"].as_bool(), outcome) {
-                (Some(true), Some(o)) => match o.as_str() {
-                    "passed" => "would pass if closed now".to_string(),
-                    "rejected" => "would be rejected if closed now".to_string(),
-                    "expired" => "would expire (quorum not met) if closed now".to_string(),
-                    other => format!("would be {other} if closed now"),
-                },
-                (Some(false), _) => format!(
-                    "cannot be closed yet ({})",
-                    v["code"].as_str().unwrap_or("denied")
+        let dry_run = crate::api::reads::dry_run(t, number).map(|dry| match dry {
+            Ok(Verdict::Allow(a)) => match a.decision {
+                Some(d) => (
+                    match d.outcome {
+                        Outcome::Passed => "would pass if closed now",
+                        Outcome::Rejected => "would be rejected if closed now",
+                        Outcome::Expired => "would expire (quorum not met) if closed now",
+                    }
+                    .to_string(),
+                    d.explanation,
                 ),
-                _ => "the bylaw could not judge it".to_string(),
-            };
-            let explanation = v["decision"]["explanation"]
-                .as_str()
-                .or(v["explanation"].as_str())
-                .or(v["error"].as_str())
-                .unwrap_or_default()
-                .to_string();
-            (headline, explanation)
+                None => (
+                    "the bylaw allows closing it without deciding".to_string(),
+                    a.notes.join(" "),
+                ),
+            },
+            Ok(Verdict::Deny(d)) => (format!("cannot be closed yet ({})", d.code), d.explanation),
+            Err(e) => ("the bylaw could not judge it".to_string(), e),
         });
         let passed = p
             .decision
             .as_ref()
-            .is_some_and(|d| d.outcome == cltd_runtime::Outcome::Passed);
+            .is_some_and(|d| d.outcome == Outcome::Passed);
         Ok(ProposalPage {
             nav: Nav::of(t, "proposals"),
             id: pr.id,
@@ -811,10 +804,7 @@ pub struct BylawsPage {
 fn tally_words(p: &ProposalState) -> String {
     let t = Turnout::of(p);
     let (eligible, voted) = t.totals();
-    let (y, n, a) = t
-        .classes
-        .iter()
-        .fold((0, 0, 0), |acc, c| (acc.0 + c.2, acc.1 + c.3, acc.2 + c.4));
+    let (y, n, a) = t.choices();
     format!("{y} yes, {n} no, {a} abstain; {voted} of {eligible} eligible voted")
 }
 
@@ -822,27 +812,22 @@ impl BylawsPage {
     /// The bylaw history of `t`.
     pub fn of(t: &Trust) -> Result<BylawsPage, ApiError> {
         let s = t.state();
-        let genesis = t.genesis()?;
-        let start = t.entries(0, 1)?.first().map_or(0, |e| e.time);
-        let mut history = vec![HistoryRow {
-            module: hex::encode(genesis.module),
-            since: when(start),
-            proposal: None,
-            tally: "the founders' bylaws".into(),
-        }];
+        let history = crate::api::reads::module_history(t)?
+            .into_iter()
+            .map(|m| HistoryRow {
+                module: m.module,
+                since: when(m.since),
+                proposal: m.by.map(|p| p.proposal.id),
+                tally: m
+                    .by
+                    .map_or_else(|| "the founders' bylaws".into(), tally_words),
+            })
+            .collect();
         let mut amendments = Vec::new();
         for p in s.proposals.values() {
             let ProposalBody::AmendBylaws(a) = &p.proposal.body else {
                 continue;
             };
-            if let Some(at) = p.executed_at {
-                history.push(HistoryRow {
-                    module: a.module.clone(),
-                    since: when(at),
-                    proposal: Some(p.proposal.id),
-                    tally: tally_words(p),
-                });
-            }
             let preview = crate::api::reads::parse_module(&a.module)
                 .ok()
                 .and_then(|m| t.stored_preview(&m, &a.charter).ok().flatten())
