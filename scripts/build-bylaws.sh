@@ -9,6 +9,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/guest-toolchain.sh"
 cd "$root"
 cargo build --locked --quiet -p cltd
-for crate in bylaws/classic-clt bylaws/minimal tests/bylaws/hostile tests/bylaws/reasoned; do
+for crate in bylaws/classic-clt bylaws/minimal bylaws/civic-data-trust bylaws/platform-coop tests/bylaws/hostile tests/bylaws/reasoned; do
     "$root/target/debug/cltd" bylaws build "$crate" --out "$root/target/bylaws" >&2
 done

@@ -12,6 +12,7 @@ use crate::{Parameter, Ratio};
 /// let charter = Charter::new(&params);
 /// assert_eq!(charter.ratio("quorum", Ratio::new(1, 2).unwrap()).unwrap(), Ratio::new(1, 3).unwrap());
 /// assert_eq!(charter.days("window-days", 14).unwrap(), 14);
+/// assert_eq!(charter.list("purposes", &["research"]), vec!["research".to_string()]);
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Charter<'a> {
@@ -71,6 +72,20 @@ impl<'a> Charter<'a> {
                 .trim()
                 .parse()
                 .map_err(|_| self.error(key, v, "a whole number of days")),
+        }
+    }
+
+    /// A comma-separated list of names (trimmed, empty items dropped), or `default` when
+    /// absent.
+    pub fn list(&self, key: &str, default: &[&str]) -> Vec<String> {
+        match self.get(key) {
+            None => default.iter().map(|s| s.to_string()).collect(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
         }
     }
 

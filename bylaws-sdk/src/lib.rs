@@ -48,15 +48,15 @@ pub mod bindings {
         pub_export_macro: true,
         export_macro_name: "__export_bylaw_bindings",
         default_bindings_module: "bylaws_sdk::bindings",
-        additional_derives: [PartialEq, Eq],
+        additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
     });
 }
 
 pub use bindings::cltd::bylaws::types::{
     AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
-    BylawInfo, Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member,
-    Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass,
-    Verdict, View, Vote,
+    BylawInfo, Choice, ClassCounts, DataField, Decision, Delegation, Denial, Disposal, Elector,
+    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus,
+    Proxy, Resolution, StakeholderClass, Verdict, View, Vote,
 };
 pub use charter::{Charter, CharterError};
 pub use ratio::{Ratio, RatioError, percent};
@@ -66,11 +66,15 @@ pub use verdict::{allow, allow_with_note, decide, decide_with_timelock, deny};
 /// Seconds in a day, for windows and durations expressed in days.
 pub const DAY: u64 = 86_400;
 
-/// All stakeholder classes, in their canonical order.
-pub const CLASSES: [StakeholderClass; 3] = [
+/// All stakeholder classes the contract knows, in their canonical order. A bylaw says which
+/// of them its trust admits.
+pub const CLASSES: [StakeholderClass; 6] = [
     StakeholderClass::Resident,
     StakeholderClass::Community,
     StakeholderClass::Public,
+    StakeholderClass::Worker,
+    StakeholderClass::User,
+    StakeholderClass::DataEthicsCouncil,
 ];
 
 /// A trust's bylaws.
@@ -131,6 +135,9 @@ macro_rules! export_bylaw {
             }
         }
 
+        // The component's exports exist only in the Wasm build, so several bylaws can be
+        // linked natively into one program (cltd runs scenarios natively that way).
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::__export_bylaw_bindings!(__CltdBylawExport);
 
         // Which SDK built this bylaw, as the custom section `cltd-sdk` that
@@ -167,6 +174,9 @@ impl StakeholderClass {
             StakeholderClass::Resident => "resident",
             StakeholderClass::Community => "community",
             StakeholderClass::Public => "public",
+            StakeholderClass::Worker => "worker",
+            StakeholderClass::User => "user",
+            StakeholderClass::DataEthicsCouncil => "data-ethics-council",
         }
     }
 }
@@ -178,12 +188,15 @@ impl ClassCounts {
             StakeholderClass::Resident => self.resident,
             StakeholderClass::Community => self.community,
             StakeholderClass::Public => self.public,
+            StakeholderClass::Worker => self.worker,
+            StakeholderClass::User => self.user,
+            StakeholderClass::DataEthicsCouncil => self.data_ethics_council,
         }
     }
 
     /// Members in all classes.
     pub fn total(&self) -> u64 {
-        u64::from(self.resident) + u64::from(self.community) + u64::from(self.public)
+        CLASSES.iter().map(|c| u64::from(self.get(*c))).sum()
     }
 }
 
@@ -197,6 +210,7 @@ impl ProposalBody {
             ProposalBody::DisposeAsset(_) => "dispose-asset",
             ProposalBody::GrantAccess(_) => "grant-access",
             ProposalBody::AmendBylaws(_) => "amend-bylaws",
+            ProposalBody::Resolution(_) => "resolution",
         }
     }
 }

@@ -43,23 +43,33 @@ impl ClassTally {
 pub struct Tally {
     /// Everybody.
     pub all: ClassTally,
-    /// Residents.
-    pub resident: ClassTally,
-    /// Community members.
-    pub community: ClassTally,
-    /// Public-interest representatives.
-    pub public: ClassTally,
+    /// Per class, in the order of [`crate::CLASSES`].
+    classes: [ClassTally; 6],
+    /// Electors whose delegate's ballot was counted for them ([`Tally::with_proxies`]).
+    pub by_proxy: u64,
 }
 
 impl Tally {
-    /// Count `proposal`'s ballots.
+    /// Count `proposal`'s ballots: one member, one vote, cast in person.
     pub fn of(proposal: &Proposal) -> Tally {
+        Tally::count(proposal, false)
+    }
+
+    /// Count `proposal`'s ballots, and for each elector who did not vote, their delegate's
+    /// ballot, if the elector's delegation (frozen when the proposal opened) was still in
+    /// force when voting closed and the delegate voted in person. An elector's own ballot
+    /// always overrides their delegate's; delegations do not chain.
+    pub fn with_proxies(proposal: &Proposal) -> Tally {
+        Tally::count(proposal, true)
+    }
+
+    fn count(proposal: &Proposal, proxies: bool) -> Tally {
         let mut tally = Tally::default();
         // Electors by key, so counting is O(n log n) however large the electorate.
-        let mut electors: BTreeMap<&[u8], (StakeholderClass, bool)> = BTreeMap::new();
+        let mut electors: BTreeMap<&[u8], (StakeholderClass, Option<Choice>)> = BTreeMap::new();
         for elector in &proposal.electorate {
             if electors
-                .insert(&elector.key, (elector.class, false))
+                .insert(&elector.key, (elector.class, None))
                 .is_none()
             {
                 tally.class_mut(elector.class).electorate += 1;
@@ -70,31 +80,52 @@ impl Tally {
             let Some((class, voted)) = electors.get_mut(ballot.voter.as_slice()) else {
                 continue;
             };
-            if std::mem::replace(voted, true) {
+            if voted.is_some() {
                 continue;
             }
-            tally.class_mut(*class).count(ballot.choice);
+            *voted = Some(ballot.choice);
+            let class = *class;
+            tally.class_mut(class).count(ballot.choice);
             tally.all.count(ballot.choice);
+        }
+        if proxies {
+            for elector in &proposal.electorate {
+                let Some(proxy) = &elector.proxy else {
+                    continue;
+                };
+                if proxy.until < proposal.closes_at
+                    || electors
+                        .get(elector.key.as_slice())
+                        .is_none_or(|e| e.1.is_some())
+                {
+                    continue;
+                }
+                let Some(choice) = electors.get(proxy.delegate.as_slice()).and_then(|d| d.1) else {
+                    continue;
+                };
+                tally.class_mut(elector.class).count(choice);
+                tally.all.count(choice);
+                tally.by_proxy += 1;
+            }
         }
         tally
     }
 
     /// The tally of one class.
     pub fn class(&self, class: StakeholderClass) -> &ClassTally {
-        match class {
-            StakeholderClass::Resident => &self.resident,
-            StakeholderClass::Community => &self.community,
-            StakeholderClass::Public => &self.public,
-        }
+        &self.classes[class_index(class)]
     }
 
     fn class_mut(&mut self, class: StakeholderClass) -> &mut ClassTally {
-        match class {
-            StakeholderClass::Resident => &mut self.resident,
-            StakeholderClass::Community => &mut self.community,
-            StakeholderClass::Public => &mut self.public,
-        }
+        &mut self.classes[class_index(class)]
     }
+}
+
+fn class_index(class: StakeholderClass) -> usize {
+    crate::CLASSES
+        .iter()
+        .position(|c| *c == class)
+        .expect("CLASSES lists every class")
 }
 
 #[cfg(test)]
@@ -126,9 +157,9 @@ mod tests {
                 abstain: 1
             }
         );
-        assert_eq!(t.resident.yes, 1);
-        assert_eq!(t.public.turnout(), 1);
-        assert_eq!(t.community.electorate, 0);
+        assert_eq!(t.class(StakeholderClass::Resident).yes, 1);
+        assert_eq!(t.class(StakeholderClass::Public).turnout(), 1);
+        assert_eq!(t.class(StakeholderClass::Community).electorate, 0);
         assert_eq!(key(1).len(), 32);
     }
 }

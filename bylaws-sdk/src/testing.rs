@@ -65,6 +65,7 @@ impl Scenario {
             name: format!("member-{n}"),
             class,
             admitted_at: self.now,
+            proxy: None,
         });
         self
     }
@@ -76,6 +77,7 @@ impl Scenario {
             name: name.into(),
             class,
             admitted_at: self.now,
+            proxy: None,
         });
         self
     }
@@ -93,6 +95,7 @@ impl Scenario {
             kind,
             lock,
             description: description.into(),
+            fields: Vec::new(),
         });
         self
     }
@@ -112,6 +115,7 @@ impl Scenario {
             kind,
             lock,
             description: String::new(),
+            fields: Vec::new(),
         });
         self
     }
@@ -139,6 +143,7 @@ impl Scenario {
                 .map(|m| Elector {
                     key: m.key.clone(),
                     class: m.class,
+                    proxy: m.proxy.clone().filter(|p| p.until > self.now),
                 })
                 .collect(),
             ballots: Vec::new(),
@@ -164,10 +169,11 @@ impl Scenario {
             (_, Some(ProposalBody::GrantAccess(g))) => Some(g.asset_id.as_str()),
             _ => None,
         };
-        let subject_key = match body {
-            Some(ProposalBody::AdmitMember(a)) => Some(&a.key),
-            Some(ProposalBody::RemoveMember(k)) => Some(k),
-            Some(ProposalBody::GrantAccess(g)) => Some(&g.grantee),
+        let subject_key = match (action, body) {
+            (Action::Delegate(d), _) => d.delegate.as_ref(),
+            (_, Some(ProposalBody::AdmitMember(a))) => Some(&a.key),
+            (_, Some(ProposalBody::RemoveMember(k))) => Some(k),
+            (_, Some(ProposalBody::GrantAccess(g))) => Some(&g.grantee),
             _ => None,
         };
         let count = |c| {
@@ -185,6 +191,9 @@ impl Scenario {
                 resident: count(StakeholderClass::Resident),
                 community: count(StakeholderClass::Community),
                 public: count(StakeholderClass::Public),
+                worker: count(StakeholderClass::Worker),
+                user: count(StakeholderClass::User),
+                data_ethics_council: count(StakeholderClass::DataEthicsCouncil),
             },
             proposal: proposal.cloned(),
             asset: asset_id.and_then(|id| self.assets.iter().find(|a| a.id == id).cloned()),
@@ -207,7 +216,11 @@ pub fn proposal_with(electors: &[(u8, StakeholderClass)], ballots: &[(u8, Choice
         status: ProposalStatus::Open,
         electorate: electors
             .iter()
-            .map(|&(n, class)| Elector { key: key(n), class })
+            .map(|&(n, class)| Elector {
+                key: key(n),
+                class,
+                proxy: None,
+            })
             .collect(),
         ballots: ballots
             .iter()

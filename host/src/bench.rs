@@ -401,68 +401,9 @@ impl Probe {
         view.now = p.proposal.opened_at;
         let vote_view = view;
 
-        // The same inputs in the SDK's types, built natively.
-        let classes = [
-            bylaws_sdk::StakeholderClass::Resident,
-            bylaws_sdk::StakeholderClass::Community,
-            bylaws_sdk::StakeholderClass::Public,
-        ];
-        let native_proposal = bylaws_sdk::Proposal {
-            id,
-            body: bylaws_sdk::ProposalBody::Ordinary,
-            proposer: p.proposal.proposer.clone(),
-            title: p.proposal.title.clone(),
-            text: String::new(),
-            opened_at: p.proposal.opened_at,
-            closes_at: p.proposal.closes_at,
-            status: bylaws_sdk::ProposalStatus::Open,
-            electorate: p
-                .proposal
-                .electorate
-                .iter()
-                .map(|e| bylaws_sdk::Elector {
-                    key: e.key.clone(),
-                    class: classes[e.class as usize],
-                })
-                .collect(),
-            ballots: p
-                .proposal
-                .ballots
-                .iter()
-                .map(|b| bylaws_sdk::Ballot {
-                    voter: b.voter.clone(),
-                    choice: match b.choice {
-                        Choice::Yes => bylaws_sdk::Choice::Yes,
-                        Choice::No => bylaws_sdk::Choice::No,
-                        Choice::Abstain => bylaws_sdk::Choice::Abstain,
-                    },
-                })
-                .collect(),
-        };
-        let counts = fx.trust.state().class_counts();
-        let native_view = |proposal: bylaws_sdk::Proposal, now: u64| bylaws_sdk::View {
-            trust_id: fx.trust.id_hex(),
-            trust_name: fx.trust.state().name.clone(),
-            charter: vec![],
-            now,
-            actor: fx.keys[0].public().to_vec(),
-            actor_member: Some(bylaws_sdk::Member {
-                key: fx.keys[0].public().to_vec(),
-                name: "m0".into(),
-                class: bylaws_sdk::StakeholderClass::Resident,
-                admitted_at: 0,
-            }),
-            members: bylaws_sdk::ClassCounts {
-                resident: counts.resident,
-                community: counts.community,
-                public: counts.public,
-            },
-            proposal: Some(proposal),
-            asset: None,
-            subject: None,
-        };
-        let mut native_open = native_proposal.clone();
-        native_open.ballots.pop();
+        // The same inputs in the SDK's types, for the same logic compiled natively.
+        let native_vote_view = crate::native::cross(&vote_view);
+        let native_close_view = crate::native::cross(&close_view);
         Ok(Probe {
             vote_view,
             vote: Action::Vote(Vote {
@@ -471,12 +412,12 @@ impl Probe {
             }),
             close_view,
             close: Action::Close(id),
-            native_vote_view: native_view(native_open, p.proposal.opened_at),
+            native_vote_view,
             native_vote: bylaws_sdk::Action::Vote(bylaws_sdk::Vote {
                 proposal: id,
                 choice: bylaws_sdk::Choice::Yes,
             }),
-            native_close_view: native_view(native_proposal, p.proposal.closes_at),
+            native_close_view,
             native_close: bylaws_sdk::Action::Close(id),
         })
     }

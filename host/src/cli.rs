@@ -11,8 +11,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cltd_runtime::{
     AccessRequest, Action, Amendment, Applicant, AssetDraft, AssetKind, Charter, Choice, Clause,
-    Disposal, Error, LockStatus, Parameter, ProposalBody, ProposalDraft, SignedTransition,
-    StakeholderClass, SystemClock, Trust, Vote,
+    Clock, DataField, Delegation, Disposal, Error, LockStatus, Parameter, ProposalBody,
+    ProposalDraft, Resolution, SignedTransition, StakeholderClass, SystemClock, Trust, Vote,
 };
 use serde_json::json;
 
@@ -66,6 +66,22 @@ enum Command {
     Execute(ProposalRef),
     /// Withdraw your open proposal.
     Withdraw(ProposalRef),
+    /// Delegate your vote to another member until a date (a proxy, where the bylaws allow
+    /// one), or withdraw your delegation.
+    Delegate {
+        /// Sign as this key (keyring name).
+        #[arg(long = "as")]
+        signer: String,
+        /// The delegate: a keyring name or 64 hex digits.
+        #[arg(long, required_unless_present = "withdraw")]
+        to: Option<String>,
+        /// How many days the delegation lasts.
+        #[arg(long, default_value_t = 90)]
+        days: u64,
+        /// Withdraw the delegation in force instead.
+        #[arg(long, conflicts_with = "to")]
+        withdraw: bool,
+    },
     /// Register or lock assets.
     Asset {
         #[command(subcommand)]
@@ -298,6 +314,9 @@ struct InitArgs {
     /// (KIND: dataset, code-repository, platform, domain, server; LOCK: perpetual, unlocked).
     #[arg(long = "asset")]
     assets: Vec<String>,
+    /// A field of a dataset held from the start, ASSET:FIELD or ASSET:FIELD:personal (repeat).
+    #[arg(long = "field")]
+    fields: Vec<String>,
     /// A charter parameter passed to the bylaws, KEY=VALUE.
     #[arg(long = "param")]
     params: Vec<String>,
@@ -381,6 +400,18 @@ enum ProposalKind {
         /// How long the grant lasts, in days.
         #[arg(long = "for-days")]
         for_days: u64,
+        /// A field asked for (repeat; none asks for the whole dataset).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+    },
+    /// A resolution of a kind the bylaws define (e.g. platform-coop's surplus-allocation).
+    Resolution {
+        /// Its kind.
+        #[arg(long)]
+        kind: String,
+        /// A term, KEY=VALUE (repeat).
+        #[arg(long = "term")]
+        terms: Vec<String>,
     },
     /// Amend the bylaws: put an uploaded module in force, with a changed charter.
     Amend {
@@ -427,6 +458,9 @@ enum AssetCommand {
         /// Description.
         #[arg(long, default_value = "")]
         description: String,
+        /// A dataset's field (repeat); NAME, or NAME:personal for a field of personal data.
+        #[arg(long = "field")]
+        fields: Vec<String>,
     },
     /// Put an asset under the perpetual asset lock.
     Lock {
@@ -536,6 +570,9 @@ enum ClassArg {
     Resident,
     Community,
     Public,
+    Worker,
+    User,
+    DataEthicsCouncil,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -569,6 +606,9 @@ impl From<ClassArg> for StakeholderClass {
             ClassArg::Resident => StakeholderClass::Resident,
             ClassArg::Community => StakeholderClass::Community,
             ClassArg::Public => StakeholderClass::Public,
+            ClassArg::Worker => StakeholderClass::Worker,
+            ClassArg::User => StakeholderClass::User,
+            ClassArg::DataEthicsCouncil => StakeholderClass::DataEthicsCouncil,
         }
     }
 }
@@ -645,11 +685,28 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                     asset,
                     purpose,
                     for_days,
+                    fields,
                 } => ProposalBody::GrantAccess(AccessRequest {
                     grantee: keyring.resolve_public(&grantee)?,
                     asset_id: asset,
+                    fields,
                     purpose,
                     duration: for_days.saturating_mul(86_400),
+                }),
+                ProposalKind::Resolution { kind, terms } => ProposalBody::Resolution(Resolution {
+                    kind,
+                    terms: terms
+                        .iter()
+                        .map(|t| {
+                            let (k, v) = t
+                                .split_once('=')
+                                .with_context(|| format!("--term `{t}` must be KEY=VALUE"))?;
+                            Ok(Parameter {
+                                key: k.to_string(),
+                                value: v.to_string(),
+                            })
+                        })
+                        .collect::<Result<_>>()?,
                 }),
                 ProposalKind::Amend {
                     module,
@@ -715,6 +772,32 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             Action::Withdraw(r.proposal),
             json,
         ),
+        Command::Delegate {
+            signer,
+            to,
+            days,
+            withdraw,
+        } => {
+            let delegation = match (to, withdraw) {
+                (Some(to), false) => Delegation {
+                    delegate: Some(Keyring::new(&data_dir()).resolve_public(&to)?),
+                    until: SystemClock
+                        .now()
+                        .saturating_add(days.saturating_mul(86_400)),
+                },
+                _ => Delegation {
+                    delegate: None,
+                    until: 0,
+                },
+            };
+            submit(
+                out,
+                &data_dir(),
+                &signer,
+                Action::Delegate(delegation),
+                json,
+            )
+        }
         Command::Asset { command } => match command {
             AssetCommand::Register {
                 signer,
@@ -722,6 +805,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                 kind,
                 lock,
                 description,
+                fields,
             } => submit(
                 out,
                 &data_dir(),
@@ -731,6 +815,10 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                     kind: kind.into(),
                     lock: lock.into(),
                     description,
+                    fields: fields
+                        .iter()
+                        .map(|f| data_field(f))
+                        .collect::<Result<_>>()?,
                 }),
                 json,
             ),
@@ -912,6 +1000,19 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
     }
 }
 
+/// A dataset field from `NAME` or `NAME:personal`.
+fn data_field(spec: &str) -> Result<DataField> {
+    let (name, personal) = match spec.rsplit_once(':') {
+        Some((name, "personal")) => (name, true),
+        Some(_) => bail!("field `{spec}` must be NAME or NAME:personal"),
+        None => (spec, false),
+    };
+    Ok(DataField {
+        name: name.to_string(),
+        personal,
+    })
+}
+
 fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> Result<i32> {
     let keyring = Keyring::new(dir);
     let mut founders = Vec::new();
@@ -921,8 +1022,12 @@ fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> R
             [n, c] | [n, c, _] => (*n, *c),
             _ => bail!("--founder `{f}` must be NAME:CLASS or NAME:CLASS:PUBLIC_KEY_HEX"),
         };
-        let class = StakeholderClass::parse(class)
-            .with_context(|| format!("`{class}` is not resident, community or public"))?;
+        let class = StakeholderClass::parse(class).with_context(|| {
+            format!(
+                "`{class}` is not a stakeholder class ({})",
+                StakeholderClass::ALL.map(StakeholderClass::name).join(", ")
+            )
+        })?;
         let key = match parts.get(2) {
             Some(hexkey) => hex::decode(hexkey)
                 .ok()
@@ -954,7 +1059,20 @@ fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> R
             kind,
             lock,
             description: rest.first().unwrap_or(&"").to_string(),
+            fields: args
+                .fields
+                .iter()
+                .filter_map(|f| f.strip_prefix(&format!("{id}:")))
+                .map(data_field)
+                .collect::<Result<_>>()?,
         });
+    }
+    if let Some(f) = args
+        .fields
+        .iter()
+        .find(|f| !assets.iter().any(|a| f.starts_with(&format!("{}:", a.id))))
+    {
+        bail!("--field `{f}` names no --asset (use ASSET:FIELD[:personal])");
     }
     let mut params = Vec::new();
     for p in &args.params {
@@ -1304,16 +1422,36 @@ fn bylaws_test(
         }
     }
     let runtime = setup::runtime()?;
+    // The same logic compiled natively, when cltd was built with this crate's source.
+    let native = match crate::native::for_crate(&package_name(crate_dir)?, crate_dir) {
+        Ok(bylaw) => {
+            let native = setup::runtime()?;
+            let component = cltd_runtime::to_component(&wasm)?;
+            native.run_natively(cltd_runtime::module_hash(&component), bylaw);
+            Ok(native)
+        }
+        Err(why) => Err(why.to_string()),
+    };
     let results: Vec<_> = files
         .iter()
-        .map(|f| crate::scenario::run(f, runtime.clone(), &wasm))
+        .map(|f| crate::scenario::run_both(f, runtime.clone(), native.clone().ok(), &wasm))
         .collect();
     let passed = results.iter().filter(|r| r.passed).count();
     let failed = results.len() - passed;
     if json {
-        let v = serde_json::json!({"scenarios": results, "passed": passed, "failed": failed});
+        let v = serde_json::json!({
+            "scenarios": results, "passed": passed, "failed": failed,
+            "native": native.as_ref().err(),
+        });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     } else {
+        match &native {
+            Ok(_) => writeln!(
+                out,
+                "each scenario runs twice: the component, and the same source compiled natively"
+            )?,
+            Err(why) => writeln!(out, "native run skipped: {why}")?,
+        }
         for r in &results {
             writeln!(out, "{}", r.text(explain))?;
         }
@@ -1324,6 +1462,20 @@ fn bylaws_test(
     } else {
         crate::EXIT_VERIFY_FAILED
     })
+}
+
+/// The package name in `crate_dir`'s Cargo.toml.
+fn package_name(crate_dir: &Path) -> Result<String> {
+    let path = crate_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let manifest: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
+    manifest
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .with_context(|| format!("{} names no [package]", path.display()))
 }
 
 fn bylaws(

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use cltd_runtime::{
     AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Clause, Clock,
-    Disposal, Keypair, LockStatus, ManualClock, ProposalBody, ProposalDraft, Receipt,
+    DataField, Disposal, Keypair, LockStatus, ManualClock, ProposalBody, ProposalDraft, Receipt,
     SignedTransition, StakeholderClass, SystemClock, Trust, Vote, verify,
 };
 
@@ -191,12 +191,19 @@ pub fn run(
                 kind: AssetKind::Dataset,
                 lock: LockStatus::Perpetual,
                 description: "Ten years of tenancy and repair records, held for the tenants".into(),
+                fields: ["tenant-name", "address", "rent", "arrears", "repairs"]
+                    .map(|f| DataField {
+                        name: f.into(),
+                        personal: matches!(f, "tenant-name" | "address"),
+                    })
+                    .to_vec(),
             },
             AssetDraft {
                 id: "riverside.coop".into(),
                 kind: AssetKind::Domain,
                 lock: LockStatus::Perpetual,
                 description: "The trust's domain name".into(),
+                fields: vec![],
             },
         ],
         entrenched: Clause::ALL.to_vec(),
@@ -339,6 +346,7 @@ pub fn run(
         ProposalBody::GrantAccess(AccessRequest {
             grantee: dana,
             asset_id: "tenancy-records".into(),
+            fields: vec!["rent".into(), "arrears".into()],
             purpose: "aggregate study of rent arrears for the tenants' union; no individual records published".into(),
             duration: 180 * DAY,
         }),
@@ -367,6 +375,7 @@ pub fn run(
             kind: AssetKind::CodeRepository,
             lock: LockStatus::Unlocked,
             description: "Source code of the tenants' repair-request portal".into(),
+            fields: vec![],
         }),
     )?;
     d.act("gus", Action::LockAsset("tenant-portal".into()))?;

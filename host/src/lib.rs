@@ -16,6 +16,7 @@ pub mod demo;
 pub mod guest;
 pub mod http_bench;
 pub mod keyring;
+pub mod native;
 pub mod render;
 pub mod scaffold;
 pub mod scenario;

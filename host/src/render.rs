@@ -34,6 +34,14 @@ pub fn action_text(state: &TrustState, action: &Action) -> String {
             a.lock.name()
         ),
         Action::LockAsset(id) => format!("lock asset `{id}`"),
+        Action::Delegate(d) => match &d.delegate {
+            Some(to) => format!(
+                "delegate my vote to {} until {}",
+                who(state, to),
+                when(d.until)
+            ),
+            None => "withdraw my delegation".into(),
+        },
     }
 }
 
@@ -49,12 +57,21 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
             format!("disposing of `{}` to {}", d.asset_id, d.recipient)
         }
         ProposalBody::GrantAccess(g) => format!(
-            "granting {} access to `{}` for {} days, for: {}",
+            "granting {} access to {} of `{}` for {} days, for: {}",
             who(state, &g.grantee),
+            fields_text(&g.fields),
             g.asset_id,
             g.duration / 86_400,
             g.purpose
         ),
+        ProposalBody::Resolution(r) => {
+            let terms: Vec<String> = r
+                .terms
+                .iter()
+                .map(|p| format!("{}={}", p.key, p.value))
+                .collect();
+            format!("a {} resolution [{}]", r.kind, terms.join(", "))
+        }
         ProposalBody::AmendBylaws(a) => {
             let params: Vec<String> = a
                 .charter
@@ -71,6 +88,15 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
             }
             text
         }
+    }
+}
+
+/// The fields of a grant or request, in words.
+pub fn fields_text(fields: &[String]) -> String {
+    if fields.is_empty() {
+        "the whole dataset".into()
+    } else {
+        format!("fields {}", fields.join(", "))
     }
 }
 
@@ -129,6 +155,15 @@ pub fn effect_text(state: &TrustState, effect: &Effect) -> String {
             format!("{} admitted as a {} member", who(state, key), class.name())
         }
         Effect::MemberRemoved { key } => format!("{} removed", who(state, key)),
+        Effect::Delegated { member, proxy } => match proxy {
+            Some(p) => format!(
+                "{} delegated their vote to {} until {}",
+                who(state, member),
+                who(state, &p.delegate),
+                when(p.until)
+            ),
+            None => format!("{} withdrew their delegation", who(state, member)),
+        },
         Effect::AssetDisposed { asset, recipient } => {
             format!("asset `{asset}` disposed of to {recipient}")
         }
@@ -304,26 +339,28 @@ pub fn proposal_json(state: &TrustState, p: &ProposalState) -> Value {
 }
 
 /// The stakeholder classes, in the order pages and listings show them.
-pub const CLASSES: [StakeholderClass; 3] = [
-    StakeholderClass::Resident,
-    StakeholderClass::Community,
-    StakeholderClass::Public,
-];
+pub const CLASSES: [StakeholderClass; 6] = StakeholderClass::ALL;
 
 /// An asset as JSON.
 pub fn asset_json(a: &cltd_runtime::Asset) -> Value {
-    json!({"id": a.id, "kind": a.kind.name(), "lock": a.lock.name(), "description": a.description})
+    json!({
+        "id": a.id, "kind": a.kind.name(), "lock": a.lock.name(), "description": a.description,
+        "fields": a.fields.iter().map(|f| json!({"name": f.name, "personal": f.personal})).collect::<Vec<_>>(),
+    })
 }
 
 /// A member as JSON.
 pub fn member_json(m: &Member) -> Value {
-    json!({"key": hex::encode(&m.key), "name": m.name, "class": m.class.name(), "admitted_at": m.admitted_at})
+    json!({
+        "key": hex::encode(&m.key), "name": m.name, "class": m.class.name(), "admitted_at": m.admitted_at,
+        "proxy": m.proxy.as_ref().map(|p| json!({"delegate": hex::encode(&p.delegate), "until": p.until})),
+    })
 }
 
 /// A grant as JSON.
 pub fn grant_json(g: &Grant) -> Value {
     json!({
-        "id": g.id, "grantee": hex::encode(&g.grantee), "asset": g.asset_id, "purpose": g.purpose,
+        "id": g.id, "grantee": hex::encode(&g.grantee), "asset": g.asset_id, "fields": g.fields, "purpose": g.purpose,
         "proposal": g.proposal, "granted_at": g.granted_at, "expires_at": g.expires_at,
     })
 }

@@ -7,16 +7,22 @@
 //! code. The steps run through the real runtime and store against the built component, so
 //! a scenario checks exactly what a trust would do. Names sign with keys derived from the
 //! name; a name that is not a founder is a stranger (or an applicant, once admitted).
+//!
+//! For the bylaws cltd is built with, each scenario runs a second time with the same logic
+//! compiled natively ([`crate::native`]); both runs must meet the expectations and agree on
+//! every verdict and explanation.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use cltd_runtime::Clock;
 use cltd_runtime::{
-    AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Clause, Disposal,
-    Keypair, LockStatus, ManualClock, Outcome, Parameter, ProposalBody, ProposalDraft, Receipt,
-    Runtime, SignedTransition, StakeholderClass, Trust, Verdict, Vote,
+    AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Clause, DataField,
+    Delegation, Disposal, Keypair, LockStatus, ManualClock, Outcome, Parameter, ProposalBody,
+    ProposalDraft, Receipt, Resolution, Runtime, SignedTransition, StakeholderClass, Trust,
+    Verdict, Vote,
 };
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +68,7 @@ pub struct TrustSpec {
 pub struct MemberSpec {
     /// Name (also the key's seed).
     pub name: String,
-    /// `resident`, `community` or `public`.
+    /// `resident`, `community`, `public`, `worker`, `user` or `data-ethics-council`.
     pub class: String,
 }
 
@@ -79,13 +85,19 @@ pub struct AssetSpec {
     /// Description.
     #[serde(default)]
     pub description: String,
+    /// A dataset's fields.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Which of those fields hold personal data.
+    #[serde(default)]
+    pub personal: Vec<String>,
 }
 
 /// A proposal to open.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProposeSpec {
-    /// `ordinary`, `admit`, `remove`, `dispose` or `grant-access`.
+    /// `ordinary`, `admit`, `remove`, `dispose`, `grant-access`, `amend` or `resolution`.
     pub kind: String,
     /// Title (default: the kind).
     pub title: Option<String>,
@@ -108,6 +120,14 @@ pub struct ProposeSpec {
     pub purpose: Option<String>,
     /// `grant-access`: how many days the grant lasts.
     pub grant_days: Option<u64>,
+    /// `grant-access`: the fields asked for (none: the whole dataset).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// `resolution`: its kind, as the bylaws name it (e.g. `surplus-allocation`).
+    pub resolution: Option<String>,
+    /// `resolution`: its terms (key to value).
+    #[serde(default)]
+    pub terms: BTreeMap<String, String>,
     /// `amend`: charter parameters to set (the module in force stays; the step first makes
     /// the impact preview members must be able to read).
     #[serde(default)]
@@ -135,6 +155,16 @@ pub struct VoteSpec {
     pub choice: String,
 }
 
+/// A delegation of one's vote.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegateSpec {
+    /// The delegate's name.
+    pub to: String,
+    /// How many days from now the delegation lasts.
+    pub days: u64,
+}
+
 /// One step: an action signed by `as`, or a wait.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,6 +188,11 @@ pub struct Step {
     pub register_asset: Option<AssetSpec>,
     /// Lock an asset.
     pub lock_asset: Option<String>,
+    /// Delegate one's vote.
+    pub delegate: Option<DelegateSpec>,
+    /// Withdraw one's delegation (`withdraw_delegation = true`).
+    #[serde(default)]
+    pub withdraw_delegation: bool,
     /// The verdict expected.
     pub expect: Option<String>,
     /// The reason code expected (denied or refused).
@@ -199,6 +234,17 @@ pub struct ScenarioResult {
     pub error: Option<String>,
     /// Every step that ran (a run stops at the first mismatch).
     pub steps: Vec<StepResult>,
+    /// The native run: `None` when not run, else whether it agreed with the component's.
+    pub native: Option<NativeRun>,
+}
+
+/// How the run of the same logic compiled natively compared with the component's.
+#[derive(Debug, Clone, Serialize)]
+pub struct NativeRun {
+    /// Every step gave the same verdict, reason and explanation, and met the expectations.
+    pub agrees: bool,
+    /// The first difference, or the native run's own failure.
+    pub difference: Option<String>,
 }
 
 fn key_for(name: &str) -> Keypair {
@@ -209,8 +255,12 @@ fn key_for(name: &str) -> Keypair {
 }
 
 fn class(s: &str) -> Result<StakeholderClass> {
-    StakeholderClass::parse(s)
-        .with_context(|| format!("class `{s}`: use resident, community or public"))
+    StakeholderClass::parse(s).with_context(|| {
+        format!(
+            "class `{s}`: use one of {}",
+            StakeholderClass::ALL.map(StakeholderClass::name).join(", ")
+        )
+    })
 }
 
 fn asset_draft(a: &AssetSpec) -> Result<AssetDraft> {
@@ -228,6 +278,21 @@ fn asset_draft(a: &AssetSpec) -> Result<AssetDraft> {
             other => bail!("asset lock `{other}`: use perpetual or unlocked"),
         },
         description: a.description.clone(),
+        fields: {
+            if let Some(p) = a.personal.iter().find(|p| !a.fields.contains(p)) {
+                bail!(
+                    "asset `{}`: personal field `{p}` is not among its fields",
+                    a.id
+                );
+            }
+            a.fields
+                .iter()
+                .map(|f| DataField {
+                    name: f.clone(),
+                    personal: a.personal.contains(f),
+                })
+                .collect()
+        },
     })
 }
 
@@ -277,11 +342,25 @@ fn proposal(p: &ProposeSpec, in_force: Option<&InForce<'_>>) -> Result<Action> {
                 .public()
                 .to_vec(),
             asset_id: need(&p.asset, "asset", "grant-access")?.clone(),
+            fields: p.fields.clone(),
             purpose: need(&p.purpose, "purpose", "grant-access")?.clone(),
             duration: need(&p.grant_days, "grant_days", "grant-access")? * DAY,
         }),
+        "resolution" => ProposalBody::Resolution(Resolution {
+            kind: need(&p.resolution, "resolution", "resolution")?.clone(),
+            terms: p
+                .terms
+                .iter()
+                .map(|(k, v)| Parameter {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+        }),
         other => {
-            bail!("proposal kind `{other}`: use ordinary, admit, remove, dispose or grant-access")
+            bail!(
+                "proposal kind `{other}`: use ordinary, admit, remove, dispose, grant-access, amend or resolution"
+            )
         }
     };
     Ok(Action::Propose(ProposalDraft {
@@ -294,7 +373,7 @@ fn proposal(p: &ProposeSpec, in_force: Option<&InForce<'_>>) -> Result<Action> {
 
 impl Step {
     /// The step's action, if it has one; checks that it has at most one.
-    fn action(&self, in_force: Option<&InForce<'_>>) -> Result<Option<Action>> {
+    fn action(&self, in_force: Option<&InForce<'_>>, now: u64) -> Result<Option<Action>> {
         let mut actions = Vec::new();
         if let Some(p) = &self.propose {
             actions.push(proposal(p, in_force)?);
@@ -318,6 +397,18 @@ impl Step {
             actions.push(Action::RegisterAsset(asset_draft(a)?));
         }
         actions.extend(self.lock_asset.clone().map(Action::LockAsset));
+        if let Some(d) = &self.delegate {
+            actions.push(Action::Delegate(Delegation {
+                delegate: Some(key_for(&d.to).public().to_vec()),
+                until: now.saturating_add(d.days * DAY),
+            }));
+        }
+        if self.withdraw_delegation {
+            actions.push(Action::Delegate(Delegation {
+                delegate: None,
+                until: 0,
+            }));
+        }
         if actions.len() > 1 {
             bail!("a step does one thing: it names {} actions", actions.len());
         }
@@ -332,7 +423,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
         .with_context(|| format!("{} is not a valid scenario", path.display()))?;
     for (i, step) in s.steps.iter().enumerate() {
         let n = i + 1;
-        let action = step.action(None).with_context(|| format!("step {n}"))?;
+        let action = step.action(None, 0).with_context(|| format!("step {n}"))?;
         match (&action, step.wait_days) {
             (Some(_), Some(_)) => bail!("step {n}: a step either waits or acts, not both"),
             (None, None) => bail!("step {n}: nothing to do (give an action or wait_days)"),
@@ -469,10 +560,55 @@ pub fn run(path: &Path, runtime: Arc<Runtime>, wasm: &[u8]) -> ScenarioResult {
         passed: false,
         error: None,
         steps: Vec::new(),
+        native: None,
     };
     if let Err(e) = run_into(path, runtime, wasm, &mut result) {
         result.error = Some(format!("{e:#}"));
     }
+    result
+}
+
+/// Run the scenario in `path` against the component `wasm` and, with `native` (a runtime
+/// that runs the component's logic compiled natively), a second time natively: the result
+/// passes only if both runs meet the expectations and agree step by step.
+pub fn run_both(
+    path: &Path,
+    runtime: Arc<Runtime>,
+    native: Option<Arc<Runtime>>,
+    wasm: &[u8],
+) -> ScenarioResult {
+    let mut result = run(path, runtime, wasm);
+    let Some(native) = native else {
+        return result;
+    };
+    let other = run(path, native, wasm);
+    let difference = result
+        .steps
+        .iter()
+        .zip(&other.steps)
+        .find(|(a, b)| a.got != b.got || a.explanation != b.explanation)
+        .map(|(a, b)| {
+            format!(
+                "step {}: the component gave {} ({}), natively {} ({})",
+                a.step, a.got, a.explanation, b.got, b.explanation
+            )
+        })
+        .or_else(|| {
+            (result.steps.len() != other.steps.len() || result.error != other.error).then(|| {
+                format!(
+                    "the component's run stopped after {} steps, the native run after {}{}",
+                    result.steps.len(),
+                    other.steps.len(),
+                    other
+                        .error
+                        .as_ref()
+                        .map_or_else(String::new, |e| format!(": {e}"))
+                )
+            })
+        });
+    let agrees = difference.is_none() && other.passed == result.passed;
+    result.passed &= agrees;
+    result.native = Some(NativeRun { agrees, difference });
     result
 }
 
@@ -495,9 +631,11 @@ fn run_into(
             module: hex::encode(trust.state().module),
             charter: &trust.state().charter,
         };
-        let (Some(action), Some(signer), Some(expect)) =
-            (step.action(Some(&in_force))?, &step.signer, &step.expect)
-        else {
+        let (Some(action), Some(signer), Some(expect)) = (
+            step.action(Some(&in_force), clock.now())?,
+            &step.signer,
+            &step.expect,
+        ) else {
             continue;
         };
         // Members read an amendment's impact preview before voting opens: make it, as
@@ -548,9 +686,25 @@ impl ScenarioResult {
         let file = self.file.display();
         let mut s = match (&self.error, self.passed) {
             (Some(e), _) => format!("ERROR {file}: {e}"),
-            (None, true) => format!("ok    {file}: {} ({} steps)", self.name, self.steps.len()),
+            (None, true) => format!(
+                "ok    {file}: {} ({} steps{})",
+                self.name,
+                self.steps.len(),
+                if self.native.is_some() {
+                    ", native agrees"
+                } else {
+                    ""
+                }
+            ),
             (None, false) => format!("FAIL  {file}: {}", self.name),
         };
+        if let Some(NativeRun {
+            difference: Some(d),
+            ..
+        }) = &self.native
+        {
+            s.push_str(&format!("\n      native run differs: {d}"));
+        }
         for st in &self.steps {
             if explain || !st.ok {
                 s.push_str(&format!(

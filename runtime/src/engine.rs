@@ -11,16 +11,17 @@ use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
 use crate::error::{EvalError, LoadError};
 use crate::model::{Action, BylawInfo, BylawPre, Hash, Parameter, Verdict, View};
+use crate::native::NativeBylaw;
 
 /// The wasmtime version this runtime is built against.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
-/// The WIT contract this runtime implements. Bylaws built against any `0.2.x` of it are
+/// The WIT contract this runtime implements. Bylaws built against any `0.3.x` of it are
 /// accepted (the component model matches interface versions semver-compatibly).
-pub const CONTRACT: &str = "cltd:bylaws@0.2.0";
+pub const CONTRACT: &str = "cltd:bylaws@0.3.0";
 
 /// The import name prefix of the contract's type-only interface, for any compatible version.
-const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.2.";
+pub(crate) const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.3.";
 
 /// Largest bylaw component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 2 * 1024 * 1024;
@@ -134,6 +135,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<Sandbox>,
     cache: Mutex<HashMap<Hash, Arc<BylawPre<Sandbox>>>>,
+    /// Bylaws run natively instead of their component (tests only: see [`NativeBylaw`]).
+    natives: Mutex<HashMap<Hash, Arc<dyn NativeBylaw>>>,
     profile: EngineProfile,
 }
 
@@ -209,6 +212,7 @@ impl Runtime {
             engine,
             linker,
             cache: Mutex::new(HashMap::new()),
+            natives: Mutex::new(HashMap::new()),
             profile,
         })
     }
@@ -290,6 +294,24 @@ impl Runtime {
         Ok(())
     }
 
+    /// From now on, answer every call to the bylaw `hash` with `bylaw`, compiled natively
+    /// from the same source, instead of its component: for running scenarios both ways. Native
+    /// calls use no fuel and have no limits; a panic is reported as a trap.
+    pub fn run_natively(&self, hash: Hash, bylaw: Arc<dyn NativeBylaw>) {
+        self.natives
+            .lock()
+            .expect("native bylaw table lock poisoned")
+            .insert(hash, bylaw);
+    }
+
+    fn native(&self, hash: &Hash) -> Option<Arc<dyn NativeBylaw>> {
+        self.natives
+            .lock()
+            .expect("native bylaw table lock poisoned")
+            .get(hash)
+            .cloned()
+    }
+
     /// Run the bylaw `hash`'s `migrate` export, if it has one, in a fresh limited instance:
     /// `Ok(None)` when it exports none, `Ok(Some(Err(reason)))` when it refuses.
     pub fn migrate(
@@ -298,6 +320,9 @@ impl Runtime {
         previous: &[Parameter],
         proposed: &[Parameter],
     ) -> Result<Option<Result<Vec<Parameter>, String>>, EvalError> {
+        if let Some(native) = self.native(hash) {
+            return contain(|| native.migrate(previous, proposed));
+        }
         let pre = self.pre(hash)?;
         let mut store = self.store()?;
         let result = (|| {
@@ -348,6 +373,10 @@ impl Runtime {
         view: &View,
         action: &Action,
     ) -> Result<Evaluation, EvalError> {
+        if let Some(native) = self.native(hash) {
+            let verdict = contain(|| native.evaluate(view, action))?;
+            return Ok(Evaluation { verdict, fuel: 0 });
+        }
         let pre = self.pre(hash)?;
         let mut store = self.store()?;
         let result = pre
@@ -362,6 +391,9 @@ impl Runtime {
 
     /// Ask the bylaw `hash` to describe itself under `charter`.
     pub fn describe(&self, hash: &Hash, charter: &[Parameter]) -> Result<BylawInfo, EvalError> {
+        if let Some(native) = self.native(hash) {
+            return contain(|| native.describe(charter));
+        }
         let pre = self.pre(hash)?;
         let mut store = self.store()?;
         let result = pre
@@ -383,4 +415,16 @@ impl Runtime {
             None => EvalError::Host(format!("{error:#}")),
         }
     }
+}
+
+/// Run a native bylaw call, reporting a panic as a trap (as the component's would be).
+fn contain<T>(call: impl FnOnce() -> T) -> Result<T, EvalError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        EvalError::Trap(format!("the native bylaw panicked: {message}"))
+    })
 }

@@ -99,11 +99,7 @@ pub const PROCEDURE_CLASS_TURNOUT: (u64, u64) = (1, 2);
 /// which class fell short.
 pub fn procedure(proposal: &Proposal) -> Result<(), String> {
     let mut shortfalls = Vec::new();
-    for class in [
-        StakeholderClass::Resident,
-        StakeholderClass::Community,
-        StakeholderClass::Public,
-    ] {
+    for class in StakeholderClass::ALL {
         let electors: Vec<&[u8]> = proposal
             .electorate
             .iter()
@@ -158,6 +154,8 @@ const DAY: u64 = 86_400;
 /// Each vector runs now, a year from now and ten years from now, so a candidate that weakens
 /// a clause only after some date is caught too.
 const LATER_DAYS: [u64; 3] = [0, 365, 3_650];
+/// Synthetic members per class, at least (more when the trust has fewer than three classes,
+/// so every vector has its fifteen voters).
 const PER_CLASS: usize = 5;
 /// Windows tried, shortest first, until the candidate accepts the proposal.
 const WINDOWS_DAYS: [u64; 8] = [7, 14, 30, 60, 90, 180, 365, 730];
@@ -172,6 +170,9 @@ pub struct Setting {
     pub trust_name: String,
     /// Host time of the check (a transition's time, or the log's last time).
     pub now: u64,
+    /// The stakeholder classes the synthetic trust has: those of the trust's members (the
+    /// candidate is judged in the trust it would govern), or a classic land trust's three.
+    pub classes: Vec<StakeholderClass>,
 }
 
 impl Setting {
@@ -181,6 +182,21 @@ impl Setting {
             trust_id: state.id,
             trust_name: state.name.clone(),
             now,
+            classes: {
+                let present: Vec<StakeholderClass> = StakeholderClass::ALL
+                    .into_iter()
+                    .filter(|c| state.members.values().any(|m| m.class == *c))
+                    .collect();
+                if present.is_empty() {
+                    vec![
+                        StakeholderClass::Resident,
+                        StakeholderClass::Community,
+                        StakeholderClass::Public,
+                    ]
+                } else {
+                    present
+                }
+            },
         }
     }
 }
@@ -192,6 +208,8 @@ struct Bench<'a> {
     charter: &'a [Parameter],
     setting: &'a Setting,
     members: Vec<Member>,
+    /// Members per class.
+    per: usize,
 }
 
 /// What happened to a synthetic proposal.
@@ -218,11 +236,15 @@ impl Run {
     }
 }
 
-fn class_of(i: usize) -> StakeholderClass {
-    match i / PER_CLASS {
-        0 => StakeholderClass::Resident,
-        1 => StakeholderClass::Community,
-        _ => StakeholderClass::Public,
+impl Setting {
+    /// Members per class in the synthetic trust.
+    fn per_class(&self) -> usize {
+        PER_CLASS.max(15_usize.div_ceil(self.classes.len().max(1)))
+    }
+
+    /// The class of synthetic member `i`.
+    fn class_of(&self, i: usize) -> StakeholderClass {
+        self.classes[(i / self.per_class()).min(self.classes.len() - 1)]
     }
 }
 
@@ -237,8 +259,12 @@ impl Bench<'_> {
             kind: AssetKind::Dataset,
             lock: LockStatus::Perpetual,
             description: "a dataset held in trust for ever".into(),
+            fields: Vec::new(),
         });
-        let per = PER_CLASS as u32;
+        let mut counts = ClassCounts::zero();
+        for m in &self.members {
+            *counts.get_mut(m.class) += 1;
+        }
         View {
             trust_id: hex::encode(self.setting.trust_id),
             trust_name: self.setting.trust_name.clone(),
@@ -246,11 +272,7 @@ impl Bench<'_> {
             now,
             actor: self.members[actor].key.clone(),
             actor_member: Some(self.members[actor].clone()),
-            members: ClassCounts {
-                resident: per,
-                community: per,
-                public: per,
-            },
+            members: counts,
             proposal: proposal.cloned(),
             asset,
             subject: None,
@@ -345,6 +367,7 @@ impl Bench<'_> {
                 .map(|m| Elector {
                     key: m.key.clone(),
                     class: m.class,
+                    proxy: None,
                 })
                 .collect(),
             ballots: Vec::new(),
@@ -450,9 +473,11 @@ fn suite(
     setting: &Setting,
     stop_at_failure: bool,
 ) -> Vec<CheckResult> {
-    let members = (0..3 * PER_CLASS)
+    let per = setting.per_class();
+    let total = per * setting.classes.len();
+    let members = (0..total)
         .map(|i| {
-            let class = class_of(i);
+            let class = setting.class_of(i);
             // Keys that look like any other: derived from the trust id and the position.
             let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 conformance member v1");
             h.update(&setting.trust_id);
@@ -460,9 +485,10 @@ fn suite(
             let key = h.finalize().as_bytes().to_vec();
             Member {
                 key,
-                name: format!("{} {}", class.name(), i % PER_CLASS + 1),
+                name: format!("{} {}", class.name(), i % per + 1),
                 class,
                 admitted_at: setting.now.saturating_sub(365 * DAY),
+                proxy: None,
             }
         })
         .collect();
@@ -472,8 +498,9 @@ fn suite(
         charter,
         setting,
         members,
+        per,
     };
-    let all: Vec<usize> = (0..3 * PER_CLASS).collect();
+    let all: Vec<usize> = (0..total).collect();
     let mut results = Vec::new();
     for &clause in clauses {
         match clause {
@@ -482,18 +509,21 @@ fn suite(
                     asset_id: COMMONS.into(),
                     recipient: "a private buyer, outright".into(),
                 });
-                for weak in 0..3 {
-                    // The weak class votes 3 yes, 2 no (60%); the others all vote yes.
+                // Short of two thirds: 60% of the class votes yes, the rest no.
+                let yes_in_weak = bench.per * 3 / 5;
+                for weak in 0..setting.classes.len() {
+                    // The weak class falls short; the others all vote yes.
                     let ballots: Vec<(usize, Choice)> = all
                         .iter()
                         .map(|&i| {
-                            let split = i / PER_CLASS == weak && i % PER_CLASS >= 3;
+                            let split = i / bench.per == weak && i % bench.per >= yes_in_weak;
                             (i, if split { Choice::No } else { Choice::Yes })
                         })
                         .collect();
                     let vector = format!(
-                        "disposing of a perpetual asset with 60% support in the {} class (100% elsewhere) must not pass",
-                        class_of(weak * PER_CLASS).name()
+                        "disposing of a perpetual asset with {}% support in the {} class (100% elsewhere) must not pass",
+                        yes_in_weak * 100 / bench.per,
+                        setting.classes[weak].name()
                     );
                     results.push(must_not_pass(clause, vector, bench.run(&body, &ballots)));
                     if stop_at_failure && results.iter().any(|r| !r.passed) {
@@ -556,7 +586,7 @@ fn suite(
                             let t = differs.unwrap_or(0);
                             let detail = runs
                                 .iter()
-                                .zip(["residents first", "public first", "interleaved"])
+                                .zip(["in class order", "reversed", "interleaved"])
                                 .map(|(r, how)| format!("{how}: {}", r[t].describe()))
                                 .collect::<Vec<_>>()
                                 .join("; ");
@@ -602,6 +632,7 @@ mod tests {
                 .map(|&(k, class)| Elector {
                     key: vec![k; 32],
                     class,
+                    proxy: None,
                 })
                 .collect(),
             ballots: ballots

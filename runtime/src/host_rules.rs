@@ -8,7 +8,7 @@ use crate::entrenched::{self, Clause, PROCEDURE_MIN_WINDOW_DAYS};
 use crate::error::{EvalError, RefusalError};
 use crate::model::{
     Action, Amendment, Ballot, Effect, Elector, Grant, Hash, Key, LockStatus, Outcome, Parameter,
-    Proposal, ProposalBody, ProposalState, ProposalStatus, Verdict, View,
+    Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict, View,
 };
 use crate::state::{Change, Constitution, TrustState};
 
@@ -22,6 +22,32 @@ const MAX_NOTES: usize = 16;
 const MAX_PARAMS: usize = 64;
 const MAX_PARAM_KEY: usize = 64;
 const MAX_PARAM_VALUE: usize = 1024;
+const MAX_FIELDS: usize = 256;
+
+/// Check a list of field names: bounded, non-empty names, no repeats.
+fn check_fields<'a>(
+    what: &str,
+    names: impl ExactSizeIterator<Item = &'a str>,
+) -> Result<(), RefusalError> {
+    if names.len() > MAX_FIELDS {
+        return Err(invalid(format!(
+            "{what}: at most {MAX_FIELDS} fields, this one {}",
+            names.len()
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in names {
+        if name.trim().is_empty() || name.len() > MAX_ID {
+            return Err(invalid(format!(
+                "{what}: a field name has 1-{MAX_ID} bytes"
+            )));
+        }
+        if !seen.insert(name) {
+            return Err(invalid(format!("{what}: field `{name}` appears twice")));
+        }
+    }
+    Ok(())
+}
 
 /// Check a charter parameter list: bounded, keys unique.
 pub(crate) fn check_params(params: &[Parameter]) -> Result<(), RefusalError> {
@@ -148,9 +174,17 @@ pub(crate) fn check(
                     check_key("grantee key", &g.grantee)?;
                     check_len("asset id", &g.asset_id, MAX_ID)?;
                     check_len("purpose", &g.purpose, MAX_TEXT)?;
+                    check_fields("access request", g.fields.iter().map(String::as_str))?;
                     if g.duration > MAX_WINDOW {
                         return Err(invalid("access grants last at most 10 years"));
                     }
+                }
+                ProposalBody::Resolution(r) => {
+                    if r.kind.trim().is_empty() {
+                        return Err(invalid("a resolution names its kind"));
+                    }
+                    check_len("resolution kind", &r.kind, MAX_ID)?;
+                    check_params(&r.terms)?;
                 }
                 ProposalBody::AmendBylaws(a) => {
                     let module = amendment_module(a)?;
@@ -284,6 +318,7 @@ pub(crate) fn check(
             }
             check_len("asset id", &a.id, MAX_ID)?;
             check_len("description", &a.description, MAX_TEXT)?;
+            check_fields("asset", a.fields.iter().map(|f| f.name.as_str()))?;
             if state.assets.contains_key(&a.id) {
                 return Err(lifecycle(format!(
                     "the trust already holds an asset `{}`",
@@ -296,6 +331,35 @@ pub(crate) fn check(
                 return Err(RefusalError::NotFound(format!(
                     "the trust holds no asset `{id}`"
                 )));
+            }
+        }
+        Action::Delegate(d) => {
+            if !state.members.contains_key(signer) {
+                return Err(lifecycle(format!(
+                    "key {} is not a member, so has no vote to delegate",
+                    hex::encode(signer)
+                )));
+            }
+            if let Some(to) = &d.delegate {
+                let to = check_key("delegate key", to)?;
+                if &to == signer {
+                    return Err(invalid("a member cannot delegate to themselves"));
+                }
+                if !state.members.contains_key(&to) {
+                    return Err(lifecycle(format!(
+                        "the delegate {} is not a member",
+                        hex::encode(to)
+                    )));
+                }
+                if d.until <= now {
+                    return Err(invalid(format!(
+                        "a delegation must last beyond now ({}); it lapses at {}",
+                        utc(now),
+                        utc(d.until)
+                    )));
+                }
+            } else if state.members[signer].proxy.is_none() {
+                return Err(lifecycle("there is no delegation in force to withdraw"));
             }
         }
     }
@@ -323,10 +387,11 @@ pub(crate) fn view(state: &TrustState, signer: &Key, action: &Action, now: u64) 
         (_, Some(ProposalBody::GrantAccess(g))) => Some(g.asset_id.as_str()),
         _ => None,
     };
-    let subject = match body {
-        Some(ProposalBody::AdmitMember(a)) => state.member(&a.key),
-        Some(ProposalBody::RemoveMember(k)) => state.member(k),
-        Some(ProposalBody::GrantAccess(g)) => state.member(&g.grantee),
+    let subject = match (action, body) {
+        (Action::Delegate(d), _) => d.delegate.as_deref().and_then(|k| state.member(k)),
+        (_, Some(ProposalBody::AdmitMember(a))) => state.member(&a.key),
+        (_, Some(ProposalBody::RemoveMember(k))) => state.member(k),
+        (_, Some(ProposalBody::GrantAccess(g))) => state.member(&g.grantee),
         _ => None,
     };
     View {
@@ -421,6 +486,8 @@ pub(crate) fn effects(
                 .map(|m| Elector {
                     key: m.key.clone(),
                     class: m.class,
+                    // A delegation counts on the proposals opened while it is in force.
+                    proxy: m.proxy.clone().filter(|p| p.until > now),
                 })
                 .collect();
             let closes_at = now.saturating_add(d.window);
@@ -507,7 +574,7 @@ pub(crate) fn effects(
             p.executed_at = Some(now);
             effects.push(Effect::ProposalExecuted { proposal: *id });
             match &p.proposal.body {
-                ProposalBody::Ordinary => {}
+                ProposalBody::Ordinary | ProposalBody::Resolution(_) => {}
                 ProposalBody::AdmitMember(a) => {
                     let key = check_key("applicant", &a.key).expect("checked when proposed");
                     changes.push(Change::Member {
@@ -550,6 +617,7 @@ pub(crate) fn effects(
                         id: state.next_grant_id(),
                         grantee: g.grantee.clone(),
                         asset_id: g.asset_id.clone(),
+                        fields: g.fields.clone(),
                         purpose: g.purpose.clone(),
                         proposal: *id,
                         granted_at: now,
@@ -585,6 +653,21 @@ pub(crate) fn effects(
                 asset: Some(asset),
             });
             effects.push(Effect::AssetLocked { asset: id.clone() });
+        }
+        Action::Delegate(d) => {
+            let mut member = state.members[signer].clone();
+            member.proxy = d.delegate.as_ref().map(|to| Proxy {
+                delegate: to.clone(),
+                until: d.until,
+            });
+            effects.push(Effect::Delegated {
+                member: signer.to_vec(),
+                proxy: member.proxy.clone(),
+            });
+            changes.push(Change::Member {
+                key: *signer,
+                member: Some(member),
+            });
         }
     }
     (effects, changes)

@@ -36,6 +36,7 @@ mod inspect;
 mod log;
 mod merkle;
 mod model;
+mod native;
 mod preview;
 mod replay;
 mod schema;
@@ -66,10 +67,12 @@ pub use merkle::{
 };
 pub use model::{
     AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
-    BylawInfo, Charter, Choice, ClassCounts, Decision, Denial, Disposal, Effect, Elector, Grant,
-    Hash, Key, LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft,
-    ProposalState, ProposalStatus, StakeholderClass, Verdict, View, Vote,
+    BylawInfo, Charter, Choice, ClassCounts, DataField, Decision, Delegation, Denial, Disposal,
+    Effect, Elector, Grant, Hash, Key, LockStatus, Member, Outcome, Parameter, Proposal,
+    ProposalBody, ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution,
+    StakeholderClass, Verdict, View, Vote,
 };
+pub use native::NativeBylaw;
 pub use preview::{
     Difference, ImpactPreview, Judgement, MAX_FAILURES, MAX_LISTED_DIFFERENCES, preview,
     preview_key,

@@ -17,9 +17,9 @@ mod bindings {
 pub(crate) use bindings::BylawPre;
 pub use bindings::cltd::bylaws::types::{
     AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
-    BylawInfo, Choice, ClassCounts, Decision, Denial, Disposal, Elector, LockStatus, Member,
-    Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass,
-    Verdict, View, Vote,
+    BylawInfo, Choice, ClassCounts, DataField, Decision, Delegation, Denial, Disposal, Elector,
+    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus,
+    Proxy, Resolution, StakeholderClass, Verdict, View, Vote,
 };
 
 /// A member's ed25519 public key.
@@ -50,6 +50,8 @@ pub struct Grant {
     pub grantee: Vec<u8>,
     /// The data asset.
     pub asset_id: String,
+    /// The fields granted (empty: the whole dataset).
+    pub fields: Vec<String>,
     /// The stated purpose.
     pub purpose: String,
     /// The proposal that granted it.
@@ -134,6 +136,13 @@ pub enum Effect {
         /// The asset.
         asset: String,
     },
+    /// A member delegated their vote (or, with no delegate, withdrew their delegation).
+    Delegated {
+        /// The member delegating.
+        member: Vec<u8>,
+        /// Their delegate and until when, or none when withdrawn.
+        proxy: Option<Proxy>,
+    },
     /// An amendment activated: these rules are in force from the next transition on.
     BylawsAmended {
         /// Hash of the bylaw component now in force.
@@ -169,6 +178,7 @@ impl AssetDraft {
             kind: self.kind,
             lock: self.lock,
             description: self.description.clone(),
+            fields: self.fields.clone(),
         }
     }
 }
@@ -181,27 +191,62 @@ impl Applicant {
             name: self.name.clone(),
             class: self.class,
             admitted_at: at,
+            proxy: None,
         }
     }
 }
 
 impl StakeholderClass {
+    /// Every class the contract knows, in canonical order.
+    pub const ALL: [StakeholderClass; 6] = [
+        StakeholderClass::Resident,
+        StakeholderClass::Community,
+        StakeholderClass::Public,
+        StakeholderClass::Worker,
+        StakeholderClass::User,
+        StakeholderClass::DataEthicsCouncil,
+    ];
+
     /// The class's name as written in charters and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             StakeholderClass::Resident => "resident",
             StakeholderClass::Community => "community",
             StakeholderClass::Public => "public",
+            StakeholderClass::Worker => "worker",
+            StakeholderClass::User => "user",
+            StakeholderClass::DataEthicsCouncil => "data-ethics-council",
         }
     }
 
     /// Parse a class name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "resident" => Some(StakeholderClass::Resident),
-            "community" => Some(StakeholderClass::Community),
-            "public" => Some(StakeholderClass::Public),
-            _ => None,
+        Self::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+impl ClassCounts {
+    /// No members in any class.
+    pub fn zero() -> ClassCounts {
+        ClassCounts {
+            resident: 0,
+            community: 0,
+            public: 0,
+            worker: 0,
+            user: 0,
+            data_ethics_council: 0,
+        }
+    }
+
+    /// The count for one class.
+    pub fn get_mut(&mut self, class: StakeholderClass) -> &mut u32 {
+        match class {
+            StakeholderClass::Resident => &mut self.resident,
+            StakeholderClass::Community => &mut self.community,
+            StakeholderClass::Public => &mut self.public,
+            StakeholderClass::Worker => &mut self.worker,
+            StakeholderClass::User => &mut self.user,
+            StakeholderClass::DataEthicsCouncil => &mut self.data_ethics_council,
         }
     }
 }
@@ -288,6 +333,7 @@ impl ProposalBody {
             ProposalBody::DisposeAsset(_) => "dispose-asset",
             ProposalBody::GrantAccess(_) => "grant-access",
             ProposalBody::AmendBylaws(_) => "amend-bylaws",
+            ProposalBody::Resolution(_) => "resolution",
         }
     }
 }
@@ -326,6 +372,7 @@ impl Action {
             Action::Withdraw(_) => "withdraw",
             Action::RegisterAsset(_) => "register-asset",
             Action::LockAsset(_) => "lock-asset",
+            Action::Delegate(_) => "delegate",
         }
     }
 }

@@ -188,6 +188,10 @@ fn describe_action(action: &Action) -> String {
         Action::Withdraw(id) => format!("withdraw proposal {id}"),
         Action::RegisterAsset(a) => format!("register asset `{}`", a.id),
         Action::LockAsset(id) => format!("lock asset `{id}`"),
+        Action::Delegate(d) => match &d.delegate {
+            Some(to) => format!("delegate to {}", &hex::encode(to)[..16]),
+            None => "withdraw a delegation".into(),
+        },
     }
 }
 

@@ -9,9 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::entrenched::Clause;
-use crate::model::{
-    Asset, ClassCounts, Grant, Hash, Key, Member, Parameter, ProposalState, StakeholderClass,
-};
+use crate::model::{Asset, ClassCounts, Grant, Hash, Key, Member, Parameter, ProposalState};
 
 /// One change to the trust's state: the new value of one record (`None` removes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,17 +173,9 @@ impl TrustState {
 
     /// Member counts per class.
     pub fn class_counts(&self) -> ClassCounts {
-        let mut counts = ClassCounts {
-            resident: 0,
-            community: 0,
-            public: 0,
-        };
+        let mut counts = ClassCounts::zero();
         for m in self.members.values() {
-            match m.class {
-                StakeholderClass::Resident => counts.resident += 1,
-                StakeholderClass::Community => counts.community += 1,
-                StakeholderClass::Public => counts.public += 1,
-            }
+            *counts.get_mut(m.class) += 1;
         }
         counts
     }

@@ -13,11 +13,7 @@ fn scenario(h: &mut Harness) -> Scenario {
     s.trust_id = h.trust.id_hex();
     s.trust_name = h.trust.state().name.clone();
     for (name, class) in founders() {
-        let class = match class {
-            rt::StakeholderClass::Resident => sdk::StakeholderClass::Resident,
-            rt::StakeholderClass::Community => sdk::StakeholderClass::Community,
-            rt::StakeholderClass::Public => sdk::StakeholderClass::Public,
-        };
+        let class: sdk::StakeholderClass = cltd::native::cross(&class);
         s = s.member_with_key(h.pk(name), name, class);
     }
     s.described_asset(
@@ -112,12 +108,14 @@ fn the_test_kit_and_the_host_build_identical_views() {
                 rt::ProposalBody::GrantAccess(rt::AccessRequest {
                     grantee: p3.clone(),
                     asset_id: "tenancy-data".into(),
+                    fields: vec!["rent".into()],
                     purpose: "p".into(),
                     duration: DAY,
                 }),
                 sdk::ProposalBody::GrantAccess(sdk::AccessRequest {
                     grantee: p3.clone(),
                     asset_id: "tenancy-data".into(),
+                    fields: vec!["rent".into()],
                     purpose: "p".into(),
                     duration: DAY,
                 }),
@@ -151,18 +149,31 @@ fn the_test_kit_and_the_host_build_identical_views() {
             sdk::Action::LockAsset("old-site".into()),
         ),
         (
+            r1.clone(),
+            rt::Action::Delegate(rt::Delegation {
+                delegate: Some(p3.clone()),
+                until: now + DAY,
+            }),
+            sdk::Action::Delegate(sdk::Delegation {
+                delegate: Some(p3.clone()),
+                until: now + DAY,
+            }),
+        ),
+        (
             stranger.clone(),
             rt::Action::RegisterAsset(rt::AssetDraft {
                 id: "new".into(),
                 kind: rt::AssetKind::Server,
                 lock: rt::LockStatus::Unlocked,
                 description: String::new(),
+                fields: vec![],
             }),
             sdk::Action::RegisterAsset(sdk::AssetDraft {
                 id: "new".into(),
                 kind: sdk::AssetKind::Server,
                 lock: sdk::LockStatus::Unlocked,
                 description: String::new(),
+                fields: vec![],
             }),
         ),
     ];

@@ -109,6 +109,7 @@ fn admission_then_access_grant_then_lock() {
             ProposalBody::GrantAccess(AccessRequest {
                 grantee: ada.clone(),
                 asset_id: "tenancy-data".into(),
+                fields: vec![],
                 purpose: "study of rent arrears, aggregated".into(),
                 duration: 180 * DAY,
             }),

@@ -23,8 +23,8 @@
 
 use bylaws_sdk::{
     Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY, LockStatus, Outcome,
-    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Tally, Verdict, View, allow,
-    allow_with_note, decide, decide_with_timelock, deny, percent,
+    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass, Tally, Verdict,
+    View, allow, allow_with_note, decide, decide_with_timelock, deny, percent,
 };
 
 /// The classic community land trust bylaw.
@@ -128,6 +128,11 @@ impl Bylaw for ClassicClt {
             },
             Action::Execute(_) => execute(view),
             Action::Withdraw(_) => withdraw(view),
+            Action::Delegate(_) => deny(
+                "no-proxy-voting",
+                "§2 ordinary resolutions",
+                "members vote in person: these bylaws have no proxy voting",
+            ),
             Action::RegisterAsset(_) | Action::LockAsset(_) => {
                 if view.actor_member.is_none() {
                     return deny(
@@ -245,12 +250,30 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     }
     match &draft.body {
         ProposalBody::Ordinary => allow(),
+        ProposalBody::Resolution(r) => deny(
+            "unknown-resolution",
+            "§2 ordinary resolutions",
+            format!(
+                "these bylaws define no `{}` resolutions; propose an ordinary resolution",
+                r.kind
+            ),
+        ),
         ProposalBody::AdmitMember(applicant) => {
             if view.subject.is_some() {
                 return deny(
                     "already-a-member",
                     "§3 membership",
                     "the applicant is already a member",
+                );
+            }
+            if !CLT_CLASSES.contains(&applicant.class) {
+                return deny(
+                    "class-not-admitted",
+                    "§3 membership",
+                    format!(
+                        "a classic land trust's members are resident, community or public; not {}",
+                        applicant.class.name()
+                    ),
                 );
             }
             if applicant.name.trim().is_empty() {
@@ -366,7 +389,7 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
         let threshold = params.disposal_threshold;
         let mut lines = Vec::new();
         let mut failed = Vec::new();
-        for class in bylaws_sdk::CLASSES {
+        for class in CLT_CLASSES {
             let t = tally.class(class);
             let line = format!(
                 "{} class: {} of {} ({}%)",
@@ -509,6 +532,14 @@ fn withdraw(view: &View) -> Verdict {
         ),
     }
 }
+
+/// The three classes of a classic land trust, each of which must carry a disposal of a
+/// perpetual asset (§5).
+const CLT_CLASSES: [StakeholderClass; 3] = [
+    StakeholderClass::Resident,
+    StakeholderClass::Community,
+    StakeholderClass::Public,
+];
 
 fn describe_duration(seconds: u64) -> String {
     if seconds.is_multiple_of(DAY) {

@@ -137,6 +137,7 @@ fn access_grants_state_a_purpose_and_expire_within_a_year() {
             ProposalBody::GrantAccess(AccessRequest {
                 grantee: key(4),
                 asset_id: asset.into(),
+                fields: vec![],
                 purpose: purpose.into(),
                 duration: days * DAY,
             }),

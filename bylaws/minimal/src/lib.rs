@@ -78,6 +78,11 @@ impl Bylaw for Minimal {
                     "only the proposer may withdraw a proposal",
                 ),
             },
+            Action::Delegate(_) => deny(
+                "no-proxy-voting",
+                "§3 majority",
+                "members vote in person: these bylaws have no proxy voting",
+            ),
             Action::Vote(_)
             | Action::Execute(_)
             | Action::RegisterAsset(_)

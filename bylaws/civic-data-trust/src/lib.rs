@@ -1,0 +1,576 @@
+//! # civic-data-trust
+//!
+//! The bylaws of a civic data trust: a community pools data about itself and shares it only
+//! on its own terms. Members are `community` (the people the data is about), `public`
+//! (public-interest representatives) and the `data-ethics-council`.
+//!
+//! - §1 Only members act.
+//! - §2 Ordinary resolutions: more than half of the votes cast, a quorum of a third of the
+//!   electorate, a window of 7 to 90 days.
+//! - §3 Membership is open in the three classes, by ordinary resolution; so is removal.
+//! - §4 A dataset comes into the trust with its fields named, each marked personal or not.
+//! - §5 Access to data goes to a member, names the fields it needs (never a whole dataset),
+//!   states a purpose from the charter's list, expires, and is open for review for at least
+//!   14 days.
+//! - §6 A grant that touches any personal field needs the approval of more than half of the
+//!   data-ethics council.
+//! - §7 Any class vetoes a grant when at least half of its electors vote no within the review
+//!   window.
+//! - §8 Disposing of a perpetual asset needs two thirds of the votes cast in each class.
+//! - §9 Only the proposer withdraws a proposal.
+//! - §10 Amendments need two thirds of the votes cast, a quorum of half the electorate, a
+//!   30-day window and a 7-day timelock.
+//!
+//! Every charter parameter has a default; see [`Params`].
+
+use bylaws_sdk::{
+    AccessRequest, Action, Asset, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY,
+    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass,
+    Tally, Verdict, View, allow, allow_with_note, decide, decide_with_timelock, deny, percent,
+};
+
+/// The civic data trust bylaw.
+pub struct CivicDataTrust;
+
+// Exported only in the Wasm build: natively the crate is a plain library.
+#[cfg(all(feature = "export", target_arch = "wasm32"))]
+bylaws_sdk::export_bylaw!(CivicDataTrust);
+
+/// The classes of a civic data trust.
+pub const CLASSES: [StakeholderClass; 3] = [
+    StakeholderClass::Community,
+    StakeholderClass::Public,
+    StakeholderClass::DataEthicsCouncil,
+];
+
+/// The purposes data may be shared for unless the charter lists others.
+pub const DEFAULT_PURPOSES: [&str; 3] = ["public-health", "urban-planning", "academic-research"];
+
+/// The bylaw's parameters, read from the charter (defaults in brackets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params {
+    /// `ordinary-majority` [1/2]: share of votes cast that must be exceeded.
+    pub ordinary_majority: Ratio,
+    /// `ordinary-quorum` [1/3]: share of the electorate that must take part.
+    pub ordinary_quorum: Ratio,
+    /// `min-window-days` [7]: shortest voting window.
+    pub min_window_days: u64,
+    /// `max-window-days` [90]: longest voting window.
+    pub max_window_days: u64,
+    /// `purposes` [public-health, urban-planning, academic-research]: what data may be
+    /// shared for (comma-separated).
+    pub purposes: Vec<String>,
+    /// `access-max-days` [180]: the longest a grant lasts.
+    pub access_max_days: u64,
+    /// `review-days` [14]: the shortest window of a grant proposal (its review window).
+    pub review_days: u64,
+    /// `council-approval` [1/2]: share of the data-ethics council's electors whose yes
+    /// must be exceeded for a grant of personal data.
+    pub council_approval: Ratio,
+    /// `veto-share` [1/2]: share of a class's electors whose no vetoes a grant.
+    pub veto_share: Ratio,
+    /// `disposal-threshold` [2/3]: share of votes cast needed in each class to dispose of a
+    /// perpetual asset.
+    pub disposal_threshold: Ratio,
+    /// `amendment-threshold` [2/3]: share of votes cast an amendment needs (at least).
+    pub amendment_threshold: Ratio,
+    /// `amendment-quorum` [1/2].
+    pub amendment_quorum: Ratio,
+    /// `amendment-min-window-days` [30].
+    pub amendment_min_window_days: u64,
+    /// `amendment-timelock-days` [7].
+    pub amendment_timelock_days: u64,
+}
+
+fn ratio(num: u32, den: u32) -> Ratio {
+    Ratio::new(num, den).expect("the default ratios are valid")
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            ordinary_majority: ratio(1, 2),
+            ordinary_quorum: ratio(1, 3),
+            min_window_days: 7,
+            max_window_days: 90,
+            purposes: DEFAULT_PURPOSES.map(String::from).to_vec(),
+            access_max_days: 180,
+            review_days: 14,
+            council_approval: ratio(1, 2),
+            veto_share: ratio(1, 2),
+            disposal_threshold: ratio(2, 3),
+            amendment_threshold: ratio(2, 3),
+            amendment_quorum: ratio(1, 2),
+            amendment_min_window_days: 30,
+            amendment_timelock_days: 7,
+        }
+    }
+}
+
+impl Params {
+    /// Read the parameters from a charter, falling back to the defaults.
+    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterError> {
+        let c = Charter::new(params);
+        let d = Params::default();
+        let purposes: Vec<&str> = d.purposes.iter().map(String::as_str).collect();
+        Ok(Params {
+            ordinary_majority: c.ratio("ordinary-majority", d.ordinary_majority)?,
+            ordinary_quorum: c.ratio("ordinary-quorum", d.ordinary_quorum)?,
+            min_window_days: c.days("min-window-days", d.min_window_days)?,
+            max_window_days: c.days("max-window-days", d.max_window_days)?,
+            purposes: c.list("purposes", &purposes),
+            access_max_days: c.days("access-max-days", d.access_max_days)?,
+            review_days: c.days("review-days", d.review_days)?,
+            council_approval: c.ratio("council-approval", d.council_approval)?,
+            veto_share: c.ratio("veto-share", d.veto_share)?,
+            disposal_threshold: c.ratio("disposal-threshold", d.disposal_threshold)?,
+            amendment_threshold: c.ratio("amendment-threshold", d.amendment_threshold)?,
+            amendment_quorum: c.ratio("amendment-quorum", d.amendment_quorum)?,
+            amendment_min_window_days: c
+                .days("amendment-min-window-days", d.amendment_min_window_days)?,
+            amendment_timelock_days: c
+                .days("amendment-timelock-days", d.amendment_timelock_days)?,
+        })
+    }
+}
+
+impl Bylaw for CivicDataTrust {
+    fn evaluate(view: &View, action: &Action) -> Verdict {
+        let params = match Params::from_charter(&view.charter) {
+            Ok(p) => p,
+            Err(e) => return deny("bad-charter", "charter", e.to_string()),
+        };
+        let member_only = matches!(
+            action,
+            Action::Propose(_) | Action::RegisterAsset(_) | Action::LockAsset(_)
+        );
+        if member_only && view.actor_member.is_none() {
+            return deny(
+                "not-a-member",
+                "§1 members act",
+                "only members may propose, register or lock assets",
+            );
+        }
+        match action {
+            Action::Propose(draft) => propose(&params, view, draft),
+            Action::Vote(_) => allow(),
+            Action::Close(_) => match &view.proposal {
+                Some(p) => close(&params, view, p),
+                None => deny("no-proposal", "§2", "there is no such proposal to close"),
+            },
+            Action::Execute(_) => execute(view),
+            Action::Withdraw(_) => match &view.proposal {
+                Some(p) if p.proposer == view.actor => allow(),
+                _ => deny(
+                    "not-the-proposer",
+                    "§9 withdrawal",
+                    "only the proposer may withdraw a proposal",
+                ),
+            },
+            Action::RegisterAsset(a) => {
+                if a.kind == AssetKind::Dataset && a.fields.is_empty() {
+                    return deny(
+                        "missing-schema",
+                        "§4 datasets",
+                        format!(
+                            "dataset `{}` must name its fields, marking the personal ones, so that grants can name fields instead of the whole dataset",
+                            a.id
+                        ),
+                    );
+                }
+                allow()
+            }
+            Action::LockAsset(id) => match &view.asset {
+                Some(a) if a.lock == LockStatus::Perpetual => deny(
+                    "already-locked",
+                    "§8 asset lock",
+                    format!("asset `{id}` is already under the perpetual asset lock"),
+                ),
+                _ => allow(),
+            },
+            Action::Delegate(_) => deny(
+                "no-proxy-voting",
+                "§2 ordinary resolutions",
+                "members vote in person: these bylaws have no proxy voting",
+            ),
+        }
+    }
+
+    fn describe(charter: &[Parameter]) -> BylawInfo {
+        let summary = match Params::from_charter(charter) {
+            Err(e) => vec![format!("invalid charter: {e}")],
+            Ok(p) => vec![
+                "§1 only members may propose, register or lock assets".to_string(),
+                format!(
+                    "§2 ordinary resolutions: more than {} of votes cast, quorum {} of the electorate, window {} to {} days",
+                    p.ordinary_majority, p.ordinary_quorum, p.min_window_days, p.max_window_days
+                ),
+                "§3 membership: community, public and data-ethics-council members, admitted or removed by ordinary resolution".to_string(),
+                "§4 a dataset names its fields and marks the personal ones".to_string(),
+                format!(
+                    "§5 access: to a member, named fields only, for one of: {}; at most {} days; a review window of at least {} days",
+                    p.purposes.join(", "),
+                    p.access_max_days,
+                    p.review_days
+                ),
+                format!(
+                    "§6 personal data: more than {} of the data-ethics council must vote yes",
+                    p.council_approval
+                ),
+                format!(
+                    "§7 veto: a class vetoes a grant when {} of its electors vote no",
+                    p.veto_share
+                ),
+                format!(
+                    "§8 asset lock: disposing of a perpetual asset needs {} of votes cast in each class",
+                    p.disposal_threshold
+                ),
+                "§9 only the proposer may withdraw a proposal".to_string(),
+                format!(
+                    "§10 amendments: at least {} of votes cast, quorum {}, window at least {} days, timelock {} days",
+                    p.amendment_threshold,
+                    p.amendment_quorum,
+                    p.amendment_min_window_days,
+                    p.amendment_timelock_days
+                ),
+            ],
+        };
+        BylawInfo {
+            name: "civic-data-trust".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            summary,
+        }
+    }
+}
+
+fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
+    if draft.title.trim().is_empty() {
+        return deny("missing-title", "§2", "a proposal needs a title");
+    }
+    let (min_days, clause) = match draft.body {
+        ProposalBody::GrantAccess(_) => (
+            params.review_days.max(params.min_window_days),
+            "§5 review window",
+        ),
+        ProposalBody::AmendBylaws(_) => (params.amendment_min_window_days, "§10 amendments"),
+        _ => (params.min_window_days, "§2 ordinary resolutions"),
+    };
+    let kind = draft.body.kind();
+    if draft.window < min_days.saturating_mul(DAY) {
+        return deny(
+            "window-too-short",
+            clause,
+            format!(
+                "{kind} needs a voting window of at least {min_days} days; this one is {} days",
+                draft.window / DAY
+            ),
+        );
+    }
+    let max_days = params.max_window_days.max(min_days);
+    if draft.window > max_days.saturating_mul(DAY) {
+        return deny(
+            "window-too-long",
+            "§2 ordinary resolutions",
+            format!(
+                "voting windows last at most {max_days} days; this one is {} days",
+                draft.window / DAY
+            ),
+        );
+    }
+    match &draft.body {
+        ProposalBody::Ordinary => allow(),
+        ProposalBody::AdmitMember(a) => {
+            if !CLASSES.contains(&a.class) {
+                return deny(
+                    "class-not-admitted",
+                    "§3 membership",
+                    format!(
+                        "a civic data trust's members are community, public or data-ethics-council; not {}",
+                        a.class.name()
+                    ),
+                );
+            }
+            if view.subject.is_some() {
+                return deny(
+                    "already-a-member",
+                    "§3 membership",
+                    "the applicant is already a member",
+                );
+            }
+            allow()
+        }
+        ProposalBody::RemoveMember(_) => match view.subject {
+            Some(_) => allow(),
+            None => deny(
+                "not-a-member",
+                "§3 membership",
+                "only a member can be removed",
+            ),
+        },
+        ProposalBody::DisposeAsset(d) => match &view.asset {
+            None => deny(
+                "no-such-asset",
+                "§8 asset lock",
+                format!("the trust holds no asset `{}`", d.asset_id),
+            ),
+            Some(_) => allow(),
+        },
+        ProposalBody::GrantAccess(g) => grant(params, view, g),
+        ProposalBody::AmendBylaws(_) => allow_with_note(format!(
+            "§10: the members decide by at least {} of votes cast",
+            params.amendment_threshold
+        )),
+        ProposalBody::Resolution(r) => deny(
+            "unknown-resolution",
+            "§2 ordinary resolutions",
+            format!(
+                "these bylaws define no `{}` resolutions; propose an ordinary resolution",
+                r.kind
+            ),
+        ),
+    }
+}
+
+/// §5: what a grant proposal must say.
+fn grant(params: &Params, view: &View, g: &AccessRequest) -> Verdict {
+    let Some(asset) = view.asset.as_ref().filter(|a| a.kind == AssetKind::Dataset) else {
+        return deny(
+            "not-a-data-asset",
+            "§5 access to data",
+            format!("the trust holds no dataset `{}`", g.asset_id),
+        );
+    };
+    if view.subject.is_none() {
+        return deny(
+            "grantee-not-a-member",
+            "§5 access to data",
+            "access is granted only to members, who answer to the trust for its use",
+        );
+    }
+    if g.fields.is_empty() {
+        return deny(
+            "whole-dataset",
+            "§5 data minimisation",
+            format!(
+                "a grant names the fields it needs, never the whole dataset; `{}` has {}",
+                asset.id,
+                asset
+                    .fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    if let Some(unknown) = g
+        .fields
+        .iter()
+        .find(|f| !asset.fields.iter().any(|d| &d.name == *f))
+    {
+        return deny(
+            "unknown-field",
+            "§5 data minimisation",
+            format!("dataset `{}` has no field `{unknown}`", asset.id),
+        );
+    }
+    if !params.purposes.iter().any(|p| p == &g.purpose) {
+        return deny(
+            "purpose-not-allowed",
+            "§5 purposes",
+            format!(
+                "data is shared only for {}; not for `{}`",
+                params.purposes.join(", "),
+                g.purpose
+            ),
+        );
+    }
+    if g.duration == 0 || g.duration > params.access_max_days.saturating_mul(DAY) {
+        return deny(
+            "grant-too-long",
+            "§5 expiry",
+            format!(
+                "a grant expires within {} days; this one lasts {} days",
+                params.access_max_days,
+                g.duration / DAY
+            ),
+        );
+    }
+    let personal = personal_fields(asset, g);
+    if personal.is_empty() {
+        allow()
+    } else {
+        allow_with_note(format!(
+            "§6: personal fields {} need the data-ethics council's approval",
+            personal.join(", ")
+        ))
+    }
+}
+
+/// The personal fields a grant asks for.
+fn personal_fields<'a>(asset: &'a Asset, g: &AccessRequest) -> Vec<&'a str> {
+    asset
+        .fields
+        .iter()
+        .filter(|f| f.personal && g.fields.contains(&f.name))
+        .map(|f| f.name.as_str())
+        .collect()
+}
+
+fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
+    let tally = Tally::of(proposal);
+    let all = tally.all;
+    let kind = proposal.body.kind();
+    let amendment = matches!(proposal.body, ProposalBody::AmendBylaws(_));
+    let (quorum, clause) = if amendment {
+        (params.amendment_quorum, "§10 amendments")
+    } else {
+        (params.ordinary_quorum, "§2 ordinary resolutions")
+    };
+    if !quorum.is_met_by(all.turnout(), all.electorate) {
+        return decide(
+            Outcome::Expired,
+            format!(
+                "{clause}: {kind} needs a quorum of {quorum} of the electorate; {} of {} took part ({}%)",
+                all.turnout(),
+                all.electorate,
+                percent(all.turnout(), all.electorate)
+            ),
+        );
+    }
+    let counts = format!(
+        "{} yes, {} no, {} abstain of {} electors",
+        all.yes, all.no, all.abstain, all.electorate
+    );
+    match &proposal.body {
+        ProposalBody::AmendBylaws(_) => {
+            let threshold = params.amendment_threshold;
+            if !threshold.is_met_by(all.yes, all.cast()) {
+                return decide(
+                    Outcome::Rejected,
+                    format!(
+                        "§10 amendments: an amendment needs at least {threshold} of votes cast; {} of {} ({}%); {counts}",
+                        all.yes,
+                        all.cast(),
+                        percent(all.yes, all.cast())
+                    ),
+                );
+            }
+            let days = params.amendment_timelock_days;
+            return decide_with_timelock(
+                format!(
+                    "§10 amendments: at least {threshold} of votes cast in favour; {counts}; executable after a timelock of {days} days"
+                ),
+                view.now.saturating_add(days.saturating_mul(DAY)),
+            );
+        }
+        ProposalBody::GrantAccess(g) => {
+            if let Some(veto) = vetoing_class(params, &tally) {
+                return decide(Outcome::Rejected, veto);
+            }
+            let personal = view
+                .asset
+                .as_ref()
+                .map(|a| personal_fields(a, g))
+                .unwrap_or_default();
+            if !personal.is_empty() {
+                let council = tally.class(StakeholderClass::DataEthicsCouncil);
+                if !params
+                    .council_approval
+                    .is_exceeded_by(council.yes, council.electorate)
+                {
+                    return decide(
+                        Outcome::Rejected,
+                        format!(
+                            "§6 personal data: a grant of {} needs yes from more than {} of the data-ethics council; {} of {} voted yes ({}%)",
+                            personal.join(", "),
+                            params.council_approval,
+                            council.yes,
+                            council.electorate,
+                            percent(council.yes, council.electorate)
+                        ),
+                    );
+                }
+            }
+        }
+        ProposalBody::DisposeAsset(_)
+            if view
+                .asset
+                .as_ref()
+                .is_some_and(|a| a.lock == LockStatus::Perpetual) =>
+        {
+            let threshold = params.disposal_threshold;
+            let short: Vec<String> = CLASSES
+                .iter()
+                .map(|c| (c, tally.class(*c)))
+                .filter(|(_, t)| t.electorate > 0 && !threshold.is_met_by(t.yes, t.cast()))
+                .map(|(c, t)| {
+                    format!(
+                        "{} class: {} of {} ({}%)",
+                        c.name(),
+                        t.yes,
+                        t.cast(),
+                        percent(t.yes, t.cast())
+                    )
+                })
+                .collect();
+            if !short.is_empty() {
+                return decide(
+                    Outcome::Rejected,
+                    format!(
+                        "§8 asset lock: disposing of a perpetual asset needs {threshold} of votes cast in each class; {}",
+                        short.join("; ")
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
+    let majority = params.ordinary_majority;
+    if majority.is_exceeded_by(all.yes, all.cast()) {
+        decide(
+            Outcome::Passed,
+            format!(
+                "§2 ordinary resolutions: more than {majority} of votes cast in favour; {counts}"
+            ),
+        )
+    } else {
+        decide(
+            Outcome::Rejected,
+            format!(
+                "§2 ordinary resolutions: {kind} needs more than {majority} of votes cast in favour; {counts}"
+            ),
+        )
+    }
+}
+
+/// §7: the first class in which the veto share of electors voted no, described.
+fn vetoing_class(params: &Params, tally: &Tally) -> Option<String> {
+    CLASSES.iter().find_map(|c| {
+        let t = tally.class(*c);
+        (t.electorate > 0 && params.veto_share.is_met_by(t.no, t.electorate)).then(|| {
+            format!(
+                "§7 veto: the {} class vetoed the grant; {} of its {} electors voted no ({}%), at least {}",
+                c.name(),
+                t.no,
+                t.electorate,
+                percent(t.no, t.electorate),
+                params.veto_share
+            )
+        })
+    })
+}
+
+fn execute(view: &View) -> Verdict {
+    let Some(proposal) = &view.proposal else {
+        return deny("no-proposal", "§2", "there is no such proposal to execute");
+    };
+    match &proposal.body {
+        ProposalBody::GrantAccess(_) if view.subject.is_none() => deny(
+            "grantee-not-a-member",
+            "§5 access to data",
+            "the grantee is no longer a member",
+        ),
+        _ => allow(),
+    }
+}

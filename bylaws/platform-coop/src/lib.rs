@@ -1,0 +1,556 @@
+//! # platform-coop
+//!
+//! The bylaws of a platform cooperative, owned by the people who work on the platform
+//! (`worker`) and the people who use it (`user`).
+//!
+//! - §1 Only members act.
+//! - §2 Resolutions pass by more than half of the votes cast, with a quorum of a third of the
+//!   electorate, after a window of 7 to 60 days. Votes cast by proxy count (§4).
+//! - §3 Membership: workers and users, admitted or removed by ordinary resolution.
+//! - §4 Proxy voting: a member may delegate their vote to another member of the same class,
+//!   for at most 365 days. A delegation counts on the proposals opened while it is in force,
+//!   if it is still in force when voting closes and the delegate votes in person; a member's
+//!   own ballot always overrides their delegate's; delegations do not chain.
+//! - §5 Surplus allocation: a `surplus-allocation` resolution divides a surplus between
+//!   workers, users and the reserve, and needs more than half of the votes cast in *both*
+//!   classes.
+//! - §6 Disposing of a perpetual asset needs two thirds of the votes cast in both classes.
+//! - §7 Data access: to a member, for a stated purpose, for at most 365 days.
+//! - §8 Only the proposer withdraws a proposal.
+//! - §9 Amendments need two thirds of the votes cast, a quorum of half the electorate, a
+//!   30-day window and a 7-day timelock.
+
+use bylaws_sdk::{
+    Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, ClassTally, DAY, Delegation,
+    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Resolution,
+    StakeholderClass, Tally, Verdict, View, allow, allow_with_note, decide, decide_with_timelock,
+    deny, percent,
+};
+
+/// The platform cooperative bylaw.
+pub struct PlatformCoop;
+
+// Exported only in the Wasm build: natively the crate is a plain library.
+#[cfg(all(feature = "export", target_arch = "wasm32"))]
+bylaws_sdk::export_bylaw!(PlatformCoop);
+
+/// The classes of a platform cooperative.
+pub const CLASSES: [StakeholderClass; 2] = [StakeholderClass::Worker, StakeholderClass::User];
+
+/// The resolution kind that divides a surplus.
+pub const SURPLUS_ALLOCATION: &str = "surplus-allocation";
+
+/// The terms a surplus allocation must give (whole currency units); the three shares add up
+/// to the amount.
+pub const SURPLUS_TERMS: [&str; 4] = ["amount", "workers", "users", "reserve"];
+
+/// The bylaw's parameters, read from the charter (defaults in brackets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// `majority` [1/2]: share of votes cast that must be exceeded (overall, and in each
+    /// class for a surplus allocation).
+    pub majority: Ratio,
+    /// `quorum` [1/3]: share of the electorate that must take part (proxies included).
+    pub quorum: Ratio,
+    /// `min-window-days` [7].
+    pub min_window_days: u64,
+    /// `max-window-days` [60].
+    pub max_window_days: u64,
+    /// `proxy-max-days` [365]: the longest a delegation may last.
+    pub proxy_max_days: u64,
+    /// `disposal-threshold` [2/3]: share of votes cast needed in each class.
+    pub disposal_threshold: Ratio,
+    /// `access-max-days` [365].
+    pub access_max_days: u64,
+    /// `amendment-threshold` [2/3].
+    pub amendment_threshold: Ratio,
+    /// `amendment-quorum` [1/2].
+    pub amendment_quorum: Ratio,
+    /// `amendment-min-window-days` [30].
+    pub amendment_min_window_days: u64,
+    /// `amendment-timelock-days` [7].
+    pub amendment_timelock_days: u64,
+}
+
+fn ratio(num: u32, den: u32) -> Ratio {
+    Ratio::new(num, den).expect("the default ratios are valid")
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            majority: ratio(1, 2),
+            quorum: ratio(1, 3),
+            min_window_days: 7,
+            max_window_days: 60,
+            proxy_max_days: 365,
+            disposal_threshold: ratio(2, 3),
+            access_max_days: 365,
+            amendment_threshold: ratio(2, 3),
+            amendment_quorum: ratio(1, 2),
+            amendment_min_window_days: 30,
+            amendment_timelock_days: 7,
+        }
+    }
+}
+
+impl Params {
+    /// Read the parameters from a charter, falling back to the defaults.
+    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterError> {
+        let c = Charter::new(params);
+        let d = Params::default();
+        Ok(Params {
+            majority: c.ratio("majority", d.majority)?,
+            quorum: c.ratio("quorum", d.quorum)?,
+            min_window_days: c.days("min-window-days", d.min_window_days)?,
+            max_window_days: c.days("max-window-days", d.max_window_days)?,
+            proxy_max_days: c.days("proxy-max-days", d.proxy_max_days)?,
+            disposal_threshold: c.ratio("disposal-threshold", d.disposal_threshold)?,
+            access_max_days: c.days("access-max-days", d.access_max_days)?,
+            amendment_threshold: c.ratio("amendment-threshold", d.amendment_threshold)?,
+            amendment_quorum: c.ratio("amendment-quorum", d.amendment_quorum)?,
+            amendment_min_window_days: c
+                .days("amendment-min-window-days", d.amendment_min_window_days)?,
+            amendment_timelock_days: c
+                .days("amendment-timelock-days", d.amendment_timelock_days)?,
+        })
+    }
+}
+
+impl Bylaw for PlatformCoop {
+    fn evaluate(view: &View, action: &Action) -> Verdict {
+        let params = match Params::from_charter(&view.charter) {
+            Ok(p) => p,
+            Err(e) => return deny("bad-charter", "charter", e.to_string()),
+        };
+        let member_only = matches!(
+            action,
+            Action::Propose(_) | Action::RegisterAsset(_) | Action::LockAsset(_)
+        );
+        if member_only && view.actor_member.is_none() {
+            return deny(
+                "not-a-member",
+                "§1 members act",
+                "only members may propose, register or lock assets",
+            );
+        }
+        match action {
+            Action::Propose(draft) => propose(&params, view, draft),
+            Action::Vote(_) | Action::RegisterAsset(_) => allow(),
+            Action::Close(_) => match &view.proposal {
+                Some(p) => close(&params, view, p),
+                None => deny("no-proposal", "§2", "there is no such proposal to close"),
+            },
+            Action::Execute(_) => match (&view.proposal, &view.subject) {
+                (Some(p), None) if matches!(p.body, ProposalBody::GrantAccess(_)) => deny(
+                    "grantee-not-a-member",
+                    "§7 data access",
+                    "the grantee is no longer a member",
+                ),
+                _ => allow(),
+            },
+            Action::Withdraw(_) => match &view.proposal {
+                Some(p) if p.proposer == view.actor => allow(),
+                _ => deny(
+                    "not-the-proposer",
+                    "§8 withdrawal",
+                    "only the proposer may withdraw a proposal",
+                ),
+            },
+            Action::LockAsset(id) => match &view.asset {
+                Some(a) if a.lock == LockStatus::Perpetual => deny(
+                    "already-locked",
+                    "§6 asset lock",
+                    format!("asset `{id}` is already under the perpetual asset lock"),
+                ),
+                _ => allow(),
+            },
+            Action::Delegate(d) => delegate(&params, view, d),
+        }
+    }
+
+    fn describe(charter: &[Parameter]) -> BylawInfo {
+        let summary = match Params::from_charter(charter) {
+            Err(e) => vec![format!("invalid charter: {e}")],
+            Ok(p) => vec![
+                "§1 only members may propose, register or lock assets".to_string(),
+                format!(
+                    "§2 resolutions: more than {} of votes cast (proxies included), quorum {} of the electorate, window {} to {} days",
+                    p.majority, p.quorum, p.min_window_days, p.max_window_days
+                ),
+                "§3 membership: workers and users, by ordinary resolution".to_string(),
+                format!(
+                    "§4 proxies: to a member of the same class, for at most {} days; one's own ballot overrides",
+                    p.proxy_max_days
+                ),
+                format!(
+                    "§5 surplus allocation: more than {} of votes cast among workers and among users",
+                    p.majority
+                ),
+                format!(
+                    "§6 asset lock: disposing of a perpetual asset needs {} of votes cast in both classes",
+                    p.disposal_threshold
+                ),
+                format!(
+                    "§7 data access: to a member, for a stated purpose, for at most {} days",
+                    p.access_max_days
+                ),
+                "§8 only the proposer may withdraw a proposal".to_string(),
+                format!(
+                    "§9 amendments: at least {} of votes cast, quorum {}, window at least {} days, timelock {} days",
+                    p.amendment_threshold,
+                    p.amendment_quorum,
+                    p.amendment_min_window_days,
+                    p.amendment_timelock_days
+                ),
+            ],
+        };
+        BylawInfo {
+            name: "platform-coop".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            summary,
+        }
+    }
+}
+
+/// §4: who may hold a member's proxy, and for how long.
+fn delegate(params: &Params, view: &View, d: &Delegation) -> Verdict {
+    let Some(actor) = &view.actor_member else {
+        return deny(
+            "not-a-member",
+            "§1 members act",
+            "only members have a vote to delegate",
+        );
+    };
+    if d.delegate.is_none() {
+        return allow_with_note("§4: the delegation is withdrawn; you vote in person");
+    }
+    let Some(delegate) = &view.subject else {
+        return deny(
+            "not-a-member",
+            "§4 proxies",
+            "a vote is delegated only to a member",
+        );
+    };
+    if delegate.class != actor.class {
+        return deny(
+            "proxy-other-class",
+            "§4 proxies",
+            format!(
+                "a {} delegates to another {}, so each class's majority stays its own; {} is a {}",
+                actor.class.name(),
+                actor.class.name(),
+                delegate.name,
+                delegate.class.name()
+            ),
+        );
+    }
+    if d.until
+        > view
+            .now
+            .saturating_add(params.proxy_max_days.saturating_mul(DAY))
+    {
+        return deny(
+            "proxy-too-long",
+            "§4 proxies",
+            format!(
+                "a delegation lasts at most {} days; this one {} days",
+                params.proxy_max_days,
+                d.until.saturating_sub(view.now).div_ceil(DAY)
+            ),
+        );
+    }
+    allow_with_note(format!(
+        "§4: {} votes for you on proposals opened from now on, unless you vote yourself",
+        delegate.name
+    ))
+}
+
+fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
+    if draft.title.trim().is_empty() {
+        return deny("missing-title", "§2", "a proposal needs a title");
+    }
+    let (min_days, clause) = match draft.body {
+        ProposalBody::AmendBylaws(_) => (params.amendment_min_window_days, "§9 amendments"),
+        _ => (params.min_window_days, "§2 resolutions"),
+    };
+    let kind = draft.body.kind();
+    if draft.window < min_days.saturating_mul(DAY) {
+        return deny(
+            "window-too-short",
+            clause,
+            format!(
+                "{kind} needs a voting window of at least {min_days} days; this one is {} days",
+                draft.window / DAY
+            ),
+        );
+    }
+    let max_days = params.max_window_days.max(min_days);
+    if draft.window > max_days.saturating_mul(DAY) {
+        return deny(
+            "window-too-long",
+            "§2 resolutions",
+            format!(
+                "voting windows last at most {max_days} days; this one is {} days",
+                draft.window / DAY
+            ),
+        );
+    }
+    match &draft.body {
+        ProposalBody::Ordinary | ProposalBody::AmendBylaws(_) => allow(),
+        ProposalBody::AdmitMember(a) if !CLASSES.contains(&a.class) => deny(
+            "class-not-admitted",
+            "§3 membership",
+            format!(
+                "a platform cooperative's members are workers or users; not {}",
+                a.class.name()
+            ),
+        ),
+        ProposalBody::AdmitMember(_) if view.subject.is_some() => deny(
+            "already-a-member",
+            "§3 membership",
+            "the applicant is already a member",
+        ),
+        ProposalBody::AdmitMember(_) => allow(),
+        ProposalBody::RemoveMember(_) if view.subject.is_none() => deny(
+            "not-a-member",
+            "§3 membership",
+            "only a member can be removed",
+        ),
+        ProposalBody::RemoveMember(_) => allow(),
+        ProposalBody::DisposeAsset(d) if view.asset.is_none() => deny(
+            "no-such-asset",
+            "§6 asset lock",
+            format!("the cooperative holds no asset `{}`", d.asset_id),
+        ),
+        ProposalBody::DisposeAsset(_) => allow(),
+        ProposalBody::GrantAccess(g) => {
+            if view
+                .asset
+                .as_ref()
+                .is_none_or(|a| a.kind != AssetKind::Dataset)
+            {
+                return deny(
+                    "not-a-data-asset",
+                    "§7 data access",
+                    format!("the cooperative holds no dataset `{}`", g.asset_id),
+                );
+            }
+            if view.subject.is_none() {
+                return deny(
+                    "grantee-not-a-member",
+                    "§7 data access",
+                    "access is granted only to members",
+                );
+            }
+            if g.purpose.trim().is_empty() {
+                return deny(
+                    "missing-purpose",
+                    "§7 data access",
+                    "an access grant states its purpose",
+                );
+            }
+            if g.duration == 0 || g.duration > params.access_max_days.saturating_mul(DAY) {
+                return deny(
+                    "grant-too-long",
+                    "§7 data access",
+                    format!(
+                        "an access grant expires within {} days; this one lasts {} days",
+                        params.access_max_days,
+                        g.duration / DAY
+                    ),
+                );
+            }
+            allow()
+        }
+        ProposalBody::Resolution(r) if r.kind == SURPLUS_ALLOCATION => match surplus(r) {
+            Ok(s) => allow_with_note(format!(
+                "§5: {} to workers, {} to users, {} to the reserve, if both classes agree",
+                s.workers, s.users, s.reserve
+            )),
+            Err(why) => deny("bad-terms", "§5 surplus allocation", why),
+        },
+        ProposalBody::Resolution(r) => deny(
+            "unknown-resolution",
+            "§2 resolutions",
+            format!(
+                "these bylaws define `{SURPLUS_ALLOCATION}` resolutions only; not `{}`",
+                r.kind
+            ),
+        ),
+    }
+}
+
+/// A surplus allocation's terms, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Surplus {
+    /// The surplus to divide.
+    pub amount: u64,
+    /// The workers' share.
+    pub workers: u64,
+    /// The users' share.
+    pub users: u64,
+    /// Kept in reserve.
+    pub reserve: u64,
+}
+
+/// §5: read and check a surplus allocation's terms.
+pub fn surplus(r: &Resolution) -> Result<Surplus, String> {
+    let get = |key: &str| -> Result<u64, String> {
+        let value = r.terms.iter().find(|t| t.key == key).ok_or_else(|| {
+            format!(
+                "a surplus allocation gives `{key}` (its terms: {})",
+                SURPLUS_TERMS.join(", ")
+            )
+        })?;
+        value
+            .value
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{key}` = `{}` is not a whole amount", value.value))
+    };
+    if let Some(extra) = r
+        .terms
+        .iter()
+        .find(|t| !SURPLUS_TERMS.contains(&t.key.as_str()))
+    {
+        return Err(format!(
+            "a surplus allocation has no term `{}` (its terms: {})",
+            extra.key,
+            SURPLUS_TERMS.join(", ")
+        ));
+    }
+    let s = Surplus {
+        amount: get("amount")?,
+        workers: get("workers")?,
+        users: get("users")?,
+        reserve: get("reserve")?,
+    };
+    let total = u128::from(s.workers) + u128::from(s.users) + u128::from(s.reserve);
+    if total != u128::from(s.amount) {
+        return Err(format!(
+            "the shares ({} + {} + {} = {total}) must add up to the amount, {}",
+            s.workers, s.users, s.reserve, s.amount
+        ));
+    }
+    Ok(s)
+}
+
+fn class_line(class: StakeholderClass, t: &ClassTally) -> String {
+    format!(
+        "{}s: {} yes of {} votes cast ({}%)",
+        class.name(),
+        t.yes,
+        t.cast(),
+        percent(t.yes, t.cast())
+    )
+}
+
+fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
+    let tally = Tally::with_proxies(proposal);
+    let all = tally.all;
+    let kind = proposal.body.kind();
+    let amendment = matches!(proposal.body, ProposalBody::AmendBylaws(_));
+    let (quorum, clause) = if amendment {
+        (params.amendment_quorum, "§9 amendments")
+    } else {
+        (params.quorum, "§2 resolutions")
+    };
+    let counts = format!(
+        "{} yes, {} no, {} abstain of {} electors ({} by proxy)",
+        all.yes, all.no, all.abstain, all.electorate, tally.by_proxy
+    );
+    if !quorum.is_met_by(all.turnout(), all.electorate) {
+        return decide(
+            Outcome::Expired,
+            format!(
+                "{clause}: {kind} needs a quorum of {quorum} of the electorate; {} of {} took part ({}%), {} by proxy",
+                all.turnout(),
+                all.electorate,
+                percent(all.turnout(), all.electorate),
+                tally.by_proxy
+            ),
+        );
+    }
+    // Resolutions that each class must carry, and by what share.
+    let per_class = match &proposal.body {
+        ProposalBody::Resolution(_) => Some((params.majority, true, "§5 surplus allocation")),
+        ProposalBody::DisposeAsset(_)
+            if view
+                .asset
+                .as_ref()
+                .is_some_and(|a| a.lock == LockStatus::Perpetual) =>
+        {
+            Some((params.disposal_threshold, false, "§6 asset lock"))
+        }
+        _ => None,
+    };
+    if let Some((share, exceed, clause)) = per_class {
+        let lines: Vec<(bool, String)> = CLASSES
+            .iter()
+            .map(|c| {
+                let t = tally.class(*c);
+                let ok = if exceed {
+                    share.is_exceeded_by(t.yes, t.cast())
+                } else {
+                    share.is_met_by(t.yes, t.cast())
+                };
+                (ok, class_line(*c, t))
+            })
+            .collect();
+        let need = if exceed { "more than" } else { "at least" };
+        let text = lines
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return if lines.iter().all(|(ok, _)| *ok) {
+            decide(
+                Outcome::Passed,
+                format!("{clause}: {need} {share} of votes cast in both classes; {text}; {counts}"),
+            )
+        } else {
+            decide(
+                Outcome::Rejected,
+                format!(
+                    "{clause}: {kind} needs {need} {share} of votes cast in both classes; {text}"
+                ),
+            )
+        };
+    }
+    if amendment {
+        let threshold = params.amendment_threshold;
+        if !threshold.is_met_by(all.yes, all.cast()) {
+            return decide(
+                Outcome::Rejected,
+                format!(
+                    "§9 amendments: an amendment needs at least {threshold} of votes cast; {} of {} ({}%); {counts}",
+                    all.yes,
+                    all.cast(),
+                    percent(all.yes, all.cast())
+                ),
+            );
+        }
+        let days = params.amendment_timelock_days;
+        return decide_with_timelock(
+            format!(
+                "§9 amendments: at least {threshold} of votes cast in favour; {counts}; executable after a timelock of {days} days"
+            ),
+            view.now.saturating_add(days.saturating_mul(DAY)),
+        );
+    }
+    let majority = params.majority;
+    if majority.is_exceeded_by(all.yes, all.cast()) {
+        decide(
+            Outcome::Passed,
+            format!("§2 resolutions: more than {majority} of votes cast in favour; {counts}"),
+        )
+    } else {
+        decide(
+            Outcome::Rejected,
+            format!(
+                "§2 resolutions: {kind} needs more than {majority} of votes cast in favour; {counts}"
+            ),
+        )
+    }
+}
