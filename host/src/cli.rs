@@ -1308,9 +1308,10 @@ fn show(
         for g in s.grants.values() {
             writeln!(
                 out,
-                "  #{} {} -> `{}` until {} for: {}",
+                "  #{} {} -> {} of `{}` until {} for: {}",
                 g.id,
                 render::who(s, &g.grantee),
+                render::fields_text(&g.fields),
                 g.asset_id,
                 render::when(g.expires_at),
                 g.purpose
@@ -1467,7 +1468,8 @@ fn bylaws_test(
 /// The package name in `crate_dir`'s Cargo.toml.
 fn package_name(crate_dir: &Path) -> Result<String> {
     let path = crate_dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
     let manifest: toml::Table =
         toml::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
     manifest

@@ -357,12 +357,35 @@ pub fn member_json(m: &Member) -> Value {
     })
 }
 
-/// A grant as JSON.
-pub fn grant_json(g: &Grant) -> Value {
+/// A grant as JSON, with the personal fields it covers (as its dataset declares them).
+pub fn grant_json(state: &TrustState, g: &Grant) -> Value {
     json!({
+        "personal_fields": personal_fields(state, g),
         "id": g.id, "grantee": hex::encode(&g.grantee), "asset": g.asset_id, "fields": g.fields, "purpose": g.purpose,
         "proposal": g.proposal, "granted_at": g.granted_at, "expires_at": g.expires_at,
     })
+}
+
+/// The personal fields of its dataset a grant covers (all of them when it covers the whole
+/// dataset).
+pub fn personal_fields<'a>(state: &'a TrustState, g: &Grant) -> Vec<&'a str> {
+    state.assets.get(&g.asset_id).map_or_else(Vec::new, |a| {
+        a.fields
+            .iter()
+            .filter(|f| f.personal && (g.fields.is_empty() || g.fields.contains(&f.name)))
+            .map(|f| f.name.as_str())
+            .collect()
+    })
+}
+
+/// Whether a grant touches the data of the member `key`: it was granted to them, or it covers
+/// personal data held in trust, which is about the trust's members (each member is a data
+/// subject of the personal fields of its datasets). A grant over a dataset no longer held is
+/// counted as touching, since its fields can no longer be checked.
+pub fn grant_touches(state: &TrustState, g: &Grant, key: &[u8]) -> bool {
+    g.grantee == key
+        || (state.member(key).is_some()
+            && (!state.assets.contains_key(&g.asset_id) || !personal_fields(state, g).is_empty()))
 }
 
 /// The whole state as JSON.
@@ -379,7 +402,7 @@ pub fn state_json(state: &TrustState) -> Value {
         "members": state.members.values().map(member_json).collect::<Vec<_>>(),
         "assets": state.assets.values().map(asset_json).collect::<Vec<_>>(),
         "proposals": state.proposals.values().map(|p| proposal_json(state, p)).collect::<Vec<_>>(),
-        "grants": state.grants.values().map(grant_json).collect::<Vec<_>>(),
+        "grants": state.grants.values().map(|g| grant_json(state, g)).collect::<Vec<_>>(),
     })
 }
 

@@ -449,7 +449,10 @@ fn class_line(class: StakeholderClass, t: &ClassTally) -> String {
 fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let tally = Tally::with_proxies(proposal);
     let all = tally.all;
-    let kind = proposal.body.kind();
+    let kind = match &proposal.body {
+        ProposalBody::Resolution(r) => r.kind.as_str(),
+        body => body.kind(),
+    };
     let amendment = matches!(proposal.body, ProposalBody::AmendBylaws(_));
     let (quorum, clause) = if amendment {
         (params.amendment_quorum, "§9 amendments")

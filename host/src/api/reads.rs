@@ -125,17 +125,49 @@ pub async fn proposals(
     })
 }
 
-/// Access grants (who may use which data, for what purpose, until when).
+/// Which grants to list.
+#[derive(Deserialize, IntoParams)]
+pub struct GrantQuery {
+    /// A member's key (hex): only the grants touching that member's data (see
+    /// [`render::grant_touches`]).
+    touching: Option<String>,
+}
+
+/// Access grants (who may use which data, which fields, for what purpose, until when);
+/// `?touching=KEY` lists those touching one member's data.
 #[utoipa::path(get, path = "/v1/trusts/{id}/grants", tag = "trusts",
-    params(("id" = String, Path, description = "The trust id (hex)")),
+    params(("id" = String, Path, description = "The trust id (hex)"), GrantQuery),
     responses((status = 200, description = "`{\"grants\": [...]}`", body = Value),
+              (status = 400, description = "`touching` is not a 64-digit hex key", body = ErrorBody),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn grants(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
+    Query(q): Query<GrantQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let touching = match &q.touching {
+        None => None,
+        Some(k) => Some(
+            hex::decode(k)
+                .ok()
+                .filter(|k| k.len() == 32)
+                .ok_or_else(|| {
+                    ApiError::bad_query("touching: give a member's key as 64 hex digits")
+                })?,
+        ),
+    };
     with_trust(&hub, &id, |t| {
-        let list: Vec<Value> = t.state().grants.values().map(render::grant_json).collect();
+        let s = t.state();
+        let list: Vec<Value> = s
+            .grants
+            .values()
+            .filter(|g| {
+                touching
+                    .as_ref()
+                    .is_none_or(|k| render::grant_touches(s, g, k))
+            })
+            .map(|g| render::grant_json(s, g))
+            .collect();
         Ok(axum::Json(json!({ "grants": list })))
     })
 }

@@ -300,6 +300,30 @@ pub struct AssetRow {
     pub locked: bool,
     /// Description.
     pub description: String,
+    /// A dataset's fields, personal ones marked.
+    pub fields: String,
+}
+
+/// An access grant in a table.
+pub struct GrantRow {
+    /// Grant number.
+    pub id: u64,
+    /// The grantee's name.
+    pub grantee: String,
+    /// The dataset.
+    pub asset: String,
+    /// The fields granted, in words.
+    pub fields: String,
+    /// The personal fields among them (empty: none).
+    pub personal: String,
+    /// The stated purpose.
+    pub purpose: String,
+    /// The proposal that granted it.
+    pub proposal: u64,
+    /// When it expires.
+    pub expires: String,
+    /// Whether it has expired.
+    pub expired: bool,
 }
 
 /// `/trusts/{id}/assets`.
@@ -310,6 +334,8 @@ pub struct AssetsPage {
     pub nav: Nav,
     /// The assets.
     pub assets: Vec<AssetRow>,
+    /// Every access grant, newest first: each member can see who uses which data.
+    pub grants: Vec<GrantRow>,
 }
 
 impl AssetsPage {
@@ -327,8 +353,38 @@ impl AssetsPage {
                     lock: a.lock.name(),
                     locked: a.lock == LockStatus::Perpetual,
                     description: a.description.clone(),
+                    fields: a
+                        .fields
+                        .iter()
+                        .map(|f| {
+                            if f.personal {
+                                format!("{} (personal)", f.name)
+                            } else {
+                                f.name.clone()
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })
                 .collect(),
+            grants: {
+                let s = t.state();
+                s.grants
+                    .values()
+                    .rev()
+                    .map(|g| GrantRow {
+                        id: g.id,
+                        grantee: render::who(s, &g.grantee),
+                        asset: g.asset_id.clone(),
+                        fields: render::fields_text(&g.fields),
+                        personal: render::personal_fields(s, g).join(", "),
+                        purpose: g.purpose.clone(),
+                        proposal: g.proposal,
+                        expires: when(g.expires_at),
+                        expired: g.expires_at <= s.time,
+                    })
+                    .collect()
+            },
         }
     }
 }
