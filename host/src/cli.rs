@@ -508,7 +508,7 @@ enum BylawsCommand {
     New {
         /// The crate's name (lowercase letters, digits, `-`).
         name: String,
-        /// `minimal` or `classic-clt`.
+        /// `minimal`, `classic-clt`, `civic-data-trust` or `platform-coop`.
         #[arg(long, default_value = "minimal")]
         template: String,
         /// Where to create it (default: the current directory).
@@ -1272,11 +1272,17 @@ fn show(
         for m in s.members.values() {
             writeln!(
                 out,
-                "  {:<16} {:<9} admitted {}  {}",
+                "  {:<16} {:<9} admitted {}  {}{}",
                 m.name,
                 m.class.name(),
                 render::when(m.admitted_at),
-                hex::encode(&m.key)
+                hex::encode(&m.key),
+                m.proxy.as_ref().map_or_else(String::new, |p| format!(
+                    "\n  {:<16} delegates to {} until {}",
+                    "",
+                    render::who(s, &p.delegate),
+                    render::when(p.until)
+                ))
             )?;
         }
     }

@@ -248,7 +248,10 @@ impl Turnout {
                     }
                 }
             }
-            classes.push((class, electors.len() as u64, yes, no, abstain));
+            // A class with no electors is not part of this trust's vote.
+            if !electors.is_empty() {
+                classes.push((class, electors.len() as u64, yes, no, abstain));
+            }
         }
         Turnout { classes }
     }
@@ -340,6 +343,14 @@ pub fn proposal_json(state: &TrustState, p: &ProposalState) -> Value {
 
 /// The stakeholder classes, in the order pages and listings show them.
 pub const CLASSES: [StakeholderClass; 6] = StakeholderClass::ALL;
+
+/// The classes `state`'s members belong to, in the order pages show them.
+pub fn classes_of(state: &TrustState) -> Vec<StakeholderClass> {
+    CLASSES
+        .into_iter()
+        .filter(|c| state.members.values().any(|m| m.class == *c))
+        .collect()
+}
 
 /// An asset as JSON.
 pub fn asset_json(a: &cltd_runtime::Asset) -> Value {

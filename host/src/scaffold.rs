@@ -15,76 +15,79 @@ struct Template {
     description: &'static str,
 }
 
+/// A template crate's files, each included from `bylaws/CRATE/PATH`.
+macro_rules! files {
+    ($krate:literal: $($path:literal),+ $(,)?) => {
+        &[$(($path, include_str!(concat!("../../bylaws/", $krate, "/", $path)))),+]
+    };
+}
+
 const MINIMAL: Template = Template {
     name: "minimal",
     description: "Members decide ordinary resolutions by a simple majority of votes cast.",
-    files: &[
-        (
-            "src/lib.rs",
-            include_str!("../../bylaws/minimal/src/lib.rs"),
-        ),
-        ("README.md", include_str!("../../bylaws/minimal/README.md")),
-        (
-            "scenarios/01-majority.toml",
-            include_str!("../../bylaws/minimal/scenarios/01-majority.toml"),
-        ),
-    ],
+    files: files!("minimal": "src/lib.rs", "README.md", "scenarios/01-majority.toml"),
 };
 
 const CLASSIC_CLT: Template = Template {
     name: "classic-clt",
     description: "A classic community land trust: three stakeholder classes, an asset lock, open membership.",
-    files: &[
-        (
-            "src/lib.rs",
-            include_str!("../../bylaws/classic-clt/src/lib.rs"),
-        ),
-        (
-            "src/tests.rs",
-            include_str!("../../bylaws/classic-clt/src/tests.rs"),
-        ),
-        (
-            "README.md",
-            include_str!("../../bylaws/classic-clt/README.md"),
-        ),
-        (
-            "scenarios/01-members-act.toml",
-            include_str!("../../bylaws/classic-clt/scenarios/01-members-act.toml"),
-        ),
-        (
-            "scenarios/02-ordinary-resolutions.toml",
-            include_str!("../../bylaws/classic-clt/scenarios/02-ordinary-resolutions.toml"),
-        ),
-        (
-            "scenarios/03-membership.toml",
-            include_str!("../../bylaws/classic-clt/scenarios/03-membership.toml"),
-        ),
-        (
-            "scenarios/04-asset-lock.toml",
-            include_str!("../../bylaws/classic-clt/scenarios/04-asset-lock.toml"),
-        ),
-        (
-            "scenarios/05-data-access.toml",
-            include_str!("../../bylaws/classic-clt/scenarios/05-data-access.toml"),
-        ),
-        (
-            "scenarios/06-withdraw.toml",
-            include_str!("../../bylaws/classic-clt/scenarios/06-withdraw.toml"),
-        ),
-        (
-            "scenarios/07-amendments.toml",
-            include_str!("../../bylaws/classic-clt/scenarios/07-amendments.toml"),
-        ),
-    ],
+    files: files!("classic-clt":
+        "src/lib.rs",
+        "src/tests.rs",
+        "README.md",
+        "scenarios/01-members-act.toml",
+        "scenarios/02-ordinary-resolutions.toml",
+        "scenarios/03-membership.toml",
+        "scenarios/04-asset-lock.toml",
+        "scenarios/05-data-access.toml",
+        "scenarios/06-withdraw.toml",
+        "scenarios/07-amendments.toml",
+    ),
+};
+
+const CIVIC_DATA_TRUST: Template = Template {
+    name: "civic-data-trust",
+    description: "A civic data trust: personal data shared only with the data-ethics council's approval, for listed purposes, field by field, for a limited time, under any class's veto.",
+    files: files!("civic-data-trust":
+        "src/lib.rs",
+        "README.md",
+        "scenarios/01-members-and-datasets.toml",
+        "scenarios/02-what-a-grant-must-say.toml",
+        "scenarios/03-council-approves-personal-data.toml",
+        "scenarios/04-any-class-vetoes.toml",
+        "scenarios/05-quorum-lock-amendments.toml",
+        "scenarios/06-bad-charter.toml",
+    ),
+};
+
+const PLATFORM_COOP: Template = Template {
+    name: "platform-coop",
+    description: "A platform cooperative: worker and user members, proxy voting, and surplus allocation by a majority in both classes.",
+    files: files!("platform-coop":
+        "src/lib.rs",
+        "README.md",
+        "scenarios/01-members-and-resolutions.toml",
+        "scenarios/02-proxy-voting.toml",
+        "scenarios/03-surplus-allocation.toml",
+        "scenarios/04-assets-data-amendments.toml",
+        "scenarios/05-bad-charter.toml",
+    ),
 };
 
 /// The template names `cltd bylaws new` accepts.
-pub const TEMPLATES: [&str; 2] = ["minimal", "classic-clt"];
+pub const TEMPLATES: [&str; 4] = [
+    "minimal",
+    "classic-clt",
+    "civic-data-trust",
+    "platform-coop",
+];
 
 fn template(name: &str) -> Result<&'static Template> {
     match name {
         "minimal" => Ok(&MINIMAL),
         "classic-clt" => Ok(&CLASSIC_CLT),
+        "civic-data-trust" => Ok(&CIVIC_DATA_TRUST),
+        "platform-coop" => Ok(&PLATFORM_COOP),
         other => bail!(
             "no template `{other}`: choose one of {}",
             TEMPLATES.join(", ")

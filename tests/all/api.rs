@@ -537,3 +537,101 @@ fn concurrent_votes_are_group_committed_and_each_answered_with_its_own_entry() {
     let (_, log) = server.get(&format!("/v1/trusts/{id}/log?from=0&limit=1000"));
     assert_eq!(json(&log)["entries"].as_array().unwrap().len(), 11);
 }
+
+/// The grant register: each grant with its fields and the personal ones among them, and
+/// `?touching=KEY` for the grants touching one member's data; the dashboard lists them all.
+#[test]
+fn members_see_every_grant_touching_their_data() {
+    use cltd_runtime::{AccessRequest, AssetDraft, AssetKind, DataField, LockStatus};
+    let mut h = Harness::classic();
+    let field = |name: &str, personal| DataField {
+        name: name.into(),
+        personal,
+    };
+    h.allowed(
+        "r1",
+        Action::RegisterAsset(AssetDraft {
+            id: "repairs".into(),
+            kind: AssetKind::Dataset,
+            lock: LockStatus::Perpetual,
+            description: "repair requests".into(),
+            fields: vec![field("address", true), field("fault", false)],
+        }),
+    );
+    let p3 = h.pk("p3");
+    for (fields, n) in [(vec!["fault"], 1), (vec!["address", "fault"], 2)] {
+        h.allowed(
+            "r1",
+            Action::Propose(ProposalDraft {
+                body: ProposalBody::GrantAccess(AccessRequest {
+                    grantee: p3.clone(),
+                    asset_id: "repairs".into(),
+                    fields: fields.into_iter().map(String::from).collect(),
+                    purpose: "fault statistics".into(),
+                    duration: 30 * DAY,
+                }),
+                title: "Repair study".into(),
+                text: String::new(),
+                window: 7 * DAY,
+            }),
+        );
+        for who in ["r1", "r2", "c1", "p3"] {
+            h.allowed(
+                who,
+                Action::Vote(Vote {
+                    proposal: n,
+                    choice: Choice::Yes,
+                }),
+            );
+        }
+    }
+    h.wait_days(7);
+    for n in [1, 2] {
+        h.allowed("r1", Action::Close(n));
+        h.allowed("p3", Action::Execute(n));
+    }
+    let id = h.trust.id_hex();
+    let r2 = hex::encode(h.pk("r2"));
+    let stranger = hex::encode(h.pk("stranger"));
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let server = Server::start(dir.path());
+
+    let grants = |query: &str| {
+        let (status, body) = server.get(&format!("/v1/trusts/{id}/grants{query}"));
+        (status, json(&body))
+    };
+    let (status, all) = grants("");
+    assert_eq!(status, 200);
+    assert_eq!(all["grants"][0]["fields"], serde_json::json!(["fault"]));
+    assert_eq!(all["grants"][0]["personal_fields"], serde_json::json!([]));
+    assert_eq!(
+        all["grants"][1]["personal_fields"],
+        serde_json::json!(["address"])
+    );
+    // A member who is not the grantee: only the grant covering personal data touches them.
+    let (_, mine) = grants(&format!("?touching={r2}"));
+    let ids: Vec<&Value> = mine["grants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| &g["id"])
+        .collect();
+    assert_eq!(ids, [&serde_json::json!(2)], "{mine}");
+    // The grantee: both. A stranger: none. A malformed key: 400.
+    let (_, theirs) = grants(&format!(
+        "?touching={}",
+        all["grants"][0]["grantee"].as_str().unwrap()
+    ));
+    assert_eq!(theirs["grants"].as_array().unwrap().len(), 2);
+    let (_, none) = grants(&format!("?touching={stranger}"));
+    assert_eq!(none["grants"], serde_json::json!([]));
+    let (status, _) = server.get(&format!("/v1/trusts/{id}/grants?touching=abc"));
+    assert_eq!(status, 400);
+
+    let (status, page) = server.get(&format!("/trusts/{id}/assets"));
+    assert_eq!(status, 200);
+    assert!(page.contains("Access grants"), "{page}");
+    assert!(page.contains("address (personal), fault"), "{page}");
+    assert!(page.contains("<strong>address</strong>"), "{page}");
+}

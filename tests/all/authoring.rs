@@ -13,36 +13,110 @@ fn wasm() -> String {
     bylaws_path().join("classic-clt.wasm").display().to_string()
 }
 
+/// Every trust model in `bylaws/` passes all its scenarios, each run twice (the component,
+/// and the same source compiled natively into cltd) with the same verdicts and explanations.
 #[test]
-fn the_minimal_bylaws_scenarios_pass() {
+fn every_models_scenarios_pass_as_a_component_and_natively() {
     let dir = tempfile::TempDir::new().unwrap();
-    let crate_dir = classic_dir().join("../minimal").display().to_string();
-    let component = bylaws_path().join("minimal.wasm").display().to_string();
-    let r = cltd(
-        dir.path(),
-        &["bylaws", "test", &crate_dir, "--wasm", &component],
-    );
-    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
-    assert!(r.out.ends_with("1 passed, 0 failed\n"), "{}", r.out);
-}
-
-#[test]
-fn classic_clt_scenarios_cover_its_clauses_and_pass() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let crate_dir = classic_dir().display().to_string();
-    let r = cltd(
-        dir.path(),
-        &["bylaws", "test", &crate_dir, "--wasm", &wasm()],
-    );
-    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
-    assert!(r.out.ends_with("7 passed, 0 failed\n"), "{}", r.out);
-    assert_eq!(r.out.lines().filter(|l| l.starts_with("ok ")).count(), 7);
+    for name in [
+        "minimal",
+        "classic-clt",
+        "civic-data-trust",
+        "platform-coop",
+    ] {
+        let crate_dir = classic_dir().join("..").join(name);
+        let files = std::fs::read_dir(crate_dir.join("scenarios"))
+            .unwrap()
+            .count();
+        let component = bylaws_path()
+            .join(format!("{name}.wasm"))
+            .display()
+            .to_string();
+        let r = cltd(
+            dir.path(),
+            &[
+                "bylaws",
+                "test",
+                &crate_dir.display().to_string(),
+                "--wasm",
+                &component,
+            ],
+        );
+        assert_eq!(r.code, 0, "{name}: {}{}", r.out, r.err);
+        assert!(
+            r.out.ends_with(&format!("{files} passed, 0 failed\n")),
+            "{name}: {}",
+            r.out
+        );
+        assert_eq!(
+            r.out
+                .lines()
+                .filter(|l| l.starts_with("ok ") && l.ends_with(", native agrees)"))
+                .count(),
+            files,
+            "{name}: {}",
+            r.out
+        );
+    }
     // --explain shows each step's verdict and the bylaw's numbers.
+    let crate_dir = classic_dir().display().to_string();
     let r = cltd(
         dir.path(),
         &["bylaws", "test", &crate_dir, "--wasm", &wasm(), "--explain"],
     );
     assert!(r.out.contains("public class: 1 of 2 (50%)"), "{}", r.out);
+}
+
+/// When the component and the native build disagree (here: minimal's component under
+/// classic-clt's source), the scenario fails and says at which step and how.
+#[test]
+fn a_component_that_differs_from_its_source_fails_its_scenarios() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let crate_dir = classic_dir().display().to_string();
+    let minimal = classic_dir().join("../minimal");
+    let component = bylaws_path().join("minimal.wasm").display().to_string();
+    let r = cltd(
+        dir.path(),
+        &[
+            "bylaws",
+            "test",
+            &crate_dir,
+            "--wasm",
+            &component,
+            "--scenarios",
+            &minimal.join("scenarios").display().to_string(),
+        ],
+    );
+    assert_eq!(r.code, 3, "{}{}", r.out, r.err);
+    assert!(r.out.contains("native run differs: step "), "{}", r.out);
+    assert!(r.out.ends_with("0 passed, 1 failed\n"), "{}", r.out);
+    // A crate cltd was not built with runs as a component only, and says so.
+    let copy = dir.path().join("elsewhere");
+    std::fs::create_dir_all(copy.join("src")).unwrap();
+    std::fs::write(
+        copy.join("Cargo.toml"),
+        "[package]\nname = \"elsewhere\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    let r = cltd(
+        dir.path(),
+        &[
+            "bylaws",
+            "test",
+            &copy.display().to_string(),
+            "--wasm",
+            &component,
+            "--scenarios",
+            &minimal.join("scenarios").display().to_string(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out
+            .starts_with("native run skipped: cltd has no native build of `elsewhere`"),
+        "{}",
+        r.out
+    );
 }
 
 #[test]
@@ -224,25 +298,36 @@ fn a_new_bylaw_crate_from_a_template_builds_and_passes_its_scenarios() {
         assert_eq!(r.code, 1, "{argv:?}");
         assert!(r.err.contains(says), "{argv:?}: {}", r.err);
     }
-    let r = cltd(
-        dir.path(),
-        &[
-            "bylaws",
-            "new",
-            "our-clt",
-            "--template",
-            "classic-clt",
-            "--dir",
-            &parent,
-        ],
-    );
-    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
-    assert!(
-        dir.path()
-            .join("our-clt/scenarios/07-amendments.toml")
-            .exists()
-    );
-    assert!(dir.path().join("our-clt/src/tests.rs").exists());
+    // Every other template brings its crate's sources, README and every scenario file.
+    for template in ["classic-clt", "civic-data-trust", "platform-coop"] {
+        let name = format!("our-{template}");
+        let r = cltd(
+            dir.path(),
+            &[
+                "bylaws",
+                "new",
+                &name,
+                "--template",
+                template,
+                "--dir",
+                &parent,
+            ],
+        );
+        assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+        let source = classic_dir().join("..").join(template);
+        for sub in ["src", "scenarios"] {
+            for file in std::fs::read_dir(source.join(sub)).unwrap() {
+                let file = file.unwrap().file_name();
+                let copied = dir.path().join(&name).join(sub).join(&file);
+                assert_eq!(
+                    std::fs::read_to_string(&copied).ok(),
+                    std::fs::read_to_string(source.join(sub).join(&file)).ok(),
+                    "template {template}: {}",
+                    copied.display()
+                );
+            }
+        }
+    }
 
     // The new crate builds with the pinned guest toolchain and passes its own scenarios.
     let crate_dir = made.display().to_string();
@@ -294,7 +379,12 @@ fn the_guide_quotes_real_crates() {
 #[test]
 fn every_reason_code_is_documented() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bylaws");
-    for name in ["classic-clt", "minimal"] {
+    for name in [
+        "classic-clt",
+        "minimal",
+        "civic-data-trust",
+        "platform-coop",
+    ] {
         let source = std::fs::read_to_string(root.join(name).join("src/lib.rs")).unwrap();
         let readme = std::fs::read_to_string(root.join(name).join("README.md")).unwrap();
         let table = readme.split("## Rejects when").nth(1).unwrap_or_default();

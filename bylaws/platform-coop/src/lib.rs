@@ -10,7 +10,8 @@
 //! - §4 Proxy voting: a member may delegate their vote to another member of the same class,
 //!   for at most 365 days. A delegation counts on the proposals opened while it is in force,
 //!   if it is still in force when voting closes and the delegate votes in person; a member's
-//!   own ballot always overrides their delegate's; delegations do not chain.
+//!   own ballot always overrides their delegate's; delegations do not chain. Withdrawing a
+//!   delegation takes effect on proposals opened afterwards.
 //! - §5 Surplus allocation: a `surplus-allocation` resolution divides a surplus between
 //!   workers, users and the reserve, and needs more than half of the votes cast in *both*
 //!   classes.

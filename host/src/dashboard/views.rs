@@ -7,7 +7,7 @@ use cltd_runtime::{
 };
 
 use crate::api::ApiError;
-use crate::render::{self, CLASSES, Turnout, when};
+use crate::render::{self, Turnout, when};
 
 /// Entries per log page.
 const LOG_PAGE: u64 = 50;
@@ -215,7 +215,7 @@ impl OverviewPage {
                 .map(|p| (p.key.clone(), p.value.clone()))
                 .collect(),
             entrenched: s.entrenched.iter().map(|c| c.name()).collect(),
-            classes: CLASSES
+            classes: render::classes_of(s)
                 .iter()
                 .map(|c| {
                     (
@@ -250,6 +250,8 @@ pub struct MemberRow {
     pub key: String,
     /// When admitted.
     pub admitted: String,
+    /// Their delegation in force, in words (empty: they vote in person).
+    pub proxy: String,
 }
 
 /// `/trusts/{id}/members`.
@@ -268,7 +270,7 @@ impl MembersPage {
         let s = t.state();
         MembersPage {
             nav: Nav::of(t, "members"),
-            classes: CLASSES
+            classes: render::classes_of(s)
                 .iter()
                 .map(|c| {
                     let rows = s
@@ -279,6 +281,9 @@ impl MembersPage {
                             name: m.name.clone(),
                             key: hex::encode(&m.key),
                             admitted: when(m.admitted_at),
+                            proxy: m.proxy.as_ref().map_or_else(String::new, |p| {
+                                format!("{} until {}", render::who(s, &p.delegate), when(p.until))
+                            }),
                         })
                         .collect();
                     (c.name(), rows)
