@@ -162,4 +162,38 @@ mod tests {
         assert_eq!(t.class(StakeholderClass::Community).electorate, 0);
         assert_eq!(key(1).len(), 32);
     }
+
+    #[test]
+    fn proxies_count_only_in_force_unoverridden_and_unchained() {
+        use crate::Proxy;
+        let mut p = proposal_with(
+            &[
+                (1, StakeholderClass::Worker),
+                (2, StakeholderClass::Worker),
+                (3, StakeholderClass::Worker),
+                (4, StakeholderClass::Worker),
+                (5, StakeholderClass::User),
+            ],
+            &[(1, Choice::Yes), (3, Choice::No)],
+        );
+        p.closes_at = 100;
+        let proxy = |to: u8, until| {
+            Some(Proxy {
+                delegate: key(to),
+                until,
+            })
+        };
+        // 2 -> 1 in force at close; 3 -> 1 but 3 voted (override); 4 -> 2 (2 did not vote in
+        // person: no chain); 5 -> 1 lapsed before close.
+        p.electorate[1].proxy = proxy(1, 100);
+        p.electorate[2].proxy = proxy(1, 500);
+        p.electorate[3].proxy = proxy(2, 500);
+        p.electorate[4].proxy = proxy(1, 99);
+        let plain = Tally::of(&p);
+        assert_eq!((plain.all.yes, plain.all.no, plain.by_proxy), (1, 1, 0));
+        let t = Tally::with_proxies(&p);
+        assert_eq!((t.all.yes, t.all.no, t.by_proxy), (2, 1, 1));
+        assert_eq!(t.class(StakeholderClass::Worker).yes, 2);
+        assert_eq!(t.class(StakeholderClass::User).turnout(), 0);
+    }
 }

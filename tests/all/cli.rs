@@ -225,7 +225,8 @@ fn bad_input_gets_a_clear_error() {
         &["init", "--name", "X", "--founder", "amara:landlord:00"],
     );
     assert!(
-        r.err.contains("not resident, community or public"),
+        r.err
+            .contains("`landlord` is not a stakeholder class (resident, community, public,"),
         "{}",
         r.err
     );

@@ -558,3 +558,69 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(pairs: &[(&str, &str)]) -> Resolution {
+        Resolution {
+            kind: SURPLUS_ALLOCATION.into(),
+            terms: pairs
+                .iter()
+                .map(|(k, v)| Parameter {
+                    key: (*k).into(),
+                    value: (*v).into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn surplus_terms_are_whole_and_add_up() {
+        let ok = terms(&[
+            ("amount", "10"),
+            ("workers", "4"),
+            ("users", "4"),
+            ("reserve", "2"),
+        ]);
+        assert_eq!(
+            surplus(&ok),
+            Ok(Surplus {
+                amount: 10,
+                workers: 4,
+                users: 4,
+                reserve: 2
+            })
+        );
+        let short = terms(&[
+            ("amount", "10"),
+            ("workers", "4"),
+            ("users", "4"),
+            ("reserve", "1"),
+        ]);
+        assert!(
+            surplus(&short)
+                .unwrap_err()
+                .contains("must add up to the amount, 10")
+        );
+        let fraction = terms(&[
+            ("amount", "1.5"),
+            ("workers", "1"),
+            ("users", "0"),
+            ("reserve", "0"),
+        ]);
+        assert!(
+            surplus(&fraction)
+                .unwrap_err()
+                .contains("is not a whole amount")
+        );
+        let huge = terms(&[
+            ("amount", "18446744073709551615"),
+            ("workers", "18446744073709551615"),
+            ("users", "1"),
+            ("reserve", "0"),
+        ]);
+        assert!(surplus(&huge).is_err(), "shares add up without overflow");
+    }
+}
