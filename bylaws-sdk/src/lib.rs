@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 mod charter;
+pub mod clauses;
 mod ratio;
 mod tally;
 pub mod testing;

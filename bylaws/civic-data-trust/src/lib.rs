@@ -23,10 +23,11 @@
 //!
 //! Every charter parameter has a default; see [`Params`].
 
+use bylaws_sdk::clauses::{self, Reach};
 use bylaws_sdk::{
     AccessRequest, Action, Asset, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY,
     LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass,
-    Tally, Verdict, View, allow, allow_with_note, decide, decide_with_timelock, deny, percent,
+    Tally, Verdict, View, allow, allow_with_note, decide, deny, percent,
 };
 
 /// The civic data trust bylaw.
@@ -255,27 +256,15 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
         ProposalBody::AmendBylaws(_) => (params.amendment_min_window_days, "§10 amendments"),
         _ => (params.min_window_days, "§2 ordinary resolutions"),
     };
-    let kind = draft.body.kind();
-    if draft.window < min_days.saturating_mul(DAY) {
-        return deny(
-            "window-too-short",
-            clause,
-            format!(
-                "{kind} needs a voting window of at least {min_days} days; this one is {} days",
-                draft.window / DAY
-            ),
-        );
-    }
-    let max_days = params.max_window_days.max(min_days);
-    if draft.window > max_days.saturating_mul(DAY) {
-        return deny(
-            "window-too-long",
-            "§2 ordinary resolutions",
-            format!(
-                "voting windows last at most {max_days} days; this one is {} days",
-                draft.window / DAY
-            ),
-        );
+    if let Some(denial) = clauses::voting_window(
+        draft.window,
+        draft.body.kind(),
+        min_days,
+        clause,
+        params.max_window_days,
+        "§2 ordinary resolutions",
+    ) {
+        return denial;
     }
     match &draft.body {
         ProposalBody::Ordinary => allow(),
@@ -419,51 +408,27 @@ fn personal_fields<'a>(asset: &'a Asset, g: &AccessRequest) -> Vec<&'a str> {
 
 fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let tally = Tally::of(proposal);
-    let all = tally.all;
     let kind = proposal.body.kind();
-    let amendment = matches!(proposal.body, ProposalBody::AmendBylaws(_));
-    let (quorum, clause) = if amendment {
-        (params.amendment_quorum, "§10 amendments")
-    } else {
-        (params.ordinary_quorum, "§2 ordinary resolutions")
-    };
-    if !quorum.is_met_by(all.turnout(), all.electorate) {
-        return decide(
-            Outcome::Expired,
-            format!(
-                "{clause}: {kind} needs a quorum of {quorum} of the electorate; {} of {} took part ({}%)",
-                all.turnout(),
-                all.electorate,
-                percent(all.turnout(), all.electorate)
-            ),
+    if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
+        let clause = "§10 amendments";
+        return clauses::quorum(&tally, params.amendment_quorum, clause, kind).unwrap_or_else(
+            || {
+                clauses::supermajority_with_timelock(
+                    &tally,
+                    params.amendment_threshold,
+                    clause,
+                    kind,
+                    params.amendment_timelock_days,
+                    view.now,
+                )
+            },
         );
     }
-    let counts = format!(
-        "{} yes, {} no, {} abstain of {} electors",
-        all.yes, all.no, all.abstain, all.electorate
-    );
+    let clause = "§2 ordinary resolutions";
+    if let Some(expired) = clauses::quorum(&tally, params.ordinary_quorum, clause, kind) {
+        return expired;
+    }
     match &proposal.body {
-        ProposalBody::AmendBylaws(_) => {
-            let threshold = params.amendment_threshold;
-            if !threshold.is_met_by(all.yes, all.cast()) {
-                return decide(
-                    Outcome::Rejected,
-                    format!(
-                        "§10 amendments: an amendment needs at least {threshold} of votes cast; {} of {} ({}%); {counts}",
-                        all.yes,
-                        all.cast(),
-                        percent(all.yes, all.cast())
-                    ),
-                );
-            }
-            let days = params.amendment_timelock_days;
-            return decide_with_timelock(
-                format!(
-                    "§10 amendments: at least {threshold} of votes cast in favour; {counts}; executable after a timelock of {days} days"
-                ),
-                view.now.saturating_add(days.saturating_mul(DAY)),
-            );
-        }
         ProposalBody::GrantAccess(g) => {
             if let Some(veto) = vetoing_class(params, &tally) {
                 return decide(Outcome::Rejected, veto);
@@ -473,24 +438,23 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
                 .as_ref()
                 .map(|a| personal_fields(a, g))
                 .unwrap_or_default();
-            if !personal.is_empty() {
-                let council = tally.class(StakeholderClass::DataEthicsCouncil);
-                if !params
+            let council = tally.class(StakeholderClass::DataEthicsCouncil);
+            if !personal.is_empty()
+                && !params
                     .council_approval
                     .is_exceeded_by(council.yes, council.electorate)
-                {
-                    return decide(
-                        Outcome::Rejected,
-                        format!(
-                            "§6 personal data: a grant of {} needs yes from more than {} of the data-ethics council; {} of {} voted yes ({}%)",
-                            personal.join(", "),
-                            params.council_approval,
-                            council.yes,
-                            council.electorate,
-                            percent(council.yes, council.electorate)
-                        ),
-                    );
-                }
+            {
+                return decide(
+                    Outcome::Rejected,
+                    format!(
+                        "§6 personal data: a grant of {} needs yes from more than {} of the data-ethics council; {} of {} voted yes ({}%)",
+                        personal.join(", "),
+                        params.council_approval,
+                        council.yes,
+                        council.electorate,
+                        percent(council.yes, council.electorate)
+                    ),
+                );
             }
         }
         ProposalBody::DisposeAsset(_)
@@ -499,49 +463,23 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
                 .as_ref()
                 .is_some_and(|a| a.lock == LockStatus::Perpetual) =>
         {
-            let threshold = params.disposal_threshold;
-            let short: Vec<String> = CLASSES
-                .iter()
-                .map(|c| (c, tally.class(*c)))
-                .filter(|(_, t)| t.electorate > 0 && !threshold.is_met_by(t.yes, t.cast()))
-                .map(|(c, t)| {
-                    format!(
-                        "{} class: {} of {} ({}%)",
-                        c.name(),
-                        t.yes,
-                        t.cast(),
-                        percent(t.yes, t.cast())
-                    )
-                })
+            // Every class with electors must carry it.
+            let classes: Vec<StakeholderClass> = CLASSES
+                .into_iter()
+                .filter(|c| tally.class(*c).electorate > 0)
                 .collect();
-            if !short.is_empty() {
-                return decide(
-                    Outcome::Rejected,
-                    format!(
-                        "§8 asset lock: disposing of a perpetual asset needs {threshold} of votes cast in each class; {}",
-                        short.join("; ")
-                    ),
-                );
-            }
+            return clauses::in_each_class(
+                &tally,
+                &classes,
+                params.disposal_threshold,
+                Reach::AtLeast,
+                "§8 asset lock",
+                kind,
+            );
         }
         _ => {}
     }
-    let majority = params.ordinary_majority;
-    if majority.is_exceeded_by(all.yes, all.cast()) {
-        decide(
-            Outcome::Passed,
-            format!(
-                "§2 ordinary resolutions: more than {majority} of votes cast in favour; {counts}"
-            ),
-        )
-    } else {
-        decide(
-            Outcome::Rejected,
-            format!(
-                "§2 ordinary resolutions: {kind} needs more than {majority} of votes cast in favour; {counts}"
-            ),
-        )
-    }
+    clauses::simple_majority(&tally, params.ordinary_majority, clause, kind)
 }
 
 /// §7: the first class in which the veto share of electors voted no, described.

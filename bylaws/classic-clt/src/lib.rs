@@ -21,10 +21,11 @@
 //!
 //! Every charter parameter has a default; see [`Params`].
 
+use bylaws_sdk::clauses::{self, Reach};
 use bylaws_sdk::{
-    Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY, LockStatus, Outcome,
-    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass, Tally, Verdict,
-    View, allow, allow_with_note, decide, decide_with_timelock, deny, percent,
+    Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY, LockStatus, Parameter,
+    Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass, Tally, Verdict, View, allow,
+    allow_with_note, deny,
 };
 
 /// The classic community land trust bylaw.
@@ -225,28 +226,15 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     } else {
         (params.ordinary_min_window_days, "§2 ordinary resolutions")
     };
-    if draft.window < min_days.saturating_mul(DAY) {
-        return deny(
-            "window-too-short",
-            clause,
-            format!(
-                "{kind} needs a voting window of at least {min_days} days; this one is {}",
-                describe_duration(draft.window)
-            ),
-        );
-    }
-    // An amendment's notice period may exceed the ordinary maximum window.
-    let max_days = params.max_window_days.max(min_days);
-    if draft.window > max_days.saturating_mul(DAY) {
-        return deny(
-            "window-too-long",
-            "§2 ordinary resolutions",
-            format!(
-                "voting windows last at most {} days; this one is {}",
-                max_days,
-                describe_duration(draft.window)
-            ),
-        );
+    if let Some(denial) = clauses::voting_window(
+        draft.window,
+        kind,
+        min_days,
+        clause,
+        params.max_window_days,
+        "§2 ordinary resolutions",
+    ) {
+        return denial;
     }
     match &draft.body {
         ProposalBody::Ordinary => allow(),
@@ -344,7 +332,7 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
                     format!(
                         "an access grant must expire within {} days; this one lasts {}",
                         params.access_max_days,
-                        describe_duration(g.duration)
+                        clauses::duration_text(g.duration)
                     ),
                 );
             }
@@ -371,129 +359,39 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let tally = Tally::of(proposal);
     let kind = proposal.body.kind();
     if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
-        return close_amendment(params, view, &tally);
+        // §8: at least two thirds of votes cast, a quorum of half the electorate, a timelock.
+        let clause = "§8 amendments";
+        return clauses::quorum(&tally, params.amendment_quorum, clause, kind).unwrap_or_else(
+            || {
+                clauses::supermajority_with_timelock(
+                    &tally,
+                    params.amendment_threshold,
+                    clause,
+                    kind,
+                    params.amendment_timelock_days,
+                    view.now,
+                )
+            },
+        );
     }
     if is_locked_disposal(view, &proposal.body) {
-        let quorum = params.disposal_quorum;
-        if !quorum.is_met_by(tally.all.turnout(), tally.all.electorate) {
-            return decide(
-                Outcome::Expired,
-                format!(
-                    "§5 asset lock: {kind} of a perpetual asset needs a quorum of {quorum} of the electorate; {} of {} took part ({}%)",
-                    tally.all.turnout(),
-                    tally.all.electorate,
-                    percent(tally.all.turnout(), tally.all.electorate)
-                ),
-            );
-        }
-        let threshold = params.disposal_threshold;
-        let mut lines = Vec::new();
-        let mut failed = Vec::new();
-        for class in CLT_CLASSES {
-            let t = tally.class(class);
-            let line = format!(
-                "{} class: {} of {} ({}%)",
-                class.name(),
-                t.yes,
-                t.cast(),
-                percent(t.yes, t.cast())
-            );
-            if !threshold.is_met_by(t.yes, t.cast()) {
-                failed.push(line.clone());
-            }
-            lines.push(line);
-        }
-        return if failed.is_empty() {
-            decide(
-                Outcome::Passed,
-                format!(
-                    "§5 asset lock: {threshold} of votes cast reached in each class; {}",
-                    lines.join("; ")
-                ),
-            )
-        } else {
-            decide(
-                Outcome::Rejected,
-                format!(
-                    "§5 asset lock: {kind} needs {threshold} of votes cast in each class; {}",
-                    failed.join("; ")
-                ),
-            )
-        };
-    }
-    let quorum = params.ordinary_quorum;
-    if !quorum.is_met_by(tally.all.turnout(), tally.all.electorate) {
-        return decide(
-            Outcome::Expired,
-            format!(
-                "§2 ordinary resolutions: {kind} needs a quorum of {quorum} of the electorate; {} of {} took part ({}%)",
-                tally.all.turnout(),
-                tally.all.electorate,
-                percent(tally.all.turnout(), tally.all.electorate)
-            ),
+        let clause = "§5 asset lock";
+        return clauses::quorum(&tally, params.disposal_quorum, clause, kind).unwrap_or_else(
+            || {
+                clauses::in_each_class(
+                    &tally,
+                    &CLT_CLASSES,
+                    params.disposal_threshold,
+                    Reach::AtLeast,
+                    clause,
+                    kind,
+                )
+            },
         );
     }
-    let majority = params.ordinary_majority;
-    let counts = format!(
-        "{} yes, {} no, {} abstain of {} electors",
-        tally.all.yes, tally.all.no, tally.all.abstain, tally.all.electorate
-    );
-    if majority.is_exceeded_by(tally.all.yes, tally.all.cast()) {
-        decide(
-            Outcome::Passed,
-            format!(
-                "§2 ordinary resolutions: more than {majority} of votes cast in favour; {counts}"
-            ),
-        )
-    } else {
-        decide(
-            Outcome::Rejected,
-            format!(
-                "§2 ordinary resolutions: {kind} needs more than {majority} of votes cast in favour; {counts}"
-            ),
-        )
-    }
-}
-
-/// §8: two thirds of votes cast (at least), a quorum of half the electorate, then a timelock.
-fn close_amendment(params: &Params, view: &View, tally: &Tally) -> Verdict {
-    let quorum = params.amendment_quorum;
-    let all = tally.all;
-    if !quorum.is_met_by(all.turnout(), all.electorate) {
-        return decide(
-            Outcome::Expired,
-            format!(
-                "§8 amendments: an amendment needs a quorum of {quorum} of the electorate; {} of {} took part ({}%)",
-                all.turnout(),
-                all.electorate,
-                percent(all.turnout(), all.electorate)
-            ),
-        );
-    }
-    let threshold = params.amendment_threshold;
-    let counts = format!(
-        "{} yes, {} no, {} abstain of {} electors",
-        all.yes, all.no, all.abstain, all.electorate
-    );
-    if !threshold.is_met_by(all.yes, all.cast()) {
-        return decide(
-            Outcome::Rejected,
-            format!(
-                "§8 amendments: an amendment needs at least {threshold} of votes cast in favour; {} of {} ({}%); {counts}",
-                all.yes,
-                all.cast(),
-                percent(all.yes, all.cast())
-            ),
-        );
-    }
-    let days = params.amendment_timelock_days;
-    decide_with_timelock(
-        format!(
-            "§8 amendments: at least {threshold} of votes cast in favour ({}%); {counts}; executable after a timelock of {days} days",
-            percent(all.yes, all.cast())
-        ),
-        view.now.saturating_add(days.saturating_mul(DAY)),
-    )
+    let clause = "§2 ordinary resolutions";
+    clauses::quorum(&tally, params.ordinary_quorum, clause, kind)
+        .unwrap_or_else(|| clauses::simple_majority(&tally, params.ordinary_majority, clause, kind))
 }
 
 fn execute(view: &View) -> Verdict {
@@ -540,14 +438,6 @@ const CLT_CLASSES: [StakeholderClass; 3] = [
     StakeholderClass::Community,
     StakeholderClass::Public,
 ];
-
-fn describe_duration(seconds: u64) -> String {
-    if seconds.is_multiple_of(DAY) {
-        format!("{} days", seconds / DAY)
-    } else {
-        format!("{} days {} hours", seconds / DAY, seconds % DAY / 3600)
-    }
-}
 
 #[cfg(test)]
 mod tests;

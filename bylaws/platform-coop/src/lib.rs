@@ -21,11 +21,11 @@
 //! - §9 Amendments need two thirds of the votes cast, a quorum of half the electorate, a
 //!   30-day window and a 7-day timelock.
 
+use bylaws_sdk::clauses::{self, Reach};
 use bylaws_sdk::{
-    Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, ClassTally, DAY, Delegation,
-    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Resolution,
-    StakeholderClass, Tally, Verdict, View, allow, allow_with_note, decide, decide_with_timelock,
-    deny, percent,
+    Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY, Delegation, LockStatus,
+    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Resolution, StakeholderClass, Tally,
+    Verdict, View, allow, allow_with_note, deny,
 };
 
 /// The platform cooperative bylaw.
@@ -275,27 +275,15 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
         ProposalBody::AmendBylaws(_) => (params.amendment_min_window_days, "§9 amendments"),
         _ => (params.min_window_days, "§2 resolutions"),
     };
-    let kind = draft.body.kind();
-    if draft.window < min_days.saturating_mul(DAY) {
-        return deny(
-            "window-too-short",
-            clause,
-            format!(
-                "{kind} needs a voting window of at least {min_days} days; this one is {} days",
-                draft.window / DAY
-            ),
-        );
-    }
-    let max_days = params.max_window_days.max(min_days);
-    if draft.window > max_days.saturating_mul(DAY) {
-        return deny(
-            "window-too-long",
-            "§2 resolutions",
-            format!(
-                "voting windows last at most {max_days} days; this one is {} days",
-                draft.window / DAY
-            ),
-        );
+    if let Some(denial) = clauses::voting_window(
+        draft.window,
+        draft.body.kind(),
+        min_days,
+        clause,
+        params.max_window_days,
+        "§2 resolutions",
+    ) {
+        return denial;
     }
     match &draft.body {
         ProposalBody::Ordinary | ProposalBody::AmendBylaws(_) => allow(),
@@ -437,125 +425,56 @@ pub fn surplus(r: &Resolution) -> Result<Surplus, String> {
     Ok(s)
 }
 
-fn class_line(class: StakeholderClass, t: &ClassTally) -> String {
-    format!(
-        "{}s: {} yes of {} votes cast ({}%)",
-        class.name(),
-        t.yes,
-        t.cast(),
-        percent(t.yes, t.cast())
-    )
-}
-
 fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let tally = Tally::with_proxies(proposal);
-    let all = tally.all;
     let kind = match &proposal.body {
         ProposalBody::Resolution(r) => r.kind.as_str(),
         body => body.kind(),
     };
-    let amendment = matches!(proposal.body, ProposalBody::AmendBylaws(_));
-    let (quorum, clause) = if amendment {
-        (params.amendment_quorum, "§9 amendments")
-    } else {
-        (params.quorum, "§2 resolutions")
-    };
-    let counts = format!(
-        "{} yes, {} no, {} abstain of {} electors ({} by proxy)",
-        all.yes, all.no, all.abstain, all.electorate, tally.by_proxy
-    );
-    if !quorum.is_met_by(all.turnout(), all.electorate) {
-        return decide(
-            Outcome::Expired,
-            format!(
-                "{clause}: {kind} needs a quorum of {quorum} of the electorate; {} of {} took part ({}%), {} by proxy",
-                all.turnout(),
-                all.electorate,
-                percent(all.turnout(), all.electorate),
-                tally.by_proxy
-            ),
+    if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
+        let clause = "§9 amendments";
+        return clauses::quorum(&tally, params.amendment_quorum, clause, kind).unwrap_or_else(
+            || {
+                clauses::supermajority_with_timelock(
+                    &tally,
+                    params.amendment_threshold,
+                    clause,
+                    kind,
+                    params.amendment_timelock_days,
+                    view.now,
+                )
+            },
         );
     }
-    // Resolutions that each class must carry, and by what share.
-    let per_class = match &proposal.body {
-        ProposalBody::Resolution(_) => Some((params.majority, true, "§5 surplus allocation")),
+    if let Some(expired) = clauses::quorum(&tally, params.quorum, "§2 resolutions", kind) {
+        return expired;
+    }
+    match &proposal.body {
+        // Only surplus allocations open (§5); both classes must carry them.
+        ProposalBody::Resolution(_) => clauses::in_each_class(
+            &tally,
+            &CLASSES,
+            params.majority,
+            Reach::MoreThan,
+            "§5 surplus allocation",
+            kind,
+        ),
         ProposalBody::DisposeAsset(_)
             if view
                 .asset
                 .as_ref()
                 .is_some_and(|a| a.lock == LockStatus::Perpetual) =>
         {
-            Some((params.disposal_threshold, false, "§6 asset lock"))
-        }
-        _ => None,
-    };
-    if let Some((share, exceed, clause)) = per_class {
-        let lines: Vec<(bool, String)> = CLASSES
-            .iter()
-            .map(|c| {
-                let t = tally.class(*c);
-                let ok = if exceed {
-                    share.is_exceeded_by(t.yes, t.cast())
-                } else {
-                    share.is_met_by(t.yes, t.cast())
-                };
-                (ok, class_line(*c, t))
-            })
-            .collect();
-        let need = if exceed { "more than" } else { "at least" };
-        let text = lines
-            .iter()
-            .map(|(_, l)| l.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        return if lines.iter().all(|(ok, _)| *ok) {
-            decide(
-                Outcome::Passed,
-                format!("{clause}: {need} {share} of votes cast in both classes; {text}; {counts}"),
+            clauses::in_each_class(
+                &tally,
+                &CLASSES,
+                params.disposal_threshold,
+                Reach::AtLeast,
+                "§6 asset lock",
+                kind,
             )
-        } else {
-            decide(
-                Outcome::Rejected,
-                format!(
-                    "{clause}: {kind} needs {need} {share} of votes cast in both classes; {text}"
-                ),
-            )
-        };
-    }
-    if amendment {
-        let threshold = params.amendment_threshold;
-        if !threshold.is_met_by(all.yes, all.cast()) {
-            return decide(
-                Outcome::Rejected,
-                format!(
-                    "§9 amendments: an amendment needs at least {threshold} of votes cast; {} of {} ({}%); {counts}",
-                    all.yes,
-                    all.cast(),
-                    percent(all.yes, all.cast())
-                ),
-            );
         }
-        let days = params.amendment_timelock_days;
-        return decide_with_timelock(
-            format!(
-                "§9 amendments: at least {threshold} of votes cast in favour; {counts}; executable after a timelock of {days} days"
-            ),
-            view.now.saturating_add(days.saturating_mul(DAY)),
-        );
-    }
-    let majority = params.majority;
-    if majority.is_exceeded_by(all.yes, all.cast()) {
-        decide(
-            Outcome::Passed,
-            format!("§2 resolutions: more than {majority} of votes cast in favour; {counts}"),
-        )
-    } else {
-        decide(
-            Outcome::Rejected,
-            format!(
-                "§2 resolutions: {kind} needs more than {majority} of votes cast in favour; {counts}"
-            ),
-        )
+        _ => clauses::simple_majority(&tally, params.majority, "§2 resolutions", kind),
     }
 }
 

@@ -1,0 +1,233 @@
+//! Clauses most bylaws share, each giving its verdict with an explanation that names the
+//! clause and the exact numbers: the bounds of a voting window, a quorum, a simple majority,
+//! a supermajority with a timelock, and a share to reach in each class.
+//!
+//! A bylaw passes its own clause names (`"§2 ordinary resolutions"`), shares and durations;
+//! the wording stays the same across bylaws, so members learn to read it once.
+//!
+//! ```
+//! use bylaws_sdk::{clauses, Outcome, Ratio, Tally, StakeholderClass, Choice};
+//! use bylaws_sdk::testing::proposal_with;
+//! let p = proposal_with(
+//!     &[(1, StakeholderClass::Worker), (2, StakeholderClass::Worker), (3, StakeholderClass::User)],
+//!     &[(1, Choice::Yes), (3, Choice::No)],
+//! );
+//! let tally = Tally::of(&p);
+//! let third = Ratio::new(1, 3).unwrap();
+//! assert!(clauses::quorum(&tally, third, "§2", "ordinary").is_none());
+//! let half = Ratio::new(1, 2).unwrap();
+//! let v = clauses::simple_majority(&tally, half, "§2", "ordinary");
+//! assert_eq!(v.decision().unwrap().outcome, Outcome::Rejected);
+//! assert!(v.decision().unwrap().explanation.ends_with("1 yes, 1 no, 0 abstain of 3 electors"));
+//! ```
+
+use crate::{
+    ClassTally, DAY, Outcome, Ratio, StakeholderClass, Tally, Verdict, decide,
+    decide_with_timelock, deny, percent,
+};
+
+/// A duration in days (and hours, when not whole days).
+pub fn duration_text(seconds: u64) -> String {
+    if seconds.is_multiple_of(DAY) {
+        format!("{} days", seconds / DAY)
+    } else {
+        format!("{} days {} hours", seconds / DAY, seconds % DAY / 3600)
+    }
+}
+
+/// The tally in words: `3 yes, 1 no, 0 abstain of 6 electors`, and how many of those votes
+/// came by proxy when any did.
+pub fn counts(tally: &Tally) -> String {
+    let all = tally.all;
+    let mut text = format!(
+        "{} yes, {} no, {} abstain of {} electors",
+        all.yes, all.no, all.abstain, all.electorate
+    );
+    if tally.by_proxy > 0 {
+        text.push_str(&format!(" ({} by proxy)", tally.by_proxy));
+    }
+    text
+}
+
+/// Deny a voting `window` (seconds) shorter than `min_days` (`window-too-short`, under
+/// `min_clause`) or longer than the larger of `max_days` and `min_days` (`window-too-long`,
+/// under `max_clause`). `kind` names the proposal (`dispose-asset`).
+pub fn voting_window(
+    window: u64,
+    kind: &str,
+    min_days: u64,
+    min_clause: &str,
+    max_days: u64,
+    max_clause: &str,
+) -> Option<Verdict> {
+    if window < min_days.saturating_mul(DAY) {
+        return Some(deny(
+            "window-too-short",
+            min_clause,
+            format!(
+                "{kind} needs a voting window of at least {min_days} days; this one is {}",
+                duration_text(window)
+            ),
+        ));
+    }
+    // A proposal whose minimum exceeds the general maximum (an amendment's notice period)
+    // may run to its minimum.
+    let max_days = max_days.max(min_days);
+    if window > max_days.saturating_mul(DAY) {
+        return Some(deny(
+            "window-too-long",
+            max_clause,
+            format!(
+                "voting windows last at most {max_days} days; this one is {}",
+                duration_text(window)
+            ),
+        ));
+    }
+    None
+}
+
+/// Expire the proposal if fewer than `quorum` of the electorate took part (abstentions
+/// count towards quorum); `None` when the quorum is met.
+pub fn quorum(tally: &Tally, quorum: Ratio, clause: &str, kind: &str) -> Option<Verdict> {
+    let all = tally.all;
+    if quorum.is_met_by(all.turnout(), all.electorate) {
+        return None;
+    }
+    Some(decide(
+        Outcome::Expired,
+        format!(
+            "{clause}: {kind} needs a quorum of {quorum} of the electorate; {} of {} took part ({}%){}",
+            all.turnout(),
+            all.electorate,
+            percent(all.turnout(), all.electorate),
+            proxies(tally)
+        ),
+    ))
+}
+
+fn proxies(tally: &Tally) -> String {
+    if tally.by_proxy > 0 {
+        format!(", {} by proxy", tally.by_proxy)
+    } else {
+        String::new()
+    }
+}
+
+/// Pass if more than `majority` of the votes cast (yes and no) are yes; reject otherwise.
+pub fn simple_majority(tally: &Tally, majority: Ratio, clause: &str, kind: &str) -> Verdict {
+    let all = tally.all;
+    if majority.is_exceeded_by(all.yes, all.cast()) {
+        decide(
+            Outcome::Passed,
+            format!(
+                "{clause}: more than {majority} of votes cast in favour; {}",
+                counts(tally)
+            ),
+        )
+    } else {
+        decide(
+            Outcome::Rejected,
+            format!(
+                "{clause}: {kind} needs more than {majority} of votes cast in favour; {}",
+                counts(tally)
+            ),
+        )
+    }
+}
+
+/// Pass, executable `timelock_days` after `now`, if at least `threshold` of the votes cast
+/// are yes; reject otherwise.
+pub fn supermajority_with_timelock(
+    tally: &Tally,
+    threshold: Ratio,
+    clause: &str,
+    kind: &str,
+    timelock_days: u64,
+    now: u64,
+) -> Verdict {
+    let all = tally.all;
+    if !threshold.is_met_by(all.yes, all.cast()) {
+        return decide(
+            Outcome::Rejected,
+            format!(
+                "{clause}: {kind} needs at least {threshold} of votes cast in favour; {} of {} ({}%); {}",
+                all.yes,
+                all.cast(),
+                percent(all.yes, all.cast()),
+                counts(tally)
+            ),
+        );
+    }
+    decide_with_timelock(
+        format!(
+            "{clause}: at least {threshold} of votes cast in favour ({}%); {}; executable after a timelock of {timelock_days} days",
+            percent(all.yes, all.cast()),
+            counts(tally)
+        ),
+        now.saturating_add(timelock_days.saturating_mul(DAY)),
+    )
+}
+
+/// How a share of votes is to be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// At least the share.
+    AtLeast,
+    /// Strictly more than the share.
+    MoreThan,
+}
+
+/// Pass if in each of `classes` the yes votes reach `share` of the class's votes cast (a
+/// class that casts no yes-or-no vote does not reach it); reject, naming the classes that
+/// fell short, otherwise.
+pub fn in_each_class(
+    tally: &Tally,
+    classes: &[StakeholderClass],
+    share: Ratio,
+    reach: Reach,
+    clause: &str,
+    kind: &str,
+) -> Verdict {
+    let reached = |t: &ClassTally| match reach {
+        Reach::AtLeast => share.is_met_by(t.yes, t.cast()),
+        Reach::MoreThan => share.is_exceeded_by(t.yes, t.cast()),
+    };
+    let need = match reach {
+        Reach::AtLeast => format!("{share}"),
+        Reach::MoreThan => format!("more than {share}"),
+    };
+    let line = |class: StakeholderClass| {
+        let t = tally.class(class);
+        format!(
+            "{} class: {} of {} ({}%)",
+            class.name(),
+            t.yes,
+            t.cast(),
+            percent(t.yes, t.cast())
+        )
+    };
+    let short: Vec<String> = classes
+        .iter()
+        .filter(|c| !reached(tally.class(**c)))
+        .map(|c| line(*c))
+        .collect();
+    if short.is_empty() {
+        let all: Vec<String> = classes.iter().map(|c| line(*c)).collect();
+        decide(
+            Outcome::Passed,
+            format!(
+                "{clause}: {need} of votes cast reached in each class; {}; {}",
+                all.join("; "),
+                counts(tally)
+            ),
+        )
+    } else {
+        decide(
+            Outcome::Rejected,
+            format!(
+                "{clause}: {kind} needs {need} of votes cast in each class; {}",
+                short.join("; ")
+            ),
+        )
+    }
+}
