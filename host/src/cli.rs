@@ -1291,11 +1291,20 @@ fn show(
         for a in s.assets.values() {
             writeln!(
                 out,
-                "  {:<20} {:<15} {:<9} {}",
+                "  {:<20} {:<15} {:<9} {}{}",
                 a.id,
                 a.kind.name(),
                 a.lock.name(),
-                a.description
+                a.description,
+                if a.fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "\n  {:<20} fields: {}",
+                        "",
+                        render::dataset_fields(&a.fields)
+                    )
+                }
             )?;
         }
     }

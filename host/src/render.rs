@@ -91,6 +91,21 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
     }
 }
 
+/// A dataset's fields in words, personal ones marked: `postcode (personal), asthma`.
+pub fn dataset_fields(fields: &[cltd_runtime::DataField]) -> String {
+    fields
+        .iter()
+        .map(|f| {
+            if f.personal {
+                format!("{} (personal)", f.name)
+            } else {
+                f.name.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The fields of a grant or request, in words.
 pub fn fields_text(fields: &[String]) -> String {
     if fields.is_empty() {

@@ -358,18 +358,7 @@ impl AssetsPage {
                     lock: a.lock.name(),
                     locked: a.lock == LockStatus::Perpetual,
                     description: a.description.clone(),
-                    fields: a
-                        .fields
-                        .iter()
-                        .map(|f| {
-                            if f.personal {
-                                format!("{} (personal)", f.name)
-                            } else {
-                                f.name.clone()
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    fields: render::dataset_fields(&a.fields),
                 })
                 .collect(),
             grants: {
@@ -440,40 +429,58 @@ fn requirement(text: String, strict: bool) -> Option<Requirement> {
     })
 }
 
-/// The quorum and threshold a proposal of this kind needs under classic-clt's parameters
-/// (charter values, else its defaults); `None` where the bylaw in force is not classic-clt,
-/// whose thresholds the host cannot know: its explanation is then the only word.
+/// The quorum and threshold a proposal of this kind needs, read from the charter with the
+/// parameters of the bylaw in force when it is one of the models cltd is built with
+/// (classic-clt, civic-data-trust, platform-coop); `None` for any other bylaw, whose
+/// thresholds the host cannot know: its explanation is then the only word.
 fn requirements(t: &Trust, body: &ProposalBody) -> (Option<Requirement>, Option<Requirement>) {
     let s = t.state();
-    let named_classic = t
-        .runtime()
-        .describe(&s.module, &s.charter)
-        .is_ok_and(|i| i.name == "classic-clt");
-    let Some(p) = named_classic
-        .then(|| {
-            let charter: Vec<bylaws_sdk::Parameter> = s
-                .charter
-                .iter()
-                .map(|p| bylaws_sdk::Parameter {
-                    key: p.key.clone(),
-                    value: p.value.clone(),
-                })
-                .collect();
-            classic_clt::Params::from_charter(&charter).ok()
-        })
-        .flatten()
-    else {
+    let Ok(info) = t.runtime().describe(&s.module, &s.charter) else {
         return (None, None);
     };
-    let (quorum, threshold, strict) = match body {
-        ProposalBody::DisposeAsset(_) => (p.disposal_quorum, p.disposal_threshold, false),
-        ProposalBody::AmendBylaws(_) => (p.amendment_quorum, p.amendment_threshold, false),
-        _ => (p.ordinary_quorum, p.ordinary_majority, true),
+    let charter: Vec<bylaws_sdk::Parameter> = crate::native::cross(&s.charter);
+    let amend = matches!(body, ProposalBody::AmendBylaws(_));
+    let dispose = matches!(body, ProposalBody::DisposeAsset(_));
+    // (quorum, threshold, whether the threshold must be exceeded rather than met)
+    let needs = match info.name.as_str() {
+        "classic-clt" => classic_clt::Params::from_charter(&charter).ok().map(|p| {
+            if amend {
+                (p.amendment_quorum, p.amendment_threshold, false)
+            } else if dispose {
+                (p.disposal_quorum, p.disposal_threshold, false)
+            } else {
+                (p.ordinary_quorum, p.ordinary_majority, true)
+            }
+        }),
+        "civic-data-trust" => civic_data_trust::Params::from_charter(&charter)
+            .ok()
+            .map(|p| {
+                if amend {
+                    (p.amendment_quorum, p.amendment_threshold, false)
+                } else if dispose {
+                    (p.ordinary_quorum, p.disposal_threshold, false)
+                } else {
+                    (p.ordinary_quorum, p.ordinary_majority, true)
+                }
+            }),
+        "platform-coop" => platform_coop::Params::from_charter(&charter).ok().map(|p| {
+            if amend {
+                (p.amendment_quorum, p.amendment_threshold, false)
+            } else if dispose {
+                (p.quorum, p.disposal_threshold, false)
+            } else {
+                (p.quorum, p.majority, true)
+            }
+        }),
+        _ => None,
     };
-    (
-        requirement(quorum.to_string(), false),
-        requirement(threshold.to_string(), strict),
-    )
+    match needs {
+        Some((quorum, threshold, strict)) => (
+            requirement(quorum.to_string(), false),
+            requirement(threshold.to_string(), strict),
+        ),
+        None => (None, None),
+    }
 }
 
 /// One class's tally.
