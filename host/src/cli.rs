@@ -142,6 +142,27 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         idle_trusts: usize,
     },
+    /// Crash consistency: serve a new trust in a child `cltd serve`, load it with signed
+    /// transitions, SIGKILL it at random moments, and check after each kill that every
+    /// acknowledged transition is in the log and the log replays to the stored state
+    /// (exit 3 if not).
+    CrashTest {
+        /// Kill-and-restart cycles.
+        #[arg(long, default_value_t = 200)]
+        cycles: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Longest time the server runs before each kill, in milliseconds.
+        #[arg(long, default_value_t = 800)]
+        max_uptime_ms: u64,
+        /// Seed of the kill times.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// The bylaw governing the test trust.
+        #[arg(long, default_value = "classic-clt")]
+        bylaw: String,
+    },
     /// Work with bylaw components: build, upload, verify against source.
     Bylaws {
         #[command(subcommand)]
@@ -894,6 +915,34 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             Ok(crate::EXIT_OK)
         }
         Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
+        Command::CrashTest {
+            cycles,
+            clients,
+            max_uptime_ms,
+            seed,
+            bylaw,
+        } => {
+            let wasm = setup::read_bylaw(&bylaw, &bylaws_dir)?;
+            let dir = tempfile::TempDir::new()?;
+            let options = crate::crash::Options {
+                cycles,
+                clients,
+                max_uptime: std::time::Duration::from_millis(max_uptime_ms),
+                seed,
+            };
+            let report =
+                crate::crash::run(&crate::crash::this_exe()?, &wasm, dir.path(), &options)?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+            } else {
+                writeln!(out, "{}", report.text())?;
+            }
+            Ok(if report.is_ok() {
+                crate::EXIT_OK
+            } else {
+                crate::EXIT_VERIFY_FAILED
+            })
+        }
         Command::Checkpoint => crate::audit::checkpoint(out, &data_dir()),
         Command::Explain { index } => crate::audit::explain_live(out, &data_dir(), index, json),
         Command::Serve {

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod audit_bench;
 pub mod bench;
 pub mod cli;
+pub mod crash;
 pub mod dashboard;
 pub mod demo;
 pub mod guest;

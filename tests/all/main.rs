@@ -11,6 +11,7 @@ mod authoring;
 mod browser;
 mod bundles;
 mod cli;
+mod crash;
 mod demo;
 mod hostile;
 mod lifecycle;
