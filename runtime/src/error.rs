@@ -98,6 +98,12 @@ pub enum StoreError {
     /// Filesystem error.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// An earlier write failed in storage; this handle writes nothing more (a failed fsync
+    /// leaves what is on disk unknown, so it is never retried) until the trust is reopened.
+    #[error(
+        "writes are stopped since a storage write failed ({0}); nothing more is written or acknowledged until the trust is reopened"
+    )]
+    Stopped(String),
 }
 
 macro_rules! db_error {

@@ -477,6 +477,18 @@ pub struct Trust {
     state: TrustState,
     clock: Box<dyn Clock>,
     host: Option<Keypair>,
+    /// Set when a storage write failed: this handle then writes nothing more.
+    stopped: std::sync::OnceLock<String>,
+}
+
+/// A write transaction as every write to a trust's store uses it: two-phase commit (the
+/// header on disk is valid after a crash without trusting checksums) and quick repair (the
+/// allocator state is saved with each commit, so reopening after a crash is fast).
+fn durable_write(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_two_phase_commit(true);
+    txn.set_quick_repair(true);
+    Ok(txn)
 }
 
 impl std::fmt::Debug for Trust {
@@ -535,7 +547,7 @@ impl Trust {
         };
         let (state, changes) = genesis_state(&genesis, &entry);
         let db = Database::create(&path)?;
-        let txn = db.begin_write()?;
+        let txn = durable_write(&db)?;
         {
             let mut meta = txn.open_table(META)?;
             meta.insert(META_HEAD, head_bytes(&state).as_slice())?;
@@ -562,6 +574,7 @@ impl Trust {
             state,
             clock,
             host: Some(host),
+            stopped: std::sync::OnceLock::new(),
         })
     }
 
@@ -576,7 +589,27 @@ impl Trust {
         if !path.exists() {
             return Err(StoreError::NotFound(dir.display().to_string()).into());
         }
-        let db = Database::open(&path)?;
+        Trust::open_db(dir, Database::open(&path)?, runtime, clock)
+    }
+
+    /// Open the trust in `dir` with its store on `backend` (the store file's bytes through
+    /// another storage layer: for fault injection, or storage other than a local file).
+    pub fn open_with_backend(
+        dir: impl AsRef<Path>,
+        backend: impl redb::StorageBackend,
+        runtime: Arc<Runtime>,
+        clock: Box<dyn Clock>,
+    ) -> Result<Trust> {
+        let db = Database::builder().create_with_backend(backend)?;
+        Trust::open_db(dir.as_ref(), db, runtime, clock)
+    }
+
+    fn open_db(
+        dir: &Path,
+        db: Database,
+        runtime: Arc<Runtime>,
+        clock: Box<dyn Clock>,
+    ) -> Result<Trust> {
         let state = load_state(&db)?;
         let trust = Trust {
             db,
@@ -585,9 +618,37 @@ impl Trust {
             state,
             clock,
             host: read_host_key(dir),
+            stopped: std::sync::OnceLock::new(),
         };
         trust.load_module(&trust.state.module)?;
         Ok(trust)
+    }
+
+    /// `Err` once a storage write has failed on this handle.
+    fn writable(&self) -> Result<(), StoreError> {
+        match self.stopped.get() {
+            Some(why) => Err(StoreError::Stopped(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Write to the store in one durable transaction. If anything fails, this handle stops
+    /// writing: a failed commit (a failed fsync above all) is never retried, since what is on
+    /// disk is unknown until the store is reopened and repaired.
+    fn write(
+        &self,
+        fill: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.writable()?;
+        let result = durable_write(&self.db).and_then(|txn| {
+            fill(&txn)?;
+            txn.commit()?;
+            Ok(())
+        });
+        if let Err(e) = &result {
+            let _ = self.stopped.set(e.to_string());
+        }
+        result
     }
 
     /// Compile the candidates of pending (open or passed) amendments now, so that a
@@ -667,6 +728,13 @@ impl Trust {
     /// write transaction (group commit). Each result is `Ok` only once the batch is durable;
     /// refused or failed transitions in the batch leave no trace and do not affect the others.
     pub fn submit_batch(&mut self, batch: &[&[u8]]) -> Vec<Result<Receipt>> {
+        if let Err(e) = self.writable() {
+            let why = e.to_string();
+            return batch
+                .iter()
+                .map(|_| Err(StoreError::Stopped(why.clone()).into()))
+                .collect();
+        }
         let now = self.clock.now().max(self.state.time);
         // `None` marks an accepted transition whose receipt waits for the durable commit.
         let mut results: Vec<Option<Result<Receipt>>> = Vec::with_capacity(batch.len());
@@ -738,23 +806,23 @@ impl Trust {
     }
 
     fn commit(&self, accepted: &[(usize, Judged)]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
-        {
-            let mut log = txn.open_table(LOG)?;
-            for (_, j) in accepted {
-                log.insert(j.entry.index, j.entry.to_bytes().as_slice())?;
+        self.write(|txn| {
+            {
+                let mut log = txn.open_table(LOG)?;
+                for (_, j) in accepted {
+                    log.insert(j.entry.index, j.entry.to_bytes().as_slice())?;
+                }
             }
-        }
-        {
-            let mut tables = StateTables::open(&txn)?;
-            for c in accepted.iter().flat_map(|(_, j)| &j.changes) {
-                tables.write(c)?;
+            {
+                let mut tables = StateTables::open(txn)?;
+                for c in accepted.iter().flat_map(|(_, j)| &j.changes) {
+                    tables.write(c)?;
+                }
             }
-        }
-        txn.open_table(META)?
-            .insert(META_HEAD, head_bytes(&self.state).as_slice())?;
-        txn.commit()?;
-        Ok(())
+            txn.open_table(META)?
+                .insert(META_HEAD, head_bytes(&self.state).as_slice())?;
+            Ok(())
+        })
     }
 
     /// Upload a candidate bylaw (a component, or a core module built with wit-bindgen),
@@ -782,10 +850,11 @@ impl Trust {
             .map_err(Error::from)?;
         let new = read_module(&self.db, &hash)?.is_none();
         if new {
-            let txn = self.db.begin_write()?;
-            txn.open_table(MODULES)?
-                .insert(&hash, component.as_slice())?;
-            txn.commit()?;
+            self.write(|txn| {
+                txn.open_table(MODULES)?
+                    .insert(&hash, component.as_slice())?;
+                Ok(())
+            })?;
         }
         Ok(Upload {
             hash,
@@ -806,10 +875,11 @@ impl Trust {
     ) -> Result<ImpactPreview> {
         host_rules::check_params(proposed)?;
         let report = preview(&self.runtime, &self.db, &self.state, module, proposed)?;
-        let txn = self.db.begin_write()?;
-        txn.open_table(PREVIEWS)?
-            .insert(&preview_key(module, proposed), encode(&report).as_slice())?;
-        txn.commit()?;
+        self.write(|txn| {
+            txn.open_table(PREVIEWS)?
+                .insert(&preview_key(module, proposed), encode(&report).as_slice())?;
+            Ok(())
+        })?;
         Ok(report)
     }
 
@@ -881,10 +951,11 @@ impl Trust {
                 merged.signatures.push(s.clone());
             }
         }
-        let txn = self.db.begin_write()?;
-        txn.open_table(META)?
-            .insert(META_CHECKPOINT, merged.to_string().as_bytes())?;
-        txn.commit()?;
+        self.write(|txn| {
+            txn.open_table(META)?
+                .insert(META_CHECKPOINT, merged.to_string().as_bytes())?;
+            Ok(())
+        })?;
         Ok(())
     }
 

@@ -138,3 +138,169 @@ fn the_benchmark_runs_end_to_end() {
             .contains("group commit,  4 per durable commit")
     );
 }
+
+/// A store file whose writes and syncs fail while `fail` is set: a full disk, a failing
+/// device, an fsync error.
+#[derive(Debug)]
+struct Faulty {
+    inner: redb::backends::FileBackend,
+    fail: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Faulty {
+    fn check(&self) -> Result<(), std::io::Error> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other(
+                "injected: the device reported an I/O error",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl redb::StorageBackend for Faulty {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.inner.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.inner.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.check()?;
+        self.inner.set_len(len)
+    }
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        self.check()?;
+        self.inner.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.check()?;
+        self.inner.write(offset, data)
+    }
+    fn close(&self) -> Result<(), std::io::Error> {
+        self.inner.close()
+    }
+    fn try_lock_range(
+        &self,
+        start: std::ops::Bound<u64>,
+        end: std::ops::Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
+        self.inner.try_lock_range(start, end)
+    }
+    fn try_lock_shared_range(
+        &self,
+        start: std::ops::Bound<u64>,
+        end: std::ops::Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
+        self.inner.try_lock_shared_range(start, end)
+    }
+    fn lock_range(
+        &self,
+        start: std::ops::Bound<u64>,
+        end: std::ops::Bound<u64>,
+    ) -> Result<(), redb::BackendError> {
+        self.inner.lock_range(start, end)
+    }
+    fn lock_shared_range(
+        &self,
+        start: std::ops::Bound<u64>,
+        end: std::ops::Bound<u64>,
+    ) -> Result<(), redb::BackendError> {
+        self.inner.lock_shared_range(start, end)
+    }
+    fn unlock_range(
+        &self,
+        start: std::ops::Bound<u64>,
+        end: std::ops::Bound<u64>,
+    ) -> Result<(), redb::BackendError> {
+        self.inner.unlock_range(start, end)
+    }
+    fn query_lock_range(
+        &self,
+        start: std::ops::Bound<u64>,
+        end: std::ops::Bound<u64>,
+    ) -> Result<bool, redb::BackendError> {
+        self.inner.query_lock_range(start, end)
+    }
+}
+
+/// A storage error stops writes cleanly: the failed transition is not acknowledged and leaves
+/// nothing, later writes are refused without touching the disk (a failed fsync is never
+/// retried), and after reopening the store holds exactly what was acknowledged.
+#[test]
+fn a_storage_error_stops_writes_until_the_store_is_reopened() {
+    use cltd_runtime::{Action, ProposalBody, ProposalDraft, StoreError, SystemClock};
+    let h = Harness::classic();
+    let Harness {
+        dir,
+        trust,
+        clock,
+        keys,
+    } = h;
+    let path = trust.path().join(cltd_runtime::STORE_FILE);
+    drop(trust);
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let backend = Faulty {
+        inner: redb::backends::FileBackend::new(file).unwrap(),
+        fail: fail.clone(),
+    };
+    let trust =
+        Trust::open_with_backend(dir.path(), backend, runtime(), Box::new(clock.clone())).unwrap();
+    let mut h = Harness {
+        dir,
+        trust,
+        clock,
+        keys,
+    };
+    let propose = |title: &str| {
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: title.into(),
+            text: String::new(),
+            window: 7 * 86_400,
+        })
+    };
+    let first = h.allowed("r1", propose("Before the fault"));
+    let before = h.trust.state().clone();
+
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = h.act("r2", propose("During the fault")).unwrap_err();
+    assert!(failed.to_string().contains("injected"), "{failed}");
+    assert_eq!(
+        h.trust.state(),
+        &before,
+        "the failed write changed the state in memory"
+    );
+
+    // The device recovers, but this handle does not try again.
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    let refused = h.act("r2", propose("After the fault")).unwrap_err();
+    assert!(
+        matches!(refused, cltd_runtime::Error::Store(StoreError::Stopped(_))),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("until the trust is reopened"),
+        "{refused}"
+    );
+    assert_eq!(h.trust.state(), &before);
+
+    // Reopened: exactly what was acknowledged, and the log replays to it.
+    let dir = h.dir;
+    drop(h.trust);
+    let reopened = Trust::open(dir.path(), runtime(), Box::new(SystemClock)).unwrap();
+    assert_eq!(reopened.state().size, first.index + 1);
+    let report = cltd_runtime::verify(reopened.database(), &runtime()).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    let mut again = reopened;
+    let key = crate::support::key_for("r2");
+    let seq = again.state().next_seq(&key.public());
+    let bytes =
+        cltd_runtime::SignedTransition::sign(&key, again.id(), seq, propose("Reopened")).to_bytes();
+    again.submit(&bytes).unwrap();
+}

@@ -104,6 +104,9 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
         },
         Error::Eval(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bylaw-failed"),
         Error::Load(_) => (StatusCode::UNPROCESSABLE_ENTITY, "module"),
+        Error::Store(cltd_runtime::StoreError::Stopped(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "writes-stopped")
+        }
         Error::Store(_) | Error::Charter(_) | Error::HostKey(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
@@ -147,6 +150,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the transition was signed for another trust",
     ),
     ("bad-query", 400, "a query or path parameter does not parse"),
+    (
+        "writes-stopped",
+        503,
+        "a storage write failed; the trust takes no writes until the server is restarted",
+    ),
     (
         "not-found",
         404,
