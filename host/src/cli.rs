@@ -1407,10 +1407,18 @@ fn verify(out: &mut dyn Write, dir: &Path, json: bool) -> Result<i32> {
     if !path.exists() {
         bail!("no trust in {}", dir.display());
     }
-    let db =
-        redb::ReadOnlyDatabase::open(&path).with_context(|| format!("open {}", path.display()))?;
     let runtime = setup::runtime()?;
-    let report = cltd_runtime::verify(&db, &runtime)?;
+    let (report, repaired) = match redb::ReadOnlyDatabase::open(&path) {
+        Ok(db) => (cltd_runtime::verify(&db, &runtime)?, false),
+        // A store whose writer stopped abruptly (a crash, SIGKILL) must be repaired before it
+        // can be read; opening it for writing does that (and writes nothing else).
+        Err(redb::DatabaseError::RepairAborted) => {
+            let db = redb::Database::open(&path)
+                .with_context(|| format!("open and repair {}", path.display()))?;
+            (cltd_runtime::verify(&db, &runtime)?, true)
+        }
+        Err(e) => return Err(e).with_context(|| format!("open {}", path.display())),
+    };
     if json {
         writeln!(
             out,
@@ -1426,6 +1434,7 @@ fn verify(out: &mut dyn Write, dir: &Path, json: bool) -> Result<i32> {
                 "modules": report.modules.iter().map(hex::encode).collect::<Vec<_>>(),
                 "engine_matches": report.engine_matches,
                 "divergence": report.divergence.as_ref().map(|d| json!({"index": d.index, "reason": d.reason})),
+                "repaired": repaired,
             }))?
         )?;
     } else {
@@ -1443,6 +1452,12 @@ fn verify(out: &mut dyn Write, dir: &Path, json: bool) -> Result<i32> {
             writeln!(
                 out,
                 "note    the log was written under another engine profile; fuel figures were not compared"
+            )?;
+        }
+        if repaired {
+            writeln!(
+                out,
+                "note    the store was not closed cleanly (its writer stopped abruptly) and was repaired on opening"
             )?;
         }
         match &report.divergence {

@@ -45,4 +45,25 @@ fn acknowledged_transitions_survive_sigkill_and_the_log_replays() {
     check(dir.path(), &[bogus], &mut after).unwrap();
     assert_eq!(after.lost, 1);
     assert!(!after.is_ok());
+
+    // A server killed before anything repaired its store: `cltd verify` repairs and verifies.
+    let mut server = std::process::Command::new(cltd_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--trusts"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("serving 1 trust(s)"), "{line}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let r = crate::cli::cltd(dir.path(), &["verify"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.contains("VERIFIED"), "{}", r.out);
+    assert!(r.out.contains("was repaired on opening"), "{}", r.out);
 }
