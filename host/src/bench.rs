@@ -128,22 +128,34 @@ impl Fixture {
         Ok(fx)
     }
 
-    /// `n` ordinary proposals signed by member `member`, independent of every other
-    /// member's transitions, so threads can submit them concurrently.
-    pub fn proposals_by(&self, member: usize, n: usize) -> Vec<Vec<u8>> {
-        let kp = &self.keys[member];
-        let first = self.trust.state().next_seq(&kp.public());
-        (first..first + n as u64)
-            .map(|seq| {
+    /// `n` ordinary proposals signed in turn by the members `members`, independent of every
+    /// other member's transitions, so threads can submit them concurrently. Fails if that
+    /// would give one member more open proposals than the host allows.
+    pub fn proposals_by(&self, members: &[usize], n: usize) -> Result<Vec<Vec<u8>>> {
+        anyhow::ensure!(
+            !members.is_empty() && n.div_ceil(members.len()) <= cltd_runtime::MAX_OPEN_PER_PROPOSER,
+            "{n} proposals by {} members would exceed {} open proposals per member: bench with more members",
+            members.len(),
+            cltd_runtime::MAX_OPEN_PER_PROPOSER
+        );
+        let firsts: Vec<u64> = members
+            .iter()
+            .map(|m| self.trust.state().next_seq(&self.keys[*m].public()))
+            .collect();
+        Ok((0..n)
+            .map(|i| {
+                let k = i % members.len();
+                let member = members[k];
+                let seq = firsts[k] + (i / members.len()) as u64;
                 let action = Action::Propose(ProposalDraft {
                     body: ProposalBody::Ordinary,
                     title: format!("Resolution {member}/{seq}"),
                     text: String::new(),
                     window: 7 * DAY,
                 });
-                SignedTransition::sign(kp, self.trust.id(), seq, action).to_bytes()
+                SignedTransition::sign(&self.keys[member], self.trust.id(), seq, action).to_bytes()
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -268,8 +280,11 @@ pub fn run(
     let cx = Fixture::on(runtime.clone(), wasm, members)?;
     let per_thread = transitions.div_ceil(threads);
     let work: Vec<Vec<Vec<u8>>> = (0..threads)
-        .map(|m| cx.proposals_by(m, per_thread))
-        .collect();
+        .map(|t| {
+            let mine: Vec<usize> = (t..members).step_by(threads).collect();
+            cx.proposals_by(&mine, per_thread)
+        })
+        .collect::<Result<_>>()?;
     let committer = cltd_runtime::GroupCommitter::start(cx.trust, batch);
     let start = Instant::now();
     let handles: Vec<_> = work

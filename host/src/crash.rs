@@ -182,14 +182,35 @@ fn client(
     else {
         return;
     };
+    // The load cycles through a proposal the bylaw allows, its withdrawal, and a proposal it
+    // denies (a window too short): all three are logged. It starts by withdrawing what this
+    // member left open when the server was last killed.
+    let mut pending: Vec<u64> = agent
+        .get(&format!("{base}/v1/trusts/{trust}/proposals"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["proposals"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p["status"] == "open" && p["proposer"] == signer.as_str())
+        .filter_map(|p| p["id"].as_u64())
+        .collect();
+    let mut step = 0u64;
     while !stop.load(Ordering::Relaxed) {
-        let days = if seq % 2 == 0 { 7 } else { 1 };
-        let action = Action::Propose(ProposalDraft {
-            body: ProposalBody::Ordinary,
-            title: format!("Resolution {seq} of {signer:.8}"),
-            text: String::new(),
-            window: days * DAY,
-        });
+        let action = match pending.pop() {
+            Some(open) => Action::Withdraw(open),
+            None => {
+                step += 1;
+                Action::Propose(ProposalDraft {
+                    body: ProposalBody::Ordinary,
+                    title: format!("Resolution {seq} of {signer:.8}"),
+                    text: String::new(),
+                    window: if step.is_multiple_of(2) { DAY } else { 7 * DAY },
+                })
+            }
+        };
         let signed = cltd_runtime::SignedTransition::sign(key, id, seq, action).to_bytes();
         let sent = agent
             .post(&format!("{base}/v1/trusts/{trust}/transitions"))
@@ -217,6 +238,7 @@ fn client(
             signed,
         });
         seq += 1;
+        pending.extend(receipt["proposal_opened"].as_u64());
     }
 }
 

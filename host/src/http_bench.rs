@@ -193,15 +193,16 @@ pub fn run(
     let fx = Fixture::on(crate::setup::runtime()?, wasm, members)?;
     let proposals = votes.div_ceil(members);
     let mut trust = fx.trust;
-    let opener = &fx.keys[0];
-    let first_seq = trust.state().next_seq(&opener.public());
     let first_id = trust.state().next_proposal_id();
+    // Opened in turn by every member (one member may hold only so many open proposals).
     let opens: Vec<Vec<u8>> = (0..proposals as u64)
         .map(|i| {
+            let opener = &fx.keys[i as usize % fx.keys.len()];
+            let seq = trust.state().next_seq(&opener.public()) + i / fx.keys.len() as u64;
             SignedTransition::sign(
                 opener,
                 trust.id(),
-                first_seq + i,
+                seq,
                 Action::Propose(ProposalDraft {
                     body: ProposalBody::Ordinary,
                     title: format!("Resolution {i}"),

@@ -23,6 +23,9 @@ const MAX_PARAMS: usize = 64;
 const MAX_PARAM_KEY: usize = 64;
 const MAX_PARAM_VALUE: usize = 1024;
 const MAX_FIELDS: usize = 256;
+/// Open proposals one member may have at once: a flood of proposals from one member is
+/// refused (and leaves no trace) rather than logged.
+pub const MAX_OPEN_PER_PROPOSER: usize = 256;
 
 /// Check a list of field names: bounded, non-empty names, no repeats.
 fn check_fields<'a>(
@@ -149,6 +152,19 @@ pub(crate) fn check(
 ) -> Result<(), RefusalError> {
     match action {
         Action::Propose(d) => {
+            let open = state
+                .proposals
+                .values()
+                .filter(|p| {
+                    p.proposal.status == ProposalStatus::Open && p.proposal.proposer == signer
+                })
+                .count();
+            if open >= MAX_OPEN_PER_PROPOSER {
+                return Err(lifecycle(format!(
+                    "key {} already has {open} open proposals, the most one member may have at once; close or withdraw one first",
+                    hex::encode(signer)
+                )));
+            }
             check_len("title", &d.title, MAX_TITLE)?;
             check_len("text", &d.text, MAX_TEXT)?;
             if d.window == 0 || d.window > MAX_WINDOW {

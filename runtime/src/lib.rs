@@ -32,6 +32,7 @@ mod entrenched;
 mod error;
 mod group;
 mod host_rules;
+pub use host_rules::MAX_OPEN_PER_PROPOSER;
 mod inspect;
 mod log;
 mod merkle;

@@ -266,3 +266,90 @@ fn a_removed_member_no_longer_votes_but_the_denominator_stays() {
     );
     assert_eq!(h.trust.state().proposals[&2].proposal.electorate.len(), 9);
 }
+
+#[test]
+fn a_vote_swing_after_a_proposal_passed_is_refused() {
+    let mut h = Harness::classic();
+    h.allowed("r1", ordinary(7));
+    for v in ["r1", "r2", "c1"] {
+        h.allowed(v, vote(1, Choice::Yes));
+    }
+    h.wait_days(7);
+    h.allowed("r1", Action::Close(1));
+    // Members who did not vote, or who did, try to swing the decided outcome.
+    for (who, choice) in [("p1", Choice::No), ("p2", Choice::No), ("r1", Choice::No)] {
+        let err = h.refused(who, vote(1, choice));
+        assert!(
+            matches!(err, RefusalError::Lifecycle(ref m) if m.contains("not open for voting")),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn the_same_key_cannot_be_a_member_twice() {
+    let mut h = Harness::classic();
+    let r2 = h.pk("r2");
+    // Proposed: the bylaw denies it (logged); executed after all: the host refuses it.
+    let admit = Action::Propose(ProposalDraft {
+        body: ProposalBody::AdmitMember(cltd_runtime::Applicant {
+            key: r2.clone(),
+            name: "r2 again".into(),
+            class: cltd_runtime::StakeholderClass::Public,
+        }),
+        title: "Admit r2 a second time".into(),
+        text: String::new(),
+        window: 7 * DAY,
+    });
+    let code = h.denied("r1", admit);
+    assert_eq!(code, "already-a-member");
+    // A key admitted while its admission was pending cannot be admitted again on execute.
+    let ada = h.pk("ada");
+    let admit_ada = || {
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::AdmitMember(cltd_runtime::Applicant {
+                key: ada.clone(),
+                name: "Ada".into(),
+                class: cltd_runtime::StakeholderClass::Resident,
+            }),
+            title: "Admit Ada".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        })
+    };
+    h.allowed("r1", admit_ada());
+    h.allowed("r2", admit_ada());
+    for id in [1, 2] {
+        for v in ["r1", "r2", "c1"] {
+            h.allowed(v, vote(id, Choice::Yes));
+        }
+    }
+    h.wait_days(7);
+    for id in [1, 2] {
+        h.allowed("r1", Action::Close(id));
+    }
+    h.allowed("r1", Action::Execute(1));
+    let err = h.refused("r1", Action::Execute(2));
+    assert!(
+        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already a member")),
+        "{err:?}"
+    );
+    // Founding with one key twice is refused before anything is written (tests/all/store.rs).
+}
+
+#[test]
+fn a_flood_of_proposals_from_one_member_is_refused_without_trace() {
+    let mut h = Harness::classic();
+    for _ in 0..cltd_runtime::MAX_OPEN_PER_PROPOSER {
+        h.allowed("r1", ordinary(7));
+    }
+    let err = h.refused("r1", ordinary(7));
+    assert!(
+        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("open proposals")),
+        "{err:?}"
+    );
+    // Other members are not affected, and a withdrawal makes room again.
+    h.allowed("r2", ordinary(7));
+    h.allowed("r1", Action::Withdraw(1));
+    h.allowed("r1", ordinary(7));
+}

@@ -97,6 +97,10 @@ fn receipt(
                 "module": hex::encode(r.module),
                 "verdict": render::verdict_json(&r.verdict),
                 "effects": r.effects.iter().map(|e| render::effect_text(t.state(), e)).collect::<Vec<_>>(),
+                "proposal_opened": r.effects.iter().find_map(|e| match e {
+                    cltd_runtime::Effect::ProposalOpened { proposal, .. } => Some(*proposal),
+                    _ => None,
+                }),
                 "fuel": r.fuel,
             }))
         }
