@@ -930,8 +930,21 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                 max_uptime: std::time::Duration::from_millis(max_uptime_ms),
                 seed,
             };
-            let report =
-                crate::crash::run(&crate::crash::this_exe()?, &wasm, dir.path(), &options)?;
+            let mut progress = |r: &crate::crash::Report| {
+                if !json {
+                    eprintln!(
+                        "cycle {}/{cycles}: {} acknowledged, {} entries, {} lost, {} failed replays",
+                        r.cycles, r.acknowledged, r.entries, r.lost, r.verify_failures
+                    );
+                }
+            };
+            let report = crate::crash::run(
+                &crate::crash::this_exe()?,
+                &wasm,
+                dir.path(),
+                &options,
+                &mut progress,
+            )?;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {

@@ -267,8 +267,15 @@ pub fn check(dir: &Path, acks: &[Ack], report: &mut Report) -> Result<u64> {
 }
 
 /// Run the harness: found a trust under `dir` governed by `wasm`, then `options.cycles`
-/// times start `exe serve`, load it, kill it, and check.
-pub fn run(exe: &Path, wasm: &[u8], dir: &Path, options: &Options) -> Result<Report> {
+/// times start `exe serve`, load it, kill it, and check; `progress` sees the report after
+/// each cycle.
+pub fn run(
+    exe: &Path,
+    wasm: &[u8],
+    dir: &Path,
+    options: &Options,
+    progress: &mut dyn FnMut(&Report),
+) -> Result<Report> {
     ensure!(options.clients > 0, "at least one client");
     let trust = found(dir, wasm, options.clients)?;
     let id: [u8; 32] = hex::decode(&trust)?
@@ -316,6 +323,8 @@ pub fn run(exe: &Path, wasm: &[u8], dir: &Path, options: &Options) -> Result<Rep
         report.committed_unacknowledged += (new_size - size).saturating_sub(acks.len() as u64);
         size = new_size;
         report.cycles += 1;
+        report.entries = size;
+        progress(&report);
     }
     report.entries = size;
     Ok(report)

@@ -24,7 +24,16 @@ fn acknowledged_transitions_survive_sigkill_and_the_log_replays() {
         max_uptime: std::time::Duration::from_millis(1500),
         seed: 7,
     };
-    let report = run(&cltd_bin(), &bylaw("classic-clt"), dir.path(), &options).unwrap();
+    let mut seen = 0;
+    let report = run(
+        &cltd_bin(),
+        &bylaw("classic-clt"),
+        dir.path(),
+        &options,
+        &mut |r| seen = r.cycles,
+    )
+    .unwrap();
+    assert_eq!(seen, 3);
     assert!(report.is_ok(), "{}", report.text());
     assert_eq!(report.cycles, 3);
     assert!(report.acknowledged > 0, "{}", report.text());
