@@ -624,6 +624,11 @@ impl Trust {
         Ok(trust)
     }
 
+    /// Why this handle stopped writing, if a storage write failed (see [`StoreError::Stopped`]).
+    pub fn writes_stopped(&self) -> Option<&str> {
+        self.stopped.get().map(String::as_str)
+    }
+
     /// `Err` once a storage write has failed on this handle.
     fn writable(&self) -> Result<(), StoreError> {
         match self.stopped.get() {

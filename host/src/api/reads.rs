@@ -22,13 +22,26 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: at least one trust is open and its store answers.
+/// Readiness: at least one trust is open, and no trust has stopped writing after a storage
+/// error (restart the server to reopen and repair its store).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready", body = String, content_type = "text/plain"),
-              (status = 503, description = "No trust loaded", body = String, content_type = "text/plain")))]
+              (status = 503, description = "No trust loaded, or a trust's writes are stopped", body = String, content_type = "text/plain")))]
 pub async fn readyz(State(hub): State<Shared>) -> Response {
+    let stopped: Vec<String> = hub
+        .ids()
+        .filter_map(|id| {
+            with_trust(&hub, id, |t| {
+                Ok(t.writes_stopped()
+                    .map(|why| format!("{id}: writes stopped: {why}")))
+            })
+            .unwrap_or_else(|e| Some(format!("{id}: {}", e.message())))
+        })
+        .collect();
     let (status, text) = if hub.is_empty() {
         (503, "no trusts loaded\n".to_string())
+    } else if !stopped.is_empty() {
+        (503, format!("{}\n", stopped.join("\n")))
     } else {
         (200, format!("ok: {} trust(s)\n", hub.len()))
     };
