@@ -147,14 +147,6 @@ fn start(exe: &Path, dir: &Path) -> Result<(Child, String)> {
     Ok((child, base))
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
 /// A client's load: alternately a proposal the bylaw allows and one it denies (a window
 /// too short), both logged. Runs until a request fails (the server died) or `stop`.
 fn client(
@@ -165,7 +157,7 @@ fn client(
     stop: &AtomicBool,
     acks: &Mutex<Vec<Ack>>,
 ) {
-    let agent = agent();
+    let agent = crate::http_bench::agent();
     let signer = hex::encode(key.public());
     let Ok(mut r) = agent
         .get(&format!("{base}/v1/trusts/{trust}/signers/{signer}"))

@@ -108,7 +108,8 @@ fn spawn_server(root: &Path) -> Result<String> {
     }
 }
 
-fn agent() -> ureq::Agent {
+/// An HTTP client for cltd's own server: errors are answers to read, a minute at most.
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
