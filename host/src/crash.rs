@@ -11,6 +11,7 @@
 //! acknowledged when it died may be in the log (counted); clients learn their next sequence
 //! number from the server after each restart, as a real client would.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use cltd_runtime::{
-    Action, Applicant, Charter, EntryBody, Keypair, ProposalBody, ProposalDraft, StakeholderClass,
-    SystemClock, Trust, entry_hash,
+    Action, Applicant, Charter, EntryBody, Keypair, ProposalBody, ProposalDraft, ProposalStatus,
+    StakeholderClass, SystemClock, Trust, entry_hash,
 };
 use serde::Serialize;
 
@@ -147,13 +148,16 @@ fn start(exe: &Path, dir: &Path) -> Result<(Child, String)> {
     Ok((child, base))
 }
 
-/// A client's load: alternately a proposal the bylaw allows and one it denies (a window
-/// too short), both logged. Runs until a request fails (the server died) or `stop`.
+/// A client's load: a proposal the bylaw allows, its withdrawal, and a proposal it denies
+/// (a window too short), all three logged; first it withdraws `pending`, the proposals it
+/// left open when the server was last killed. Runs until a request fails (the server died)
+/// or `stop`.
 fn client(
     base: &str,
     trust: &str,
     id: [u8; 32],
     key: &Keypair,
+    mut pending: Vec<u64>,
     stop: &AtomicBool,
     acks: &Mutex<Vec<Ack>>,
 ) {
@@ -174,21 +178,6 @@ fn client(
     else {
         return;
     };
-    // The load cycles through a proposal the bylaw allows, its withdrawal, and a proposal it
-    // denies (a window too short): all three are logged. It starts by withdrawing what this
-    // member left open when the server was last killed.
-    let mut pending: Vec<u64> = agent
-        .get(&format!("{base}/v1/trusts/{trust}/proposals"))
-        .call()
-        .ok()
-        .and_then(|mut r| r.body_mut().read_to_string().ok())
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["proposals"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter(|p| p["status"] == "open" && p["proposer"] == signer.as_str())
-        .filter_map(|p| p["id"].as_u64())
-        .collect();
     let mut step = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let action = match pending.pop() {
@@ -236,8 +225,8 @@ fn client(
 
 /// Reopen the killed server's store (as the next server would, repairing it if the kill left
 /// it needing repair) and check every acknowledgement and the replay.
-/// Returns the log's size; counts lost acknowledgements and failed replays in `report`.
-pub fn check(dir: &Path, acks: &[Ack], report: &mut Report) -> Result<u64> {
+/// Counts lost acknowledgements and failed replays in `report`.
+pub fn check(dir: &Path, acks: &[Ack], report: &mut Report) -> Result<Checked> {
     let runtime = crate::setup::runtime()?;
     let trust = Trust::open(dir, runtime.clone(), Box::new(SystemClock))
         .with_context(|| format!("reopen the trust in {} after the kill", dir.display()))?;
@@ -255,7 +244,24 @@ pub fn check(dir: &Path, acks: &[Ack], report: &mut Report) -> Result<u64> {
             report.lost += 1;
         }
     }
-    Ok(size)
+    let mut open: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+    for p in trust.state().proposals.values() {
+        if p.proposal.status == ProposalStatus::Open {
+            open.entry(p.proposal.proposer.clone())
+                .or_default()
+                .push(p.proposal.id);
+        }
+    }
+    Ok(Checked { size, open })
+}
+
+/// What [`check`] read from the reopened store.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The log's size.
+    pub size: u64,
+    /// Open proposals by proposer key.
+    pub open: BTreeMap<Vec<u8>, Vec<u64>>,
 }
 
 /// Run the harness: found a trust under `dir` governed by `wasm`, then `options.cycles`
@@ -279,6 +285,7 @@ pub fn run(
     let mut rng = Rng(options.seed | 1);
     let mut report = Report::default();
     let mut size = 1;
+    let mut open: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
     for _ in 0..options.cycles {
         let (mut server, base) = start(exe, dir)?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -286,6 +293,7 @@ pub fn run(
         let workers: Vec<_> = keys
             .iter()
             .map(|key| {
+                let pending = open.remove(key.public().as_slice()).unwrap_or_default();
                 let (base, trust, stop, acks, key) = (
                     base.clone(),
                     trust.clone(),
@@ -293,7 +301,7 @@ pub fn run(
                     acks.clone(),
                     key.clone(),
                 );
-                std::thread::spawn(move || client(&base, &trust, id, &key, &stop, &acks))
+                std::thread::spawn(move || client(&base, &trust, id, &key, pending, &stop, &acks))
             })
             .collect();
         let max_ms = u64::try_from(options.max_uptime.as_millis()).unwrap_or(u64::MAX);
@@ -310,7 +318,9 @@ pub fn run(
             let _ = w.join();
         }
         let acks = std::mem::take(&mut *acks.lock().expect("acks lock"));
-        let new_size = check(dir, &acks, &mut report)?;
+        let checked = check(dir, &acks, &mut report)?;
+        let new_size = checked.size;
+        open = checked.open;
         report.acknowledged += acks.len() as u64;
         report.committed_unacknowledged += (new_size - size).saturating_sub(acks.len() as u64);
         size = new_size;
