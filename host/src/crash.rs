@@ -283,8 +283,11 @@ pub fn run(
         .map(|i| Arc::new(member_key(i)))
         .collect();
     let mut rng = Rng(options.seed | 1);
-    let mut report = Report::default();
-    let mut size = 1;
+    // The log holds the genesis entry to start with.
+    let mut report = Report {
+        entries: 1,
+        ..Report::default()
+    };
     let mut open: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
     for _ in 0..options.cycles {
         let (mut server, base) = start(exe, dir)?;
@@ -322,13 +325,12 @@ pub fn run(
         let new_size = checked.size;
         open = checked.open;
         report.acknowledged += acks.len() as u64;
-        report.committed_unacknowledged += (new_size - size).saturating_sub(acks.len() as u64);
-        size = new_size;
+        report.committed_unacknowledged +=
+            (new_size - report.entries).saturating_sub(acks.len() as u64);
+        report.entries = new_size;
         report.cycles += 1;
-        report.entries = size;
         progress(&report);
     }
-    report.entries = size;
     Ok(report)
 }
 
