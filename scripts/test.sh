@@ -16,3 +16,5 @@ echo "== cargo clippy" >&2
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
 cargo test --locked --workspace
+echo "== fuzz smoke run" >&2
+"$root/scripts/fuzz.sh" "${CLTD_FUZZ_SECONDS:-20}"
