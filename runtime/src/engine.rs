@@ -26,6 +26,25 @@ pub(crate) const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.3.";
 /// Largest bylaw component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 2 * 1024 * 1024;
 
+/// Most functions a bylaw component may define across its core modules. The four bylaws
+/// shipped with cltd define well under a thousand; the limit keeps a pathological component
+/// from tying up the compiler.
+pub const MAX_FUNCTIONS: u64 = 10_000;
+
+/// Functions defined by the core modules of `component` (a cheap pass that reads section
+/// headers only), or why the bytes do not parse.
+fn function_count(component: &[u8]) -> Result<u64, LoadError> {
+    let mut count = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        if let wasmparser::Payload::FunctionSection(functions) =
+            payload.map_err(|e| LoadError::NotWasm(e.to_string()))?
+        {
+            count += u64::from(functions.count());
+        }
+    }
+    Ok(count)
+}
+
 /// How bylaws are run. Recorded in the genesis entry so a replay can match it: fuel use is
 /// deterministic for a given wasmtime version, module and profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +263,13 @@ impl Runtime {
             return Err(LoadError::NotWasm(
                 "a bylaw must be a Wasm component (use to_component first)".into(),
             ));
+        }
+        let functions = function_count(component)?;
+        if functions > MAX_FUNCTIONS {
+            return Err(LoadError::TooManyFunctions {
+                count: functions,
+                limit: MAX_FUNCTIONS,
+            });
         }
         let compiled = Component::new(&self.engine, component)
             .map_err(|e| LoadError::Compile(format!("{e:#}")))?;

@@ -20,6 +20,15 @@ pub enum LoadError {
         /// The limit.
         limit: usize,
     },
+    /// The component defines more functions than the runtime compiles (a pathological
+    /// component, which would make compiling it slow and large).
+    #[error("bylaw component defines {count} functions; the limit is {limit}")]
+    TooManyFunctions {
+        /// Functions defined across the component's core modules.
+        count: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// wasmtime refused to compile the component.
     #[error("could not compile the bylaw component: {0}")]
     Compile(String),

@@ -52,7 +52,8 @@ pub use bundle::{BUNDLE_MAGIC, Bundle, BundleError, Location, Manifest};
 pub use checkpoint::{Checkpoint, NoteError, NoteSignature, SignedNote, origin, verifier_key};
 pub use clock::{Clock, ManualClock, SystemClock, utc};
 pub use engine::{
-    CONTRACT, EngineProfile, Evaluation, MAX_COMPONENT_BYTES, Runtime, module_hash, to_component,
+    CONTRACT, EngineProfile, Evaluation, MAX_COMPONENT_BYTES, MAX_FUNCTIONS, Runtime, module_hash,
+    to_component,
 };
 pub use entrenched::{
     CheckResult, Clause, PROCEDURE_CLASS_THRESHOLD, PROCEDURE_CLASS_TURNOUT,

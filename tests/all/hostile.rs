@@ -72,6 +72,104 @@ fn unbounded_recursion_overflows_the_bounded_stack() {
 }
 
 #[test]
+fn an_enormous_explanation_is_a_bad_verdict() {
+    let mut h = hostile("huge-explanation");
+    let err = fails(&mut h);
+    assert!(matches!(err, EvalError::BadVerdict(_)), "{err:?}");
+}
+
+#[test]
+fn an_enormous_list_of_notes_is_a_bad_verdict() {
+    let mut h = hostile("many-notes");
+    let err = fails(&mut h);
+    assert!(matches!(err, EvalError::BadVerdict(_)), "{err:?}");
+}
+
+/// Resident memory of this process, in bytes.
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages");
+    pages * 4096
+}
+
+/// Set in the child process [`hostile_calls_leave_memory_bounded`] starts.
+const MEMORY_CHILD: &str = "CLTD_TEST_HOSTILE_MEMORY_CHILD";
+
+#[test]
+fn hostile_calls_leave_memory_bounded() {
+    // Resident memory is a per-process figure, and other tests run in parallel threads: the
+    // measurement runs alone, in a child process running only this test.
+    if std::env::var_os(MEMORY_CHILD).is_none() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["hostile::hostile_calls_leave_memory_bounded", "--exact"])
+            .args(["--test-threads=1", "--nocapture"])
+            .env(MEMORY_CHILD, "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "the child ran no test: {text}");
+        return;
+    }
+    let modes = ["memory-bomb", "many-notes", "huge-explanation", "trap"];
+    let mut trusts: Vec<Harness> = modes.iter().map(|m| hostile(m)).collect();
+    // One round first: the engine, allocator and caches reach their working size.
+    for h in &mut trusts {
+        fails(h);
+    }
+    let before = resident_bytes();
+    let mut peak = before;
+    for _ in 0..10 {
+        for h in &mut trusts {
+            fails(h);
+            peak = peak.max(resident_bytes());
+        }
+    }
+    let after = resident_bytes();
+    eprintln!(
+        "resident: {} MiB after warm-up, {} MiB after 40 hostile calls, peak {} MiB",
+        before >> 20,
+        after >> 20,
+        peak >> 20
+    );
+    // Nothing accumulates: every call's instance, memory and lifted verdict are freed.
+    assert!(
+        after < before + (32 << 20),
+        "resident memory grew from {before} to {after} bytes over 40 hostile calls"
+    );
+}
+
+#[test]
+fn a_component_with_a_pathological_number_of_functions_is_refused() {
+    let funcs = "(func)".repeat(usize::try_from(cltd_runtime::MAX_FUNCTIONS).unwrap() + 1);
+    let wasm = wat::parse_str(format!("(component (core module {funcs}))")).unwrap();
+    let rt = Runtime::new(Default::default()).unwrap();
+    let started = std::time::Instant::now();
+    let err = rt.prepare(&wasm).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LoadError::TooManyFunctions {
+                count: 10_001,
+                limit: 10_000
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("10001 functions"), "{err}");
+    // Refused from the section headers, before the compiler sees it.
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // The bylaws cltd ships are far below the limit.
+    rt.prepare(&cltd_runtime::to_component(&crate::support::classic()).unwrap())
+        .unwrap();
+}
+
+#[test]
 fn a_well_behaved_trust_on_the_same_engine_is_unaffected() {
     let mut bad = hostile("loop");
     fails(&mut bad);

@@ -1,13 +1,14 @@
 //! A deliberately hostile bylaw for cltd's containment and conformance tests. It misbehaves
 //! according to the charter parameter `hostile` (`loop`, `memory-bomb`, `trap`,
-//! `deep-recursion`), or with `hostile=weighted` follows classic-clt except that residents'
+//! `deep-recursion`, `huge-explanation`: a 48 MiB denial, `many-notes`: half a million notes),
+//! or with `hostile=weighted` follows classic-clt except that residents'
 //! votes count twice on ordinary resolutions (breaking one member, one vote), or with
 //! `hostile=time-bomb` follows classic-clt until 2030 and then lets any disposal pass (a
 //! lock that lifts later); otherwise it allows everything. Never give it to a real trust.
 
 use bylaws_sdk::{
-    Action, Bylaw, BylawInfo, Charter, Choice, Outcome, Parameter, ProposalBody, StakeholderClass,
-    Verdict, View, allow, decide,
+    Action, Allowance, Bylaw, BylawInfo, Charter, Choice, Outcome, Parameter, ProposalBody,
+    StakeholderClass, Verdict, View, allow, decide, deny,
 };
 use classic_clt::ClassicClt;
 
@@ -34,6 +35,11 @@ impl Bylaw for Hostile {
                 std::hint::black_box(recurse(view.now));
                 allow()
             }
+            Some("huge-explanation") => deny("hostile", "§0", "x".repeat(48 << 20)),
+            Some("many-notes") => Verdict::Allow(Allowance {
+                decision: None,
+                notes: vec![String::new(); 1 << 19],
+            }),
             Some("weighted") => weighted(view, action),
             Some("time-bomb") => time_bomb(view, action),
             _ => allow(),
