@@ -18,23 +18,32 @@ const MEMBERS: usize = 30;
 
 fn bylaw_calls(c: &mut Criterion) {
     let wasm = wasm();
+    let mut g = c.benchmark_group("bylaw");
+    // Instances allocated on demand (the default), then from the pooling allocator.
+    for (pooling, name) in [(false, "wasm-fresh-instance"), (true, "wasm-fresh-pooled")] {
+        let profile = cltd_runtime::EngineProfile {
+            pooling,
+            ..Default::default()
+        };
+        let rt = std::sync::Arc::new(cltd_runtime::Runtime::new(profile).expect("engine"));
+        let mut fx = cltd::bench::Fixture::on(rt.clone(), &wasm, MEMBERS).expect("fixture");
+        let probe = cltd::bench::Probe::new(&mut fx, MEMBERS).expect("probe");
+        let module = fx.trust.state().module;
+        g.bench_function(format!("vote/{name}"), |b| {
+            b.iter(|| {
+                rt.evaluate(&module, &probe.vote_view, &probe.vote)
+                    .expect("vote evaluates")
+            })
+        });
+        g.bench_function(format!("close/{name}"), |b| {
+            b.iter(|| {
+                rt.evaluate(&module, &probe.close_view, &probe.close)
+                    .expect("close evaluates")
+            })
+        });
+    }
     let mut fx = cltd::bench::Fixture::new(&wasm, MEMBERS).expect("fixture");
     let probe = cltd::bench::Probe::new(&mut fx, MEMBERS).expect("probe");
-    let rt = fx.trust.runtime().clone();
-    let module = fx.trust.state().module;
-    let mut g = c.benchmark_group("bylaw");
-    g.bench_function("vote/wasm-fresh-instance", |b| {
-        b.iter(|| {
-            rt.evaluate(&module, &probe.vote_view, &probe.vote)
-                .expect("vote evaluates")
-        })
-    });
-    g.bench_function("close/wasm-fresh-instance", |b| {
-        b.iter(|| {
-            rt.evaluate(&module, &probe.close_view, &probe.close)
-                .expect("close evaluates")
-        })
-    });
     g.bench_function("vote/native", |b| {
         b.iter(|| {
             <classic_clt::ClassicClt as bylaws_sdk::Bylaw>::evaluate(

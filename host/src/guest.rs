@@ -43,6 +43,11 @@ pub struct Built {
     pub pinned: bool,
 }
 
+/// The guest's shadow stack in linear memory (Rust's default for Wasm is 1 MiB). It lies
+/// below the data and heap, so a smaller one means a fresh instance touches, and the host
+/// resets, far less memory per call; an overflow traps (below address 0), never corrupts.
+pub const GUEST_STACK_BYTES: usize = 64 * 1024;
+
 fn guest_command(program: &str) -> Command {
     let mut cmd = Command::new(program);
     cmd.env("RUSTC", GUEST_RUSTC).env("RUSTC_BOOTSTRAP", "1");
@@ -163,7 +168,7 @@ pub fn build(crate_dir: &Path, out_dir: Option<&Path>) -> Result<Built> {
         .env(
             "RUSTFLAGS",
             format!(
-                "--remap-path-prefix={}=/cltd --remap-path-prefix={}=/cargo",
+                "--remap-path-prefix={}=/cltd --remap-path-prefix={}=/cargo -Clink-arg=-zstack-size={GUEST_STACK_BYTES}",
                 root.display(),
                 cargo_home.display()
             ),
