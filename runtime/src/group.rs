@@ -8,15 +8,17 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result, StoreError};
+use crate::model::Hash;
+use crate::transition::CheckedTransition;
 use crate::trust::{Receipt, Trust};
 
 struct Request {
-    bytes: Vec<u8>,
+    checked: CheckedTransition,
     reply: mpsc::SyncSender<Result<Receipt>>,
 }
 
 enum Msg {
-    Submit(Request),
+    Submit(Box<Request>),
     Stop,
 }
 
@@ -30,6 +32,7 @@ struct Counters {
 /// A trust behind a committer thread, shared by any number of submitting threads.
 pub struct GroupCommitter {
     tx: Option<mpsc::Sender<Msg>>,
+    trust: Hash,
     thread: Option<JoinHandle<Trust>>,
     counters: Arc<Counters>,
 }
@@ -38,15 +41,19 @@ pub struct GroupCommitter {
 #[derive(Clone)]
 pub struct Submitter {
     tx: mpsc::Sender<Msg>,
+    trust: Hash,
 }
 
 impl Submitter {
     /// Submit signed transition bytes; returns once the transition is durable (or refused).
     pub fn submit(&self, bytes: Vec<u8>) -> Result<Receipt> {
+        // Decoding and the signature need no state: they are checked here, on the
+        // submitter's thread, so the committer's thread only judges and commits.
+        let checked = CheckedTransition::check(bytes, &self.trust)?;
         let (reply, answer) = mpsc::sync_channel(1);
         let stopped = || Error::Store(StoreError::Db("the committer has stopped".into()));
         self.tx
-            .send(Msg::Submit(Request { bytes, reply }))
+            .send(Msg::Submit(Box::new(Request { checked, reply })))
             .map_err(|_| stopped())?;
         answer.recv().map_err(|_| stopped())?
     }
@@ -60,6 +67,7 @@ impl GroupCommitter {
         let (tx, rx) = mpsc::channel::<Msg>();
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
+        let id = trust.id();
         let thread = std::thread::Builder::new()
             .name("cltd-committer".into())
             .spawn(move || {
@@ -79,14 +87,15 @@ impl GroupCommitter {
                             Err(_) => break,
                         }
                     }
-                    let refs: Vec<&[u8]> = batch.iter().map(|r| r.bytes.as_slice()).collect();
-                    let results = trust.submit_batch(&refs);
+                    let (checked, replies): (Vec<_>, Vec<_>) =
+                        batch.into_iter().map(|r| (Ok(r.checked), r.reply)).unzip();
+                    let done = checked.len() as u64;
+                    let results = trust.submit_checked_batch(checked);
                     c.batches.fetch_add(1, Ordering::Relaxed);
-                    c.transitions
-                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                    for (request, result) in batch.into_iter().zip(results) {
+                    c.transitions.fetch_add(done, Ordering::Relaxed);
+                    for (reply, result) in replies.into_iter().zip(results) {
                         // A submitter that gave up waiting is not an error.
-                        let _ = request.reply.send(result);
+                        let _ = reply.send(result);
                     }
                 }
                 trust
@@ -94,6 +103,7 @@ impl GroupCommitter {
             .expect("spawn the committer thread");
         GroupCommitter {
             tx: Some(tx),
+            trust: id,
             thread: Some(thread),
             counters,
         }
@@ -103,6 +113,7 @@ impl GroupCommitter {
     pub fn submitter(&self) -> Submitter {
         Submitter {
             tx: self.tx.clone().expect("running until stopped"),
+            trust: self.trust,
         }
     }
 

@@ -62,10 +62,10 @@ pub use entrenched::{
 pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 pub use group::{GroupCommitter, Submitter};
 pub use inspect::{Check, Inspection, SDK_SECTION, check, inspect};
-pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
+pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash, entry_hash_of};
 pub use merkle::{
-    ProofError, TreeHash, consistency_proof, empty_root, inclusion_proof, leaf_hash, node_hash,
-    root, verify_consistency, verify_inclusion,
+    ProofError, TreeHash, consistency_proof, empty_root, entry_leaves, inclusion_proof, leaf_hash,
+    node_hash, root, verify_consistency, verify_inclusion,
 };
 pub use model::{
     AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
@@ -82,8 +82,8 @@ pub use preview::{
 pub use replay::{Divergence, VerifyReport, verify};
 pub use state::{Change, Constitution, TrustState};
 pub use transition::{
-    Keypair, MAX_TRANSITION_BYTES, SignedTransition, TRANSITION_DOMAIN, TransitionBody,
-    UPLOAD_DOMAIN, UploadSignature,
+    CheckedTransition, Keypair, MAX_TRANSITION_BYTES, SignedTransition, TRANSITION_DOMAIN,
+    TransitionBody, UPLOAD_DOMAIN, UploadSignature,
 };
 pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Trust};
 pub use witness::{

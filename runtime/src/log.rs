@@ -92,8 +92,15 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// The hash of `entry`, which the next entry stores as `prev`.
 pub fn entry_hash(entry: &Entry) -> Hash {
+    entry_hash_of(&encode(entry))
+}
+
+/// The hash of an entry's stored bytes, without decoding them: [`entry_hash`] of the entry
+/// they encode. The log is its bytes: bytes that decode to the same entry in another
+/// encoding hash differently, so they break the chain and the signed Merkle root.
+pub fn entry_hash_of(bytes: &[u8]) -> Hash {
     let mut h = blake3::Hasher::new_derive_key(ENTRY_HASH_CONTEXT);
-    h.update(&encode(entry));
+    h.update(bytes);
     *h.finalize().as_bytes()
 }
 
@@ -156,6 +163,11 @@ mod tests {
         let e = entry();
         assert_eq!(Entry::from_bytes(&e.to_bytes()).unwrap(), e);
         let base = entry_hash(&e);
+        assert_eq!(
+            entry_hash_of(&e.to_bytes()),
+            base,
+            "stored bytes hash as the entry"
+        );
         let mut changed = e.clone();
         changed.time += 1;
         assert_ne!(entry_hash(&changed), base);

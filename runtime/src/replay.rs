@@ -4,7 +4,7 @@ use redb::ReadableDatabase;
 
 use crate::engine::Runtime;
 use crate::error::{Error, LoadError, Result};
-use crate::log::{Entry, EntryBody, entry_hash};
+use crate::log::{Entry, EntryBody, entry_hash_of};
 use crate::model::Hash;
 use crate::state::TrustState;
 use crate::trust::{
@@ -231,7 +231,7 @@ pub(crate) fn replay(
                 continue;
             }
         }
-        state.head = entry_hash(&entry);
+        state.head = entry_hash_of(bytes);
         report.checked = i + 1;
         report.head = state.head;
         progress(i + 1, report.size);

@@ -116,6 +116,41 @@ impl SignedTransition {
     }
 }
 
+/// A transition whose encoding, trust and signature have been checked: the work of judging
+/// that needs no state, so it can be done on any thread before the transition reaches the
+/// trust's single writer. Made only by [`CheckedTransition::check`].
+#[derive(Debug, Clone)]
+pub struct CheckedTransition {
+    bytes: Vec<u8>,
+    body: TransitionBody,
+}
+
+impl CheckedTransition {
+    /// Decode `bytes` and check they are meant for `trust` and signed by their signer: the
+    /// same checks, in the same order and with the same refusals, that judging makes first.
+    pub fn check(bytes: Vec<u8>, trust: &Hash) -> Result<CheckedTransition, RefusalError> {
+        let (signed, body) = SignedTransition::decode(&bytes)?;
+        if &body.trust != trust {
+            return Err(RefusalError::WrongTrust {
+                expected: hex::encode(trust),
+                found: hex::encode(body.trust),
+            });
+        }
+        signed.verify(&body)?;
+        Ok(CheckedTransition { bytes, body })
+    }
+
+    /// The signed bytes, as submitted and logged.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The decoded body.
+    pub fn body(&self) -> &TransitionBody {
+        &self.body
+    }
+}
+
 fn signing_message(body: &[u8]) -> Vec<u8> {
     let mut msg = Vec::with_capacity(TRANSITION_DOMAIN.len() + body.len());
     msg.extend_from_slice(TRANSITION_DOMAIN);

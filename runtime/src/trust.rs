@@ -13,7 +13,9 @@ use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
-use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash};
+use crate::log::{
+    ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash, entry_hash_of,
+};
 use crate::merkle;
 use crate::model::{
     Action, Charter, Effect, Hash, Key, Parameter, ProposalBody, ProposalStatus, Verdict,
@@ -21,7 +23,7 @@ use crate::model::{
 use crate::preview::{ImpactPreview, preview, preview_key};
 use crate::schema::*;
 use crate::state::{Change, Constitution, TrustState, changes_digest};
-use crate::transition::{Keypair, SignedTransition, UploadSignature};
+use crate::transition::{CheckedTransition, Keypair, SignedTransition, UploadSignature};
 
 /// The file inside a trust's data directory that holds its store.
 pub const STORE_FILE: &str = "trust.redb";
@@ -107,15 +109,20 @@ pub(crate) fn judge(
     now: u64,
     mode: Mode,
 ) -> Result<Judged> {
-    let (signed, body) = SignedTransition::decode(bytes)?;
-    if body.trust != state.id {
-        return Err(RefusalError::WrongTrust {
-            expected: hex::encode(state.id),
-            found: hex::encode(body.trust),
-        }
-        .into());
-    }
-    signed.verify(&body)?;
+    let checked = CheckedTransition::check(bytes.to_vec(), &state.id)?;
+    judge_checked(runtime, db, state, &checked, now, mode)
+}
+
+/// [`judge`] a transition whose encoding, trust and signature are already checked.
+pub(crate) fn judge_checked(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    state: &TrustState,
+    checked: &CheckedTransition,
+    now: u64,
+    mode: Mode,
+) -> Result<Judged> {
+    let (bytes, body) = (checked.bytes(), checked.body().clone());
     let expected = state.next_seq(&body.signer);
     if body.seq != expected {
         return Err(RefusalError::BadSequence {
@@ -733,6 +740,19 @@ impl Trust {
     /// write transaction (group commit). Each result is `Ok` only once the batch is durable;
     /// refused or failed transitions in the batch leave no trace and do not affect the others.
     pub fn submit_batch(&mut self, batch: &[&[u8]]) -> Vec<Result<Receipt>> {
+        let checked: Vec<Result<CheckedTransition>> = batch
+            .iter()
+            .map(|b| Ok(CheckedTransition::check(b.to_vec(), &self.state.id)?))
+            .collect();
+        self.submit_checked_batch(checked)
+    }
+
+    /// [`Trust::submit_batch`] for transitions checked beforehand (on other threads, say),
+    /// each either checked or refused already: the refusals are answered in place.
+    pub fn submit_checked_batch(
+        &mut self,
+        batch: Vec<Result<CheckedTransition>>,
+    ) -> Vec<Result<Receipt>> {
         if let Err(e) = self.writable() {
             let why = e.to_string();
             return batch
@@ -745,8 +765,11 @@ impl Trust {
         let mut results: Vec<Option<Result<Receipt>>> = Vec::with_capacity(batch.len());
         let mut accepted: Vec<(usize, Judged)> = Vec::new();
         let mut undo: Vec<(Vec<Change>, (u64, Hash, u64))> = Vec::new();
-        for bytes in batch {
-            match judge(&self.runtime, &self.db, &self.state, bytes, now, Mode::Live) {
+        for checked in batch {
+            let judged = checked.and_then(|c| {
+                judge_checked(&self.runtime, &self.db, &self.state, &c, now, Mode::Live)
+            });
+            match judged {
                 Ok(j) => {
                     undo.push(advance(&mut self.state, &j));
                     accepted.push((results.len(), j));
@@ -904,9 +927,7 @@ impl Trust {
         let mut leaves = Vec::with_capacity(usize::try_from(self.state.size).unwrap_or(0));
         for row in log.iter()? {
             let (_, v) = row?;
-            leaves.push(merkle::leaf_hash(&entry_hash(&Entry::from_bytes(
-                v.value(),
-            )?)));
+            leaves.push(merkle::leaf_hash(&entry_hash_of(v.value())));
         }
         Ok(leaves)
     }

@@ -1,8 +1,8 @@
 //! Whole governance flows through classic-clt: admission, the asset lock, data access.
 
 use cltd_runtime::{
-    AccessRequest, Action, Applicant, Choice, Disposal, Effect, Outcome, ProposalBody,
-    ProposalDraft, StakeholderClass, Trust, Vote,
+    AccessRequest, Action, Applicant, Choice, Disposal, Effect, Error, Outcome, ProposalBody,
+    ProposalDraft, RefusalError, StakeholderClass, Trust, Vote,
 };
 
 use crate::support::{DAY, Harness, runtime};
@@ -208,6 +208,7 @@ fn concurrent_submitters_share_durable_group_commits() {
             .collect();
         work.push(txs);
     }
+    let (r1, id) = (h.key("r1"), h.trust.id());
     let Harness { dir, trust, .. } = h;
     let committer = cltd_runtime::GroupCommitter::start(trust, 16);
     let threads: Vec<_> = work
@@ -231,6 +232,22 @@ fn concurrent_submitters_share_durable_group_commits() {
         (1..=40).collect::<Vec<_>>(),
         "every transition acknowledged once, in one gapless log"
     );
+    // Encoding, trust and signature are checked on the submitter's thread: a forgery and a
+    // transition for another trust are refused there and never reach the committer.
+    let s = committer.submitter();
+    let sign = |trust| {
+        cltd_runtime::SignedTransition::sign(&r1, trust, 5, propose(ProposalBody::Ordinary, 7))
+    };
+    let mut forged = sign(id);
+    forged.signature[0] ^= 1;
+    assert!(matches!(
+        s.submit(forged.to_bytes()),
+        Err(Error::Refused(RefusalError::BadSignature(_)))
+    ));
+    assert!(matches!(
+        s.submit(sign([7; 32]).to_bytes()),
+        Err(Error::Refused(RefusalError::WrongTrust { .. }))
+    ));
     let (batches, transitions) = committer.stats();
     assert_eq!(transitions, 40);
     assert!((1..=40).contains(&batches));
