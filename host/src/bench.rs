@@ -195,6 +195,36 @@ impl Latency {
     }
 }
 
+/// What `cltd bench` measures, and on what.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Members of the bench trust (and electors per proposal); at least 3.
+    pub members: usize,
+    /// Durable transitions per throughput figure.
+    pub transitions: usize,
+    /// Transitions per group commit (and the committer's largest batch).
+    pub batch: usize,
+    /// Threads submitting concurrently through the group committer.
+    pub submitters: usize,
+    /// Take instances from the pooling allocator.
+    pub pooling: bool,
+    /// Entries of the history audited (0: no audit figures).
+    pub audit_entries: usize,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            members: 30,
+            transitions: 400,
+            batch: 32,
+            submitters: 64,
+            pooling: false,
+            audit_entries: 10_000,
+        }
+    }
+}
+
 /// What `cltd bench` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -212,6 +242,8 @@ pub struct BenchReport {
     pub native_vote: Latency,
     /// Submit one transition and wait for its durable commit.
     pub end_to_end: Latency,
+    /// The same, with the bylaw's logic compiled natively into the host (no sandbox).
+    pub end_to_end_native: Latency,
     /// Transitions per second, one durable commit each.
     pub sustained_tps: f64,
     /// Transitions per second with group commit.
@@ -222,45 +254,60 @@ pub struct BenchReport {
     pub threads: usize,
     /// Transitions per second from concurrent submitters, each acknowledged when durable.
     pub concurrent_tps: f64,
+    /// Submit-to-durable latency of each concurrent submission.
+    pub concurrent_latency: Latency,
     /// Mean transitions per durable commit the committer achieved.
     pub concurrent_batch_mean: f64,
     /// Mean fuel per vote.
     pub fuel_per_vote: u64,
+    /// Audit of an exported history, when asked for.
+    pub audit: Option<crate::audit_bench::AuditFigures>,
 }
 
-/// Run every measurement with classic-clt `wasm`: `transitions` durable transitions per
-/// throughput figure, `members` members, group commits of `batch`, instances from the
-/// pooling allocator when `pooling`.
-pub fn run(
-    wasm: &[u8],
-    members: usize,
-    transitions: usize,
-    batch: usize,
-    pooling: bool,
-) -> Result<BenchReport> {
+/// The targets the figures chase (issue 7), as printed beside them.
+pub mod targets {
+    /// Bylaw invocation with a fresh instance, p50, microseconds.
+    pub const INVOKE_P50_US: f64 = 10.0;
+    /// Durable transitions per second on one trust with group commit.
+    pub const GROUP_TPS: f64 = 20_000.0;
+    /// p99 submit-to-durable latency under group commit, milliseconds.
+    pub const GROUP_P99_MS: f64 = 25.0;
+    /// End-to-end cost relative to the same logic compiled natively.
+    pub const NATIVE_RATIO: f64 = 2.0;
+    /// Audit replay with re-execution, entries per second.
+    pub const REPLAY_PER_S: f64 = 50_000.0;
+    /// Hash and Merkle verification alone, entries per second.
+    pub const HASH_MERKLE_PER_S: f64 = 1_000_000.0;
+}
+
+/// Run every measurement with classic-clt `wasm` under `options`.
+pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
+    let BenchOptions {
+        members,
+        transitions,
+        batch,
+        submitters,
+        pooling,
+        audit_entries,
+    } = *options;
     let profile = cltd_runtime::EngineProfile {
         pooling,
         ..Default::default()
     };
-    let runtime = Arc::new(cltd_runtime::Runtime::new(profile)?);
-    if members < 3 || transitions == 0 || batch == 0 {
-        bail!("bench needs at least 3 members, 1 transition and a batch of 1");
+    let runtime = Arc::new(cltd_runtime::Runtime::new(profile.clone())?);
+    if members < 3 || transitions == 0 || batch == 0 || submitters == 0 {
+        bail!("bench needs at least 3 members, 1 transition, a batch of 1 and 1 submitter");
     }
     // End-to-end, one durable commit per transition.
     let mut fx = Fixture::on(runtime.clone(), wasm, members)?;
-    let stream = fx.stream(transitions);
-    let mut e2e = Vec::with_capacity(transitions);
-    let mut fuel = (0u64, 0u64);
-    let start = Instant::now();
-    for t in &stream {
-        let t0 = Instant::now();
-        let r = fx.trust.submit(t)?;
-        e2e.push(t0.elapsed());
-        if matches!(r.action, Action::Vote(_)) {
-            fuel = (fuel.0 + r.fuel, fuel.1 + 1);
-        }
-    }
-    let sustained_tps = transitions as f64 / start.elapsed().as_secs_f64();
+    let (e2e, sustained_tps, fuel_per_vote) = one_by_one(&mut fx, transitions)?;
+
+    // The same with the bylaw compiled natively into the host: what the sandbox costs.
+    let native_rt = Arc::new(cltd_runtime::Runtime::new(profile)?);
+    let module = cltd_runtime::module_hash(&cltd_runtime::to_component(wasm)?);
+    native_rt.run_natively(module, (crate::native::BUILTINS[0].bylaw)());
+    let mut nx = Fixture::on(native_rt, wasm, members)?;
+    let (e2e_native, _, _) = one_by_one(&mut nx, transitions)?;
 
     // Group commit on a fresh trust.
     let mut gx = Fixture::on(runtime.clone(), wasm, members)?;
@@ -274,14 +321,15 @@ pub fn run(
     }
     let group_commit_tps = transitions as f64 / start.elapsed().as_secs_f64();
 
-    // Concurrent submitters through the group committer: each thread is one member
-    // proposing, and is answered only when its transition is durable.
-    let threads = members.min(8);
-    let cx = Fixture::on(runtime.clone(), wasm, members)?;
+    // Concurrent submitters through the group committer: each thread proposes as its own
+    // members, and is answered only when its transition is durable.
+    // (At least one member per submitter: a member's transitions are numbered in order.)
+    let threads = submitters;
+    let cx = Fixture::on(runtime.clone(), wasm, members.max(threads))?;
     let per_thread = transitions.div_ceil(threads);
     let work: Vec<Vec<Vec<u8>>> = (0..threads)
         .map(|t| {
-            let mine: Vec<usize> = (t..members).step_by(threads).collect();
+            let mine: Vec<usize> = (t..members.max(threads)).step_by(threads).collect();
             cx.proposals_by(&mine, per_thread)
         })
         .collect::<Result<_>>()?;
@@ -291,12 +339,23 @@ pub fn run(
         .into_iter()
         .map(|txs| {
             let s = committer.submitter();
-            std::thread::spawn(move || txs.into_iter().try_for_each(|t| s.submit(t).map(|_| ())))
+            std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let mut latencies = Vec::with_capacity(txs.len());
+                for t in txs {
+                    let t0 = Instant::now();
+                    s.submit(t)?;
+                    latencies.push(t0.elapsed());
+                }
+                Ok(latencies)
+            })
         })
         .collect();
+    let mut latencies = Vec::new();
     for h in handles {
-        h.join()
-            .map_err(|_| anyhow::anyhow!("a submitter thread panicked"))??;
+        latencies.extend(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a submitter thread panicked"))??,
+        );
     }
     let concurrent_tps = (per_thread * threads) as f64 / start.elapsed().as_secs_f64();
     let (batches, done) = committer.stats();
@@ -305,6 +364,11 @@ pub fn run(
 
     // Bylaw invocation alone, and natively.
     let (invoke_vote, invoke_close, native_vote, native_close) = invocations(&mut fx, members)?;
+    let audit = if audit_entries > 0 {
+        crate::audit_bench::run(wasm, &[audit_entries])?.pop()
+    } else {
+        None
+    };
     Ok(BenchReport {
         pooling,
         members,
@@ -312,15 +376,41 @@ pub fn run(
         invoke_close,
         native_close,
         native_vote,
-        end_to_end: Latency::of(e2e),
+        end_to_end: e2e,
+        end_to_end_native: e2e_native,
         sustained_tps,
         group_commit_tps,
         batch,
         threads,
         concurrent_tps,
+        concurrent_latency: Latency::of(latencies),
         concurrent_batch_mean,
-        fuel_per_vote: fuel.0.checked_div(fuel.1).unwrap_or(0),
+        fuel_per_vote,
+        audit,
     })
+}
+
+/// Submit `transitions` of the fixture's stream one durable commit each: the latencies,
+/// transitions per second and mean fuel per vote.
+fn one_by_one(fx: &mut Fixture, transitions: usize) -> Result<(Latency, f64, u64)> {
+    let stream = fx.stream(transitions);
+    let mut e2e = Vec::with_capacity(transitions);
+    let mut fuel = (0u64, 0u64);
+    let start = Instant::now();
+    for t in &stream {
+        let t0 = Instant::now();
+        let r = fx.trust.submit(t)?;
+        e2e.push(t0.elapsed());
+        if matches!(r.action, Action::Vote(_)) {
+            fuel = (fuel.0 + r.fuel, fuel.1 + 1);
+        }
+    }
+    let tps = transitions as f64 / start.elapsed().as_secs_f64();
+    Ok((
+        Latency::of(e2e),
+        tps,
+        fuel.0.checked_div(fuel.1).unwrap_or(0),
+    ))
 }
 
 /// Time the bylaw alone on a vote and on closing a fully voted proposal, in wasm (fresh
@@ -439,39 +529,114 @@ impl Probe {
 }
 
 impl BenchReport {
-    /// The report as text.
+    /// The report as text: each figure beside the target it chases.
     pub fn text(&self) -> String {
-        let l = |x: &Latency| {
-            format!(
-                "p50 {:>9.1} us   p99 {:>9.1} us   ({} samples)",
-                x.p50_us, x.p99_us, x.samples
-            )
-        };
-        format!(
-            "cltd bench: one trust, {} members, durable redb commits, {} instance allocation\n\
-             bylaw invocation, vote  (wasm, fresh instance)   {}\n\
-             bylaw invocation, close (wasm, fresh instance)   {}\n\
-             same vote logic natively (no sandbox)            {}\n\
-             same close logic natively (no sandbox)           {}\n\
-             end-to-end transition, durable commit           {}\n\
-             sustained, one durable commit per transition     {:>9.0} transitions/s\n\
-             group commit, {:>2} per durable commit             {:>9.0} transitions/s\n\
-             {} concurrent submitters, group committer        {:>9.0} transitions/s ({:.1} per commit)\n\
-             fuel per vote                                    {:>9}",
+        let l = |x: &Latency| format!("p50 {:>8.1} us  p99 {:>8.1} us", x.p50_us, x.p99_us);
+        let ratio = |a: &Latency, b: &Latency| a.p50_us / b.p50_us.max(0.001);
+        let mut rows: Vec<(String, String, String)> = vec![
+            (
+                "bylaw invocation, vote (fresh instance)".into(),
+                l(&self.invoke_vote),
+                format!("p50 <= {} us", targets::INVOKE_P50_US),
+            ),
+            (
+                "bylaw invocation, close (fresh instance)".into(),
+                l(&self.invoke_close),
+                format!("p50 <= {} us", targets::INVOKE_P50_US),
+            ),
+            (
+                "same vote logic natively".into(),
+                l(&self.native_vote),
+                String::new(),
+            ),
+            (
+                "same close logic natively".into(),
+                l(&self.native_close),
+                String::new(),
+            ),
+            (
+                "end-to-end durable transition".into(),
+                l(&self.end_to_end),
+                String::new(),
+            ),
+            (
+                "  the same, bylaw compiled natively".into(),
+                l(&self.end_to_end_native),
+                String::new(),
+            ),
+            (
+                "end-to-end cost vs native (p50)".into(),
+                format!("{:.2}x", ratio(&self.end_to_end, &self.end_to_end_native)),
+                format!("<= {}x", targets::NATIVE_RATIO),
+            ),
+            (
+                "  bylaw call alone vs native (close, p50)".into(),
+                format!("{:.1}x", ratio(&self.invoke_close, &self.native_close)),
+                String::new(),
+            ),
+            (
+                "sustained, one durable commit each".into(),
+                format!("{:.0} transitions/s", self.sustained_tps),
+                String::new(),
+            ),
+            (
+                format!("group commit, {} per durable commit", self.batch),
+                format!("{:.0} transitions/s", self.group_commit_tps),
+                String::new(),
+            ),
+            (
+                format!("{} concurrent submitters, group committer", self.threads),
+                format!(
+                    "{:.0} transitions/s ({:.1} per commit), p99 {:.1} ms",
+                    self.concurrent_tps,
+                    self.concurrent_batch_mean,
+                    self.concurrent_latency.p99_us / 1000.0
+                ),
+                format!(
+                    ">= {} /s, p99 <= {} ms",
+                    targets::GROUP_TPS,
+                    targets::GROUP_P99_MS
+                ),
+            ),
+            (
+                "fuel per vote".into(),
+                self.fuel_per_vote.to_string(),
+                String::new(),
+            ),
+        ];
+        if let Some(a) = &self.audit {
+            rows.push((
+                format!("audit replay, re-execution ({} entries)", a.entries),
+                format!("{:.0} entries/s", a.reexec_per_s),
+                format!(">= {} /s", targets::REPLAY_PER_S),
+            ));
+            rows.push((
+                "  no re-execution (signatures, chain)".into(),
+                format!("{:.0} entries/s", a.light_per_s),
+                String::new(),
+            ));
+            rows.push((
+                "  hash and Merkle verification alone".into(),
+                format!("{:.0} entries/s", a.hash_merkle_per_s),
+                format!(">= {} /s", targets::HASH_MERKLE_PER_S),
+            ));
+        }
+        let out = format!(
+            "cltd bench: one trust, {} members, durable redb commits, {} instance allocation\n{:<44}{:<52}{}\n",
             self.members,
             if self.pooling { "pooling" } else { "on-demand" },
-            l(&self.invoke_vote),
-            l(&self.invoke_close),
-            l(&self.native_vote),
-            l(&self.native_close),
-            l(&self.end_to_end),
-            self.sustained_tps,
-            self.batch,
-            self.group_commit_tps,
-            self.threads,
-            self.concurrent_tps,
-            self.concurrent_batch_mean,
-            self.fuel_per_vote,
-        )
+            "",
+            "measured",
+            "target"
+        );
+        let lines: Vec<String> = rows
+            .into_iter()
+            .map(|(what, measured, target)| {
+                format!("{what:<44}{measured:<52}{target}")
+                    .trim_end()
+                    .to_string()
+            })
+            .collect();
+        out + &lines.join("\n")
     }
 }

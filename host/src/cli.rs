@@ -117,9 +117,16 @@ enum Command {
         /// Transitions per group commit.
         #[arg(long, default_value_t = 32)]
         batch: usize,
+        /// Threads submitting concurrently through the group committer (the trust gets at
+        /// least one member per submitter).
+        #[arg(long, default_value_t = 64)]
+        submitters: usize,
         /// Take instances from wasmtime's pooling allocator instead of allocating on demand.
         #[arg(long)]
         pooling: bool,
+        /// Also audit an exported history of this many entries (0: skip).
+        #[arg(long, default_value_t = 10_000)]
+        audit_entries: usize,
         /// Instead, measure an amendment (check and compile, conformance, impact preview)
         /// against a history of this many entries; repeat or comma-separate for several.
         #[arg(long, value_delimiter = ',')]
@@ -854,7 +861,9 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             members,
             transitions,
             batch,
+            submitters,
             pooling,
+            audit_entries,
             amendment_history,
             audit_history,
             http,
@@ -906,7 +915,15 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                 err,
                 "measuring ({members} members, {transitions} durable transitions per figure)..."
             )?;
-            let report = crate::bench::run(&wasm, members, transitions, batch, pooling)?;
+            let options = crate::bench::BenchOptions {
+                members,
+                transitions,
+                batch,
+                submitters,
+                pooling,
+                audit_entries,
+            };
+            let report = crate::bench::run(&wasm, &options)?;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
             } else {

@@ -126,17 +126,38 @@ fn a_different_engine_profile_still_verifies_and_says_so() {
 
 #[test]
 fn the_benchmark_runs_end_to_end() {
-    let report = cltd::bench::run(&classic(), 3, 12, 4, false).unwrap();
+    let options = cltd::bench::BenchOptions {
+        members: 3,
+        transitions: 12,
+        batch: 4,
+        submitters: 4,
+        pooling: false,
+        audit_entries: 50,
+    };
+    let report = cltd::bench::run(&classic(), &options).unwrap();
     assert!(
         report.sustained_tps > 0.0 && report.group_commit_tps > 0.0 && report.concurrent_tps > 0.0
     );
     assert_eq!(report.end_to_end.samples, 12);
+    assert_eq!(report.end_to_end_native.samples, 12);
+    assert_eq!(report.concurrent_latency.samples, 12);
     assert!(report.fuel_per_vote > 0);
-    assert!(
-        report
-            .text()
-            .contains("group commit,  4 per durable commit")
-    );
+    let audit = report.audit.as_ref().expect("audit figures");
+    assert_eq!(audit.entries, 50);
+    assert!(audit.reexec_per_s > 0.0 && audit.hash_merkle_per_s > 0.0);
+    // Every figure that has a target is printed beside it.
+    let text = report.text();
+    for line in [
+        "group commit, 4 per durable commit",
+        "4 concurrent submitters, group committer",
+        "p50 <= 10 us",
+        ">= 20000 /s, p99 <= 25 ms",
+        "<= 2x",
+        ">= 50000 /s",
+        ">= 1000000 /s",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
+    }
 }
 
 /// A store file whose writes and syncs fail while `fail` is set: a full disk, a failing
