@@ -195,34 +195,28 @@ impl Latency {
     }
 }
 
-/// What `cltd bench` measures, and on what.
-#[derive(Debug, Clone)]
+/// What `cltd bench` measures, and on what (its command-line options).
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
     /// Members of the bench trust (and electors per proposal); at least 3.
+    #[arg(long, default_value_t = 30)]
     pub members: usize,
     /// Durable transitions per throughput figure.
+    #[arg(long, default_value_t = 400)]
     pub transitions: usize,
     /// Transitions per group commit (and the committer's largest batch).
+    #[arg(long, default_value_t = 32)]
     pub batch: usize,
-    /// Threads submitting concurrently through the group committer.
+    /// Threads submitting concurrently through the group committer (the trust gets at
+    /// least one member per submitter).
+    #[arg(long, default_value_t = 64)]
     pub submitters: usize,
-    /// Take instances from the pooling allocator.
+    /// Take instances from wasmtime's pooling allocator instead of allocating on demand.
+    #[arg(long)]
     pub pooling: bool,
-    /// Entries of the history audited (0: no audit figures).
+    /// Also audit an exported history of this many entries (0: skip).
+    #[arg(long, default_value_t = 10_000)]
     pub audit_entries: usize,
-}
-
-impl Default for BenchOptions {
-    fn default() -> Self {
-        BenchOptions {
-            members: 30,
-            transitions: 400,
-            batch: 32,
-            submitters: 64,
-            pooling: false,
-            audit_entries: 10_000,
-        }
-    }
 }
 
 /// What `cltd bench` measured.
@@ -289,7 +283,7 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         submitters,
         pooling,
         audit_entries,
-    } = *options;
+    } = options.clone();
     let profile = cltd_runtime::EngineProfile {
         pooling,
         ..Default::default()

@@ -108,25 +108,8 @@ enum Command {
     Verify,
     /// Measure bylaw and transition latency and throughput.
     Bench {
-        /// Members of the bench trust.
-        #[arg(long, default_value_t = 30)]
-        members: usize,
-        /// Durable transitions per throughput figure.
-        #[arg(long, default_value_t = 400)]
-        transitions: usize,
-        /// Transitions per group commit.
-        #[arg(long, default_value_t = 32)]
-        batch: usize,
-        /// Threads submitting concurrently through the group committer (the trust gets at
-        /// least one member per submitter).
-        #[arg(long, default_value_t = 64)]
-        submitters: usize,
-        /// Take instances from wasmtime's pooling allocator instead of allocating on demand.
-        #[arg(long)]
-        pooling: bool,
-        /// Also audit an exported history of this many entries (0: skip).
-        #[arg(long, default_value_t = 10_000)]
-        audit_entries: usize,
+        #[command(flatten)]
+        options: crate::bench::BenchOptions,
         /// Instead, measure an amendment (check and compile, conformance, impact preview)
         /// against a history of this many entries; repeat or comma-separate for several.
         #[arg(long, value_delimiter = ',')]
@@ -858,12 +841,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         Command::Log { from, limit } => log(out, &data_dir(), from, limit, json),
         Command::Verify => verify(out, &data_dir(), json),
         Command::Bench {
-            members,
-            transitions,
-            batch,
-            submitters,
-            pooling,
-            audit_entries,
+            options,
             amendment_history,
             audit_history,
             http,
@@ -877,7 +855,8 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                     err,
                     "measuring cltd serve ({idle_trusts} idle trusts, then {votes} signed votes from {clients} clients)..."
                 )?;
-                let report = crate::http_bench::run(&wasm, members, votes, clients, idle_trusts)?;
+                let report =
+                    crate::http_bench::run(&wasm, options.members, votes, clients, idle_trusts)?;
                 if json {
                     writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
                 } else {
@@ -913,16 +892,9 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             }
             writeln!(
                 err,
-                "measuring ({members} members, {transitions} durable transitions per figure)..."
+                "measuring ({} members, {} durable transitions per figure)...",
+                options.members, options.transitions
             )?;
-            let options = crate::bench::BenchOptions {
-                members,
-                transitions,
-                batch,
-                submitters,
-                pooling,
-                audit_entries,
-            };
             let report = crate::bench::run(&wasm, &options)?;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
