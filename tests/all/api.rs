@@ -20,7 +20,11 @@ impl Server {
 
     /// Serve the trust(s) under `root` with `limits`.
     fn with_limits(root: &std::path::Path, limits: cltd::api::Limits) -> Server {
-        let hub = cltd::api::Hub::open(root).unwrap();
+        Server::hosting(cltd::api::Hub::open(root).unwrap(), limits)
+    }
+
+    /// Serve `hub` with `limits`.
+    pub(crate) fn hosting(hub: cltd::api::Hub, limits: cltd::api::Limits) -> Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         std::thread::spawn(move || cltd::api::serve(hub, listener, &limits));
@@ -31,7 +35,7 @@ impl Server {
         Server { base, agent }
     }
 
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let mut r = self
             .agent
             .get(&format!("{}{path}", self.base))
@@ -57,7 +61,7 @@ impl Server {
         (status, serde_json::from_str(body).unwrap_or(Value::Null))
     }
 
-    fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
         self.post_with(path, body, &[])
     }
 

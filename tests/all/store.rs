@@ -245,12 +245,8 @@ impl redb::StorageBackend for Faulty {
     }
 }
 
-/// A storage error stops writes cleanly: the failed transition is not acknowledged and leaves
-/// nothing, later writes are refused without touching the disk (a failed fsync is never
-/// retried), and after reopening the store holds exactly what was acknowledged.
-#[test]
-fn a_storage_error_stops_writes_until_the_store_is_reopened() {
-    use cltd_runtime::{Action, ProposalBody, ProposalDraft, StoreError, SystemClock};
+/// A classic-clt trust whose store fails its writes while the returned flag is set.
+fn on_a_faulty_device() -> (Harness, Arc<std::sync::atomic::AtomicBool>) {
     let h = Harness::classic();
     let Harness {
         dir,
@@ -272,20 +268,31 @@ fn a_storage_error_stops_writes_until_the_store_is_reopened() {
     };
     let trust =
         Trust::open_with_backend(dir.path(), backend, runtime(), Box::new(clock.clone())).unwrap();
-    let mut h = Harness {
+    let h = Harness {
         dir,
         trust,
         clock,
         keys,
     };
-    let propose = |title: &str| {
-        Action::Propose(ProposalDraft {
-            body: ProposalBody::Ordinary,
-            title: title.into(),
-            text: String::new(),
-            window: 7 * 86_400,
-        })
-    };
+    (h, fail)
+}
+
+fn propose(title: &str) -> cltd_runtime::Action {
+    cltd_runtime::Action::Propose(cltd_runtime::ProposalDraft {
+        body: cltd_runtime::ProposalBody::Ordinary,
+        title: title.into(),
+        text: String::new(),
+        window: 7 * 86_400,
+    })
+}
+
+/// A storage error stops writes cleanly: the failed transition is not acknowledged and leaves
+/// nothing, later writes are refused without touching the disk (a failed fsync is never
+/// retried), and after reopening the store holds exactly what was acknowledged.
+#[test]
+fn a_storage_error_stops_writes_until_the_store_is_reopened() {
+    use cltd_runtime::{StoreError, SystemClock};
+    let (mut h, fail) = on_a_faulty_device();
     let first = h.allowed("r1", propose("Before the fault"));
     let before = h.trust.state().clone();
 
@@ -324,4 +331,33 @@ fn a_storage_error_stops_writes_until_the_store_is_reopened() {
     let bytes =
         cltd_runtime::SignedTransition::sign(&key, again.id(), seq, propose("Reopened")).to_bytes();
     again.submit(&bytes).unwrap();
+}
+
+/// Served, a trust whose writes stopped makes the server not ready, naming the trust, and
+/// its writes answer `503 writes-stopped`; its reads still work.
+#[test]
+fn a_stopped_trust_makes_the_server_not_ready() {
+    let (mut h, fail) = on_a_faulty_device();
+    h.allowed("r1", propose("Before the fault"));
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    h.act("r2", propose("During the fault")).unwrap_err();
+    fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    let id = h.trust.id_hex();
+    let bytes = h.sign("r2", propose("After the fault"));
+    let server = crate::api::Server::hosting(
+        cltd::api::Hub::hosting(vec![h.trust]),
+        cltd::api::Limits::default(),
+    );
+    let (status, text) = server.get("/readyz");
+    assert_eq!(status, 503, "{text}");
+    assert!(
+        text.contains(&id) && text.contains("writes stopped") && text.contains("injected"),
+        "{text}"
+    );
+    let (status, body) = server.post(&format!("/v1/trusts/{id}/transitions"), &bytes);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "writes-stopped", "{body}");
+    let (status, _) = server.get(&format!("/v1/trusts/{id}"));
+    assert_eq!(status, 200, "reads go on");
+    assert_eq!(server.get("/healthz").0, 200, "the process is alive");
 }

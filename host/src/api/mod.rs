@@ -84,13 +84,23 @@ impl Hub {
         }
         dirs.sort();
         let runtime = setup::runtime()?;
-        let mut trusts = BTreeMap::new();
-        for dir in dirs {
-            let trust = Trust::open(&dir, runtime.clone(), Box::new(SystemClock))
-                .with_context(|| format!("open the trust in {}", dir.display()))?;
+        let trusts = dirs
+            .iter()
+            .map(|dir| {
+                Trust::open(dir, runtime.clone(), Box::new(SystemClock))
+                    .with_context(|| format!("open the trust in {}", dir.display()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Hub::hosting(trusts))
+    }
+
+    /// Host trusts the caller has opened (on any storage backend, with any clock).
+    pub fn hosting(trusts: Vec<Trust>) -> Hub {
+        let mut hosted = BTreeMap::new();
+        for trust in trusts {
             trust.prepare_candidates();
             metrics::log_size_is(&trust.id_hex(), trust.state().size);
-            trusts.insert(
+            hosted.insert(
                 trust.id_hex(),
                 Slot {
                     trust: Mutex::new(trust),
@@ -98,7 +108,7 @@ impl Hub {
                 },
             );
         }
-        Ok(Hub { trusts })
+        Hub { trusts: hosted }
     }
 
     /// Number of trusts hosted.
