@@ -49,6 +49,16 @@ pub fn counts(tally: &Tally) -> String {
     text
 }
 
+/// The yes votes of a count among its votes cast, for explanations: `2 of 3 (67%)`, or
+/// `no yes-or-no votes (1 abstained)` when nobody voted yes or no.
+pub fn yes_of_cast(t: &ClassTally) -> String {
+    match (t.cast(), t.abstain) {
+        (0, 0) => "no votes".to_string(),
+        (0, abstain) => format!("no yes-or-no votes ({abstain} abstained)"),
+        (cast, _) => format!("{} of {cast} ({}%)", t.yes, percent(t.yes, cast)),
+    }
+}
+
 /// Deny a voting `window` (seconds) shorter than `min_days` (`window-too-short`, under
 /// `min_clause`) or longer than the larger of `max_days` and `min_days` (`window-too-long`,
 /// under `max_clause`). `kind` names the proposal (`dispose-asset`).
@@ -197,19 +207,16 @@ pub fn in_each_class(
         Reach::MoreThan => format!("more than {share}"),
     };
     let line = |class: StakeholderClass| {
-        let t = tally.class(class);
         format!(
-            "{} class: {} of {} ({}%)",
+            "{} class: {}",
             class.name(),
-            t.yes,
-            t.cast(),
-            percent(t.yes, t.cast())
+            yes_of_cast(tally.class(class))
         )
     };
     let short: Vec<String> = classes
         .iter()
         .filter(|c| !reached(tally.class(**c)))
-        .map(|c| line(*c))
+        .map(|c| format!("{}, needs {need}", line(*c)))
         .collect();
     if short.is_empty() {
         let all: Vec<String> = classes.iter().map(|c| line(*c)).collect();

@@ -24,8 +24,10 @@
 //!         }
 //!         allow()
 //!     }
-//!     fn describe(_charter: &[Parameter]) -> BylawInfo {
-//!         BylawInfo { name: "members-only".into(), version: "0.1.0".into(), summary: vec![] }
+//!     fn describe(charter: &[Parameter]) -> BylawInfo {
+//!         // No parameters: any key in the charter is reported as unknown.
+//!         let report = bylaws_sdk::CharterReader::new(charter).finish();
+//!         BylawInfo::new("members-only", "0.1.0", vec![], report)
 //!     }
 //! }
 //!
@@ -54,12 +56,13 @@ pub mod bindings {
 }
 
 pub use bindings::cltd::bylaws::types::{
-    AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
-    BylawInfo, Choice, ClassCounts, DataField, Decision, Delegation, Denial, Disposal, Elector,
-    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus,
-    Proxy, Resolution, StakeholderClass, Verdict, View, Vote,
+    AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
+    AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, DataField, Decision,
+    Delegation, Denial, Disposal, Elector, LockStatus, Member, Outcome, Parameter, ParameterSpec,
+    Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, StakeholderClass,
+    Verdict, View, Vote,
 };
-pub use charter::{Charter, CharterError};
+pub use charter::{Bound, Charter, CharterError, CharterReader, CharterReport};
 pub use ratio::{Ratio, RatioError, percent};
 pub use tally::{ClassTally, Tally};
 pub use verdict::{allow, allow_with_note, decide, decide_with_timelock, deny};
@@ -87,7 +90,10 @@ pub trait Bylaw {
     /// Return [`allow`] (with [`decide`] when the action is [`Action::Close`]) or [`deny`].
     fn evaluate(view: &View, action: &Action) -> Verdict;
 
-    /// Describe the bylaw and its parameters under `charter`.
+    /// Describe the bylaw under `charter`: its name, version and a summary of its rules,
+    /// every parameter it reads and every problem it has with `charter` (read it with a
+    /// [`CharterReader`] and pass the report to [`BylawInfo::new`]). The host refuses to found
+    /// a trust, or to adopt an amendment, with a charter the bylaw reports a problem with.
     fn describe(charter: &[Parameter]) -> BylawInfo;
 
     /// Called once when an amendment activates this bylaw: turn the charter in force
@@ -179,6 +185,32 @@ impl StakeholderClass {
             StakeholderClass::User => "user",
             StakeholderClass::DataEthicsCouncil => "data-ethics-council",
         }
+    }
+}
+
+impl BylawInfo {
+    /// A description with the parameters and problems of `report`, and no action open to
+    /// non-members (the host then refuses every action of a key that is not a member).
+    pub fn new(
+        name: impl Into<String>,
+        version: impl Into<String>,
+        summary: Vec<String>,
+        report: CharterReport,
+    ) -> BylawInfo {
+        BylawInfo {
+            name: name.into(),
+            version: version.into(),
+            summary,
+            parameters: report.parameters,
+            problems: report.problems,
+            open_to_non_members: Vec::new(),
+        }
+    }
+
+    /// Declare the kinds of action this bylaw judges when a non-member signs them.
+    pub fn open_to(mut self, kinds: &[ActionKind]) -> BylawInfo {
+        self.open_to_non_members = kinds.to_vec();
+        self
     }
 }
 

@@ -52,6 +52,27 @@ impl Ratio {
         Ok(Ratio { num, den })
     }
 
+    /// The ratio `num/den`, for constants: `Ratio::of(2, 3)`. Panics (at compile time in a
+    /// `const`) if the denominator is zero or the ratio exceeds 1.
+    pub const fn of(num: u32, den: u32) -> Self {
+        assert!(den != 0, "a ratio's denominator must not be zero");
+        assert!(num <= den, "a ratio must not exceed 1");
+        Ratio { num, den }
+    }
+
+    /// Nothing: `0/1`.
+    pub const ZERO: Ratio = Ratio::of(0, 1);
+
+    /// Everything: `1/1`.
+    pub const ONE: Ratio = Ratio::of(1, 1);
+
+    /// Compare the values of two ratios exactly (`2/4` equals `1/2` here, though the two are
+    /// written differently and so are not `==`).
+    pub fn compare(self, other: Ratio) -> std::cmp::Ordering {
+        (u64::from(self.num) * u64::from(other.den))
+            .cmp(&(u64::from(other.num) * u64::from(self.den)))
+    }
+
     /// Parse `N/D` (e.g. `2/3`).
     pub fn parse(text: &str) -> Result<Self, RatioError> {
         let malformed = || RatioError::Malformed(text.to_string());
@@ -89,12 +110,15 @@ impl fmt::Display for Ratio {
     }
 }
 
-/// `part` out of `whole` as a whole percentage, rounded down (0 when `whole` is 0).
+/// `part` out of `whole` as a percentage rounded to the nearest whole (halves up: 2 of 3 is
+/// 67, 1 of 8 is 13), 0 when `whole` is 0. Rounded figures are for reading: thresholds are
+/// always compared exactly, and explanations print the exact fraction beside them.
 pub fn percent(part: u64, whole: u64) -> u64 {
     if whole == 0 {
         0
     } else {
-        u64::try_from(u128::from(part) * 100 / u128::from(whole)).expect("at most 100")
+        let (part, whole) = (u128::from(part), u128::from(whole));
+        u64::try_from((part * 200 + whole) / (whole * 2)).expect("a share of at most 100")
     }
 }
 
@@ -127,6 +151,24 @@ mod tests {
         assert_eq!(Ratio::parse("3/2"), Err(RatioError::AboveOne));
         assert_eq!(Ratio::parse("1/0"), Err(RatioError::ZeroDenominator));
         assert!(matches!(Ratio::parse("0.5"), Err(RatioError::Malformed(_))));
+    }
+
+    #[test]
+    fn percentages_round_to_the_nearest_whole() {
+        assert_eq!(percent(2, 3), 67);
+        assert_eq!(percent(1, 3), 33);
+        assert_eq!(percent(1, 8), 13);
+        assert_eq!(percent(1, 200), 1);
+        assert_eq!(percent(1, 201), 0);
+        assert_eq!(percent(0, 0), 0);
+    }
+
+    #[test]
+    fn constants_and_exact_comparison() {
+        use std::cmp::Ordering;
+        assert_eq!(Ratio::of(2, 4).compare(Ratio::of(1, 2)), Ordering::Equal);
+        assert_eq!(Ratio::of(2, 3).compare(Ratio::of(3, 4)), Ordering::Less);
+        assert_eq!(Ratio::ONE.compare(Ratio::ZERO), Ordering::Greater);
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! (a replayed or skipped sequence number, a forged signature, another trust's id, cut-off
 //! bytes). A small model of the host's rules and of `minimal`'s clauses, written from their
 //! documentation rather than their code, predicts for every step whether it is refused,
-//! denied or allowed (and, for a close, the outcome). The real pipeline must agree at every
+//! denied or allowed (and, for a close, the outcome); every action of the stranger is refused
+//! without trace. The real pipeline must agree at every
 //! step; a refusal must leave the store byte-identical; at the end the state must match the
 //! model's proposals and the log must replay to the stored state.
 //!
@@ -192,6 +193,11 @@ impl Model {
 
     fn predict(&self, actor: usize, action: &Action) -> Expect {
         let member = Model::is_member(actor);
+        // `minimal` opens no action to non-members, so the host refuses every one of a
+        // stranger's actions without trace: a stranger cannot grow the log.
+        if !member {
+            return Expect::Refused;
+        }
         let proposal = |id: &u64| self.proposals.get(id);
         match action {
             Action::Propose(d) => {
@@ -202,7 +208,7 @@ impl Model {
                     .count();
                 if open >= cltd_runtime::MAX_OPEN_PER_PROPOSER {
                     Expect::Refused
-                } else if !member || !matches!(d.body, ProposalBody::Ordinary) {
+                } else if !matches!(d.body, ProposalBody::Ordinary) {
                     Expect::Denied
                 } else {
                     Expect::Allowed
@@ -212,7 +218,6 @@ impl Model {
                 Some(p)
                     if p.status == ProposalStatus::Open
                         && self.now < p.closes_at
-                        && member
                         && !p.voters.contains(&actor) =>
                 {
                     Expect::Allowed

@@ -358,15 +358,10 @@ fn explain_bundle(out: &mut dyn Write, bytes: &[u8], index: u64, json: bool) -> 
         .body
         .as_ref()
         .context("the entry's transition does not decode")?;
-    let proposal = match &body.action {
-        cltd_runtime::Action::Vote(v) => Some(v.proposal),
-        cltd_runtime::Action::Close(id)
-        | cltd_runtime::Action::Execute(id)
-        | cltd_runtime::Action::Withdraw(id) => Some(*id),
-        _ => None,
-    }
-    .and_then(|id| s.proposals.get(&id));
-    let charter: Vec<String> = s
+    let proposal = body.action.target().and_then(|id| s.proposals.get(&id));
+    // An action on a proposal is judged by the rules it was opened under.
+    let rules = s.rules_for(&body.action);
+    let charter: Vec<String> = rules
         .charter
         .iter()
         .map(|p| format!("{}={}", p.key, p.value))
@@ -406,7 +401,12 @@ fn explain_bundle(out: &mut dyn Write, bytes: &[u8], index: u64, json: bool) -> 
     writeln!(out, "action: {}", render::action_text(s, &body.action))?;
     writeln!(
         out,
-        "rules in force: module {} with charter [{}]",
+        "{}: module {} with charter [{}]",
+        if proposal.is_some() {
+            "rules (as when the proposal opened)"
+        } else {
+            "rules in force"
+        },
         hex::encode(rec.module),
         charter.join(", ")
     )?;

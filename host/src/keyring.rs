@@ -35,28 +35,25 @@ impl Keyring {
 
     /// Make and store a new key named `name`; refuses to overwrite one.
     pub fn create(&self, name: &str) -> Result<Keypair> {
-        let path = self.path(name)?;
-        if path.exists() {
-            bail!("a key named `{name}` already exists at {}", path.display());
-        }
         let kp = Keypair::generate()?;
         self.store(name, &kp)?;
         Ok(kp)
     }
 
-    /// Store `kp` under `name` (readable only by its owner).
+    /// Store `kp` under `name`: a new file readable only by its owner from the first byte
+    /// ([`cltd_runtime::write_secret_key`]); refuses to overwrite a key already stored, even
+    /// one another process writes at the same moment.
     pub fn store(&self, name: &str, kp: &Keypair) -> Result<()> {
         let path = self.path(name)?;
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("create {}", self.dir.display()))?;
-        std::fs::write(&path, format!("{}\n", kp.secret_hex()))
-            .with_context(|| format!("write {}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        match cltd_runtime::write_secret_key(&path, kp) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("a key named `{name}` already exists at {}", path.display())
+            }
+            Err(e) => Err(e).with_context(|| format!("write {}", path.display())),
         }
-        Ok(())
     }
 
     /// Load the key named `name`.

@@ -42,6 +42,8 @@ const CLASSIC_CLT: Template = Template {
         "scenarios/05-data-access.toml",
         "scenarios/06-withdraw.toml",
         "scenarios/07-amendments.toml",
+        "scenarios/08-founding-checks.toml",
+        "scenarios/09-entrenched-lock-holds.toml",
     ),
 };
 

@@ -39,7 +39,7 @@ pub struct Scenario {
     /// The trust it starts from.
     pub trust: TrustSpec,
     /// What happens, in order.
-    #[serde(rename = "step")]
+    #[serde(rename = "step", default)]
     pub steps: Vec<Step>,
 }
 
@@ -60,6 +60,10 @@ pub struct TrustSpec {
     pub entrenched: Vec<String>,
     /// Host time of the founding (seconds since the epoch).
     pub start: Option<u64>,
+    /// The founding is expected to be refused, with this reason (`bad-charter`: the bylaw
+    /// cannot run with the charter; `entrenched-clause`: with it, the bylaw breaks a clause
+    /// the charter entrenches). Such a scenario has no steps: nothing is founded.
+    pub refused: Option<String>,
 }
 
 /// A member, by name and class.
@@ -460,12 +464,14 @@ pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Found the scenario's trust: `Err` for a scenario file that does not make sense, `Ok(Err)`
+/// when the runtime refuses the founding.
 fn found(
     s: &Scenario,
     runtime: Arc<Runtime>,
     wasm: &[u8],
     dir: &Path,
-) -> Result<(Trust, Arc<ManualClock>)> {
+) -> Result<cltd_runtime::Result<(Trust, Arc<ManualClock>)>> {
     let clock = Arc::new(ManualClock::new(s.trust.start.unwrap_or(START)));
     let founders = s
         .trust
@@ -504,9 +510,7 @@ fn found(
             .map(|c| Clause::parse(c).with_context(|| format!("no entrenched clause `{c}`")))
             .collect::<Result<_>>()?,
     };
-    let trust = Trust::create(dir, runtime, charter, wasm, Box::new(clock.clone()))
-        .context("found the scenario's trust")?;
-    Ok((trust, clock))
+    Ok(Trust::create(dir, runtime, charter, wasm, Box::new(clock.clone())).map(|t| (t, clock)))
 }
 
 /// What a submission came to: (verdict word, reason code, explanation).
@@ -526,6 +530,12 @@ fn outcome(result: &cltd_runtime::Result<Receipt>) -> (String, Option<String>, S
                 ),
                 None => ("allowed".into(), None, a.notes.join(" ")),
             },
+            // The bylaw failed to judge it: logged as the host's denial `bylaw-failed`.
+            Verdict::Deny(d) if d.code == cltd_runtime::BYLAW_FAILED => (
+                "failed".into(),
+                Some(d.code.clone()),
+                format!("{}: {}", d.clause, d.explanation),
+            ),
             Verdict::Deny(d) => (
                 "denied".into(),
                 Some(d.code.clone()),
@@ -621,7 +631,35 @@ fn run_into(
     let s = load(path)?;
     out.name = s.name.clone();
     let dir = tempfile::TempDir::new()?;
-    let (mut trust, clock) = found(&s, runtime, wasm, dir.path())?;
+    let founded = found(&s, runtime, wasm, dir.path())?;
+    if let Some(reason) = &s.trust.refused {
+        let (got, got_reason, explanation) = match &founded {
+            Ok(_) => ("founded".to_string(), None, String::new()),
+            Err(e) => (
+                "refused".to_string(),
+                Some(crate::api::error::classify(e).1.to_string()),
+                e.to_string(),
+            ),
+        };
+        let ok = got_reason.as_deref() == Some(reason.as_str());
+        out.steps.push(StepResult {
+            step: 0,
+            action: "found the trust".into(),
+            expected: format!("refused [{reason}]"),
+            got: match &got_reason {
+                Some(r) => format!("{got} [{r}]"),
+                None => got,
+            },
+            explanation,
+            ok,
+        });
+        out.passed = ok && s.steps.is_empty();
+        if !s.steps.is_empty() {
+            bail!("a scenario whose founding is refused has no steps");
+        }
+        return Ok(());
+    }
+    let (mut trust, clock) = founded.context("found the scenario's trust")?;
     for (i, step) in s.steps.iter().enumerate() {
         if let Some(days) = step.wait_days {
             clock.advance(days * DAY);

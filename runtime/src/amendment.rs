@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{MAX_COMPONENT_BYTES, Runtime, to_component};
 use crate::entrenched::{Clause, Setting, first_failure};
-use crate::error::{Error, LoadError, RefusalError, Result};
+use crate::error::{CharterProblems, Error, EvalError, LoadError, RefusalError, Result};
 use crate::host_rules::{amendment_module, check_params, released};
-use crate::model::{Amendment, BylawInfo, Hash, Parameter};
-use crate::state::{Constitution, TrustState};
+use crate::model::Constitution;
+use crate::model::{Amendment, BylawInfo, CharterProblem, Hash, Parameter};
+use crate::state::TrustState;
 use crate::trust::read_intact_module;
 
 /// Longest a candidate may take to compile at upload.
@@ -103,6 +104,18 @@ pub(crate) fn load_stored(
     Ok(())
 }
 
+/// Refuse `charter` unless the candidate `module` runs with it (see [`charter_problems`]).
+pub(crate) fn check_charter(runtime: &Runtime, module: &Hash, charter: &[Parameter]) -> Result<()> {
+    match charter_problems(runtime, module, charter) {
+        Ok(None) => Ok(()),
+        Ok(Some(problems)) => Err(RefusalError::Charter(problems).into()),
+        Err(e) => Err(RefusalError::Amendment(format!(
+            "the candidate failed to describe itself with this charter: {e}"
+        ))
+        .into()),
+    }
+}
+
 /// The charter the candidate `module` will run with: its `migrate(previous, proposed)`, or
 /// `proposed` when it exports none.
 pub(crate) fn migrated_charter(
@@ -126,9 +139,44 @@ pub(crate) fn migrated_charter(
     Ok(charter)
 }
 
+/// What the bylaw `module` cannot run with in `charter`: the problems its `describe`
+/// reports, and every key it does not list among its parameters (unless it reported that key
+/// already). `Ok(None)` when it runs with the charter; `Err` if it failed to describe itself.
+pub(crate) fn charter_problems(
+    runtime: &Runtime,
+    module: &Hash,
+    charter: &[Parameter],
+) -> Result<Option<CharterProblems>, EvalError> {
+    let info = runtime.describe(module, charter)?;
+    let mut problems = info.problems;
+    let known: Vec<&str> = info.parameters.iter().map(|p| p.key.as_str()).collect();
+    for p in charter {
+        if !known.contains(&p.key.as_str()) && !problems.iter().any(|q| q.key == p.key) {
+            let reads = if known.is_empty() {
+                "no charter parameters".to_string()
+            } else {
+                known
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            problems.push(CharterProblem {
+                key: p.key.clone(),
+                problem: format!("unknown parameter: {} reads {reads}", info.name),
+            });
+        }
+    }
+    Ok((!problems.is_empty()).then_some(CharterProblems {
+        bylaw: info.name,
+        problems,
+    }))
+}
+
 /// Check the amendment `a` against `state` at host time `now` and return the constitution it
-/// would put in force: the candidate is stored and intact, its `migrate` succeeds, and it
-/// passes the conformance vectors of every entrenched clause it does not release.
+/// would put in force: the candidate is stored and intact, its `migrate` succeeds, it can run
+/// with the charter `migrate` gives (every key known, every value valid), and it passes the
+/// conformance vectors of every entrenched clause it does not release.
 pub(crate) fn candidate(
     runtime: &Runtime,
     db: &impl ReadableDatabase,
@@ -140,6 +188,7 @@ pub(crate) fn candidate(
     let releases = released(state, a)?;
     load_stored(runtime, db, &module)?;
     let charter = migrated_charter(runtime, &module, &state.charter, &a.charter)?;
+    check_charter(runtime, &module, &charter)?;
     let entrenched: Vec<Clause> = state
         .entrenched
         .iter()

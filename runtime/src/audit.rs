@@ -280,6 +280,8 @@ fn light(
     let mut time = 0;
     let mut module: Hash = [0; 32];
     let mut nonces: BTreeMap<Key, u64> = BTreeMap::new();
+    // Each proposal's module, frozen when it opened.
+    let mut frozen: BTreeMap<u64, Hash> = BTreeMap::new();
     for (i, bytes) in bundle.entries.iter().enumerate() {
         let i = i as u64;
         let err = |reason: String| BundleError {
@@ -319,15 +321,21 @@ fn light(
                 if i == 0 {
                     return Err(err("the first entry is not a genesis entry".into()));
                 }
-                if rec.module != module {
-                    return Err(err(format!(
-                        "judged by module {}, but module {} was in force",
-                        hex::encode(rec.module),
-                        hex::encode(module)
-                    )));
-                }
                 let (signed, body): (SignedTransition, TransitionBody) =
                     SignedTransition::decode(&rec.signed).map_err(|e| err(e.to_string()))?;
+                // An action on a proposal is judged by the module it was opened under.
+                let judge = body
+                    .action
+                    .target()
+                    .and_then(|id| frozen.get(&id).copied())
+                    .unwrap_or(module);
+                if rec.module != judge {
+                    return Err(err(format!(
+                        "judged by module {}, but the rules for this action are module {}",
+                        hex::encode(rec.module),
+                        hex::encode(judge)
+                    )));
+                }
                 if Some(body.trust) != report.trust_id {
                     return Err(err("the transition names another trust".into()));
                 }
@@ -335,9 +343,9 @@ fn light(
                 let next = nonces.entry(body.signer).or_insert(0);
                 if body.seq != *next {
                     return Err(err(format!(
-                        "sequence number {} for key {} is not the next one ({next})",
+                        "sequence number {} for key {}… is not the next one ({next})",
                         body.seq,
-                        hex::encode(body.signer)
+                        hex::encode(&body.signer[..4])
                     )));
                 }
                 *next += 1;
@@ -347,8 +355,12 @@ fn light(
                     report.denied += 1;
                 }
                 for e in &rec.effects {
-                    if let Effect::BylawsAmended { module: m, .. } = e {
-                        module = *m;
+                    match e {
+                        Effect::ProposalOpened { proposal, .. } => {
+                            frozen.insert(*proposal, module);
+                        }
+                        Effect::BylawsAmended { module: m, .. } => module = *m,
+                        _ => {}
                     }
                 }
             }

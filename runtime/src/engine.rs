@@ -10,18 +10,18 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
 use crate::error::{EvalError, LoadError};
-use crate::model::{Action, BylawInfo, BylawPre, Hash, Parameter, Verdict, View};
+use crate::model::{Action, ActionKind, BylawInfo, BylawPre, Hash, Parameter, Verdict, View};
 use crate::native::NativeBylaw;
 
 /// The wasmtime version this runtime is built against.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
-/// The WIT contract this runtime implements. Bylaws built against any `0.3.x` of it are
+/// The WIT contract this runtime implements. Bylaws built against any `0.4.x` of it are
 /// accepted (the component model matches interface versions semver-compatibly).
-pub const CONTRACT: &str = "cltd:bylaws@0.3.0";
+pub const CONTRACT: &str = "cltd:bylaws@0.4.0";
 
 /// The import name prefix of the contract's type-only interface, for any compatible version.
-pub(crate) const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.3.";
+pub(crate) const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.4.";
 
 /// Largest bylaw component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 2 * 1024 * 1024;
@@ -160,6 +160,9 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<Sandbox>,
     cache: Mutex<HashMap<Hash, Arc<BylawPre<Sandbox>>>>,
+    /// What each (module, charter) opens to non-members (see
+    /// [`Runtime::open_to_non_members`]).
+    open_kinds: Mutex<HashMap<Hash, Vec<ActionKind>>>,
     /// Bylaws run natively instead of their component (tests only: see [`NativeBylaw`]).
     natives: Mutex<HashMap<Hash, Arc<dyn NativeBylaw>>>,
     profile: EngineProfile,
@@ -239,6 +242,7 @@ impl Runtime {
             engine,
             linker,
             cache: Mutex::new(HashMap::new()),
+            open_kinds: Mutex::new(HashMap::new()),
             natives: Mutex::new(HashMap::new()),
             profile,
         })
@@ -407,20 +411,63 @@ impl Runtime {
         view: &View,
         action: &Action,
     ) -> Result<Evaluation, EvalError> {
+        let (result, fuel) = self.evaluate_metered(hash, view, action);
+        result.map(|verdict| Evaluation { verdict, fuel })
+    }
+
+    /// [`Runtime::evaluate`], giving the fuel the call used whether it succeeded or failed
+    /// (all of it when it ran out; none when the host could not start it).
+    pub fn evaluate_metered(
+        &self,
+        hash: &Hash,
+        view: &View,
+        action: &Action,
+    ) -> (Result<Verdict, EvalError>, u64) {
         if let Some(native) = self.native(hash) {
-            let verdict = contain(|| native.evaluate(view, action))?;
-            return Ok(Evaluation { verdict, fuel: 0 });
+            return (contain(|| native.evaluate(view, action)), 0);
         }
-        let pre = self.pre(hash)?;
-        let mut store = self.store()?;
+        let pre = match self.pre(hash) {
+            Ok(pre) => pre,
+            Err(e) => return (Err(e), 0),
+        };
+        let mut store = match self.store() {
+            Ok(store) => store,
+            Err(e) => return (Err(e), 0),
+        };
         let result = pre
             .instantiate(&mut store)
             .and_then(|bylaw| bylaw.call_evaluate(&mut store, view, action));
         let fuel = self.profile.fuel_per_call - store.get_fuel().unwrap_or(0);
-        match result {
-            Ok(verdict) => Ok(Evaluation { verdict, fuel }),
-            Err(e) => Err(self.classify(&store, e)),
+        (result.map_err(|e| self.classify(&store, e)), fuel)
+    }
+
+    /// The kinds of action the bylaw `hash`, with `charter`, judges from non-members (its
+    /// `describe`, remembered per module and charter: the rules in force and those frozen
+    /// with pending proposals are few). A bylaw that fails to describe itself opens nothing.
+    pub fn open_to_non_members(&self, hash: &Hash, charter: &[Parameter]) -> Vec<ActionKind> {
+        const MAX_REMEMBERED: usize = 1_024;
+        let mut h = blake3::Hasher::new_derive_key("cltd 2026-12 open kinds cache key v1");
+        h.update(hash);
+        h.update(&postcard::to_stdvec(charter).expect("in-memory encoding cannot fail"));
+        let key = *h.finalize().as_bytes();
+        if let Some(kinds) = self
+            .open_kinds
+            .lock()
+            .expect("open kinds lock poisoned")
+            .get(&key)
+        {
+            return kinds.clone();
         }
+        let kinds = self
+            .describe(hash, charter)
+            .map(|info| info.open_to_non_members)
+            .unwrap_or_default();
+        let mut cache = self.open_kinds.lock().expect("open kinds lock poisoned");
+        if cache.len() >= MAX_REMEMBERED {
+            cache.clear();
+        }
+        cache.insert(key, kinds.clone());
+        kinds
     }
 
     /// Ask the bylaw `hash` to describe itself under `charter`.

@@ -15,9 +15,10 @@ use crate::engine::Runtime;
 use crate::host_rules;
 use crate::model::{
     Action, Amendment, Asset, AssetKind, Ballot, Choice, ClassCounts, Disposal, Elector, Hash,
-    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus,
-    StakeholderClass, Verdict, View, Vote,
+    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalState,
+    ProposalStatus, StakeholderClass, Verdict, View, Vote,
 };
+use crate::state::TrustState;
 
 /// An invariant the host enforces on every bylaw module the trust may adopt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -147,6 +148,161 @@ pub fn procedure(proposal: &Proposal) -> Result<(), String> {
             PROCEDURE_CLASS_THRESHOLD.1,
             shortfalls.join("; ")
         ))
+    }
+}
+
+/// Share of each class's votes cast (yes and no) that a disposal of a perpetual asset needs
+/// while `asset-lock` is entrenched, whatever the bylaws say.
+pub const ASSET_LOCK_THRESHOLD: (u64, u64) = (2, 3);
+
+/// Share of the votes cast (yes and no) that an amendment needs while
+/// `amendment-supermajority` is entrenched, whatever the bylaws say.
+pub const AMENDMENT_THRESHOLD: (u64, u64) = (2, 3);
+
+/// Yes, no and abstain counts, overall or in one class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Count {
+    electors: u64,
+    yes: u64,
+    no: u64,
+    abstain: u64,
+}
+
+impl Count {
+    fn add(&mut self, choice: Choice) {
+        match choice {
+            Choice::Yes => self.yes += 1,
+            Choice::No => self.no += 1,
+            Choice::Abstain => self.abstain += 1,
+        }
+    }
+
+    fn cast(&self) -> u64 {
+        self.yes + self.no
+    }
+
+    /// At least `n/d` of the votes cast were yes (and some vote was cast).
+    fn reaches(&self, (n, d): (u64, u64)) -> bool {
+        self.cast() > 0 && self.yes * d >= self.cast() * n
+    }
+
+    /// `2 of 3 (67%)`, or what stands for it when no yes-or-no vote was cast.
+    fn words(&self) -> String {
+        match (self.cast(), self.abstain) {
+            (0, 0) => "no votes".to_string(),
+            (0, a) => format!("no yes-or-no votes ({a} abstained)"),
+            (cast, _) => format!(
+                "{} of {cast} ({}%)",
+                self.yes,
+                (self.yes * 200 + cast) / (cast * 2)
+            ),
+        }
+    }
+}
+
+/// The host's own count of a proposal, per class and overall: each elector's own ballot, or,
+/// for an elector who did not vote, the ballot of the delegate frozen with the electorate if
+/// the delegation lasted until voting closed (as `bylaws_sdk::Tally::with_proxies` counts:
+/// no chains). Ballots from outside the electorate, and second ballots, do not count.
+fn count(proposal: &Proposal) -> (Count, Vec<(StakeholderClass, Count)>) {
+    use std::collections::BTreeMap;
+    let mut choices: BTreeMap<&[u8], Option<Choice>> = BTreeMap::new();
+    for e in &proposal.electorate {
+        choices.insert(&e.key, None);
+    }
+    for b in &proposal.ballots {
+        if let Some(slot) = choices.get_mut(b.voter.as_slice())
+            && slot.is_none()
+        {
+            *slot = Some(b.choice);
+        }
+    }
+    let mut all = Count::default();
+    let mut classes: Vec<(StakeholderClass, Count)> = Vec::new();
+    for e in &proposal.electorate {
+        let own = choices.get(e.key.as_slice()).copied().flatten();
+        let by_proxy = || {
+            let proxy = e.proxy.as_ref().filter(|p| p.until >= proposal.closes_at)?;
+            choices.get(proxy.delegate.as_slice()).copied().flatten()
+        };
+        let i = match classes.iter().position(|(c, _)| *c == e.class) {
+            Some(i) => i,
+            None => {
+                classes.push((e.class, Count::default()));
+                classes.len() - 1
+            }
+        };
+        classes[i].1.electors += 1;
+        all.electors += 1;
+        if let Some(choice) = own.or_else(by_proxy) {
+            classes[i].1.add(choice);
+            all.add(choice);
+        }
+    }
+    classes.sort_by_key(|(c, _)| StakeholderClass::ALL.iter().position(|x| x == c));
+    (all, classes)
+}
+
+/// The outcome floors of the entrenched clauses, checked by the host on every proposal that
+/// closes as passed (and again when a disposal is executed), whatever module judged it: a
+/// clause entrenched when the proposal opened (frozen in its rules) holds for it.
+///
+/// - `asset-lock`: disposing of an asset that is perpetual now needs at least 2/3 of the
+///   votes cast (yes and no) in every class of the frozen electorate;
+/// - `amendment-supermajority`: an amendment needs at least 2/3 of the votes cast.
+///
+/// `one-member-one-vote` has no numeric floor (the host cannot know the outcome a bylaw
+/// should give); it is kept by the conformance vectors at founding and at every activation,
+/// and by the rules being frozen with each proposal. `Err` says which clause falls short,
+/// and by how much.
+pub(crate) fn floor(state: &TrustState, p: &ProposalState) -> Result<(), String> {
+    let kept = |c: Clause| p.rules.entrenched.contains(&c);
+    match &p.proposal.body {
+        ProposalBody::DisposeAsset(d)
+            if kept(Clause::AssetLock)
+                && state
+                    .assets
+                    .get(&d.asset_id)
+                    .is_some_and(|a| a.lock == LockStatus::Perpetual) =>
+        {
+            let (_, classes) = count(&p.proposal);
+            let short: Vec<String> = classes
+                .iter()
+                .filter(|(_, c)| !c.reaches(ASSET_LOCK_THRESHOLD))
+                .map(|(class, c)| {
+                    format!(
+                        "{} class: {}, needs {}/{}",
+                        class.name(),
+                        c.words(),
+                        ASSET_LOCK_THRESHOLD.0,
+                        ASSET_LOCK_THRESHOLD.1
+                    )
+                })
+                .collect();
+            if short.is_empty() {
+                return Ok(());
+            }
+            Err(format!(
+                "entrenched clause `asset-lock`: disposing of the perpetual asset `{}` needs {}/{} of the votes cast in each class; {}",
+                d.asset_id,
+                ASSET_LOCK_THRESHOLD.0,
+                ASSET_LOCK_THRESHOLD.1,
+                short.join("; ")
+            ))
+        }
+        ProposalBody::AmendBylaws(_) if kept(Clause::AmendmentSupermajority) => {
+            let (all, _) = count(&p.proposal);
+            if all.reaches(AMENDMENT_THRESHOLD) {
+                return Ok(());
+            }
+            Err(format!(
+                "entrenched clause `amendment-supermajority`: an amendment needs {}/{} of the votes cast; {}",
+                AMENDMENT_THRESHOLD.0,
+                AMENDMENT_THRESHOLD.1,
+                all.words()
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -33,7 +33,7 @@ pub enum LoadError {
     #[error("could not compile the bylaw component: {0}")]
     Compile(String),
     /// The component does not implement the `cltd:bylaws/bylaw` world, or imports anything.
-    #[error("the component does not fit the cltd:bylaws@0.3 `bylaw` world: {0}")]
+    #[error("the component does not fit the cltd:bylaws@0.4 `bylaw` world: {0}")]
     Link(String),
     /// Compiling the component took longer than the runtime allows.
     #[error("compiling the bylaw component took more than {0} seconds")]
@@ -51,32 +51,41 @@ pub enum LoadError {
     },
 }
 
-/// Running a bylaw: the guest failed, or the host could not run it.
+/// Running a bylaw: the guest failed, or the host could not run it. A guest's failure on a
+/// signed transition is logged as the host's denial `bylaw-failed` (see
+/// [`EvalError::is_guest_failure`]); the host's own failure is an error and writes nothing.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum EvalError {
     /// The bylaw used up its fuel (for example, it loops forever).
-    #[error(
-        "the bylaw ran out of fuel after {limit} units (an endless or too-long computation); nothing was committed"
-    )]
+    #[error("the bylaw ran out of fuel after {limit} units (an endless or too-long computation)")]
     OutOfFuel {
         /// The fuel limit per call.
         limit: u64,
     },
     /// The bylaw tried to grow memory or tables beyond the limits.
-    #[error("the bylaw exceeded its resource limits ({0}); nothing was committed")]
+    #[error("the bylaw exceeded its resource limits ({0})")]
     ResourceLimit(String),
     /// The bylaw overflowed its stack.
-    #[error("the bylaw overflowed its wasm stack; nothing was committed")]
+    #[error("the bylaw overflowed its wasm stack")]
     StackOverflow,
     /// The bylaw trapped (panicked, hit `unreachable`, divided by zero, ...).
-    #[error("the bylaw trapped: {0}; nothing was committed")]
+    #[error("the bylaw trapped: {0}")]
     Trap(String),
     /// The bylaw answered something the host cannot accept (e.g. no decision on close).
-    #[error("the bylaw gave an invalid answer: {0}; nothing was committed")]
+    #[error("the bylaw gave an invalid answer: {0}")]
     BadVerdict(String),
     /// wasmtime failed for a reason that is not the guest's.
     #[error("the runtime failed to run the bylaw: {0}")]
     Host(String),
+}
+
+impl EvalError {
+    /// True when the bylaw itself failed (fuel, limits, stack, trap, an invalid answer):
+    /// deterministic for a given module, input and engine profile, so a replay fails the same
+    /// way. False for [`EvalError::Host`].
+    pub fn is_guest_failure(&self) -> bool {
+        !matches!(self, EvalError::Host(_))
+    }
 }
 
 /// Reading or writing the store and its log.
@@ -90,7 +99,8 @@ pub enum StoreError {
     Corrupt(String),
     /// The store was written by a format this runtime does not read.
     #[error(
-        "store format version {found} is not supported (this runtime reads version {supported})"
+        "store format version {found} is not supported (this runtime reads version {supported}). {}",
+        format_advice(*found, *supported)
     )]
     Format {
         /// The version found.
@@ -113,6 +123,15 @@ pub enum StoreError {
         "writes are stopped since a storage write failed ({0}); nothing more is written or acknowledged until the trust is reopened"
     )]
     Stopped(String),
+}
+
+/// What to do with a store of another format.
+fn format_advice(found: u32, supported: u32) -> &'static str {
+    if found < supported {
+        "It was made by an earlier cltd, whose bylaw modules (built for an earlier `cltd:bylaws` contract) this cltd cannot run, and whose log it cannot replay. Nothing in it was changed: keep using the cltd that made it, or export its history there (`cltd export`) and found the trust again with this one (`cltd init`), rebuilding its bylaws (`cltd bylaws build`)"
+    } else {
+        "It was made by a newer cltd; nothing in it was changed. Upgrade cltd to open it"
+    }
 }
 
 macro_rules! db_error {
@@ -156,9 +175,9 @@ pub enum RefusalError {
     #[error("signature does not verify for key {0}")]
     BadSignature(String),
     /// The sequence number is not the signer's next one (replayed or skipped).
-    #[error("sequence number {found} for key {key} is not the next one ({expected})")]
+    #[error("sequence number {found} for {key} is not the next one ({expected})")]
     BadSequence {
-        /// The signer's key.
+        /// The signer, as the trust knows them (a name, or a short key).
         key: String,
         /// The next expected sequence number.
         expected: u64,
@@ -188,6 +207,80 @@ pub enum RefusalError {
         /// What the candidate did.
         detail: String,
     },
+    /// The candidate bylaw cannot run with the amendment's charter.
+    #[error("amendment refused: {0}")]
+    Charter(CharterProblems),
+    /// The signer is not a member, and the bylaws in force open this kind of action to
+    /// members only. Nothing is written, so strangers cannot grow a trust's log.
+    #[error(
+        "{who} is not a member of this trust; the bylaws judge `{action}` only from members, so it was refused without trace"
+    )]
+    NotAMember {
+        /// The signer, as the trust knows them (a short key).
+        who: String,
+        /// The action's kind.
+        action: &'static str,
+    },
+    /// The bylaws judged a non-member's action (of a kind they open to non-members) and did
+    /// not allow it. Only what the bylaws allow a non-member is logged.
+    #[error(
+        "the bylaws do not allow `{action}` from {who}, who is not a member ({code}): {explanation}; a non-member's refused action leaves no trace"
+    )]
+    NotAllowedToNonMember {
+        /// The signer (a short key).
+        who: String,
+        /// The action's kind.
+        action: &'static str,
+        /// The bylaw's reason code (`bylaw-failed` when it failed to judge).
+        code: String,
+        /// The bylaw's explanation.
+        explanation: String,
+    },
+}
+
+/// A charter that a bylaw cannot run with: every parameter it does not read, every value it
+/// cannot parse or that is out of the range it accepts, each with what would be accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CharterProblems {
+    /// The bylaw's name (as its `describe` gives it).
+    pub bylaw: String,
+    /// Each problem, by parameter key.
+    pub problems: Vec<crate::model::CharterProblem>,
+}
+
+impl std::fmt::Display for CharterProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} cannot run with this charter:", self.bylaw)?;
+        for p in &self.problems {
+            write!(f, "\n  - `{}`: {}", p.key, p.problem)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a trust cannot be founded with a charter. Nothing is written.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CharterError {
+    /// The charter breaks the host's own rules (a name, founders' keys, assets, bounds on
+    /// parameters).
+    #[error("invalid charter: {0}")]
+    Invalid(String),
+    /// The founding bylaw cannot run with the charter's parameters.
+    #[error("invalid charter: {0}")]
+    Problems(CharterProblems),
+    /// The founding bylaw, with this charter, breaks a clause the charter entrenches (it
+    /// failed a conformance vector): the trust would claim a guarantee that does not hold.
+    #[error(
+        "the charter entrenches `{clause}`, but the bylaw with this charter breaks it: {vector}; the bylaw {detail}. Entrench fewer clauses (`--entrench`) or choose parameters that keep it"
+    )]
+    Entrenched {
+        /// The clause's name.
+        clause: String,
+        /// The vector that failed.
+        vector: String,
+        /// What the bylaw did.
+        detail: String,
+    },
 }
 
 /// Any failure of the runtime.
@@ -206,8 +299,8 @@ pub enum Error {
     #[error(transparent)]
     Refused(#[from] RefusalError),
     /// The charter given at creation is invalid.
-    #[error("invalid charter: {0}")]
-    Charter(String),
+    #[error(transparent)]
+    Charter(#[from] CharterError),
     /// This host cannot sign checkpoints: it does not hold the trust's host key.
     #[error("this host does not hold the trust's host key: {0}")]
     HostKey(String),

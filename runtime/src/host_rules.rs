@@ -7,10 +7,11 @@ use crate::clock::utc;
 use crate::entrenched::{self, Clause, PROCEDURE_MIN_WINDOW_DAYS};
 use crate::error::{EvalError, RefusalError};
 use crate::model::{
-    Action, Amendment, Ballot, Effect, Elector, Grant, Hash, Key, LockStatus, Outcome, Parameter,
-    Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict, View,
+    Action, Amendment, Ballot, Constitution, Denial, Effect, Elector, Grant, Hash, Key, LockStatus,
+    Outcome, Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict,
+    View,
 };
-use crate::state::{Change, Constitution, TrustState};
+use crate::state::{Change, TrustState};
 
 const MAX_TITLE: usize = 200;
 const MAX_TEXT: usize = 16 * 1024;
@@ -132,6 +133,59 @@ fn check_key(what: &str, key: &[u8]) -> Result<Key, RefusalError> {
     })
 }
 
+/// A key as the trust knows it, for messages: the member's name (with the first eight hex
+/// digits of their key when another member has the same name), or `key 063d6eee…` for a key
+/// that is not a member's.
+pub(crate) fn who(state: &TrustState, key: &[u8]) -> String {
+    let short = || hex::encode(key.get(..4).unwrap_or(key));
+    match state.member(key) {
+        Some(m) => {
+            let namesakes = state.members.values().filter(|o| o.name == m.name).count();
+            if namesakes > 1 {
+                format!("{} ({})", m.name, short())
+            } else {
+                m.name.clone()
+            }
+        }
+        None => format!("key {}…", short()),
+    }
+}
+
+/// The rules that judge an action: those frozen with the proposal it acts on (vote, close,
+/// execute, withdraw), or else the rules in force.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules<'a> {
+    /// The bylaw module that judges it.
+    pub module: &'a Hash,
+    /// The charter it runs with.
+    pub charter: &'a [Parameter],
+}
+
+/// The rules that judge `action` in `state` (see [`Rules`]).
+pub(crate) fn rules<'a>(state: &'a TrustState, action: &Action) -> Rules<'a> {
+    match action.target().and_then(|id| state.proposals.get(&id)) {
+        Some(p) => Rules {
+            module: &p.rules.module,
+            charter: &p.rules.charter,
+        },
+        None => Rules {
+            module: &state.module,
+            charter: &state.charter,
+        },
+    }
+}
+
+impl TrustState {
+    /// The rules that judge `action`: those frozen with the proposal it acts on (vote,
+    /// close, execute, withdraw), or else the rules in force.
+    pub fn rules_for(&self, action: &Action) -> Constitution {
+        match action.target().and_then(|id| self.proposals.get(&id)) {
+            Some(p) => p.rules.clone(),
+            None => self.constitution(),
+        }
+    }
+}
+
 fn proposal(state: &TrustState, id: u64) -> Result<&ProposalState, RefusalError> {
     state
         .proposals
@@ -161,8 +215,8 @@ pub(crate) fn check(
                 .count();
             if open >= MAX_OPEN_PER_PROPOSER {
                 return Err(lifecycle(format!(
-                    "key {} already has {open} open proposals, the most one member may have at once; close or withdraw one first",
-                    hex::encode(signer)
+                    "{} already has {open} open proposals, the most one member may have at once; close or withdraw one first",
+                    who(state, signer)
                 )));
             }
             check_len("title", &d.title, MAX_TITLE)?;
@@ -238,22 +292,22 @@ pub(crate) fn check(
             }
             if !p.proposal.electorate.iter().any(|e| e.key == signer) {
                 return Err(lifecycle(format!(
-                    "key {} is not in the electorate frozen when proposal {} opened",
-                    hex::encode(signer),
+                    "{} is not in the electorate frozen when proposal {} opened",
+                    who(state, signer),
                     v.proposal
                 )));
             }
             if !state.members.contains_key(signer) {
                 return Err(lifecycle(format!(
-                    "key {} is no longer a member; the electorate of proposal {} stays as frozen, but only members vote",
-                    hex::encode(signer),
+                    "{} is no longer a member; the electorate of proposal {} stays as frozen, but only members vote",
+                    who(state, signer),
                     v.proposal
                 )));
             }
             if p.proposal.ballots.iter().any(|b| b.voter == signer) {
                 return Err(lifecycle(format!(
-                    "key {} has already voted on proposal {}",
-                    hex::encode(signer),
+                    "{} has already voted on proposal {}",
+                    who(state, signer),
                     v.proposal
                 )));
             }
@@ -310,6 +364,14 @@ pub(crate) fn check(
                         x.asset_id
                     )));
                 }
+                ProposalBody::DisposeAsset(_) => {
+                    // The asset may have come under the lock after the disposal passed.
+                    if let Err(shortfall) = entrenched::floor(state, p) {
+                        return Err(lifecycle(format!(
+                            "proposal {id} cannot be executed: {shortfall}. The asset came under the perpetual lock after the disposal was decided"
+                        )));
+                    }
+                }
                 ProposalBody::GrantAccess(g) if !state.assets.contains_key(&g.asset_id) => {
                     return Err(lifecycle(format!(
                         "the trust no longer holds asset `{}`",
@@ -352,8 +414,8 @@ pub(crate) fn check(
         Action::Delegate(d) => {
             if !state.members.contains_key(signer) {
                 return Err(lifecycle(format!(
-                    "key {} is not a member, so has no vote to delegate",
-                    hex::encode(signer)
+                    "{} is not a member, so has no vote to delegate",
+                    who(state, signer)
                 )));
             }
             if let Some(to) = &d.delegate {
@@ -363,8 +425,8 @@ pub(crate) fn check(
                 }
                 if !state.members.contains_key(&to) {
                     return Err(lifecycle(format!(
-                        "the delegate {} is not a member",
-                        hex::encode(to)
+                        "the delegate, {}, is not a member",
+                        who(state, &to)
                     )));
                 }
                 if d.until <= now {
@@ -384,12 +446,8 @@ pub(crate) fn check(
 
 /// The snapshot of state the bylaw gets with `action`.
 pub(crate) fn view(state: &TrustState, signer: &Key, action: &Action, now: u64) -> View {
-    let target = match action {
-        Action::Vote(v) => Some(v.proposal),
-        Action::Close(id) | Action::Execute(id) | Action::Withdraw(id) => Some(*id),
-        _ => None,
-    };
-    let proposal = target
+    let proposal = action
+        .target()
         .and_then(|id| state.proposals.get(&id))
         .map(|p| &p.proposal);
     let body = match action {
@@ -413,7 +471,7 @@ pub(crate) fn view(state: &TrustState, signer: &Key, action: &Action, now: u64) 
     View {
         trust_id: hex::encode(state.id),
         trust_name: state.name.clone(),
-        charter: state.charter.clone(),
+        charter: rules(state, action).charter.to_vec(),
         now,
         actor: signer.to_vec(),
         actor_member: state.members.get(signer).cloned(),
@@ -422,6 +480,23 @@ pub(crate) fn view(state: &TrustState, signer: &Key, action: &Action, now: u64) 
         asset: asset_id.and_then(|id| state.assets.get(id)).cloned(),
         subject: subject.cloned(),
     }
+}
+
+/// The reason code of the host's denial when the bylaw fails to judge a transition.
+pub const BYLAW_FAILED: &str = "bylaw-failed";
+
+/// The verdict logged when the bylaw fails to judge a signed transition (it ran out of fuel,
+/// trapped, exceeded a limit or answered with the wrong shape): the host's denial
+/// `bylaw-failed`, which spends the signer's sequence number and changes nothing else.
+/// Failures are deterministic, so a replay fails the same way and gives the same verdict.
+pub(crate) fn failure_verdict(error: &EvalError) -> Verdict {
+    Verdict::Deny(Denial {
+        code: BYLAW_FAILED.to_string(),
+        clause: "host: the bylaw failed".to_string(),
+        explanation: format!(
+            "{error}; the transition is recorded as refused, and changed nothing but the signer's sequence number"
+        ),
+    })
 }
 
 /// Check that a verdict has the shape the action calls for, and bounded size.
@@ -453,6 +528,9 @@ pub(crate) fn check_verdict(action: &Action, verdict: &Verdict) -> Result<(), Ev
             }
         }
         Verdict::Deny(d) => {
+            if d.code == BYLAW_FAILED {
+                return bad("the reason code `bylaw-failed` is the host's own");
+            }
             if d.code.is_empty()
                 || d.code.len() > 64
                 || d.clause.len() > 200
@@ -527,6 +605,7 @@ pub(crate) fn effects(
                         electorate,
                         ballots: Vec::new(),
                     },
+                    rules: state.constitution(),
                     decision: None,
                     closed_at: None,
                     executed_at: None,
@@ -553,10 +632,16 @@ pub(crate) fn effects(
                 .expect("check_verdict requires a decision on close");
             let releases =
                 matches!(&p.proposal.body, ProposalBody::AmendBylaws(a) if !a.releases.is_empty());
-            if releases
-                && decision.outcome == Outcome::Passed
-                && let Err(shortfall) = entrenched::procedure(&p.proposal)
-            {
+            let shortfall = if decision.outcome != Outcome::Passed {
+                None
+            } else if releases {
+                entrenched::procedure(&p.proposal)
+                    .err()
+                    .or_else(|| entrenched::floor(state, &p).err())
+            } else {
+                entrenched::floor(state, &p).err()
+            };
+            if let Some(shortfall) = shortfall {
                 decision.outcome = Outcome::Rejected;
                 decision.not_before = None;
                 decision.explanation = format!(

@@ -32,8 +32,9 @@ mod entrenched;
 mod error;
 mod group;
 mod host_rules;
-pub use host_rules::MAX_OPEN_PER_PROPOSER;
+pub use host_rules::{BYLAW_FAILED, MAX_OPEN_PER_PROPOSER};
 mod inspect;
+mod keyfile;
 mod log;
 mod merkle;
 mod model;
@@ -56,23 +57,26 @@ pub use engine::{
     to_component,
 };
 pub use entrenched::{
-    CheckResult, Clause, PROCEDURE_CLASS_THRESHOLD, PROCEDURE_CLASS_TURNOUT,
-    PROCEDURE_MIN_WINDOW_DAYS, Setting, conformance, procedure,
+    AMENDMENT_THRESHOLD, ASSET_LOCK_THRESHOLD, CheckResult, Clause, PROCEDURE_CLASS_THRESHOLD,
+    PROCEDURE_CLASS_TURNOUT, PROCEDURE_MIN_WINDOW_DAYS, Setting, conformance, procedure,
 };
-pub use error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
+pub use error::{
+    CharterError, CharterProblems, Error, EvalError, LoadError, RefusalError, Result, StoreError,
+};
 pub use group::{GroupCommitter, Submitter};
 pub use inspect::{Check, Inspection, SDK_SECTION, check, inspect};
+pub use keyfile::{create_private, read_secret_key, write_secret_key};
 pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash, entry_hash_of};
 pub use merkle::{
     ProofError, TreeHash, consistency_proof, empty_root, entry_leaves, inclusion_proof, leaf_hash,
     node_hash, root, verify_consistency, verify_inclusion,
 };
 pub use model::{
-    AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
-    BylawInfo, Charter, Choice, ClassCounts, DataField, Decision, Delegation, Denial, Disposal,
-    Effect, Elector, Grant, Hash, Key, LockStatus, Member, Outcome, Parameter, Proposal,
-    ProposalBody, ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution,
-    StakeholderClass, Verdict, View, Vote,
+    AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
+    AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, Constitution,
+    DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash, Key,
+    LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody, ProposalDraft,
+    ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict, View, Vote,
 };
 pub use native::NativeBylaw;
 pub use preview::{
@@ -80,7 +84,7 @@ pub use preview::{
     preview_key,
 };
 pub use replay::{Divergence, VerifyReport, verify};
-pub use state::{Change, Constitution, TrustState};
+pub use state::{Change, TrustState};
 pub use transition::{
     CheckedTransition, Keypair, MAX_TRANSITION_BYTES, SignedTransition, TRANSITION_DOMAIN,
     TransitionBody, UPLOAD_DOMAIN, UploadSignature,

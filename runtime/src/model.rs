@@ -16,10 +16,11 @@ mod bindings {
 
 pub(crate) use bindings::BylawPre;
 pub use bindings::cltd::bylaws::types::{
-    AccessRequest, Action, Allowance, Amendment, Applicant, Asset, AssetDraft, AssetKind, Ballot,
-    BylawInfo, Choice, ClassCounts, DataField, Decision, Delegation, Denial, Disposal, Elector,
-    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus,
-    Proxy, Resolution, StakeholderClass, Verdict, View, Vote,
+    AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
+    AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, DataField, Decision,
+    Delegation, Denial, Disposal, Elector, LockStatus, Member, Outcome, Parameter, ParameterSpec,
+    Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, StakeholderClass,
+    Verdict, View, Vote,
 };
 
 /// A member's ed25519 public key.
@@ -28,11 +29,28 @@ pub type Key = [u8; 32];
 /// A blake3 hash (of a module, an entry, a set of changes).
 pub type Hash = [u8; 32];
 
+/// The rules in force: the bylaw module, the charter parameters it runs with and the clauses
+/// the host keeps entrenched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constitution {
+    /// Hash of the bylaw component in force.
+    pub module: Hash,
+    /// Charter parameters passed to it with every action.
+    pub charter: Vec<Parameter>,
+    /// Entrenched clauses, in canonical order.
+    pub entrenched: Vec<Clause>,
+}
+
 /// A proposal and what the host recorded about its decision and execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProposalState {
     /// The proposal as bylaws see it (status, frozen electorate, ballots).
     pub proposal: Proposal,
+    /// The rules in force when it opened, frozen with the electorate: every vote, close,
+    /// execution and withdrawal of this proposal is judged by this module with this charter,
+    /// and the host holds it to these entrenched clauses, whatever amendment passes while it
+    /// is pending.
+    pub rules: Constitution,
     /// The bylaw's decision when the proposal was closed.
     pub decision: Option<Decision>,
     /// Host time the proposal was closed, withdrawn or executed, most recent last.
@@ -252,6 +270,15 @@ impl ClassCounts {
 }
 
 impl AssetKind {
+    /// Every kind, in the contract's order.
+    pub const ALL: [AssetKind; 5] = [
+        AssetKind::Dataset,
+        AssetKind::CodeRepository,
+        AssetKind::Platform,
+        AssetKind::Domain,
+        AssetKind::Server,
+    ];
+
     /// The kind's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -265,15 +292,7 @@ impl AssetKind {
 
     /// Parse a kind name.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            AssetKind::Dataset,
-            AssetKind::CodeRepository,
-            AssetKind::Platform,
-            AssetKind::Domain,
-            AssetKind::Server,
-        ]
-        .into_iter()
-        .find(|k| k.name() == s)
+        AssetKind::ALL.into_iter().find(|k| k.name() == s)
     }
 }
 
@@ -364,15 +383,45 @@ impl Verdict {
 impl Action {
     /// A short name for the action.
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// The action's kind.
+    pub fn kind(&self) -> ActionKind {
         match self {
-            Action::Propose(_) => "propose",
-            Action::Vote(_) => "vote",
-            Action::Close(_) => "close",
-            Action::Execute(_) => "execute",
-            Action::Withdraw(_) => "withdraw",
-            Action::RegisterAsset(_) => "register-asset",
-            Action::LockAsset(_) => "lock-asset",
-            Action::Delegate(_) => "delegate",
+            Action::Propose(_) => ActionKind::Propose,
+            Action::Vote(_) => ActionKind::Vote,
+            Action::Close(_) => ActionKind::Close,
+            Action::Execute(_) => ActionKind::Execute,
+            Action::Withdraw(_) => ActionKind::Withdraw,
+            Action::RegisterAsset(_) => ActionKind::RegisterAsset,
+            Action::LockAsset(_) => ActionKind::LockAsset,
+            Action::Delegate(_) => ActionKind::Delegate,
+        }
+    }
+
+    /// The proposal the action refers to (vote, close, execute, withdraw).
+    pub fn target(&self) -> Option<u64> {
+        match self {
+            Action::Vote(v) => Some(v.proposal),
+            Action::Close(id) | Action::Execute(id) | Action::Withdraw(id) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+impl ActionKind {
+    /// The kind's name, as the CLI and explanations write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::Propose => "propose",
+            ActionKind::Vote => "vote",
+            ActionKind::Close => "close",
+            ActionKind::Execute => "execute",
+            ActionKind::Withdraw => "withdraw",
+            ActionKind::RegisterAsset => "register-asset",
+            ActionKind::LockAsset => "lock-asset",
+            ActionKind::Delegate => "delegate",
         }
     }
 }

@@ -9,15 +9,16 @@
 use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
-use crate::amendment::{load_stored, migrated_charter};
+use crate::amendment::{check_charter, load_stored, migrated_charter};
 use crate::engine::Runtime;
 use crate::entrenched::{CheckResult, Setting, conformance};
 use crate::error::{Result, StoreError};
 use crate::host_rules;
 use crate::log::{Entry, EntryBody, entry_hash};
+use crate::model::Constitution;
 use crate::model::{Action, Effect, Hash, Key, Outcome, Parameter, Verdict};
 use crate::schema::LOG;
-use crate::state::{Constitution, TrustState, changes_digest};
+use crate::state::{TrustState, changes_digest};
 use crate::transition::SignedTransition;
 use crate::trust::genesis_state;
 
@@ -208,6 +209,7 @@ pub fn preview(
     let current = now.constitution();
     load_stored(runtime, db, module)?;
     let charter = migrated_charter(runtime, module, &current.charter, proposed)?;
+    check_charter(runtime, module, &charter)?;
     let mut report = ImpactPreview {
         module: *module,
         proposed: proposed.to_vec(),

@@ -163,18 +163,6 @@ pub(crate) fn replay(
                         "the first entry is not a genesis entry".into(),
                     );
                 }
-                if rec.module != state.module {
-                    return diverge(
-                        &mut report,
-                        &state,
-                        i,
-                        format!(
-                            "judged by module {}, but module {} was in force",
-                            hex::encode(rec.module),
-                            hex::encode(state.module)
-                        ),
-                    );
-                }
                 let judged = match judge(runtime, db, &state, &rec.signed, entry.time, Mode::Replay)
                 {
                     Ok(j) => j,
@@ -190,7 +178,13 @@ pub(crate) fn replay(
                 let EntryBody::Transition(again) = &judged.entry.body else {
                     unreachable!("judge makes transitions")
                 };
-                let mismatch = if again.verdict != rec.verdict {
+                let mismatch = if again.module != rec.module {
+                    Some(format!(
+                        "judged by module {}, but the rules for this action are module {}",
+                        hex::encode(rec.module),
+                        hex::encode(again.module)
+                    ))
+                } else if again.verdict != rec.verdict {
                     Some(format!(
                         "verdict differs: logged {:?}, replay gives {:?}",
                         rec.verdict, again.verdict

@@ -5,8 +5,10 @@
 
 use redb::TableDefinition;
 
-/// Version of the store layout written by this runtime.
-pub const STORE_FORMAT: u32 = 2;
+/// Version of the store layout written by this runtime. 3: proposals carry the rules they
+/// were opened under, bylaws speak contract `cltd:bylaws@0.4` (founding checks, typed charter
+/// problems, actions open to non-members) and a bylaw's failure is logged.
+pub const STORE_FORMAT: u32 = 3;
 
 /// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE),
 /// `constitution` (the rules in force, postcard).

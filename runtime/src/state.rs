@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::entrenched::Clause;
-use crate::model::{Asset, ClassCounts, Grant, Hash, Key, Member, Parameter, ProposalState};
+use crate::model::{
+    Asset, ClassCounts, Constitution, Grant, Hash, Key, Member, Parameter, ProposalState,
+};
 
 /// One change to the trust's state: the new value of one record (`None` removes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,18 +53,6 @@ pub enum Change {
     },
     /// The rules in force replaced (an amendment activated).
     Constitution(Box<Constitution>),
-}
-
-/// The rules in force: the bylaw module, the charter parameters it runs with and the clauses
-/// the host keeps entrenched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Constitution {
-    /// Hash of the bylaw component in force.
-    pub module: Hash,
-    /// Charter parameters passed to it with every action.
-    pub charter: Vec<Parameter>,
-    /// Entrenched clauses, in canonical order.
-    pub entrenched: Vec<Clause>,
 }
 
 /// The digest of a transition's changes, as recorded in its log entry.

@@ -11,18 +11,21 @@ use crate::bundle::{Bundle, Manifest};
 use crate::checkpoint::{Checkpoint, SignedNote, origin};
 use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
-use crate::error::{Error, LoadError, RefusalError, Result, StoreError};
+use crate::entrenched::{Setting, first_failure};
+use crate::error::{CharterError, Error, EvalError, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
+use crate::keyfile::{read_secret_key, write_secret_key};
 use crate::log::{
     ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash, entry_hash_of,
 };
 use crate::merkle;
 use crate::model::{
-    Action, Charter, Effect, Hash, Key, Parameter, ProposalBody, ProposalStatus, Verdict,
+    Action, Charter, Constitution, Effect, Hash, Key, Parameter, ProposalBody, ProposalStatus,
+    Verdict,
 };
 use crate::preview::{ImpactPreview, preview, preview_key};
 use crate::schema::*;
-use crate::state::{Change, Constitution, TrustState, changes_digest};
+use crate::state::{Change, TrustState, changes_digest};
 use crate::transition::{CheckedTransition, Keypair, SignedTransition, UploadSignature};
 
 /// The file inside a trust's data directory that holds its store.
@@ -32,25 +35,8 @@ pub const STORE_FILE: &str = "trust.redb";
 /// only by its owner), which signs checkpoints.
 pub const HOST_KEY_FILE: &str = "host.key";
 
-/// Write a secret key file (hex), readable only by its owner; never overwrites one.
-pub(crate) fn write_secret(path: &Path, key: &Keypair) -> Result<(), StoreError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(format!("{}\n", key.secret_hex()).as_bytes())?;
-    file.sync_all()?;
-    Ok(())
-}
-
 fn read_host_key(dir: &Path) -> Option<Keypair> {
-    let text = std::fs::read_to_string(dir.join(HOST_KEY_FILE)).ok()?;
-    Keypair::from_secret_hex(&text)
+    read_secret_key(&dir.join(HOST_KEY_FILE))
 }
 
 /// What a committed transition did: returned only after its entry is durable.
@@ -123,10 +109,25 @@ pub(crate) fn judge_checked(
     mode: Mode,
 ) -> Result<Judged> {
     let (bytes, body) = (checked.bytes(), checked.body().clone());
+    let rules = host_rules::rules(state, &body.action);
+    let member = state.members.contains_key(&body.signer);
+    // Strangers are refused before anything else, without trace: only the kinds of action
+    // the rules open to non-members reach the bylaw.
+    if !member
+        && !runtime
+            .open_to_non_members(rules.module, rules.charter)
+            .contains(&body.action.kind())
+    {
+        return Err(RefusalError::NotAMember {
+            who: host_rules::who(state, &body.signer),
+            action: body.action.name(),
+        }
+        .into());
+    }
     let expected = state.next_seq(&body.signer);
     if body.seq != expected {
         return Err(RefusalError::BadSequence {
-            key: hex::encode(body.signer),
+            key: host_rules::who(state, &body.signer),
             expected,
             found: body.seq,
         }
@@ -150,10 +151,26 @@ pub(crate) fn judge_checked(
     }
     let view = host_rules::view(state, &body.signer, &body.action, now);
     let started = std::time::Instant::now();
-    let eval = runtime.evaluate(&state.module, &view, &body.action)?;
+    let (result, fuel) = runtime.evaluate_metered(rules.module, &view, &body.action);
     let bylaw_time = started.elapsed();
-    host_rules::check_verdict(&body.action, &eval.verdict)?;
-    let activation = match (&body.action, eval.verdict.is_allowed()) {
+    let verdict = match result.and_then(|v| host_rules::check_verdict(&body.action, &v).map(|()| v))
+    {
+        Ok(v) => v,
+        // The bylaw failed: logged as the host's denial, so the sequence number is spent and
+        // the same signed bytes cannot be made to burn the fuel budget again.
+        Err(e) if e.is_guest_failure() => host_rules::failure_verdict(&e),
+        Err(e) => return Err(e.into()),
+    };
+    if !member && let Verdict::Deny(d) = &verdict {
+        return Err(RefusalError::NotAllowedToNonMember {
+            who: host_rules::who(state, &body.signer),
+            action: body.action.name(),
+            code: d.code.clone(),
+            explanation: d.explanation.clone(),
+        }
+        .into());
+    }
+    let activation = match (&body.action, verdict.is_allowed()) {
         (Action::Execute(id), true) => match &state.proposals[id].proposal.body {
             ProposalBody::AmendBylaws(a) => Some(amendment::candidate(runtime, db, state, a, now)?),
             _ => None,
@@ -165,7 +182,7 @@ pub(crate) fn judge_checked(
         &body.signer,
         body.seq,
         &body.action,
-        &eval.verdict,
+        &verdict,
         now,
         activation.as_ref(),
     );
@@ -176,10 +193,10 @@ pub(crate) fn judge_checked(
         time: now,
         body: EntryBody::Transition(TransitionRecord {
             signed: bytes.to_vec(),
-            module: state.module,
-            verdict: eval.verdict,
+            module: *rules.module,
+            verdict,
             effects,
-            fuel: eval.fuel,
+            fuel,
             changes: changes_digest(&changes),
         }),
     };
@@ -240,12 +257,12 @@ pub(crate) fn genesis_state(genesis: &Genesis, entry: &Entry) -> (TrustState, Ve
     (state, changes)
 }
 
-fn check_charter(charter: &Charter) -> Result<()> {
-    let bad = |m: String| Err(Error::Charter(m));
+fn check_charter(charter: &Charter) -> Result<(), CharterError> {
+    let bad = |m: String| Err(CharterError::Invalid(m));
     if charter.name.trim().is_empty() || charter.name.len() > 200 {
         return bad("a trust needs a name of 1 to 200 bytes".into());
     }
-    let mut keys = std::collections::BTreeSet::new();
+    let mut keys = std::collections::BTreeMap::new();
     for f in &charter.founders {
         if f.key.len() != 32 {
             return bad(format!(
@@ -254,8 +271,11 @@ fn check_charter(charter: &Charter) -> Result<()> {
                 f.key.len()
             ));
         }
-        if !keys.insert(f.key.clone()) {
-            return bad(format!("founder key {} appears twice", hex::encode(&f.key)));
+        if let Some(other) = keys.insert(f.key.clone(), f.name.clone()) {
+            return bad(format!(
+                "founders `{other}` and `{}` have the same key",
+                f.name
+            ));
         }
     }
     let mut ids = std::collections::BTreeSet::new();
@@ -264,7 +284,7 @@ fn check_charter(charter: &Charter) -> Result<()> {
             return bad(format!("asset id `{}` is empty or appears twice", a.id));
         }
     }
-    host_rules::check_params(&charter.params).map_err(|e| Error::Charter(e.to_string()))?;
+    host_rules::check_params(&charter.params).map_err(|e| CharterError::Invalid(e.to_string()))?;
     let mut clauses = std::collections::BTreeSet::new();
     for c in &charter.entrenched {
         if !clauses.insert(c) {
@@ -272,6 +292,36 @@ fn check_charter(charter: &Charter) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The checks an amendment's activation runs, run on a founding: the bylaw `module` can run
+/// with the charter (every key known, every value valid), and with it the bylaw keeps every
+/// clause the charter entrenches (the conformance vectors, in the trust's own name and
+/// classes, at its founding time). A trust therefore never claims a guarantee it does not
+/// keep, and never starts with rules its bylaw cannot read.
+fn check_founding(
+    runtime: &Runtime,
+    module: &Hash,
+    state: &TrustState,
+) -> Result<(), CharterError> {
+    match amendment::charter_problems(runtime, module, &state.charter) {
+        Ok(None) => {}
+        Ok(Some(problems)) => return Err(CharterError::Problems(problems)),
+        Err(e) => {
+            return Err(CharterError::Invalid(format!(
+                "the bylaw failed to describe itself with this charter: {e}"
+            )));
+        }
+    }
+    let setting = Setting::of(state, state.time);
+    match first_failure(runtime, module, &state.charter, &state.entrenched, &setting) {
+        None => Ok(()),
+        Some(failed) => Err(CharterError::Entrenched {
+            clause: failed.clause.name().to_string(),
+            vector: failed.vector,
+            detail: failed.detail,
+        }),
+    }
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
@@ -522,7 +572,6 @@ impl Trust {
         let component = to_component(wasm)?;
         let module = runtime.prepare(&component)?;
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(StoreError::from)?;
         let path = dir.join(STORE_FILE);
         if path.exists() {
             return Err(StoreError::Exists(path.display().to_string()).into());
@@ -530,13 +579,11 @@ impl Trust {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt)
             .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
-        let host = match read_host_key(dir) {
-            Some(k) => k,
-            None => {
-                let k = Keypair::generate().map_err(StoreError::Io)?;
-                write_secret(&dir.join(HOST_KEY_FILE), &k)?;
-                k
-            }
+        // A host key already in the directory is kept; a new one is written only once the
+        // founding checks have passed, so a refused founding writes nothing.
+        let (host, new_host_key) = match read_host_key(dir) {
+            Some(k) => (k, false),
+            None => (Keypair::generate().map_err(StoreError::Io)?, true),
         };
         let genesis = Genesis {
             salt,
@@ -553,6 +600,11 @@ impl Trust {
             body: EntryBody::Genesis(genesis.clone()),
         };
         let (state, changes) = genesis_state(&genesis, &entry);
+        check_founding(&runtime, &module, &state)?;
+        std::fs::create_dir_all(dir).map_err(StoreError::from)?;
+        if new_host_key {
+            write_secret_key(&dir.join(HOST_KEY_FILE), &host).map_err(StoreError::Io)?;
+        }
         let db = Database::create(&path)?;
         let txn = durable_write(&db)?;
         {
@@ -628,6 +680,22 @@ impl Trust {
             stopped: std::sync::OnceLock::new(),
         };
         trust.load_module(&trust.state.module)?;
+        // Pending proposals are judged by the module they were opened under.
+        let frozen: std::collections::BTreeSet<Hash> = trust
+            .state
+            .proposals
+            .values()
+            .filter(|p| {
+                matches!(
+                    p.proposal.status,
+                    ProposalStatus::Open | ProposalStatus::Passed
+                )
+            })
+            .map(|p| p.rules.module)
+            .collect();
+        for module in frozen {
+            trust.load_module(&module)?;
+        }
         Ok(trust)
     }
 
@@ -714,6 +782,48 @@ impl Trust {
     /// time `now` (for explaining and previewing decisions; nothing is evaluated).
     pub fn view(&self, signer: &Key, action: &Action, now: u64) -> crate::model::View {
         host_rules::view(&self.state, signer, action, now)
+    }
+
+    /// What closing open proposal `number` now would decide, as the bylaw it was opened
+    /// under judges it and with the host's entrenched floors and procedure applied: a dry run
+    /// that writes nothing. `None` unless the proposal is open; `Err` if the bylaw failed.
+    pub fn dry_run_close(&self, number: u64) -> Option<Result<Verdict, EvalError>> {
+        let p = self.state.proposals.get(&number)?;
+        if p.proposal.status != ProposalStatus::Open {
+            return None;
+        }
+        let action = Action::Close(number);
+        let rules = host_rules::rules(&self.state, &action);
+        let view = host_rules::view(&self.state, &[0; 32], &action, self.state.time);
+        let verdict = match self
+            .runtime
+            .evaluate(rules.module, &view, &action)
+            .and_then(|e| host_rules::check_verdict(&action, &e.verdict).map(|()| e.verdict))
+        {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        let Verdict::Allow(mut allowance) = verdict else {
+            return Some(Ok(verdict));
+        };
+        // The host's own say on the outcome (entrenched floors, the entrenched procedure).
+        let (_, changes) = host_rules::effects(
+            &self.state,
+            &[0; 32],
+            0,
+            &action,
+            &Verdict::Allow(allowance.clone()),
+            self.state.time,
+            None,
+        );
+        allowance.decision = changes.iter().find_map(|c| match c {
+            Change::Proposal {
+                id,
+                proposal: Some(p),
+            } if *id == number => p.decision.clone(),
+            _ => None,
+        });
+        Some(Ok(Verdict::Allow(allowance)))
     }
 
     /// The engine running this trust's bylaws.

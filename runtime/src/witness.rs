@@ -127,7 +127,7 @@ impl Witness {
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Keypair::generate()?;
-                crate::trust::write_secret(&key_path, &key)?;
+                crate::keyfile::write_secret_key(&key_path, &key).map_err(StoreError::Io)?;
                 key
             }
             Err(e) => return Err(e.into()),

@@ -350,12 +350,16 @@ fn a_failing_migrate_abandons_the_activation() {
     let err = h.trust.preview_amendment(&reasoned, &trapping).unwrap_err();
     assert!(err.to_string().contains("migrate failed"), "{err}");
 
+    // The trust adopts reasoned-clt (whose migrate records reasons-required=yes).
+    let adopt = pass(&mut h, &reasoned, charter.clone());
+    h.wait_days(7);
+    h.allowed("r1", Action::Execute(adopt));
+    assert_eq!(h.trust.state().module, reasoned);
     // Two amendments pass side by side: first the members resolve not to require reasons
-    // (a charter-only amendment), then reasoned-clt, whose migrate cannot honour that.
-    let mut no_reasons = charter.clone();
-    no_reasons.push(param("reasons-required", "no"));
-    let first = pass(&mut h, &classic, no_reasons);
-    let second = pass(&mut h, &reasoned, charter);
+    // (a charter-only amendment), then a quorum change, whose migrate cannot take over
+    // from a charter that says so.
+    let first = pass(&mut h, &reasoned, vec![param("reasons-required", "no")]);
+    let second = pass(&mut h, &reasoned, vec![param("ordinary-quorum", "1/4")]);
     h.wait_days(7);
     h.allowed("r1", Action::Execute(first));
     let err = h.refused("r1", Action::Execute(second));
@@ -363,8 +367,13 @@ fn a_failing_migrate_abandons_the_activation() {
         matches!(&err, RefusalError::Amendment(m) if m.contains("migrate refused") && m.contains("reasons-required=no")),
         "{err}"
     );
-    assert_eq!(h.trust.state().module, classic);
+    assert_eq!(h.trust.state().module, reasoned);
+    assert_eq!(
+        h.trust.state().charter,
+        vec![param("reasons-required", "no")]
+    );
     assert!(verify(h.trust.database(), &runtime()).unwrap().is_ok());
+    let _ = classic;
 }
 
 #[test]

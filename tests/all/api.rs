@@ -113,6 +113,7 @@ fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
     let mut h = Harness::classic();
     let (proposal, vote) = proposal_and_vote(&mut h);
     let stranger = h.sign("stranger", Action::LockAsset("old-site".into()));
+    let denied = h.sign("c3", Action::LockAsset("tenancy-data".into()));
     let id = h.trust.id_hex();
     // The server opens the store itself: the harness lets go of it first.
     let Harness { dir, trust, .. } = h;
@@ -166,11 +167,18 @@ fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
         (400, Some("malformed")),
         "{e}"
     );
+    // A stranger's action is refused without trace: 403, nothing logged.
+    let (status, e) = server.post(&t, &stranger);
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (403, Some("not-a-member")),
+        "{e}"
+    );
     // A bylaw's denial is a logged decision: 200, with the reason code.
-    let (status, r) = server.post(&t, &stranger);
+    let (status, r) = server.post(&t, &denied);
     assert_eq!(status, 200);
     assert_eq!(r["verdict"]["allowed"], false);
-    assert_eq!(r["verdict"]["code"], "not-a-member");
+    assert_eq!(r["verdict"]["code"], "already-locked");
 
     // Reads: the proposal with its live tally and what the bylaw would decide now.
     let (status, p) = server.get(&format!("/v1/trusts/{id}/proposals/1"));

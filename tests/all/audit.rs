@@ -29,13 +29,14 @@ fn history() -> (tempfile::TempDir, std::path::PathBuf) {
             }),
         );
     }
+    // A member's denied proposal (too short a window) is logged too.
     h.denied(
-        "stranger",
+        "r3",
         Action::Propose(ProposalDraft {
             body: ProposalBody::Ordinary,
             title: "t".into(),
             text: String::new(),
-            window: 7 * DAY,
+            window: DAY,
         }),
     );
     h.wait_days(7);

@@ -124,7 +124,7 @@ fn a_failing_or_broken_scenario_says_where_and_exits_3() {
     let dir = tempfile::TempDir::new().unwrap();
     let scenarios = dir.path().join("scenarios");
     std::fs::create_dir(&scenarios).unwrap();
-    // Wrong on purpose: a stranger's proposal is denied, not allowed.
+    // Wrong on purpose: a stranger's proposal is refused, not allowed.
     std::fs::write(
         scenarios.join("a-wrong-expectation.toml"),
         r#"
@@ -169,7 +169,7 @@ expekt = "allowed"
     assert!(r.out.contains("FAIL  "), "{}", r.out);
     assert!(
         r.out
-            .contains("expected allowed, got denied [not-a-member]"),
+            .contains("expected allowed, got refused [not-a-member]"),
         "{}",
         r.out
     );
@@ -197,7 +197,7 @@ expekt = "allowed"
     assert_eq!(v["failed"], 2);
     assert_eq!(
         v["scenarios"][0]["steps"][0]["got"],
-        "denied [not-a-member]"
+        "refused [not-a-member]"
     );
 }
 

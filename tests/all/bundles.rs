@@ -46,7 +46,8 @@ fn busy() -> Harness {
     let id = propose(&mut h, "r1", "Open the repair data");
     vote(&mut h, id, &["r1", "r2", "c1", "p1"], Choice::Yes);
     vote(&mut h, id, &["c2"], Choice::No);
-    h.denied("stranger", Action::LockAsset("old-site".into()));
+    // A member's denial is logged too (the dataset is locked already).
+    h.denied("c3", Action::LockAsset("tenancy-data".into()));
     h.wait_days(7);
     h.allowed("c1", Action::Close(id));
     h

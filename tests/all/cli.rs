@@ -563,7 +563,11 @@ fn an_auditor_verifies_an_exported_bundle_and_explains_a_decision() {
         explained.contains("action: vote abstain on proposal 1"),
         "{explained}"
     );
-    assert!(explained.contains("rules in force: module "), "{explained}");
+    // A vote is judged by the rules its proposal was opened under.
+    assert!(
+        explained.contains("rules (as when the proposal opened): module "),
+        "{explained}"
+    );
     // One byte changed: exit 3, and where.
     let mut bytes = std::fs::read(bundle).unwrap();
     let last = bytes.len() - 1;

@@ -1,19 +1,24 @@
-//! Hostile bylaws are contained: a clear error, nothing committed, the runtime keeps working.
+//! Hostile bylaws are contained: the failure is logged as the host's denial `bylaw-failed`
+//! (spending the signer's sequence number, changing nothing else), the runtime keeps working.
 
 use cltd_runtime::{
-    Action, Error, EvalError, LoadError, Parameter, ProposalBody, ProposalDraft, Runtime,
+    Action, BYLAW_FAILED, LoadError, Parameter, ProposalBody, ProposalDraft, RefusalError, Runtime,
 };
 
 use crate::support::{DAY, Harness, bylaw};
 
+/// A trust on the hostile bylaw. It entrenches no clause: a bylaw that breaks them cannot
+/// found a trust that entrenches them (see `guarantees.rs`).
 fn hostile(mode: &str) -> Harness {
-    Harness::with(
+    Harness::try_with(
         &bylaw("hostile-bylaw"),
         vec![Parameter {
             key: "hostile".into(),
             value: mode.into(),
         }],
+        Vec::new(),
     )
+    .expect("create trust")
 }
 
 fn any_action() -> Action {
@@ -25,67 +30,108 @@ fn any_action() -> Action {
     })
 }
 
-/// Submit as r1; the bylaw must fail with an error and leave the store untouched.
-fn fails(h: &mut Harness) -> EvalError {
-    let before = h.trust.dump().unwrap();
-    let state = h.trust.state().clone();
+/// Submit as r1: the bylaw fails. The failure is logged as the host's denial
+/// `bylaw-failed`, which spends r1's sequence number and changes nothing else, so the same
+/// signed bytes cannot make the bylaw burn its budget again. Returns the logged
+/// explanation.
+fn fails(h: &mut Harness) -> String {
+    let before = h.trust.state().clone();
+    let r1 = h.key("r1").public();
     let bytes = h.sign("r1", any_action());
-    let err = match h.trust.submit(&bytes) {
-        Err(Error::Eval(e)) => e,
-        other => panic!("expected a bylaw failure, got {other:?}"),
-    };
-    assert_eq!(h.trust.dump().unwrap(), before, "nothing committed");
-    assert_eq!(h.trust.state(), &state);
-    err
+    let receipt = h.trust.submit(&bytes).expect("a bylaw's failure is logged");
+    let denial = receipt
+        .verdict
+        .denial()
+        .expect("logged as the host's denial")
+        .clone();
+    assert_eq!(denial.code, BYLAW_FAILED);
+    assert!(receipt.effects.is_empty());
+    let after = h.trust.state();
+    assert_eq!(after.next_seq(&r1), before.next_seq(&r1) + 1);
+    assert_eq!(after.size, before.size + 1);
+    assert_eq!(
+        (
+            &after.members,
+            &after.assets,
+            &after.proposals,
+            &after.grants
+        ),
+        (
+            &before.members,
+            &before.assets,
+            &before.proposals,
+            &before.grants
+        ),
+        "a failure changes nothing but the sequence number"
+    );
+    // The same bytes again: refused without trace, no second bylaw call.
+    assert!(matches!(
+        h.refused_bytes(&bytes),
+        RefusalError::BadSequence { .. }
+    ));
+    denial.explanation
 }
 
 #[test]
 fn an_endless_loop_is_stopped_by_fuel() {
     let mut h = hostile("loop");
-    let err = fails(&mut h);
-    assert!(matches!(err, EvalError::OutOfFuel { .. }), "{err:?}");
-    assert!(err.to_string().contains("nothing was committed"));
+    let why = fails(&mut h);
+    assert!(
+        why.contains("ran out of fuel after 200000000 units"),
+        "{why}"
+    );
+    assert!(
+        why.contains("changed nothing but the signer's sequence number"),
+        "{why}"
+    );
     // The same trust (and engine) still answers, and fails the same way again.
-    assert!(matches!(fails(&mut h), EvalError::OutOfFuel { .. }));
+    assert!(fails(&mut h).contains("ran out of fuel"));
+    // Fuel exhaustion is deterministic: the replay fails the same way, with the same fuel.
+    let report = cltd_runtime::verify(h.trust.database(), &crate::support::runtime()).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.denied, 2);
 }
 
 #[test]
 fn a_memory_bomb_hits_the_memory_limit() {
     let mut h = hostile("memory-bomb");
-    assert!(matches!(fails(&mut h), EvalError::ResourceLimit(_)));
+    let why = fails(&mut h);
+    assert!(why.contains("exceeded its resource limits"), "{why}");
 }
 
 #[test]
 fn a_trap_is_reported() {
     let mut h = hostile("trap");
-    assert!(matches!(fails(&mut h), EvalError::Trap(_)));
+    let why = fails(&mut h);
+    assert!(why.contains("the bylaw trapped"), "{why}");
 }
 
 #[test]
 fn unbounded_recursion_overflows_the_bounded_stack() {
     let mut h = hostile("deep-recursion");
-    let err = fails(&mut h);
+    let why = fails(&mut h);
     // Whichever stack runs out first: the engine's (512 KiB), or the bylaw's own 64 KiB at
     // the bottom of its memory (running below address 0 traps).
-    let own_stack = matches!(&err, EvalError::Trap(m) if m.contains("overflowed its stack"));
     assert!(
-        own_stack || matches!(err, EvalError::StackOverflow | EvalError::OutOfFuel { .. }),
-        "{err:?}"
+        why.contains("overflowed its stack")
+            || why.contains("overflowed its wasm stack")
+            || why.contains("ran out of fuel"),
+        "{why}"
     );
 }
 
 #[test]
 fn an_enormous_explanation_is_a_bad_verdict() {
     let mut h = hostile("huge-explanation");
-    let err = fails(&mut h);
-    assert!(matches!(err, EvalError::BadVerdict(_)), "{err:?}");
+    let why = fails(&mut h);
+    assert!(why.contains("the bylaw gave an invalid answer"), "{why}");
 }
 
 #[test]
 fn an_enormous_list_of_notes_is_a_bad_verdict() {
     let mut h = hostile("many-notes");
-    let err = fails(&mut h);
-    assert!(matches!(err, EvalError::BadVerdict(_)), "{err:?}");
+    let why = fails(&mut h);
+    assert!(why.contains("too many or too long notes"), "{why}");
 }
 
 /// Resident memory of this process, in bytes.

@@ -81,24 +81,36 @@ fn an_unknown_store_format_is_refused_by_number() {
         dir: keep, trust, ..
     } = h;
     drop(trust);
-    let db = Database::open(dir.join("trust.redb")).unwrap();
-    let txn = db.begin_write().unwrap();
-    txn.open_table(TableDefinition::<&str, &[u8]>::new("meta"))
-        .unwrap()
-        .insert("format", 99u32.to_le_bytes().as_slice())
-        .unwrap();
-    txn.commit().unwrap();
-    drop(db);
+    let set_format = |format: u32| {
+        let db = Database::open(dir.join("trust.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(TableDefinition::<&str, &[u8]>::new("meta"))
+            .unwrap()
+            .insert("format", format.to_le_bytes().as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    };
+    set_format(99);
     let err = Trust::open(&dir, runtime(), Box::new(SystemClock)).unwrap_err();
     assert!(
         matches!(
             err,
             Error::Store(StoreError::Format {
                 found: 99,
-                supported: 2
+                supported: 3
             })
         ),
         "{err}"
+    );
+    assert!(err.to_string().contains("made by a newer cltd"), "{err}");
+    // A store made before founding checks and per-proposal rules: refused with what to do.
+    set_format(2);
+    let err = Trust::open(&dir, runtime(), Box::new(SystemClock)).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("made by an earlier cltd"), "{text}");
+    assert!(
+        text.contains("cltd export") && text.contains("cltd init"),
+        "{text}"
     );
     drop(keep);
 }

@@ -98,8 +98,18 @@ impl Harness {
         Harness::with(&classic(), vec![])
     }
 
-    /// A trust governed by `wasm` with extra charter `params`.
+    /// A trust governed by `wasm` with extra charter `params`, entrenching every clause.
     pub fn with(wasm: &[u8], params: Vec<Parameter>) -> Harness {
+        Harness::try_with(wasm, params, Clause::ALL.to_vec()).expect("create trust")
+    }
+
+    /// A trust governed by `wasm` with charter `params`, entrenching `entrenched`; `Err` if
+    /// the founding is refused.
+    pub fn try_with(
+        wasm: &[u8],
+        params: Vec<Parameter>,
+        entrenched: Vec<Clause>,
+    ) -> Result<Harness, Error> {
         let dir = TempDir::new().expect("temp dir");
         let clock = Arc::new(ManualClock::new(1_800_000_000));
         let mut keys = BTreeMap::new();
@@ -133,7 +143,7 @@ impl Harness {
                     fields: vec![],
                 },
             ],
-            entrenched: Clause::ALL.to_vec(),
+            entrenched,
         };
         let trust = Trust::create(
             dir.path(),
@@ -141,14 +151,13 @@ impl Harness {
             charter,
             wasm,
             Box::new(clock.clone()),
-        )
-        .expect("create trust");
-        Harness {
+        )?;
+        Ok(Harness {
             dir,
             trust,
             clock,
             keys,
-        }
+        })
     }
 
     /// The key named `name`, made on first use.

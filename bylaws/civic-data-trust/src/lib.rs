@@ -25,9 +25,9 @@
 
 use bylaws_sdk::clauses::{self, Reach};
 use bylaws_sdk::{
-    AccessRequest, Action, Asset, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY,
-    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass,
-    Tally, Verdict, View, allow, allow_with_note, decide, deny, percent,
+    AccessRequest, Action, Asset, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport,
+    DAY, LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio,
+    StakeholderClass, Tally, Verdict, View, allow, allow_with_note, decide, deny, percent,
 };
 
 /// The civic data trust bylaw.
@@ -83,55 +83,151 @@ pub struct Params {
     pub amendment_timelock_days: u64,
 }
 
-fn ratio(num: u32, den: u32) -> Ratio {
-    Ratio::new(num, den).expect("the default ratios are valid")
-}
-
 impl Default for Params {
     fn default() -> Self {
         Params {
-            ordinary_majority: ratio(1, 2),
-            ordinary_quorum: ratio(1, 3),
+            ordinary_majority: Ratio::of(1, 2),
+            ordinary_quorum: Ratio::of(1, 3),
             min_window_days: 7,
             max_window_days: 90,
             purposes: DEFAULT_PURPOSES.map(String::from).to_vec(),
             access_max_days: 180,
             review_days: 14,
-            council_approval: ratio(1, 2),
-            veto_share: ratio(1, 2),
-            disposal_threshold: ratio(2, 3),
-            amendment_threshold: ratio(2, 3),
-            amendment_quorum: ratio(1, 2),
+            council_approval: Ratio::of(1, 2),
+            veto_share: Ratio::of(1, 2),
+            disposal_threshold: Ratio::of(2, 3),
+            amendment_threshold: Ratio::of(2, 3),
+            amendment_quorum: Ratio::of(1, 2),
             amendment_min_window_days: 30,
             amendment_timelock_days: 7,
         }
     }
 }
 
+/// The longest window, grant or timelock any parameter may set: ten years, the host's limit
+/// on a voting window.
+const MAX_DAYS: u64 = 3_650;
+
 impl Params {
-    /// Read the parameters from a charter, falling back to the defaults.
-    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterError> {
-        let c = Charter::new(params);
+    /// Read (and declare) every parameter from `r`, which records each problem.
+    pub fn read(r: &mut CharterReader<'_>) -> Params {
         let d = Params::default();
+        let (half, above_zero, one) = (
+            Bound::AtLeast(Ratio::of(1, 2)),
+            Bound::Above(Ratio::ZERO),
+            Bound::AtMost(Ratio::ONE),
+        );
         let purposes: Vec<&str> = d.purposes.iter().map(String::as_str).collect();
-        Ok(Params {
-            ordinary_majority: c.ratio("ordinary-majority", d.ordinary_majority)?,
-            ordinary_quorum: c.ratio("ordinary-quorum", d.ordinary_quorum)?,
-            min_window_days: c.days("min-window-days", d.min_window_days)?,
-            max_window_days: c.days("max-window-days", d.max_window_days)?,
-            purposes: c.list("purposes", &purposes),
-            access_max_days: c.days("access-max-days", d.access_max_days)?,
-            review_days: c.days("review-days", d.review_days)?,
-            council_approval: c.ratio("council-approval", d.council_approval)?,
-            veto_share: c.ratio("veto-share", d.veto_share)?,
-            disposal_threshold: c.ratio("disposal-threshold", d.disposal_threshold)?,
-            amendment_threshold: c.ratio("amendment-threshold", d.amendment_threshold)?,
-            amendment_quorum: c.ratio("amendment-quorum", d.amendment_quorum)?,
-            amendment_min_window_days: c
-                .days("amendment-min-window-days", d.amendment_min_window_days)?,
-            amendment_timelock_days: c
-                .days("amendment-timelock-days", d.amendment_timelock_days)?,
-        })
+        let p = Params {
+            ordinary_majority: r.ratio(
+                "ordinary-majority",
+                d.ordinary_majority,
+                half,
+                Bound::Below(Ratio::ONE),
+                "§2 share of votes cast an ordinary resolution must exceed",
+            ),
+            ordinary_quorum: r.ratio(
+                "ordinary-quorum",
+                d.ordinary_quorum,
+                above_zero,
+                one,
+                "§2 share of the electorate that must take part",
+            ),
+            min_window_days: r.days(
+                "min-window-days",
+                d.min_window_days,
+                1,
+                MAX_DAYS,
+                "§2 shortest voting window",
+            ),
+            max_window_days: r.days(
+                "max-window-days",
+                d.max_window_days,
+                1,
+                MAX_DAYS,
+                "§2 longest voting window",
+            ),
+            purposes: r.list("purposes", &purposes, "§5 what data may be shared for"),
+            access_max_days: r.days(
+                "access-max-days",
+                d.access_max_days,
+                1,
+                MAX_DAYS,
+                "§5 the longest a grant lasts",
+            ),
+            review_days: r.days(
+                "review-days",
+                d.review_days,
+                1,
+                MAX_DAYS,
+                "§5 shortest window of a grant proposal (its review window)",
+            ),
+            council_approval: r.ratio(
+                "council-approval",
+                d.council_approval,
+                half,
+                Bound::Below(Ratio::ONE),
+                "§6 share of the data-ethics council whose yes a grant of personal data must exceed",
+            ),
+            veto_share: r.ratio(
+                "veto-share",
+                d.veto_share,
+                above_zero,
+                one,
+                "§7 share of a class's electors whose no vetoes a grant",
+            ),
+            disposal_threshold: r.ratio(
+                "disposal-threshold",
+                d.disposal_threshold,
+                half,
+                one,
+                "§8 share of votes cast needed in each class to dispose of a perpetual asset",
+            ),
+            amendment_threshold: r.ratio(
+                "amendment-threshold",
+                d.amendment_threshold,
+                half,
+                one,
+                "§10 share of votes cast an amendment needs",
+            ),
+            amendment_quorum: r.ratio(
+                "amendment-quorum",
+                d.amendment_quorum,
+                above_zero,
+                one,
+                "§10 share of the electorate that must take part in an amendment",
+            ),
+            amendment_min_window_days: r.days(
+                "amendment-min-window-days",
+                d.amendment_min_window_days,
+                1,
+                MAX_DAYS,
+                "§10 shortest voting window (notice) for an amendment",
+            ),
+            amendment_timelock_days: r.days(
+                "amendment-timelock-days",
+                d.amendment_timelock_days,
+                0,
+                MAX_DAYS,
+                "§10 wait between passing and executing an amendment",
+            ),
+        };
+        if p.min_window_days > p.max_window_days {
+            r.problem(
+                "min-window-days",
+                format!(
+                    "{} days is longer than `max-window-days` ({} days): no ordinary resolution could be proposed",
+                    p.min_window_days, p.max_window_days
+                ),
+            );
+        }
+        p
+    }
+
+    /// Read the parameters from a charter; `Err` with every problem if the bylaw cannot run
+    /// with it.
+    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterReport> {
+        CharterReader::check(params, Params::read)
     }
 }
 
@@ -139,7 +235,7 @@ impl Bylaw for CivicDataTrust {
     fn evaluate(view: &View, action: &Action) -> Verdict {
         let params = match Params::from_charter(&view.charter) {
             Ok(p) => p,
-            Err(e) => return deny("bad-charter", "charter", e.to_string()),
+            Err(report) => return deny("bad-charter", "charter", report.to_string()),
         };
         let member_only = matches!(
             action,
@@ -198,9 +294,8 @@ impl Bylaw for CivicDataTrust {
     }
 
     fn describe(charter: &[Parameter]) -> BylawInfo {
-        let summary = match Params::from_charter(charter) {
-            Err(e) => vec![format!("invalid charter: {e}")],
-            Ok(p) => vec![
+        let (p, report) = CharterReader::describe(charter, Params::read);
+        let summary = vec![
                 "§1 only members may propose, register or lock assets".to_string(),
                 format!(
                     "§2 ordinary resolutions: more than {} of votes cast, quorum {} of the electorate, window {} to {} days",
@@ -234,13 +329,13 @@ impl Bylaw for CivicDataTrust {
                     p.amendment_min_window_days,
                     p.amendment_timelock_days
                 ),
-            ],
-        };
-        BylawInfo {
-            name: "civic-data-trust".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
+            ];
+        BylawInfo::new(
+            "civic-data-trust",
+            env!("CARGO_PKG_VERSION"),
             summary,
-        }
+            report,
+        )
     }
 }
 

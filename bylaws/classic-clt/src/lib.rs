@@ -23,9 +23,9 @@
 
 use bylaws_sdk::clauses::{self, Reach};
 use bylaws_sdk::{
-    Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY, LockStatus, Parameter,
-    Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass, Tally, Verdict, View, allow,
-    allow_with_note, deny,
+    Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, DAY, LockStatus,
+    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass, Tally, Verdict,
+    View, allow, allow_with_note, deny,
 };
 
 /// The classic community land trust bylaw.
@@ -65,141 +65,239 @@ pub struct Params {
     pub amendment_timelock_days: u64,
 }
 
-fn ratio(num: u32, den: u32) -> Ratio {
-    Ratio::new(num, den).expect("the default ratios are valid")
-}
-
 impl Default for Params {
     fn default() -> Self {
         Params {
-            ordinary_majority: ratio(1, 2),
-            ordinary_quorum: ratio(1, 3),
+            ordinary_majority: Ratio::of(1, 2),
+            ordinary_quorum: Ratio::of(1, 3),
             ordinary_min_window_days: 7,
-            disposal_threshold: ratio(2, 3),
-            disposal_quorum: ratio(1, 2),
+            disposal_threshold: Ratio::of(2, 3),
+            disposal_quorum: Ratio::of(1, 2),
             disposal_min_window_days: 14,
             access_max_days: 365,
             max_window_days: 90,
-            amendment_threshold: ratio(2, 3),
-            amendment_quorum: ratio(1, 2),
+            amendment_threshold: Ratio::of(2, 3),
+            amendment_quorum: Ratio::of(1, 2),
             amendment_min_window_days: 30,
             amendment_timelock_days: 7,
         }
     }
 }
 
+/// The longest window, grant or timelock any parameter may set: ten years, the host's limit
+/// on a voting window.
+const MAX_DAYS: u64 = 3_650;
+
 impl Params {
-    /// Read the parameters from a charter, falling back to the defaults.
-    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterError> {
-        let c = Charter::new(params);
+    /// Read (and declare) every parameter from `r`, which records each problem: a value it
+    /// cannot parse, a value out of range, a minimum window above the longest window.
+    pub fn read(r: &mut CharterReader<'_>) -> Params {
         let d = Params::default();
-        Ok(Params {
-            ordinary_majority: c.ratio("ordinary-majority", d.ordinary_majority)?,
-            ordinary_quorum: c.ratio("ordinary-quorum", d.ordinary_quorum)?,
-            ordinary_min_window_days: c
-                .days("ordinary-min-window-days", d.ordinary_min_window_days)?,
-            disposal_threshold: c.ratio("disposal-threshold", d.disposal_threshold)?,
-            disposal_quorum: c.ratio("disposal-quorum", d.disposal_quorum)?,
-            disposal_min_window_days: c
-                .days("disposal-min-window-days", d.disposal_min_window_days)?,
-            access_max_days: c.days("access-max-days", d.access_max_days)?,
-            max_window_days: c.days("max-window-days", d.max_window_days)?,
-            amendment_threshold: c.ratio("amendment-threshold", d.amendment_threshold)?,
-            amendment_quorum: c.ratio("amendment-quorum", d.amendment_quorum)?,
-            amendment_min_window_days: c
-                .days("amendment-min-window-days", d.amendment_min_window_days)?,
-            amendment_timelock_days: c
-                .days("amendment-timelock-days", d.amendment_timelock_days)?,
-        })
+        let (half, above_zero, one) = (
+            Bound::AtLeast(Ratio::of(1, 2)),
+            Bound::Above(Ratio::ZERO),
+            Bound::AtMost(Ratio::ONE),
+        );
+        let p = Params {
+            ordinary_majority: r.ratio(
+                "ordinary-majority",
+                d.ordinary_majority,
+                half,
+                Bound::Below(Ratio::ONE),
+                "§2 share of votes cast an ordinary resolution must exceed",
+            ),
+            ordinary_quorum: r.ratio(
+                "ordinary-quorum",
+                d.ordinary_quorum,
+                above_zero,
+                one,
+                "§2 share of the electorate that must take part",
+            ),
+            ordinary_min_window_days: r.days(
+                "ordinary-min-window-days",
+                d.ordinary_min_window_days,
+                1,
+                MAX_DAYS,
+                "§2 shortest voting window",
+            ),
+            disposal_threshold: r.ratio(
+                "disposal-threshold",
+                d.disposal_threshold,
+                half,
+                one,
+                "§5 share of votes cast needed in each class to dispose of a perpetual asset",
+            ),
+            disposal_quorum: r.ratio(
+                "disposal-quorum",
+                d.disposal_quorum,
+                above_zero,
+                one,
+                "§5 share of the electorate that must take part in a disposal",
+            ),
+            disposal_min_window_days: r.days(
+                "disposal-min-window-days",
+                d.disposal_min_window_days,
+                1,
+                MAX_DAYS,
+                "§5 shortest voting window for a disposal",
+            ),
+            access_max_days: r.days(
+                "access-max-days",
+                d.access_max_days,
+                1,
+                MAX_DAYS,
+                "§6 the longest a data-access grant may last",
+            ),
+            max_window_days: r.days(
+                "max-window-days",
+                d.max_window_days,
+                1,
+                MAX_DAYS,
+                "§2 longest voting window",
+            ),
+            amendment_threshold: r.ratio(
+                "amendment-threshold",
+                d.amendment_threshold,
+                half,
+                one,
+                "§8 share of votes cast an amendment needs",
+            ),
+            amendment_quorum: r.ratio(
+                "amendment-quorum",
+                d.amendment_quorum,
+                above_zero,
+                one,
+                "§8 share of the electorate that must take part in an amendment",
+            ),
+            amendment_min_window_days: r.days(
+                "amendment-min-window-days",
+                d.amendment_min_window_days,
+                1,
+                MAX_DAYS,
+                "§8 shortest voting window (notice) for an amendment",
+            ),
+            amendment_timelock_days: r.days(
+                "amendment-timelock-days",
+                d.amendment_timelock_days,
+                0,
+                MAX_DAYS,
+                "§8 wait between passing and executing an amendment",
+            ),
+        };
+        // A minimum above the longest window would leave ordinary resolutions impossible to
+        // propose (disposals and amendments may run to their own minimum).
+        if p.ordinary_min_window_days > p.max_window_days {
+            r.problem(
+                "ordinary-min-window-days",
+                format!(
+                    "{} days is longer than `max-window-days` ({} days): no ordinary resolution could be proposed",
+                    p.ordinary_min_window_days, p.max_window_days
+                ),
+            );
+        }
+        p
+    }
+
+    /// Read the parameters from a charter; `Err` with every problem if the bylaw cannot run
+    /// with it.
+    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterReport> {
+        CharterReader::check(params, Params::read)
     }
 }
 
 impl Bylaw for ClassicClt {
     fn evaluate(view: &View, action: &Action) -> Verdict {
-        let params = match Params::from_charter(&view.charter) {
-            Ok(p) => p,
-            Err(e) => return deny("bad-charter", "charter", e.to_string()),
-        };
-        match action {
-            Action::Propose(draft) => propose(&params, view, draft),
-            Action::Vote(_) => allow(),
-            Action::Close(_) => match &view.proposal {
-                Some(p) => close(&params, view, p),
-                None => deny("no-proposal", "§2", "there is no such proposal to close"),
-            },
-            Action::Execute(_) => execute(view),
-            Action::Withdraw(_) => withdraw(view),
-            Action::Delegate(_) => deny(
-                "no-proxy-voting",
-                "§2 ordinary resolutions",
-                "members vote in person: these bylaws have no proxy voting",
-            ),
-            Action::RegisterAsset(_) | Action::LockAsset(_) => {
-                if view.actor_member.is_none() {
-                    return deny(
-                        "not-a-member",
-                        "§1 members act",
-                        "only members may bring assets into the trust or lock them",
-                    );
-                }
-                if let Action::LockAsset(id) = action {
-                    return match &view.asset {
-                        None => deny(
-                            "no-such-asset",
-                            "§5 asset lock",
-                            format!("the trust holds no asset `{id}`"),
-                        ),
-                        Some(a) if a.lock == LockStatus::Perpetual => deny(
-                            "already-locked",
-                            "§5 asset lock",
-                            format!("asset `{id}` is already under the perpetual asset lock"),
-                        ),
-                        Some(_) => allow_with_note(format!(
-                            "§5: asset `{id}` is now covered by the perpetual asset lock, which no action can lift"
-                        )),
-                    };
-                }
-                allow()
-            }
+        match Params::from_charter(&view.charter) {
+            Ok(params) => judge(&params, view, action),
+            Err(report) => deny("bad-charter", "charter", report.to_string()),
         }
     }
 
     fn describe(charter: &[Parameter]) -> BylawInfo {
-        let summary = match Params::from_charter(charter) {
-            Err(e) => vec![format!("invalid charter: {e}")],
-            Ok(p) => vec![
-                "§1 only members may propose, register or lock assets".to_string(),
-                format!(
-                    "§2 ordinary resolutions: more than {} of votes cast, quorum {} of the electorate, window at least {} days",
-                    p.ordinary_majority, p.ordinary_quorum, p.ordinary_min_window_days
-                ),
-                "§3 membership is open to any applicant, admitted by ordinary resolution"
-                    .to_string(),
-                "§4 members are removed by ordinary resolution".to_string(),
-                format!(
-                    "§5 asset lock: disposing of a perpetual asset needs {} of votes cast in each class, quorum {} of the electorate, window at least {} days",
-                    p.disposal_threshold, p.disposal_quorum, p.disposal_min_window_days
-                ),
-                format!(
-                    "§6 data access: to a member, for a stated purpose, for at most {} days, by ordinary resolution",
-                    p.access_max_days
-                ),
-                "§7 only the proposer may withdraw an open proposal".to_string(),
-                format!(
-                    "§8 amendments: at least {} of votes cast, quorum {} of the electorate, window at least {} days, executed after a timelock of {} days",
-                    p.amendment_threshold,
-                    p.amendment_quorum,
-                    p.amendment_min_window_days,
-                    p.amendment_timelock_days
-                ),
-            ],
-        };
-        BylawInfo {
-            name: "classic-clt".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            summary,
+        let (p, report) = CharterReader::describe(charter, Params::read);
+        BylawInfo::new(
+            "classic-clt",
+            env!("CARGO_PKG_VERSION"),
+            summary(&p),
+            report,
+        )
+    }
+}
+
+/// Judge `action` under parameters already read (for bylaws built on these rules, which
+/// read parameters of their own beside these).
+pub fn judge(params: &Params, view: &View, action: &Action) -> Verdict {
+    match action {
+        Action::Propose(draft) => propose(params, view, draft),
+        Action::Vote(_) => allow(),
+        Action::Close(_) => match &view.proposal {
+            Some(p) => close(params, view, p),
+            None => deny("no-proposal", "§2", "there is no such proposal to close"),
+        },
+        Action::Execute(_) => execute(view),
+        Action::Withdraw(_) => withdraw(view),
+        Action::Delegate(_) => deny(
+            "no-proxy-voting",
+            "§2 ordinary resolutions",
+            "members vote in person: these bylaws have no proxy voting",
+        ),
+        Action::RegisterAsset(_) | Action::LockAsset(_) => {
+            if view.actor_member.is_none() {
+                return deny(
+                    "not-a-member",
+                    "§1 members act",
+                    "only members may bring assets into the trust or lock them",
+                );
+            }
+            if let Action::LockAsset(id) = action {
+                return match &view.asset {
+                    None => deny(
+                        "no-such-asset",
+                        "§5 asset lock",
+                        format!("the trust holds no asset `{id}`"),
+                    ),
+                    Some(a) if a.lock == LockStatus::Perpetual => deny(
+                        "already-locked",
+                        "§5 asset lock",
+                        format!("asset `{id}` is already under the perpetual asset lock"),
+                    ),
+                    Some(_) => allow_with_note(format!(
+                        "§5: asset `{id}` is now covered by the perpetual asset lock, which no action can lift"
+                    )),
+                };
+            }
+            allow()
         }
     }
+}
+
+/// The bylaw's rules in words, under parameters `p`.
+pub fn summary(p: &Params) -> Vec<String> {
+    vec![
+        "§1 only members may propose, register or lock assets".to_string(),
+        format!(
+            "§2 ordinary resolutions: more than {} of votes cast, quorum {} of the electorate, window at least {} days",
+            p.ordinary_majority, p.ordinary_quorum, p.ordinary_min_window_days
+        ),
+        "§3 membership is open to any applicant, admitted by ordinary resolution".to_string(),
+        "§4 members are removed by ordinary resolution".to_string(),
+        format!(
+            "§5 asset lock: disposing of a perpetual asset needs {} of votes cast in each class, quorum {} of the electorate, window at least {} days",
+            p.disposal_threshold, p.disposal_quorum, p.disposal_min_window_days
+        ),
+        format!(
+            "§6 data access: to a member, for a stated purpose, for at most {} days, by ordinary resolution",
+            p.access_max_days
+        ),
+        "§7 only the proposer may withdraw an open proposal".to_string(),
+        format!(
+            "§8 amendments: at least {} of votes cast, quorum {} of the electorate, window at least {} days, executed after a timelock of {} days",
+            p.amendment_threshold,
+            p.amendment_quorum,
+            p.amendment_min_window_days,
+            p.amendment_timelock_days
+        ),
+    ]
 }
 
 /// Is this proposal a disposal of a perpetual asset (judged on the asset as it is now)?

@@ -11,8 +11,8 @@
 //! - §4 Only the proposer may withdraw a proposal.
 
 use bylaws_sdk::{
-    Action, Bylaw, BylawInfo, Outcome, Parameter, ProposalBody, Tally, Verdict, View, allow,
-    decide, deny,
+    Action, Bylaw, BylawInfo, CharterReader, Outcome, Parameter, ProposalBody, Tally, Verdict,
+    View, allow, decide, deny,
 };
 
 /// The minimal bylaw.
@@ -90,17 +90,16 @@ impl Bylaw for Minimal {
         }
     }
 
-    fn describe(_charter: &[Parameter]) -> BylawInfo {
-        BylawInfo {
-            name: "minimal".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            summary: vec![
-                "§1 only members may propose, register or lock assets".into(),
-                "§2 ordinary resolutions only".into(),
-                "§3 a proposal passes with more yes than no votes cast".into(),
-                "§4 only the proposer may withdraw".into(),
-            ],
-        }
+    fn describe(charter: &[Parameter]) -> BylawInfo {
+        // No parameters: any key in the charter is reported as unknown.
+        let report = CharterReader::new(charter).finish();
+        let summary = vec![
+            "§1 only members may propose, register or lock assets".into(),
+            "§2 ordinary resolutions only".into(),
+            "§3 a proposal passes with more yes than no votes cast".into(),
+            "§4 only the proposer may withdraw".into(),
+        ];
+        BylawInfo::new("minimal", env!("CARGO_PKG_VERSION"), summary, report)
     }
 }
 

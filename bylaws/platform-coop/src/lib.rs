@@ -23,9 +23,9 @@
 
 use bylaws_sdk::clauses::{self, Reach};
 use bylaws_sdk::{
-    Action, AssetKind, Bylaw, BylawInfo, Charter, CharterError, DAY, Delegation, LockStatus,
-    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Resolution, StakeholderClass, Tally,
-    Verdict, View, allow, allow_with_note, deny,
+    Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, DAY, Delegation,
+    LockStatus, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Resolution,
+    StakeholderClass, Tally, Verdict, View, allow, allow_with_note, deny,
 };
 
 /// The platform cooperative bylaw.
@@ -73,48 +73,132 @@ pub struct Params {
     pub amendment_timelock_days: u64,
 }
 
-fn ratio(num: u32, den: u32) -> Ratio {
-    Ratio::new(num, den).expect("the default ratios are valid")
-}
-
 impl Default for Params {
     fn default() -> Self {
         Params {
-            majority: ratio(1, 2),
-            quorum: ratio(1, 3),
+            majority: Ratio::of(1, 2),
+            quorum: Ratio::of(1, 3),
             min_window_days: 7,
             max_window_days: 60,
             proxy_max_days: 365,
-            disposal_threshold: ratio(2, 3),
+            disposal_threshold: Ratio::of(2, 3),
             access_max_days: 365,
-            amendment_threshold: ratio(2, 3),
-            amendment_quorum: ratio(1, 2),
+            amendment_threshold: Ratio::of(2, 3),
+            amendment_quorum: Ratio::of(1, 2),
             amendment_min_window_days: 30,
             amendment_timelock_days: 7,
         }
     }
 }
 
+/// The longest window, delegation, grant or timelock any parameter may set: ten years, the
+/// host's limit on a voting window.
+const MAX_DAYS: u64 = 3_650;
+
 impl Params {
-    /// Read the parameters from a charter, falling back to the defaults.
-    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterError> {
-        let c = Charter::new(params);
+    /// Read (and declare) every parameter from `r`, which records each problem.
+    pub fn read(r: &mut CharterReader<'_>) -> Params {
         let d = Params::default();
-        Ok(Params {
-            majority: c.ratio("majority", d.majority)?,
-            quorum: c.ratio("quorum", d.quorum)?,
-            min_window_days: c.days("min-window-days", d.min_window_days)?,
-            max_window_days: c.days("max-window-days", d.max_window_days)?,
-            proxy_max_days: c.days("proxy-max-days", d.proxy_max_days)?,
-            disposal_threshold: c.ratio("disposal-threshold", d.disposal_threshold)?,
-            access_max_days: c.days("access-max-days", d.access_max_days)?,
-            amendment_threshold: c.ratio("amendment-threshold", d.amendment_threshold)?,
-            amendment_quorum: c.ratio("amendment-quorum", d.amendment_quorum)?,
-            amendment_min_window_days: c
-                .days("amendment-min-window-days", d.amendment_min_window_days)?,
-            amendment_timelock_days: c
-                .days("amendment-timelock-days", d.amendment_timelock_days)?,
-        })
+        let (half, above_zero, one) = (
+            Bound::AtLeast(Ratio::of(1, 2)),
+            Bound::Above(Ratio::ZERO),
+            Bound::AtMost(Ratio::ONE),
+        );
+        let p = Params {
+            majority: r.ratio(
+                "majority",
+                d.majority,
+                half,
+                Bound::Below(Ratio::ONE),
+                "§2 share of votes cast a resolution must exceed (in each class for a surplus allocation)",
+            ),
+            quorum: r.ratio(
+                "quorum",
+                d.quorum,
+                above_zero,
+                one,
+                "§2 share of the electorate that must take part, proxies included",
+            ),
+            min_window_days: r.days(
+                "min-window-days",
+                d.min_window_days,
+                1,
+                MAX_DAYS,
+                "§2 shortest voting window",
+            ),
+            max_window_days: r.days(
+                "max-window-days",
+                d.max_window_days,
+                1,
+                MAX_DAYS,
+                "§2 longest voting window",
+            ),
+            proxy_max_days: r.days(
+                "proxy-max-days",
+                d.proxy_max_days,
+                1,
+                MAX_DAYS,
+                "§4 the longest a delegation may last",
+            ),
+            disposal_threshold: r.ratio(
+                "disposal-threshold",
+                d.disposal_threshold,
+                half,
+                one,
+                "§6 share of votes cast needed in each class to dispose of a perpetual asset",
+            ),
+            access_max_days: r.days(
+                "access-max-days",
+                d.access_max_days,
+                1,
+                MAX_DAYS,
+                "§7 the longest a data-access grant may last",
+            ),
+            amendment_threshold: r.ratio(
+                "amendment-threshold",
+                d.amendment_threshold,
+                half,
+                one,
+                "§9 share of votes cast an amendment needs",
+            ),
+            amendment_quorum: r.ratio(
+                "amendment-quorum",
+                d.amendment_quorum,
+                above_zero,
+                one,
+                "§9 share of the electorate that must take part in an amendment",
+            ),
+            amendment_min_window_days: r.days(
+                "amendment-min-window-days",
+                d.amendment_min_window_days,
+                1,
+                MAX_DAYS,
+                "§9 shortest voting window (notice) for an amendment",
+            ),
+            amendment_timelock_days: r.days(
+                "amendment-timelock-days",
+                d.amendment_timelock_days,
+                0,
+                MAX_DAYS,
+                "§9 wait between passing and executing an amendment",
+            ),
+        };
+        if p.min_window_days > p.max_window_days {
+            r.problem(
+                "min-window-days",
+                format!(
+                    "{} days is longer than `max-window-days` ({} days): no resolution could be proposed",
+                    p.min_window_days, p.max_window_days
+                ),
+            );
+        }
+        p
+    }
+
+    /// Read the parameters from a charter; `Err` with every problem if the bylaw cannot run
+    /// with it.
+    pub fn from_charter(params: &[Parameter]) -> Result<Params, CharterReport> {
+        CharterReader::check(params, Params::read)
     }
 }
 
@@ -122,7 +206,7 @@ impl Bylaw for PlatformCoop {
     fn evaluate(view: &View, action: &Action) -> Verdict {
         let params = match Params::from_charter(&view.charter) {
             Ok(p) => p,
-            Err(e) => return deny("bad-charter", "charter", e.to_string()),
+            Err(report) => return deny("bad-charter", "charter", report.to_string()),
         };
         let member_only = matches!(
             action,
@@ -171,46 +255,40 @@ impl Bylaw for PlatformCoop {
     }
 
     fn describe(charter: &[Parameter]) -> BylawInfo {
-        let summary = match Params::from_charter(charter) {
-            Err(e) => vec![format!("invalid charter: {e}")],
-            Ok(p) => vec![
-                "§1 only members may propose, register or lock assets".to_string(),
-                format!(
-                    "§2 resolutions: more than {} of votes cast (proxies included), quorum {} of the electorate, window {} to {} days",
-                    p.majority, p.quorum, p.min_window_days, p.max_window_days
-                ),
-                "§3 membership: workers and users, by ordinary resolution".to_string(),
-                format!(
-                    "§4 proxies: to a member of the same class, for at most {} days; one's own ballot overrides",
-                    p.proxy_max_days
-                ),
-                format!(
-                    "§5 surplus allocation: more than {} of votes cast among workers and among users",
-                    p.majority
-                ),
-                format!(
-                    "§6 asset lock: disposing of a perpetual asset needs {} of votes cast in both classes",
-                    p.disposal_threshold
-                ),
-                format!(
-                    "§7 data access: to a member, for a stated purpose, for at most {} days",
-                    p.access_max_days
-                ),
-                "§8 only the proposer may withdraw a proposal".to_string(),
-                format!(
-                    "§9 amendments: at least {} of votes cast, quorum {}, window at least {} days, timelock {} days",
-                    p.amendment_threshold,
-                    p.amendment_quorum,
-                    p.amendment_min_window_days,
-                    p.amendment_timelock_days
-                ),
-            ],
-        };
-        BylawInfo {
-            name: "platform-coop".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            summary,
-        }
+        let (p, report) = CharterReader::describe(charter, Params::read);
+        let summary = vec![
+            "§1 only members may propose, register or lock assets".to_string(),
+            format!(
+                "§2 resolutions: more than {} of votes cast (proxies included), quorum {} of the electorate, window {} to {} days",
+                p.majority, p.quorum, p.min_window_days, p.max_window_days
+            ),
+            "§3 membership: workers and users, by ordinary resolution".to_string(),
+            format!(
+                "§4 proxies: to a member of the same class, for at most {} days; one's own ballot overrides",
+                p.proxy_max_days
+            ),
+            format!(
+                "§5 surplus allocation: more than {} of votes cast among workers and among users",
+                p.majority
+            ),
+            format!(
+                "§6 asset lock: disposing of a perpetual asset needs {} of votes cast in both classes",
+                p.disposal_threshold
+            ),
+            format!(
+                "§7 data access: to a member, for a stated purpose, for at most {} days",
+                p.access_max_days
+            ),
+            "§8 only the proposer may withdraw a proposal".to_string(),
+            format!(
+                "§9 amendments: at least {} of votes cast, quorum {}, window at least {} days, timelock {} days",
+                p.amendment_threshold,
+                p.amendment_quorum,
+                p.amendment_min_window_days,
+                p.amendment_timelock_days
+            ),
+        ];
+        BylawInfo::new("platform-coop", env!("CARGO_PKG_VERSION"), summary, report)
     }
 }
 

@@ -101,15 +101,21 @@ pub fn classify(e: &Error) -> (StatusCode, &'static str) {
             RefusalError::Entrenched { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "entrenched-clause")
             }
+            RefusalError::Charter(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad-charter"),
+            RefusalError::NotAMember { .. } | RefusalError::NotAllowedToNonMember { .. } => {
+                (StatusCode::FORBIDDEN, "not-a-member")
+            }
         },
         Error::Eval(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bylaw-failed"),
         Error::Load(_) => (StatusCode::UNPROCESSABLE_ENTITY, "module"),
         Error::Store(cltd_runtime::StoreError::Stopped(_)) => {
             (StatusCode::SERVICE_UNAVAILABLE, "writes-stopped")
         }
-        Error::Store(_) | Error::Charter(_) | Error::HostKey(_) => {
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        Error::Charter(cltd_runtime::CharterError::Entrenched { .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "entrenched-clause")
         }
+        Error::Charter(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad-charter"),
+        Error::Store(_) | Error::HostKey(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
 
@@ -168,7 +174,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     (
         "invalid",
         422,
-        "the host's rules refuse the transition (e.g. not a member, bad parameters)",
+        "the host's rules refuse the transition (e.g. bad parameters, an empty id)",
     ),
     (
         "amendment",
@@ -181,9 +187,19 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "a candidate bylaw breaks an entrenched clause",
     ),
     (
+        "bad-charter",
+        422,
+        "the bylaw cannot run with the charter: an unknown key, a value it cannot parse or out of range",
+    ),
+    (
+        "not-a-member",
+        403,
+        "the signer is not a member, and the bylaws do not let non-members take this action; nothing was written",
+    ),
+    (
         "bylaw-failed",
         422,
-        "the bylaw trapped, ran out of fuel or answered nonsense; nothing was written",
+        "the bylaw failed (fuel, trap, invalid answer) where no signed transition could record it, e.g. a preview; nothing was written",
     ),
     ("module", 422, "a bylaw component could not be loaded"),
     (

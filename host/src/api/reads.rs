@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::Response;
-use cltd_runtime::{Action, ProposalBody, ProposalStatus, Trust, TrustState, Verdict};
+use cltd_runtime::{ProposalBody, Trust, TrustState, Verdict};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
@@ -185,22 +185,12 @@ pub async fn grants(
     })
 }
 
-/// What the bylaw in force would decide if proposal `number` were closed now: a dry run
-/// that writes nothing. `None` unless the proposal is open; `Err` if the bylaw failed.
+/// What the bylaw the proposal was opened under would decide if proposal `number` were
+/// closed now, with the host's entrenched floors applied: a dry run that writes nothing.
+/// `None` unless the proposal is open; `Err` if the bylaw failed.
 pub fn dry_run(t: &Trust, number: u64) -> Option<Result<Verdict, String>> {
-    let s = t.state();
-    let p = s.proposals.get(&number)?;
-    if p.proposal.status != ProposalStatus::Open {
-        return None;
-    }
-    let action = Action::Close(number);
-    let view = t.view(&[0; 32], &action, s.time);
-    Some(
-        t.runtime()
-            .evaluate(&s.module, &view, &action)
-            .map(|e| e.verdict)
-            .map_err(|e| e.to_string()),
-    )
+    t.dry_run_close(number)
+        .map(|r| r.map_err(|e| e.to_string()))
 }
 
 /// One proposal: live tally by class, ballots, decision and, while open, `if_closed_now`:

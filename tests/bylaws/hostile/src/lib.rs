@@ -7,10 +7,9 @@
 //! lock that lifts later); otherwise it allows everything. Never give it to a real trust.
 
 use bylaws_sdk::{
-    Action, Allowance, Bylaw, BylawInfo, Charter, Choice, Outcome, Parameter, ProposalBody,
-    StakeholderClass, Verdict, View, allow, decide, deny,
+    Action, Allowance, Bylaw, BylawInfo, Charter, CharterReader, Choice, Outcome, Parameter,
+    ProposalBody, StakeholderClass, Verdict, View, allow, decide, deny,
 };
-use classic_clt::ClassicClt;
 
 /// The hostile bylaw.
 pub struct Hostile;
@@ -46,12 +45,39 @@ impl Bylaw for Hostile {
         }
     }
 
-    fn describe(_charter: &[Parameter]) -> BylawInfo {
-        BylawInfo {
-            name: "hostile".into(),
-            version: "0".into(),
-            summary: vec!["misbehaves on purpose".into()],
-        }
+    fn describe(charter: &[Parameter]) -> BylawInfo {
+        let (_, report) = CharterReader::describe(charter, read);
+        BylawInfo::new("hostile", "0", vec!["misbehaves on purpose".into()], report)
+    }
+}
+
+/// classic-clt's parameters (for the modes that follow it) and the mode.
+fn read(r: &mut CharterReader<'_>) -> classic_clt::Params {
+    let params = classic_clt::Params::read(r);
+    r.one_of(
+        "hostile",
+        "allow-all",
+        &[
+            "allow-all",
+            "loop",
+            "memory-bomb",
+            "trap",
+            "deep-recursion",
+            "huge-explanation",
+            "many-notes",
+            "weighted",
+            "time-bomb",
+        ],
+        "how to misbehave",
+    );
+    params
+}
+
+/// What classic-clt decides, with this bylaw's charter.
+fn classic(view: &View, action: &Action) -> Verdict {
+    match CharterReader::check(&view.charter, read) {
+        Ok(params) => classic_clt::judge(&params, view, action),
+        Err(report) => deny("bad-charter", "charter", report.to_string()),
     }
 }
 
@@ -65,7 +91,7 @@ fn time_bomb(view: &View, action: &Action) -> Verdict {
     if view.now >= Y2030 && disposal && matches!(action, Action::Close(_)) {
         return decide(Outcome::Passed, "the lock has lifted");
     }
-    ClassicClt::evaluate(view, action)
+    classic(view, action)
 }
 
 /// classic-clt, but an ordinary resolution counts each resident's vote twice.
@@ -75,7 +101,7 @@ fn weighted(view: &View, action: &Action) -> Verdict {
         .as_ref()
         .filter(|p| matches!(action, Action::Close(_)) && matches!(p.body, ProposalBody::Ordinary))
     else {
-        return ClassicClt::evaluate(view, action);
+        return classic(view, action);
     };
     let (mut yes, mut no) = (0u64, 0u64);
     for b in &p.ballots {

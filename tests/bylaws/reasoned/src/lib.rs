@@ -11,8 +11,9 @@
 //! proposed charter with `migrate=trap` makes it trap. Either way the activation must be
 //! abandoned.
 
-use bylaws_sdk::{Action, Bylaw, BylawInfo, Charter, Parameter, Verdict, View, deny};
-use classic_clt::ClassicClt;
+use bylaws_sdk::{
+    Action, Bylaw, BylawInfo, Charter, CharterReader, Parameter, Verdict, View, deny,
+};
 
 /// classic-clt with a duty to give reasons.
 pub struct ReasonedClt;
@@ -20,8 +21,30 @@ pub struct ReasonedClt;
 #[cfg(target_arch = "wasm32")]
 bylaws_sdk::export_bylaw!(ReasonedClt);
 
+/// classic-clt's parameters and this bylaw's own.
+fn read(r: &mut CharterReader<'_>) -> classic_clt::Params {
+    let params = classic_clt::Params::read(r);
+    r.one_of(
+        "reasons-required",
+        "yes",
+        &["yes", "no"],
+        "§9 whether proposals must state their reasons (this bylaw always requires them)",
+    );
+    r.one_of(
+        "migrate",
+        "adopt",
+        &["adopt", "trap"],
+        "for cltd's tests: `trap` makes migrate trap",
+    );
+    params
+}
+
 impl Bylaw for ReasonedClt {
     fn evaluate(view: &View, action: &Action) -> Verdict {
+        let params = match CharterReader::check(&view.charter, read) {
+            Ok(p) => p,
+            Err(report) => return deny("bad-charter", "charter", report.to_string()),
+        };
         if let Action::Propose(draft) = action
             && draft.text.trim().is_empty()
         {
@@ -31,16 +54,14 @@ impl Bylaw for ReasonedClt {
                 "every proposal must state its reasons in its text",
             );
         }
-        ClassicClt::evaluate(view, action)
+        classic_clt::judge(&params, view, action)
     }
 
     fn describe(charter: &[Parameter]) -> BylawInfo {
-        let mut info = ClassicClt::describe(charter);
-        info.name = "reasoned-clt".into();
-        info.version = env!("CARGO_PKG_VERSION").into();
-        info.summary
-            .push("§9 every proposal must state its reasons".into());
-        info
+        let (params, report) = CharterReader::describe(charter, read);
+        let mut summary = classic_clt::summary(&params);
+        summary.push("§9 every proposal must state its reasons".into());
+        BylawInfo::new("reasoned-clt", env!("CARGO_PKG_VERSION"), summary, report)
     }
 
     fn migrate(previous: &[Parameter], proposed: &[Parameter]) -> Result<Vec<Parameter>, String> {
