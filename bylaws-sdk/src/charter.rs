@@ -20,7 +20,7 @@
 //! assert_eq!(report.problems.len(), 2);
 //! assert_eq!(report.problems[0].key, "quorum");
 //! assert!(report.problems[1].problem.contains("unknown parameter"));
-//! assert_eq!(report.parameters[0].accepts, "a ratio N/D above 0/1 and at most 1/1");
+//! assert_eq!(report.parameters[0].accepts, "a ratio N/D above 0, at most 1");
 //! ```
 
 use std::cmp::Ordering;
@@ -149,13 +149,32 @@ impl Bound {
         }
     }
 
-    fn words(self) -> String {
+    fn ratio(self) -> Ratio {
         match self {
-            Bound::AtLeast(b) => format!("from {b}"),
-            Bound::Above(b) => format!("above {b}"),
-            Bound::AtMost(b) => format!("at most {b}"),
-            Bound::Below(b) => format!("below {b}"),
+            Bound::AtLeast(r) | Bound::Above(r) | Bound::AtMost(r) | Bound::Below(r) => r,
         }
+    }
+
+    /// The range from `low` to `high` in words: `from 1/2 to 1`, `above 0, at most 1`.
+    fn range(low: Bound, high: Bound) -> String {
+        let (a, b) = (words(low.ratio()), words(high.ratio()));
+        match (low, high) {
+            (Bound::AtLeast(_), Bound::AtMost(_)) => format!("from {a} to {b}"),
+            (Bound::AtLeast(_), _) => format!("from {a}, below {b}"),
+            (_, Bound::AtMost(_)) => format!("above {a}, at most {b}"),
+            _ => format!("above {a}, below {b}"),
+        }
+    }
+}
+
+/// A ratio as members write it: `0` and `1` for the ends, `N/D` otherwise.
+fn words(r: Ratio) -> String {
+    if r.compare(Ratio::ZERO) == Ordering::Equal {
+        "0".into()
+    } else if r.compare(Ratio::ONE) == Ordering::Equal {
+        "1".into()
+    } else {
+        r.to_string()
     }
 }
 
@@ -290,7 +309,7 @@ impl<'a> CharterReader<'a> {
         high: Bound,
         about: &str,
     ) -> Ratio {
-        let accepts = || format!("a ratio N/D {} and {}", low.words(), high.words());
+        let accepts = || format!("a ratio N/D {}", Bound::range(low, high));
         self.declare(key, accepts, || default.to_string(), about);
         let Some(value) = self.charter.get(key) else {
             return default;
@@ -459,7 +478,9 @@ mod tests {
         let text = report.to_string();
         assert_eq!(report.problems.len(), 4, "{text}");
         assert!(
-            text.contains("`threshold`: `0.75` is not a ratio N/D from 1/2 and at most 1/1"),
+            text.contains(
+                "`threshold`: `0.75` is not a ratio N/D from 1/2 to 1 (the default is 2/3)"
+            ),
             "{text}"
         );
         assert!(

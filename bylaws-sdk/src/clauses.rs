@@ -96,6 +96,31 @@ pub fn voting_window(
     None
 }
 
+/// Deny an access grant lasting no time at all (`grant-too-short`) or longer than
+/// `max_days` (`grant-too-long`), under `clause`; `duration` is in seconds.
+pub fn grant_duration(duration: u64, max_days: u64, clause: &str) -> Option<Verdict> {
+    if duration == 0 {
+        return Some(deny(
+            "grant-too-short",
+            clause,
+            format!(
+                "an access grant must last some time, at most {max_days} days; this one lasts no time at all"
+            ),
+        ));
+    }
+    if duration > max_days.saturating_mul(DAY) {
+        return Some(deny(
+            "grant-too-long",
+            clause,
+            format!(
+                "an access grant must expire within {max_days} days; this one lasts {}",
+                duration_text(duration)
+            ),
+        ));
+    }
+    None
+}
+
 /// Expire the proposal if fewer than `quorum` of the electorate took part (abstentions
 /// count towards quorum); `None` when the quorum is met.
 pub fn quorum(tally: &Tally, quorum: Ratio, clause: &str, kind: &str) -> Option<Verdict> {
@@ -236,5 +261,64 @@ pub fn in_each_class(
                 short.join("; ")
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Choice;
+    use crate::testing::proposal_with;
+    use StakeholderClass::{Community, Resident};
+
+    #[test]
+    fn per_class_shares_give_exact_fractions_and_round_to_the_nearest_whole() {
+        // Residents 2 of 3 (67%, reaching 2/3); the community only abstains.
+        let p = proposal_with(
+            &[
+                (1, Resident),
+                (2, Resident),
+                (3, Resident),
+                (4, Community),
+                (5, Community),
+            ],
+            &[
+                (1, Choice::Yes),
+                (2, Choice::Yes),
+                (3, Choice::No),
+                (4, Choice::Abstain),
+            ],
+        );
+        let v = in_each_class(
+            &Tally::of(&p),
+            &[Resident, Community],
+            Ratio::of(2, 3),
+            Reach::AtLeast,
+            "§5 asset lock",
+            "dispose-asset",
+        );
+        let d = v.decision().unwrap();
+        assert_eq!(d.outcome, Outcome::Rejected);
+        assert_eq!(
+            d.explanation,
+            "§5 asset lock: dispose-asset needs 2/3 of votes cast in each class; community class: no yes-or-no votes (1 abstained), needs 2/3"
+        );
+        assert_eq!(yes_of_cast(Tally::of(&p).class(Resident)), "2 of 3 (67%)");
+    }
+
+    #[test]
+    fn a_grant_lasts_some_time_and_not_too_long() {
+        let code = |d| grant_duration(d, 365, "§6").map(|v| v.denial().unwrap().code.clone());
+        assert_eq!(code(0).as_deref(), Some("grant-too-short"));
+        assert_eq!(code(DAY), None);
+        assert_eq!(code(366 * DAY).as_deref(), Some("grant-too-long"));
+        let v = grant_duration(0, 365, "§6").unwrap();
+        assert!(
+            v.denial()
+                .unwrap()
+                .explanation
+                .contains("this one lasts no time at all"),
+            "{v:?}"
+        );
     }
 }

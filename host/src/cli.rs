@@ -1098,8 +1098,12 @@ fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> R
         let [id, kind, lock, rest @ ..] = parts.as_slice() else {
             bail!("--asset `{a}` must be ID:KIND:LOCK[:DESCRIPTION]");
         };
-        let kind =
-            AssetKind::parse(kind).with_context(|| format!("`{kind}` is not an asset kind"))?;
+        let kind = AssetKind::parse(kind).with_context(|| {
+            format!(
+                "`{kind}` is not an asset kind ({})",
+                AssetKind::ALL.map(AssetKind::name).join(", ")
+            )
+        })?;
         let lock = match *lock {
             "perpetual" => LockStatus::Perpetual,
             "unlocked" => LockStatus::Unlocked,
@@ -1167,6 +1171,20 @@ fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> R
     )?;
     writeln!(out, "founded trust {} in {}", trust.id_hex(), dir.display())?;
     writeln!(out, "bylaw module {}", hex::encode(trust.state().module))?;
+    let s = trust.state();
+    let kept: Vec<&str> = s.entrenched.iter().map(|c| c.name()).collect();
+    writeln!(
+        out,
+        "founding checks passed: the bylaw reads every charter parameter{}",
+        if kept.is_empty() {
+            "; no clause is entrenched".to_string()
+        } else {
+            format!(
+                ", and keeps the entrenched clauses ({}) on their conformance vectors",
+                kept.join(", ")
+            )
+        }
+    )?;
     Ok(crate::EXIT_OK)
 }
 
@@ -1217,7 +1235,7 @@ fn submit(
                 "entry_hash": hex::encode(r.entry_hash),
                 "time": r.time,
                 "module": hex::encode(r.module),
-                "verdict": render::verdict_json(&r.verdict),
+                "verdict": render::verdict_json(&render::as_recorded(trust.state(), &r.action, &r.verdict)),
                 "effects": r.effects.iter().map(|e| render::effect_text(trust.state(), e)).collect::<Vec<_>>(),
                 "fuel": r.fuel,
             });
@@ -1231,7 +1249,11 @@ fn submit(
         Ok(r) => {
             writeln!(out, "{signer}: {line}")?;
             writeln!(out, "entry {} ({})", r.index, hex::encode(r.entry_hash))?;
-            writeln!(out, "-> {}", render::verdict_text(&r.verdict))?;
+            writeln!(
+                out,
+                "-> {}",
+                render::verdict_text(&render::as_recorded(trust.state(), &r.action, &r.verdict))
+            )?;
             for e in &r.effects {
                 writeln!(out, "   {}", render::effect_text(trust.state(), e))?;
             }
@@ -1273,7 +1295,7 @@ fn show(
         return Ok(crate::EXIT_OK);
     }
     if json {
-        let all = render::state_json(s);
+        let all = render::state_json(s, trust.now());
         let v = match what {
             ShowWhat::All | ShowWhat::Proposal => all,
             ShowWhat::Members => all["members"].clone(),
@@ -1371,14 +1393,20 @@ fn show(
     }
     if matches!(what, ShowWhat::All | ShowWhat::Grants) {
         writeln!(out, "\naccess grants ({}):", s.grants.len())?;
+        let now = trust.now();
         for g in s.grants.values() {
             writeln!(
                 out,
-                "  #{} {} -> {} of `{}` until {} for: {}",
+                "  #{} {} -> {} of `{}` {} {} for: {}",
                 g.id,
                 render::who(s, &g.grantee),
                 render::fields_text(&g.fields),
                 g.asset_id,
+                if g.expires_at <= now {
+                    "EXPIRED"
+                } else {
+                    "until"
+                },
                 render::when(g.expires_at),
                 g.purpose
             )?;
@@ -1724,8 +1752,27 @@ fn bylaws(
                 component.len(),
                 hex::encode(hash)
             )?;
-            for line in info.summary {
+            for line in &info.summary {
                 writeln!(out, "  {line}")?;
+            }
+            if info.parameters.is_empty() {
+                writeln!(out, "charter parameters: none (any key is refused)")?;
+            } else {
+                writeln!(
+                    out,
+                    "charter parameters (cltd init --param KEY=VALUE; any other key is refused):"
+                )?;
+                for p in &info.parameters {
+                    writeln!(
+                        out,
+                        "  {} = {} [default {}]: {}",
+                        p.key, p.accepts, p.default, p.about
+                    )?;
+                }
+            }
+            if !info.open_to_non_members.is_empty() {
+                let kinds: Vec<&str> = info.open_to_non_members.iter().map(|k| k.name()).collect();
+                writeln!(out, "open to non-members: {}", kinds.join(", "))?;
             }
         }
     }

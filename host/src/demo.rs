@@ -66,7 +66,11 @@ impl Demo<'_> {
         writeln!(
             self.out,
             "    -> {}",
-            render::verdict_text(&receipt.verdict)
+            render::verdict_text(&render::as_recorded(
+                self.trust.state(),
+                &receipt.action,
+                &receipt.verdict
+            ))
         )?;
         for e in &receipt.effects {
             if !matches!(e, cltd_runtime::Effect::VoteRecorded { .. }) {
@@ -386,7 +390,7 @@ pub fn run(
     let report = verify(d.trust.database(), &runtime)?;
     let entries = d.trust.state().size;
     d.say(&format!(
-        "verify replayed {} log entries from genesis, each under the bylaw module and charter then in force: {}",
+        "verify replayed {} log entries from genesis, each under the bylaw module and charter that judged it: {}",
         report.checked,
         if report.is_ok() {
             "VERIFIED".to_string()

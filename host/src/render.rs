@@ -8,10 +8,7 @@ use serde_json::{Value, json};
 
 /// Names members by key: the member's display name, else a short key.
 pub fn who(state: &TrustState, key: &[u8]) -> String {
-    match state.member(key) {
-        Some(m) => m.name.clone(),
-        None => format!("key {}…", &hex::encode(key)[..12.min(key.len() * 2)]),
-    }
+    state.who(key)
 }
 
 /// A one-line description of an action.
@@ -131,6 +128,21 @@ pub fn verdict_text(verdict: &Verdict) -> String {
     }
 }
 
+/// The verdict as the trust recorded it: for a close, the decision the host recorded on the
+/// proposal (which overrides the bylaw's outcome when an entrenched clause's floor or
+/// procedure falls short, and then carries both accounts), else the bylaw's verdict.
+pub fn as_recorded(state: &TrustState, action: &Action, verdict: &Verdict) -> Verdict {
+    if let (Action::Close(id), Verdict::Allow(a)) = (action, verdict)
+        && let Some(recorded) = state.proposals.get(id).and_then(|p| p.decision.as_ref())
+        && a.decision.as_ref() != Some(recorded)
+    {
+        let mut a = a.clone();
+        a.decision = Some(recorded.clone());
+        return Verdict::Allow(a);
+    }
+    verdict.clone()
+}
+
 /// A verdict as JSON.
 pub fn verdict_json(verdict: &Verdict) -> Value {
     match verdict {
@@ -169,7 +181,9 @@ pub fn effect_text(state: &TrustState, effect: &Effect) -> String {
         Effect::MemberAdmitted { key, class } => {
             format!("{} admitted as a {} member", who(state, key), class.name())
         }
-        Effect::MemberRemoved { key } => format!("{} removed", who(state, key)),
+        Effect::MemberRemoved { key, name } => {
+            format!("{name} ({}) removed", short_key(key))
+        }
         Effect::Delegated { member, proxy } => match proxy {
             Some(p) => format!(
                 "{} delegated their vote to {} until {}",
@@ -205,6 +219,11 @@ pub fn effect_text(state: &TrustState, effect: &Effect) -> String {
             )
         }
     }
+}
+
+/// The first eight hex digits of a key, for telling apart members of one name.
+pub fn short_key(key: &[u8]) -> String {
+    format!("{}…", hex::encode(key.get(..4).unwrap_or(key)))
 }
 
 /// The first 16 digits of a hex hash.
@@ -291,7 +310,7 @@ pub fn proposal_text(state: &TrustState, p: &ProposalState) -> String {
     let pr = &p.proposal;
     let t = Turnout::of(p);
     let (eligible, voted) = t.totals();
-    let pct = (voted * 100).checked_div(eligible).unwrap_or(0);
+    let pct = cltd_runtime::percent(voted, eligible);
     let mut s = format!(
         "#{} [{}] {}\n   {} by {}; voting {} to {}\n   {voted} of {eligible} eligible have voted ({pct}%)",
         pr.id,
@@ -318,6 +337,12 @@ pub fn proposal_text(state: &TrustState, p: &ProposalState) -> String {
             s.push_str(&format!("\n   timelocked: executable from {}", when(until)));
         }
     }
+    if p.rules.module != state.module || p.rules.charter != state.charter {
+        s.push_str(&format!(
+            "\n   decided under the rules in force when it opened (module {}), not the amended ones",
+            short_hex(&hex::encode(p.rules.module))
+        ));
+    }
     if let ProposalBody::AmendBylaws(a) = &pr.body {
         s.push_str(&format!(
             "\n   candidate module {}; its impact preview: `cltd amend show {}`",
@@ -340,12 +365,14 @@ pub fn proposal_json(state: &TrustState, p: &ProposalState) -> Value {
         "text": pr.text,
         "summary": body_text(state, &pr.body),
         "proposer": hex::encode(&pr.proposer),
+        "proposer_name": who(state, &pr.proposer),
+        "module": hex::encode(p.rules.module),
         "opened_at": pr.opened_at,
         "closes_at": pr.closes_at,
         "eligible": eligible,
         "voted": voted,
         "tally": t.classes.iter().map(|(c, e, y, n, a)| json!({"class": c.name(), "electors": e, "yes": y, "no": n, "abstain": a})).collect::<Vec<_>>(),
-        "ballots": pr.ballots.iter().map(|b| json!({"voter": hex::encode(&b.voter), "choice": b.choice.name()})).collect::<Vec<_>>(),
+        "ballots": pr.ballots.iter().map(|b| json!({"voter": hex::encode(&b.voter), "voter_name": who(state, &b.voter), "choice": b.choice.name()})).collect::<Vec<_>>(),
         "decision": p.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation, "not_before": d.not_before})),
         "amendment": match &pr.body {
             ProposalBody::AmendBylaws(a) => json!({"module": a.module, "charter": a.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(), "releases": a.releases}),
@@ -383,12 +410,16 @@ pub fn member_json(m: &Member) -> Value {
     })
 }
 
-/// A grant as JSON, with the personal fields it covers (as its dataset declares them).
-pub fn grant_json(state: &TrustState, g: &Grant) -> Value {
+/// A grant as JSON, with the personal fields it covers (as its dataset declares them) and
+/// whether it has expired at host time `now`.
+pub fn grant_json(state: &TrustState, g: &Grant, now: u64) -> Value {
     json!({
         "personal_fields": personal_fields(state, g),
-        "id": g.id, "grantee": hex::encode(&g.grantee), "asset": g.asset_id, "fields": g.fields, "purpose": g.purpose,
+        "id": g.id, "grantee": hex::encode(&g.grantee),
+        "grantee_name": state.member(&g.grantee).map(|m| m.name.clone()),
+        "asset": g.asset_id, "fields": g.fields, "purpose": g.purpose,
         "proposal": g.proposal, "granted_at": g.granted_at, "expires_at": g.expires_at,
+        "expired": g.expires_at <= now,
     })
 }
 
@@ -415,7 +446,7 @@ pub fn grant_touches(state: &TrustState, g: &Grant, key: &[u8]) -> bool {
 }
 
 /// The whole state as JSON.
-pub fn state_json(state: &TrustState) -> Value {
+pub fn state_json(state: &TrustState, now: u64) -> Value {
     json!({
         "trust_id": hex::encode(state.id),
         "name": state.name,
@@ -428,7 +459,7 @@ pub fn state_json(state: &TrustState) -> Value {
         "members": state.members.values().map(member_json).collect::<Vec<_>>(),
         "assets": state.assets.values().map(asset_json).collect::<Vec<_>>(),
         "proposals": state.proposals.values().map(|p| proposal_json(state, p)).collect::<Vec<_>>(),
-        "grants": state.grants.values().map(|g| grant_json(state, g)).collect::<Vec<_>>(),
+        "grants": state.grants.values().map(|g| grant_json(state, g, now)).collect::<Vec<_>>(),
     })
 }
 
@@ -452,10 +483,14 @@ pub fn entry_json(state: &TrustState, entry: &Entry) -> Value {
                 "index": entry.index, "hash": hash, "prev": hex::encode(entry.prev), "time": entry.time,
                 "kind": "transition",
                 "signer": decoded.as_ref().map(|b| hex::encode(b.signer)),
+                "signer_name": decoded.as_ref().map(|b| who(state, &b.signer)),
                 "seq": decoded.as_ref().map(|b| b.seq),
                 "action": decoded.as_ref().map(|b| action_text(state, &b.action)),
                 "module": hex::encode(rec.module),
-                "verdict": verdict_json(&rec.verdict),
+                "verdict": match &decoded {
+                    Some(b) => verdict_json(&as_recorded(state, &b.action, &rec.verdict)),
+                    None => verdict_json(&rec.verdict),
+                },
                 "effects": rec.effects.iter().map(|e| effect_text(state, e)).collect::<Vec<_>>(),
                 "fuel": rec.fuel,
                 "changes": hex::encode(rec.changes),
@@ -480,16 +515,20 @@ pub fn entry_text(state: &TrustState, entry: &Entry) -> String {
             &hex::encode(g.module)[..16]
         ),
         EntryBody::Transition(rec) => {
-            let (signer, action) = match SignedTransition::decode(&rec.signed) {
-                Ok((_, b)) => (who(state, &b.signer), action_text(state, &b.action)),
-                Err(_) => ("?".into(), "undecodable".into()),
+            let (signer, action, verdict) = match SignedTransition::decode(&rec.signed) {
+                Ok((_, b)) => (
+                    who(state, &b.signer),
+                    action_text(state, &b.action),
+                    as_recorded(state, &b.action, &rec.verdict),
+                ),
+                Err(_) => ("?".into(), "undecodable".into(), rec.verdict.clone()),
             };
             format!(
                 "{:>5}  {}  {}  {signer}: {action}\n       -> {} (fuel {})",
                 entry.index,
                 &hash[..16],
                 when(entry.time),
-                verdict_text(&rec.verdict),
+                verdict_text(&verdict),
                 rec.fuel
             )
         }

@@ -4,7 +4,7 @@
 //! In order: the bundle's framing; the manifest against the genesis entry (trust id, host
 //! key); the checkpoint's signature by the host key; every entry (hash chain, indices, time,
 //! signatures and sequence numbers, and, with re-execution, every verdict, effect, fuel
-//! figure and state-change digest under the module then in force); the Merkle root of the
+//! figure and state-change digest under the module that judged it); the Merkle root of the
 //! entries against the signed checkpoint; and, when the auditor verified this trust before,
 //! a consistency proof from that checkpoint to this one (a rewritten or forked history
 //! fails it).
@@ -38,7 +38,7 @@ pub struct Remembered {
 /// What to check.
 #[derive(Debug, Clone, Default)]
 pub struct AuditOptions {
-    /// Re-execute every transition with the module then in force (otherwise: hashes, chain,
+    /// Re-execute every transition with the module that judged it (otherwise: hashes, chain,
     /// signatures, sequence numbers and the Merkle root only).
     pub reexecute: bool,
     /// The checkpoint verified last time, to prove the log only grew since.

@@ -16,7 +16,7 @@ use crate::host_rules;
 use crate::model::{
     Action, Amendment, Asset, AssetKind, Ballot, Choice, ClassCounts, Disposal, Elector, Hash,
     LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalState,
-    ProposalStatus, StakeholderClass, Verdict, View, Vote,
+    ProposalStatus, StakeholderClass, Verdict, View, Vote, percent,
 };
 use crate::state::TrustState;
 
@@ -191,11 +191,7 @@ impl Count {
         match (self.cast(), self.abstain) {
             (0, 0) => "no votes".to_string(),
             (0, a) => format!("no yes-or-no votes ({a} abstained)"),
-            (cast, _) => format!(
-                "{} of {cast} ({}%)",
-                self.yes,
-                (self.yes * 200 + cast) / (cast * 2)
-            ),
+            (cast, _) => format!("{} of {cast} ({}%)", self.yes, percent(self.yes, cast)),
         }
     }
 }
@@ -678,7 +674,7 @@ fn suite(
                         .collect();
                     let vector = format!(
                         "disposing of a perpetual asset with {}% support in the {} class (100% elsewhere) must not pass",
-                        yes_in_weak * 100 / bench.per,
+                        percent(yes_in_weak as u64, bench.per as u64),
                         setting.classes[weak].name()
                     );
                     results.push(must_not_pass(clause, vector, bench.run(&body, &ballots)));
@@ -694,7 +690,7 @@ fn suite(
                     releases: Vec::new(),
                 });
                 for (yes, no, abstain) in [(9, 6, 0), (9, 5, 1), (6, 4, 0)] {
-                    let share = yes * 100 / (yes + no);
+                    let share = percent(yes as u64, (yes + no) as u64);
                     let vector = format!(
                         "an amendment with {yes} yes, {no} no and {abstain} abstaining ({share}% of votes cast) must not pass"
                     );

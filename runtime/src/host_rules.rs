@@ -133,22 +133,9 @@ fn check_key(what: &str, key: &[u8]) -> Result<Key, RefusalError> {
     })
 }
 
-/// A key as the trust knows it, for messages: the member's name (with the first eight hex
-/// digits of their key when another member has the same name), or `key 063d6eee…` for a key
-/// that is not a member's.
+/// A key as the trust knows it, for messages (see [`TrustState::who`]).
 pub(crate) fn who(state: &TrustState, key: &[u8]) -> String {
-    let short = || hex::encode(key.get(..4).unwrap_or(key));
-    match state.member(key) {
-        Some(m) => {
-            let namesakes = state.members.values().filter(|o| o.name == m.name).count();
-            if namesakes > 1 {
-                format!("{} ({})", m.name, short())
-            } else {
-                m.name.clone()
-            }
-        }
-        None => format!("key {}…", short()),
-    }
+    state.who(key)
 }
 
 /// The rules that judge an action: those frozen with the proposal it acts on (vote, close,
@@ -690,7 +677,10 @@ pub(crate) fn effects(
                 ProposalBody::RemoveMember(k) => {
                     let key = check_key("member", k).expect("checked when proposed");
                     changes.push(Change::Member { key, member: None });
-                    effects.push(Effect::MemberRemoved { key: k.clone() });
+                    effects.push(Effect::MemberRemoved {
+                        key: k.clone(),
+                        name: state.members[&key].name.clone(),
+                    });
                 }
                 ProposalBody::DisposeAsset(x) => {
                     changes.push(Change::Asset {

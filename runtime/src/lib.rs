@@ -77,6 +77,7 @@ pub use model::{
     DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash, Key,
     LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody, ProposalDraft,
     ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict, View, Vote,
+    percent,
 };
 pub use native::NativeBylaw;
 pub use preview::{

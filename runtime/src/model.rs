@@ -29,6 +29,17 @@ pub type Key = [u8; 32];
 /// A blake3 hash (of a module, an entry, a set of changes).
 pub type Hash = [u8; 32];
 
+/// `part` out of `whole` as a percentage rounded to the nearest whole (halves up: 2 of 3 is
+/// 67), 0 when `whole` is 0: for reading only, thresholds are compared exactly. The same
+/// rounding as `bylaws_sdk::percent`, so host and bylaw explanations agree.
+pub fn percent(part: u64, whole: u64) -> u64 {
+    if whole == 0 {
+        return 0;
+    }
+    let (part, whole) = (u128::from(part), u128::from(whole));
+    u64::try_from((part * 200 + whole) / (whole * 2)).expect("a share of at most 100")
+}
+
 /// The rules in force: the bylaw module, the charter parameters it runs with and the clauses
 /// the host keeps entrenched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +138,8 @@ pub enum Effect {
     MemberRemoved {
         /// The member's key.
         key: Vec<u8>,
+        /// Their name, as it was (the member record is gone once they are removed).
+        name: String,
     },
     /// An asset left the trust.
     AssetDisposed {

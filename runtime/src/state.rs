@@ -185,6 +185,23 @@ impl TrustState {
         self.grants.keys().next_back().map_or(1, |k| k + 1)
     }
 
+    /// A key as the trust knows it, for messages: the member's name (with the first eight
+    /// hex digits of their key when another member has the same name), or `key 063d6eee…`
+    /// for a key that is not a member's.
+    pub fn who(&self, key: &[u8]) -> String {
+        let short = || hex::encode(key.get(..4).unwrap_or(key));
+        match self.member(key) {
+            Some(m) => {
+                if self.members.values().filter(|o| o.name == m.name).count() > 1 {
+                    format!("{} ({})", m.name, short())
+                } else {
+                    m.name.clone()
+                }
+            }
+            None => format!("key {}…", short()),
+        }
+    }
+
     /// The member with this key, if any (keys of any length are accepted and simply not found).
     pub fn member(&self, key: &[u8]) -> Option<&Member> {
         let key: Key = key.try_into().ok()?;

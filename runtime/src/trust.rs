@@ -784,6 +784,12 @@ impl Trust {
         host_rules::view(&self.state, signer, action, now)
     }
 
+    /// Host time now: the clock, never earlier than the last entry (what a transition
+    /// submitted now would be stamped with).
+    pub fn now(&self) -> u64 {
+        self.clock.now().max(self.state.time)
+    }
+
     /// What closing open proposal `number` now would decide, as the bylaw it was opened
     /// under judges it and with the host's entrenched floors and procedure applied: a dry run
     /// that writes nothing. `None` unless the proposal is open; `Err` if the bylaw failed.

@@ -10,7 +10,7 @@ use crate::support::{DAY, Harness, bylaw, runtime};
 
 const MODULES: redb::TableDefinition<&[u8; 32], &[u8]> = redb::TableDefinition::new("modules");
 
-fn param(key: &str, value: &str) -> Parameter {
+pub(crate) fn param(key: &str, value: &str) -> Parameter {
     Parameter {
         key: key.into(),
         value: value.into(),
@@ -18,18 +18,22 @@ fn param(key: &str, value: &str) -> Parameter {
 }
 
 /// Upload `wasm` as `who`, signing the upload as the CLI does.
-fn upload_as(h: &mut Harness, who: &str, wasm: &[u8]) -> Result<cltd_runtime::Upload, Error> {
+pub(crate) fn upload_as(
+    h: &mut Harness,
+    who: &str,
+    wasm: &[u8],
+) -> Result<cltd_runtime::Upload, Error> {
     let kp = h.key(who);
     let hash = cltd_runtime::to_component(wasm).map(|c| cltd_runtime::module_hash(&c));
     let approval = UploadSignature::sign(&kp, h.trust.id(), hash.unwrap_or([0; 32]));
     h.trust.upload_module(wasm, &approval)
 }
 
-fn upload(h: &mut Harness, name: &str) -> Hash {
+pub(crate) fn upload(h: &mut Harness, name: &str) -> Hash {
     upload_as(h, "r1", &bylaw(name)).unwrap().hash
 }
 
-fn amendment(module: &Hash, charter: Vec<Parameter>, releases: &[&str]) -> ProposalBody {
+pub(crate) fn amendment(module: &Hash, charter: Vec<Parameter>, releases: &[&str]) -> ProposalBody {
     ProposalBody::AmendBylaws(Amendment {
         module: hex::encode(module),
         charter,
@@ -37,7 +41,7 @@ fn amendment(module: &Hash, charter: Vec<Parameter>, releases: &[&str]) -> Propo
     })
 }
 
-fn draft(body: ProposalBody, days: u64) -> Action {
+pub(crate) fn draft(body: ProposalBody, days: u64) -> Action {
     Action::Propose(ProposalDraft {
         body,
         title: "Amend the bylaws".into(),
@@ -47,7 +51,7 @@ fn draft(body: ProposalBody, days: u64) -> Action {
 }
 
 /// Propose `action` as r1; returns the proposal number.
-fn open(h: &mut Harness, action: Action) -> u64 {
+pub(crate) fn open(h: &mut Harness, action: Action) -> u64 {
     let r = h.allowed("r1", action);
     match r.effects[0] {
         Effect::ProposalOpened { proposal, .. } => proposal,
@@ -55,7 +59,7 @@ fn open(h: &mut Harness, action: Action) -> u64 {
     }
 }
 
-fn vote(h: &mut Harness, id: u64, yes: &[&str], no: &[&str]) {
+pub(crate) fn vote(h: &mut Harness, id: u64, yes: &[&str], no: &[&str]) {
     for (voters, choice) in [(yes, Choice::Yes), (no, Choice::No)] {
         for v in voters {
             h.allowed(
@@ -69,7 +73,7 @@ fn vote(h: &mut Harness, id: u64, yes: &[&str], no: &[&str]) {
     }
 }
 
-fn close(h: &mut Harness, id: u64) -> Outcome {
+pub(crate) fn close(h: &mut Harness, id: u64) -> Outcome {
     let r = h.allowed("r1", Action::Close(id));
     match r.effects[0] {
         Effect::ProposalDecided { outcome, .. } => outcome,

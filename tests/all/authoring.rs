@@ -405,3 +405,55 @@ fn every_reason_code_is_documented() {
         }
     }
 }
+
+#[test]
+fn every_readme_lists_the_parameters_its_bylaw_reads() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bylaws");
+    for builtin in &cltd::native::BUILTINS {
+        let readme = std::fs::read_to_string(root.join(builtin.name).join("README.md")).unwrap();
+        let section = readme
+            .split("## Parameters")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or_default();
+        let rows: Vec<Vec<String>> = section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                l.trim_matches('|')
+                    .split(" | ")
+                    .map(|c| c.trim().trim_matches('`').to_string())
+                    .collect()
+            })
+            .collect();
+        let info = (builtin.bylaw)().describe(&[]);
+        let expected: Vec<Vec<String>> = info
+            .parameters
+            .iter()
+            .map(|p| {
+                vec![
+                    p.key.clone(),
+                    p.accepts.clone(),
+                    p.default.clone(),
+                    p.about.clone(),
+                ]
+            })
+            .collect();
+        assert_eq!(
+            rows, expected,
+            "{}: the README's parameter table is not what the bylaw reads",
+            builtin.name
+        );
+        assert!(
+            info.problems.is_empty(),
+            "{}: {:?}",
+            builtin.name,
+            info.problems
+        );
+        assert!(
+            readme.contains("## What founding checks"),
+            "{}: the README does not say what founding checks",
+            builtin.name
+        );
+    }
+}

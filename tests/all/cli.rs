@@ -236,6 +236,104 @@ fn bad_input_gets_a_clear_error() {
 }
 
 #[test]
+fn init_refuses_a_charter_its_bylaw_cannot_keep_and_writes_nothing() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    for m in ["amara", "chen", "eli"] {
+        ok(d, &["keys", "new", m]);
+    }
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "init",
+            "--name",
+            "Census Trust",
+            "--founder",
+            "amara:resident",
+            "--founder",
+            "chen:community",
+            "--founder",
+            "eli:public",
+            "--asset",
+            "census-2026:dataset:perpetual",
+        ];
+        args.extend_from_slice(extra);
+        let r = cltd(d, &args);
+        assert!(!d.join("trust.redb").exists(), "nothing founded: {}", r.err);
+        assert!(!d.join("host.key").exists(), "no host key written");
+        r
+    };
+    // A weak lock under an entrenched asset lock.
+    let r = init(&["--param", "disposal-threshold=1/2"]);
+    assert_eq!(r.code, cltd::EXIT_ERROR, "{}{}", r.out, r.err);
+    assert!(
+        r.err
+            .contains("entrenches `asset-lock`, but the bylaw with this charter breaks it")
+            && r.err.contains("60% support in the resident class"),
+        "{}",
+        r.err
+    );
+    // A float: every later action would be denied.
+    let r = init(&["--param", "disposal-threshold=0.75"]);
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(
+        r.err.contains(
+            "`disposal-threshold`: `0.75` is not a ratio N/D from 1/2 to 1 (the default is 2/3)"
+        ),
+        "{}",
+        r.err
+    );
+    // A misspelling: the default would silently apply.
+    let r = init(&["--param", "disposal-threshhold=3/4"]);
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(
+        r.err.contains("`disposal-threshhold`: unknown parameter"),
+        "{}",
+        r.err
+    );
+    // No quorum at all.
+    let r = init(&["--param", "ordinary-quorum=0/1"]);
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(
+        r.err.contains("`ordinary-quorum`: `0/1` is not"),
+        "{}",
+        r.err
+    );
+    // An asset kind that does not exist lists the ones that do.
+    let r = init(&["--asset", "sheet:spreadsheet:unlocked"]);
+    assert!(
+        r.err
+            .contains("dataset, code-repository, platform, domain, server"),
+        "{}",
+        r.err
+    );
+    // A sound charter founds, and says what was checked.
+    let r = cltd(
+        d,
+        &[
+            "init",
+            "--name",
+            "Census Trust",
+            "--founder",
+            "amara:resident",
+            "--founder",
+            "chen:community",
+            "--founder",
+            "eli:public",
+            "--asset",
+            "census-2026:dataset:perpetual",
+            "--param",
+            "disposal-threshold=3/4",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out.contains("founding checks passed: the bylaw reads every charter parameter, and keeps the entrenched clauses (asset-lock, amendment-supermajority, one-member-one-vote)"),
+        "{}",
+        r.out
+    );
+}
+
+#[test]
 fn bylaws_can_be_hashed_and_described_before_use() {
     let dir = tempfile::TempDir::new().unwrap();
     let d = dir.path();
@@ -249,6 +347,12 @@ fn bylaws_can_be_hashed_and_described_before_use() {
         "describe names the same hash the log will record"
     );
     assert!(described.contains("§5 asset lock"), "{described}");
+    assert!(
+        described.contains(
+            "  disposal-threshold = a ratio N/D from 1/2 to 1 [default 2/3]: §5 share of votes cast needed in each class to dispose of a perpetual asset"
+        ),
+        "{described}"
+    );
     let missing = cltd(d, &["bylaws", "hash", "no-such-bylaw"]);
     assert_eq!(missing.code, cltd::EXIT_ERROR);
     assert!(

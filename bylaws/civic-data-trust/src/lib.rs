@@ -26,8 +26,8 @@
 use bylaws_sdk::clauses::{self, Reach};
 use bylaws_sdk::{
     AccessRequest, Action, Asset, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport,
-    DAY, LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio,
-    StakeholderClass, Tally, Verdict, View, allow, allow_with_note, decide, deny, percent,
+    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass,
+    Tally, Verdict, View, allow, allow_with_note, decide, deny, percent,
 };
 
 /// The civic data trust bylaw.
@@ -469,16 +469,9 @@ fn grant(params: &Params, view: &View, g: &AccessRequest) -> Verdict {
             ),
         );
     }
-    if g.duration == 0 || g.duration > params.access_max_days.saturating_mul(DAY) {
-        return deny(
-            "grant-too-long",
-            "§5 expiry",
-            format!(
-                "a grant expires within {} days; this one lasts {} days",
-                params.access_max_days,
-                g.duration / DAY
-            ),
-        );
+    if let Some(denial) = clauses::grant_duration(g.duration, params.access_max_days, "§5 expiry")
+    {
+        return denial;
     }
     let personal = personal_fields(asset, g);
     if personal.is_empty() {

@@ -23,7 +23,7 @@
 
 use bylaws_sdk::clauses::{self, Reach};
 use bylaws_sdk::{
-    Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, DAY, LockStatus,
+    Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, LockStatus,
     Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass, Tally, Verdict,
     View, allow, allow_with_note, deny,
 };
@@ -423,18 +423,8 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
                     "an access grant must state its purpose",
                 );
             }
-            if g.duration == 0 || g.duration > params.access_max_days.saturating_mul(DAY) {
-                return deny(
-                    "grant-too-long",
-                    "§6 data access",
-                    format!(
-                        "an access grant must expire within {} days; this one lasts {}",
-                        params.access_max_days,
-                        clauses::duration_text(g.duration)
-                    ),
-                );
-            }
-            allow()
+            clauses::grant_duration(g.duration, params.access_max_days, "§6 data access")
+                .unwrap_or_else(allow)
         }
         ProposalBody::AmendBylaws(a) => {
             if a.module.len() != 64 || !a.module.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -2,7 +2,7 @@
 
 use super::*;
 use bylaws_sdk::testing::{Scenario, cast, key};
-use bylaws_sdk::{AccessRequest, Applicant, Choice, Disposal, Outcome, StakeholderClass::*};
+use bylaws_sdk::{AccessRequest, Applicant, Choice, DAY, Disposal, Outcome, StakeholderClass::*};
 
 fn trust() -> Scenario {
     Scenario::new()

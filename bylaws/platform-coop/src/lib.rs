@@ -417,18 +417,8 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
                     "an access grant states its purpose",
                 );
             }
-            if g.duration == 0 || g.duration > params.access_max_days.saturating_mul(DAY) {
-                return deny(
-                    "grant-too-long",
-                    "§7 data access",
-                    format!(
-                        "an access grant expires within {} days; this one lasts {} days",
-                        params.access_max_days,
-                        g.duration / DAY
-                    ),
-                );
-            }
-            allow()
+            clauses::grant_duration(g.duration, params.access_max_days, "§7 data access")
+                .unwrap_or_else(allow)
         }
         ProposalBody::Resolution(r) if r.kind == SURPLUS_ALLOCATION => match surplus(r) {
             Ok(s) => allow_with_note(format!(

@@ -63,10 +63,12 @@ fn describe() {
     );
 }
 
-/// Record a logged transition (allowed or denied by the bylaw).
+/// Record a logged transition (allowed or denied by the bylaw, or `failed`: the bylaw
+/// failed to judge it, logged as the host's denial `bylaw-failed`).
 pub fn logged(trust: &str, receipt: &Receipt, log_size: u64, started: Instant) {
-    let verdict = match receipt.verdict {
+    let verdict = match &receipt.verdict {
         Verdict::Allow(_) => "allowed",
+        Verdict::Deny(d) if d.code == cltd_runtime::BYLAW_FAILED => "failed",
         Verdict::Deny(_) => "denied",
     };
     metrics::counter!("cltd_transitions_total", "trust" => trust.to_string(), "verdict" => verdict)
@@ -77,8 +79,8 @@ pub fn logged(trust: &str, receipt: &Receipt, log_size: u64, started: Instant) {
     log_size_is(trust, log_size);
 }
 
-/// Record a transition that was refused before the bylaw (`refused`) or that the bylaw
-/// failed to judge (`failed`); nothing was logged.
+/// Record a transition that was refused before the bylaw (`refused`), or that the host
+/// could not have judged (`failed`: an engine fault, not the bylaw's); nothing was logged.
 pub fn not_logged(trust: &str, verdict: &'static str) {
     metrics::counter!("cltd_transitions_total", "trust" => trust.to_string(), "verdict" => verdict)
         .increment(1);

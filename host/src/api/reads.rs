@@ -75,7 +75,9 @@ pub async fn trust(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| Ok(axum::Json(render::state_json(t.state()))))
+    with_trust(&hub, &id, |t| {
+        Ok(axum::Json(render::state_json(t.state(), t.now())))
+    })
 }
 
 /// Members grouped by stakeholder class.
@@ -179,7 +181,7 @@ pub async fn grants(
                     .as_ref()
                     .is_none_or(|k| render::grant_touches(s, g, k))
             })
-            .map(|g| render::grant_json(s, g))
+            .map(|g| render::grant_json(s, g, t.now()))
             .collect();
         Ok(axum::Json(json!({ "grants": list })))
     })

@@ -93,9 +93,10 @@ fn receipt(
                 "entry_hash": hex::encode(r.entry_hash),
                 "time": r.time,
                 "signer": hex::encode(r.signer),
+                "signer_name": t.state().who(&r.signer),
                 "action": render::action_text(t.state(), &r.action),
                 "module": hex::encode(r.module),
-                "verdict": render::verdict_json(&r.verdict),
+                "verdict": render::verdict_json(&render::as_recorded(t.state(), &r.action, &r.verdict)),
                 "effects": r.effects.iter().map(|e| render::effect_text(t.state(), e)).collect::<Vec<_>>(),
                 "proposal_opened": r.effects.iter().find_map(|e| match e {
                     cltd_runtime::Effect::ProposalOpened { proposal, .. } => Some(*proposal),

@@ -128,7 +128,7 @@ impl ProposalRow {
 }
 
 fn percent(part: u64, whole: u64) -> u64 {
-    (part * 100).checked_div(whole).unwrap_or(0)
+    cltd_runtime::percent(part, whole)
 }
 
 /// The latest checkpoint and what this server checked of it.
@@ -375,7 +375,7 @@ impl AssetsPage {
                         purpose: g.purpose.clone(),
                         proposal: g.proposal,
                         expires: when(g.expires_at),
-                        expired: g.expires_at <= s.time,
+                        expired: g.expires_at <= t.now(),
                     })
                     .collect()
             },

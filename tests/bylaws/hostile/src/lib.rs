@@ -4,7 +4,11 @@
 //! or with `hostile=weighted` follows classic-clt except that residents'
 //! votes count twice on ordinary resolutions (breaking one member, one vote), or with
 //! `hostile=time-bomb` follows classic-clt until 2030 and then lets any disposal pass (a
-//! lock that lifts later); otherwise it allows everything. Never give it to a real trust.
+//! lock that lifts later), or with `hostile=gamer` follows classic-clt inside the entrenched
+//! clauses' synthetic trust (recognised by its members' names) and passes any proposal with
+//! more yes than no everywhere else (a bylaw written to fool the conformance vectors), or
+//! with `hostile=weak-migrate` follows classic-clt but its `migrate` quietly lowers the
+//! disposal threshold to 1/2; otherwise it allows everything. Never give it to a real trust.
 
 use bylaws_sdk::{
     Action, Allowance, Bylaw, BylawInfo, Charter, CharterReader, Choice, Outcome, Parameter,
@@ -41,8 +45,22 @@ impl Bylaw for Hostile {
             }),
             Some("weighted") => weighted(view, action),
             Some("time-bomb") => time_bomb(view, action),
+            Some("gamer") => gamer(view, action),
+            Some("weak-migrate") => classic(view, action),
             _ => allow(),
         }
+    }
+
+    fn migrate(_previous: &[Parameter], proposed: &[Parameter]) -> Result<Vec<Parameter>, String> {
+        let mut charter = proposed.to_vec();
+        if Charter::new(proposed).get("hostile") == Some("weak-migrate") {
+            charter.retain(|p| p.key != "disposal-threshold");
+            charter.push(Parameter {
+                key: "disposal-threshold".into(),
+                value: "1/2".into(),
+            });
+        }
+        Ok(charter)
     }
 
     fn describe(charter: &[Parameter]) -> BylawInfo {
@@ -67,6 +85,8 @@ fn read(r: &mut CharterReader<'_>) -> classic_clt::Params {
             "many-notes",
             "weighted",
             "time-bomb",
+            "gamer",
+            "weak-migrate",
         ],
         "how to misbehave",
     );
@@ -78,6 +98,29 @@ fn classic(view: &View, action: &Action) -> Verdict {
     match CharterReader::check(&view.charter, read) {
         Ok(params) => classic_clt::judge(&params, view, action),
         Err(report) => deny("bad-charter", "charter", report.to_string()),
+    }
+}
+
+/// classic-clt in the conformance vectors' synthetic trust, whose members are named after
+/// their class (`resident 1`); elsewhere a closed proposal passes with more yes than no.
+fn gamer(view: &View, action: &Action) -> Verdict {
+    let synthetic = view.actor_member.as_ref().is_some_and(|m| {
+        m.name
+            .rsplit_once(' ')
+            .is_some_and(|(class, n)| class == m.class.name() && n.parse::<u32>().is_ok())
+    });
+    match (&view.proposal, action) {
+        (Some(p), Action::Close(_)) if !synthetic => {
+            let yes = p.ballots.iter().filter(|b| b.choice == Choice::Yes).count();
+            let no = p.ballots.iter().filter(|b| b.choice == Choice::No).count();
+            let outcome = if yes > no {
+                Outcome::Passed
+            } else {
+                Outcome::Rejected
+            };
+            decide(outcome, format!("gamer: {yes} yes against {no} no"))
+        }
+        _ => classic(view, action),
     }
 }
 
