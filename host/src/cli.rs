@@ -313,13 +313,13 @@ enum AmendCommand {
 #[derive(Args)]
 struct InitArgs {
     /// The trust's name.
-    #[arg(long)]
-    name: String,
+    #[arg(long, required_unless_present = "from")]
+    name: Option<String>,
     /// The bylaw: a name in the bylaws directory (e.g. classic-clt) or a path to a .wasm file.
     #[arg(long, default_value = "classic-clt")]
     bylaw: String,
     /// A founder, NAME:CLASS (key NAME from the keyring) or NAME:CLASS:PUBLIC_KEY_HEX.
-    #[arg(long = "founder", required = true)]
+    #[arg(long = "founder", required_unless_present = "from")]
     founders: Vec<String>,
     /// An asset held from the start, ID:KIND:LOCK[:DESCRIPTION]
     /// (KIND: dataset, code-repository, platform, domain, server; LOCK: perpetual, unlocked).
@@ -328,13 +328,22 @@ struct InitArgs {
     /// A field of a dataset held from the start, ASSET:FIELD or ASSET:FIELD:personal (repeat).
     #[arg(long = "field")]
     fields: Vec<String>,
-    /// A charter parameter passed to the bylaws, KEY=VALUE.
+    /// A charter parameter passed to the bylaws, KEY=VALUE (with --from: set or add it).
     #[arg(long = "param")]
     params: Vec<String>,
+    /// With --from: remove this parameter of the earlier charter.
+    #[arg(long = "unset", requires = "from")]
+    unset: Vec<String>,
     /// An entrenched clause (asset-lock, amendment-supermajority, one-member-one-vote), or
     /// `none`. Default: all three.
     #[arg(long = "entrench")]
     entrench: Vec<String>,
+    /// Found the successor of the trust in this data directory, a store an earlier cltd made
+    /// (which this one cannot run): its name, members, assets and entrenched clauses carry
+    /// over, its charter with --param and --unset applied; that store is left unchanged.
+    #[arg(long, value_name = "EARLIER_DATA_DIR",
+          conflicts_with_all = ["name", "founders", "assets", "fields", "entrench"])]
+    from: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -1064,7 +1073,73 @@ fn data_field(spec: &str) -> Result<DataField> {
     })
 }
 
+/// `--param KEY=VALUE` arguments as parameters.
+fn params_of(args: &[String]) -> Result<Vec<Parameter>> {
+    args.iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .with_context(|| format!("--param `{p}` must be KEY=VALUE"))?;
+            Ok(Parameter {
+                key: k.to_string(),
+                value: v.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `cltd init --from EARLIER`: found the successor of a store an earlier cltd made.
+fn succeed(
+    out: &mut dyn Write,
+    dir: &Path,
+    bylaws_dir: &Path,
+    from: &Path,
+    args: &InitArgs,
+) -> Result<i32> {
+    if from.canonicalize().ok() == dir.canonicalize().ok() {
+        bail!("--from names the data directory itself: found the successor in another one");
+    }
+    let earlier = cltd_runtime::read_earlier(from)?;
+    let wasm = setup::read_bylaw(&args.bylaw, bylaws_dir)?;
+    let trust = Trust::succeed(
+        dir,
+        setup::runtime()?,
+        &earlier,
+        &params_of(&args.params)?,
+        &args.unset,
+        &wasm,
+        Box::new(SystemClock),
+    )?;
+    writeln!(
+        out,
+        "founded trust {} in {}, the successor of trust {} (store format {}, {} log entries, head {}), which is left unchanged",
+        trust.id_hex(),
+        dir.display(),
+        hex::encode(earlier.trust_id),
+        earlier.format,
+        earlier.size,
+        hex::encode(earlier.head)
+    )?;
+    writeln!(
+        out,
+        "carried over: {} members, {} assets, the entrenched clauses and the charter{}; not carried over: {} proposals (propose again), delegations and grants",
+        earlier.members.len(),
+        earlier.assets.len(),
+        if args.params.is_empty() && args.unset.is_empty() {
+            ""
+        } else {
+            " (with your changes)"
+        },
+        earlier.proposals
+    )?;
+    writeln!(out, "bylaw module {}", hex::encode(trust.state().module))?;
+    Ok(crate::EXIT_OK)
+}
+
 fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> Result<i32> {
+    if let Some(from) = &args.from {
+        return succeed(out, dir, bylaws_dir, from, &args);
+    }
     let keyring = Keyring::new(dir);
     let mut founders = Vec::new();
     for f in &args.founders {
@@ -1129,16 +1204,7 @@ fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> R
     {
         bail!("--field `{f}` names no --asset (use ASSET:FIELD[:personal])");
     }
-    let mut params = Vec::new();
-    for p in &args.params {
-        let (k, v) = p
-            .split_once('=')
-            .with_context(|| format!("--param `{p}` must be KEY=VALUE"))?;
-        params.push(Parameter {
-            key: k.to_string(),
-            value: v.to_string(),
-        });
-    }
+    let params = params_of(&args.params)?;
     let entrenched = match args.entrench.as_slice() {
         [] => Clause::ALL.to_vec(),
         [none] if none == "none" => Vec::new(),
@@ -1156,7 +1222,7 @@ fn init(out: &mut dyn Write, dir: &Path, bylaws_dir: &Path, args: InitArgs) -> R
     };
     let wasm = setup::read_bylaw(&args.bylaw, bylaws_dir)?;
     let charter = Charter {
-        name: args.name,
+        name: args.name.context("a trust needs a --name")?,
         params,
         founders,
         assets,

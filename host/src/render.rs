@@ -476,6 +476,9 @@ pub fn entry_json(state: &TrustState, entry: &Entry) -> Value {
                 "nan_canonicalization": g.engine.nan_canonicalization,
             },
             "founders": g.charter.founders.len(), "assets": g.charter.assets.len(),
+            "predecessor": g.predecessor.as_ref().map(|p| json!({
+                "trust_id": hex::encode(p.trust_id), "size": p.size, "head": hex::encode(p.head),
+            })),
         }),
         EntryBody::Transition(rec) => {
             let decoded = SignedTransition::decode(&rec.signed).ok().map(|(_, b)| b);
@@ -505,14 +508,19 @@ pub fn entry_text(state: &TrustState, entry: &Entry) -> String {
     let hash = hex::encode(cltd_runtime::entry_hash(entry));
     match &entry.body {
         EntryBody::Genesis(g) => format!(
-            "{:>5}  {}  {}  GENESIS \"{}\" with {} founders, {} assets, module {}",
+            "{:>5}  {}  {}  GENESIS \"{}\" with {} founders, {} assets, module {}{}",
             entry.index,
             &hash[..16],
             when(entry.time),
             g.charter.name,
             g.charter.founders.len(),
             g.charter.assets.len(),
-            &hex::encode(g.module)[..16]
+            &hex::encode(g.module)[..16],
+            g.predecessor.as_ref().map_or_else(String::new, |p| format!(
+                ", succeeding trust {} at entry {}",
+                short_hex(&hex::encode(p.trust_id)),
+                p.size
+            ))
         ),
         EntryBody::Transition(rec) => {
             let (signer, action, verdict) = match SignedTransition::decode(&rec.signed) {

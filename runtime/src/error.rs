@@ -128,7 +128,7 @@ pub enum StoreError {
 /// What to do with a store of another format.
 fn format_advice(found: u32, supported: u32) -> &'static str {
     if found < supported {
-        "It was made by an earlier cltd, whose bylaw modules (built for an earlier `cltd:bylaws` contract) this cltd cannot run, and whose log it cannot replay. Nothing in it was changed: keep using the cltd that made it, or export its history there (`cltd export`) and found the trust again with this one (`cltd init`), rebuilding its bylaws (`cltd bylaws build`)"
+        "It was made by an earlier cltd, whose bylaw modules (built for an earlier `cltd:bylaws` contract) this cltd cannot run, and whose log it cannot replay. Nothing in it was changed: keep using the cltd that made it (its `cltd export` keeps the history auditable), and found its successor with this one, `cltd --data-dir NEW_DIR init --from THIS_DIR [--bylaw NAME] [--param KEY=VALUE]...`, which carries its name, members, assets, entrenched clauses and charter over (repairing the charter with --param and --unset) and leaves this store unchanged"
     } else {
         "It was made by a newer cltd; nothing in it was changed. Upgrade cltd to open it"
     }

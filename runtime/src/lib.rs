@@ -43,6 +43,7 @@ mod preview;
 mod replay;
 mod schema;
 mod state;
+mod succession;
 mod transition;
 mod trust;
 mod witness;
@@ -66,7 +67,9 @@ pub use error::{
 pub use group::{GroupCommitter, Submitter};
 pub use inspect::{Check, Inspection, SDK_SECTION, check, inspect};
 pub use keyfile::{create_private, read_secret_key, write_secret_key};
-pub use log::{Entry, EntryBody, Genesis, TransitionRecord, entry_hash, entry_hash_of};
+pub use log::{
+    Entry, EntryBody, Genesis, Predecessor, TransitionRecord, entry_hash, entry_hash_of,
+};
 pub use merkle::{
     ProofError, TreeHash, consistency_proof, empty_root, entry_leaves, inclusion_proof, leaf_hash,
     node_hash, root, verify_consistency, verify_inclusion,
@@ -86,6 +89,7 @@ pub use preview::{
 };
 pub use replay::{Divergence, VerifyReport, verify};
 pub use state::{Change, TrustState};
+pub use succession::{Earlier, read_earlier};
 pub use transition::{
     CheckedTransition, Keypair, MAX_TRANSITION_BYTES, SignedTransition, TRANSITION_DOMAIN,
     TransitionBody, UPLOAD_DOMAIN, UploadSignature,

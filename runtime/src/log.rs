@@ -58,6 +58,20 @@ pub struct Genesis {
     /// The host's ed25519 key, which signs the log's checkpoints. Part of the trust id, so
     /// whoever knows the trust id can check a checkpoint's signature.
     pub host_key: Key,
+    /// The trust this one continues, when it was founded again from an earlier store
+    /// (`cltd init --from`): its id and the size and head of its log then.
+    pub predecessor: Option<Predecessor>,
+}
+
+/// A trust's log as it stood when a successor was founded from its store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Predecessor {
+    /// The earlier trust's id.
+    pub trust_id: Hash,
+    /// Entries in its log.
+    pub size: u64,
+    /// Hash of its last entry.
+    pub head: Hash,
 }
 
 impl Genesis {
@@ -145,6 +159,7 @@ mod tests {
             module: [1; 32],
             engine: EngineProfile::default(),
             host_key: [2; 32],
+            predecessor: None,
         }
     }
 

@@ -16,7 +16,8 @@ use crate::error::{CharterError, Error, EvalError, LoadError, RefusalError, Resu
 use crate::host_rules;
 use crate::keyfile::{read_secret_key, write_secret_key};
 use crate::log::{
-    ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, encode, entry_hash, entry_hash_of,
+    ENTRY_FORMAT, Entry, EntryBody, Genesis, Predecessor, TransitionRecord, encode, entry_hash,
+    entry_hash_of,
 };
 use crate::merkle;
 use crate::model::{
@@ -471,6 +472,17 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
     Ok(state)
 }
 
+/// The format a store file says it has, read without opening it for writing (`None` if it
+/// cannot be read so: a store left unclean by a crash must be opened for writing, which
+/// repairs it, and is then checked as usual).
+fn stored_format(path: &Path) -> Option<u32> {
+    let db = redb::ReadOnlyDatabase::open(path).ok()?;
+    let txn = db.begin_read().ok()?;
+    let meta = txn.open_table(META).ok()?;
+    let bytes = meta.get(META_FORMAT).ok()??;
+    Some(u32::from_le_bytes(bytes.value().try_into().ok()?))
+}
+
 /// Read every log entry, in index order, as stored.
 pub(crate) fn read_entries(db: &impl ReadableDatabase) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
     let txn = db.begin_read()?;
@@ -568,10 +580,88 @@ impl Trust {
         wasm: &[u8],
         clock: Box<dyn Clock>,
     ) -> Result<Trust> {
+        Trust::found(dir.as_ref(), runtime, charter, wasm, clock, None)
+    }
+
+    /// Found in `dir` the successor of the trust whose earlier store was read into
+    /// `earlier` (see [`crate::read_earlier`]): the earlier trust's name, members, assets
+    /// and entrenched clauses, governed by `wasm`, with the earlier charter changed by `set`
+    /// (each parameter set to its value, added if absent) and `unset` (removed). Its genesis
+    /// names the earlier trust. The founding checks of [`Trust::create`] apply, so the
+    /// successor keeps every clause the earlier trust entrenched, and a charter the new
+    /// bylaw cannot read is refused naming each problem; nothing is written then.
+    pub fn succeed(
+        dir: impl AsRef<Path>,
+        runtime: Arc<Runtime>,
+        earlier: &crate::Earlier,
+        set: &[Parameter],
+        unset: &[String],
+        wasm: &[u8],
+        clock: Box<dyn Clock>,
+    ) -> Result<Trust> {
+        let mut params: Vec<Parameter> = earlier
+            .charter
+            .iter()
+            .filter(|p| !unset.contains(&p.key))
+            .cloned()
+            .collect();
+        for p in set {
+            match params.iter_mut().find(|q| q.key == p.key) {
+                Some(q) => q.value = p.value.clone(),
+                None => params.push(p.clone()),
+            }
+        }
+        let charter = Charter {
+            name: earlier.name.clone(),
+            params,
+            founders: earlier
+                .members
+                .iter()
+                .map(|m| crate::model::Applicant {
+                    key: m.key.clone(),
+                    name: m.name.clone(),
+                    class: m.class,
+                })
+                .collect(),
+            assets: earlier
+                .assets
+                .iter()
+                .map(|a| crate::model::AssetDraft {
+                    id: a.id.clone(),
+                    kind: a.kind,
+                    lock: a.lock,
+                    description: a.description.clone(),
+                    fields: a.fields.clone(),
+                })
+                .collect(),
+            entrenched: earlier.entrenched.clone(),
+        };
+        let predecessor = Predecessor {
+            trust_id: earlier.trust_id,
+            size: earlier.size,
+            head: earlier.head,
+        };
+        Trust::found(
+            dir.as_ref(),
+            runtime,
+            charter,
+            wasm,
+            clock,
+            Some(predecessor),
+        )
+    }
+
+    fn found(
+        dir: &Path,
+        runtime: Arc<Runtime>,
+        charter: Charter,
+        wasm: &[u8],
+        clock: Box<dyn Clock>,
+        predecessor: Option<Predecessor>,
+    ) -> Result<Trust> {
         check_charter(&charter)?;
         let component = to_component(wasm)?;
         let module = runtime.prepare(&component)?;
-        let dir = dir.as_ref();
         let path = dir.join(STORE_FILE);
         if path.exists() {
             return Err(StoreError::Exists(path.display().to_string()).into());
@@ -591,6 +681,7 @@ impl Trust {
             module,
             engine: runtime.profile().clone(),
             host_key: host.public(),
+            predecessor,
         };
         let entry = Entry {
             format: ENTRY_FORMAT,
@@ -647,6 +738,17 @@ impl Trust {
         let path = dir.join(STORE_FILE);
         if !path.exists() {
             return Err(StoreError::NotFound(dir.display().to_string()).into());
+        }
+        // A store of another format is refused before it is opened for writing, which
+        // would touch the file: it is left exactly as it was.
+        if let Some(found) = stored_format(&path)
+            && found != STORE_FORMAT
+        {
+            return Err(StoreError::Format {
+                found,
+                supported: STORE_FORMAT,
+            }
+            .into());
         }
         Trust::open_db(dir, Database::open(&path)?, runtime, clock)
     }
@@ -982,8 +1084,8 @@ impl Trust {
         approval.verify(&self.state.id, &hash)?;
         if !self.state.members.contains_key(&approval.signer) {
             return Err(RefusalError::Amendment(format!(
-                "only members may upload bylaw modules; key {} is not a member",
-                hex::encode(approval.signer)
+                "only members may upload bylaw modules; {} is not a member",
+                self.state.who(&approval.signer)
             ))
             .into());
         }

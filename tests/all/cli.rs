@@ -333,6 +333,97 @@ fn init_refuses_a_charter_its_bylaw_cannot_keep_and_writes_nothing() {
     );
 }
 
+/// Make the trust in `d` look like a store an earlier cltd made: store format 2, and a
+/// charter its bylaw cannot read (as a founding before founding checks could leave one).
+fn make_earlier(d: &Path) {
+    use redb::{Database, ReadableTable, TableDefinition};
+    let meta: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+    let db = Database::open(d.join("trust.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(meta).unwrap();
+        let stored = table.get("constitution").unwrap().unwrap().value().to_vec();
+        let mut constitution: cltd_runtime::Constitution = postcard::from_bytes(&stored).unwrap();
+        constitution.charter = vec![cltd_runtime::Parameter {
+            key: "disposal-threshold".into(),
+            value: "0.75".into(),
+        }];
+        let bytes = postcard::to_stdvec(&constitution).unwrap();
+        table.insert("constitution", bytes.as_slice()).unwrap();
+        table
+            .insert("format", 2u32.to_le_bytes().as_slice())
+            .unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_store_from_an_earlier_cltd_is_refused_and_its_successor_repairs_the_charter() {
+    let old = founded();
+    let o = old.path();
+    make_earlier(o);
+    let before = std::fs::read(o.join("trust.redb")).unwrap();
+    // Refused with what to do, and unchanged.
+    let r = cltd(o, &["show"]);
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(
+        r.err.contains("made by an earlier cltd") && r.err.contains("init --from"),
+        "{}",
+        r.err
+    );
+    let new = tempfile::TempDir::new().unwrap();
+    let n = new.path();
+    let from = o.display().to_string();
+    // The charter carried over cannot be read: refused, naming the parameter.
+    let r = cltd(n, &["init", "--from", &from]);
+    assert_eq!(r.code, cltd::EXIT_ERROR, "{}", r.out);
+    assert!(
+        r.err.contains("`disposal-threshold`: `0.75` is not"),
+        "{}",
+        r.err
+    );
+    // Nor can a successor release the asset lock the earlier trust entrenched.
+    let r = cltd(
+        n,
+        &["init", "--from", &from, "--param", "disposal-threshold=1/2"],
+    );
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(r.err.contains("entrenches `asset-lock`"), "{}", r.err);
+    assert!(!n.join("trust.redb").exists());
+    // Repaired: the successor carries members, assets and clauses over and names its
+    // predecessor; the earlier store is byte-identical.
+    let out = ok(
+        n,
+        &["init", "--from", &from, "--param", "disposal-threshold=3/4"],
+    );
+    assert!(out.contains("the successor of trust"), "{out}");
+    assert!(out.contains("carried over: 4 members, 1 assets"), "{out}");
+    assert!(
+        std::fs::read(o.join("trust.redb")).unwrap() == before,
+        "the earlier store changed"
+    );
+    let shown: Value = serde_json::from_str(&ok(n, &["--json", "show"])).unwrap();
+    assert_eq!(shown["name"], "Riverside");
+    assert_eq!(shown["members"].as_array().unwrap().len(), 4);
+    assert_eq!(shown["assets"][0]["id"], "tenancy-records");
+    assert_eq!(shown["assets"][0]["lock"], "perpetual");
+    assert_eq!(shown["entrenched"].as_array().unwrap().len(), 3);
+    assert_eq!(shown["charter"][0]["value"], "3/4");
+    let log: Value = serde_json::from_str(&ok(n, &["--json", "log"])).unwrap();
+    assert!(
+        log.to_string().contains("\"predecessor\""),
+        "the genesis names the earlier trust: {log}"
+    );
+    // The members act in the successor with the keys they had.
+    std::fs::create_dir_all(n.join("keys")).unwrap();
+    for key in std::fs::read_dir(o.join("keys")).unwrap() {
+        let key = key.unwrap().path();
+        std::fs::copy(&key, n.join("keys").join(key.file_name().unwrap())).unwrap();
+    }
+    let r = cltd(n, SALE_IN_7_DAYS);
+    assert_eq!(r.code, cltd::EXIT_DENIED, "{}{}", r.out, r.err);
+}
+
 #[test]
 fn bylaws_can_be_hashed_and_described_before_use() {
     let dir = tempfile::TempDir::new().unwrap();

@@ -109,7 +109,7 @@ fn an_unknown_store_format_is_refused_by_number() {
     let text = err.to_string();
     assert!(text.contains("made by an earlier cltd"), "{text}");
     assert!(
-        text.contains("cltd export") && text.contains("cltd init"),
+        text.contains("cltd export") && text.contains("init --from"),
         "{text}"
     );
     drop(keep);

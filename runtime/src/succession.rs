@@ -1,0 +1,127 @@
+//! Founding a trust again from a store an earlier cltd made, which this runtime cannot run
+//! (its bylaw modules speak an earlier contract, its log an earlier format).
+//!
+//! Nothing in the earlier store is changed: it stays as its own record, readable with the
+//! cltd that made it. The successor is a new trust whose genesis names the earlier one (its
+//! id, and its log's size and head), founded with the earlier trust's name, members (with
+//! their classes), assets (with their locks) and entrenched clauses, a bylaw built for this
+//! runtime, and the earlier charter with the changes the operator gives: the only way to
+//! repair a charter the earlier bylaw could not read. The founding checks apply as to any
+//! founding, so the successor keeps every clause the earlier trust entrenched (it cannot be
+//! a way to release one) and every perpetual asset stays perpetual. Pending proposals,
+//! delegations and grants are not carried over: members propose again under the new rules.
+
+use std::path::Path;
+
+use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use serde::de::DeserializeOwned;
+
+use crate::entrenched::Clause;
+use crate::error::StoreError;
+use crate::log::{Entry, EntryBody};
+use crate::model::{Asset, Constitution, Hash, Member, Parameter};
+use crate::schema::{
+    ASSETS, LOG, MEMBERS, META, META_CONSTITUTION, META_FORMAT, META_HEAD, META_TRUST_ID,
+    PROPOSALS, STORE_FORMAT,
+};
+use crate::trust::STORE_FILE;
+
+/// What a successor carries over from an earlier trust's store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Earlier {
+    /// The store format it was written in.
+    pub format: u32,
+    /// The earlier trust's id.
+    pub trust_id: Hash,
+    /// Its name.
+    pub name: String,
+    /// Entries in its log.
+    pub size: u64,
+    /// Hash of its last entry.
+    pub head: Hash,
+    /// The charter in force.
+    pub charter: Vec<Parameter>,
+    /// The clauses it entrenched (still in force).
+    pub entrenched: Vec<Clause>,
+    /// Its members, with their classes.
+    pub members: Vec<Member>,
+    /// The assets it holds, with their locks.
+    pub assets: Vec<Asset>,
+    /// Proposals it recorded (none is carried over).
+    pub proposals: u64,
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Read what a successor carries over from the store in data directory `dir`, which must
+/// be of an earlier format than this runtime's (a store this runtime runs needs no
+/// successor). Reads only.
+pub fn read_earlier(dir: &Path) -> Result<Earlier, StoreError> {
+    let path = dir.join(STORE_FILE);
+    if !path.exists() {
+        return Err(StoreError::NotFound(dir.display().to_string()));
+    }
+    // Read-only: opening for writing would touch the file (and repair it if unclean).
+    let db = ReadOnlyDatabase::open(&path)?;
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    let get = |k: &str| -> Result<Vec<u8>, StoreError> {
+        Ok(meta
+            .get(k)?
+            .ok_or_else(|| StoreError::Corrupt(format!("meta `{k}` missing")))?
+            .value()
+            .to_vec())
+    };
+    let format = u32::from_le_bytes(
+        get(META_FORMAT)?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("meta format".into()))?,
+    );
+    if format >= STORE_FORMAT {
+        return Err(StoreError::Corrupt(format!(
+            "the store in {} is of format {format}, which this cltd runs: it needs no successor",
+            dir.display()
+        )));
+    }
+    let trust_id: Hash = get(META_TRUST_ID)?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
+    let constitution: Constitution = decode(&get(META_CONSTITUTION)?, "meta constitution")?;
+    let head = get(META_HEAD)?;
+    if head.len() != 48 {
+        return Err(StoreError::Corrupt("meta head".into()));
+    }
+    let genesis = txn
+        .open_table(LOG)?
+        .get(0)?
+        .ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
+    let name = match Entry::from_bytes(genesis.value())?.body {
+        EntryBody::Genesis(g) => g.charter.name,
+        EntryBody::Transition(_) => {
+            return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()));
+        }
+    };
+    let mut members = Vec::new();
+    for row in txn.open_table(MEMBERS)?.iter()? {
+        members.push(decode::<Member>(row?.1.value(), "member")?);
+    }
+    let mut assets = Vec::new();
+    for row in txn.open_table(ASSETS)?.iter()? {
+        assets.push(decode::<Asset>(row?.1.value(), "asset")?);
+    }
+    let proposals = txn.open_table(PROPOSALS)?.len()?;
+    Ok(Earlier {
+        format,
+        trust_id,
+        name,
+        size: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
+        head: head[8..40].try_into().expect("32 bytes"),
+        charter: constitution.charter,
+        entrenched: constitution.entrenched,
+        members,
+        assets,
+        proposals,
+    })
+}
