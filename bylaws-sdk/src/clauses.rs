@@ -22,9 +22,104 @@
 //! ```
 
 use crate::{
-    ClassTally, DAY, Outcome, Ratio, StakeholderClass, Tally, Verdict, decide,
-    decide_with_timelock, deny, percent,
+    Bound, CharterReader, ClassTally, DAY, Outcome, Ratio, StakeholderClass, Tally, Verdict,
+    decide, decide_with_timelock, deny, percent,
 };
+
+/// How a bylaw decides amendments to itself: the four parameters classic-clt,
+/// civic-data-trust and platform-coop each read, and the close they share (a quorum, then a
+/// supermajority with a timelock).
+///
+/// ```
+/// use bylaws_sdk::{CharterReader, Parameter, clauses::Amendments};
+/// let charter = vec![Parameter { key: "amendment-timelock-days".into(), value: "14".into() }];
+/// let mut r = CharterReader::new(&charter);
+/// let rules = Amendments::read(&mut r, "§8");
+/// assert!(r.finish().is_valid());
+/// assert_eq!(rules.timelock_days, 14);
+/// assert_eq!(rules, Amendments { timelock_days: 14, ..Amendments::DEFAULT });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amendments {
+    /// `amendment-threshold` [2/3]: share of votes cast an amendment needs (at least).
+    pub threshold: Ratio,
+    /// `amendment-quorum` [1/2]: share of the electorate that must take part.
+    pub quorum: Ratio,
+    /// `amendment-min-window-days` [30]: the shortest window (notice) for an amendment.
+    pub min_window_days: u64,
+    /// `amendment-timelock-days` [7]: the wait between passing and executing it.
+    pub timelock_days: u64,
+}
+
+impl Amendments {
+    /// Two thirds of votes cast, a quorum of half, 30 days' notice, a 7-day timelock.
+    pub const DEFAULT: Amendments = Amendments {
+        threshold: Ratio::of(2, 3),
+        quorum: Ratio::of(1, 2),
+        min_window_days: 30,
+        timelock_days: 7,
+    };
+
+    /// Read (and declare) the four parameters, described as the bylaw's `section`
+    /// (`"§8"`). Windows and timelocks run to ten years, the host's limit on a window.
+    pub fn read(r: &mut CharterReader<'_>, section: &str) -> Amendments {
+        let d = Amendments::DEFAULT;
+        Amendments {
+            threshold: r.ratio(
+                "amendment-threshold",
+                d.threshold,
+                Bound::AtLeast(Ratio::of(1, 2)),
+                Bound::AtMost(Ratio::ONE),
+                &format!("{section} share of votes cast an amendment needs"),
+            ),
+            quorum: r.ratio(
+                "amendment-quorum",
+                d.quorum,
+                Bound::Above(Ratio::ZERO),
+                Bound::AtMost(Ratio::ONE),
+                &format!("{section} share of the electorate that must take part in an amendment"),
+            ),
+            min_window_days: r.days(
+                "amendment-min-window-days",
+                d.min_window_days,
+                1,
+                3_650,
+                &format!("{section} shortest voting window (notice) for an amendment"),
+            ),
+            timelock_days: r.days(
+                "amendment-timelock-days",
+                d.timelock_days,
+                0,
+                3_650,
+                &format!("{section} wait between passing and executing an amendment"),
+            ),
+        }
+    }
+
+    /// Close an amendment under `clause` (`"§8 amendments"`): expired below the quorum,
+    /// else passed with the timelock from `now` if it reaches the threshold, else rejected.
+    pub fn close(&self, tally: &Tally, clause: &str, now: u64) -> Verdict {
+        let kind = "amend-bylaws";
+        quorum(tally, self.quorum, clause, kind).unwrap_or_else(|| {
+            supermajority_with_timelock(
+                tally,
+                self.threshold,
+                clause,
+                kind,
+                self.timelock_days,
+                now,
+            )
+        })
+    }
+
+    /// The rule in words, for a bylaw's summary.
+    pub fn summary(&self, section: &str) -> String {
+        format!(
+            "{section} amendments: at least {} of votes cast, quorum {} of the electorate, window at least {} days, executed after a timelock of {} days",
+            self.threshold, self.quorum, self.min_window_days, self.timelock_days
+        )
+    }
+}
 
 /// A duration in days (and hours, when not whole days).
 pub fn duration_text(seconds: u64) -> String {

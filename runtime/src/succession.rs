@@ -18,13 +18,9 @@ use serde::de::DeserializeOwned;
 
 use crate::entrenched::Clause;
 use crate::error::StoreError;
-use crate::log::{Entry, EntryBody};
-use crate::model::{Asset, Constitution, Hash, Member, Parameter};
-use crate::schema::{
-    ASSETS, LOG, MEMBERS, META, META_CONSTITUTION, META_FORMAT, META_HEAD, META_TRUST_ID,
-    PROPOSALS, STORE_FORMAT,
-};
-use crate::trust::STORE_FILE;
+use crate::model::{Asset, Hash, Member, Parameter};
+use crate::schema::{ASSETS, MEMBERS, PROPOSALS, STORE_FORMAT};
+use crate::trust::{STORE_FILE, read_meta};
 
 /// What a successor carries over from an earlier trust's store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,43 +62,16 @@ pub fn read_earlier(dir: &Path) -> Result<Earlier, StoreError> {
     // Read-only: opening for writing would touch the file (and repair it if unclean).
     let db = ReadOnlyDatabase::open(&path)?;
     let txn = db.begin_read()?;
-    let meta = txn.open_table(META)?;
-    let get = |k: &str| -> Result<Vec<u8>, StoreError> {
-        Ok(meta
-            .get(k)?
-            .ok_or_else(|| StoreError::Corrupt(format!("meta `{k}` missing")))?
-            .value()
-            .to_vec())
-    };
-    let format = u32::from_le_bytes(
-        get(META_FORMAT)?
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("meta format".into()))?,
-    );
-    if format >= STORE_FORMAT {
-        return Err(StoreError::Corrupt(format!(
-            "the store in {} is of format {format}, which this cltd runs: it needs no successor",
-            dir.display()
-        )));
-    }
-    let trust_id: Hash = get(META_TRUST_ID)?
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
-    let constitution: Constitution = decode(&get(META_CONSTITUTION)?, "meta constitution")?;
-    let head = get(META_HEAD)?;
-    if head.len() != 48 {
-        return Err(StoreError::Corrupt("meta head".into()));
-    }
-    let genesis = txn
-        .open_table(LOG)?
-        .get(0)?
-        .ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
-    let name = match Entry::from_bytes(genesis.value())?.body {
-        EntryBody::Genesis(g) => g.charter.name,
-        EntryBody::Transition(_) => {
-            return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()));
+    let meta = read_meta(&txn, |format| {
+        if format < STORE_FORMAT {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "the store in {} is of format {format}, which this cltd runs: it needs no successor",
+                dir.display()
+            )))
         }
-    };
+    })?;
     let mut members = Vec::new();
     for row in txn.open_table(MEMBERS)?.iter()? {
         members.push(decode::<Member>(row?.1.value(), "member")?);
@@ -113,13 +82,13 @@ pub fn read_earlier(dir: &Path) -> Result<Earlier, StoreError> {
     }
     let proposals = txn.open_table(PROPOSALS)?.len()?;
     Ok(Earlier {
-        format,
-        trust_id,
-        name,
-        size: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
-        head: head[8..40].try_into().expect("32 bytes"),
-        charter: constitution.charter,
-        entrenched: constitution.entrenched,
+        format: meta.format,
+        trust_id: meta.id,
+        name: meta.name,
+        size: meta.size,
+        head: meta.head,
+        charter: meta.constitution.charter,
+        entrenched: meta.constitution.entrenched,
         members,
         assets,
         proposals,

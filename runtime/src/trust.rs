@@ -393,9 +393,30 @@ impl<'txn> StateTables<'txn> {
     }
 }
 
-/// Read a trust's state from its tables (what the store says, not what the log says).
-pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, StoreError> {
-    let txn = db.begin_read()?;
+/// What a store's `meta` table and genesis entry say, in any store format.
+pub(crate) struct StoredMeta {
+    /// The store format.
+    pub format: u32,
+    /// The trust id.
+    pub id: Hash,
+    /// The rules in force.
+    pub constitution: Constitution,
+    /// Entries in the log.
+    pub size: u64,
+    /// Hash of the last entry.
+    pub head: Hash,
+    /// Host time of the last entry.
+    pub time: u64,
+    /// The trust's name, from its genesis entry.
+    pub name: String,
+}
+
+/// Read the `meta` table and the genesis entry's name, first asking `accept` whether the
+/// store's format is one the caller reads (before anything else is decoded).
+pub(crate) fn read_meta(
+    txn: &redb::ReadTransaction,
+    accept: impl FnOnce(u32) -> Result<(), StoreError>,
+) -> Result<StoredMeta, StoreError> {
     let meta = txn.open_table(META)?;
     let get = |k: &str| -> Result<Vec<u8>, StoreError> {
         Ok(meta
@@ -409,12 +430,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
             .try_into()
             .map_err(|_| StoreError::Corrupt("meta format".into()))?,
     );
-    if format != STORE_FORMAT {
-        return Err(StoreError::Format {
-            found: format,
-            supported: STORE_FORMAT,
-        });
-    }
+    accept(format)?;
     let id: Hash = get(META_TRUST_ID)?
         .try_into()
         .map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
@@ -423,26 +439,51 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
     if head.len() != 48 {
         return Err(StoreError::Corrupt("meta head".into()));
     }
-    let mut state = TrustState {
-        id,
-        module: constitution.module,
-        charter: constitution.charter,
-        entrenched: constitution.entrenched,
-        size: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
-        head: head[8..40].try_into().expect("32 bytes"),
-        time: u64::from_le_bytes(head[40..].try_into().expect("8 bytes")),
-        ..TrustState::default()
-    };
     let genesis = txn
         .open_table(LOG)?
         .get(0)?
         .ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
-    match Entry::from_bytes(genesis.value())?.body {
-        EntryBody::Genesis(g) => state.name = g.charter.name,
+    let name = match Entry::from_bytes(genesis.value())?.body {
+        EntryBody::Genesis(g) => g.charter.name,
         EntryBody::Transition(_) => {
             return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()));
         }
-    }
+    };
+    Ok(StoredMeta {
+        format,
+        id,
+        constitution,
+        size: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
+        head: head[8..40].try_into().expect("32 bytes"),
+        time: u64::from_le_bytes(head[40..].try_into().expect("8 bytes")),
+        name,
+    })
+}
+
+/// Read a trust's state from its tables (what the store says, not what the log says).
+pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, StoreError> {
+    let txn = db.begin_read()?;
+    let meta = read_meta(&txn, |found| {
+        if found == STORE_FORMAT {
+            Ok(())
+        } else {
+            Err(StoreError::Format {
+                found,
+                supported: STORE_FORMAT,
+            })
+        }
+    })?;
+    let mut state = TrustState {
+        id: meta.id,
+        name: meta.name,
+        module: meta.constitution.module,
+        charter: meta.constitution.charter,
+        entrenched: meta.constitution.entrenched,
+        size: meta.size,
+        head: meta.head,
+        time: meta.time,
+        ..TrustState::default()
+    };
     for row in txn.open_table(MEMBERS)?.iter()? {
         let (k, v) = row?;
         state

@@ -23,7 +23,7 @@
 //!
 //! Every charter parameter has a default; see [`Params`].
 
-use bylaws_sdk::clauses::{self, Reach};
+use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     AccessRequest, Action, Asset, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport,
     LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass,
@@ -73,14 +73,9 @@ pub struct Params {
     /// `disposal-threshold` [2/3]: share of votes cast needed in each class to dispose of a
     /// perpetual asset.
     pub disposal_threshold: Ratio,
-    /// `amendment-threshold` [2/3]: share of votes cast an amendment needs (at least).
-    pub amendment_threshold: Ratio,
-    /// `amendment-quorum` [1/2].
-    pub amendment_quorum: Ratio,
-    /// `amendment-min-window-days` [30].
-    pub amendment_min_window_days: u64,
-    /// `amendment-timelock-days` [7].
-    pub amendment_timelock_days: u64,
+    /// `amendment-threshold` [2/3], `amendment-quorum` [1/2], `amendment-min-window-days`
+    /// [30], `amendment-timelock-days` [7]: how amendments are decided (§10).
+    pub amendments: Amendments,
 }
 
 impl Default for Params {
@@ -96,10 +91,7 @@ impl Default for Params {
             council_approval: Ratio::of(1, 2),
             veto_share: Ratio::of(1, 2),
             disposal_threshold: Ratio::of(2, 3),
-            amendment_threshold: Ratio::of(2, 3),
-            amendment_quorum: Ratio::of(1, 2),
-            amendment_min_window_days: 30,
-            amendment_timelock_days: 7,
+            amendments: Amendments::DEFAULT,
         }
     }
 }
@@ -183,34 +175,7 @@ impl Params {
                 one,
                 "§8 share of votes cast needed in each class to dispose of a perpetual asset",
             ),
-            amendment_threshold: r.ratio(
-                "amendment-threshold",
-                d.amendment_threshold,
-                half,
-                one,
-                "§10 share of votes cast an amendment needs",
-            ),
-            amendment_quorum: r.ratio(
-                "amendment-quorum",
-                d.amendment_quorum,
-                above_zero,
-                one,
-                "§10 share of the electorate that must take part in an amendment",
-            ),
-            amendment_min_window_days: r.days(
-                "amendment-min-window-days",
-                d.amendment_min_window_days,
-                1,
-                MAX_DAYS,
-                "§10 shortest voting window (notice) for an amendment",
-            ),
-            amendment_timelock_days: r.days(
-                "amendment-timelock-days",
-                d.amendment_timelock_days,
-                0,
-                MAX_DAYS,
-                "§10 wait between passing and executing an amendment",
-            ),
+            amendments: Amendments::read(r, "§10"),
         };
         if p.min_window_days > p.max_window_days {
             r.problem(
@@ -322,13 +287,7 @@ impl Bylaw for CivicDataTrust {
                     p.disposal_threshold
                 ),
                 "§9 only the proposer may withdraw a proposal".to_string(),
-                format!(
-                    "§10 amendments: at least {} of votes cast, quorum {}, window at least {} days, timelock {} days",
-                    p.amendment_threshold,
-                    p.amendment_quorum,
-                    p.amendment_min_window_days,
-                    p.amendment_timelock_days
-                ),
+                p.amendments.summary("§10"),
             ];
         BylawInfo::new(
             "civic-data-trust",
@@ -348,7 +307,7 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             params.review_days.max(params.min_window_days),
             "§5 review window",
         ),
-        ProposalBody::AmendBylaws(_) => (params.amendment_min_window_days, "§10 amendments"),
+        ProposalBody::AmendBylaws(_) => (params.amendments.min_window_days, "§10 amendments"),
         _ => (params.min_window_days, "§2 ordinary resolutions"),
     };
     if let Some(denial) = clauses::voting_window(
@@ -402,7 +361,7 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
         ProposalBody::GrantAccess(g) => grant(params, view, g),
         ProposalBody::AmendBylaws(_) => allow_with_note(format!(
             "§10: the members decide by at least {} of votes cast",
-            params.amendment_threshold
+            params.amendments.threshold
         )),
         ProposalBody::Resolution(r) => deny(
             "unknown-resolution",
@@ -498,19 +457,7 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let tally = Tally::of(proposal);
     let kind = proposal.body.kind();
     if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
-        let clause = "§10 amendments";
-        return clauses::quorum(&tally, params.amendment_quorum, clause, kind).unwrap_or_else(
-            || {
-                clauses::supermajority_with_timelock(
-                    &tally,
-                    params.amendment_threshold,
-                    clause,
-                    kind,
-                    params.amendment_timelock_days,
-                    view.now,
-                )
-            },
-        );
+        return params.amendments.close(&tally, "§10 amendments", view.now);
     }
     let clause = "§2 ordinary resolutions";
     if let Some(expired) = clauses::quorum(&tally, params.ordinary_quorum, clause, kind) {

@@ -21,7 +21,7 @@
 //!
 //! Every charter parameter has a default; see [`Params`].
 
-use bylaws_sdk::clauses::{self, Reach};
+use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, LockStatus,
     Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass, Tally, Verdict,
@@ -55,14 +55,9 @@ pub struct Params {
     pub access_max_days: u64,
     /// `max-window-days` [90]: the longest voting window.
     pub max_window_days: u64,
-    /// `amendment-threshold` [2/3]: share of votes cast an amendment needs (at least).
-    pub amendment_threshold: Ratio,
-    /// `amendment-quorum` [1/2]: share of the electorate that must take part.
-    pub amendment_quorum: Ratio,
-    /// `amendment-min-window-days` [30].
-    pub amendment_min_window_days: u64,
-    /// `amendment-timelock-days` [7]: wait between passing and executing an amendment.
-    pub amendment_timelock_days: u64,
+    /// `amendment-threshold` [2/3], `amendment-quorum` [1/2], `amendment-min-window-days`
+    /// [30], `amendment-timelock-days` [7]: how amendments are decided (§8).
+    pub amendments: Amendments,
 }
 
 impl Default for Params {
@@ -76,10 +71,7 @@ impl Default for Params {
             disposal_min_window_days: 14,
             access_max_days: 365,
             max_window_days: 90,
-            amendment_threshold: Ratio::of(2, 3),
-            amendment_quorum: Ratio::of(1, 2),
-            amendment_min_window_days: 30,
-            amendment_timelock_days: 7,
+            amendments: Amendments::DEFAULT,
         }
     }
 }
@@ -155,34 +147,7 @@ impl Params {
                 MAX_DAYS,
                 "§2 longest voting window",
             ),
-            amendment_threshold: r.ratio(
-                "amendment-threshold",
-                d.amendment_threshold,
-                half,
-                one,
-                "§8 share of votes cast an amendment needs",
-            ),
-            amendment_quorum: r.ratio(
-                "amendment-quorum",
-                d.amendment_quorum,
-                above_zero,
-                one,
-                "§8 share of the electorate that must take part in an amendment",
-            ),
-            amendment_min_window_days: r.days(
-                "amendment-min-window-days",
-                d.amendment_min_window_days,
-                1,
-                MAX_DAYS,
-                "§8 shortest voting window (notice) for an amendment",
-            ),
-            amendment_timelock_days: r.days(
-                "amendment-timelock-days",
-                d.amendment_timelock_days,
-                0,
-                MAX_DAYS,
-                "§8 wait between passing and executing an amendment",
-            ),
+            amendments: Amendments::read(r, "§8"),
         };
         // A minimum above the longest window would leave ordinary resolutions impossible to
         // propose (disposals and amendments may run to their own minimum).
@@ -290,13 +255,7 @@ pub fn summary(p: &Params) -> Vec<String> {
             p.access_max_days
         ),
         "§7 only the proposer may withdraw an open proposal".to_string(),
-        format!(
-            "§8 amendments: at least {} of votes cast, quorum {} of the electorate, window at least {} days, executed after a timelock of {} days",
-            p.amendment_threshold,
-            p.amendment_quorum,
-            p.amendment_min_window_days,
-            p.amendment_timelock_days
-        ),
+        p.amendments.summary("§8"),
     ]
 }
 
@@ -320,7 +279,7 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     let (min_days, clause) = if is_locked_disposal(view, &draft.body) {
         (params.disposal_min_window_days, "§5 asset lock")
     } else if matches!(draft.body, ProposalBody::AmendBylaws(_)) {
-        (params.amendment_min_window_days, "§8 amendments")
+        (params.amendments.min_window_days, "§8 amendments")
     } else {
         (params.ordinary_min_window_days, "§2 ordinary resolutions")
     };
@@ -437,7 +396,7 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             allow_with_note(format!(
                 "§8: amendment to module {}; the members decide by at least {} of votes cast",
                 &a.module[..16],
-                params.amendment_threshold
+                params.amendments.threshold
             ))
         }
     }
@@ -447,20 +406,7 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let tally = Tally::of(proposal);
     let kind = proposal.body.kind();
     if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
-        // §8: at least two thirds of votes cast, a quorum of half the electorate, a timelock.
-        let clause = "§8 amendments";
-        return clauses::quorum(&tally, params.amendment_quorum, clause, kind).unwrap_or_else(
-            || {
-                clauses::supermajority_with_timelock(
-                    &tally,
-                    params.amendment_threshold,
-                    clause,
-                    kind,
-                    params.amendment_timelock_days,
-                    view.now,
-                )
-            },
-        );
+        return params.amendments.close(&tally, "§8 amendments", view.now);
     }
     if is_locked_disposal(view, &proposal.body) {
         let clause = "§5 asset lock";

@@ -21,7 +21,7 @@
 //! - §9 Amendments need two thirds of the votes cast, a quorum of half the electorate, a
 //!   30-day window and a 7-day timelock.
 
-use bylaws_sdk::clauses::{self, Reach};
+use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, DAY, Delegation,
     LockStatus, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Resolution,
@@ -63,14 +63,9 @@ pub struct Params {
     pub disposal_threshold: Ratio,
     /// `access-max-days` [365].
     pub access_max_days: u64,
-    /// `amendment-threshold` [2/3].
-    pub amendment_threshold: Ratio,
-    /// `amendment-quorum` [1/2].
-    pub amendment_quorum: Ratio,
-    /// `amendment-min-window-days` [30].
-    pub amendment_min_window_days: u64,
-    /// `amendment-timelock-days` [7].
-    pub amendment_timelock_days: u64,
+    /// `amendment-threshold` [2/3], `amendment-quorum` [1/2], `amendment-min-window-days`
+    /// [30], `amendment-timelock-days` [7]: how amendments are decided (§9).
+    pub amendments: Amendments,
 }
 
 impl Default for Params {
@@ -83,10 +78,7 @@ impl Default for Params {
             proxy_max_days: 365,
             disposal_threshold: Ratio::of(2, 3),
             access_max_days: 365,
-            amendment_threshold: Ratio::of(2, 3),
-            amendment_quorum: Ratio::of(1, 2),
-            amendment_min_window_days: 30,
-            amendment_timelock_days: 7,
+            amendments: Amendments::DEFAULT,
         }
     }
 }
@@ -154,34 +146,7 @@ impl Params {
                 MAX_DAYS,
                 "§7 the longest a data-access grant may last",
             ),
-            amendment_threshold: r.ratio(
-                "amendment-threshold",
-                d.amendment_threshold,
-                half,
-                one,
-                "§9 share of votes cast an amendment needs",
-            ),
-            amendment_quorum: r.ratio(
-                "amendment-quorum",
-                d.amendment_quorum,
-                above_zero,
-                one,
-                "§9 share of the electorate that must take part in an amendment",
-            ),
-            amendment_min_window_days: r.days(
-                "amendment-min-window-days",
-                d.amendment_min_window_days,
-                1,
-                MAX_DAYS,
-                "§9 shortest voting window (notice) for an amendment",
-            ),
-            amendment_timelock_days: r.days(
-                "amendment-timelock-days",
-                d.amendment_timelock_days,
-                0,
-                MAX_DAYS,
-                "§9 wait between passing and executing an amendment",
-            ),
+            amendments: Amendments::read(r, "§9"),
         };
         if p.min_window_days > p.max_window_days {
             r.problem(
@@ -280,13 +245,7 @@ impl Bylaw for PlatformCoop {
                 p.access_max_days
             ),
             "§8 only the proposer may withdraw a proposal".to_string(),
-            format!(
-                "§9 amendments: at least {} of votes cast, quorum {}, window at least {} days, timelock {} days",
-                p.amendment_threshold,
-                p.amendment_quorum,
-                p.amendment_min_window_days,
-                p.amendment_timelock_days
-            ),
+            p.amendments.summary("§9"),
         ];
         BylawInfo::new("platform-coop", env!("CARGO_PKG_VERSION"), summary, report)
     }
@@ -350,7 +309,7 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
         return deny("missing-title", "§2", "a proposal needs a title");
     }
     let (min_days, clause) = match draft.body {
-        ProposalBody::AmendBylaws(_) => (params.amendment_min_window_days, "§9 amendments"),
+        ProposalBody::AmendBylaws(_) => (params.amendments.min_window_days, "§9 amendments"),
         _ => (params.min_window_days, "§2 resolutions"),
     };
     if let Some(denial) = clauses::voting_window(
@@ -500,19 +459,7 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
         body => body.kind(),
     };
     if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
-        let clause = "§9 amendments";
-        return clauses::quorum(&tally, params.amendment_quorum, clause, kind).unwrap_or_else(
-            || {
-                clauses::supermajority_with_timelock(
-                    &tally,
-                    params.amendment_threshold,
-                    clause,
-                    kind,
-                    params.amendment_timelock_days,
-                    view.now,
-                )
-            },
-        );
+        return params.amendments.close(&tally, "§9 amendments", view.now);
     }
     if let Some(expired) = clauses::quorum(&tally, params.quorum, "§2 resolutions", kind) {
         return expired;

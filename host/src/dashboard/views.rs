@@ -445,7 +445,7 @@ fn requirements(t: &Trust, body: &ProposalBody) -> (Option<Requirement>, Option<
     let needs = match info.name.as_str() {
         "classic-clt" => classic_clt::Params::from_charter(&charter).ok().map(|p| {
             if amend {
-                (p.amendment_quorum, p.amendment_threshold, false)
+                (p.amendments.quorum, p.amendments.threshold, false)
             } else if dispose {
                 (p.disposal_quorum, p.disposal_threshold, false)
             } else {
@@ -456,7 +456,7 @@ fn requirements(t: &Trust, body: &ProposalBody) -> (Option<Requirement>, Option<
             .ok()
             .map(|p| {
                 if amend {
-                    (p.amendment_quorum, p.amendment_threshold, false)
+                    (p.amendments.quorum, p.amendments.threshold, false)
                 } else if dispose {
                     (p.ordinary_quorum, p.disposal_threshold, false)
                 } else {
@@ -465,7 +465,7 @@ fn requirements(t: &Trust, body: &ProposalBody) -> (Option<Requirement>, Option<
             }),
         "platform-coop" => platform_coop::Params::from_charter(&charter).ok().map(|p| {
             if amend {
-                (p.amendment_quorum, p.amendment_threshold, false)
+                (p.amendments.quorum, p.amendments.threshold, false)
             } else if dispose {
                 (p.quorum, p.disposal_threshold, false)
             } else {
