@@ -217,7 +217,11 @@ impl fmt::Display for CharterReport {
 pub struct CharterReader<'a> {
     charter: Charter<'a>,
     report: CharterReport,
+    /// The keys read so far (only when describing: checking keeps no list).
     known: Vec<&'static str>,
+    /// How many of the charter's keys were read so far (keys are unique: the host refuses
+    /// a charter that repeats one).
+    found: usize,
     describing: bool,
 }
 
@@ -228,6 +232,7 @@ impl<'a> CharterReader<'a> {
             charter: Charter::new(params),
             report: CharterReport::default(),
             known: Vec::new(),
+            found: 0,
             describing: false,
         }
     }
@@ -267,15 +272,20 @@ impl<'a> CharterReader<'a> {
         }
     }
 
+    /// Declare `key` and return its value in the charter, if set.
     fn declare(
         &mut self,
         key: &'static str,
         accepts: impl FnOnce() -> String,
         default: impl FnOnce() -> String,
         about: &str,
-    ) {
-        self.known.push(key);
+    ) -> Option<&'a str> {
+        let value = self.charter.get(key);
+        if value.is_some() {
+            self.found += 1;
+        }
         if self.describing {
+            self.known.push(key);
             self.report.parameters.push(ParameterSpec {
                 key: key.to_string(),
                 accepts: accepts(),
@@ -283,6 +293,7 @@ impl<'a> CharterReader<'a> {
                 about: about.to_string(),
             });
         }
+        value
     }
 
     /// Record a problem with `key` (for rules across parameters: a minimum above a maximum).
@@ -310,8 +321,7 @@ impl<'a> CharterReader<'a> {
         about: &str,
     ) -> Ratio {
         let accepts = || format!("a ratio N/D {}", Bound::range(low, high));
-        self.declare(key, accepts, || default.to_string(), about);
-        let Some(value) = self.charter.get(key) else {
+        let Some(value) = self.declare(key, accepts, || default.to_string(), about) else {
             return default;
         };
         match Ratio::parse(value) {
@@ -333,8 +343,7 @@ impl<'a> CharterReader<'a> {
         about: &str,
     ) -> u64 {
         let accepts = || format!("a whole number of days from {min} to {max}");
-        self.declare(key, accepts, || default.to_string(), about);
-        let Some(value) = self.charter.get(key) else {
+        let Some(value) = self.declare(key, accepts, || default.to_string(), about) else {
             return default;
         };
         match value.trim().parse::<u64>() {
@@ -349,9 +358,9 @@ impl<'a> CharterReader<'a> {
     /// A non-empty comma-separated list of names, or `default` when absent (or invalid).
     pub fn list(&mut self, key: &'static str, default: &[&str], about: &str) -> Vec<String> {
         let accepts = || "a comma-separated list of one or more names".to_string();
-        self.declare(key, accepts, || default.join(","), about);
+        let value = self.declare(key, accepts, || default.join(","), about);
         let defaults = || default.iter().map(|s| s.to_string()).collect();
-        let Some(value) = self.charter.get(key) else {
+        let Some(value) = value else {
             return defaults();
         };
         let items = split_list(value);
@@ -372,8 +381,7 @@ impl<'a> CharterReader<'a> {
         about: &str,
     ) -> &'static str {
         let accepts = || format!("one of {}", options.join(", "));
-        self.declare(key, accepts, || default.to_string(), about);
-        let Some(value) = self.charter.get(key) else {
+        let Some(value) = self.declare(key, accepts, || default.to_string(), about) else {
             return default;
         };
         match options.iter().find(|o| **o == value.trim()) {
@@ -389,6 +397,18 @@ impl<'a> CharterReader<'a> {
     /// problem for every key of the charter that the bylaw never read (a misspelling would
     /// otherwise be ignored and the default silently applied).
     pub fn finish(mut self) -> CharterReport {
+        if self.found == self.charter.params.len() {
+            return self.report;
+        }
+        if !self.describing {
+            // Checking keeps no list of keys (an `evaluate` allocates nothing for a valid
+            // charter); founding and amendments describe, and name the unknown keys.
+            self.problem(
+                "charter",
+                "it sets a parameter these bylaws do not read (`cltd bylaws describe` lists those they do)",
+            );
+            return self.report;
+        }
         let known = std::mem::take(&mut self.known);
         for p in self.charter.params {
             if !known.contains(&p.key.as_str()) {
@@ -495,6 +515,33 @@ mod tests {
             text.contains("`treshold`: unknown parameter: these bylaws read `threshold`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn checking_refuses_an_unknown_key_without_keeping_a_list() {
+        let charter = params(&[("threshold", "3/4"), ("treshold", "3/4")]);
+        let checked = CharterReader::check(&charter, |r| {
+            r.ratio(
+                "threshold",
+                Ratio::of(2, 3),
+                Bound::AtLeast(Ratio::of(1, 2)),
+                Bound::AtMost(Ratio::ONE),
+                "share needed",
+            )
+        });
+        let report = checked.unwrap_err();
+        assert!(report.to_string().contains("do not read"), "{report}");
+        let fine = params(&[("threshold", "3/4")]);
+        let checked = CharterReader::check(&fine, |r| {
+            r.ratio(
+                "threshold",
+                Ratio::of(2, 3),
+                Bound::AtLeast(Ratio::of(1, 2)),
+                Bound::AtMost(Ratio::ONE),
+                "share needed",
+            )
+        });
+        assert_eq!(checked, Ok(Ratio::of(3, 4)));
     }
 
     #[test]

@@ -429,16 +429,17 @@ fn requirement(text: String, strict: bool) -> Option<Requirement> {
     })
 }
 
-/// The quorum and threshold a proposal of this kind needs, read from the charter with the
-/// parameters of the bylaw in force when it is one of the models cltd is built with
-/// (classic-clt, civic-data-trust, platform-coop); `None` for any other bylaw, whose
-/// thresholds the host cannot know: its explanation is then the only word.
-fn requirements(t: &Trust, body: &ProposalBody) -> (Option<Requirement>, Option<Requirement>) {
-    let s = t.state();
-    let Ok(info) = t.runtime().describe(&s.module, &s.charter) else {
+/// The quorum and threshold proposal `p` needs, read from the charter it was opened under
+/// with the parameters of the bylaw that judges it, when that is one of the models cltd is
+/// built with (classic-clt, civic-data-trust, platform-coop); `None` for any other bylaw,
+/// whose thresholds the host cannot know: its explanation is then the only word.
+fn requirements(t: &Trust, p: &ProposalState) -> (Option<Requirement>, Option<Requirement>) {
+    let rules = &p.rules;
+    let body = &p.proposal.body;
+    let Ok(info) = t.runtime().describe(&rules.module, &rules.charter) else {
         return (None, None);
     };
-    let charter: Vec<bylaws_sdk::Parameter> = crate::native::cross(&s.charter);
+    let charter: Vec<bylaws_sdk::Parameter> = crate::native::cross(&rules.charter);
     let amend = matches!(body, ProposalBody::AmendBylaws(_));
     let dispose = matches!(body, ProposalBody::DisposeAsset(_));
     // (quorum, threshold, whether the threshold must be exceeded rather than met)
@@ -595,7 +596,7 @@ impl ProposalPage {
             })
             .collect();
         let cast = totals.0 + totals.1 + totals.2;
-        let (quorum, threshold) = requirements(t, &pr.body);
+        let (quorum, threshold) = requirements(t, p);
         let mut steps = vec![
             Step {
                 label: format!("opened by {}", render::who(s, &pr.proposer)),
