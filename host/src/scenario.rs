@@ -3,10 +3,13 @@
 //! A scenario (`CRATE/scenarios/NAME.toml`) founds a trust (members by name and class,
 //! assets, charter parameters), then runs steps: an action signed by a member's name, or a
 //! wait. Each action step states the verdict it expects (`allowed`, `denied`, `passed`,
-//! `rejected`, `expired`, `refused`, `failed`) and, for a denial or refusal, the reason
+//! `rejected`, `expired`, `refused` by the host, `failed`: the bylaw failed to judge it, which
+//! is logged as the host's denial `bylaw-failed`) and, for a denial or refusal, the reason
 //! code. The steps run through the real runtime and store against the built component, so
 //! a scenario checks exactly what a trust would do. Names sign with keys derived from the
-//! name; a name that is not a founder is a stranger (or an applicant, once admitted).
+//! name; a name that is not a founder is a stranger (or an applicant, until admitted), whose
+//! every action the host refuses (`not-a-member`). A scenario whose `[trust]` says
+//! `refused = "..."` checks that the founding itself is refused.
 //!
 //! For the bylaws cltd is built with, each scenario runs a second time with the same logic
 //! compiled natively ([`crate::native`]); both runs must meet the expectations and agree on

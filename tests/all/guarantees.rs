@@ -534,3 +534,49 @@ fn refusals_name_members() {
         "{err}"
     );
 }
+
+#[test]
+fn an_expired_grant_is_shown_as_expired() {
+    let mut h = Harness::classic();
+    let grantee = h.pk("c1");
+    let id = open(
+        &mut h,
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::GrantAccess(cltd_runtime::AccessRequest {
+                grantee,
+                asset_id: "tenancy-data".into(),
+                fields: vec![],
+                purpose: "a one-day study".into(),
+                duration: DAY,
+            }),
+            title: "One day of access".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
+    );
+    vote(&mut h, id, &["r1", "c1", "p1", "p2"], &[]);
+    h.wait_days(7);
+    h.allowed("c1", Action::Close(id));
+    h.allowed("c1", Action::Execute(id));
+    // Two days on, the trust's clock has passed the grant's expiry.
+    h.wait_days(2);
+    h.allowed("r1", ordinary("Review the study"));
+    let dir = h.dir.path().to_path_buf();
+    let Harness {
+        dir: keep, trust, ..
+    } = h;
+    drop(trust);
+    let r = crate::cli::cltd(&dir, &["show", "grants"]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(
+        r.out
+            .contains("#1 c1 -> the whole dataset of `tenancy-data` EXPIRED "),
+        "{}",
+        r.out
+    );
+    let r = crate::cli::cltd(&dir, &["--json", "show"]);
+    let v: serde_json::Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(v["grants"][0]["expired"], true);
+    assert_eq!(v["grants"][0]["grantee_name"], "c1");
+    drop(keep);
+}
