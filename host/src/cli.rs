@@ -1601,7 +1601,7 @@ fn bylaws_test(
     // The same logic compiled natively, when cltd was built with this crate's source.
     let native = match crate::native::for_crate(&package_name(crate_dir)?, crate_dir) {
         Ok(bylaw) => {
-            let native = setup::runtime()?;
+            let native = setup::fresh_runtime()?;
             let component = cltd_runtime::to_component(&wasm)?;
             native.run_natively(cltd_runtime::module_hash(&component), bylaw);
             Ok(native)

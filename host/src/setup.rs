@@ -1,7 +1,7 @@
 //! Where things live: the data directory, the built bylaws, and opening a trust.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result, bail};
 use cltd_runtime::{Clock, Runtime, Trust};
@@ -38,8 +38,21 @@ pub fn read_bylaw(bylaw: &str, bylaws_dir: &Path) -> Result<Vec<u8>> {
     std::fs::read(&path).with_context(|| format!("read {}", path.display()))
 }
 
-/// A fresh engine with the default profile.
+/// The engine (default profile) every command of this process shares, so a component is
+/// compiled once per process however many commands run in it (the tests and the demo run
+/// many in one process; the binary runs one).
 pub fn runtime() -> Result<Arc<Runtime>> {
+    static SHARED: OnceLock<Arc<Runtime>> = OnceLock::new();
+    if let Some(rt) = SHARED.get() {
+        return Ok(Arc::clone(rt));
+    }
+    let rt = fresh_runtime()?;
+    Ok(Arc::clone(SHARED.get_or_init(|| rt)))
+}
+
+/// An engine of its own (default profile), for what must not touch the shared one: a runtime
+/// that answers a module's calls natively.
+pub fn fresh_runtime() -> Result<Arc<Runtime>> {
     Ok(Arc::new(Runtime::new(Default::default())?))
 }
 
