@@ -12,14 +12,14 @@ use std::time::Duration;
 use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
+use crate::conformance::{Setting, first_failure};
 use crate::engine::{MAX_COMPONENT_BYTES, Runtime, to_component};
-use crate::entrenched::{Clause, Setting, first_failure};
 use crate::error::{CharterProblems, Error, EvalError, LoadError, RefusalError, Result};
 use crate::host_rules::{amendment_module, check_params, released};
 use crate::model::Constitution;
-use crate::model::{Amendment, BylawInfo, CharterProblem, Hash, Parameter};
+use crate::model::{Amendment, BylawInfo, CharterProblem, Clause, Hash, Parameter};
 use crate::state::TrustState;
-use crate::trust::read_intact_module;
+use crate::store::read_intact_module;
 
 /// Longest a candidate may take to compile at upload.
 pub const COMPILE_TIMEOUT_SECS: u64 = 60;

@@ -4,13 +4,13 @@
 //! These are pure functions of the state, so live execution and replay share them.
 
 use crate::clock::utc;
-use crate::entrenched::{self, Clause, PROCEDURE_MIN_WINDOW_DAYS};
 use crate::error::{EvalError, RefusalError};
 use crate::model::{
-    Action, Amendment, Ballot, Constitution, Denial, Effect, Elector, Grant, Hash, Key, LockStatus,
-    Outcome, Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict,
-    View,
+    Action, Amendment, Ballot, Clause, Constitution, Denial, Effect, Elector, Grant, Hash, Key,
+    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy,
+    Verdict, View,
 };
+use crate::outcome::{self, PROCEDURE_MIN_WINDOW_DAYS};
 use crate::state::{Change, TrustState};
 
 const MAX_TITLE: usize = 200;
@@ -353,7 +353,7 @@ pub(crate) fn check(
                 }
                 ProposalBody::DisposeAsset(_) => {
                     // The asset may have come under the lock after the disposal passed.
-                    if let Err(shortfall) = entrenched::floor(state, p) {
+                    if let Err(shortfall) = outcome::floor(state, p) {
                         return Err(lifecycle(format!(
                             "proposal {id} cannot be executed: {shortfall}. The asset came under the perpetual lock after the disposal was decided"
                         )));
@@ -622,11 +622,11 @@ pub(crate) fn effects(
             let shortfall = if decision.outcome != Outcome::Passed {
                 None
             } else if releases {
-                entrenched::procedure(&p.proposal)
+                outcome::procedure(&p.proposal)
                     .err()
-                    .or_else(|| entrenched::floor(state, &p).err())
+                    .or_else(|| outcome::floor(state, &p).err())
             } else {
-                entrenched::floor(state, &p).err()
+                outcome::floor(state, &p).err()
             };
             if let Some(shortfall) = shortfall {
                 decision.outcome = Outcome::Rejected;

@@ -27,8 +27,8 @@ mod audit;
 mod bundle;
 mod checkpoint;
 mod clock;
+mod conformance;
 mod engine;
-mod entrenched;
 mod error;
 mod group;
 mod host_rules;
@@ -39,10 +39,14 @@ mod log;
 mod merkle;
 mod model;
 mod native;
+mod outcome;
+mod pipeline;
 mod preview;
+mod publish;
 mod replay;
 mod schema;
 mod state;
+mod store;
 mod succession;
 mod transition;
 mod trust;
@@ -53,13 +57,10 @@ pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, expla
 pub use bundle::{BUNDLE_MAGIC, Bundle, BundleError, Location, Manifest};
 pub use checkpoint::{Checkpoint, NoteError, NoteSignature, SignedNote, origin, verifier_key};
 pub use clock::{Clock, ManualClock, SystemClock, utc};
+pub use conformance::{CheckResult, Setting, conformance};
 pub use engine::{
     CONTRACT, EngineProfile, Evaluation, MAX_COMPONENT_BYTES, MAX_FUNCTIONS, Runtime, module_hash,
     to_component,
-};
-pub use entrenched::{
-    AMENDMENT_THRESHOLD, ASSET_LOCK_THRESHOLD, CheckResult, Clause, PROCEDURE_CLASS_THRESHOLD,
-    PROCEDURE_CLASS_TURNOUT, PROCEDURE_MIN_WINDOW_DAYS, Setting, conformance, procedure,
 };
 pub use error::{
     CharterError, CharterProblems, Error, EvalError, LoadError, RefusalError, Result, StoreError,
@@ -76,19 +77,23 @@ pub use merkle::{
 };
 pub use model::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, Constitution,
-    DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash, Key,
-    LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody, ProposalDraft,
-    ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict, View, Vote,
-    percent,
+    AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, Clause,
+    Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash,
+    Key, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody,
+    ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict,
+    View, Vote, percent,
 };
 pub use native::NativeBylaw;
+pub use outcome::{
+    AMENDMENT_THRESHOLD, ASSET_LOCK_THRESHOLD, PROCEDURE_CLASS_THRESHOLD, PROCEDURE_CLASS_TURNOUT,
+    PROCEDURE_MIN_WINDOW_DAYS, procedure,
+};
 pub use preview::{
     Difference, ImpactPreview, Judgement, MAX_FAILURES, MAX_LISTED_DIFFERENCES, preview,
-    preview_key,
 };
 pub use replay::{Divergence, VerifyReport, verify};
 pub use state::{Change, TrustState};
+pub use store::preview_key;
 pub use succession::{Earlier, read_earlier};
 pub use transition::{
     CheckedTransition, Keypair, MAX_TRANSITION_BYTES, SignedTransition, TRANSITION_DOMAIN,

@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::entrenched::Clause;
-
 #[allow(missing_docs, clippy::all)]
 mod bindings {
     wasmtime::component::bindgen!({
@@ -22,6 +20,57 @@ pub use bindings::cltd::bylaws::types::{
     Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, StakeholderClass,
     Verdict, View, Vote,
 };
+
+/// An invariant the host enforces on every bylaw module the trust may adopt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Clause {
+    /// Perpetual assets cannot be disposed of without two thirds of the votes cast in each
+    /// class.
+    AssetLock,
+    /// Amendments need at least two thirds of the votes cast.
+    AmendmentSupermajority,
+    /// One member, one vote: the outcome of an ordinary resolution depends only on how many
+    /// yes, no and abstain ballots there are, never on who cast them.
+    OneMemberOneVote,
+}
+
+impl Clause {
+    /// Every clause, in canonical order (the default entrenchment of a new trust).
+    pub const ALL: [Clause; 3] = [
+        Clause::AssetLock,
+        Clause::AmendmentSupermajority,
+        Clause::OneMemberOneVote,
+    ];
+
+    /// The clause's name, as written on the command line and in amendments.
+    pub fn name(self) -> &'static str {
+        match self {
+            Clause::AssetLock => "asset-lock",
+            Clause::AmendmentSupermajority => "amendment-supermajority",
+            Clause::OneMemberOneVote => "one-member-one-vote",
+        }
+    }
+
+    /// Parse a clause name.
+    pub fn parse(name: &str) -> Option<Clause> {
+        Clause::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// What the clause guarantees, in plain language.
+    pub fn description(self) -> &'static str {
+        match self {
+            Clause::AssetLock => {
+                "a perpetual asset cannot be disposed of without two thirds of the votes cast in each class"
+            }
+            Clause::AmendmentSupermajority => {
+                "an amendment to the bylaws needs at least two thirds of the votes cast"
+            }
+            Clause::OneMemberOneVote => {
+                "one member, one vote: who casts a ballot never changes an ordinary resolution's outcome"
+            }
+        }
+    }
+}
 
 /// A member's ed25519 public key.
 pub type Key = [u8; 32];

@@ -10,17 +10,17 @@ use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 
 use crate::amendment::{check_charter, load_stored, migrated_charter};
+use crate::conformance::{CheckResult, Setting, conformance};
 use crate::engine::Runtime;
-use crate::entrenched::{CheckResult, Setting, conformance};
 use crate::error::{Result, StoreError};
 use crate::host_rules;
 use crate::log::{Entry, EntryBody, entry_hash};
 use crate::model::Constitution;
 use crate::model::{Action, Effect, Hash, Key, Outcome, Parameter, Verdict};
+use crate::pipeline::genesis_state;
 use crate::schema::LOG;
 use crate::state::{TrustState, changes_digest};
 use crate::transition::SignedTransition;
-use crate::trust::genesis_state;
 
 /// Differences listed in full; beyond this only their number is kept.
 pub const MAX_LISTED_DIFFERENCES: usize = 1_000;
@@ -170,14 +170,6 @@ impl ImpactPreview {
     pub fn is_complete(&self) -> bool {
         self.stopped.is_none()
     }
-}
-
-/// The key a preview is stored under: the candidate and the charter it proposes.
-pub fn preview_key(module: &Hash, proposed: &[Parameter]) -> Hash {
-    let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 impact preview key v1");
-    h.update(module);
-    h.update(&postcard::to_stdvec(proposed).expect("in-memory encoding cannot fail"));
-    *h.finalize().as_bytes()
 }
 
 fn describe_action(action: &Action) -> String {

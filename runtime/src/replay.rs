@@ -6,10 +6,9 @@ use crate::engine::Runtime;
 use crate::error::{Error, LoadError, Result};
 use crate::log::{Entry, EntryBody, entry_hash_of};
 use crate::model::Hash;
+use crate::pipeline::{Mode, advance, genesis_state, judge};
 use crate::state::TrustState;
-use crate::trust::{
-    Mode, advance, genesis_state, judge, load_state, read_entries, read_intact_module,
-};
+use crate::store::{load_state, read_entries, read_intact_module};
 
 /// Where a replay first disagrees with the stored log or state.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::entrenched::Clause;
 use crate::model::{
-    Asset, ClassCounts, Constitution, Grant, Hash, Key, Member, Parameter, ProposalState,
+    Asset, ClassCounts, Clause, Constitution, Grant, Hash, Key, Member, Parameter, ProposalState,
 };
 
 /// One change to the trust's state: the new value of one record (`None` removes it).

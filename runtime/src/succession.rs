@@ -16,11 +16,10 @@ use std::path::Path;
 use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetadata};
 use serde::de::DeserializeOwned;
 
-use crate::entrenched::Clause;
 use crate::error::StoreError;
-use crate::model::{Asset, Hash, Member, Parameter};
+use crate::model::{Asset, Clause, Hash, Member, Parameter};
 use crate::schema::{ASSETS, MEMBERS, PROPOSALS, STORE_FORMAT};
-use crate::trust::{STORE_FILE, read_meta};
+use crate::store::{STORE_FILE, read_meta};
 
 /// What a successor carries over from an earlier trust's store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,276 @@
+//! The judging pipeline: a signed transition checked by the host, judged by the bylaw whose
+//! rules apply, and turned into a log entry and the state changes it makes, without writing
+//! anything. Live submission and replay share it; committing is the store's (see
+//! [`crate::Trust`]), so replication can sit between judging and committing.
+
+use redb::ReadableDatabase;
+
+use crate::amendment;
+use crate::conformance::{Setting, first_failure};
+use crate::engine::Runtime;
+use crate::error::{CharterError, RefusalError, Result};
+use crate::host_rules;
+use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
+use crate::model::{Action, Charter, Hash, Key, ProposalBody, Verdict};
+use crate::state::{Change, TrustState, changes_digest};
+use crate::store::{has_preview, preview_key};
+use crate::transition::CheckedTransition;
+
+/// A transition judged against a state, ready to commit.
+pub(crate) struct Judged {
+    pub entry: Entry,
+    pub changes: Vec<Change>,
+    pub signer: Key,
+    pub action: Action,
+    pub bylaw_time: std::time::Duration,
+}
+
+/// Whether a transition is judged live (as submitted) or replayed from the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Submitted now: advisory checks that are not part of the verified history apply too
+    /// (an amendment needs a stored impact preview before it may open).
+    Live,
+    /// Re-executed from the log by `verify`.
+    Replay,
+}
+
+/// Judge the signed transition `bytes` at host time `now` against `state`: the host's
+/// checks, then the bylaw in force. Pure with respect to `state`; writes nothing. `db` is
+/// read for amendment candidates (stored modules and, live, their previews).
+pub(crate) fn judge(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    state: &TrustState,
+    bytes: &[u8],
+    now: u64,
+    mode: Mode,
+) -> Result<Judged> {
+    let checked = CheckedTransition::check(bytes.to_vec(), &state.id)?;
+    judge_checked(runtime, db, state, &checked, now, mode)
+}
+
+/// [`judge`] a transition whose encoding, trust and signature are already checked.
+pub(crate) fn judge_checked(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    state: &TrustState,
+    checked: &CheckedTransition,
+    now: u64,
+    mode: Mode,
+) -> Result<Judged> {
+    let (bytes, body) = (checked.bytes(), checked.body().clone());
+    let rules = host_rules::rules(state, &body.action);
+    let member = state.members.contains_key(&body.signer);
+    // Strangers are refused before anything else, without trace: only the kinds of action
+    // the rules open to non-members reach the bylaw.
+    if !member
+        && !runtime
+            .open_to_non_members(rules.module, rules.charter)
+            .contains(&body.action.kind())
+    {
+        return Err(RefusalError::NotAMember {
+            who: host_rules::who(state, &body.signer),
+            action: body.action.name(),
+        }
+        .into());
+    }
+    let expected = state.next_seq(&body.signer);
+    if body.seq != expected {
+        return Err(RefusalError::BadSequence {
+            key: host_rules::who(state, &body.signer),
+            expected,
+            found: body.seq,
+        }
+        .into());
+    }
+    host_rules::check(state, &body.signer, &body.action, now)?;
+    if let Action::Propose(d) = &body.action
+        && let ProposalBody::AmendBylaws(a) = &d.body
+    {
+        amendment::candidate(runtime, db, state, a, now)?;
+        if mode == Mode::Live {
+            let module = host_rules::amendment_module(a)?;
+            if !has_preview(db, &preview_key(&module, &a.charter))? {
+                return Err(RefusalError::Amendment(format!(
+                    "no impact preview of module {} with this charter: members must be able to read it before voting opens (run `cltd amend preview`)",
+                    hex::encode(module)
+                ))
+                .into());
+            }
+        }
+    }
+    let view = host_rules::view(state, &body.signer, &body.action, now);
+    let started = std::time::Instant::now();
+    let (result, fuel) = runtime.evaluate_metered(rules.module, &view, &body.action);
+    let bylaw_time = started.elapsed();
+    let verdict = match result.and_then(|v| host_rules::check_verdict(&body.action, &v).map(|()| v))
+    {
+        Ok(v) => v,
+        // The bylaw failed: logged as the host's denial, so the sequence number is spent and
+        // the same signed bytes cannot be made to burn the fuel budget again.
+        Err(e) if e.is_guest_failure() => host_rules::failure_verdict(&e),
+        Err(e) => return Err(e.into()),
+    };
+    if !member && let Verdict::Deny(d) = &verdict {
+        return Err(RefusalError::NotAllowedToNonMember {
+            who: host_rules::who(state, &body.signer),
+            action: body.action.name(),
+            code: d.code.clone(),
+            explanation: d.explanation.clone(),
+        }
+        .into());
+    }
+    let activation = match (&body.action, verdict.is_allowed()) {
+        (Action::Execute(id), true) => match &state.proposals[id].proposal.body {
+            ProposalBody::AmendBylaws(a) => Some(amendment::candidate(runtime, db, state, a, now)?),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (effects, changes) = host_rules::effects(
+        state,
+        &body.signer,
+        body.seq,
+        &body.action,
+        &verdict,
+        now,
+        activation.as_ref(),
+    );
+    let entry = Entry {
+        format: ENTRY_FORMAT,
+        index: state.size,
+        prev: state.head,
+        time: now,
+        body: EntryBody::Transition(TransitionRecord {
+            signed: bytes.to_vec(),
+            module: *rules.module,
+            verdict,
+            effects,
+            fuel,
+            changes: changes_digest(&changes),
+        }),
+    };
+    Ok(Judged {
+        entry,
+        changes,
+        signer: body.signer,
+        action: body.action,
+        bylaw_time,
+    })
+}
+
+/// Apply a judged entry to `state`; returns what undoes it.
+pub(crate) fn advance(state: &mut TrustState, judged: &Judged) -> (Vec<Change>, (u64, Hash, u64)) {
+    let before = (state.size, state.head, state.time);
+    let undo = state.apply_all(&judged.changes);
+    state.size += 1;
+    state.head = entry_hash(&judged.entry);
+    state.time = judged.entry.time;
+    (undo, before)
+}
+
+/// The state a genesis entry founds.
+pub(crate) fn genesis_state(genesis: &Genesis, entry: &Entry) -> (TrustState, Vec<Change>) {
+    let mut entrenched = genesis.charter.entrenched.clone();
+    entrenched.sort();
+    entrenched.dedup();
+    let mut state = TrustState {
+        id: genesis.trust_id(),
+        name: genesis.charter.name.clone(),
+        charter: genesis.charter.params.clone(),
+        module: genesis.module,
+        entrenched,
+        ..TrustState::default()
+    };
+    let mut changes = Vec::new();
+    for f in &genesis.charter.founders {
+        let key: Key = f
+            .key
+            .as_slice()
+            .try_into()
+            .expect("founder keys are checked at creation");
+        changes.push(Change::Member {
+            key,
+            member: Some(f.admit(entry.time)),
+        });
+    }
+    for a in &genesis.charter.assets {
+        changes.push(Change::Asset {
+            id: a.id.clone(),
+            asset: Some(a.to_asset()),
+        });
+    }
+    state.apply_all(&changes);
+    state.size = 1;
+    state.head = entry_hash(entry);
+    state.time = entry.time;
+    (state, changes)
+}
+
+pub(crate) fn check_charter(charter: &Charter) -> Result<(), CharterError> {
+    let bad = |m: String| Err(CharterError::Invalid(m));
+    if charter.name.trim().is_empty() || charter.name.len() > 200 {
+        return bad("a trust needs a name of 1 to 200 bytes".into());
+    }
+    let mut keys = std::collections::BTreeMap::new();
+    for f in &charter.founders {
+        if f.key.len() != 32 {
+            return bad(format!(
+                "founder `{}` has a {}-byte key; keys are 32 bytes",
+                f.name,
+                f.key.len()
+            ));
+        }
+        if let Some(other) = keys.insert(f.key.clone(), f.name.clone()) {
+            return bad(format!(
+                "founders `{other}` and `{}` have the same key",
+                f.name
+            ));
+        }
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for a in &charter.assets {
+        if a.id.trim().is_empty() || !ids.insert(a.id.clone()) {
+            return bad(format!("asset id `{}` is empty or appears twice", a.id));
+        }
+    }
+    host_rules::check_params(&charter.params).map_err(|e| CharterError::Invalid(e.to_string()))?;
+    let mut clauses = std::collections::BTreeSet::new();
+    for c in &charter.entrenched {
+        if !clauses.insert(c) {
+            return bad(format!("entrenched clause `{}` appears twice", c.name()));
+        }
+    }
+    Ok(())
+}
+
+/// The checks an amendment's activation runs, run on a founding: the bylaw `module` can run
+/// with the charter (every key known, every value valid), and with it the bylaw keeps every
+/// clause the charter entrenches (the conformance vectors, in the trust's own name and
+/// classes, at its founding time). A trust therefore never claims a guarantee it does not
+/// keep, and never starts with rules its bylaw cannot read.
+pub(crate) fn check_founding(
+    runtime: &Runtime,
+    module: &Hash,
+    state: &TrustState,
+) -> Result<(), CharterError> {
+    match amendment::charter_problems(runtime, module, &state.charter) {
+        Ok(None) => {}
+        Ok(Some(problems)) => return Err(CharterError::Problems(problems)),
+        Err(e) => {
+            return Err(CharterError::Invalid(format!(
+                "the bylaw failed to describe itself with this charter: {e}"
+            )));
+        }
+    }
+    let setting = Setting::of(state, state.time);
+    match first_failure(runtime, module, &state.charter, &state.entrenched, &setting) {
+        None => Ok(()),
+        Some(failed) => Err(CharterError::Entrenched {
+            clause: failed.clause.name().to_string(),
+            vector: failed.vector,
+            detail: failed.detail,
+        }),
+    }
+}

@@ -1,0 +1,222 @@
+//! What a trust publishes of its log: checkpoints signed by the host key (and those
+//! witnesses cosigned), the Merkle leaves proofs are built from, audit bundles, entries,
+//! stored modules, and a raw dump for byte-for-byte comparisons.
+
+use redb::{ReadableDatabase, ReadableTable};
+
+use crate::bundle::{Bundle, Manifest};
+use crate::checkpoint::{Checkpoint, SignedNote, origin};
+use crate::error::{Error, LoadError, Result, StoreError};
+use crate::host_rules;
+use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
+use crate::merkle;
+use crate::model::{Action, Hash, ProposalBody};
+use crate::schema::*;
+use crate::store::{read_entries, read_module};
+use crate::transition::SignedTransition;
+use crate::trust::{HOST_KEY_FILE, Trust};
+
+impl Trust {
+    /// The Merkle tree's leaf hashes: one per entry, `SHA-256(0x00 ‖ entry hash)`.
+    pub fn leaves(&self) -> Result<Vec<merkle::TreeHash>> {
+        let txn = self.db.begin_read()?;
+        let log = txn.open_table(LOG)?;
+        let mut leaves = Vec::with_capacity(usize::try_from(self.state.size).unwrap_or(0));
+        for row in log.iter()? {
+            let (_, v) = row?;
+            leaves.push(merkle::leaf_hash(&entry_hash_of(v.value())));
+        }
+        Ok(leaves)
+    }
+
+    /// A checkpoint of the whole log, signed with the host key as a C2SP signed note.
+    pub fn checkpoint(&self) -> Result<SignedNote> {
+        let genesis = self.genesis()?;
+        let host = self
+            .host
+            .as_ref()
+            .filter(|k| k.public() == genesis.host_key)
+            .ok_or_else(|| {
+                Error::HostKey(format!(
+                    "{} is missing or holds another key (the trust's is {})",
+                    self.path.join(HOST_KEY_FILE).display(),
+                    hex::encode(genesis.host_key)
+                ))
+            })?;
+        let checkpoint = Checkpoint {
+            origin: origin(&self.state.id),
+            size: self.state.size,
+            root: merkle::root(&self.leaves()?),
+        };
+        Ok(SignedNote::sign(
+            &checkpoint.text(),
+            &checkpoint.origin,
+            host,
+        ))
+    }
+
+    /// Store `note` as the log's latest checkpoint with the cosignatures it carries. It must
+    /// be this log's current checkpoint, signed by the host key; its signatures are merged
+    /// with those already stored for the same checkpoint.
+    pub fn store_checkpoint(&self, note: &SignedNote) -> Result<()> {
+        let fresh = self.checkpoint()?;
+        if note.text != fresh.text {
+            return Err(Error::HostKey(
+                "the note is not this log's current checkpoint".into(),
+            ));
+        }
+        let genesis = self.genesis()?;
+        note.verify(&origin(&self.state.id), &genesis.host_key)
+            .map_err(|e| Error::HostKey(e.to_string()))?;
+        let mut merged = self.stored_checkpoint()?.unwrap_or(fresh);
+        for s in &note.signatures {
+            if !merged.signatures.contains(s) {
+                merged.signatures.push(s.clone());
+            }
+        }
+        self.write(|txn| {
+            txn.open_table(META)?
+                .insert(META_CHECKPOINT, merged.to_string().as_bytes())?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// The stored checkpoint (with its cosignatures), if it still covers the whole log.
+    pub fn stored_checkpoint(&self) -> Result<Option<SignedNote>> {
+        let txn = self.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let Some(stored) = meta.get(META_CHECKPOINT)? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8(stored.value().to_vec())
+            .map_err(|_| StoreError::Corrupt("stored checkpoint is not text".into()))?;
+        let note = SignedNote::parse(&text)
+            .map_err(|e| StoreError::Corrupt(format!("stored checkpoint: {e}")))?;
+        let current = Checkpoint::parse(&note.text)
+            .map(|c| c.size == self.state.size)
+            .unwrap_or(false);
+        Ok(current.then_some(note))
+    }
+
+    /// The checkpoint to publish: the stored one with its cosignatures while it still covers
+    /// the whole log, else a fresh one signed by the host key.
+    pub fn latest_checkpoint(&self) -> Result<SignedNote> {
+        match self.stored_checkpoint()? {
+            Some(cosigned) => Ok(cosigned),
+            None => self.checkpoint(),
+        }
+    }
+
+    /// An audit bundle of the whole log: every entry, every module its replay needs (the
+    /// genesis module and every amendment's candidate), the checkpoint (with the witnesses'
+    /// cosignatures gathered for it, if it is still current) and the trust's keys.
+    pub fn export(&self) -> Result<Bundle> {
+        let genesis = self.genesis()?;
+        let checkpoint = self.latest_checkpoint()?.to_string();
+        let mut entries = Vec::new();
+        let mut needed = vec![genesis.module];
+        for (_, bytes) in read_entries(&self.db)? {
+            let entry = Entry::from_bytes(&bytes)?;
+            if let EntryBody::Transition(rec) = &entry.body
+                && let Ok((_, body)) = SignedTransition::decode(&rec.signed)
+                && let Action::Propose(d) = &body.action
+                && let ProposalBody::AmendBylaws(a) = &d.body
+                && let Ok(module) = host_rules::amendment_module(a)
+                && !needed.contains(&module)
+            {
+                needed.push(module);
+            }
+            entries.push(bytes);
+        }
+        let mut modules = Vec::new();
+        for hash in &needed {
+            let bytes = read_module(&self.db, hash)?
+                .ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
+            modules.push(bytes);
+        }
+        Ok(Bundle {
+            manifest: Manifest {
+                trust_id: self.state.id,
+                host_key: genesis.host_key,
+                entries: entries.len() as u64,
+                modules: modules.len() as u64,
+            },
+            checkpoint,
+            entries,
+            modules,
+        })
+    }
+
+    /// Log entries `from..` (at most `limit`), decoded.
+    pub fn entries(&self, from: u64, limit: usize) -> Result<Vec<Entry>> {
+        let txn = self.db.begin_read()?;
+        let log = txn.open_table(LOG)?;
+        let mut out = Vec::new();
+        for row in log.range(from..)?.take(limit) {
+            let (_, v) = row?;
+            out.push(Entry::from_bytes(v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// The genesis entry's contents.
+    pub fn genesis(&self) -> Result<Genesis> {
+        match self.entries(0, 1)?.pop().map(|e| e.body) {
+            Some(EntryBody::Genesis(g)) => Ok(g),
+            _ => Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()).into()),
+        }
+    }
+
+    /// The stored bytes of the bylaw component `hash`.
+    pub fn module_bytes(&self, hash: &Hash) -> Result<Option<Vec<u8>>> {
+        Ok(read_module(&self.db, hash)?)
+    }
+
+    /// Every stored bylaw component (in force, past, or uploaded as a candidate): its hash and
+    /// size in bytes, in hash order.
+    pub fn stored_modules(&self) -> Result<Vec<(Hash, usize)>> {
+        let txn = self.db.begin_read()?;
+        let modules = txn.open_table(MODULES).map_err(StoreError::from)?;
+        let mut out = Vec::new();
+        for row in modules.iter().map_err(StoreError::from)? {
+            let (k, v) = row.map_err(StoreError::from)?;
+            out.push((*k.value(), v.value().len()));
+        }
+        Ok(out)
+    }
+
+    /// A canonical dump of every table's raw bytes, for byte-for-byte comparisons of the store.
+    pub fn dump(&self) -> Result<Vec<u8>> {
+        let txn = self.db.begin_read()?;
+        let mut out = Vec::new();
+        let mut push = |k: &[u8], v: &[u8]| {
+            out.extend_from_slice(&(k.len() as u64).to_le_bytes());
+            out.extend_from_slice(k);
+            out.extend_from_slice(&(v.len() as u64).to_le_bytes());
+            out.extend_from_slice(v);
+        };
+        // Every table in schema order; keys and values as the bytes they are stored as.
+        macro_rules! dump {
+            ($($table:expr, |$k:ident| $key:expr, |$v:ident| $value:expr;)*) => {$(
+                for row in txn.open_table($table)?.iter()? {
+                    let (k, v) = row?;
+                    let ($k, $v) = (k.value(), v.value());
+                    push($key, $value);
+                }
+            )*};
+        }
+        dump!(
+            META, |k| k.as_bytes(), |v| v;
+            LOG, |k| &k.to_le_bytes(), |v| v;
+            MODULES, |k| k, |v| v;
+            PREVIEWS, |k| k, |v| v;
+            MEMBERS, |k| k, |v| v;
+            ASSETS, |k| k.as_bytes(), |v| v;
+            PROPOSALS, |k| &k.to_le_bytes(), |v| v;
+            GRANTS, |k| &k.to_le_bytes(), |v| v;
+            NONCES, |k| k, |v| &v.to_le_bytes();
+        );
+        Ok(out)
+    }
+}

@@ -1,0 +1,294 @@
+//! The store: a trust's redb tables (named in [`crate::schema`]) and every read and write of
+//! them, so the rest of the runtime never touches redb's tables directly.
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::engine::module_hash;
+use crate::error::{LoadError, Result, StoreError};
+use crate::log::{Entry, EntryBody, encode};
+use crate::model::{Constitution, Hash, Parameter};
+use crate::schema::*;
+
+/// The file inside a trust's data directory that holds its store.
+pub const STORE_FILE: &str = "trust.redb";
+use crate::state::{Change, TrustState};
+
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn head_bytes(state: &TrustState) -> Vec<u8> {
+    let mut b = Vec::with_capacity(48);
+    b.extend_from_slice(&state.size.to_le_bytes());
+    b.extend_from_slice(&state.head);
+    b.extend_from_slice(&state.time.to_le_bytes());
+    b
+}
+
+/// The state tables of one write transaction, opened once for all the changes it writes.
+pub(crate) struct StateTables<'txn> {
+    meta: redb::Table<'txn, &'static str, &'static [u8]>,
+    members: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
+    assets: redb::Table<'txn, &'static str, &'static [u8]>,
+    proposals: redb::Table<'txn, u64, &'static [u8]>,
+    grants: redb::Table<'txn, u64, &'static [u8]>,
+    nonces: redb::Table<'txn, &'static [u8; 32], u64>,
+}
+
+impl<'txn> StateTables<'txn> {
+    pub(crate) fn open(txn: &'txn WriteTransaction) -> Result<Self, StoreError> {
+        Ok(StateTables {
+            meta: txn.open_table(META)?,
+            members: txn.open_table(MEMBERS)?,
+            assets: txn.open_table(ASSETS)?,
+            proposals: txn.open_table(PROPOSALS)?,
+            grants: txn.open_table(GRANTS)?,
+            nonces: txn.open_table(NONCES)?,
+        })
+    }
+
+    /// Write one state change to its table.
+    pub(crate) fn write(&mut self, change: &Change) -> Result<(), StoreError> {
+        fn put<K: redb::Key + 'static, V: Serialize>(
+            table: &mut redb::Table<'_, K, &'static [u8]>,
+            key: K::SelfType<'_>,
+            value: Option<&V>,
+        ) -> Result<(), StoreError> {
+            match value {
+                Some(v) => table.insert(key, encode(v).as_slice())?,
+                None => table.remove(key)?,
+            };
+            Ok(())
+        }
+        match change {
+            Change::Member { key, member } => put(&mut self.members, key, member.as_ref()),
+            Change::Asset { id, asset } => put(&mut self.assets, id.as_str(), asset.as_ref()),
+            Change::Proposal { id, proposal } => put(&mut self.proposals, *id, proposal.as_deref()),
+            Change::Grant { id, grant } => put(&mut self.grants, *id, grant.as_ref()),
+            Change::Nonce { key, next } => {
+                match next {
+                    Some(n) => self.nonces.insert(key, *n)?,
+                    None => self.nonces.remove(key)?,
+                };
+                Ok(())
+            }
+            Change::Constitution(c) => {
+                self.meta
+                    .insert(META_CONSTITUTION, encode(c.as_ref()).as_slice())?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a store's `meta` table and genesis entry say, in any store format.
+pub(crate) struct StoredMeta {
+    /// The store format.
+    pub format: u32,
+    /// The trust id.
+    pub id: Hash,
+    /// The rules in force.
+    pub constitution: Constitution,
+    /// Entries in the log.
+    pub size: u64,
+    /// Hash of the last entry.
+    pub head: Hash,
+    /// Host time of the last entry.
+    pub time: u64,
+    /// The trust's name, from its genesis entry.
+    pub name: String,
+}
+
+/// Read the `meta` table and the genesis entry's name, first asking `accept` whether the
+/// store's format is one the caller reads (before anything else is decoded).
+pub(crate) fn read_meta(
+    txn: &redb::ReadTransaction,
+    accept: impl FnOnce(u32) -> Result<(), StoreError>,
+) -> Result<StoredMeta, StoreError> {
+    let meta = txn.open_table(META)?;
+    let get = |k: &str| -> Result<Vec<u8>, StoreError> {
+        Ok(meta
+            .get(k)?
+            .ok_or_else(|| StoreError::Corrupt(format!("meta `{k}` missing")))?
+            .value()
+            .to_vec())
+    };
+    let format = u32::from_le_bytes(
+        get(META_FORMAT)?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("meta format".into()))?,
+    );
+    accept(format)?;
+    let id: Hash = get(META_TRUST_ID)?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
+    let constitution: Constitution = decode(&get(META_CONSTITUTION)?, "meta constitution")?;
+    let head = get(META_HEAD)?;
+    if head.len() != 48 {
+        return Err(StoreError::Corrupt("meta head".into()));
+    }
+    let genesis = txn
+        .open_table(LOG)?
+        .get(0)?
+        .ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
+    let name = match Entry::from_bytes(genesis.value())?.body {
+        EntryBody::Genesis(g) => g.charter.name,
+        EntryBody::Transition(_) => {
+            return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()));
+        }
+    };
+    Ok(StoredMeta {
+        format,
+        id,
+        constitution,
+        size: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
+        head: head[8..40].try_into().expect("32 bytes"),
+        time: u64::from_le_bytes(head[40..].try_into().expect("8 bytes")),
+        name,
+    })
+}
+
+/// Read a trust's state from its tables (what the store says, not what the log says).
+pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, StoreError> {
+    let txn = db.begin_read()?;
+    let meta = read_meta(&txn, |found| {
+        if found == STORE_FORMAT {
+            Ok(())
+        } else {
+            Err(StoreError::Format {
+                found,
+                supported: STORE_FORMAT,
+            })
+        }
+    })?;
+    let mut state = TrustState {
+        id: meta.id,
+        name: meta.name,
+        module: meta.constitution.module,
+        charter: meta.constitution.charter,
+        entrenched: meta.constitution.entrenched,
+        size: meta.size,
+        head: meta.head,
+        time: meta.time,
+        ..TrustState::default()
+    };
+    for row in txn.open_table(MEMBERS)?.iter()? {
+        let (k, v) = row?;
+        state
+            .members
+            .insert(*k.value(), decode(v.value(), "member")?);
+    }
+    for row in txn.open_table(ASSETS)?.iter()? {
+        let (k, v) = row?;
+        state
+            .assets
+            .insert(k.value().to_string(), decode(v.value(), "asset")?);
+    }
+    for row in txn.open_table(PROPOSALS)?.iter()? {
+        let (k, v) = row?;
+        state
+            .proposals
+            .insert(k.value(), decode(v.value(), "proposal")?);
+    }
+    for row in txn.open_table(GRANTS)?.iter()? {
+        let (k, v) = row?;
+        state.grants.insert(k.value(), decode(v.value(), "grant")?);
+    }
+    for row in txn.open_table(NONCES)?.iter()? {
+        let (k, v) = row?;
+        state.nonces.insert(*k.value(), v.value());
+    }
+    Ok(state)
+}
+
+/// The format a store file says it has, read without opening it for writing (`None` if it
+/// cannot be read so: a store left unclean by a crash must be opened for writing, which
+/// repairs it, and is then checked as usual).
+pub(crate) fn stored_format(path: &Path) -> Option<u32> {
+    let db = redb::ReadOnlyDatabase::open(path).ok()?;
+    let txn = db.begin_read().ok()?;
+    let meta = txn.open_table(META).ok()?;
+    let bytes = meta.get(META_FORMAT).ok()??;
+    Some(u32::from_le_bytes(bytes.value().try_into().ok()?))
+}
+
+/// Read every log entry, in index order, as stored.
+pub(crate) fn read_entries(db: &impl ReadableDatabase) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    let txn = db.begin_read()?;
+    let log = txn.open_table(LOG)?;
+    let mut out = Vec::new();
+    for row in log.iter()? {
+        let (k, v) = row?;
+        out.push((k.value(), v.value().to_vec()));
+    }
+    Ok(out)
+}
+
+/// Whether an impact preview is stored under `key`.
+pub(crate) fn has_preview(db: &impl ReadableDatabase, key: &Hash) -> Result<bool, StoreError> {
+    let txn = db.begin_read()?;
+    Ok(txn.open_table(PREVIEWS)?.get(key)?.is_some())
+}
+
+/// Read a stored impact preview (an `ImpactPreview`, postcard).
+pub(crate) fn read_preview<T: DeserializeOwned>(
+    db: &impl ReadableDatabase,
+    key: &Hash,
+) -> Result<Option<T>, StoreError> {
+    let txn = db.begin_read()?;
+    let previews = txn.open_table(PREVIEWS)?;
+    previews
+        .get(key)?
+        .map(|v| decode(v.value(), "impact preview"))
+        .transpose()
+}
+
+/// Read a stored module and check that its bytes still hash to `hash` (`None` if absent).
+pub(crate) fn read_intact_module(
+    db: &impl ReadableDatabase,
+    hash: &Hash,
+) -> Result<Option<Vec<u8>>> {
+    let Some(bytes) = read_module(db, hash)? else {
+        return Ok(None);
+    };
+    let calculated = module_hash(&bytes);
+    if &calculated != hash {
+        return Err(LoadError::HashMismatch {
+            expected: hex::encode(hash),
+            calculated: hex::encode(calculated),
+        }
+        .into());
+    }
+    Ok(Some(bytes))
+}
+
+/// Read a stored module's bytes.
+pub(crate) fn read_module(
+    db: &impl ReadableDatabase,
+    hash: &Hash,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let txn = db.begin_read()?;
+    let modules = txn.open_table(MODULES)?;
+    Ok(modules.get(hash)?.map(|v| v.value().to_vec()))
+}
+
+/// A write transaction as every write to a trust's store uses it: two-phase commit (the
+/// header on disk is valid after a crash without trusting checksums) and quick repair (the
+/// allocator state is saved with each commit, so reopening after a crash is fast).
+pub(crate) fn durable_write(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_two_phase_commit(true);
+    txn.set_quick_repair(true);
+    Ok(txn)
+}
+
+/// The key a preview is stored under: the candidate and the charter it proposes.
+pub fn preview_key(module: &Hash, proposed: &[Parameter]) -> Hash {
+    let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 impact preview key v1");
+    h.update(module);
+    h.update(&postcard::to_stdvec(proposed).expect("in-memory encoding cannot fail"));
+    *h.finalize().as_bytes()
+}
