@@ -16,9 +16,7 @@ use crate::{render, setup};
 
 /// Parse a 64-digit hex module hash.
 pub fn parse_hash(text: &str) -> Result<Hash> {
-    hex::decode(text)
-        .ok()
-        .and_then(|b| b.try_into().ok())
+    cltd_runtime::parse_hash(text)
         .with_context(|| format!("`{text}` is not a 64-digit hex blake3 hash"))
 }
 
@@ -29,27 +27,15 @@ pub fn proposed_charter(
     set: &[String],
     unset: &[String],
 ) -> Result<Vec<Parameter>> {
-    let mut charter = current.to_vec();
-    for key in unset {
-        let before = charter.len();
-        charter.retain(|p| &p.key != key);
-        if charter.len() == before {
-            bail!("--unset {key}: the charter in force has no parameter `{key}`");
-        }
-    }
-    for kv in set {
-        let (key, value) = kv
-            .split_once('=')
-            .with_context(|| format!("--set `{kv}` must be KEY=VALUE"))?;
-        match charter.iter_mut().find(|p| p.key == key) {
-            Some(p) => p.value = value.to_string(),
-            None => charter.push(Parameter {
-                key: key.to_string(),
-                value: value.to_string(),
-            }),
-        }
-    }
-    Ok(charter)
+    let set = set
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("--set `{kv}` must be KEY=VALUE"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(cltd_runtime::amended_charter(current, &set, unset)?)
 }
 
 /// `cltd bylaws upload`: check and store a candidate module, approved by `signer`.
@@ -149,76 +135,7 @@ fn print(
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(report)?)?;
     } else {
-        writeln!(out, "{}", preview_text(state, report))?;
+        writeln!(out, "{}", render::preview_text(state, report))?;
     }
     Ok(())
-}
-
-/// An impact preview in plain words: the charter change, the conformance checks, and every
-/// past decision that would have come out differently, both explanations side by side.
-pub fn preview_text(state: &TrustState, report: &ImpactPreview) -> String {
-    let mut lines = vec![format!(
-        "impact preview of module {} over the first {} log entries ({} transitions re-judged)",
-        hex::encode(report.module),
-        report.entries,
-        report.transitions
-    )];
-    let changes = render::charter_changes(&state.charter, &report.charter);
-    if changes.is_empty() {
-        lines.push("charter: unchanged".into());
-    } else {
-        lines.push(format!("charter: {}", changes.join("; ")));
-    }
-    let passed = report.conformance.iter().filter(|c| c.passed).count();
-    lines.push(format!(
-        "entrenched clauses: {passed} of {} conformance checks passed",
-        report.conformance.len()
-    ));
-    for c in &report.conformance {
-        lines.push(format!(
-            "  [{}] {}: {}",
-            if c.passed { "ok" } else { "FAIL" },
-            c.clause.name(),
-            c.vector
-        ));
-        if !c.passed {
-            lines.push(format!("         the candidate {}", c.detail));
-        }
-    }
-    if let Some(why) = &report.stopped {
-        lines.push(format!("INCOMPLETE: {why}"));
-    }
-    if report.differing == 0 {
-        lines.push("no past decision would have come out differently".into());
-    } else {
-        lines.push(format!(
-            "{} past decision(s) would have come out differently{}:",
-            report.differing,
-            if report.differing as usize > report.differences.len() {
-                format!(" (the first {} listed)", report.differences.len())
-            } else {
-                String::new()
-            }
-        ));
-        for d in &report.differences {
-            lines.push(format!(
-                "  entry {} ({}): {} by {}",
-                d.index,
-                render::when(d.time),
-                d.action,
-                render::who(state, &d.signer)
-            ));
-            lines.push(format!(
-                "    in force:  {} — {}",
-                d.logged.headline(),
-                d.logged.explanation()
-            ));
-            lines.push(format!(
-                "    candidate: {} — {}",
-                d.candidate.headline(),
-                d.candidate.explanation()
-            ));
-        }
-    }
-    lines.join("\n")
 }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use cltd_runtime::{
-    AuditOptions, AuditReport, EntryBody, Remembered, SystemClock, Trust, audit, explain,
+    AuditOptions, AuditReport, EntryBody, LogProof, Remembered, SystemClock, audit, explain,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -32,51 +32,6 @@ pub fn checkpoint(out: &mut dyn Write, dir: &Path) -> Result<i32> {
     Ok(crate::EXIT_OK)
 }
 
-/// A proof about a trust's current log, checked against its root before it is handed out.
-#[derive(Debug, Clone)]
-pub struct LogProof {
-    /// What it proves, in words.
-    pub kind: String,
-    /// The log's size.
-    pub size: u64,
-    /// The log's RFC 6962 root.
-    pub root: cltd_runtime::TreeHash,
-    /// The proof's hashes.
-    pub hashes: Vec<cltd_runtime::TreeHash>,
-}
-
-/// The inclusion proof of entry `index` or, without one, the consistency proof from the
-/// first `old` entries, in `trust`'s current log.
-pub fn log_proof(trust: &Trust, index: Option<u64>, old: Option<u64>) -> Result<LogProof> {
-    let leaves = trust.leaves()?;
-    let size = leaves.len() as u64;
-    let root = cltd_runtime::root(&leaves);
-    let (kind, hashes) = match (index, old) {
-        (Some(i), _) => {
-            let i_usize = usize::try_from(i).unwrap_or(usize::MAX);
-            let proof = cltd_runtime::inclusion_proof(&leaves, i_usize)
-                .with_context(|| format!("entry {i} is not in the log of {size} entries"))?;
-            cltd_runtime::verify_inclusion(i, size, &leaves[i_usize], &proof, &root)?;
-            (format!("inclusion of entry {i}"), proof)
-        }
-        (None, Some(m)) => {
-            let m_usize = usize::try_from(m).unwrap_or(usize::MAX);
-            let proof = cltd_runtime::consistency_proof(&leaves, m_usize)
-                .with_context(|| format!("the log has {size} entries, fewer than {m}"))?;
-            let old_root = cltd_runtime::root(&leaves[..m_usize]);
-            cltd_runtime::verify_consistency(m, size, &old_root, &root, &proof)?;
-            (format!("consistency of the first {m} entries"), proof)
-        }
-        (None, None) => anyhow::bail!("nothing to prove"),
-    };
-    Ok(LogProof {
-        kind,
-        size,
-        root,
-        hashes,
-    })
-}
-
 /// `cltd prove inclusion INDEX` (with `index`) or `cltd prove consistency OLD` (with
 /// `old`): the proof, checked before it is printed, and the checkpoint it is relative to.
 pub fn prove(
@@ -92,7 +47,12 @@ pub fn prove(
         size,
         hashes: proof,
         ..
-    } = log_proof(&trust, index, old)?;
+    } = match (index, old) {
+        (Some(i), _) => trust.inclusion_proof(i)?,
+        (None, Some(m)) => trust.consistency_proof(m)?,
+        (None, None) => anyhow::bail!("nothing to prove"),
+    };
+    let kind = kind.to_string();
     let note = trust.checkpoint()?;
     let hashes: Vec<String> = proof.iter().map(|h| B64.encode(h)).collect();
     if json {

@@ -106,52 +106,22 @@ enum Command {
     },
     /// Replay the whole log from genesis against the stored modules (exit 3 on divergence).
     Verify,
-    /// Measure bylaw and transition latency and throughput.
+    /// Measure bylaw and transition latency and throughput (forwards to the `cltd-bench`
+    /// binary beside this one: `cargo build --release -p cltd-bench`; `cltd bench --help`
+    /// lists its options).
+    #[command(disable_help_flag = true)]
     Bench {
-        #[command(flatten)]
-        options: crate::bench::BenchOptions,
-        /// Instead, measure an amendment (check and compile, conformance, impact preview)
-        /// against a history of this many entries; repeat or comma-separate for several.
-        #[arg(long, value_delimiter = ',')]
-        amendment_history: Vec<usize>,
-        /// Instead, measure audits of bundles of this many entries (with and without
-        /// re-execution); repeat or comma-separate for several.
-        #[arg(long, value_delimiter = ',')]
-        audit_history: Vec<usize>,
-        /// Instead, measure `cltd serve`: signed votes per second over HTTP on loopback from
-        /// concurrent clients, and memory with many idle trusts.
-        #[arg(long)]
-        http: bool,
-        /// With --http: concurrent clients.
-        #[arg(long, default_value_t = 16)]
-        clients: usize,
-        /// With --http: signed votes to submit.
-        #[arg(long, default_value_t = 6000)]
-        votes: usize,
-        /// With --http: idle trusts to open in one server.
-        #[arg(long, default_value_t = 1000)]
-        idle_trusts: usize,
+        /// The options `cltd-bench bench` takes.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
     },
-    /// Crash consistency: serve a new trust in a child `cltd serve`, load it with signed
-    /// transitions, SIGKILL it at random moments, and check after each kill that every
-    /// acknowledged transition is in the log and the log replays to the stored state
-    /// (exit 3 if not).
+    /// Crash consistency: SIGKILL a loaded `cltd serve` at random moments and check that no
+    /// acknowledged transition is lost (forwards to `cltd-bench crash-test`).
+    #[command(disable_help_flag = true)]
     CrashTest {
-        /// Kill-and-restart cycles.
-        #[arg(long, default_value_t = 200)]
-        cycles: usize,
-        /// Concurrent clients.
-        #[arg(long, default_value_t = 4)]
-        clients: usize,
-        /// Longest time the server runs before each kill, in milliseconds.
-        #[arg(long, default_value_t = 800)]
-        max_uptime_ms: u64,
-        /// Seed of the kill times.
-        #[arg(long, default_value_t = 2026)]
-        seed: u64,
-        /// The bylaw governing the test trust.
-        #[arg(long, default_value = "classic-clt")]
-        bylaw: String,
+        /// The options `cltd-bench crash-test` takes.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
     },
     /// Work with bylaw components: build, upload, verify against source.
     Bylaws {
@@ -849,111 +819,9 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         Command::Show { what, id } => show(out, &data_dir(), what, id, json),
         Command::Log { from, limit } => log(out, &data_dir(), from, limit, json),
         Command::Verify => verify(out, &data_dir(), json),
-        Command::Bench {
-            options,
-            amendment_history,
-            audit_history,
-            http,
-            clients,
-            votes,
-            idle_trusts,
-        } => {
-            let wasm = setup::read_bylaw("classic-clt", &bylaws_dir)?;
-            if http {
-                writeln!(
-                    err,
-                    "measuring cltd serve ({idle_trusts} idle trusts, then {votes} signed votes from {clients} clients)..."
-                )?;
-                let report =
-                    crate::http_bench::run(&wasm, options.members, votes, clients, idle_trusts)?;
-                if json {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-                } else {
-                    writeln!(out, "{}", report.text())?;
-                }
-                return Ok(crate::EXIT_OK);
-            }
-            if !audit_history.is_empty() {
-                writeln!(
-                    err,
-                    "measuring audits of bundles of {audit_history:?} entries..."
-                )?;
-                let figures = crate::audit_bench::run(&wasm, &audit_history)?;
-                if json {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&figures)?)?;
-                } else {
-                    writeln!(out, "{}", crate::audit_bench::text(&figures))?;
-                }
-                return Ok(crate::EXIT_OK);
-            }
-            if !amendment_history.is_empty() {
-                writeln!(
-                    err,
-                    "measuring amendments against histories of {amendment_history:?} entries..."
-                )?;
-                let figures = crate::amendment_bench::run(&wasm, &amendment_history)?;
-                if json {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&figures)?)?;
-                } else {
-                    writeln!(out, "{}", crate::amendment_bench::text(&figures))?;
-                }
-                return Ok(crate::EXIT_OK);
-            }
-            writeln!(
-                err,
-                "measuring ({} members, {} durable transitions per figure)...",
-                options.members, options.transitions
-            )?;
-            let report = crate::bench::run(&wasm, &options)?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                writeln!(out, "{}", report.text())?;
-            }
-            Ok(crate::EXIT_OK)
-        }
         Command::Bylaws { command } => bylaws(out, &bylaws_dir, &data_dir(), command, json),
-        Command::CrashTest {
-            cycles,
-            clients,
-            max_uptime_ms,
-            seed,
-            bylaw,
-        } => {
-            let wasm = setup::read_bylaw(&bylaw, &bylaws_dir)?;
-            let dir = tempfile::TempDir::new()?;
-            let options = crate::crash::Options {
-                cycles,
-                clients,
-                max_uptime: std::time::Duration::from_millis(max_uptime_ms),
-                seed,
-            };
-            let mut progress = |r: &crate::crash::Report| {
-                if !json {
-                    eprintln!(
-                        "cycle {}/{cycles}: {} acknowledged, {} entries, {} lost, {} failed replays",
-                        r.cycles, r.acknowledged, r.entries, r.lost, r.verify_failures
-                    );
-                }
-            };
-            let report = crate::crash::run(
-                &crate::crash::this_exe()?,
-                &wasm,
-                dir.path(),
-                &options,
-                &mut progress,
-            )?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                writeln!(out, "{}", report.text())?;
-            }
-            Ok(if report.is_ok() {
-                crate::EXIT_OK
-            } else {
-                crate::EXIT_VERIFY_FAILED
-            })
-        }
+        Command::Bench { args } => forward("bench", &args, &cli.bylaws_dir, json, err),
+        Command::CrashTest { args } => forward("crash-test", &args, &cli.bylaws_dir, json, err),
         Command::Checkpoint => crate::audit::checkpoint(out, &data_dir()),
         Command::Explain { index } => crate::audit::explain_live(out, &data_dir(), index, json),
         Command::Serve {
@@ -964,14 +832,14 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             writes_per_second,
             write_burst,
         } => {
-            let limits = crate::api::Limits {
+            let limits = crate::server::Limits {
                 read_timeout: std::time::Duration::from_secs(read_timeout),
                 write_timeout: std::time::Duration::from_secs(write_timeout),
                 writes_per_second,
                 write_burst,
             };
             let root = trusts.unwrap_or_else(data_dir);
-            let hub = crate::api::Hub::open(&root)?;
+            let hub = crate::server::Hub::open(&root)?;
             let listener = std::net::TcpListener::bind(&listen)
                 .with_context(|| format!("listen on {listen}"))?;
             writeln!(
@@ -982,7 +850,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                 listener.local_addr()?
             )?;
             out.flush()?;
-            crate::api::serve(hub, listener, &limits)?;
+            crate::server::serve(hub, listener, &limits)?;
             Ok(crate::EXIT_OK)
         }
         Command::Prove { command } => {
@@ -1499,22 +1367,12 @@ fn log(out: &mut dyn Write, dir: &Path, from: u64, limit: usize, json: bool) -> 
 }
 
 fn verify(out: &mut dyn Write, dir: &Path, json: bool) -> Result<i32> {
-    let path = dir.join(cltd_runtime::STORE_FILE);
-    if !path.exists() {
+    if !dir.join(cltd_runtime::STORE_FILE).exists() {
         bail!("no trust in {}", dir.display());
     }
     let runtime = setup::runtime()?;
-    let (report, repaired) = match redb::ReadOnlyDatabase::open(&path) {
-        Ok(db) => (cltd_runtime::verify(&db, &runtime)?, false),
-        // A store whose writer stopped abruptly (a crash, SIGKILL) must be repaired before it
-        // can be read; opening it for writing does that (and writes nothing else).
-        Err(redb::DatabaseError::RepairAborted) => {
-            let db = redb::Database::open(&path)
-                .with_context(|| format!("open and repair {}", path.display()))?;
-            (cltd_runtime::verify(&db, &runtime)?, true)
-        }
-        Err(e) => return Err(e).with_context(|| format!("open {}", path.display())),
-    };
+    let cltd_runtime::StoreVerification { report, repaired } =
+        cltd_runtime::verify_store(dir, &runtime, &mut |_, _| {})?;
     if json {
         writeln!(
             out,
@@ -1843,6 +1701,41 @@ fn bylaws(
         }
     }
     Ok(crate::EXIT_OK)
+}
+
+/// Run `cltd-bench SUBCOMMAND ARGS` (the measurements live outside this binary), found
+/// beside this executable, with the global `--bylaws-dir` and `--json` passed on; its exit
+/// code is this command's.
+fn forward(
+    subcommand: &str,
+    args: &[OsString],
+    bylaws_dir: &Option<PathBuf>,
+    json: bool,
+    err: &mut dyn Write,
+) -> Result<i32> {
+    let exe = std::env::current_exe().context("find this executable")?;
+    let bench = exe.with_file_name(format!("cltd-bench{}", std::env::consts::EXE_SUFFIX));
+    if !bench.exists() {
+        bail!(
+            "`cltd {subcommand}` runs {}, which is not built: build it with `cargo build --release -p cltd-bench` (or run `cargo run --release -p cltd-bench -- {subcommand}`)",
+            bench.display()
+        );
+    }
+    let mut command = std::process::Command::new(&bench);
+    if let Some(dir) = bylaws_dir {
+        command.arg("--bylaws-dir").arg(dir);
+    }
+    if json {
+        command.arg("--json");
+    }
+    command.arg(subcommand).args(args);
+    let status = command
+        .status()
+        .with_context(|| format!("run {}", bench.display()))?;
+    if status.code().is_none() {
+        writeln!(err, "{} was stopped by a signal", bench.display())?;
+    }
+    Ok(status.code().unwrap_or(crate::EXIT_ERROR))
 }
 
 /// Run `cltd` with `args` (including the program name), writing results to `out` and

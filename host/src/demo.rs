@@ -447,7 +447,7 @@ fn amend(d: &mut Demo<'_>) -> Result<()> {
     d.say("Before the vote opens, the runtime replays the whole history under the amended rules (a dry run) and")?;
     d.say("checks them against the entrenched clauses. Every member can read the impact preview:")?;
     let preview = d.trust.preview_amendment(&module, &charter)?;
-    for line in crate::amend::preview_text(d.trust.state(), &preview).lines() {
+    for line in crate::render::preview_text(d.trust.state(), &preview).lines() {
         d.say(&format!("    {line}"))?;
     }
     let r = d.act(

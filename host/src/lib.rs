@@ -5,22 +5,20 @@
 //! can also be driven from tests.
 
 pub mod amend;
-pub mod amendment_bench;
-pub mod api;
+
 pub mod audit;
-pub mod audit_bench;
-pub mod bench;
+
 pub mod cli;
-pub mod crash;
-pub mod dashboard;
+
 pub mod demo;
 pub mod guest;
-pub mod http_bench;
+
 pub mod keyring;
 pub mod native;
 pub mod render;
 pub mod scaffold;
 pub mod scenario;
+pub mod server;
 pub mod setup;
 pub mod witness;
 

@@ -1,8 +1,8 @@
 //! Human text and JSON views of a trust, its proposals and its log.
 
 use cltd_runtime::{
-    Action, Effect, Entry, EntryBody, Grant, Member, Parameter, ProposalBody, ProposalState,
-    SignedTransition, StakeholderClass, TrustState, Verdict,
+    Action, Effect, Entry, EntryBody, Grant, ImpactPreview, Member, Parameter, ProposalBody,
+    ProposalState, SignedTransition, StakeholderClass, TrustState, Verdict,
 };
 use serde_json::{Value, json};
 
@@ -546,4 +546,73 @@ pub fn entry_text(state: &TrustState, entry: &Entry) -> String {
 /// Host time (seconds since the Unix epoch) as `YYYY-MM-DD HH:MM UTC`.
 pub fn when(secs: u64) -> String {
     cltd_runtime::utc(secs)
+}
+
+/// An impact preview in plain words: the charter change, the conformance checks, and every
+/// past decision that would have come out differently, both explanations side by side.
+pub fn preview_text(state: &TrustState, report: &ImpactPreview) -> String {
+    let mut lines = vec![format!(
+        "impact preview of module {} over the first {} log entries ({} transitions re-judged)",
+        hex::encode(report.module),
+        report.entries,
+        report.transitions
+    )];
+    let changes = charter_changes(&state.charter, &report.charter);
+    if changes.is_empty() {
+        lines.push("charter: unchanged".into());
+    } else {
+        lines.push(format!("charter: {}", changes.join("; ")));
+    }
+    let passed = report.conformance.iter().filter(|c| c.passed).count();
+    lines.push(format!(
+        "entrenched clauses: {passed} of {} conformance checks passed",
+        report.conformance.len()
+    ));
+    for c in &report.conformance {
+        lines.push(format!(
+            "  [{}] {}: {}",
+            if c.passed { "ok" } else { "FAIL" },
+            c.clause.name(),
+            c.vector
+        ));
+        if !c.passed {
+            lines.push(format!("         the candidate {}", c.detail));
+        }
+    }
+    if let Some(why) = &report.stopped {
+        lines.push(format!("INCOMPLETE: {why}"));
+    }
+    if report.differing == 0 {
+        lines.push("no past decision would have come out differently".into());
+    } else {
+        lines.push(format!(
+            "{} past decision(s) would have come out differently{}:",
+            report.differing,
+            if report.differing as usize > report.differences.len() {
+                format!(" (the first {} listed)", report.differences.len())
+            } else {
+                String::new()
+            }
+        ));
+        for d in &report.differences {
+            lines.push(format!(
+                "  entry {} ({}): {} by {}",
+                d.index,
+                when(d.time),
+                d.action,
+                who(state, &d.signer)
+            ));
+            lines.push(format!(
+                "    in force:  {} — {}",
+                d.logged.headline(),
+                d.logged.explanation()
+            ));
+            lines.push(format!(
+                "    candidate: {} — {}",
+                d.candidate.headline(),
+                d.candidate.explanation()
+            ));
+        }
+    }
+    lines.join("\n")
 }

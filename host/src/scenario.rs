@@ -551,7 +551,7 @@ fn outcome(result: &cltd_runtime::Result<Receipt>) -> (String, Option<String>, S
             } else {
                 "refused"
             };
-            let (_, code) = crate::api::error::classify(e);
+            let code = e.code();
             (word.into(), Some(code.to_string()), e.to_string())
         }
     }
@@ -640,7 +640,7 @@ fn run_into(
             Ok(_) => ("founded".to_string(), None, String::new()),
             Err(e) => (
                 "refused".to_string(),
-                Some(crate::api::error::classify(e).1.to_string()),
+                Some(e.code().to_string()),
                 e.to_string(),
             ),
         };

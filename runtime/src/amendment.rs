@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::conformance::{Setting, first_failure};
 use crate::engine::{MAX_COMPONENT_BYTES, Runtime, to_component};
-use crate::error::{CharterProblems, Error, EvalError, LoadError, RefusalError, Result};
+use crate::error::{
+    CharterError, CharterProblems, Error, EvalError, LoadError, RefusalError, Result,
+};
 use crate::host_rules::{amendment_module, check_params, released};
 use crate::model::Constitution;
 use crate::model::{Amendment, BylawInfo, CharterProblem, Clause, Hash, Parameter};
@@ -209,4 +211,34 @@ pub(crate) fn candidate(
         charter,
         entrenched,
     })
+}
+
+/// The charter an amendment proposes: `current` with the `unset` keys removed and each
+/// `set` pair applied (replacing a parameter's value, or adding the parameter). Refused when
+/// a key to unset is not in `current`.
+pub fn amended_charter(
+    current: &[Parameter],
+    set: &[(String, String)],
+    unset: &[String],
+) -> std::result::Result<Vec<Parameter>, CharterError> {
+    let mut charter = current.to_vec();
+    for key in unset {
+        let before = charter.len();
+        charter.retain(|p| &p.key != key);
+        if charter.len() == before {
+            return Err(CharterError::Invalid(format!(
+                "the charter in force has no parameter `{key}` to unset"
+            )));
+        }
+    }
+    for (key, value) in set {
+        match charter.iter_mut().find(|p| &p.key == key) {
+            Some(p) => p.value.clone_from(value),
+            None => charter.push(Parameter {
+                key: key.clone(),
+                value: value.clone(),
+            }),
+        }
+    }
+    Ok(charter)
 }

@@ -304,7 +304,91 @@ pub enum Error {
     /// This host cannot sign checkpoints: it does not hold the trust's host key.
     #[error("this host does not hold the trust's host key: {0}")]
     HostKey(String),
+    /// A checkpoint could not be stored, or a proof about the log could not be made.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 /// The runtime's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Checkpoints and proofs about a trust's log.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// A note offered as this log's checkpoint is for another size or root (code
+    /// `stale-checkpoint`, HTTP 409).
+    #[error("the note is not this log's current checkpoint")]
+    NotCurrent,
+    /// A note offered as this log's checkpoint is not signed by the trust's host key (code
+    /// `bad-signature`, HTTP 401).
+    #[error("the checkpoint is not signed by the trust's host key: {0}")]
+    Unsigned(String),
+    /// The entry asked for is not in the log (code `not-found`, HTTP 404).
+    #[error("entry {index} is not in the log of {size} entries")]
+    NoSuchEntry {
+        /// The entry asked for.
+        index: u64,
+        /// The log's size.
+        size: u64,
+    },
+    /// A consistency proof from more entries than the log has (code `not-found`, HTTP 404).
+    #[error("the log has {size} entries, fewer than {old}")]
+    Larger {
+        /// The older size asked for.
+        old: u64,
+        /// The log's size.
+        size: u64,
+    },
+    /// A proof the log built did not check against its own root: the store is damaged
+    /// (code `internal`, HTTP 500).
+    #[error("a proof built from the stored log does not verify: {0}")]
+    Unsound(#[from] crate::merkle::ProofError),
+}
+
+impl RefusalError {
+    /// The stable code of this refusal, as the API sends it (`docs/api.md` lists each with
+    /// its HTTP status): `malformed` and `wrong-trust` (400), `bad-signature` (401),
+    /// `not-a-member` (403), `not-found` (404), `bad-sequence` and `lifecycle` (409),
+    /// `invalid`, `amendment`, `entrenched-clause` and `bad-charter` (422).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RefusalError::Malformed(_) => "malformed",
+            RefusalError::WrongTrust { .. } => "wrong-trust",
+            RefusalError::BadSignature(_) => "bad-signature",
+            RefusalError::BadSequence { .. } => "bad-sequence",
+            RefusalError::NotFound(_) => "not-found",
+            RefusalError::Lifecycle(_) => "lifecycle",
+            RefusalError::Invalid(_) => "invalid",
+            RefusalError::Amendment(_) => "amendment",
+            RefusalError::Entrenched { .. } => "entrenched-clause",
+            RefusalError::Charter(_) => "bad-charter",
+            RefusalError::NotAMember { .. } | RefusalError::NotAllowedToNonMember { .. } => {
+                "not-a-member"
+            }
+        }
+    }
+}
+
+impl Error {
+    /// The stable code of this error, as the API sends it and a scenario step expects it.
+    /// Besides the refusals' codes ([`RefusalError::code`]): `bylaw-failed` and `module`
+    /// (422) for a bylaw that failed or could not be loaded, `bad-charter` and
+    /// `entrenched-clause` (422) for a charter refused, `invalid` (422) for a proof asked
+    /// beyond the log, `writes-stopped` (503) after a storage fault, and `internal` (500)
+    /// for the host's own faults (storage, the host key, a checkpoint it cannot store).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Refused(r) => r.code(),
+            Error::Eval(_) => "bylaw-failed",
+            Error::Load(_) => "module",
+            Error::Store(StoreError::Stopped(_)) => "writes-stopped",
+            Error::Charter(CharterError::Entrenched { .. }) => "entrenched-clause",
+            Error::Charter(_) => "bad-charter",
+            Error::Checkpoint(
+                CheckpointError::NoSuchEntry { .. } | CheckpointError::Larger { .. },
+            ) => "invalid",
+            Error::Store(_) | Error::HostKey(_) | Error::Checkpoint(_) => "internal",
+        }
+    }
+}

@@ -81,9 +81,7 @@ pub(crate) fn check_params(params: &[Parameter]) -> Result<(), RefusalError> {
 
 /// The module hash an amendment names.
 pub(crate) fn amendment_module(a: &Amendment) -> Result<Hash, RefusalError> {
-    let bytes = hex::decode(&a.module).ok().filter(|b| b.len() == 32);
-    bytes
-        .and_then(|b| b.try_into().ok())
+    crate::model::parse_hash(&a.module)
         .ok_or_else(|| invalid("an amendment names its module by a 64-digit hex blake3 hash"))
 }
 

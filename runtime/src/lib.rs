@@ -52,7 +52,7 @@ mod transition;
 mod trust;
 mod witness;
 
-pub use amendment::{COMPILE_TIMEOUT_SECS, Upload};
+pub use amendment::{COMPILE_TIMEOUT_SECS, Upload, amended_charter};
 pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, explain};
 pub use bundle::{BUNDLE_MAGIC, Bundle, BundleError, Location, Manifest};
 pub use checkpoint::{Checkpoint, NoteError, NoteSignature, SignedNote, origin, verifier_key};
@@ -63,7 +63,8 @@ pub use engine::{
     to_component,
 };
 pub use error::{
-    CharterError, CharterProblems, Error, EvalError, LoadError, RefusalError, Result, StoreError,
+    CharterError, CharterProblems, CheckpointError, Error, EvalError, LoadError, RefusalError,
+    Result, StoreError,
 };
 pub use group::{GroupCommitter, Submitter};
 pub use inspect::{Check, Inspection, SDK_SECTION, check, inspect};
@@ -81,7 +82,7 @@ pub use model::{
     Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash,
     Key, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody,
     ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict,
-    View, Vote, percent,
+    View, Vote, parse_hash, percent,
 };
 pub use native::NativeBylaw;
 pub use outcome::{
@@ -91,7 +92,8 @@ pub use outcome::{
 pub use preview::{
     Difference, ImpactPreview, Judgement, MAX_FAILURES, MAX_LISTED_DIFFERENCES, preview,
 };
-pub use replay::{Divergence, VerifyReport, verify};
+pub use publish::{InForce, LogProof, ProofKind};
+pub use replay::{Divergence, StoreVerification, VerifyReport, verify, verify_store};
 pub use state::{Change, TrustState};
 pub use store::preview_key;
 pub use succession::{Earlier, read_earlier};

@@ -6,11 +6,11 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use crate::bundle::{Bundle, Manifest};
 use crate::checkpoint::{Checkpoint, SignedNote, origin};
-use crate::error::{Error, LoadError, Result, StoreError};
+use crate::error::{CheckpointError, Error, LoadError, Result, StoreError};
 use crate::host_rules;
 use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
 use crate::merkle;
-use crate::model::{Action, Hash, ProposalBody};
+use crate::model::{Action, Hash, ProposalBody, ProposalState};
 use crate::schema::*;
 use crate::store::{read_entries, read_module};
 use crate::transition::SignedTransition;
@@ -61,13 +61,11 @@ impl Trust {
     pub fn store_checkpoint(&self, note: &SignedNote) -> Result<()> {
         let fresh = self.checkpoint()?;
         if note.text != fresh.text {
-            return Err(Error::HostKey(
-                "the note is not this log's current checkpoint".into(),
-            ));
+            return Err(CheckpointError::NotCurrent.into());
         }
         let genesis = self.genesis()?;
         note.verify(&origin(&self.state.id), &genesis.host_key)
-            .map_err(|e| Error::HostKey(e.to_string()))?;
+            .map_err(|e| CheckpointError::Unsigned(e.to_string()))?;
         let mut merged = self.stored_checkpoint()?.unwrap_or(fresh);
         for s in &note.signatures {
             if !merged.signatures.contains(s) {
@@ -97,6 +95,75 @@ impl Trust {
             .map(|c| c.size == self.state.size)
             .unwrap_or(false);
         Ok(current.then_some(note))
+    }
+
+    /// The inclusion proof of entry `index` in the current log, checked against the log's
+    /// root before it is returned.
+    pub fn inclusion_proof(&self, index: u64) -> Result<LogProof> {
+        let leaves = self.leaves()?;
+        let size = leaves.len() as u64;
+        let at = usize::try_from(index)
+            .ok()
+            .filter(|&i| i < leaves.len())
+            .ok_or(CheckpointError::NoSuchEntry { index, size })?;
+        let root = merkle::root(&leaves);
+        let hashes = merkle::inclusion_proof(&leaves, at).map_err(CheckpointError::from)?;
+        merkle::verify_inclusion(index, size, &leaves[at], &hashes, &root)
+            .map_err(CheckpointError::from)?;
+        Ok(LogProof {
+            kind: ProofKind::Inclusion(index),
+            size,
+            root,
+            hashes,
+        })
+    }
+
+    /// The consistency proof from the log's first `old` entries to the current log, checked
+    /// against both roots before it is returned.
+    pub fn consistency_proof(&self, old: u64) -> Result<LogProof> {
+        let leaves = self.leaves()?;
+        let size = leaves.len() as u64;
+        let at = usize::try_from(old)
+            .ok()
+            .filter(|&m| m <= leaves.len())
+            .ok_or(CheckpointError::Larger { old, size })?;
+        let root = merkle::root(&leaves);
+        let hashes = merkle::consistency_proof(&leaves, at).map_err(CheckpointError::from)?;
+        let old_root = merkle::root(&leaves[..at]);
+        merkle::verify_consistency(old, size, &old_root, &root, &hashes)
+            .map_err(CheckpointError::from)?;
+        Ok(LogProof {
+            kind: ProofKind::Consistency(old),
+            size,
+            root,
+            hashes,
+        })
+    }
+
+    /// Every module that has been in force, oldest first: the genesis module, then each
+    /// executed amendment's, with the time it came into force.
+    pub fn module_history(&self) -> Result<Vec<InForce<'_>>> {
+        let mut out = vec![InForce {
+            module: self.genesis()?.module,
+            since: self.entries(0, 1)?.first().map_or(0, |e| e.time),
+            by: None,
+        }];
+        for (number, p) in &self.state.proposals {
+            if let (ProposalBody::AmendBylaws(a), Some(at)) = (&p.proposal.body, p.executed_at) {
+                let module = crate::model::parse_hash(&a.module).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "executed amendment {} names module `{}`, not a hash",
+                        number, a.module
+                    ))
+                })?;
+                out.push(InForce {
+                    module,
+                    since: at,
+                    by: Some(p),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The checkpoint to publish: the stored one with its cosignatures while it still covers
@@ -219,4 +286,48 @@ impl Trust {
         );
         Ok(out)
     }
+}
+
+/// What a [`LogProof`] proves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofKind {
+    /// That entry N is in the log.
+    Inclusion(u64),
+    /// That the log's first N entries are unchanged in the current log.
+    Consistency(u64),
+}
+
+impl std::fmt::Display for ProofKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProofKind::Inclusion(i) => write!(f, "inclusion of entry {i}"),
+            ProofKind::Consistency(m) => write!(f, "consistency of the first {m} entries"),
+        }
+    }
+}
+
+/// A proof about a trust's current log (RFC 6962), checked against its root before it is
+/// handed out.
+#[derive(Debug, Clone)]
+pub struct LogProof {
+    /// What it proves.
+    pub kind: ProofKind,
+    /// The log's size.
+    pub size: u64,
+    /// The log's root.
+    pub root: merkle::TreeHash,
+    /// The proof's hashes.
+    pub hashes: Vec<merkle::TreeHash>,
+}
+
+/// A module that was in force: since when, and by which executed amendment (none for the
+/// genesis module).
+#[derive(Debug, Clone)]
+pub struct InForce<'a> {
+    /// The module's hash.
+    pub module: Hash,
+    /// When it came into force (host time, seconds).
+    pub since: u64,
+    /// The amendment that put it in force.
+    pub by: Option<&'a ProposalState>,
 }

@@ -1,14 +1,16 @@
 //! Verification: replay a trust's whole log from genesis against its stored modules.
 
+use std::path::Path;
+
 use redb::ReadableDatabase;
 
 use crate::engine::Runtime;
-use crate::error::{Error, LoadError, Result};
+use crate::error::{Error, LoadError, Result, StoreError};
 use crate::log::{Entry, EntryBody, entry_hash_of};
 use crate::model::Hash;
 use crate::pipeline::{Mode, advance, genesis_state, judge};
 use crate::state::TrustState;
-use crate::store::{load_state, read_entries, read_intact_module};
+use crate::store::{STORE_FILE, load_state, read_entries, read_intact_module};
 
 /// Where a replay first disagrees with the stored log or state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +74,55 @@ fn diverge(
 /// [`VerifyReport::divergence`] says where and how.
 pub fn verify(db: &impl ReadableDatabase, runtime: &Runtime) -> Result<VerifyReport> {
     Ok(replay(db, runtime, true, &mut |_, _| {})?.0)
+}
+
+/// What [`verify_store`] found: the replay's report, and whether the store had to be
+/// repaired before it could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreVerification {
+    /// The replay's report.
+    pub report: VerifyReport,
+    /// True when the store was not closed cleanly (its writer stopped abruptly: a crash,
+    /// SIGKILL) and opening it repaired it. Repair rebuilds redb's allocator state from the
+    /// last durable commit; it writes nothing of the trust's own.
+    pub repaired: bool,
+}
+
+/// [`verify`] the trust stored in the data directory `dir`, opening the store read-only,
+/// or, when its writer stopped abruptly, opening it for writing once so that redb repairs
+/// it. `progress(done, total)` is called after each entry replayed.
+pub fn verify_store(
+    dir: &Path,
+    runtime: &Runtime,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<StoreVerification> {
+    let path = dir.join(STORE_FILE);
+    if !path.exists() {
+        return Err(StoreError::NotFound(dir.display().to_string()).into());
+    }
+    let (db, repaired): (Box<dyn Replayable>, bool) = match redb::ReadOnlyDatabase::open(&path) {
+        Ok(db) => (Box::new(db), false),
+        Err(redb::DatabaseError::RepairAborted) => (Box::new(redb::Database::open(&path)?), true),
+        Err(e) => return Err(e.into()),
+    };
+    let report = db.replay(runtime, progress)?;
+    Ok(StoreVerification { report, repaired })
+}
+
+/// A store [`verify_store`] can replay, however it was opened.
+trait Replayable {
+    fn replay(&self, runtime: &Runtime, progress: &mut dyn FnMut(u64, u64))
+    -> Result<VerifyReport>;
+}
+
+impl<D: ReadableDatabase> Replayable for D {
+    fn replay(
+        &self,
+        runtime: &Runtime,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<VerifyReport> {
+        Ok(replay(self, runtime, true, progress)?.0)
+    }
 }
 
 /// Replay the log in `db` (entries and modules; other tables only if `compare_state`),

@@ -230,8 +230,7 @@ impl Keypair {
 
     /// Parse a hex-encoded 32-byte secret.
     pub fn from_secret_hex(text: &str) -> Option<Keypair> {
-        let bytes = hex::decode(text.trim()).ok()?;
-        Some(Keypair::from_secret(bytes.try_into().ok()?))
+        Some(Keypair::from_secret(crate::model::parse_hash(text.trim())?))
     }
 
     /// The secret, hex-encoded. Keep it private.

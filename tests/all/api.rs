@@ -15,19 +15,19 @@ pub(crate) struct Server {
 impl Server {
     /// Serve the trust(s) under `root` with the default limits.
     pub(crate) fn start(root: &std::path::Path) -> Server {
-        Server::with_limits(root, cltd::api::Limits::default())
+        Server::with_limits(root, cltd::server::Limits::default())
     }
 
     /// Serve the trust(s) under `root` with `limits`.
-    fn with_limits(root: &std::path::Path, limits: cltd::api::Limits) -> Server {
-        Server::hosting(cltd::api::Hub::open(root).unwrap(), limits)
+    fn with_limits(root: &std::path::Path, limits: cltd::server::Limits) -> Server {
+        Server::hosting(cltd::server::Hub::open(root).unwrap(), limits)
     }
 
     /// Serve `hub` with `limits`.
-    pub(crate) fn hosting(hub: cltd::api::Hub, limits: cltd::api::Limits) -> Server {
+    pub(crate) fn hosting(hub: cltd::server::Hub, limits: cltd::server::Limits) -> Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || cltd::api::serve(hub, listener, &limits));
+        std::thread::spawn(move || cltd::server::serve(hub, listener, &limits));
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
@@ -407,7 +407,7 @@ fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages(
     }
     let (status, page) = server.get("/docs");
     assert_eq!(status, 200);
-    for (c, _, _) in cltd::api::error::CODES {
+    for (c, _, _) in cltd::server::error::CODES {
         assert!(
             page.contains(&format!("<code>{c}</code>")),
             "{c} is not documented"
@@ -471,7 +471,7 @@ fn writes_are_rate_limited_per_client_and_slow_requests_time_out() {
     drop(trust);
     let server = Server::with_limits(
         dir.path(),
-        cltd::api::Limits {
+        cltd::server::Limits {
             read_timeout: std::time::Duration::from_secs(10),
             write_timeout: std::time::Duration::from_millis(1),
             writes_per_second: 1,

@@ -3,7 +3,7 @@
 //! the log where its receipt said, and the log replays to the stored state. CI runs a few
 //! cycles; `cltd crash-test --cycles 200` is the long run.
 
-use cltd::crash::{Ack, Options, Report, check, run};
+use cltd_bench::crash::{Ack, Options, Report, check, run};
 
 use crate::support::bylaw;
 

@@ -138,7 +138,7 @@ fn a_different_engine_profile_still_verifies_and_says_so() {
 
 #[test]
 fn the_benchmark_runs_end_to_end() {
-    let options = cltd::bench::BenchOptions {
+    let options = cltd_bench::transitions::BenchOptions {
         members: 3,
         transitions: 12,
         batch: 4,
@@ -146,7 +146,7 @@ fn the_benchmark_runs_end_to_end() {
         pooling: false,
         audit_entries: 50,
     };
-    let report = cltd::bench::run(&classic(), &options).unwrap();
+    let report = cltd_bench::transitions::run(&classic(), &options).unwrap();
     assert!(
         report.sustained_tps > 0.0 && report.group_commit_tps > 0.0 && report.concurrent_tps > 0.0
     );
@@ -357,8 +357,8 @@ fn a_stopped_trust_makes_the_server_not_ready() {
     let id = h.trust.id_hex();
     let bytes = h.sign("r2", propose("After the fault"));
     let server = crate::api::Server::hosting(
-        cltd::api::Hub::hosting(vec![h.trust]),
-        cltd::api::Limits::default(),
+        cltd::server::Hub::hosting(vec![h.trust]),
+        cltd::server::Limits::default(),
     );
     let (status, text) = server.get("/readyz");
     assert_eq!(status, 503, "{text}");

@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody};
-use super::reads::{parse_module, preview_json};
-use super::{
-    MAX_MODULE, MAX_TRANSITION, Pending, Shared, commit_queued, enqueue, metrics, with_trust,
-};
+use super::reads::preview_json;
 use crate::render;
+use crate::server::error::{ApiError, ErrorBody, parse_hash_param};
+use crate::server::hub::{Pending, Shared, commit_queued, enqueue, with_trust};
+use crate::server::limits::{MAX_MODULE, MAX_TRANSITION};
+use crate::server::metrics;
 
 /// Header naming the uploading member's public key (hex).
 pub const SIGNER_HEADER: &str = "cltd-signer";
@@ -205,7 +205,7 @@ pub async fn preview(
     UrlPath((id, hash)): UrlPath<(String, String)>,
     body: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let module = parse_module(&hash)?;
+    let module = parse_hash_param(&hash)?;
     let changes: CharterChanges = if body.is_empty() {
         CharterChanges::default()
     } else {
@@ -225,18 +225,14 @@ pub async fn preview(
                     hex::encode(module)
                 )));
             }
-            let set: Vec<String> = changes
+            let set: Vec<(String, String)> = changes
                 .set
                 .iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let proposed = crate::amend::proposed_charter(&t.state().charter, &set, &changes.unset)
+            let proposed = cltd_runtime::amended_charter(&t.state().charter, &set, &changes.unset)
                 .map_err(|e| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid",
-                        format!("{e:#}"),
-                    )
+                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
                 })?;
             let report = t.preview_amendment(&module, &proposed)?;
             Ok(axum::Json(preview_json(t.state(), &report)))

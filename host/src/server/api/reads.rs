@@ -6,14 +6,15 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::Response;
-use cltd_runtime::{ProposalBody, Trust, TrustState, Verdict};
+use cltd_runtime::{ProposalBody, Trust, TrustState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
-use super::error::{ApiError, ErrorBody};
-use super::{MAX_PAGE, Shared, with_trust};
 use crate::render;
+use crate::server::error::{ApiError, ErrorBody, parse_hash_param};
+use crate::server::hub::{Shared, with_trust};
+use crate::server::limits::MAX_PAGE;
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
@@ -187,14 +188,6 @@ pub async fn grants(
     })
 }
 
-/// What the bylaw the proposal was opened under would decide if proposal `number` were
-/// closed now, with the host's entrenched floors applied: a dry run that writes nothing.
-/// `None` unless the proposal is open; `Err` if the bylaw failed.
-pub fn dry_run(t: &Trust, number: u64) -> Option<Result<Verdict, String>> {
-    t.dry_run_close(number)
-        .map(|r| r.map_err(|e| e.to_string()))
-}
-
 /// One proposal: live tally by class, ballots, decision and, while open, `if_closed_now`:
 /// the bylaw's dry-run verdict ("would pass" / "would fail: quorum not met").
 #[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}", tag = "proposals",
@@ -213,10 +206,10 @@ pub async fn proposal(
             .get(&number)
             .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
         let mut v = render::proposal_json(s, p);
-        if let Some(dry) = dry_run(t, number) {
+        if let Some(dry) = t.dry_run_close(number) {
             v["if_closed_now"] = match dry {
                 Ok(verdict) => render::verdict_json(&verdict),
-                Err(e) => json!({ "error": e }),
+                Err(e) => json!({ "error": e.to_string() }),
             };
         }
         Ok(axum::Json(v))
@@ -339,13 +332,11 @@ pub async fn proof(
         ));
     }
     with_trust(&hub, &id, |t| {
-        let p = crate::audit::log_proof(t, q.index, q.old).map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("{e:#}"),
-            )
-        })?;
+        let p = match (q.index, q.old) {
+            (Some(index), _) => t.inclusion_proof(index)?,
+            (None, Some(old)) => t.consistency_proof(old)?,
+            (None, None) => unreachable!("checked above: exactly one of index and old"),
+        };
         Ok(axum::Json(json!({
             "proof": if q.index.is_some() { "inclusion" } else { "consistency" },
             "size": p.size,
@@ -359,12 +350,12 @@ pub async fn proof(
 /// its vote), and every stored component (candidates included).
 pub fn modules_json(t: &Trust) -> Result<Value, ApiError> {
     let s = t.state();
-    let history: Vec<Value> = module_history(t)?
+    let history: Vec<Value> = t.module_history()?
         .into_iter()
         .map(|m| match m.by {
-            None => json!({"module": m.module, "from_entry": 0, "since": m.since, "by": "genesis"}),
+            None => json!({"module": hex::encode(m.module), "from_entry": 0, "since": m.since, "by": "genesis"}),
             Some(p) => json!({
-                "module": m.module,
+                "module": hex::encode(m.module),
                 "since": m.since,
                 "by": format!("proposal {}", p.proposal.id),
                 "proposal": render::proposal_json(s, p),
@@ -388,37 +379,6 @@ pub fn modules_json(t: &Trust) -> Result<Value, ApiError> {
     Ok(json!({"in_force": hex::encode(s.module), "history": history, "stored": stored}))
 }
 
-/// A module that was in force, from when, and the amendment that put it there (`None`:
-/// the genesis module).
-pub struct InForce<'a> {
-    /// The module (hex).
-    pub module: String,
-    /// Host time it took effect.
-    pub since: u64,
-    /// The executed amendment, if not the founders' module.
-    pub by: Option<&'a cltd_runtime::ProposalState>,
-}
-
-/// Every module that has been in force, oldest first: the genesis module, then each
-/// executed amendment's.
-pub fn module_history(t: &Trust) -> Result<Vec<InForce<'_>>, ApiError> {
-    let mut out = vec![InForce {
-        module: hex::encode(t.genesis()?.module),
-        since: t.entries(0, 1)?.first().map_or(0, |e| e.time),
-        by: None,
-    }];
-    for p in t.state().proposals.values() {
-        if let (ProposalBody::AmendBylaws(a), Some(at)) = (&p.proposal.body, p.executed_at) {
-            out.push(InForce {
-                module: a.module.clone(),
-                since: at,
-                by: Some(p),
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// Bylaw module history and every stored component.
 #[utoipa::path(get, path = "/v1/trusts/{id}/modules", tag = "bylaws",
     params(("id" = String, Path, description = "The trust id (hex)")),
@@ -429,11 +389,6 @@ pub async fn modules(
     UrlPath(id): UrlPath<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     with_trust(&hub, &id, |t| Ok(axum::Json(modules_json(t)?)))
-}
-
-/// Parse a module hash from a path.
-pub fn parse_module(text: &str) -> Result<[u8; 32], ApiError> {
-    crate::amend::parse_hash(text).map_err(|e| ApiError::bad_query(format!("{e:#}")))
 }
 
 fn stored(t: &Trust, hash: &[u8; 32]) -> Result<Vec<u8>, ApiError> {
@@ -452,7 +407,7 @@ pub async fn module(
     State(hub): State<Shared>,
     UrlPath((id, hash)): UrlPath<(String, String)>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let hash = parse_module(&hash)?;
+    let hash = parse_hash_param(&hash)?;
     let hub = hub.clone();
     tokio::task::spawn_blocking(move || {
         with_trust(&hub, &id, |t| {
@@ -482,7 +437,7 @@ pub async fn component(
     State(hub): State<Shared>,
     UrlPath((id, hash)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let hash = parse_module(&hash)?;
+    let hash = parse_hash_param(&hash)?;
     let bytes = with_trust(&hub, &id, |t| stored(t, &hash))?;
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, "application/wasm")
@@ -538,7 +493,7 @@ pub async fn proposal_preview(
                 p.proposal.body.kind()
             )));
         };
-        let module = parse_module(&a.module)?;
+        let module = parse_hash_param(&a.module)?;
         let report = t
             .stored_preview(&module, &a.charter)?
             .ok_or_else(|| ApiError::not_found("no impact preview is stored for this amendment"))?;

@@ -26,8 +26,8 @@ fn bylaw_calls(c: &mut Criterion) {
             ..Default::default()
         };
         let rt = std::sync::Arc::new(cltd_runtime::Runtime::new(profile).expect("engine"));
-        let mut fx = cltd::bench::Fixture::on(rt.clone(), &wasm, MEMBERS).expect("fixture");
-        let probe = cltd::bench::Probe::new(&mut fx, MEMBERS).expect("probe");
+        let mut fx = cltd_bench::fixture::Fixture::on(rt.clone(), &wasm, MEMBERS).expect("fixture");
+        let probe = cltd_bench::transitions::Probe::new(&mut fx, MEMBERS).expect("probe");
         let module = fx.trust.state().module;
         g.bench_function(format!("vote/{name}"), |b| {
             b.iter(|| {
@@ -42,8 +42,8 @@ fn bylaw_calls(c: &mut Criterion) {
             })
         });
     }
-    let mut fx = cltd::bench::Fixture::new(&wasm, MEMBERS).expect("fixture");
-    let probe = cltd::bench::Probe::new(&mut fx, MEMBERS).expect("probe");
+    let mut fx = cltd_bench::fixture::Fixture::new(&wasm, MEMBERS).expect("fixture");
+    let probe = cltd_bench::transitions::Probe::new(&mut fx, MEMBERS).expect("probe");
     g.bench_function("vote/native", |b| {
         b.iter(|| {
             <classic_clt::ClassicClt as bylaws_sdk::Bylaw>::evaluate(
@@ -67,7 +67,7 @@ fn transitions(c: &mut Criterion) {
     let wasm = wasm();
     let mut g = c.benchmark_group("transition");
     g.sample_size(20).measurement_time(Duration::from_secs(10));
-    let mut fx = cltd::bench::Fixture::new(&wasm, MEMBERS).expect("fixture");
+    let mut fx = cltd_bench::fixture::Fixture::new(&wasm, MEMBERS).expect("fixture");
     g.throughput(Throughput::Elements(1));
     g.bench_function("durable/one-per-commit", |b| {
         b.iter_custom(|iters| {
@@ -80,7 +80,7 @@ fn transitions(c: &mut Criterion) {
         })
     });
     const BATCH: usize = 32;
-    let mut gx = cltd::bench::Fixture::new(&wasm, MEMBERS).expect("fixture");
+    let mut gx = cltd_bench::fixture::Fixture::new(&wasm, MEMBERS).expect("fixture");
     g.throughput(Throughput::Elements(BATCH as u64));
     g.bench_function("durable/group-commit-32", |b| {
         b.iter_custom(|iters| {

@@ -14,7 +14,8 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{OpenApi as Document, RefOr};
 
 use super::error::{ApiError, CODES};
-use super::{MAX_MODULE, MAX_PAGE, MAX_TRANSITION, Shared};
+use super::hub::Shared;
+use super::limits::{MAX_MODULE, MAX_PAGE, MAX_TRANSITION};
 
 /// The OpenAPI document, as served.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",

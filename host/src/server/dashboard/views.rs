@@ -6,8 +6,8 @@ use cltd_runtime::{
     ProposalStatus, SignedTransition, Trust, TrustState, Verdict,
 };
 
-use crate::api::ApiError;
 use crate::render::{self, Turnout, when};
+use crate::server::error::ApiError;
 
 /// Entries per log page.
 const LOG_PAGE: u64 = 50;
@@ -643,7 +643,7 @@ impl ProposalPage {
                 done: true,
             });
         }
-        let dry_run = crate::api::reads::dry_run(t, number).map(|dry| match dry {
+        let dry_run = t.dry_run_close(number).map(|dry| match dry {
             Ok(Verdict::Allow(a)) => match a.decision {
                 Some(d) => (
                     match d.outcome {
@@ -660,7 +660,7 @@ impl ProposalPage {
                 ),
             },
             Ok(Verdict::Deny(d)) => (format!("cannot be closed yet ({})", d.code), d.explanation),
-            Err(e) => ("the bylaw could not judge it".to_string(), e),
+            Err(e) => ("the bylaw could not judge it".to_string(), e.to_string()),
         });
         let passed = p
             .decision
@@ -881,10 +881,11 @@ impl BylawsPage {
     /// The bylaw history of `t`.
     pub fn of(t: &Trust) -> Result<BylawsPage, ApiError> {
         let s = t.state();
-        let history = crate::api::reads::module_history(t)?
+        let history = t
+            .module_history()?
             .into_iter()
             .map(|m| HistoryRow {
-                module: m.module,
+                module: hex::encode(m.module),
                 since: when(m.since),
                 proposal: m.by.map(|p| p.proposal.id),
                 tally: m
@@ -897,10 +898,9 @@ impl BylawsPage {
             let ProposalBody::AmendBylaws(a) = &p.proposal.body else {
                 continue;
             };
-            let preview = crate::api::reads::parse_module(&a.module)
-                .ok()
+            let preview = cltd_runtime::parse_hash(&a.module)
                 .and_then(|m| t.stored_preview(&m, &a.charter).ok().flatten())
-                .map(|r| crate::amend::preview_text(s, &r));
+                .map(|r| crate::render::preview_text(s, &r));
             amendments.push(AmendmentRow {
                 id: p.proposal.id,
                 title: p.proposal.title.clone(),

@@ -7,7 +7,7 @@ use anyhow::{Result, ensure};
 use cltd_runtime::{AuditOptions, Bundle, audit, entry_leaves, root};
 use serde::Serialize;
 
-use crate::bench::Fixture;
+use crate::fixture::Fixture;
 
 /// Members of the bench trust.
 const MEMBERS: usize = 30;

@@ -14,8 +14,8 @@ use cltd_runtime::{
 };
 use serde::Serialize;
 
-use crate::api::{Hub, Limits};
-use crate::bench::{Fixture, Latency};
+use crate::fixture::{Fixture, Latency};
+use cltd::server::{Hub, Limits};
 
 /// What the HTTP bench measured.
 #[derive(Debug, Clone, Serialize)]
@@ -90,7 +90,7 @@ fn spawn_server(root: &Path) -> Result<String> {
         write_burst: u32::MAX,
         ..Limits::default()
     };
-    let server = std::thread::spawn(move || crate::api::serve(hub, listener, &limits));
+    let server = std::thread::spawn(move || cltd::server::serve(hub, listener, &limits));
     let agent = agent();
     loop {
         if let Ok(r) = agent.get(&format!("{base}/readyz")).call()
@@ -119,7 +119,7 @@ pub(crate) fn agent() -> ureq::Agent {
 
 /// Open `n` small idle trusts (three founders each) under `root`, serve them, and measure.
 fn idle(wasm: &[u8], root: &Path, n: usize) -> Result<(u64, u64, f64, u64)> {
-    let runtime = crate::setup::runtime()?;
+    let runtime = cltd::setup::runtime()?;
     for i in 0..n {
         let classes = [
             StakeholderClass::Resident,
@@ -191,7 +191,7 @@ pub fn run(
         idle(wasm, idle_dir.path(), idle_trusts).context("the idle-trusts measurement")?;
 
     // The loaded trust: enough open proposals for every vote, opened before serving.
-    let fx = Fixture::on(crate::setup::runtime()?, wasm, members)?;
+    let fx = Fixture::on(cltd::setup::runtime()?, wasm, members)?;
     let proposals = votes.div_ceil(members);
     let mut trust = fx.trust;
     let first_id = trust.state().next_proposal_id();

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,7 +26,7 @@ use cltd_runtime::{
 };
 use serde::Serialize;
 
-const DAY: u64 = 86_400;
+use crate::fixture::DAY;
 
 /// How to run the harness.
 #[derive(Debug, Clone)]
@@ -100,7 +100,7 @@ fn member_key(i: usize) -> Keypair {
 
 /// Found the trust the harness loads: `clients` members, governed by `wasm`.
 fn found(dir: &Path, wasm: &[u8], clients: usize) -> Result<String> {
-    let runtime = crate::setup::runtime()?;
+    let runtime = cltd::setup::runtime()?;
     let classes = [
         StakeholderClass::Resident,
         StakeholderClass::Community,
@@ -161,7 +161,7 @@ fn client(
     stop: &AtomicBool,
     acks: &Mutex<Vec<Ack>>,
 ) {
-    let agent = crate::http_bench::agent();
+    let agent = crate::http::agent();
     let signer = hex::encode(key.public());
     let Ok(mut r) = agent
         .get(&format!("{base}/v1/trusts/{trust}/signers/{signer}"))
@@ -227,7 +227,7 @@ fn client(
 /// it needing repair) and check every acknowledgement and the replay.
 /// Counts lost acknowledgements and failed replays in `report`.
 pub fn check(dir: &Path, acks: &[Ack], report: &mut Report) -> Result<Checked> {
-    let runtime = crate::setup::runtime()?;
+    let runtime = cltd::setup::runtime()?;
     let trust = Trust::open(dir, runtime.clone(), Box::new(SystemClock))
         .with_context(|| format!("reopen the trust in {} after the kill", dir.display()))?;
     if !cltd_runtime::verify(trust.database(), &runtime)?.is_ok() {
@@ -332,11 +332,6 @@ pub fn run(
         progress(&report);
     }
     Ok(report)
-}
-
-/// The harness's default server program: this very binary.
-pub fn this_exe() -> Result<PathBuf> {
-    std::env::current_exe().context("find the cltd binary")
 }
 
 impl Report {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use cltd_runtime::{Clause, Parameter, Runtime, Setting, conformance, module_hash, to_component};
 use serde::Serialize;
 
-use crate::bench::Fixture;
+use crate::fixture::Fixture;
 
 /// Members of the bench trust.
 const MEMBERS: usize = 30;

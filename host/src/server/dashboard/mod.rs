@@ -13,16 +13,17 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::api::{ApiError, Shared, with_trust};
+use crate::server::error::ApiError;
+use crate::server::hub::{Shared, with_trust};
 use views::{
     AssetsPage, AuditPage, BylawsPage, IndexPage, LogPage, MembersPage, OverviewPage, ProposalPage,
     ProposalsPage,
 };
 
 /// The stylesheet (screen and print).
-const STYLE: &str = include_str!("../../assets/style.css");
+const STYLE: &str = include_str!("../../../assets/style.css");
 /// The in-browser signer.
-const SIGN_JS: &str = include_str!("../../assets/sign.js");
+const SIGN_JS: &str = include_str!("../../../assets/sign.js");
 
 /// A page that could not be shown, as an HTML page with the API error's status.
 struct PageError(ApiError);

@@ -1,0 +1,5 @@
+//! The JSON API under `/v1`, one module per kind of request: reads (trusts, members,
+//! proposals, the log, proofs, modules) and writes (signed transitions, uploads, previews).
+
+pub mod reads;
+pub mod writes;

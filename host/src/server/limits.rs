@@ -1,0 +1,34 @@
+//! What `cltd serve` bounds: body sizes, page sizes, time and the rate of writes.
+
+use std::time::Duration;
+
+/// Largest signed transition accepted (the runtime's own limit).
+pub const MAX_TRANSITION: usize = cltd_runtime::MAX_TRANSITION_BYTES;
+/// Largest bylaw upload accepted (the runtime's component limit).
+pub const MAX_MODULE: usize = cltd_runtime::MAX_COMPONENT_BYTES;
+/// Most log entries one page returns.
+pub const MAX_PAGE: usize = 1000;
+
+/// Limits `cltd serve` applies.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Longest a read may take before `408 timeout`.
+    pub read_timeout: Duration,
+    /// Longest a write may take (uploads compile, previews replay the log).
+    pub write_timeout: Duration,
+    /// Sustained writes per second allowed from one client address.
+    pub writes_per_second: u32,
+    /// Writes one client may make in a burst above that rate.
+    pub write_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(120),
+            writes_per_second: 20,
+            write_burst: 40,
+        }
+    }
+}
