@@ -4,10 +4,6 @@
 //! The binary is a thin clap front end over these modules, so the demo and the benchmark
 //! can also be driven from tests.
 
-pub mod amend;
-
-pub mod audit;
-
 pub mod cli;
 
 pub mod demo;

@@ -686,7 +686,7 @@ fn run_into(
             ..
         }) = &action
         {
-            let module = crate::amend::parse_hash(&a.module)?;
+            let module = crate::cli::amend::parse_hash(&a.module)?;
             trust
                 .preview_amendment(&module, &a.charter)
                 .context("the amendment's impact preview")?;

@@ -4,9 +4,11 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use super::Ctx;
 use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use clap::Subcommand;
 use cltd_runtime::{
     AuditOptions, AuditReport, EntryBody, LogProof, Remembered, SystemClock, audit, explain,
 };
@@ -388,4 +390,140 @@ fn explain_bundle(out: &mut dyn Write, bytes: &[u8], index: u64, json: bool) -> 
         "(re-executed from genesis to this entry: the log's record of it is what the rules give)"
     )?;
     Ok(crate::EXIT_OK)
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ProveCommand {
+    /// The RFC 6962 inclusion proof of entry INDEX in the current log.
+    Inclusion {
+        /// The entry's index.
+        index: u64,
+    },
+    /// The RFC 6962 consistency proof from the log's first OLD_SIZE entries to all of them.
+    Consistency {
+        /// The earlier tree size.
+        old_size: u64,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum WitnessCommand {
+    /// Run a witness (C2SP tlog-witness: POST /add-checkpoint) until stopped.
+    Serve {
+        /// The witness's directory (its key and what it cosigned).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The witness's name, used as the key name of its cosignatures.
+        #[arg(long)]
+        name: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        listen: String,
+        /// A log to witness, ORIGIN=HOST_KEY_HEX (repeatable; remembered).
+        #[arg(long)]
+        log: Vec<String>,
+    },
+    /// Ask the witness at URL to cosign this trust's current checkpoint; the cosigned
+    /// checkpoint goes into later audit bundles.
+    Ask {
+        /// The witness's base URL, e.g. http://127.0.0.1:7380.
+        url: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Check everything in a bundle (exit 0 only if all verifies, 3 if not), remember its
+    /// checkpoint, and prove the next bundle of the same trust extends it.
+    Verify {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// Check hashes, signatures, sequence numbers and the Merkle root only; do not
+        /// re-execute the bylaws.
+        #[arg(long)]
+        no_reexec: bool,
+        /// Where verified checkpoints are remembered, per trust.
+        #[arg(long, env = "CLTD_AUDIT_STATE_DIR")]
+        state_dir: Option<PathBuf>,
+        /// A witness the auditor trusts, NAME=PUBLIC_KEY_HEX (repeatable).
+        #[arg(long)]
+        witness: Vec<String>,
+        /// How many of those witnesses must have cosigned the checkpoint (default: all).
+        #[arg(long)]
+        quorum: Option<usize>,
+    },
+    /// Why entry INDEX came out as it did: the action, the signer, the rules in force, the
+    /// tally and the bylaw's explanation.
+    Explain {
+        /// The bundle file.
+        bundle: PathBuf,
+        /// The entry's index.
+        index: u64,
+    },
+}
+
+/// `cltd witness serve|ask`.
+pub(crate) fn witness(ctx: &mut Ctx, command: WitnessCommand) -> Result<i32> {
+    match command {
+        WitnessCommand::Serve {
+            dir,
+            name,
+            listen,
+            log,
+        } => {
+            let witness = cltd_runtime::Witness::open(&dir, &name)?;
+            for l in &log {
+                let (origin, key) = l
+                    .split_once('=')
+                    .with_context(|| format!("--log `{l}` must be ORIGIN=HOST_KEY_HEX"))?;
+                let key = super::amend::parse_hash(key)?;
+                witness.add_log(origin, key)?;
+            }
+            let listener = std::net::TcpListener::bind(&listen)
+                .with_context(|| format!("listen on {listen}"))?;
+            writeln!(
+                ctx.out,
+                "witness {name} (public key {}) listening on http://{}",
+                hex::encode(witness.public()),
+                listener.local_addr()?
+            )?;
+            ctx.out.flush()?;
+            crate::witness::serve(witness, listener)?;
+            Ok(crate::EXIT_OK)
+        }
+        WitnessCommand::Ask { url } => {
+            let trust = setup::open(&ctx.data_dir(), Box::new(SystemClock))?;
+            let note = crate::witness::ask(&trust, &url)?;
+            let names: Vec<&str> = note.signatures.iter().map(|s| s.name.as_str()).collect();
+            writeln!(ctx.out, "checkpoint signed by: {}", names.join(", "))?;
+            write!(ctx.out, "{note}")?;
+            Ok(crate::EXIT_OK)
+        }
+    }
+}
+
+/// `cltd audit verify|explain`: check an exported bundle, offline.
+pub(crate) fn audit_bundle(ctx: &mut Ctx, command: AuditCommand) -> Result<i32> {
+    match command {
+        AuditCommand::Verify {
+            bundle,
+            no_reexec,
+            state_dir,
+            witness,
+            quorum,
+        } => super::audit::verify(
+            ctx.out,
+            &bundle,
+            &super::audit::VerifyArgs {
+                state_dir: state_dir.unwrap_or_else(super::audit::default_state_dir),
+                reexecute: !no_reexec,
+                witnesses: witness,
+                quorum,
+            },
+            ctx.json,
+        ),
+        AuditCommand::Explain { bundle, index } => {
+            super::audit::explain_entry(ctx.out, &bundle, index, ctx.json)
+        }
+    }
 }

@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::Ctx;
 use anyhow::{Context, Result, bail};
+use clap::Subcommand;
 use cltd_runtime::{
     Hash, ImpactPreview, Parameter, ProposalBody, SystemClock, TrustState, UploadSignature,
     module_hash, to_component,
@@ -138,4 +140,37 @@ fn print(
         writeln!(out, "{}", render::preview_text(state, report))?;
     }
     Ok(())
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AmendCommand {
+    /// Replay the whole log under an uploaded candidate (a dry run), run the entrenched
+    /// clauses' conformance checks, store the report and print it. An amendment can open
+    /// only once its preview is stored.
+    Preview {
+        /// The candidate's blake3 hash (from `cltd bylaws upload`).
+        module: String,
+        /// Change a charter parameter, KEY=VALUE.
+        #[arg(long)]
+        set: Vec<String>,
+        /// Remove a charter parameter.
+        #[arg(long)]
+        unset: Vec<String>,
+    },
+    /// Print the stored impact preview of amendment proposal N.
+    Show {
+        /// Proposal number.
+        proposal: u64,
+    },
+}
+
+/// `cltd amend preview|show`.
+pub(crate) fn amend(ctx: &mut Ctx, command: AmendCommand) -> Result<i32> {
+    let dir = ctx.data_dir();
+    match command {
+        AmendCommand::Preview { module, set, unset } => {
+            preview(ctx.out, &dir, &module, &set, &unset, ctx.json)
+        }
+        AmendCommand::Show { proposal } => show(ctx.out, &dir, proposal, ctx.json),
+    }
 }

@@ -1,0 +1,348 @@
+//! The member verbs: `propose`, `vote`, `close`, `execute`, `withdraw`, `delegate`,
+//! `asset`; each signs one transition with a keyring key and submits it.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use cltd_runtime::{
+    AccessRequest, Action, Amendment, Applicant, AssetDraft, Choice, Clock, Delegation, Disposal,
+    Error, Parameter, ProposalBody, ProposalDraft, Resolution, SignedTransition, SystemClock, Vote,
+};
+use serde_json::json;
+
+use super::Ctx;
+use super::args::*;
+use crate::keyring::Keyring;
+use crate::{render, setup};
+
+#[derive(Args)]
+pub(crate) struct ProposeArgs {
+    /// Sign as this key (keyring name).
+    #[arg(long = "as")]
+    signer: String,
+    /// Title.
+    #[arg(long)]
+    title: String,
+    /// Full text.
+    #[arg(long, default_value = "")]
+    text: String,
+    /// Voting window in days.
+    #[arg(long, default_value_t = 7)]
+    days: u64,
+    #[command(subcommand)]
+    kind: ProposalKind,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ProposalKind {
+    /// An ordinary resolution.
+    Ordinary,
+    /// Admit an applicant.
+    Admit {
+        /// The applicant's key: a keyring name or 64 hex digits.
+        #[arg(long)]
+        key: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Stakeholder class.
+        #[arg(long, value_enum)]
+        class: ClassArg,
+    },
+    /// Remove a member.
+    Remove {
+        /// The member's key: a keyring name or 64 hex digits.
+        #[arg(long)]
+        member: String,
+    },
+    /// Sell, transfer or exclusively licence an asset.
+    Dispose {
+        /// Asset id.
+        #[arg(long)]
+        asset: String,
+        /// Recipient and terms.
+        #[arg(long)]
+        recipient: String,
+    },
+    /// Grant a member access to a data asset.
+    Grant {
+        /// The grantee's key: a keyring name or 64 hex digits.
+        #[arg(long)]
+        grantee: String,
+        /// Data asset id.
+        #[arg(long)]
+        asset: String,
+        /// Stated purpose.
+        #[arg(long)]
+        purpose: String,
+        /// How long the grant lasts, in days.
+        #[arg(long = "for-days")]
+        for_days: u64,
+        /// A field asked for (repeat; none asks for the whole dataset).
+        #[arg(long = "field")]
+        fields: Vec<String>,
+    },
+    /// A resolution of a kind the bylaws define (e.g. platform-coop's surplus-allocation).
+    Resolution {
+        /// Its kind.
+        #[arg(long)]
+        kind: String,
+        /// A term, KEY=VALUE (repeat).
+        #[arg(long = "term")]
+        terms: Vec<String>,
+    },
+    /// Amend the bylaws: put an uploaded module in force, with a changed charter.
+    Amend {
+        /// The candidate's blake3 hash (from `cltd bylaws upload`; the module in force for a
+        /// charter-only amendment).
+        #[arg(long)]
+        module: String,
+        /// Change a charter parameter, KEY=VALUE.
+        #[arg(long)]
+        set: Vec<String>,
+        /// Remove a charter parameter.
+        #[arg(long)]
+        unset: Vec<String>,
+        /// Release an entrenched clause (the host's entrenched procedure then applies).
+        #[arg(long)]
+        release: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct ProposalRef {
+    /// Sign as this key (keyring name).
+    #[arg(long = "as")]
+    signer: String,
+    /// Proposal number.
+    proposal: u64,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AssetCommand {
+    /// Bring a new asset into the trust.
+    Register {
+        /// Sign as this key (keyring name).
+        #[arg(long = "as")]
+        signer: String,
+        /// Asset id.
+        id: String,
+        /// Kind of asset.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// Lock status.
+        #[arg(long, value_enum, default_value = "unlocked")]
+        lock: LockArg,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A dataset's field (repeat); NAME, or NAME:personal for a field of personal data.
+        #[arg(long = "field")]
+        fields: Vec<String>,
+    },
+    /// Put an asset under the perpetual asset lock.
+    Lock {
+        /// Sign as this key (keyring name).
+        #[arg(long = "as")]
+        signer: String,
+        /// Asset id.
+        id: String,
+    },
+}
+
+/// Sign `action` with the keyring key `signer` at its next sequence number, submit it, and
+/// print the receipt (exit 2 when the bylaws denied it; a refusal is an error).
+pub(crate) fn submit(ctx: &mut Ctx, signer: &str, action: Action) -> Result<i32> {
+    let dir = ctx.data_dir();
+    let kp = Keyring::new(&dir).load(signer)?;
+    let mut trust = setup::open(&dir, Box::new(SystemClock))?;
+    let seq = trust.state().next_seq(&kp.public());
+    let line = render::action_text(trust.state(), &action);
+    let bytes = SignedTransition::sign(&kp, trust.id(), seq, action).to_bytes();
+    let r = match trust.submit(&bytes) {
+        Ok(r) => r,
+        Err(Error::Refused(r)) => bail!("refused, nothing recorded: {r}"),
+        Err(e) => return Err(e.into()),
+    };
+    let s = trust.state();
+    let verdict = render::as_recorded(s, &r.action, &r.verdict);
+    let effects: Vec<String> = r
+        .effects
+        .iter()
+        .map(|e| render::effect_text(s, e))
+        .collect();
+    let receipt = json!({
+        "signer": signer,
+        "public_key": hex::encode(r.signer),
+        "action": line,
+        "index": r.index,
+        "entry_hash": hex::encode(r.entry_hash),
+        "time": r.time,
+        "module": hex::encode(r.module),
+        "verdict": render::verdict_json(&verdict),
+        "effects": effects,
+        "fuel": r.fuel,
+    });
+    ctx.print(&receipt, || {
+        let mut text = format!(
+            "{signer}: {line}\nentry {} ({})\n-> {}",
+            r.index,
+            hex::encode(r.entry_hash),
+            render::verdict_text(&verdict)
+        );
+        for e in &effects {
+            text.push_str(&format!("\n   {e}"));
+        }
+        text
+    })?;
+    Ok(if r.verdict.is_allowed() {
+        crate::EXIT_OK
+    } else {
+        crate::EXIT_DENIED
+    })
+}
+
+/// `cltd propose`: open a proposal of any kind, signed with a keyring key.
+pub(crate) fn propose(ctx: &mut Ctx, args: ProposeArgs) -> Result<i32> {
+    let dir = ctx.data_dir();
+    let keyring = Keyring::new(&dir);
+    let body = match args.kind {
+        ProposalKind::Ordinary => ProposalBody::Ordinary,
+        ProposalKind::Admit { key, name, class } => ProposalBody::AdmitMember(Applicant {
+            key: keyring.resolve_public(&key)?,
+            name,
+            class: class.into(),
+        }),
+        ProposalKind::Remove { member } => {
+            ProposalBody::RemoveMember(keyring.resolve_public(&member)?)
+        }
+        ProposalKind::Dispose { asset, recipient } => ProposalBody::DisposeAsset(Disposal {
+            asset_id: asset,
+            recipient,
+        }),
+        ProposalKind::Grant {
+            grantee,
+            asset,
+            purpose,
+            for_days,
+            fields,
+        } => ProposalBody::GrantAccess(AccessRequest {
+            grantee: keyring.resolve_public(&grantee)?,
+            asset_id: asset,
+            fields,
+            purpose,
+            duration: for_days.saturating_mul(86_400),
+        }),
+        ProposalKind::Resolution { kind, terms } => ProposalBody::Resolution(Resolution {
+            kind,
+            terms: terms
+                .iter()
+                .map(|t| {
+                    let (k, v) = t
+                        .split_once('=')
+                        .with_context(|| format!("--term `{t}` must be KEY=VALUE"))?;
+                    Ok(Parameter {
+                        key: k.to_string(),
+                        value: v.to_string(),
+                    })
+                })
+                .collect::<Result<_>>()?,
+        }),
+        ProposalKind::Amend {
+            module,
+            set,
+            unset,
+            release,
+        } => {
+            let current = setup::open(&dir, Box::new(SystemClock))?
+                .state()
+                .charter
+                .clone();
+            ProposalBody::AmendBylaws(Amendment {
+                module: hex::encode(super::amend::parse_hash(&module)?),
+                charter: super::amend::proposed_charter(&current, &set, &unset)?,
+                releases: release,
+            })
+        }
+    };
+    let window = args.days.saturating_mul(86_400);
+    submit(
+        ctx,
+        &args.signer,
+        Action::Propose(ProposalDraft {
+            body,
+            title: args.title,
+            text: args.text,
+            window,
+        }),
+    )
+}
+
+/// `cltd vote`.
+pub(crate) fn vote(ctx: &mut Ctx, signer: String, proposal: u64, choice: ChoiceArg) -> Result<i32> {
+    let choice = match choice {
+        ChoiceArg::Yes => Choice::Yes,
+        ChoiceArg::No => Choice::No,
+        ChoiceArg::Abstain => Choice::Abstain,
+    };
+    submit(ctx, &signer, Action::Vote(Vote { proposal, choice }))
+}
+
+/// `cltd delegate`: name a proxy until a date, or withdraw one.
+pub(crate) fn delegate(
+    ctx: &mut Ctx,
+    signer: String,
+    to: Option<String>,
+    days: u64,
+    withdraw: bool,
+) -> Result<i32> {
+    let delegation = match (to, withdraw) {
+        (Some(to), false) => Delegation {
+            delegate: Some(Keyring::new(&ctx.data_dir()).resolve_public(&to)?),
+            until: SystemClock
+                .now()
+                .saturating_add(days.saturating_mul(86_400)),
+        },
+        _ => Delegation {
+            delegate: None,
+            until: 0,
+        },
+    };
+    submit(ctx, &signer, Action::Delegate(delegation))
+}
+
+/// `cltd asset register|lock`.
+pub(crate) fn asset(ctx: &mut Ctx, command: AssetCommand) -> Result<i32> {
+    match command {
+        AssetCommand::Register {
+            signer,
+            id,
+            kind,
+            lock,
+            description,
+            fields,
+        } => submit(
+            ctx,
+            &signer,
+            Action::RegisterAsset(AssetDraft {
+                id,
+                kind: kind.into(),
+                lock: lock.into(),
+                description,
+                fields: fields
+                    .iter()
+                    .map(|f| data_field(f))
+                    .collect::<Result<_>>()?,
+            }),
+        ),
+        AssetCommand::Lock { signer, id } => submit(ctx, &signer, Action::LockAsset(id)),
+    }
+}
+
+/// `cltd close|execute|withdraw N`: one action on a proposal, signed with a keyring key.
+pub(crate) fn on_proposal(
+    ctx: &mut Ctx,
+    target: ProposalRef,
+    action: fn(u64) -> Action,
+) -> Result<i32> {
+    submit(ctx, &target.signer, action(target.proposal))
+}

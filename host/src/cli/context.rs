@@ -1,0 +1,51 @@
+//! What every command is handed: the directories it works in, whether to print JSON, and
+//! where to write.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::setup;
+
+/// One command's context: `--data-dir`, `--bylaws-dir`, `--json` and the writers.
+pub(crate) struct Ctx<'a> {
+    /// Where built bylaws are looked up (`--bylaws-dir`, else the source tree's).
+    pub(crate) bylaws_dir: PathBuf,
+    /// `--bylaws-dir` as given (passed on to `cltd-bench`).
+    pub(crate) bylaws_dir_given: Option<PathBuf>,
+    /// `--data-dir` as given.
+    pub(crate) data_dir_given: Option<PathBuf>,
+    /// `--json`.
+    pub(crate) json: bool,
+    /// The program name, as invoked (the demo prints commands with it).
+    pub(crate) program: String,
+    /// Results.
+    pub(crate) out: &'a mut dyn Write,
+    /// Diagnostics and progress.
+    pub(crate) err: &'a mut dyn Write,
+}
+
+impl Ctx<'_> {
+    /// The trust's data directory: `--data-dir`, else the default.
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.data_dir_given
+            .clone()
+            .unwrap_or_else(setup::default_data_dir)
+    }
+
+    /// Print a result: `value` as pretty JSON under `--json`, else `text`.
+    pub(crate) fn print(
+        &mut self,
+        value: &impl Serialize,
+        text: impl FnOnce() -> String,
+    ) -> Result<()> {
+        if self.json {
+            writeln!(self.out, "{}", serde_json::to_string_pretty(value)?)?;
+        } else {
+            writeln!(self.out, "{}", text())?;
+        }
+        Ok(())
+    }
+}

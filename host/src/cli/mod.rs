@@ -1,0 +1,293 @@
+//! The `cltd` command line: argument parsing, then one module per group of verbs, each
+//! handed one [`Ctx`] (directories, `--json`, the writers) so tests drive the commands
+//! exactly as a user would.
+//!
+//! | verbs | module |
+//! |---|---|
+//! | `demo`, `init`, `keys` | [`found`] |
+//! | `propose`, `vote`, `close`, `execute`, `withdraw`, `delegate`, `asset` | [`act`] |
+//! | `show`, `log`, `verify` | [`read`] |
+//! | `bylaws ...` | [`bylaws`] |
+//! | `amend ...` | [`amend`] |
+//! | `checkpoint`, `explain`, `prove`, `export`, `audit ...`, `witness ...` | [`audit`] |
+//! | `serve`, and `bench` / `crash-test` (forwarded to `cltd-bench`) | [`serve`] |
+
+mod act;
+pub mod amend;
+mod args;
+pub mod audit;
+mod bylaws;
+mod context;
+mod found;
+mod read;
+mod serve;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use cltd_runtime::Action;
+
+pub(crate) use context::Ctx;
+
+use act::{AssetCommand, ProposalRef, ProposeArgs};
+use amend::AmendCommand;
+use args::ChoiceArg;
+use audit::{AuditCommand, ProveCommand, WitnessCommand};
+use bylaws::BylawsCommand;
+use found::{InitArgs, KeysCommand};
+use read::ShowWhat;
+
+use crate::setup;
+/// cltd: a governance runtime for digital community land trusts.
+///
+/// Exit codes: 0 ok (or allowed), 1 error (including refusals by the host), 2 denied by the
+/// bylaws (the denial is logged), 3 verification failed.
+#[derive(Parser)]
+#[command(name = "cltd", version, about, long_about = None)]
+struct Cli {
+    /// The trust's data directory.
+    #[arg(long, global = true, env = "CLTD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where built bylaws (NAME.wasm) are looked up.
+    #[arg(long, global = true, env = "CLTD_BYLAWS_DIR")]
+    bylaws_dir: Option<PathBuf>,
+    /// Print JSON instead of text: state, log and verification reports, and the receipt of
+    /// every write command.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the narrated demo on a fresh store (in --data-dir, or a new temporary directory).
+    Demo,
+    /// Found a trust.
+    Init(InitArgs),
+    /// Manage the local keyring (DATA_DIR/keys).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Propose a resolution.
+    Propose(ProposeArgs),
+    /// Vote on an open proposal.
+    Vote {
+        /// Sign as this key (keyring name).
+        #[arg(long = "as")]
+        signer: String,
+        /// Proposal number.
+        proposal: u64,
+        /// Your ballot.
+        choice: ChoiceArg,
+    },
+    /// Close voting on a proposal whose window has ended, and tally it.
+    Close(ProposalRef),
+    /// Carry out a passed proposal.
+    Execute(ProposalRef),
+    /// Withdraw your open proposal.
+    Withdraw(ProposalRef),
+    /// Delegate your vote to another member until a date (a proxy, where the bylaws allow
+    /// one), or withdraw your delegation.
+    Delegate {
+        /// Sign as this key (keyring name).
+        #[arg(long = "as")]
+        signer: String,
+        /// The delegate: a keyring name or 64 hex digits.
+        #[arg(long, required_unless_present = "withdraw")]
+        to: Option<String>,
+        /// How many days the delegation lasts.
+        #[arg(long, default_value_t = 90)]
+        days: u64,
+        /// Withdraw the delegation in force instead.
+        #[arg(long, conflicts_with = "to")]
+        withdraw: bool,
+    },
+    /// Register or lock assets.
+    Asset {
+        #[command(subcommand)]
+        command: AssetCommand,
+    },
+    /// Show the trust's state.
+    Show {
+        /// What to show.
+        #[arg(value_enum, default_value = "all")]
+        what: ShowWhat,
+        /// A proposal number, with `proposal`.
+        id: Option<u64>,
+    },
+    /// List the log.
+    Log {
+        /// First entry.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Most entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Replay the whole log from genesis against the stored modules (exit 3 on divergence).
+    Verify,
+    /// Measure bylaw and transition latency and throughput (forwards to the `cltd-bench`
+    /// binary beside this one: `cargo build --release -p cltd-bench`; `cltd bench --help`
+    /// lists its options).
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// The options `cltd-bench bench` takes.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Crash consistency: SIGKILL a loaded `cltd serve` at random moments and check that no
+    /// acknowledged transition is lost (forwards to `cltd-bench crash-test`).
+    #[command(disable_help_flag = true)]
+    CrashTest {
+        /// The options `cltd-bench crash-test` takes.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Work with bylaw components: build, upload, verify against source.
+    Bylaws {
+        #[command(subcommand)]
+        command: BylawsCommand,
+    },
+    /// Amendments: impact previews of candidate bylaws.
+    Amend {
+        #[command(subcommand)]
+        command: AmendCommand,
+    },
+    /// Explain one log entry: who asked what, the rules then in force, the proposal's tally
+    /// as it stood, the verdict with the bylaw's clause and numbers, the effects, the fuel
+    /// (re-executed from genesis to that entry).
+    Explain {
+        /// The entry's index in the log.
+        index: u64,
+    },
+    /// Print the log's checkpoint (C2SP signed note), signed by the host key.
+    Checkpoint,
+    /// Prove that an entry is in the log, or that the log extends an earlier size.
+    Prove {
+        #[command(subcommand)]
+        command: ProveCommand,
+    },
+    /// Write an audit bundle: every entry, every module, a signed checkpoint, the keys.
+    Export {
+        /// Where to write it.
+        #[arg(long, default_value = "trust.cltd-bundle")]
+        out: PathBuf,
+    },
+    /// Verify or explain an audit bundle, offline.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Serve the dashboard (`/`), the JSON API (`/v1`, documented at `/docs` and
+    /// `/openapi.json`) and `/metrics` for the trust in --data-dir, or for every trust in the
+    /// subdirectories of --trusts.
+    Serve(serve::ServeArgs),
+    /// Witness other trusts' logs, or ask a witness to cosign this trust's checkpoint.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
+}
+
+fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
+    let mut ctx = Ctx {
+        bylaws_dir: cli
+            .bylaws_dir
+            .clone()
+            .unwrap_or_else(setup::default_bylaws_dir),
+        bylaws_dir_given: cli.bylaws_dir,
+        data_dir_given: cli.data_dir,
+        json: cli.json,
+        program: program.to_string(),
+        out,
+        err,
+    };
+    let ctx = &mut ctx;
+    let json = ctx.json;
+    let data_dir = ctx.data_dir();
+    match cli.command {
+        Command::Demo => found::demo(ctx),
+        Command::Init(args) => found::init(ctx.out, &data_dir, &ctx.bylaws_dir, args),
+        Command::Keys { command } => found::keys(ctx.out, &data_dir, command, json),
+        Command::Propose(args) => act::propose(ctx, args),
+        Command::Vote {
+            signer,
+            proposal,
+            choice,
+        } => act::vote(ctx, signer, proposal, choice),
+        Command::Close(r) => act::on_proposal(ctx, r, Action::Close),
+        Command::Execute(r) => act::on_proposal(ctx, r, Action::Execute),
+        Command::Withdraw(r) => act::on_proposal(ctx, r, Action::Withdraw),
+        Command::Delegate {
+            signer,
+            to,
+            days,
+            withdraw,
+        } => act::delegate(ctx, signer, to, days, withdraw),
+        Command::Asset { command } => act::asset(ctx, command),
+        Command::Show { what, id } => read::show(ctx.out, &data_dir, what, id, json),
+        Command::Log { from, limit } => read::log(ctx.out, &data_dir, from, limit, json),
+        Command::Verify => read::verify(ctx.out, &data_dir, json),
+        Command::Bylaws { command } => {
+            bylaws::bylaws(ctx.out, &ctx.bylaws_dir, &data_dir, command, json)
+        }
+        Command::Bench { args } => serve::forward(ctx, "bench", &args),
+        Command::CrashTest { args } => serve::forward(ctx, "crash-test", &args),
+        Command::Checkpoint => audit::checkpoint(ctx.out, &data_dir),
+        Command::Explain { index } => audit::explain_live(ctx.out, &data_dir, index, json),
+        Command::Serve(args) => serve::serve(ctx, args),
+        Command::Prove { command } => {
+            let (index, old) = match command {
+                ProveCommand::Inclusion { index } => (Some(index), None),
+                ProveCommand::Consistency { old_size } => (None, Some(old_size)),
+            };
+            audit::prove(ctx.out, &data_dir, index, old, json)
+        }
+        Command::Witness { command } => audit::witness(ctx, command),
+        Command::Export { out: path } => audit::export(ctx.out, &data_dir, &path, json),
+        Command::Audit { command } => audit::audit_bundle(ctx, command),
+        Command::Amend { command } => amend::amend(ctx, command),
+    }
+}
+
+/// Run `cltd` with `args` (including the program name), writing results to `out` and
+/// diagnostics to `err`; returns the exit code (see the crate's `EXIT_*` constants).
+pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let program = args
+        .first()
+        .map_or_else(|| "cltd".to_string(), |p| p.to_string_lossy().into_owned());
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                crate::EXIT_ERROR
+            } else {
+                crate::EXIT_OK
+            };
+            let text = e.render().to_string();
+            let _ = if e.use_stderr() {
+                write!(err, "{text}")
+            } else {
+                write!(out, "{text}")
+            };
+            return code;
+        }
+    };
+    match dispatch(cli, &program, out, err) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e:#}");
+            crate::EXIT_ERROR
+        }
+    }
+}

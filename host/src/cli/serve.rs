@@ -1,0 +1,94 @@
+//! `cltd serve`, and the verbs that forward to the `cltd-bench` binary (`bench`,
+//! `crash-test`).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use super::Ctx;
+
+/// Options of `cltd serve`.
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (loopback unless you say otherwise).
+    #[arg(long, default_value = "127.0.0.1:7300")]
+    pub(crate) listen: String,
+    /// A directory whose subdirectories are trusts' data directories.
+    #[arg(long)]
+    pub(crate) trusts: Option<PathBuf>,
+    /// Seconds a read may take before it is answered 408.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) read_timeout: u64,
+    /// Seconds a write may take (uploads compile, previews replay the log).
+    #[arg(long, default_value_t = 120)]
+    pub(crate) write_timeout: u64,
+    /// Sustained writes per second allowed from one client address.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) writes_per_second: u32,
+    /// Writes one client address may make in a burst above that rate.
+    #[arg(long, default_value_t = 40)]
+    pub(crate) write_burst: u32,
+}
+
+/// `cltd serve`: the JSON API and dashboard for every trust under a directory.
+pub(crate) fn serve(ctx: &mut Ctx, args: ServeArgs) -> Result<i32> {
+    let ServeArgs {
+        listen,
+        trusts,
+        read_timeout,
+        write_timeout,
+        writes_per_second,
+        write_burst,
+    } = args;
+    let limits = crate::server::Limits {
+        read_timeout: std::time::Duration::from_secs(read_timeout),
+        write_timeout: std::time::Duration::from_secs(write_timeout),
+        writes_per_second,
+        write_burst,
+    };
+    let root = trusts.unwrap_or_else(|| ctx.data_dir());
+    let hub = crate::server::Hub::open(&root)?;
+    let listener =
+        std::net::TcpListener::bind(&listen).with_context(|| format!("listen on {listen}"))?;
+    writeln!(
+        ctx.out,
+        "serving {} trust(s) from {} on http://{}/ (API: /v1/trusts, docs: /docs)",
+        hub.len(),
+        root.display(),
+        listener.local_addr()?
+    )?;
+    ctx.out.flush()?;
+    crate::server::serve(hub, listener, &limits)?;
+    Ok(crate::EXIT_OK)
+}
+
+/// Run `cltd-bench SUBCOMMAND ARGS` (the measurements live outside this binary), found
+/// beside this executable, with the global `--bylaws-dir` and `--json` passed on; its exit
+/// code is this command's.
+pub(crate) fn forward(ctx: &mut Ctx, subcommand: &str, args: &[OsString]) -> Result<i32> {
+    let exe = std::env::current_exe().context("find this executable")?;
+    let bench = exe.with_file_name(format!("cltd-bench{}", std::env::consts::EXE_SUFFIX));
+    if !bench.exists() {
+        bail!(
+            "`cltd {subcommand}` runs {}, which is not built: build it with `cargo build --release -p cltd-bench` (or run `cargo run --release -p cltd-bench -- {subcommand}`)",
+            bench.display()
+        );
+    }
+    let mut command = std::process::Command::new(&bench);
+    if let Some(dir) = &ctx.bylaws_dir_given {
+        command.arg("--bylaws-dir").arg(dir);
+    }
+    if ctx.json {
+        command.arg("--json");
+    }
+    command.arg(subcommand).args(args);
+    let status = command
+        .status()
+        .with_context(|| format!("run {}", bench.display()))?;
+    if status.code().is_none() {
+        writeln!(ctx.err, "{} was stopped by a signal", bench.display())?;
+    }
+    Ok(status.code().unwrap_or(crate::EXIT_ERROR))
+}
