@@ -14,7 +14,7 @@ use crate::model::{Action, ActionKind, BylawInfo, BylawPre, Hash, Parameter, Ver
 use crate::native::NativeBylaw;
 
 /// The wasmtime version this runtime is built against.
-pub const WASMTIME_VERSION: &str = "48.0.8";
+pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
 
 /// The WIT contract this runtime implements. Bylaws built against any `0.4.x` of it are
 /// accepted (the component model matches interface versions semver-compatibly).

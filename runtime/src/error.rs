@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::clock::utc;
+
 /// Loading a bylaw module: decoding, componentizing, validating, compiling, linking.
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -189,7 +191,7 @@ pub enum RefusalError {
     NotFound(String),
     /// The action breaks the proposal lifecycle or voting rules the host owns.
     #[error("{0}")]
-    Lifecycle(String),
+    Lifecycle(LifecycleError),
     /// A field is outside what the host accepts (empty id, too long text, ...).
     #[error("invalid action: {0}")]
     Invalid(String),
@@ -343,7 +345,7 @@ pub enum CheckpointError {
     /// A proof the log built did not check against its own root: the store is damaged
     /// (code `internal`, HTTP 500).
     #[error("a proof built from the stored log does not verify: {0}")]
-    Unsound(#[from] crate::merkle::ProofError),
+    Unsound(#[from] ProofError),
 }
 
 impl RefusalError {
@@ -391,4 +393,178 @@ impl Error {
             Error::Store(_) | Error::HostKey(_) | Error::Checkpoint(_) => "internal",
         }
     }
+}
+
+/// Why a proof does not verify.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// The index or sizes are impossible (index beyond the tree, old size beyond new).
+    #[error("impossible proof parameters: {0}")]
+    Bounds(String),
+    /// The proof has the wrong number of hashes for its sizes.
+    #[error("the proof has the wrong length for its sizes")]
+    Length,
+    /// The proof does not lead to the expected root.
+    #[error("the proof does not lead to the expected root hash")]
+    Mismatch,
+}
+
+/// The proposal lifecycle and voting rules the host owns (API code `lifecycle`, HTTP 409):
+/// the action is well formed, but the trust is not in a state that allows it.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LifecycleError {
+    /// The proposer already has the most open proposals one member may have.
+    #[error(
+        "{who} already has {open} open proposals, the most one member may have at once; close or withdraw one first"
+    )]
+    TooManyOpen {
+        /// The proposer, as the trust knows them.
+        who: String,
+        /// Their open proposals.
+        open: usize,
+    },
+    /// A vote on a proposal that is not open.
+    #[error("proposal {proposal} is {status}, not open for voting")]
+    NotOpenForVoting {
+        /// The proposal.
+        proposal: u64,
+        /// Its status.
+        status: &'static str,
+    },
+    /// A vote after the voting window ended.
+    #[error("voting on proposal {proposal} closed at {} (now {})", utc(*.closes_at), utc(*.now))]
+    VotingClosed {
+        /// The proposal.
+        proposal: u64,
+        /// When its window ended.
+        closes_at: u64,
+        /// Host time now.
+        now: u64,
+    },
+    /// A vote from a key outside the electorate frozen when the proposal opened.
+    #[error("{who} is not in the electorate frozen when proposal {proposal} opened")]
+    NotInElectorate {
+        /// The voter.
+        who: String,
+        /// The proposal.
+        proposal: u64,
+    },
+    /// A vote from an elector who has since stopped being a member.
+    #[error(
+        "{who} is no longer a member; the electorate of proposal {proposal} stays as frozen, but only members vote"
+    )]
+    NoLongerMember {
+        /// The voter.
+        who: String,
+        /// The proposal.
+        proposal: u64,
+    },
+    /// A second vote by the same elector.
+    #[error("{who} has already voted on proposal {proposal}")]
+    AlreadyVoted {
+        /// The voter.
+        who: String,
+        /// The proposal.
+        proposal: u64,
+    },
+    /// A close of a proposal that is no longer open.
+    #[error("proposal {proposal} is already {status}")]
+    AlreadyClosed {
+        /// The proposal.
+        proposal: u64,
+        /// Its status.
+        status: &'static str,
+    },
+    /// A close before the voting window ended.
+    #[error("voting on proposal {proposal} is open until {} (now {})", utc(*.closes_at), utc(*.now))]
+    StillOpen {
+        /// The proposal.
+        proposal: u64,
+        /// When its window ends.
+        closes_at: u64,
+        /// Host time now.
+        now: u64,
+    },
+    /// An execution of a proposal already executed.
+    #[error("proposal {proposal} was already executed")]
+    AlreadyExecuted {
+        /// The proposal.
+        proposal: u64,
+    },
+    /// An execution of a proposal that did not pass.
+    #[error("proposal {proposal} is {status}; only a passed proposal can be executed")]
+    NotPassed {
+        /// The proposal.
+        proposal: u64,
+        /// Its status.
+        status: &'static str,
+    },
+    /// An execution before the timelock the rules in force set has run out.
+    #[error(
+        "proposal {proposal} is timelocked until {} (now {}): the rules in force set a wait between passing and executing it",
+        utc(*.until),
+        utc(*.now)
+    )]
+    Timelocked {
+        /// The proposal.
+        proposal: u64,
+        /// When it may be executed.
+        until: u64,
+        /// Host time now.
+        now: u64,
+    },
+    /// Admitting an applicant who is already a member.
+    #[error("the applicant is already a member")]
+    AlreadyMember,
+    /// Removing a member who is no longer one.
+    #[error("the member to remove is no longer a member")]
+    AlreadyRemoved,
+    /// Disposing of, or granting access to, an asset the trust no longer holds.
+    #[error("the trust no longer holds asset `{asset}`")]
+    AssetGone {
+        /// The asset id.
+        asset: String,
+    },
+    /// A disposal whose asset came under the perpetual lock after it was decided, and whose
+    /// vote falls short of the lock's floor.
+    #[error(
+        "proposal {proposal} cannot be executed: {shortfall}. The asset came under the perpetual lock after the disposal was decided"
+    )]
+    LockedSinceDecided {
+        /// The proposal.
+        proposal: u64,
+        /// Where the vote falls short of the entrenched floor.
+        shortfall: String,
+    },
+    /// A withdrawal of a proposal that is not open.
+    #[error("proposal {proposal} is {status}, only an open proposal can be withdrawn")]
+    NotWithdrawable {
+        /// The proposal.
+        proposal: u64,
+        /// Its status.
+        status: &'static str,
+    },
+    /// Registering an asset id the trust already holds.
+    #[error("the trust already holds an asset `{asset}`")]
+    AssetExists {
+        /// The asset id.
+        asset: String,
+    },
+    /// A delegation by someone who is not a member.
+    #[error("{who} is not a member, so has no vote to delegate")]
+    NoVoteToDelegate {
+        /// The signer.
+        who: String,
+    },
+    /// A delegation to someone who is not a member.
+    #[error("the delegate, {who}, is not a member")]
+    DelegateNotMember {
+        /// The delegate.
+        who: String,
+    },
+    /// Withdrawing a delegation when none is in force.
+    #[error("there is no delegation in force to withdraw")]
+    NoDelegation,
 }

@@ -4,7 +4,7 @@
 //! These are pure functions of the state, so live execution and replay share them.
 
 use crate::clock::utc;
-use crate::error::{EvalError, RefusalError};
+use crate::error::{EvalError, LifecycleError, RefusalError};
 use crate::model::{
     Action, Amendment, Ballot, Clause, Constitution, Denial, Effect, Elector, Grant, Hash, Key,
     LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy,
@@ -178,8 +178,8 @@ fn proposal(state: &TrustState, id: u64) -> Result<&ProposalState, RefusalError>
         .ok_or_else(|| RefusalError::NotFound(format!("there is no proposal {id}")))
 }
 
-fn lifecycle(msg: impl Into<String>) -> RefusalError {
-    RefusalError::Lifecycle(msg.into())
+fn lifecycle(e: LifecycleError) -> RefusalError {
+    RefusalError::Lifecycle(e)
 }
 
 /// Check what the host owns before the bylaw sees the action. A refusal leaves no trace.
@@ -199,10 +199,10 @@ pub(crate) fn check(
                 })
                 .count();
             if open >= MAX_OPEN_PER_PROPOSER {
-                return Err(lifecycle(format!(
-                    "{} already has {open} open proposals, the most one member may have at once; close or withdraw one first",
-                    who(state, signer)
-                )));
+                return Err(lifecycle(LifecycleError::TooManyOpen {
+                    who: who(state, signer),
+                    open,
+                }));
             }
             check_len("title", &d.title, MAX_TITLE)?;
             check_len("text", &d.text, MAX_TEXT)?;
@@ -261,56 +261,51 @@ pub(crate) fn check(
         Action::Vote(v) => {
             let p = proposal(state, v.proposal)?;
             if p.proposal.status != ProposalStatus::Open {
-                return Err(lifecycle(format!(
-                    "proposal {} is {}, not open for voting",
-                    v.proposal,
-                    p.proposal.status.name()
-                )));
+                return Err(lifecycle(LifecycleError::NotOpenForVoting {
+                    proposal: v.proposal,
+                    status: p.proposal.status.name(),
+                }));
             }
             if now >= p.proposal.closes_at {
-                return Err(lifecycle(format!(
-                    "voting on proposal {} closed at {} (now {})",
-                    v.proposal,
-                    utc(p.proposal.closes_at),
-                    utc(now)
-                )));
+                return Err(lifecycle(LifecycleError::VotingClosed {
+                    proposal: v.proposal,
+                    closes_at: p.proposal.closes_at,
+                    now,
+                }));
             }
             if !p.proposal.electorate.iter().any(|e| e.key == signer) {
-                return Err(lifecycle(format!(
-                    "{} is not in the electorate frozen when proposal {} opened",
-                    who(state, signer),
-                    v.proposal
-                )));
+                return Err(lifecycle(LifecycleError::NotInElectorate {
+                    who: who(state, signer),
+                    proposal: v.proposal,
+                }));
             }
             if !state.members.contains_key(signer) {
-                return Err(lifecycle(format!(
-                    "{} is no longer a member; the electorate of proposal {} stays as frozen, but only members vote",
-                    who(state, signer),
-                    v.proposal
-                )));
+                return Err(lifecycle(LifecycleError::NoLongerMember {
+                    who: who(state, signer),
+                    proposal: v.proposal,
+                }));
             }
             if p.proposal.ballots.iter().any(|b| b.voter == signer) {
-                return Err(lifecycle(format!(
-                    "{} has already voted on proposal {}",
-                    who(state, signer),
-                    v.proposal
-                )));
+                return Err(lifecycle(LifecycleError::AlreadyVoted {
+                    who: who(state, signer),
+                    proposal: v.proposal,
+                }));
             }
         }
         Action::Close(id) => {
             let p = proposal(state, *id)?;
             if p.proposal.status != ProposalStatus::Open {
-                return Err(lifecycle(format!(
-                    "proposal {id} is already {}",
-                    p.proposal.status.name()
-                )));
+                return Err(lifecycle(LifecycleError::AlreadyClosed {
+                    proposal: *id,
+                    status: p.proposal.status.name(),
+                }));
             }
             if now < p.proposal.closes_at {
-                return Err(lifecycle(format!(
-                    "voting on proposal {id} is open until {} (now {})",
-                    utc(p.proposal.closes_at),
-                    utc(now)
-                )));
+                return Err(lifecycle(LifecycleError::StillOpen {
+                    proposal: *id,
+                    closes_at: p.proposal.closes_at,
+                    now,
+                }));
             }
         }
         Action::Execute(id) => {
@@ -318,50 +313,49 @@ pub(crate) fn check(
             match p.proposal.status {
                 ProposalStatus::Passed => {}
                 ProposalStatus::Executed => {
-                    return Err(lifecycle(format!("proposal {id} was already executed")));
+                    return Err(lifecycle(LifecycleError::AlreadyExecuted { proposal: *id }));
                 }
                 other => {
-                    return Err(lifecycle(format!(
-                        "proposal {id} is {}; only a passed proposal can be executed",
-                        other.name()
-                    )));
+                    return Err(lifecycle(LifecycleError::NotPassed {
+                        proposal: *id,
+                        status: other.name(),
+                    }));
                 }
             }
             if let Some(until) = p.decision.as_ref().and_then(|d| d.not_before)
                 && now < until
             {
-                return Err(lifecycle(format!(
-                    "proposal {id} is timelocked until {} (now {}): the rules in force set a wait between passing and executing it",
-                    utc(until),
-                    utc(now)
-                )));
+                return Err(lifecycle(LifecycleError::Timelocked {
+                    proposal: *id,
+                    until,
+                    now,
+                }));
             }
             match &p.proposal.body {
                 ProposalBody::AdmitMember(a) if state.member(&a.key).is_some() => {
-                    return Err(lifecycle("the applicant is already a member"));
+                    return Err(lifecycle(LifecycleError::AlreadyMember));
                 }
                 ProposalBody::RemoveMember(k) if state.member(k).is_none() => {
-                    return Err(lifecycle("the member to remove is no longer a member"));
+                    return Err(lifecycle(LifecycleError::AlreadyRemoved));
                 }
                 ProposalBody::DisposeAsset(x) if !state.assets.contains_key(&x.asset_id) => {
-                    return Err(lifecycle(format!(
-                        "the trust no longer holds asset `{}`",
-                        x.asset_id
-                    )));
+                    return Err(lifecycle(LifecycleError::AssetGone {
+                        asset: x.asset_id.clone(),
+                    }));
                 }
                 ProposalBody::DisposeAsset(_) => {
                     // The asset may have come under the lock after the disposal passed.
                     if let Err(shortfall) = outcome::floor(state, p) {
-                        return Err(lifecycle(format!(
-                            "proposal {id} cannot be executed: {shortfall}. The asset came under the perpetual lock after the disposal was decided"
-                        )));
+                        return Err(lifecycle(LifecycleError::LockedSinceDecided {
+                            proposal: *id,
+                            shortfall: shortfall.to_string(),
+                        }));
                     }
                 }
                 ProposalBody::GrantAccess(g) if !state.assets.contains_key(&g.asset_id) => {
-                    return Err(lifecycle(format!(
-                        "the trust no longer holds asset `{}`",
-                        g.asset_id
-                    )));
+                    return Err(lifecycle(LifecycleError::AssetGone {
+                        asset: g.asset_id.clone(),
+                    }));
                 }
                 _ => {}
             }
@@ -369,10 +363,10 @@ pub(crate) fn check(
         Action::Withdraw(id) => {
             let p = proposal(state, *id)?;
             if p.proposal.status != ProposalStatus::Open {
-                return Err(lifecycle(format!(
-                    "proposal {id} is {}, only an open proposal can be withdrawn",
-                    p.proposal.status.name()
-                )));
+                return Err(lifecycle(LifecycleError::NotWithdrawable {
+                    proposal: *id,
+                    status: p.proposal.status.name(),
+                }));
             }
         }
         Action::RegisterAsset(a) => {
@@ -383,10 +377,9 @@ pub(crate) fn check(
             check_len("description", &a.description, MAX_TEXT)?;
             check_fields("asset", a.fields.iter().map(|f| f.name.as_str()))?;
             if state.assets.contains_key(&a.id) {
-                return Err(lifecycle(format!(
-                    "the trust already holds an asset `{}`",
-                    a.id
-                )));
+                return Err(lifecycle(LifecycleError::AssetExists {
+                    asset: a.id.clone(),
+                }));
             }
         }
         Action::LockAsset(id) => {
@@ -398,10 +391,9 @@ pub(crate) fn check(
         }
         Action::Delegate(d) => {
             if !state.members.contains_key(signer) {
-                return Err(lifecycle(format!(
-                    "{} is not a member, so has no vote to delegate",
-                    who(state, signer)
-                )));
+                return Err(lifecycle(LifecycleError::NoVoteToDelegate {
+                    who: who(state, signer),
+                }));
             }
             if let Some(to) = &d.delegate {
                 let to = check_key("delegate key", to)?;
@@ -409,10 +401,9 @@ pub(crate) fn check(
                     return Err(invalid("a member cannot delegate to themselves"));
                 }
                 if !state.members.contains_key(&to) {
-                    return Err(lifecycle(format!(
-                        "the delegate, {}, is not a member",
-                        who(state, &to)
-                    )));
+                    return Err(lifecycle(LifecycleError::DelegateNotMember {
+                        who: who(state, &to),
+                    }));
                 }
                 if d.until <= now {
                     return Err(invalid(format!(
@@ -422,7 +413,7 @@ pub(crate) fn check(
                     )));
                 }
             } else if state.members[signer].proxy.is_none() {
-                return Err(lifecycle("there is no delegation in force to withdraw"));
+                return Err(lifecycle(LifecycleError::NoDelegation));
             }
         }
     }

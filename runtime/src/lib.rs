@@ -22,6 +22,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(unreachable_pub)]
+
 mod amendment;
 mod audit;
 mod bundle;
@@ -63,8 +65,8 @@ pub use engine::{
     to_component,
 };
 pub use error::{
-    CharterError, CharterProblems, CheckpointError, Error, EvalError, LoadError, RefusalError,
-    Result, StoreError,
+    CharterError, CharterProblems, CheckpointError, Error, EvalError, LifecycleError, LoadError,
+    RefusalError, Result, StoreError,
 };
 pub use group::{GroupCommitter, Submitter};
 pub use inspect::{Check, Inspection, SDK_SECTION, check, inspect};

@@ -12,13 +12,13 @@ use crate::error::StoreError;
 use crate::model::{Charter, Effect, Hash, Key, Verdict};
 
 /// Version of the entry encoding written by this runtime.
-pub const ENTRY_FORMAT: u32 = 1;
+pub(crate) const ENTRY_FORMAT: u32 = 1;
 
 /// blake3 derive-key context for entry hashes.
-pub const ENTRY_HASH_CONTEXT: &str = "cltd 2026-11 log entry v1";
+pub(crate) const ENTRY_HASH_CONTEXT: &str = "cltd 2026-11 log entry v1";
 
 /// blake3 derive-key context for trust ids.
-pub const TRUST_ID_CONTEXT: &str = "cltd 2026-11 trust id v1";
+pub(crate) const TRUST_ID_CONTEXT: &str = "cltd 2026-11 trust id v1";
 
 /// One log entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

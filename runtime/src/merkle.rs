@@ -9,24 +9,11 @@
 //! algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2.
 
 use sha2::{Digest, Sha256};
-use thiserror::Error;
 
 /// A SHA-256 tree hash.
 pub type TreeHash = [u8; 32];
 
-/// Why a proof does not verify.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum ProofError {
-    /// The index or sizes are impossible (index beyond the tree, old size beyond new).
-    #[error("impossible proof parameters: {0}")]
-    Bounds(String),
-    /// The proof has the wrong number of hashes for its sizes.
-    #[error("the proof has the wrong length for its sizes")]
-    Length,
-    /// The proof does not lead to the expected root.
-    #[error("the proof does not lead to the expected root hash")]
-    Mismatch,
-}
+pub use crate::error::ProofError;
 
 /// `SHA-256(0x00 ‖ data)`.
 pub fn leaf_hash(data: &[u8]) -> TreeHash {

@@ -8,36 +8,36 @@ use redb::TableDefinition;
 /// Version of the store layout written by this runtime. 3: proposals carry the rules they
 /// were opened under, bylaws speak contract `cltd:bylaws@0.4` (founding checks, typed charter
 /// problems, actions open to non-members) and a bylaw's failure is logged.
-pub const STORE_FORMAT: u32 = 3;
+pub(crate) const STORE_FORMAT: u32 = 3;
 
 /// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE),
 /// `constitution` (the rules in force, postcard).
-pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Log entries by index.
-pub const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+pub(crate) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
 /// Bylaw components by blake3 hash.
-pub const MODULES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("modules");
+pub(crate) const MODULES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("modules");
 /// Members by key.
-pub const MEMBERS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("members");
+pub(crate) const MEMBERS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("members");
 /// Assets by id.
-pub const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("assets");
+pub(crate) const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("assets");
 /// Proposals by number.
-pub const PROPOSALS: TableDefinition<u64, &[u8]> = TableDefinition::new("proposals");
+pub(crate) const PROPOSALS: TableDefinition<u64, &[u8]> = TableDefinition::new("proposals");
 /// Access grants by number.
-pub const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
+pub(crate) const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
 /// Amendment impact previews by [`crate::preview_key`]: advisory, recomputable from the log,
 /// not part of the verified state.
-pub const PREVIEWS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("previews");
+pub(crate) const PREVIEWS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("previews");
 /// Next sequence number by signer key.
-pub const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
+pub(crate) const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
 
 /// `META` key of the store format version.
-pub const META_FORMAT: &str = "format";
+pub(crate) const META_FORMAT: &str = "format";
 /// `META` key of the trust id.
-pub const META_TRUST_ID: &str = "trust-id";
+pub(crate) const META_TRUST_ID: &str = "trust-id";
 /// `META` key of the log head.
-pub const META_HEAD: &str = "head";
+pub(crate) const META_HEAD: &str = "head";
 /// `META` key of the latest checkpoint note with the cosignatures gathered for it.
-pub const META_CHECKPOINT: &str = "checkpoint";
+pub(crate) const META_CHECKPOINT: &str = "checkpoint";
 /// `META` key of the rules in force (module, charter, entrenched clauses).
-pub const META_CONSTITUTION: &str = "constitution";
+pub(crate) const META_CONSTITUTION: &str = "constitution";

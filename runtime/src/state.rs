@@ -55,7 +55,7 @@ pub enum Change {
 }
 
 /// The digest of a transition's changes, as recorded in its log entry.
-pub fn changes_digest(changes: &[Change]) -> Hash {
+pub(crate) fn changes_digest(changes: &[Change]) -> Hash {
     let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 state changes v1");
     h.update(&postcard::to_stdvec(changes).expect("in-memory encoding cannot fail"));
     *h.finalize().as_bytes()

@@ -3,9 +3,9 @@
 //! grow a trust's log, and refusals speak in names.
 
 use cltd_runtime::{
-    Action, Applicant, CharterError, Choice, Clause, Decision, Disposal, Effect, Error, Outcome,
-    Parameter, ProposalBody, ProposalDraft, ProposalStatus, RefusalError, StakeholderClass, Vote,
-    verify,
+    Action, Applicant, CharterError, Choice, Clause, Decision, Disposal, Effect, Error,
+    LifecycleError, Outcome, Parameter, ProposalBody, ProposalDraft, ProposalStatus, RefusalError,
+    StakeholderClass, Vote, verify,
 };
 
 use crate::amendments::{amendment, close, draft, open, param, upload, vote};
@@ -154,7 +154,7 @@ fn a_proposal_opened_before_an_amendment_is_executed_after_it_under_its_own_rule
     let not_before = r.verdict.decision().unwrap().not_before.unwrap();
     assert!(matches!(
         h.refused("c1", Action::Execute(later)),
-        RefusalError::Lifecycle(m) if m.contains("timelocked")
+        RefusalError::Lifecycle(LifecycleError::Timelocked { .. })
     ));
     h.clock.set(not_before);
     let r = h.allowed("c1", Action::Execute(later));
@@ -280,7 +280,7 @@ fn a_disposal_whose_asset_is_locked_after_it_passed_cannot_be_executed() {
     h.allowed("c2", Action::LockAsset("old-site".into()));
     let err = h.refused("c1", Action::Execute(site));
     assert!(
-        matches!(&err, RefusalError::Lifecycle(m) if m.contains("entrenched clause `asset-lock`") && m.contains("resident class: 1 of 2 (50%), needs 2/3")),
+        matches!(&err, RefusalError::Lifecycle(LifecycleError::LockedSinceDecided { shortfall, .. }) if shortfall.contains("entrenched clause `asset-lock`") && shortfall.contains("resident class: 1 of 2 (50%), needs 2/3")),
         "{err}"
     );
     assert!(h.trust.state().assets.contains_key("old-site"));

@@ -1,7 +1,8 @@
 //! The host's own checks: every refusal leaves the store and the state byte-identical.
 
 use cltd_runtime::{
-    Action, Choice, ProposalBody, ProposalDraft, RefusalError, SignedTransition, Vote,
+    Action, Choice, LifecycleError, ProposalBody, ProposalDraft, RefusalError, SignedTransition,
+    Vote,
 };
 
 use crate::support::{DAY, Harness};
@@ -133,7 +134,10 @@ fn member_admitted_after_opening_cannot_vote_and_does_not_count() {
 
     let err = h.refused("newcomer", vote(2, Choice::Yes));
     assert!(
-        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("not in the electorate")),
+        matches!(
+            err,
+            RefusalError::Lifecycle(LifecycleError::NotInElectorate { .. })
+        ),
         "{err:?}"
     );
     assert_eq!(
@@ -150,7 +154,10 @@ fn double_vote_is_refused() {
     h.allowed("r2", vote(1, Choice::Yes));
     let err = h.refused("r2", vote(1, Choice::No));
     assert!(
-        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already voted")),
+        matches!(
+            err,
+            RefusalError::Lifecycle(LifecycleError::AlreadyVoted { .. })
+        ),
         "{err:?}"
     );
 }
@@ -161,13 +168,16 @@ fn execute_before_passing_is_refused() {
     h.allowed("r1", ordinary(7));
     let err = h.refused("r1", Action::Execute(1));
     assert!(
-        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("only a passed proposal")),
+        matches!(
+            err,
+            RefusalError::Lifecycle(LifecycleError::NotPassed { .. })
+        ),
         "{err:?}"
     );
     // Closing before the window ends is refused too.
     assert!(matches!(
         h.refused("r1", Action::Close(1)),
-        RefusalError::Lifecycle(_)
+        RefusalError::Lifecycle(LifecycleError::StillOpen { .. })
     ));
 }
 
@@ -187,7 +197,10 @@ fn execute_twice_is_refused() {
     h.allowed("r1", Action::Execute(1));
     let err = h.refused("r1", Action::Execute(1));
     assert!(
-        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already executed")),
+        matches!(
+            err,
+            RefusalError::Lifecycle(LifecycleError::AlreadyExecuted { .. })
+        ),
         "{err:?}"
     );
 }
@@ -199,7 +212,10 @@ fn vote_after_the_window_is_refused() {
     h.wait_days(7);
     let err = h.refused("r2", vote(1, Choice::Yes));
     assert!(
-        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("closed at")),
+        matches!(
+            err,
+            RefusalError::Lifecycle(LifecycleError::VotingClosed { .. })
+        ),
         "{err:?}"
     );
 }
@@ -281,7 +297,10 @@ fn a_vote_swing_after_a_proposal_passed_is_refused() {
     for (who, choice) in [("p1", Choice::No), ("p2", Choice::No), ("r1", Choice::No)] {
         let err = h.refused(who, vote(1, choice));
         assert!(
-            matches!(err, RefusalError::Lifecycle(ref m) if m.contains("not open for voting")),
+            matches!(
+                err,
+                RefusalError::Lifecycle(LifecycleError::NotOpenForVoting { .. })
+            ),
             "{err:?}"
         );
     }
@@ -332,7 +351,7 @@ fn the_same_key_cannot_be_a_member_twice() {
     h.allowed("r1", Action::Execute(1));
     let err = h.refused("r1", Action::Execute(2));
     assert!(
-        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("already a member")),
+        matches!(err, RefusalError::Lifecycle(LifecycleError::AlreadyMember)),
         "{err:?}"
     );
     // Founding with one key twice is refused before anything is written (tests/all/store.rs).
@@ -346,7 +365,10 @@ fn a_flood_of_proposals_from_one_member_is_refused_without_trace() {
     }
     let err = h.refused("r1", ordinary(7));
     assert!(
-        matches!(err, RefusalError::Lifecycle(ref m) if m.contains("open proposals")),
+        matches!(
+            err,
+            RefusalError::Lifecycle(LifecycleError::TooManyOpen { .. })
+        ),
         "{err:?}"
     );
     // Other members are not affected, and a withdrawal makes room again.
