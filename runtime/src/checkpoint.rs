@@ -31,6 +31,7 @@ const ALG_COSIGNATURE: u8 = 0x04;
 
 /// A malformed or unverifiable note or checkpoint.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum NoteError {
     /// The text is not a well-formed note or checkpoint.
     #[error("malformed note: {0}")]

@@ -6,6 +6,7 @@ use crate::clock::utc;
 
 /// Loading a bylaw module: decoding, componentizing, validating, compiling, linking.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum LoadError {
     /// The bytes are neither a Wasm core module nor a component.
     #[error("not a WebAssembly module or component: {0}")]
@@ -57,6 +58,7 @@ pub enum LoadError {
 /// signed transition is logged as the host's denial `bylaw-failed` (see
 /// [`EvalError::is_guest_failure`]); the host's own failure is an error and writes nothing.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EvalError {
     /// The bylaw used up its fuel (for example, it loops forever).
     #[error("the bylaw ran out of fuel after {limit} units (an endless or too-long computation)")]
@@ -92,10 +94,16 @@ impl EvalError {
 
 /// Reading or writing the store and its log.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum StoreError {
-    /// redb failed.
+    /// redb failed. Its error is the source, and its text is in this message too, so that
+    /// an operator reading one line (a 503, `/readyz`) sees the cause.
     #[error("storage error: {0}")]
-    Db(String),
+    Db(#[source] redb::Error),
+    /// A write could not be made, and why (a failed group commit, a stopped committer):
+    /// nothing of it was written.
+    #[error("storage error: {0}")]
+    Unavailable(String),
     /// A stored record could not be decoded.
     #[error("corrupt store: {0}")]
     Corrupt(String),
@@ -140,12 +148,12 @@ macro_rules! db_error {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                StoreError::Db(e.to_string())
+                StoreError::Db(e.into())
             }
         }
         impl From<$t> for Error {
             fn from(e: $t) -> Self {
-                Error::Store(StoreError::Db(e.to_string()))
+                Error::Store(StoreError::Db(e.into()))
             }
         }
     )*};
@@ -161,6 +169,7 @@ db_error!(
 
 /// A transition refused before the bylaw sees it. Nothing is written.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RefusalError {
     /// The bytes do not decode as a signed transition, or are not in canonical form.
     #[error("malformed transition: {0}")]
@@ -262,6 +271,7 @@ impl std::fmt::Display for CharterProblems {
 
 /// Why a trust cannot be founded with a charter. Nothing is written.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CharterError {
     /// The charter breaks the host's own rules (a name, founders' keys, assets, bounds on
     /// parameters).
@@ -287,6 +297,7 @@ pub enum CharterError {
 
 /// Any failure of the runtime.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// See [`LoadError`].
     #[error(transparent)]

@@ -51,7 +51,7 @@ impl Submitter {
         // submitter's thread, so the committer's thread only judges and commits.
         let checked = CheckedTransition::check(bytes, &self.trust)?;
         let (reply, answer) = mpsc::sync_channel(1);
-        let stopped = || Error::Store(StoreError::Db("the committer has stopped".into()));
+        let stopped = || Error::Store(StoreError::Unavailable("the committer has stopped".into()));
         self.tx
             .send(Msg::Submit(Box::new(Request { checked, reply })))
             .map_err(|_| stopped())?;

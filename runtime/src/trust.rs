@@ -559,7 +559,7 @@ impl Trust {
                 }
                 let msg = e.to_string();
                 for (i, _) in accepted {
-                    results[i] = Some(Err(StoreError::Db(format!(
+                    results[i] = Some(Err(StoreError::Unavailable(format!(
                         "commit failed, nothing was written: {msg}"
                     ))
                     .into()));

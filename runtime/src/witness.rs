@@ -46,6 +46,7 @@ pub struct WitnessedLog {
 
 /// Why a checkpoint was not cosigned, with the HTTP status the specification gives it.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WitnessError {
     /// The request is malformed (400).
     #[error("bad request: {0}")]

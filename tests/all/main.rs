@@ -13,6 +13,7 @@ mod bundles;
 mod cli;
 mod crash;
 mod demo;
+mod formats;
 mod guarantees;
 mod hostile;
 mod lifecycle;
