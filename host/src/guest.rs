@@ -146,10 +146,7 @@ pub fn build(crate_dir: &Path, out_dir: Option<&Path>) -> Result<Built> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .context("neither CARGO_HOME nor HOME is set")?;
-    // `CLTD_GUEST_TARGET_DIR` shares one guest target directory between crates in different
-    // places (the tests build crates in temporary directories); the output is the same.
-    let target = std::env::var_os("CLTD_GUEST_TARGET_DIR")
-        .map_or_else(|| root.join("target/guest"), PathBuf::from);
+    let target = root.join("target/guest");
     if !root.join("Cargo.lock").exists() {
         // A new crate (`cltd bylaws new`): lock its dependencies once; the author commits
         // the lockfile, and every later build (anyone's) uses exactly it.
