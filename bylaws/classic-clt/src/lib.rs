@@ -438,13 +438,16 @@ fn execute(view: &View) -> Verdict {
             "§3 membership",
             "the applicant was admitted in the meantime",
         ),
-        ProposalBody::RemoveMember(_) | ProposalBody::GrantAccess(_) if view.subject.is_none() => {
-            deny(
-                "not-a-member",
-                "§4 removal",
-                "the member named by this proposal is no longer a member",
-            )
-        }
+        ProposalBody::RemoveMember(_) if view.subject.is_none() => deny(
+            "not-a-member",
+            "§4 removal",
+            "the member named by this proposal is no longer a member",
+        ),
+        ProposalBody::GrantAccess(_) if view.subject.is_none() => deny(
+            "not-a-member",
+            "§6 data access",
+            "the grantee is no longer a member, and access goes only to members",
+        ),
         _ => allow(),
     }
 }

@@ -313,3 +313,32 @@ fn amendments_need_two_thirds_a_quorum_of_half_and_carry_a_timelock() {
     let now = t.view(1, &Action::Close(1), Some(&p)).now;
     assert_eq!(d.not_before, Some(now + 7 * DAY));
 }
+
+#[test]
+fn executing_for_a_lapsed_member_cites_the_clause_of_the_proposal() {
+    // Key 50 is not (or no longer) a member when the proposal is executed.
+    let t = trust();
+    let grant = draft(
+        ProposalBody::GrantAccess(AccessRequest {
+            grantee: key(50),
+            asset_id: "tenancy-data".into(),
+            fields: vec![],
+            purpose: "rent study".into(),
+            duration: 30 * DAY,
+        }),
+        7,
+    );
+    let removal = draft(ProposalBody::RemoveMember(key(50)), 7);
+    for (d, clause) in [(grant, "§6 data access"), (removal, "§4 removal")] {
+        let p = t.open(1, 1, &d);
+        let v = ClassicClt::evaluate(
+            &t.view(1, &Action::Execute(1), Some(&p)),
+            &Action::Execute(1),
+        );
+        let denial = v
+            .denial()
+            .expect("a lapsed member's proposal is not executed");
+        assert_eq!(denial.code, "not-a-member");
+        assert_eq!(denial.clause, clause);
+    }
+}
