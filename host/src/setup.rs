@@ -61,3 +61,10 @@ pub fn open(data_dir: &Path, clock: Box<dyn Clock>) -> Result<Trust> {
     Trust::open(data_dir, runtime()?, clock)
         .with_context(|| format!("open the trust in {}", data_dir.display()))
 }
+
+/// Open the trust in `data_dir` for commands that only read it (`show`, `log`,
+/// `checkpoint`, `prove`, `export`): its bylaw modules are not compiled.
+pub fn open_for_reading(data_dir: &Path) -> Result<Trust> {
+    Trust::open_for_reading(data_dir, runtime()?, Box::new(cltd_runtime::SystemClock))
+        .with_context(|| format!("open the trust in {}", data_dir.display()))
+}

@@ -251,7 +251,28 @@ impl Trust {
         runtime: Arc<Runtime>,
         clock: Box<dyn Clock>,
     ) -> Result<Trust> {
-        let dir = dir.as_ref();
+        Trust::open_file(dir.as_ref(), runtime, clock, true)
+    }
+
+    /// Open the trust in `dir` to read its state, log and checkpoints, without compiling
+    /// its bylaw modules (which [`Trust::open`] does, and which takes most of the time of
+    /// opening). Whatever runs a bylaw on this handle (a submission, a dry-run close, a
+    /// preview) fails with a host error, writing nothing, until [`Trust::load_module`] has
+    /// prepared the module it needs.
+    pub fn open_for_reading(
+        dir: impl AsRef<Path>,
+        runtime: Arc<Runtime>,
+        clock: Box<dyn Clock>,
+    ) -> Result<Trust> {
+        Trust::open_file(dir.as_ref(), runtime, clock, false)
+    }
+
+    fn open_file(
+        dir: &Path,
+        runtime: Arc<Runtime>,
+        clock: Box<dyn Clock>,
+        prepare: bool,
+    ) -> Result<Trust> {
         let path = dir.join(STORE_FILE);
         if !path.exists() {
             return Err(StoreError::NotFound(dir.display().to_string()).into());
@@ -267,7 +288,7 @@ impl Trust {
             }
             .into());
         }
-        Trust::open_db(dir, Database::open(&path)?, runtime, clock)
+        Trust::open_db(dir, Database::open(&path)?, runtime, clock, prepare)
     }
 
     /// Open the trust in `dir` with its store on `backend` (the store file's bytes through
@@ -279,7 +300,7 @@ impl Trust {
         clock: Box<dyn Clock>,
     ) -> Result<Trust> {
         let db = Database::builder().create_with_backend(backend)?;
-        Trust::open_db(dir.as_ref(), db, runtime, clock)
+        Trust::open_db(dir.as_ref(), db, runtime, clock, true)
     }
 
     fn open_db(
@@ -287,6 +308,7 @@ impl Trust {
         db: Database,
         runtime: Arc<Runtime>,
         clock: Box<dyn Clock>,
+        prepare: bool,
     ) -> Result<Trust> {
         let state = load_state(&db)?;
         let trust = Trust {
@@ -298,6 +320,9 @@ impl Trust {
             host: read_host_key(dir),
             stopped: std::sync::OnceLock::new(),
         };
+        if !prepare {
+            return Ok(trust);
+        }
         trust.load_module(&trust.state.module)?;
         // Pending proposals are judged by the module they were opened under.
         let frozen: std::collections::BTreeSet<Hash> = trust

@@ -794,3 +794,40 @@ fn explain_tells_an_entry_with_its_clause_and_numbers() {
     assert_eq!(r.code, 3, "{}{}", r.out, r.err);
     assert!(r.out.contains("there is no entry 9"), "{}", r.out);
 }
+
+#[test]
+fn reading_commands_do_not_load_the_bylaw() {
+    // With the stored bytes of the module in force altered, every command that runs the
+    // bylaw refuses (the bytes no longer hash to their name), while the commands that only
+    // read the state, the log and the checkpoint never load it and go on working.
+    let dir = with_an_abstention();
+    let d = dir.path();
+    let module = cltd_runtime::Trust::open_for_reading(
+        d,
+        crate::support::runtime(),
+        Box::new(cltd_runtime::SystemClock),
+    )
+    .unwrap()
+    .state()
+    .module;
+    let db = redb::Database::open(d.join(cltd_runtime::STORE_FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    txn.open_table(redb::TableDefinition::<&[u8; 32], &[u8]>::new("modules"))
+        .unwrap()
+        .insert(&module, b"not the bylaw".as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+    drop(db);
+    for args in [
+        &["show"][..],
+        &["show", "proposals"],
+        &["log"],
+        &["checkpoint"],
+        &["prove", "inclusion", "1"],
+    ] {
+        ok(d, args);
+    }
+    let r = cltd(d, &["vote", "--as", "bo", "1", "yes"]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    assert!(r.err.contains("altered"), "{}", r.err);
+}

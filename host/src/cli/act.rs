@@ -253,10 +253,7 @@ pub(crate) fn propose(ctx: &mut Ctx, args: ProposeArgs) -> Result<i32> {
             unset,
             release,
         } => {
-            let current = setup::open(&dir, Box::new(SystemClock))?
-                .state()
-                .charter
-                .clone();
+            let current = setup::open_for_reading(&dir)?.state().charter.clone();
             ProposalBody::AmendBylaws(Amendment {
                 module: hex::encode(super::amend::parse_hash(&module)?),
                 charter: super::amend::proposed_charter(&current, &set, &unset)?,

@@ -108,7 +108,7 @@ pub fn preview(
 
 /// `cltd amend show N`: the stored preview of amendment proposal `N`.
 pub fn show(out: &mut dyn Write, dir: &Path, proposal: u64, json: bool) -> Result<i32> {
-    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let trust = setup::open_for_reading(dir)?;
     let p = trust
         .state()
         .proposals

@@ -29,7 +29,7 @@ pub fn default_state_dir() -> PathBuf {
 
 /// `cltd checkpoint`: the log's current checkpoint, signed by the host key.
 pub fn checkpoint(out: &mut dyn Write, dir: &Path) -> Result<i32> {
-    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let trust = setup::open_for_reading(dir)?;
     write!(out, "{}", trust.checkpoint()?)?;
     Ok(crate::EXIT_OK)
 }
@@ -43,7 +43,7 @@ pub fn prove(
     old: Option<u64>,
     json: bool,
 ) -> Result<i32> {
-    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let trust = setup::open_for_reading(dir)?;
     let LogProof {
         kind,
         size,
@@ -76,7 +76,7 @@ pub fn prove(
 
 /// `cltd export`: write the audit bundle to `path`.
 pub fn export(out: &mut dyn Write, dir: &Path, path: &Path, json: bool) -> Result<i32> {
-    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let trust = setup::open_for_reading(dir)?;
     let bundle = trust.export()?;
     let bytes = bundle.to_bytes();
     std::fs::write(path, &bytes).with_context(|| format!("write {}", path.display()))?;

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use cltd_runtime::SystemClock;
 use serde_json::json;
 
 use crate::{render, setup};
@@ -27,7 +26,7 @@ pub(crate) fn show(
     id: Option<u64>,
     json: bool,
 ) -> Result<i32> {
-    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let trust = setup::open_for_reading(dir)?;
     let s = trust.state();
     if what == ShowWhat::Proposal {
         let id = id.context("`show proposal` needs a proposal number")?;
@@ -174,7 +173,7 @@ pub(crate) fn log(
     limit: usize,
     json: bool,
 ) -> Result<i32> {
-    let trust = setup::open(dir, Box::new(SystemClock))?;
+    let trust = setup::open_for_reading(dir)?;
     let entries = trust.entries(from, limit)?;
     if json {
         let v: Vec<_> = entries
