@@ -831,3 +831,16 @@ fn reading_commands_do_not_load_the_bylaw() {
     assert_eq!(r.code, 1, "{}{}", r.out, r.err);
     assert!(r.err.contains("altered"), "{}", r.err);
 }
+
+#[test]
+fn completions_cover_every_verb() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = ok(dir.path(), &["completions", shell]);
+        for verb in ["propose", "vote", "bylaws", "audit", "serve", "completions"] {
+            assert!(script.contains(verb), "{shell} completions lack `{verb}`");
+        }
+    }
+    let r = cltd(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(r.code, 1, "{}", r.err);
+}

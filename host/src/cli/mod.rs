@@ -5,6 +5,7 @@
 //! | verbs | module |
 //! |---|---|
 //! | `demo`, `init`, `keys` | [`found`] |
+//! | `completions` | here |
 //! | `propose`, `vote`, `close`, `execute`, `withdraw`, `delegate`, `asset` | [`act`] |
 //! | `show`, `log`, `verify` | [`read`] |
 //! | `bylaws ...` | [`bylaws`] |
@@ -64,6 +65,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print a shell completion script, e.g. `cltd completions bash > ~/.local/share/bash-completion/completions/cltd`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Run the narrated demo on a fresh store (in --data-dir, or a new temporary directory).
     Demo,
     /// Found a trust.
@@ -211,6 +217,15 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
     let json = ctx.json;
     let data_dir = ctx.data_dir();
     match cli.command {
+        Command::Completions { shell } => {
+            // Generated into memory first: clap_complete panics on a failed write (a closed
+            // pipe), where cltd reports an error.
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "cltd", &mut script);
+            ctx.out.write_all(&script)?;
+            Ok(crate::EXIT_OK)
+        }
         Command::Demo => found::demo(ctx),
         Command::Init(args) => found::init(ctx.out, &data_dir, &ctx.bylaws_dir, args),
         Command::Keys { command } => found::keys(ctx.out, &data_dir, command, json),
