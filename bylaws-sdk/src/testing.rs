@@ -12,9 +12,36 @@
 //! ```
 
 use crate::{
-    Action, Asset, AssetKind, Ballot, Choice, ClassCounts, Elector, LockStatus, Member, Parameter,
-    Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass, View,
+    Action, Asset, AssetKind, Ballot, Choice, ClassCounts, Denial, Elector, LockStatus, Member,
+    Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass, Verdict,
+    View,
 };
+
+/// Assert that `verdict` allows the action; a failure shows the denial's code, clause and
+/// explanation.
+#[track_caller]
+pub fn allows(verdict: &Verdict) {
+    if let Some(d) = verdict.denial() {
+        panic!(
+            "expected allowed, got denied [{}] under {}: {}",
+            d.code, d.clause, d.explanation
+        );
+    }
+}
+
+/// Assert that `verdict` denies the action with reason `code`, and return the denial (for
+/// checks of its clause or explanation).
+#[track_caller]
+pub fn denies<'a>(verdict: &'a Verdict, code: &str) -> &'a Denial {
+    match verdict.denial() {
+        Some(d) if d.code == code => d,
+        Some(d) => panic!(
+            "expected denied [{code}], got denied [{}] under {}: {}",
+            d.code, d.clause, d.explanation
+        ),
+        None => panic!("expected denied [{code}], got allowed"),
+    }
+}
 
 /// A deterministic 32-byte test key numbered `n`.
 pub fn key(n: u8) -> Vec<u8> {
@@ -239,5 +266,36 @@ pub fn cast(proposal: &mut Proposal, voters: impl IntoIterator<Item = u8>, choic
             voter: key(n),
             choice,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{allows, denies};
+    use crate::{allow, deny};
+
+    #[test]
+    fn allows_and_denies_pass_on_what_they_expect() {
+        allows(&allow());
+        let v = deny("too-late", "§2", "closed");
+        assert_eq!(denies(&v, "too-late").clause, "§2");
+    }
+
+    #[test]
+    #[should_panic(expected = "expected allowed, got denied [too-late] under §2: closed")]
+    fn allows_says_what_was_denied() {
+        allows(&deny("too-late", "§2", "closed"));
+    }
+
+    #[test]
+    #[should_panic(expected = "expected denied [too-late], got denied [other]")]
+    fn denies_says_which_reason_came_instead() {
+        denies(&deny("other", "§3", "no"), "too-late");
+    }
+
+    #[test]
+    #[should_panic(expected = "expected denied [too-late], got allowed")]
+    fn denies_fails_on_an_allowance() {
+        denies(&allow(), "too-late");
     }
 }
