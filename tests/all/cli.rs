@@ -844,3 +844,39 @@ fn completions_cover_every_verb() {
     let r = cltd(dir.path(), &["completions", "tcsh"]);
     assert_eq!(r.code, 1, "{}", r.err);
 }
+
+#[test]
+fn json_is_printed_by_keys_and_checkpoint_and_errors_carry_the_api_code() {
+    let dir = with_an_abstention();
+    let d = dir.path();
+    let key: serde_json::Value =
+        serde_json::from_str(&ok(d, &["--json", "keys", "new", "gwen"])).unwrap();
+    assert_eq!(key["name"], "gwen");
+    assert_eq!(key["public_key"].as_str().unwrap().len(), 64);
+    let note: serde_json::Value = serde_json::from_str(&ok(d, &["--json", "checkpoint"])).unwrap();
+    assert!(
+        note["checkpoint"]
+            .as_str()
+            .unwrap()
+            .starts_with("cltd/trust/")
+    );
+    assert!(note["size"].as_u64().unwrap() > 1);
+    // A refusal: the error is one JSON object on stderr with the API's code; nothing else.
+    let r = cltd(d, &["--json", "close", "--as", "amara", "1"]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    assert!(r.out.is_empty(), "{}", r.out);
+    let e: serde_json::Value = serde_json::from_str(r.err.trim()).unwrap();
+    assert_eq!(e["error"]["code"], "lifecycle", "{}", r.err);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused, nothing recorded: voting on proposal 1 is open until"),
+        "{}",
+        r.err
+    );
+    // An error that is not the runtime's has the code `error`.
+    let r = cltd(d, &["--json", "vote", "--as", "nobody", "1", "yes"]);
+    let e: serde_json::Value = serde_json::from_str(r.err.trim()).unwrap();
+    assert_eq!(e["error"]["code"], "error", "{}", r.err);
+}

@@ -1,7 +1,7 @@
 //! The member verbs: `propose`, `vote`, `close`, `execute`, `withdraw`, `delegate`,
 //! `asset`; each signs one transition with a keyring key and submits it.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use cltd_runtime::{
     AccessRequest, Action, Amendment, Applicant, AssetDraft, Choice, Clock, Delegation, Disposal,
@@ -160,7 +160,9 @@ pub(crate) fn submit(ctx: &mut Ctx, signer: &str, action: Action) -> Result<i32>
     let bytes = SignedTransition::sign(&kp, trust.id(), seq, action).to_bytes();
     let r = match trust.submit(&bytes) {
         Ok(r) => r,
-        Err(Error::Refused(r)) => bail!("refused, nothing recorded: {r}"),
+        Err(e @ Error::Refused(_)) => {
+            return Err(anyhow::Error::new(e).context("refused, nothing recorded"));
+        }
         Err(e) => return Err(e.into()),
     };
     let s = trust.state();

@@ -27,10 +27,15 @@ pub fn default_state_dir() -> PathBuf {
     home.join(".local/state/cltd/audit")
 }
 
-/// `cltd checkpoint`: the log's current checkpoint, signed by the host key.
-pub fn checkpoint(out: &mut dyn Write, dir: &Path) -> Result<i32> {
-    let trust = setup::open_for_reading(dir)?;
-    write!(out, "{}", trust.checkpoint()?)?;
+/// `cltd checkpoint`: the log's current checkpoint, signed by the host key (under `--json`,
+/// `{"checkpoint": NOTE, "size": N}`).
+pub(crate) fn checkpoint(ctx: &mut Ctx) -> Result<i32> {
+    let trust = setup::open_for_reading(&ctx.data_dir())?;
+    let note = trust.checkpoint()?.to_string();
+    let size = trust.state().size;
+    ctx.print(&json!({"checkpoint": note, "size": size}), || {
+        note.trim_end_matches('\n').to_string()
+    })?;
     Ok(crate::EXIT_OK)
 }
 

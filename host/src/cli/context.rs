@@ -35,7 +35,8 @@ impl Ctx<'_> {
             .unwrap_or_else(setup::default_data_dir)
     }
 
-    /// Print a result: `value` as pretty JSON under `--json`, else `text`.
+    /// Print a result: `value` as pretty JSON under `--json`, else `text` and a newline
+    /// (nothing for empty text).
     pub(crate) fn print(
         &mut self,
         value: &impl Serialize,
@@ -44,7 +45,10 @@ impl Ctx<'_> {
         if self.json {
             writeln!(self.out, "{}", serde_json::to_string_pretty(value)?)?;
         } else {
-            writeln!(self.out, "{}", text())?;
+            let text = text();
+            if !text.is_empty() {
+                writeln!(self.out, "{text}")?;
+            }
         }
         Ok(())
     }

@@ -234,31 +234,28 @@ pub(crate) fn init(
     Ok(crate::EXIT_OK)
 }
 
-pub(crate) fn keys(
-    out: &mut dyn Write,
-    dir: &Path,
-    command: KeysCommand,
-    json: bool,
-) -> Result<i32> {
-    let keyring = Keyring::new(dir);
+/// `cltd keys new|list`: the local keyring.
+pub(crate) fn keys(ctx: &mut Ctx, command: KeysCommand) -> Result<i32> {
+    let keyring = Keyring::new(&ctx.data_dir());
     match command {
         KeysCommand::New { name } => {
-            let kp = keyring.create(&name)?;
-            writeln!(out, "{name} {}", hex::encode(kp.public()))?;
+            let public = hex::encode(keyring.create(&name)?.public());
+            ctx.print(&json!({"name": name, "public_key": public}), || {
+                format!("{name} {public}")
+            })?;
         }
         KeysCommand::List => {
             let list = keyring.list()?;
-            if json {
-                let v: Vec<_> = list
-                    .iter()
-                    .map(|(n, k)| json!({"name": n, "public_key": hex::encode(k.public())}))
-                    .collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-            } else {
-                for (n, k) in list {
-                    writeln!(out, "{n:<16} {}", hex::encode(k.public()))?;
-                }
-            }
+            let v: Vec<_> = list
+                .iter()
+                .map(|(n, k)| json!({"name": n, "public_key": hex::encode(k.public())}))
+                .collect();
+            ctx.print(&v, || {
+                list.iter()
+                    .map(|(n, k)| format!("{n:<16} {}", hex::encode(k.public())))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
         }
     }
     Ok(crate::EXIT_OK)

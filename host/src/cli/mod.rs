@@ -228,7 +228,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         }
         Command::Demo => found::demo(ctx),
         Command::Init(args) => found::init(ctx.out, &data_dir, &ctx.bylaws_dir, args),
-        Command::Keys { command } => found::keys(ctx.out, &data_dir, command, json),
+        Command::Keys { command } => found::keys(ctx, command),
         Command::Propose(args) => act::propose(ctx, args),
         Command::Vote {
             signer,
@@ -253,7 +253,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         }
         Command::Bench { args } => serve::forward(ctx, "bench", &args),
         Command::CrashTest { args } => serve::forward(ctx, "crash-test", &args),
-        Command::Checkpoint => audit::checkpoint(ctx.out, &data_dir),
+        Command::Checkpoint => audit::checkpoint(ctx),
         Command::Explain { index } => audit::explain_live(ctx.out, &data_dir, index, json),
         Command::Serve(args) => serve::serve(ctx, args),
         Command::Prove { command } => {
@@ -298,8 +298,19 @@ where
             return code;
         }
     };
+    let json = cli.json;
     match dispatch(cli, &program, out, err) {
         Ok(code) => code,
+        Err(e) if json => {
+            // The runtime's stable code (as the API sends it) when the error is the runtime's.
+            let code = e
+                .chain()
+                .find_map(|c| c.downcast_ref::<cltd_runtime::Error>())
+                .map_or("error", cltd_runtime::Error::code);
+            let body = serde_json::json!({"error": {"code": code, "message": format!("{e:#}")}});
+            let _ = writeln!(err, "{body}");
+            crate::EXIT_ERROR
+        }
         Err(e) => {
             let _ = writeln!(err, "error: {e:#}");
             crate::EXIT_ERROR
