@@ -1,10 +1,11 @@
 //! The auditor's commands: `cltd checkpoint`, `cltd export`, `cltd audit verify` and
 //! `cltd audit explain`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::Ctx;
+use super::context::{advance, progress};
 use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -12,7 +13,6 @@ use clap::Subcommand;
 use cltd_runtime::{
     AuditOptions, AuditReport, EntryBody, LogProof, Remembered, SystemClock, audit, explain,
 };
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::{render, setup};
@@ -173,20 +173,11 @@ pub fn verify(
         Some(p) => read_remembered(p)?,
         None => None,
     };
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} entries ({per_sec})")
-            .context("progress template")?
-            .progress_chars("=> "),
-    );
-    bar.set_message(if reexecute {
+    let bar = progress(if reexecute {
         "re-executing"
     } else {
         "checking"
-    });
+    })?;
     let runtime = setup::runtime()?;
     let report = audit(
         &bytes,
@@ -197,12 +188,7 @@ pub fn verify(
             quorum,
             witnesses: known,
         },
-        &mut |done, total| {
-            if bar.length() != Some(total) {
-                bar.set_length(total);
-            }
-            bar.set_position(done);
-        },
+        &mut |done, total| advance(&bar, done, total),
     )?;
     bar.finish_and_clear();
     if report.is_ok()

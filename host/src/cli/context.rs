@@ -4,7 +4,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Result;
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::setup;
@@ -52,4 +55,29 @@ impl Ctx<'_> {
         }
         Ok(())
     }
+}
+
+/// A progress bar on stderr for a long pass over the log (`message`, then entries done of
+/// the total and the rate), hidden when stderr is not a terminal so scripts and logs get
+/// none of it. Feed it with [`advance`].
+pub(crate) fn progress(message: &'static str) -> Result<ProgressBar> {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} entries ({per_sec})")
+            .context("progress template")?
+            .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    Ok(bar)
+}
+
+/// Show `done` of `total` on `bar` (the runtime's progress callbacks call this).
+pub(crate) fn advance(bar: &ProgressBar, done: u64, total: u64) {
+    if bar.length() != Some(total) {
+        bar.set_length(total);
+    }
+    bar.set_position(done);
 }

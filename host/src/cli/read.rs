@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use serde_json::json;
 
+use super::context::{advance, progress};
 use crate::{render, setup};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -194,8 +195,12 @@ pub(crate) fn verify(out: &mut dyn Write, dir: &Path, json: bool) -> Result<i32>
         bail!("no trust in {}", dir.display());
     }
     let runtime = setup::runtime()?;
+    let bar = progress("replaying")?;
     let cltd_runtime::StoreVerification { report, repaired } =
-        cltd_runtime::verify_store(dir, &runtime, &mut |_, _| {})?;
+        cltd_runtime::verify_store(dir, &runtime, &mut |done, total| {
+            advance(&bar, done, total);
+        })?;
+    bar.finish_and_clear();
     if json {
         writeln!(
             out,
