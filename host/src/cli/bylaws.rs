@@ -199,6 +199,15 @@ pub(crate) fn bylaws(
             out: dest,
         } => {
             let built = guest::build(&crate_dir, dest.as_deref())?;
+            if json {
+                let v = serde_json::json!({
+                    "package": built.package, "module": hex::encode(built.hash),
+                    "wasm": built.wasm.display().to_string(), "rustc": built.rustc,
+                    "pinned": built.pinned,
+                });
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                return Ok(crate::EXIT_OK);
+            }
             if !built.pinned {
                 writeln!(
                     out,
@@ -222,6 +231,14 @@ pub(crate) fn bylaws(
             sdk,
         } => {
             let made = crate::scaffold::new(&name, &template, &dir, sdk.as_deref())?;
+            if json {
+                let v = serde_json::json!({
+                    "name": name, "template": template,
+                    "dir": made.dir.display().to_string(), "files": made.files,
+                });
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                return Ok(crate::EXIT_OK);
+            }
             writeln!(
                 out,
                 "created bylaw crate `{name}` from the {template} template in {}:",
@@ -299,7 +316,21 @@ pub(crate) fn bylaws(
             let expected = super::amend::parse_hash(&hash)?;
             let dest = tempfile::tempdir()?;
             let built = guest::build(&crate_dir, Some(dest.path()))?;
-            if built.hash == expected {
+            let matches = built.hash == expected;
+            if json {
+                let v = serde_json::json!({
+                    "matches": matches, "package": built.package,
+                    "crate": crate_dir.display().to_string(), "expected": hash,
+                    "built": hex::encode(built.hash), "rustc": built.rustc, "pinned": built.pinned,
+                });
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                return Ok(if matches {
+                    crate::EXIT_OK
+                } else {
+                    crate::EXIT_VERIFY_FAILED
+                });
+            }
+            if matches {
                 writeln!(
                     out,
                     "MATCHES: {} built from {} is module {}",
@@ -326,17 +357,31 @@ pub(crate) fn bylaws(
         }
         BylawsCommand::Hash { bylaw } => {
             let component = cltd_runtime::to_component(&setup::read_bylaw(&bylaw, bylaws_dir)?)?;
-            writeln!(
-                out,
-                "{}  {bylaw}",
-                hex::encode(cltd_runtime::module_hash(&component))
-            )?;
+            let hash = hex::encode(cltd_runtime::module_hash(&component));
+            if json {
+                let v = serde_json::json!({"bylaw": bylaw, "module": hash});
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            } else {
+                writeln!(out, "{hash}  {bylaw}")?;
+            }
         }
         BylawsCommand::Describe { bylaw } => {
             let component = cltd_runtime::to_component(&setup::read_bylaw(&bylaw, bylaws_dir)?)?;
             let rt = setup::runtime()?;
             let hash = rt.prepare(&component)?;
             let info = rt.describe(&hash, &[])?;
+            if json {
+                let v = serde_json::json!({
+                    "name": info.name, "version": info.version, "bytes": component.len(),
+                    "module": hex::encode(hash), "summary": info.summary,
+                    "parameters": info.parameters.iter().map(|p| serde_json::json!({
+                        "key": p.key, "accepts": p.accepts, "default": p.default, "about": p.about,
+                    })).collect::<Vec<_>>(),
+                    "open_to_non_members": info.open_to_non_members.iter().map(|k| k.name()).collect::<Vec<_>>(),
+                });
+                writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+                return Ok(crate::EXIT_OK);
+            }
             writeln!(
                 out,
                 "{} {} ({} bytes, blake3 {})",

@@ -1,6 +1,5 @@
 //! Founding a trust (`init`, `init --from`), the local keyring (`keys`) and the demo.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -64,13 +63,9 @@ pub(crate) enum KeysCommand {
 }
 
 /// `cltd init --from EARLIER`: found the successor of a store an earlier cltd made.
-pub(crate) fn succeed(
-    out: &mut dyn Write,
-    dir: &Path,
-    bylaws_dir: &Path,
-    from: &Path,
-    args: &InitArgs,
-) -> Result<i32> {
+pub(crate) fn succeed(ctx: &mut Ctx, from: &Path, args: &InitArgs) -> Result<i32> {
+    let dir = &ctx.data_dir();
+    let bylaws_dir = &ctx.bylaws_dir;
     if from.canonicalize().ok() == dir.canonicalize().ok() {
         bail!("--from names the data directory itself: found the successor in another one");
     }
@@ -85,41 +80,49 @@ pub(crate) fn succeed(
         &wasm,
         Box::new(SystemClock),
     )?;
-    writeln!(
-        out,
-        "founded trust {} in {}, the successor of trust {} (store format {}, {} log entries, head {}), which is left unchanged",
-        trust.id_hex(),
-        dir.display(),
-        hex::encode(earlier.trust_id),
-        earlier.format,
-        earlier.size,
-        hex::encode(earlier.head)
-    )?;
-    writeln!(
-        out,
-        "carried over: {} members, {} assets, the entrenched clauses and the charter{}; not carried over: {} proposals (propose again), delegations and grants",
-        earlier.members.len(),
-        earlier.assets.len(),
-        if args.params.is_empty() && args.unset.is_empty() {
-            ""
-        } else {
-            " (with your changes)"
+    let value = json!({
+        "trust_id": trust.id_hex(),
+        "dir": dir.display().to_string(),
+        "module": hex::encode(trust.state().module),
+        "predecessor": {
+            "trust_id": hex::encode(earlier.trust_id), "format": earlier.format,
+            "size": earlier.size, "head": hex::encode(earlier.head),
         },
-        earlier.proposals
-    )?;
-    writeln!(out, "bylaw module {}", hex::encode(trust.state().module))?;
+        "carried_over": {"members": earlier.members.len(), "assets": earlier.assets.len()},
+        "not_carried_over": {"proposals": earlier.proposals},
+    });
+    ctx.print(&value, || {
+        format!(
+            "founded trust {} in {}, the successor of trust {} (store format {}, {} log entries, head {}), which is left unchanged\n\
+             carried over: {} members, {} assets, the entrenched clauses and the charter{}; not carried over: {} proposals (propose again), delegations and grants\n\
+             bylaw module {}",
+            trust.id_hex(),
+            dir.display(),
+            hex::encode(earlier.trust_id),
+            earlier.format,
+            earlier.size,
+            hex::encode(earlier.head),
+            earlier.members.len(),
+            earlier.assets.len(),
+            if args.params.is_empty() && args.unset.is_empty() {
+                ""
+            } else {
+                " (with your changes)"
+            },
+            earlier.proposals,
+            hex::encode(trust.state().module)
+        )
+    })?;
     Ok(crate::EXIT_OK)
 }
 
-pub(crate) fn init(
-    out: &mut dyn Write,
-    dir: &Path,
-    bylaws_dir: &Path,
-    args: InitArgs,
-) -> Result<i32> {
+/// `cltd init`: found a trust (or, with `--from`, its successor).
+pub(crate) fn init(ctx: &mut Ctx, args: InitArgs) -> Result<i32> {
     if let Some(from) = &args.from {
-        return succeed(out, dir, bylaws_dir, from, &args);
+        return succeed(ctx, from, &args);
     }
+    let dir = &ctx.data_dir();
+    let bylaws_dir = &ctx.bylaws_dir.clone();
     let keyring = Keyring::new(dir);
     let mut founders = Vec::new();
     for f in &args.founders {
@@ -215,22 +218,31 @@ pub(crate) fn init(
         &wasm,
         Box::new(SystemClock),
     )?;
-    writeln!(out, "founded trust {} in {}", trust.id_hex(), dir.display())?;
-    writeln!(out, "bylaw module {}", hex::encode(trust.state().module))?;
     let s = trust.state();
     let kept: Vec<&str> = s.entrenched.iter().map(|c| c.name()).collect();
-    writeln!(
-        out,
-        "founding checks passed: the bylaw reads every charter parameter{}",
-        if kept.is_empty() {
-            "; no clause is entrenched".to_string()
-        } else {
-            format!(
-                ", and keeps the entrenched clauses ({}) on their conformance vectors",
-                kept.join(", ")
-            )
-        }
-    )?;
+    let value = json!({
+        "trust_id": trust.id_hex(),
+        "dir": dir.display().to_string(),
+        "module": hex::encode(s.module),
+        "members": s.members.len(),
+        "entrenched": kept,
+    });
+    ctx.print(&value, || {
+        format!(
+            "founded trust {} in {}\nbylaw module {}\nfounding checks passed: the bylaw reads every charter parameter{}",
+            trust.id_hex(),
+            dir.display(),
+            hex::encode(s.module),
+            if kept.is_empty() {
+                "; no clause is entrenched".to_string()
+            } else {
+                format!(
+                    ", and keeps the entrenched clauses ({}) on their conformance vectors",
+                    kept.join(", ")
+                )
+            }
+        )
+    })?;
     Ok(crate::EXIT_OK)
 }
 

@@ -227,7 +227,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             Ok(crate::EXIT_OK)
         }
         Command::Demo => found::demo(ctx),
-        Command::Init(args) => found::init(ctx.out, &data_dir, &ctx.bylaws_dir, args),
+        Command::Init(args) => found::init(ctx, args),
         Command::Keys { command } => found::keys(ctx, command),
         Command::Propose(args) => act::propose(ctx, args),
         Command::Vote {
