@@ -875,6 +875,27 @@ fn json_is_printed_by_keys_and_checkpoint_and_errors_carry_the_api_code() {
         "{}",
         r.err
     );
+    let hash: serde_json::Value =
+        serde_json::from_str(&ok(d, &["--json", "bylaws", "hash", "minimal"])).unwrap();
+    assert_eq!(hash["module"].as_str().unwrap().len(), 64);
+    let other = tempfile::TempDir::new().unwrap();
+    ok(other.path(), &["keys", "new", "ada"]);
+    let founded: serde_json::Value = serde_json::from_str(&ok(
+        other.path(),
+        &[
+            "--json",
+            "init",
+            "--name",
+            "Solo",
+            "--bylaw",
+            "minimal",
+            "--founder",
+            "ada:resident",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(founded["members"], 1);
+    assert_eq!(founded["trust_id"].as_str().unwrap().len(), 64);
     // An error that is not the runtime's has the code `error`.
     let r = cltd(d, &["--json", "vote", "--as", "nobody", "1", "yes"]);
     let e: serde_json::Value = serde_json::from_str(r.err.trim()).unwrap();
