@@ -184,3 +184,70 @@ fn the_test_kit_and_the_host_build_identical_views() {
         assert_eq!(host, kit, "views differ for {host_action:?}");
     }
 }
+
+#[test]
+fn views_of_actions_on_a_proposal_are_identical_too() {
+    // Vote, close, execute and withdraw: the view carries the proposal (and, for a removal,
+    // a grant or a disposal, its subject or asset); the kit builds it from the proposal the
+    // host holds.
+    let mut h = Harness::classic();
+    let bodies = [
+        rt::ProposalBody::Ordinary,
+        rt::ProposalBody::RemoveMember(h.pk("p3")),
+        rt::ProposalBody::GrantAccess(rt::AccessRequest {
+            grantee: h.pk("p3"),
+            asset_id: "tenancy-data".into(),
+            fields: vec![],
+            purpose: "p".into(),
+            duration: DAY,
+        }),
+        rt::ProposalBody::DisposeAsset(rt::Disposal {
+            asset_id: "tenancy-data".into(),
+            recipient: "x".into(),
+        }),
+    ];
+    for body in bodies {
+        h.allowed(
+            "r1",
+            rt::Action::Propose(rt::ProposalDraft {
+                body,
+                title: "t".into(),
+                text: String::new(),
+                window: 14 * DAY,
+            }),
+        );
+    }
+    h.allowed(
+        "r2",
+        rt::Action::Vote(rt::Vote {
+            proposal: 1,
+            choice: rt::Choice::Yes,
+        }),
+    );
+    let s = scenario(&mut h);
+    let now = h.trust.state().time;
+    let numbers: Vec<u64> = h.trust.state().proposals.keys().copied().collect();
+    assert_eq!(numbers.len(), 4);
+    for number in numbers {
+        let held: sdk::Proposal = cltd::native::cross(&h.trust.state().proposals[&number].proposal);
+        let actions = [
+            rt::Action::Vote(rt::Vote {
+                proposal: number,
+                choice: rt::Choice::No,
+            }),
+            rt::Action::Close(number),
+            rt::Action::Execute(number),
+            rt::Action::Withdraw(number),
+        ];
+        for who in ["r1", "p3", "stranger"] {
+            let actor = h.pk(who);
+            let key: rt::Key = actor.as_slice().try_into().unwrap();
+            for action in &actions {
+                let kit_action: sdk::Action = cltd::native::cross(action);
+                let host = format!("{:?}", h.trust.view(&key, action, now));
+                let kit = format!("{:?}", s.view_as(&actor, &kit_action, Some(&held)));
+                assert_eq!(host, kit, "views differ for {action:?} by {who}");
+            }
+        }
+    }
+}
