@@ -198,7 +198,8 @@ fn a_component_with_a_pathological_number_of_functions_is_refused() {
     let funcs = "(func)".repeat(usize::try_from(cltd_runtime::MAX_FUNCTIONS).unwrap() + 1);
     let wasm = wat::parse_str(format!("(component (core module {funcs}))")).unwrap();
     let rt = Runtime::new(Default::default()).unwrap();
-    let started = std::time::Instant::now();
+    // Refused from the section headers, before the compiler sees it: compiling would give
+    // another error (or none), not this count.
     let err = rt.prepare(&wasm).unwrap_err();
     assert!(
         matches!(
@@ -211,8 +212,6 @@ fn a_component_with_a_pathological_number_of_functions_is_refused() {
         "{err}"
     );
     assert!(err.to_string().contains("10001 functions"), "{err}");
-    // Refused from the section headers, before the compiler sees it.
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
     // The bylaws cltd ships are far below the limit.
     rt.prepare(&cltd_runtime::to_component(&crate::support::classic()).unwrap())
         .unwrap();
