@@ -320,6 +320,7 @@ impl Trust {
             host: read_host_key(dir),
             stopped: std::sync::OnceLock::new(),
         };
+        tracing::debug!(trust = %hex::encode(trust.state.id), size = trust.state.size, dir = %dir.display(), "opened");
         if !prepare {
             return Ok(trust);
         }
@@ -370,6 +371,7 @@ impl Trust {
             Ok(())
         });
         if let Err(e) = &result {
+            tracing::error!(trust = %hex::encode(self.state.id), error = %e, "a storage write failed: this trust takes no more writes until it is reopened");
             let _ = self.stopped.set(e.to_string());
         }
         result
@@ -535,7 +537,10 @@ impl Trust {
                     accepted.push((results.len(), j));
                     results.push(None);
                 }
-                Err(e) => results.push(Some(Err(e))),
+                Err(e) => {
+                    tracing::debug!(trust = %hex::encode(self.state.id), code = e.code(), error = %e, "transition refused, nothing written");
+                    results.push(Some(Err(e)));
+                }
             }
         }
         if !accepted.is_empty() {
@@ -557,6 +562,12 @@ impl Trust {
     ) {
         match self.commit(&accepted) {
             Ok(()) => {
+                tracing::debug!(
+                    trust = %hex::encode(self.state.id),
+                    entries = accepted.len(),
+                    size = self.state.size,
+                    "committed"
+                );
                 for (i, j) in accepted {
                     let EntryBody::Transition(rec) = j.entry.body.clone() else {
                         unreachable!("judge makes transitions")

@@ -55,6 +55,11 @@ struct Cli {
     /// Where built bylaws (NAME.wasm) are looked up.
     #[arg(long, global = true, env = "CLTD_BYLAWS_DIR")]
     bylaws_dir: Option<PathBuf>,
+    /// Diagnostics on stderr at this level and above: error, warn (the default), info
+    /// (every HTTP request of `cltd serve`), debug (every commit and refusal), trace.
+    /// `RUST_LOG` (e.g. `cltd=debug`) takes precedence.
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log: Option<String>,
     /// Print JSON instead of text: state, log and verification reports, and the receipt of
     /// every write command.
     #[arg(long, global = true)]
@@ -268,6 +273,23 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         Command::Audit { command } => audit::audit_bundle(ctx, command),
         Command::Amend { command } => amend::amend(ctx, command),
     }
+}
+
+/// Print the runtime's and the server's diagnostics (`tracing` events) on stderr, at the
+/// level `--log` in `args` gives (or `RUST_LOG`; default: warnings and errors). For the
+/// binary's `main`; a second call does nothing.
+pub fn install_logging(args: &[OsString]) {
+    use tracing_subscriber::EnvFilter;
+    let level = Cli::try_parse_from(args)
+        .ok()
+        .and_then(|c| c.log)
+        .unwrap_or_else(|| "warn".to_string());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// Run `cltd` with `args` (including the program name), writing results to `out` and

@@ -100,7 +100,15 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let method = request.method().to_string();
+    let path = request.uri().path().to_string();
     let response = next.run(request).await;
+    tracing::info!(
+        target: "cltd::request",
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+    );
     metrics::histogram!(
         "cltd_http_request_seconds",
         "method" => method,
