@@ -14,6 +14,10 @@
 //! For the bylaws cltd is built with, each scenario runs a second time with the same logic
 //! compiled natively ([`crate::native`]); both runs must meet the expectations and agree on
 //! every verdict and explanation.
+//!
+//! Why one file of ~770 lines: the file format (its serde types), the runner that founds and
+//! drives a trust, and the comparison with what each step expects change together whenever
+//! the format gains a step kind.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,11 @@
 //! snapshot passed to the bylaw, and turning an allowed verdict into state changes.
 //!
 //! These are pure functions of the state, so live execution and replay share them.
+//!
+//! Why one file of ~750 lines: `check` is one table of what the host refuses for each kind
+//! of action, and `effects` the matching table of what an allowed action changes; a reviewer
+//! reads each rule beside its neighbours, and the entrenched procedure they defer to is in
+//! `outcome.rs`.
 
 use crate::clock::utc;
 use crate::error::{EvalError, LifecycleError, RefusalError};

@@ -1,4 +1,6 @@
 //! The `cltd` command line, driven exactly as a user types it: output and exit codes.
+//! (One module of ~900 lines: the integration tests are one binary with a module per
+//! topic, and this topic is every verb of the command line.)
 
 use std::path::Path;
 

@@ -1,0 +1,388 @@
+//! The proposal pages: the list, and one proposal with its tally, requirements and steps.
+
+use askama::Template;
+use cltd_runtime::{
+    Choice, Outcome, ProposalBody, ProposalState, ProposalStatus, Trust, TrustState, Verdict,
+};
+
+use crate::render::{self, Turnout, when};
+use crate::server::error::ApiError;
+
+use super::*;
+
+/// A proposal in a list.
+pub struct ProposalRow {
+    /// Number.
+    pub id: u64,
+    /// Title.
+    pub title: String,
+    /// What it would do.
+    pub summary: String,
+    /// Status name.
+    pub status: &'static str,
+    /// Ballots cast.
+    pub voted: u64,
+    /// Electorate.
+    pub eligible: u64,
+    /// Turnout in whole percent.
+    pub pct: u64,
+    /// When voting ends.
+    pub closes: String,
+}
+
+impl ProposalRow {
+    pub(super) fn of(s: &TrustState, p: &ProposalState) -> ProposalRow {
+        let (eligible, voted) = Turnout::of(p).totals();
+        ProposalRow {
+            id: p.proposal.id,
+            title: p.proposal.title.clone(),
+            summary: render::body_text(s, &p.proposal.body),
+            status: p.proposal.status.name(),
+            voted,
+            eligible,
+            pct: percent(voted, eligible),
+            closes: when(p.proposal.closes_at),
+        }
+    }
+}
+
+/// `/trusts/{id}/proposals`.
+#[derive(Template)]
+#[template(path = "proposals.html")]
+pub struct ProposalsPage {
+    /// Navigation.
+    pub nav: Nav,
+    /// Newest first.
+    pub proposals: Vec<ProposalRow>,
+}
+
+impl ProposalsPage {
+    /// The proposals of `t`.
+    pub fn of(t: &Trust) -> ProposalsPage {
+        let s = t.state();
+        ProposalsPage {
+            nav: Nav::of(t, "proposals"),
+            proposals: s
+                .proposals
+                .values()
+                .rev()
+                .map(|p| ProposalRow::of(s, p))
+                .collect(),
+        }
+    }
+}
+
+/// A share the bylaw requires, as the classic-clt charter sets it.
+pub struct Requirement {
+    /// As written, e.g. `1/3`.
+    pub text: String,
+    /// In whole percent.
+    pub pct: u64,
+    /// `more than` or `at least`.
+    pub strict: bool,
+}
+
+pub(super) fn requirement(text: String, strict: bool) -> Option<Requirement> {
+    let (n, d) = text.split_once('/')?;
+    let (n, d): (u64, u64) = (n.trim().parse().ok()?, d.trim().parse().ok()?);
+    Some(Requirement {
+        pct: percent(n, d),
+        text,
+        strict,
+    })
+}
+
+/// The quorum and threshold proposal `p` needs, read from the charter it was opened under
+/// with the parameters of the bylaw that judges it, when that is one of the models cltd is
+/// built with (classic-clt, civic-data-trust, platform-coop); `None` for any other bylaw,
+/// whose thresholds the host cannot know: its explanation is then the only word.
+pub(super) fn requirements(
+    t: &Trust,
+    p: &ProposalState,
+) -> (Option<Requirement>, Option<Requirement>) {
+    let rules = &p.rules;
+    let body = &p.proposal.body;
+    let Ok(info) = t.runtime().describe(&rules.module, &rules.charter) else {
+        return (None, None);
+    };
+    let charter: Vec<bylaws_sdk::Parameter> = crate::native::cross(&rules.charter);
+    let amend = matches!(body, ProposalBody::AmendBylaws(_));
+    let dispose = matches!(body, ProposalBody::DisposeAsset(_));
+    // (quorum, threshold, whether the threshold must be exceeded rather than met)
+    let needs = match info.name.as_str() {
+        "classic-clt" => classic_clt::Params::from_charter(&charter).ok().map(|p| {
+            if amend {
+                (p.amendments.quorum, p.amendments.threshold, false)
+            } else if dispose {
+                (p.disposal_quorum, p.disposal_threshold, false)
+            } else {
+                (p.ordinary_quorum, p.ordinary_majority, true)
+            }
+        }),
+        "civic-data-trust" => civic_data_trust::Params::from_charter(&charter)
+            .ok()
+            .map(|p| {
+                if amend {
+                    (p.amendments.quorum, p.amendments.threshold, false)
+                } else if dispose {
+                    (p.ordinary_quorum, p.disposal_threshold, false)
+                } else {
+                    (p.ordinary_quorum, p.ordinary_majority, true)
+                }
+            }),
+        "platform-coop" => platform_coop::Params::from_charter(&charter).ok().map(|p| {
+            if amend {
+                (p.amendments.quorum, p.amendments.threshold, false)
+            } else if dispose {
+                (p.quorum, p.disposal_threshold, false)
+            } else {
+                (p.quorum, p.majority, true)
+            }
+        }),
+        _ => None,
+    };
+    match needs {
+        Some((quorum, threshold, strict)) => (
+            requirement(quorum.to_string(), false),
+            requirement(threshold.to_string(), strict),
+        ),
+        None => (None, None),
+    }
+}
+
+/// One class's tally.
+pub struct ClassTally {
+    /// Class name.
+    pub class: &'static str,
+    /// Electors in the class.
+    pub electors: u64,
+    /// Yes, no, abstain.
+    pub yes: u64,
+    /// No.
+    pub no: u64,
+    /// Abstain.
+    pub abstain: u64,
+}
+
+/// A ballot.
+pub struct BallotRow {
+    /// Voter's name.
+    pub name: String,
+    /// Voter's class.
+    pub class: &'static str,
+    /// Their choice.
+    pub choice: &'static str,
+}
+
+/// A step of a proposal's life.
+pub struct Step {
+    /// What happened or will.
+    pub label: String,
+    /// When.
+    pub when: String,
+    /// Already happened.
+    pub done: bool,
+}
+
+/// `/trusts/{id}/proposals/{n}`.
+#[derive(Template)]
+#[template(path = "proposal.html")]
+pub struct ProposalPage {
+    /// Navigation.
+    pub nav: Nav,
+    /// Number.
+    pub id: u64,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub text: String,
+    /// What it would do.
+    pub summary: String,
+    /// Status.
+    pub status: &'static str,
+    /// Proposer's name.
+    pub proposer: String,
+    /// Ballots cast.
+    pub voted: u64,
+    /// Electorate.
+    pub eligible: u64,
+    /// Turnout, whole percent.
+    pub turnout: u64,
+    /// Quorum required.
+    pub quorum: Option<Requirement>,
+    /// Share of votes cast required.
+    pub threshold: Option<Requirement>,
+    /// Yes, no, abstain across classes.
+    pub totals: (u64, u64, u64),
+    /// Their shares of ballots cast, whole percent.
+    pub shares: (u64, u64, u64),
+    /// Per class.
+    pub classes: Vec<ClassTally>,
+    /// Ballots.
+    pub ballots: Vec<BallotRow>,
+    /// Timeline.
+    pub steps: Vec<Step>,
+    /// The bylaw's decision, once closed.
+    pub decision: Option<(&'static str, String)>,
+    /// While open: what the bylaw would decide if closed now.
+    pub dry_run: Option<(String, String)>,
+    /// Open for votes.
+    pub open: bool,
+    /// Voting window has ended while open (it may be closed).
+    pub closable: bool,
+    /// Passed and not yet executed.
+    pub executable: bool,
+    /// The entry just logged by the member on this page.
+    pub logged: Option<u64>,
+    /// The candidate module, for amendments.
+    pub module: Option<String>,
+}
+
+impl ProposalPage {
+    /// Proposal `number` of `t`; `logged` is the entry a member's action just made.
+    pub fn of(t: &Trust, number: u64, logged: Option<u64>) -> Result<ProposalPage, ApiError> {
+        let s = t.state();
+        let p = s
+            .proposals
+            .get(&number)
+            .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
+        let pr = &p.proposal;
+        let turnout = Turnout::of(p);
+        let (eligible, voted) = turnout.totals();
+        let totals = turnout.choices();
+        let classes = turnout
+            .classes
+            .iter()
+            .map(|&(c, electors, yes, no, abstain)| ClassTally {
+                class: c.name(),
+                electors,
+                yes,
+                no,
+                abstain,
+            })
+            .collect();
+        let cast = totals.0 + totals.1 + totals.2;
+        let (quorum, threshold) = requirements(t, p);
+        let mut steps = vec![
+            Step {
+                label: format!("opened by {}", render::who(s, &pr.proposer)),
+                when: when(pr.opened_at),
+                done: true,
+            },
+            Step {
+                label: "voting ends".into(),
+                when: when(pr.closes_at),
+                done: s.time >= pr.closes_at,
+            },
+        ];
+        // `closed_at` holds the latest of close, withdrawal and execution: the close's own
+        // time is in the log, not the state, once a proposal is executed.
+        match (&p.decision, p.closed_at, p.executed_at) {
+            (Some(d), Some(at), None) => steps.push(Step {
+                label: format!("closed and tallied: {}", d.outcome.name()),
+                when: when(at),
+                done: true,
+            }),
+            (Some(d), _, Some(_)) => steps.push(Step {
+                label: format!("closed and tallied: {}", d.outcome.name()),
+                when: "after voting ended".into(),
+                done: true,
+            }),
+            (None, Some(at), _) => steps.push(Step {
+                label: pr.status.name().to_string(),
+                when: when(at),
+                done: true,
+            }),
+            _ => {}
+        }
+        if let Some(until) = p.decision.as_ref().and_then(|d| d.not_before) {
+            steps.push(Step {
+                label: "timelock ends: executable".into(),
+                when: when(until),
+                done: s.time >= until,
+            });
+        }
+        if let Some(at) = p.executed_at {
+            steps.push(Step {
+                label: "executed".into(),
+                when: when(at),
+                done: true,
+            });
+        }
+        let dry_run = t.dry_run_close(number).map(|dry| match dry {
+            Ok(Verdict::Allow(a)) => match a.decision {
+                Some(d) => (
+                    match d.outcome {
+                        Outcome::Passed => "would pass if closed now",
+                        Outcome::Rejected => "would be rejected if closed now",
+                        Outcome::Expired => "would expire (quorum not met) if closed now",
+                    }
+                    .to_string(),
+                    d.explanation,
+                ),
+                None => (
+                    "the bylaw allows closing it without deciding".to_string(),
+                    a.notes.join(" "),
+                ),
+            },
+            Ok(Verdict::Deny(d)) => (format!("cannot be closed yet ({})", d.code), d.explanation),
+            Err(e) => ("the bylaw could not judge it".to_string(), e.to_string()),
+        });
+        let passed = p
+            .decision
+            .as_ref()
+            .is_some_and(|d| d.outcome == Outcome::Passed);
+        Ok(ProposalPage {
+            nav: Nav::of(t, "proposals"),
+            id: pr.id,
+            title: pr.title.clone(),
+            text: pr.text.clone(),
+            summary: render::body_text(s, &pr.body),
+            status: pr.status.name(),
+            proposer: render::who(s, &pr.proposer),
+            voted,
+            eligible,
+            turnout: percent(voted, eligible),
+            quorum,
+            threshold,
+            totals,
+            shares: (
+                percent(totals.0, cast),
+                percent(totals.1, cast),
+                percent(totals.2, cast),
+            ),
+            classes,
+            ballots: pr
+                .ballots
+                .iter()
+                .map(|b| BallotRow {
+                    name: render::who(s, &b.voter),
+                    class: pr
+                        .electorate
+                        .iter()
+                        .find(|e| e.key == b.voter)
+                        .map_or("", |e| e.class.name()),
+                    choice: match b.choice {
+                        Choice::Yes => "yes",
+                        Choice::No => "no",
+                        Choice::Abstain => "abstain",
+                    },
+                })
+                .collect(),
+            steps,
+            decision: p
+                .decision
+                .as_ref()
+                .map(|d| (d.outcome.name(), d.explanation.clone())),
+            dry_run,
+            open: pr.status == ProposalStatus::Open,
+            closable: pr.status == ProposalStatus::Open && s.time >= pr.closes_at,
+            executable: passed && p.executed_at.is_none(),
+            logged,
+            module: match &pr.body {
+                ProposalBody::AmendBylaws(a) => Some(a.module.clone()),
+                _ => None,
+            },
+        })
+    }
+}
