@@ -34,7 +34,6 @@ mod engine;
 mod error;
 mod group;
 mod host_rules;
-pub use host_rules::{BYLAW_FAILED, MAX_OPEN_PER_PROPOSER};
 mod inspect;
 mod keyfile;
 mod log;
@@ -54,48 +53,10 @@ mod transition;
 mod trust;
 mod witness;
 
-pub use amendment::{COMPILE_TIMEOUT_SECS, Upload, amended_charter};
-pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, explain};
-pub use bundle::{BUNDLE_MAGIC, Bundle, BundleError, Location, Manifest};
-pub use checkpoint::{Checkpoint, NoteError, NoteSignature, SignedNote, origin, verifier_key};
+// Running a trust: open or found it, submit signed transitions, read its state.
 pub use clock::{Clock, ManualClock, SystemClock, utc};
-pub use conformance::{CheckResult, Setting, conformance};
-pub use engine::{
-    CONTRACT, EngineProfile, Evaluation, MAX_COMPONENT_BYTES, MAX_FUNCTIONS, Runtime, module_hash,
-    to_component,
-};
-pub use error::{
-    CharterError, CharterProblems, CheckpointError, Error, EvalError, LifecycleError, LoadError,
-    RefusalError, Result, StoreError,
-};
 pub use group::{GroupCommitter, Submitter};
-pub use inspect::{Check, Inspection, SDK_SECTION, check, inspect};
 pub use keyfile::{create_private, read_secret_key, write_secret_key};
-pub use log::{
-    Entry, EntryBody, Genesis, Predecessor, TransitionRecord, entry_hash, entry_hash_of,
-};
-pub use merkle::{
-    ProofError, TreeHash, consistency_proof, empty_root, entry_leaves, inclusion_proof, leaf_hash,
-    node_hash, root, verify_consistency, verify_inclusion,
-};
-pub use model::{
-    AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, Clause,
-    Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash,
-    Key, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody,
-    ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict,
-    View, Vote, parse_hash, percent,
-};
-pub use native::NativeBylaw;
-pub use outcome::{
-    AMENDMENT_THRESHOLD, ASSET_LOCK_THRESHOLD, PROCEDURE_CLASS_THRESHOLD, PROCEDURE_CLASS_TURNOUT,
-    PROCEDURE_MIN_WINDOW_DAYS, procedure,
-};
-pub use preview::{
-    Difference, ImpactPreview, Judgement, MAX_FAILURES, MAX_LISTED_DIFFERENCES, preview,
-};
-pub use publish::{InForce, LogProof, ProofKind};
-pub use replay::{Divergence, StoreVerification, VerifyReport, verify, verify_store};
 pub use state::{Change, TrustState};
 pub use store::preview_key;
 pub use succession::{Earlier, read_earlier};
@@ -104,7 +65,62 @@ pub use transition::{
     TransitionBody, UPLOAD_DOMAIN, UploadSignature,
 };
 pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Trust};
+
+// What trusts, proposals and verdicts are (the contract's types and the host's records).
+pub use model::{
+    AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
+    AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, Clause,
+    Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash,
+    Key, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody,
+    ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict,
+    View, Vote, parse_hash, percent,
+};
+
+// The host's own rules and the entrenched clauses' floors.
+pub use host_rules::{BYLAW_FAILED, MAX_OPEN_PER_PROPOSER};
+pub use outcome::{
+    AMENDMENT_THRESHOLD, ASSET_LOCK_THRESHOLD, PROCEDURE_CLASS_THRESHOLD, PROCEDURE_CLASS_TURNOUT,
+    PROCEDURE_MIN_WINDOW_DAYS, procedure,
+};
+
+// Running bylaws: the engine, components, inspection, natively compiled bylaws.
+pub use engine::{
+    CONTRACT, EngineProfile, Evaluation, MAX_COMPONENT_BYTES, MAX_FUNCTIONS, Runtime, module_hash,
+    to_component,
+};
+pub use inspect::{Check, Inspection, SDK_SECTION, check, inspect};
+pub use native::NativeBylaw;
+
+// Amending the bylaws: uploads, the conformance suite, impact previews.
+pub use amendment::{COMPILE_TIMEOUT_SECS, Upload, amended_charter};
+pub use conformance::{CheckResult, Setting, conformance};
+pub use preview::{
+    Difference, ImpactPreview, Judgement, MAX_FAILURES, MAX_LISTED_DIFFERENCES, preview,
+};
+
+// The log and what a trust publishes of it: entries, the Merkle tree, checkpoints, proofs,
+// witnesses.
+pub use checkpoint::{Checkpoint, NoteError, NoteSignature, SignedNote, origin, verifier_key};
+pub use log::{
+    Entry, EntryBody, Genesis, Predecessor, TransitionRecord, entry_hash, entry_hash_of,
+};
+pub use merkle::{
+    TreeHash, consistency_proof, empty_root, entry_leaves, inclusion_proof, leaf_hash, node_hash,
+    root, verify_consistency, verify_inclusion,
+};
+pub use publish::{InForce, LogProof, ProofKind};
 pub use witness::{
     WITNESS_KEY_FILE, WITNESS_STORE_FILE, Witness, WitnessError, WitnessedLog,
     add_checkpoint_request,
+};
+
+// Verifying: replaying a store, auditing a bundle offline.
+pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, explain};
+pub use bundle::{BUNDLE_MAGIC, Bundle, BundleError, Location, Manifest};
+pub use replay::{Divergence, StoreVerification, VerifyReport, verify, verify_store};
+
+// Errors.
+pub use error::{
+    CharterError, CharterProblems, CheckpointError, Error, EvalError, LifecycleError, LoadError,
+    ProofError, RefusalError, Result, StoreError,
 };

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 /// A SHA-256 tree hash.
 pub type TreeHash = [u8; 32];
 
-pub use crate::error::ProofError;
+use crate::error::ProofError;
 
 /// `SHA-256(0x00 ‖ data)`.
 pub fn leaf_hash(data: &[u8]) -> TreeHash {
