@@ -3,7 +3,7 @@
 //!
 //! These are pure functions of the state, so live execution and replay share them.
 //!
-//! Why one file of ~750 lines: `check` is one table of what the host refuses for each kind
+//! Why one file of ~750 lines (and its unit tests): `check` is one table of what the host refuses for each kind
 //! of action, and `effects` the matching table of what an allowed action changes; a reviewer
 //! reads each rule beside its neighbours, and the entrenched procedure they defer to is in
 //! `outcome.rs`.
@@ -756,4 +756,155 @@ pub(crate) fn effects(
         }
     }
     (effects, changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AssetDraft, AssetKind, Delegation, LockStatus, Member, StakeholderClass};
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn key(n: u8) -> Key {
+        [n; 32]
+    }
+
+    /// Two members (1 and 2) and one dataset.
+    fn state() -> TrustState {
+        let mut s = TrustState::default();
+        for (n, name) in [(1, "ada"), (2, "bo")] {
+            s.members.insert(
+                key(n),
+                Member {
+                    key: key(n).to_vec(),
+                    name: name.into(),
+                    class: StakeholderClass::Resident,
+                    admitted_at: 0,
+                    proxy: None,
+                },
+            );
+        }
+        s.assets.insert(
+            "census".into(),
+            crate::model::Asset {
+                id: "census".into(),
+                kind: AssetKind::Dataset,
+                lock: LockStatus::Unlocked,
+                description: String::new(),
+                fields: vec![],
+            },
+        );
+        s
+    }
+
+    fn delegate(to: Option<u8>, until: u64) -> Action {
+        Action::Delegate(Delegation {
+            delegate: to.map(|n| key(n).to_vec()),
+            until,
+        })
+    }
+
+    fn lifecycle_of(r: Result<(), RefusalError>) -> LifecycleError {
+        match r {
+            Err(RefusalError::Lifecycle(e)) => e,
+            other => panic!("expected a lifecycle refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn delegations_are_between_members_last_beyond_now_and_can_be_withdrawn_once_made() {
+        let s = state();
+        check(&s, &key(1), &delegate(Some(2), NOW + 1), NOW).unwrap();
+        assert!(matches!(
+            lifecycle_of(check(&s, &key(9), &delegate(Some(2), NOW + 1), NOW)),
+            LifecycleError::NoVoteToDelegate { .. }
+        ));
+        assert!(matches!(
+            lifecycle_of(check(&s, &key(1), &delegate(Some(9), NOW + 1), NOW)),
+            LifecycleError::DelegateNotMember { .. }
+        ));
+        assert!(matches!(
+            check(&s, &key(1), &delegate(Some(1), NOW + 1), NOW),
+            Err(RefusalError::Invalid(_))
+        ));
+        assert!(matches!(
+            check(&s, &key(1), &delegate(Some(2), NOW), NOW),
+            Err(RefusalError::Invalid(_))
+        ));
+        assert_eq!(
+            lifecycle_of(check(&s, &key(1), &delegate(None, 0), NOW)),
+            LifecycleError::NoDelegation
+        );
+    }
+
+    #[test]
+    fn assets_are_registered_once_and_locked_only_if_held() {
+        let s = state();
+        let register = |id: &str| {
+            Action::RegisterAsset(AssetDraft {
+                id: id.into(),
+                kind: AssetKind::Dataset,
+                lock: LockStatus::Unlocked,
+                description: String::new(),
+                fields: vec![],
+            })
+        };
+        check(&s, &key(1), &register("tenancy"), NOW).unwrap();
+        assert_eq!(
+            lifecycle_of(check(&s, &key(1), &register("census"), NOW)),
+            LifecycleError::AssetExists {
+                asset: "census".into()
+            }
+        );
+        assert!(matches!(
+            check(&s, &key(1), &register("  "), NOW),
+            Err(RefusalError::Invalid(_))
+        ));
+        check(&s, &key(1), &Action::LockAsset("census".into()), NOW).unwrap();
+        assert!(matches!(
+            check(&s, &key(1), &Action::LockAsset("nothing".into()), NOW),
+            Err(RefusalError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn actions_on_a_proposal_that_does_not_exist_are_not_found() {
+        let s = state();
+        for action in [
+            Action::Close(7),
+            Action::Execute(7),
+            Action::Withdraw(7),
+            Action::Vote(crate::model::Vote {
+                proposal: 7,
+                choice: crate::model::Choice::Yes,
+            }),
+        ] {
+            assert!(
+                matches!(
+                    check(&s, &key(1), &action, NOW),
+                    Err(RefusalError::NotFound(_))
+                ),
+                "{action:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn charter_parameters_are_bounded_and_unique() {
+        let p = |k: &str, v: &str| Parameter {
+            key: k.into(),
+            value: v.into(),
+        };
+        check_params(&[p("quorum", "1/3"), p("window-days", "7")]).unwrap();
+        for bad in [
+            vec![p("quorum", "1/3"), p("quorum", "1/2")],
+            vec![p("", "x")],
+            vec![p("quorum", &"9".repeat(100_000))],
+        ] {
+            assert!(
+                matches!(check_params(&bad), Err(RefusalError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+    }
 }
