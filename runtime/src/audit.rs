@@ -444,6 +444,18 @@ pub fn explain(
     runtime: &Runtime,
     index: u64,
 ) -> Result<std::result::Result<Explanation, BundleError>> {
+    explain_with(bytes, runtime, index, &mut |_, _| {})
+}
+
+/// [`explain`], calling `progress(done, total)` as the entries up to `index` are replayed
+/// (twice: through the entry, then up to it, for the state it was judged against).
+pub fn explain_with(
+    bytes: &[u8],
+    runtime: &Runtime,
+    index: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<std::result::Result<Explanation, BundleError>> {
+    let total = 2 * index + 1;
     let bundle = match Bundle::parse(bytes) {
         Ok(b) => b,
         Err(e) => return Ok(Err(e)),
@@ -469,7 +481,7 @@ pub fn explain(
         &through,
         runtime,
         &mut AuditReport::default(),
-        &mut |_, _| {},
+        &mut |done, _| progress(done, total),
     )? {
         return Ok(Err(e));
     }
@@ -481,7 +493,9 @@ pub fn explain(
         TrustState::default()
     } else {
         let mut report = AuditReport::default();
-        match reexecute(&upto, runtime, &mut report, &mut |_, _| {})? {
+        match reexecute(&upto, runtime, &mut report, &mut |done, _| {
+            progress(index + 1 + done, total);
+        })? {
             Ok(state) => state,
             Err(e) => return Ok(Err(e)),
         }

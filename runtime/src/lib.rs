@@ -115,7 +115,7 @@ pub use witness::{
 };
 
 // Verifying: replaying a store, auditing a bundle offline.
-pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, explain};
+pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, explain, explain_with};
 pub use bundle::{BUNDLE_MAGIC, Bundle, BundleError, Location, Manifest};
 pub use replay::{Divergence, StoreVerification, VerifyReport, verify, verify_store};
 

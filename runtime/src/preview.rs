@@ -197,6 +197,7 @@ pub fn preview(
     now: &TrustState,
     module: &Hash,
     proposed: &[Parameter],
+    progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImpactPreview> {
     let current = now.constitution();
     load_stored(runtime, db, module)?;
@@ -227,6 +228,7 @@ pub fn preview(
     for row in log.iter().map_err(StoreError::from)? {
         let (_, bytes) = row.map_err(StoreError::from)?;
         let entry = Entry::from_bytes(bytes.value())?;
+        progress(entry.index + 1, now.size);
         let rec = match &entry.body {
             EntryBody::Genesis(g) => {
                 state = genesis_state(g, &entry).0;

@@ -672,8 +672,26 @@ impl Trust {
         module: &Hash,
         proposed: &[Parameter],
     ) -> Result<ImpactPreview> {
+        self.preview_amendment_with(module, proposed, &mut |_, _| {})
+    }
+
+    /// [`Trust::preview_amendment`], calling `progress(entries_done, entries)` as the log is
+    /// re-judged.
+    pub fn preview_amendment_with(
+        &self,
+        module: &Hash,
+        proposed: &[Parameter],
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ImpactPreview> {
         host_rules::check_params(proposed)?;
-        let report = preview(&self.runtime, &self.db, &self.state, module, proposed)?;
+        let report = preview(
+            &self.runtime,
+            &self.db,
+            &self.state,
+            module,
+            proposed,
+            progress,
+        )?;
         self.write(|txn| {
             txn.open_table(PREVIEWS)?
                 .insert(&preview_key(module, proposed), encode(&report).as_slice())?;

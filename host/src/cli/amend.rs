@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::Ctx;
+use super::context::{advance, progress};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use cltd_runtime::{
@@ -99,9 +100,13 @@ pub fn preview(
     let module = parse_hash(module)?;
     let trust = setup::open(dir, Box::new(SystemClock))?;
     let proposed = proposed_charter(&trust.state().charter, set, unset)?;
+    let bar = progress("re-judging the log")?;
     let report = trust
-        .preview_amendment(&module, &proposed)
+        .preview_amendment_with(&module, &proposed, &mut |done, total| {
+            advance(&bar, done, total);
+        })
         .context("no impact preview was made (nothing stored)")?;
+    bar.finish_and_clear();
     print(out, trust.state(), &report, json)?;
     Ok(crate::EXIT_OK)
 }

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use clap::Subcommand;
 use cltd_runtime::{
-    AuditOptions, AuditReport, EntryBody, LogProof, Remembered, SystemClock, audit, explain,
+    AuditOptions, AuditReport, EntryBody, LogProof, Remembered, SystemClock, audit, explain_with,
 };
 use serde_json::json;
 
@@ -283,7 +283,7 @@ pub fn explain_entry(
 /// trust's own log (exported in memory, so the entry is re-executed from genesis exactly
 /// as an auditor would).
 pub fn explain_live(out: &mut dyn Write, dir: &Path, index: u64, json: bool) -> Result<i32> {
-    let trust = setup::open(dir, Box::new(cltd_runtime::SystemClock))?;
+    let trust = setup::open_for_reading(dir)?;
     let bytes = trust.export()?.to_bytes();
     drop(trust);
     explain_bundle(out, &bytes, index, json)
@@ -292,7 +292,12 @@ pub fn explain_live(out: &mut dyn Write, dir: &Path, index: u64, json: bool) -> 
 /// Explain entry `index` of the bundle `bytes`.
 fn explain_bundle(out: &mut dyn Write, bytes: &[u8], index: u64, json: bool) -> Result<i32> {
     let runtime = setup::runtime()?;
-    let x = match explain(bytes, &runtime, index)? {
+    let bar = progress("replaying")?;
+    let explained = explain_with(bytes, &runtime, index, &mut |done, total| {
+        advance(&bar, done, total);
+    })?;
+    bar.finish_and_clear();
+    let x = match explained {
         Ok(x) => x,
         Err(e) => {
             writeln!(out, "FAILED at {}: {}", e.location, e.reason)?;
@@ -486,8 +491,14 @@ pub(crate) fn witness(ctx: &mut Ctx, command: WitnessCommand) -> Result<i32> {
             let trust = setup::open(&ctx.data_dir(), Box::new(SystemClock))?;
             let note = crate::witness::ask(&trust, &url)?;
             let names: Vec<&str> = note.signatures.iter().map(|s| s.name.as_str()).collect();
-            writeln!(ctx.out, "checkpoint signed by: {}", names.join(", "))?;
-            write!(ctx.out, "{note}")?;
+            let text = note.to_string();
+            ctx.print(&json!({"signed_by": names, "checkpoint": text}), || {
+                format!(
+                    "checkpoint signed by: {}\n{}",
+                    names.join(", "),
+                    text.trim_end_matches('\n')
+                )
+            })?;
             Ok(crate::EXIT_OK)
         }
     }
