@@ -92,6 +92,21 @@ fn cltd_exe() -> Result<PathBuf> {
     Ok(cltd)
 }
 
+/// Print a report: as pretty JSON under `--json`, else its text.
+fn print(
+    out: &mut dyn Write,
+    json: bool,
+    report: &impl serde::Serialize,
+    text: impl FnOnce() -> String,
+) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(report)?)?;
+    } else {
+        writeln!(out, "{}", text())?;
+    }
+    Ok(())
+}
+
 fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
     let bylaws_dir = cli
         .bylaws_dir
@@ -116,11 +131,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
                 )?;
                 let report =
                     cltd_bench::http::run(&wasm, options.members, votes, clients, idle_trusts)?;
-                if json {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-                } else {
-                    writeln!(out, "{}", report.text())?;
-                }
+                print(out, json, &report, || report.text())?;
                 return Ok(cltd::EXIT_OK);
             }
             if !audit_history.is_empty() {
@@ -129,11 +140,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
                     "measuring audits of bundles of {audit_history:?} entries..."
                 )?;
                 let figures = cltd_bench::audit::run(&wasm, &audit_history)?;
-                if json {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&figures)?)?;
-                } else {
-                    writeln!(out, "{}", cltd_bench::audit::text(&figures))?;
-                }
+                print(out, json, &figures, || cltd_bench::audit::text(&figures))?;
                 return Ok(cltd::EXIT_OK);
             }
             if !amendment_history.is_empty() {
@@ -142,11 +149,9 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
                     "measuring amendments against histories of {amendment_history:?} entries..."
                 )?;
                 let figures = cltd_bench::amendment::run(&wasm, &amendment_history)?;
-                if json {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&figures)?)?;
-                } else {
-                    writeln!(out, "{}", cltd_bench::amendment::text(&figures))?;
-                }
+                print(out, json, &figures, || {
+                    cltd_bench::amendment::text(&figures)
+                })?;
                 return Ok(cltd::EXIT_OK);
             }
             writeln!(
@@ -155,11 +160,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
                 options.members, options.transitions
             )?;
             let report = cltd_bench::transitions::run(&wasm, &options)?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                writeln!(out, "{}", report.text())?;
-            }
+            print(out, json, &report, || report.text())?;
             Ok(cltd::EXIT_OK)
         }
         Command::CrashTest {
@@ -187,11 +188,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
             };
             let report =
                 cltd_bench::crash::run(&cltd_exe()?, &wasm, dir.path(), &options, &mut progress)?;
-            if json {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
-            } else {
-                writeln!(out, "{}", report.text())?;
-            }
+            print(out, json, &report, || report.text())?;
             Ok(if report.is_ok() {
                 cltd::EXIT_OK
             } else {

@@ -100,29 +100,15 @@ pub fn verify_store(
     if !path.exists() {
         return Err(StoreError::NotFound(dir.display().to_string()).into());
     }
-    let (db, repaired): (Box<dyn Replayable>, bool) = match redb::ReadOnlyDatabase::open(&path) {
-        Ok(db) => (Box::new(db), false),
-        Err(redb::DatabaseError::RepairAborted) => (Box::new(redb::Database::open(&path)?), true),
+    let (report, repaired) = match redb::ReadOnlyDatabase::open(&path) {
+        Ok(db) => (replay(&db, runtime, true, progress)?.0, false),
+        Err(redb::DatabaseError::RepairAborted) => {
+            let db = redb::Database::open(&path)?;
+            (replay(&db, runtime, true, progress)?.0, true)
+        }
         Err(e) => return Err(e.into()),
     };
-    let report = db.replay(runtime, progress)?;
     Ok(StoreVerification { report, repaired })
-}
-
-/// A store [`verify_store`] can replay, however it was opened.
-trait Replayable {
-    fn replay(&self, runtime: &Runtime, progress: &mut dyn FnMut(u64, u64))
-    -> Result<VerifyReport>;
-}
-
-impl<D: ReadableDatabase> Replayable for D {
-    fn replay(
-        &self,
-        runtime: &Runtime,
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<VerifyReport> {
-        Ok(replay(self, runtime, true, progress)?.0)
-    }
 }
 
 /// Replay the log in `db` (entries and modules; other tables only if `compare_state`),
