@@ -22,8 +22,8 @@
 //! ```
 
 use crate::{
-    Bound, CharterReader, ClassTally, DAY, Outcome, Ratio, StakeholderClass, Tally, Verdict,
-    decide, decide_with_timelock, deny, percent,
+    Bound, CharterReader, ClassTally, DAY, Outcome, Ratio, Reason, StakeholderClass, Tally,
+    Verdict, decide, decide_with_timelock, percent,
 };
 
 /// How a bylaw decides amendments to itself: the four parameters classic-clt,
@@ -154,64 +154,55 @@ pub fn yes_of_cast(t: &ClassTally) -> String {
     }
 }
 
-/// Deny a voting `window` (seconds) shorter than `min_days` (`window-too-short`, under
-/// `min_clause`) or longer than the larger of `max_days` and `min_days` (`window-too-long`,
-/// under `max_clause`). `kind` names the proposal (`dispose-asset`).
-pub fn voting_window(
+/// Deny a voting `window` (seconds) shorter than `min_days` (for reason `too_short`,
+/// conventionally `window-too-short` under the clause setting that minimum) or longer than
+/// the larger of `max_days` and `min_days` (`too_long`, conventionally `window-too-long`).
+/// `kind` names the proposal (`dispose-asset`).
+pub fn voting_window<R: Reason>(
     window: u64,
     kind: &str,
     min_days: u64,
-    min_clause: &str,
+    too_short: R,
     max_days: u64,
-    max_clause: &str,
+    too_long: R,
 ) -> Option<Verdict> {
     if window < min_days.saturating_mul(DAY) {
-        return Some(deny(
-            "window-too-short",
-            min_clause,
-            format!(
-                "{kind} needs a voting window of at least {min_days} days; this one is {}",
-                duration_text(window)
-            ),
-        ));
+        return Some(too_short.deny(format!(
+            "{kind} needs a voting window of at least {min_days} days; this one is {}",
+            duration_text(window)
+        )));
     }
     // A proposal whose minimum exceeds the general maximum (an amendment's notice period)
     // may run to its minimum.
     let max_days = max_days.max(min_days);
     if window > max_days.saturating_mul(DAY) {
-        return Some(deny(
-            "window-too-long",
-            max_clause,
-            format!(
-                "voting windows last at most {max_days} days; this one is {}",
-                duration_text(window)
-            ),
-        ));
+        return Some(too_long.deny(format!(
+            "voting windows last at most {max_days} days; this one is {}",
+            duration_text(window)
+        )));
     }
     None
 }
 
-/// Deny an access grant lasting no time at all (`grant-too-short`) or longer than
-/// `max_days` (`grant-too-long`), under `clause`; `duration` is in seconds.
-pub fn grant_duration(duration: u64, max_days: u64, clause: &str) -> Option<Verdict> {
+/// Deny an access grant lasting no time at all (reason `too_short`, conventionally
+/// `grant-too-short`) or longer than `max_days` (`too_long`, conventionally
+/// `grant-too-long`); `duration` is in seconds.
+pub fn grant_duration<R: Reason>(
+    duration: u64,
+    max_days: u64,
+    too_short: R,
+    too_long: R,
+) -> Option<Verdict> {
     if duration == 0 {
-        return Some(deny(
-            "grant-too-short",
-            clause,
-            format!(
-                "an access grant must last some time, at most {max_days} days; this one lasts no time at all"
-            ),
-        ));
+        return Some(too_short.deny(format!(
+            "an access grant must last some time, at most {max_days} days; this one lasts no time at all"
+        )));
     }
     if duration > max_days.saturating_mul(DAY) {
-        return Some(deny(
-            "grant-too-long",
-            clause,
-            format!(
-                "an access grant must expire within {max_days} days; this one lasts {}",
-                duration_text(duration)
-            ),
-        ));
+        return Some(too_long.deny(format!(
+            "an access grant must expire within {max_days} days; this one lasts {}",
+            duration_text(duration)
+        )));
     }
     None
 }
@@ -401,13 +392,58 @@ mod tests {
         assert_eq!(yes_of_cast(Tally::of(&p).class(Resident)), "2 of 3 (67%)");
     }
 
+    crate::reasons! {
+        /// Test reasons.
+        enum Why {
+            /// Too short.
+            Short = ("grant-too-short", "§6"),
+            /// Too long.
+            Long = ("grant-too-long", "§6"),
+            /// Window too short.
+            Brief = ("window-too-short", "§5 asset lock"),
+            /// Window too long.
+            Lengthy = ("window-too-long", "§2"),
+        }
+    }
+
+    #[test]
+    fn a_voting_window_is_neither_too_short_nor_too_long() {
+        let w = |days| {
+            voting_window(
+                days * DAY,
+                "dispose-asset",
+                30,
+                Why::Brief,
+                60,
+                Why::Lengthy,
+            )
+        };
+        crate::testing::denies(&w(29).unwrap(), Why::Brief);
+        assert_eq!(w(30), None);
+        assert_eq!(w(60), None);
+        let v = w(61).unwrap();
+        let d = crate::testing::denies(&v, Why::Lengthy);
+        assert!(
+            d.explanation
+                .starts_with("voting windows last at most 60 days"),
+            "{d:?}"
+        );
+        // A minimum above the general maximum lets the window run to the minimum.
+        assert_eq!(
+            voting_window(90 * DAY, "amend-bylaws", 90, Why::Brief, 60, Why::Lengthy),
+            None
+        );
+    }
+
     #[test]
     fn a_grant_lasts_some_time_and_not_too_long() {
-        let code = |d| grant_duration(d, 365, "§6").map(|v| v.denial().unwrap().code.clone());
+        let code = |d| {
+            grant_duration(d, 365, Why::Short, Why::Long).map(|v| v.denial().unwrap().code.clone())
+        };
         assert_eq!(code(0).as_deref(), Some("grant-too-short"));
         assert_eq!(code(DAY), None);
         assert_eq!(code(366 * DAY).as_deref(), Some("grant-too-long"));
-        let v = grant_duration(0, 365, "§6").unwrap();
+        let v = grant_duration(0, 365, Why::Short, Why::Long).unwrap();
         assert!(
             v.denial()
                 .unwrap()

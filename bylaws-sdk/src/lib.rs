@@ -9,18 +9,26 @@
 //!
 //! The host passes each action with a [`View`]: a read-only snapshot of the state the action
 //! needs. The bylaw answers with a [`Verdict`]: allow (with a [`Decision`] when closing a
-//! proposal) or deny (a reason code, the clause, and a plain-language explanation).
+//! proposal) or deny (a [`Reason`]: its code and clause, with a plain-language explanation).
 //! Thresholds and quorums use exact [`Ratio`] arithmetic: never floats.
 //!
 //! ```no_run
-//! use bylaws_sdk::{Action, Bylaw, BylawInfo, Parameter, Verdict, View, allow, deny};
+//! use bylaws_sdk::{Action, Bylaw, BylawInfo, Parameter, Reason, Verdict, View, allow};
+//!
+//! bylaws_sdk::reasons! {
+//!     /// Every reason these bylaws deny with: declared once, documented in the README.
+//!     pub enum Why {
+//!         /// Someone who is not a member tried to act.
+//!         NotAMember = ("not-a-member", "§1"),
+//!     }
+//! }
 //!
 //! struct MembersOnly;
 //!
 //! impl Bylaw for MembersOnly {
 //!     fn evaluate(view: &View, _action: &Action) -> Verdict {
 //!         if view.actor_member.is_none() {
-//!             return deny("not-a-member", "§1", "only members may act");
+//!             return Why::NotAMember.deny("only members may act");
 //!         }
 //!         allow()
 //!     }
@@ -38,6 +46,7 @@
 mod charter;
 pub mod clauses;
 mod ratio;
+pub mod reason;
 mod tally;
 pub mod testing;
 mod verdict;
@@ -64,6 +73,7 @@ pub use bindings::cltd::bylaws::types::{
 };
 pub use charter::{Bound, Charter, CharterError, CharterReader, CharterReport};
 pub use ratio::{Ratio, RatioError, percent};
+pub use reason::Reason;
 pub use tally::{ClassTally, Tally};
 pub use verdict::{allow, allow_with_note, decide, decide_with_timelock, deny};
 

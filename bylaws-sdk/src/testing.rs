@@ -13,8 +13,8 @@
 
 use crate::{
     Action, Asset, AssetKind, Ballot, Choice, ClassCounts, Denial, Elector, LockStatus, Member,
-    Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass, Verdict,
-    View,
+    Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, Reason, StakeholderClass,
+    Verdict, View,
 };
 
 /// Assert that `verdict` allows the action; a failure shows the denial's code, clause and
@@ -29,17 +29,45 @@ pub fn allows(verdict: &Verdict) {
     }
 }
 
-/// Assert that `verdict` denies the action with reason `code`, and return the denial (for
-/// checks of its clause or explanation).
+/// What [`denies`] expects: a reason code (`"not-a-member"`), or a declared [`Reason`],
+/// whose code and clause must both match.
+pub trait Expected {
+    /// Whether `denial` is the one expected.
+    fn matches(&self, denial: &Denial) -> bool;
+    /// The expectation, for a failure message.
+    fn describe(&self) -> String;
+}
+
+impl Expected for &str {
+    fn matches(&self, denial: &Denial) -> bool {
+        denial.code == *self
+    }
+    fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl<R: Reason> Expected for R {
+    fn matches(&self, denial: &Denial) -> bool {
+        denial.code == self.code() && denial.clause == self.clause()
+    }
+    fn describe(&self) -> String {
+        format!("{}] under [{}", self.code(), self.clause())
+    }
+}
+
+/// Assert that `verdict` denies the action for the `expected` reason (a code, or a declared
+/// [`Reason`]), and return the denial (for checks of its explanation).
 #[track_caller]
-pub fn denies<'a>(verdict: &'a Verdict, code: &str) -> &'a Denial {
+pub fn denies(verdict: &Verdict, expected: impl Expected) -> &Denial {
+    let want = expected.describe();
     match verdict.denial() {
-        Some(d) if d.code == code => d,
+        Some(d) if expected.matches(d) => d,
         Some(d) => panic!(
-            "expected denied [{code}], got denied [{}] under {}: {}",
+            "expected denied [{want}], got denied [{}] under {}: {}",
             d.code, d.clause, d.explanation
         ),
-        None => panic!("expected denied [{code}], got allowed"),
+        None => panic!("expected denied [{want}], got allowed"),
     }
 }
 
@@ -272,7 +300,7 @@ pub fn cast(proposal: &mut Proposal, voters: impl IntoIterator<Item = u8>, choic
 #[cfg(test)]
 mod tests {
     use super::{allows, denies};
-    use crate::{allow, deny};
+    use crate::{Reason, allow, deny};
 
     #[test]
     fn allows_and_denies_pass_on_what_they_expect() {
@@ -291,6 +319,31 @@ mod tests {
     #[should_panic(expected = "expected denied [too-late], got denied [other]")]
     fn denies_says_which_reason_came_instead() {
         denies(&deny("other", "§3", "no"), "too-late");
+    }
+
+    crate::reasons! {
+        /// Test reasons.
+        enum Why {
+            /// Late.
+            Late = ("too-late", "§2"),
+            /// Late, under another clause.
+            LateForALock = ("too-late", "§5"),
+        }
+    }
+
+    #[test]
+    fn denies_a_typed_reason_by_code_and_clause() {
+        let v = Why::Late.deny("closed");
+        assert_eq!(denies(&v, Why::Late).explanation, "closed");
+        assert_eq!(denies(&v, "too-late").clause, "§2");
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "expected denied [too-late] under [§5], got denied [too-late] under §2"
+    )]
+    fn denies_a_typed_reason_checks_the_clause() {
+        denies(&Why::Late.deny("closed"), Why::LateForALock);
     }
 
     #[test]

@@ -44,7 +44,9 @@ pub fn decide_with_timelock(explanation: impl Into<String>, not_before: u64) -> 
 }
 
 /// Deny the action: a kebab-case reason `code`, the `clause` that applies and a
-/// plain-language `explanation` a member can act on.
+/// plain-language `explanation` a member can act on. Bylaws declare their reasons once with
+/// [`reasons!`](crate::reasons) and deny with [`Reason::deny`](crate::Reason::deny), so the
+/// list of reasons is checked; this is the untyped form underneath.
 pub fn deny(code: &str, clause: &str, explanation: impl Into<String>) -> Verdict {
     Verdict::Deny(Denial {
         code: code.to_string(),

@@ -21,6 +21,8 @@ pub struct Builtin {
     pub source: &'static str,
     /// Its logic, callable natively.
     pub bylaw: fn() -> Arc<dyn NativeBylaw>,
+    /// Every reason it declares it denies with: `(code, clause)`, in declaration order.
+    pub reasons: fn() -> Vec<(&'static str, &'static str)>,
 }
 
 /// The bylaw crates in this repository, compiled into cltd.
@@ -29,21 +31,25 @@ pub const BUILTINS: [Builtin; 4] = [
         name: "classic-clt",
         source: include_str!("../../bylaws/classic-clt/src/lib.rs"),
         bylaw: native::<classic_clt::ClassicClt>,
+        reasons: bylaws_sdk::reason::table::<classic_clt::Why>,
     },
     Builtin {
         name: "minimal",
         source: include_str!("../../bylaws/minimal/src/lib.rs"),
         bylaw: native::<minimal::Minimal>,
+        reasons: bylaws_sdk::reason::table::<minimal::Why>,
     },
     Builtin {
         name: "civic-data-trust",
         source: include_str!("../../bylaws/civic-data-trust/src/lib.rs"),
         bylaw: native::<civic_data_trust::CivicDataTrust>,
+        reasons: bylaws_sdk::reason::table::<civic_data_trust::Why>,
     },
     Builtin {
         name: "platform-coop",
         source: include_str!("../../bylaws/platform-coop/src/lib.rs"),
         bylaw: native::<platform_coop::PlatformCoop>,
+        reasons: bylaws_sdk::reason::table::<platform_coop::Why>,
     },
 ];
 

@@ -374,35 +374,63 @@ fn the_guide_quotes_real_crates() {
     assert!(quoted >= 3, "the guide quotes {quoted} blocks");
 }
 
-/// Every reason code a bylaw in `bylaws/` can deny with is documented in its README's
-/// "Rejects when" table: reason codes are part of a bylaw's interface.
+/// Every reason a bylaw in `bylaws/` declares (`bylaws_sdk::reasons!`) is documented in its
+/// README's "Rejects when" table, on the row of its code with its clause's section, and the
+/// table lists nothing the bylaw does not declare: reason codes are part of a bylaw's
+/// interface. The bylaws deny only with declared reasons (no untyped `deny(` call).
 #[test]
-fn every_reason_code_is_documented() {
+fn every_declared_reason_is_documented_and_every_documented_one_declared() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bylaws");
-    for name in [
-        "classic-clt",
-        "minimal",
-        "civic-data-trust",
-        "platform-coop",
-    ] {
-        let source = std::fs::read_to_string(root.join(name).join("src/lib.rs")).unwrap();
+    for builtin in &cltd::native::BUILTINS {
+        let name = builtin.name;
         let readme = std::fs::read_to_string(root.join(name).join("README.md")).unwrap();
-        let table = readme.split("## Rejects when").nth(1).unwrap_or_default();
-        let mut codes: Vec<&str> = source
-            .split("deny(")
-            .skip(1)
-            .filter_map(|rest| rest.trim_start().strip_prefix('"'))
-            .filter_map(|rest| rest.split('"').next())
+        let table = readme
+            .split("## Rejects when")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or_default();
+        // `| `code` | §1, §4 | when |` rows: code to the clause column.
+        let rows: Vec<(String, String)> = table
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                let code = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                Some((code.to_string(), cells.get(2)?.to_string()))
+            })
             .collect();
-        codes.sort_unstable();
-        codes.dedup();
-        assert!(codes.len() >= 3, "{name}: found only {codes:?}");
-        for code in codes {
+        let reasons = (builtin.reasons)();
+        assert!(reasons.len() >= 5, "{name}: declares only {reasons:?}");
+        for (code, clause) in &reasons {
+            let section = clause.split_whitespace().next().unwrap();
+            let row = rows.iter().find(|(c, _)| c == code);
+            let Some((_, clauses)) = row else {
+                panic!(
+                    "{name} declares `{code}` but its README's \"Rejects when\" does not list it"
+                )
+            };
             assert!(
-                table.contains(&format!("`{code}`")),
-                "{name} denies with `{code}` but its README's \"Rejects when\" does not list it"
+                clauses
+                    .split(',')
+                    .map(str::trim)
+                    .any(|c| c == *clause || c.split_whitespace().next() == Some(section)),
+                "{name}: `{code}` applies {clause}, but the README's row gives the clauses {clauses:?}"
             );
         }
+        for (code, _) in &rows {
+            assert!(
+                reasons.iter().any(|(c, _)| c == code),
+                "{name}'s README lists `{code}`, which the bylaw does not declare"
+            );
+        }
+        let untyped = builtin
+            .source
+            .match_indices("deny(")
+            .filter(|(at, _)| !builtin.source[..*at].ends_with('.'))
+            .count();
+        assert_eq!(
+            untyped, 0,
+            "{name} denies with an undeclared reason: use a `Why` variant"
+        );
     }
 }
 

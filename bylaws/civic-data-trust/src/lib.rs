@@ -26,9 +26,65 @@
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     AccessRequest, Action, Asset, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport,
-    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass,
-    Tally, Verdict, View, allow, allow_with_note, decide, deny, percent,
+    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason,
+    StakeholderClass, Tally, Verdict, View, allow, allow_with_note, decide, percent,
 };
+
+bylaws_sdk::reasons! {
+    /// Every reason these bylaws deny an action with, with the clause that applies: the
+    /// README's "Rejects when" lists exactly these.
+    pub enum Why {
+        /// §1: a non-member proposes, registers or locks an asset (the host refuses a
+        /// non-member's actions first, so a trust does not meet it).
+        NotAMember = ("not-a-member", "§1 members act"),
+        /// §2: a proposal without a title.
+        MissingTitle = ("missing-title", "§2"),
+        /// §2: a close or execution names no proposal (the host refuses these first).
+        NoProposal = ("no-proposal", "§2"),
+        /// §2: a member tries to delegate their vote.
+        NoProxyVoting = ("no-proxy-voting", "§2 ordinary resolutions"),
+        /// §2: a resolution of a kind these bylaws do not define.
+        UnknownResolution = ("unknown-resolution", "§2 ordinary resolutions"),
+        /// §2: a window below the minimum.
+        WindowTooShort = ("window-too-short", "§2 ordinary resolutions"),
+        /// §2: a window beyond `max-window-days`.
+        WindowTooLong = ("window-too-long", "§2 ordinary resolutions"),
+        /// §3: an applicant outside the classes the trust admits.
+        ClassNotAdmitted = ("class-not-admitted", "§3 membership"),
+        /// §3: the applicant is already a member.
+        AlreadyAMember = ("already-a-member", "§3 membership"),
+        /// §3: removal of a non-member.
+        NotAMemberToRemove = ("not-a-member", "§3 membership"),
+        /// §4: a dataset registered without its fields.
+        MissingSchema = ("missing-schema", "§4 datasets"),
+        /// §5: a grant for something that is not a dataset the trust holds.
+        NotADataAsset = ("not-a-data-asset", "§5 access to data"),
+        /// §5: a grant for a non-member (when proposed or executed).
+        GranteeNotAMember = ("grantee-not-a-member", "§5 access to data"),
+        /// §5: a grant that names no fields.
+        WholeDataset = ("whole-dataset", "§5 data minimisation"),
+        /// §5: a grant naming a field the dataset does not have.
+        UnknownField = ("unknown-field", "§5 data minimisation"),
+        /// §5: a purpose not in `purposes`.
+        PurposeNotAllowed = ("purpose-not-allowed", "§5 purposes"),
+        /// §5: a grant that lasts no time at all.
+        GrantTooShort = ("grant-too-short", "§5 expiry"),
+        /// §5: a grant longer than `access-max-days`.
+        GrantTooLong = ("grant-too-long", "§5 expiry"),
+        /// §5: a grant's window below `review-days`.
+        ReviewWindowTooShort = ("window-too-short", "§5 review window"),
+        /// §8: disposing of an asset the trust does not hold.
+        NoSuchAsset = ("no-such-asset", "§8 asset lock"),
+        /// §8: locking an asset that is already perpetual.
+        AlreadyLocked = ("already-locked", "§8 asset lock"),
+        /// §9: a withdrawal by someone other than the proposer.
+        NotTheProposer = ("not-the-proposer", "§9 withdrawal"),
+        /// §10: an amendment with a window below the amendment minimum.
+        AmendmentWindowTooShort = ("window-too-short", "§10 amendments"),
+        /// The charter cannot be read (founding and amendments refuse such a charter).
+        BadCharter = ("bad-charter", "charter"),
+    }
+}
 
 /// The civic data trust bylaw.
 pub struct CivicDataTrust;
@@ -200,41 +256,30 @@ impl Bylaw for CivicDataTrust {
     fn evaluate(view: &View, action: &Action) -> Verdict {
         let params = match Params::from_charter(&view.charter) {
             Ok(p) => p,
-            Err(report) => return deny("bad-charter", "charter", report.to_string()),
+            Err(report) => return Why::BadCharter.deny(report.to_string()),
         };
         let member_only = matches!(
             action,
             Action::Propose(_) | Action::RegisterAsset(_) | Action::LockAsset(_)
         );
         if member_only && view.actor_member.is_none() {
-            return deny(
-                "not-a-member",
-                "§1 members act",
-                "only members may propose, register or lock assets",
-            );
+            return Why::NotAMember.deny("only members may propose, register or lock assets");
         }
         match action {
             Action::Propose(draft) => propose(&params, view, draft),
             Action::Vote(_) => allow(),
             Action::Close(_) => match &view.proposal {
                 Some(p) => close(&params, view, p),
-                None => deny("no-proposal", "§2", "there is no such proposal to close"),
+                None => Why::NoProposal.deny("there is no such proposal to close"),
             },
             Action::Execute(_) => execute(view),
             Action::Withdraw(_) => match &view.proposal {
                 Some(p) if p.proposer == view.actor => allow(),
-                _ => deny(
-                    "not-the-proposer",
-                    "§9 withdrawal",
-                    "only the proposer may withdraw a proposal",
-                ),
+                _ => Why::NotTheProposer.deny("only the proposer may withdraw a proposal"),
             },
             Action::RegisterAsset(a) => {
                 if a.kind == AssetKind::Dataset && a.fields.is_empty() {
-                    return deny(
-                        "missing-schema",
-                        "§4 datasets",
-                        format!(
+                    return Why::MissingSchema.deny(format!(
                             "dataset `{}` must name its fields, marking the personal ones, so that grants can name fields instead of the whole dataset",
                             a.id
                         ),
@@ -243,18 +288,14 @@ impl Bylaw for CivicDataTrust {
                 allow()
             }
             Action::LockAsset(id) => match &view.asset {
-                Some(a) if a.lock == LockStatus::Perpetual => deny(
-                    "already-locked",
-                    "§8 asset lock",
-                    format!("asset `{id}` is already under the perpetual asset lock"),
-                ),
+                Some(a) if a.lock == LockStatus::Perpetual => Why::AlreadyLocked.deny(format!(
+                    "asset `{id}` is already under the perpetual asset lock"
+                )),
                 _ => allow(),
             },
-            Action::Delegate(_) => deny(
-                "no-proxy-voting",
-                "§2 ordinary resolutions",
-                "members vote in person: these bylaws have no proxy voting",
-            ),
+            Action::Delegate(_) => {
+                Why::NoProxyVoting.deny("members vote in person: these bylaws have no proxy voting")
+            }
         }
     }
 
@@ -300,23 +341,26 @@ impl Bylaw for CivicDataTrust {
 
 fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     if draft.title.trim().is_empty() {
-        return deny("missing-title", "§2", "a proposal needs a title");
+        return Why::MissingTitle.deny("a proposal needs a title");
     }
-    let (min_days, clause) = match draft.body {
+    let (min_days, too_short) = match draft.body {
         ProposalBody::GrantAccess(_) => (
             params.review_days.max(params.min_window_days),
-            "§5 review window",
+            Why::ReviewWindowTooShort,
         ),
-        ProposalBody::AmendBylaws(_) => (params.amendments.min_window_days, "§10 amendments"),
-        _ => (params.min_window_days, "§2 ordinary resolutions"),
+        ProposalBody::AmendBylaws(_) => (
+            params.amendments.min_window_days,
+            Why::AmendmentWindowTooShort,
+        ),
+        _ => (params.min_window_days, Why::WindowTooShort),
     };
     if let Some(denial) = clauses::voting_window(
         draft.window,
         draft.body.kind(),
         min_days,
-        clause,
+        too_short,
         params.max_window_days,
-        "§2 ordinary resolutions",
+        Why::WindowTooLong,
     ) {
         return denial;
     }
@@ -324,38 +368,23 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
         ProposalBody::Ordinary => allow(),
         ProposalBody::AdmitMember(a) => {
             if !CLASSES.contains(&a.class) {
-                return deny(
-                    "class-not-admitted",
-                    "§3 membership",
-                    format!(
+                return Why::ClassNotAdmitted.deny(format!(
                         "a civic data trust's members are community, public or data-ethics-council; not {}",
                         a.class.name()
                     ),
                 );
             }
             if view.subject.is_some() {
-                return deny(
-                    "already-a-member",
-                    "§3 membership",
-                    "the applicant is already a member",
-                );
+                return Why::AlreadyAMember.deny("the applicant is already a member");
             }
             allow()
         }
         ProposalBody::RemoveMember(_) => match view.subject {
             Some(_) => allow(),
-            None => deny(
-                "not-a-member",
-                "§3 membership",
-                "only a member can be removed",
-            ),
+            None => Why::NotAMemberToRemove.deny("only a member can be removed"),
         },
         ProposalBody::DisposeAsset(d) => match &view.asset {
-            None => deny(
-                "no-such-asset",
-                "§8 asset lock",
-                format!("the trust holds no asset `{}`", d.asset_id),
-            ),
+            None => Why::NoSuchAsset.deny(format!("the trust holds no asset `{}`", d.asset_id)),
             Some(_) => allow(),
         },
         ProposalBody::GrantAccess(g) => grant(params, view, g),
@@ -363,73 +392,54 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             "§10: the members decide by at least {} of votes cast",
             params.amendments.threshold
         )),
-        ProposalBody::Resolution(r) => deny(
-            "unknown-resolution",
-            "§2 ordinary resolutions",
-            format!(
-                "these bylaws define no `{}` resolutions; propose an ordinary resolution",
-                r.kind
-            ),
-        ),
+        ProposalBody::Resolution(r) => Why::UnknownResolution.deny(format!(
+            "these bylaws define no `{}` resolutions; propose an ordinary resolution",
+            r.kind
+        )),
     }
 }
 
 /// §5: what a grant proposal must say.
 fn grant(params: &Params, view: &View, g: &AccessRequest) -> Verdict {
     let Some(asset) = view.asset.as_ref().filter(|a| a.kind == AssetKind::Dataset) else {
-        return deny(
-            "not-a-data-asset",
-            "§5 access to data",
-            format!("the trust holds no dataset `{}`", g.asset_id),
-        );
+        return Why::NotADataAsset.deny(format!("the trust holds no dataset `{}`", g.asset_id));
     };
     if view.subject.is_none() {
-        return deny(
-            "grantee-not-a-member",
-            "§5 access to data",
-            "access is granted only to members, who answer to the trust for its use",
-        );
+        return Why::GranteeNotAMember
+            .deny("access is granted only to members, who answer to the trust for its use");
     }
     if g.fields.is_empty() {
-        return deny(
-            "whole-dataset",
-            "§5 data minimisation",
-            format!(
-                "a grant names the fields it needs, never the whole dataset; `{}` has {}",
-                asset.id,
-                asset
-                    .fields
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
+        return Why::WholeDataset.deny(format!(
+            "a grant names the fields it needs, never the whole dataset; `{}` has {}",
+            asset.id,
+            asset
+                .fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if let Some(unknown) = g
         .fields
         .iter()
         .find(|f| !asset.fields.iter().any(|d| &d.name == *f))
     {
-        return deny(
-            "unknown-field",
-            "§5 data minimisation",
-            format!("dataset `{}` has no field `{unknown}`", asset.id),
-        );
+        return Why::UnknownField.deny(format!("dataset `{}` has no field `{unknown}`", asset.id));
     }
     if !params.purposes.iter().any(|p| p == &g.purpose) {
-        return deny(
-            "purpose-not-allowed",
-            "§5 purposes",
-            format!(
-                "data is shared only for {}; not for `{}`",
-                params.purposes.join(", "),
-                g.purpose
-            ),
-        );
+        return Why::PurposeNotAllowed.deny(format!(
+            "data is shared only for {}; not for `{}`",
+            params.purposes.join(", "),
+            g.purpose
+        ));
     }
-    if let Some(denial) = clauses::grant_duration(g.duration, params.access_max_days, "§5 expiry")
-    {
+    if let Some(denial) = clauses::grant_duration(
+        g.duration,
+        params.access_max_days,
+        Why::GrantTooShort,
+        Why::GrantTooLong,
+    ) {
         return denial;
     }
     let personal = personal_fields(asset, g);
@@ -536,14 +546,12 @@ fn vetoing_class(params: &Params, tally: &Tally) -> Option<String> {
 
 fn execute(view: &View) -> Verdict {
     let Some(proposal) = &view.proposal else {
-        return deny("no-proposal", "§2", "there is no such proposal to execute");
+        return Why::NoProposal.deny("there is no such proposal to execute");
     };
     match &proposal.body {
-        ProposalBody::GrantAccess(_) if view.subject.is_none() => deny(
-            "grantee-not-a-member",
-            "§5 access to data",
-            "the grantee is no longer a member",
-        ),
+        ProposalBody::GrantAccess(_) if view.subject.is_none() => {
+            Why::GranteeNotAMember.deny("the grantee is no longer a member")
+        }
         _ => allow(),
     }
 }

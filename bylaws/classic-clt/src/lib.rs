@@ -24,9 +24,71 @@
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, LockStatus,
-    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, StakeholderClass, Tally, Verdict,
-    View, allow, allow_with_note, deny,
+    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason, StakeholderClass, Tally,
+    Verdict, View, allow, allow_with_note,
 };
+
+bylaws_sdk::reasons! {
+    /// Every reason these bylaws deny an action with, with the clause that applies: the
+    /// README's "Rejects when" lists exactly these.
+    pub enum Why {
+        /// §1: a non-member proposes, registers or locks an asset (the host refuses a
+        /// non-member's actions first, so a trust does not meet it).
+        NotAMember = ("not-a-member", "§1 members act"),
+        /// §2: a proposal without a title.
+        MissingTitle = ("missing-title", "§2"),
+        /// §2: a close or execution names no proposal (the host refuses these first).
+        NoProposal = ("no-proposal", "§2"),
+        /// §2: a resolution of a kind these bylaws do not define.
+        UnknownResolution = ("unknown-resolution", "§2 ordinary resolutions"),
+        /// §2: a member tries to delegate their vote.
+        NoProxyVoting = ("no-proxy-voting", "§2 ordinary resolutions"),
+        /// §2: a window below an ordinary resolution's minimum.
+        WindowTooShort = ("window-too-short", "§2 ordinary resolutions"),
+        /// §2: a window beyond `max-window-days`.
+        WindowTooLong = ("window-too-long", "§2 ordinary resolutions"),
+        /// §3: the applicant is already a member (or was admitted in the meantime).
+        AlreadyAMember = ("already-a-member", "§3 membership"),
+        /// §3: the applicant has no display name.
+        MissingName = ("missing-name", "§3 membership"),
+        /// §3: the applicant's class is not resident, community or public.
+        ClassNotAdmitted = ("class-not-admitted", "§3 membership"),
+        /// §4: removal of someone who is not (or no longer) a member.
+        NotAMemberToRemove = ("not-a-member", "§4 removal"),
+        /// §5: the asset named does not exist.
+        NoSuchAsset = ("no-such-asset", "§5 asset lock"),
+        /// §5: a disposal names no recipient and terms.
+        MissingRecipient = ("missing-recipient", "§5 asset lock"),
+        /// §5: locking an asset that is already perpetual.
+        AlreadyLocked = ("already-locked", "§5 asset lock"),
+        /// §5: a disposal of a perpetual asset with a window below its minimum.
+        DisposalWindowTooShort = ("window-too-short", "§5 asset lock"),
+        /// §6: an access grant names a dataset that does not exist.
+        NoSuchDataset = ("no-such-asset", "§6 data access"),
+        /// §6: an access grant for something other than a dataset.
+        NotADataAsset = ("not-a-data-asset", "§6 data access"),
+        /// §6: access for a non-member.
+        GranteeNotAMember = ("grantee-not-a-member", "§6 data access"),
+        /// §6: executing a grant whose grantee is no longer a member.
+        GranteeLapsed = ("not-a-member", "§6 data access"),
+        /// §6: an access grant without a stated purpose.
+        MissingPurpose = ("missing-purpose", "§6 data access"),
+        /// §6: an access grant that lasts no time at all.
+        GrantTooShort = ("grant-too-short", "§6 data access"),
+        /// §6: an access grant longer than `access-max-days`.
+        GrantTooLong = ("grant-too-long", "§6 data access"),
+        /// §7: a withdrawal by someone other than the proposer.
+        NotTheProposer = ("not-the-proposer", "§7 withdrawal"),
+        /// §7: a withdrawal names no proposal (the host refuses these first).
+        NoProposalToWithdraw = ("no-proposal", "§7 withdrawal"),
+        /// §8: an amendment whose module is not 64 hex digits.
+        BadModuleHash = ("bad-module-hash", "§8 amendments"),
+        /// §8: an amendment with a window below the amendment minimum.
+        AmendmentWindowTooShort = ("window-too-short", "§8 amendments"),
+        /// The charter cannot be read (founding and amendments refuse such a charter).
+        BadCharter = ("bad-charter", "charter"),
+    }
+}
 
 /// The classic community land trust bylaw.
 pub struct ClassicClt;
@@ -174,7 +236,7 @@ impl Bylaw for ClassicClt {
     fn evaluate(view: &View, action: &Action) -> Verdict {
         match Params::from_charter(&view.charter) {
             Ok(params) => judge(&params, view, action),
-            Err(report) => deny("bad-charter", "charter", report.to_string()),
+            Err(report) => Why::BadCharter.deny(report.to_string()),
         }
     }
 
@@ -197,35 +259,24 @@ pub fn judge(params: &Params, view: &View, action: &Action) -> Verdict {
         Action::Vote(_) => allow(),
         Action::Close(_) => match &view.proposal {
             Some(p) => close(params, view, p),
-            None => deny("no-proposal", "§2", "there is no such proposal to close"),
+            None => Why::NoProposal.deny("there is no such proposal to close"),
         },
         Action::Execute(_) => execute(view),
         Action::Withdraw(_) => withdraw(view),
-        Action::Delegate(_) => deny(
-            "no-proxy-voting",
-            "§2 ordinary resolutions",
-            "members vote in person: these bylaws have no proxy voting",
-        ),
+        Action::Delegate(_) => {
+            Why::NoProxyVoting.deny("members vote in person: these bylaws have no proxy voting")
+        }
         Action::RegisterAsset(_) | Action::LockAsset(_) => {
             if view.actor_member.is_none() {
-                return deny(
-                    "not-a-member",
-                    "§1 members act",
-                    "only members may bring assets into the trust or lock them",
-                );
+                return Why::NotAMember
+                    .deny("only members may bring assets into the trust or lock them");
             }
             if let Action::LockAsset(id) = action {
                 return match &view.asset {
-                    None => deny(
-                        "no-such-asset",
-                        "§5 asset lock",
-                        format!("the trust holds no asset `{id}`"),
-                    ),
-                    Some(a) if a.lock == LockStatus::Perpetual => deny(
-                        "already-locked",
-                        "§5 asset lock",
-                        format!("asset `{id}` is already under the perpetual asset lock"),
-                    ),
+                    None => Why::NoSuchAsset.deny(format!("the trust holds no asset `{id}`")),
+                    Some(a) if a.lock == LockStatus::Perpetual => Why::AlreadyLocked.deny(format!(
+                        "asset `{id}` is already under the perpetual asset lock"
+                    )),
                     Some(_) => allow_with_note(format!(
                         "§5: asset `{id}` is now covered by the perpetual asset lock, which no action can lift"
                     )),
@@ -270,128 +321,96 @@ fn is_locked_disposal(view: &View, body: &ProposalBody) -> bool {
 
 fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     if view.actor_member.is_none() {
-        return deny("not-a-member", "§1 members act", "only members may propose");
+        return Why::NotAMember.deny("only members may propose");
     }
     if draft.title.trim().is_empty() {
-        return deny("missing-title", "§2", "a proposal needs a title");
+        return Why::MissingTitle.deny("a proposal needs a title");
     }
     let kind = draft.body.kind();
-    let (min_days, clause) = if is_locked_disposal(view, &draft.body) {
-        (params.disposal_min_window_days, "§5 asset lock")
+    let (min_days, too_short) = if is_locked_disposal(view, &draft.body) {
+        (params.disposal_min_window_days, Why::DisposalWindowTooShort)
     } else if matches!(draft.body, ProposalBody::AmendBylaws(_)) {
-        (params.amendments.min_window_days, "§8 amendments")
+        (
+            params.amendments.min_window_days,
+            Why::AmendmentWindowTooShort,
+        )
     } else {
-        (params.ordinary_min_window_days, "§2 ordinary resolutions")
+        (params.ordinary_min_window_days, Why::WindowTooShort)
     };
     if let Some(denial) = clauses::voting_window(
         draft.window,
         kind,
         min_days,
-        clause,
+        too_short,
         params.max_window_days,
-        "§2 ordinary resolutions",
+        Why::WindowTooLong,
     ) {
         return denial;
     }
     match &draft.body {
         ProposalBody::Ordinary => allow(),
-        ProposalBody::Resolution(r) => deny(
-            "unknown-resolution",
-            "§2 ordinary resolutions",
-            format!(
-                "these bylaws define no `{}` resolutions; propose an ordinary resolution",
-                r.kind
-            ),
-        ),
+        ProposalBody::Resolution(r) => Why::UnknownResolution.deny(format!(
+            "these bylaws define no `{}` resolutions; propose an ordinary resolution",
+            r.kind
+        )),
         ProposalBody::AdmitMember(applicant) => {
             if view.subject.is_some() {
-                return deny(
-                    "already-a-member",
-                    "§3 membership",
-                    "the applicant is already a member",
-                );
+                return Why::AlreadyAMember.deny("the applicant is already a member");
             }
             if !CLT_CLASSES.contains(&applicant.class) {
-                return deny(
-                    "class-not-admitted",
-                    "§3 membership",
-                    format!(
-                        "a classic land trust's members are resident, community or public; not {}",
-                        applicant.class.name()
-                    ),
-                );
+                return Why::ClassNotAdmitted.deny(format!(
+                    "a classic land trust's members are resident, community or public; not {}",
+                    applicant.class.name()
+                ));
             }
             if applicant.name.trim().is_empty() {
-                return deny(
-                    "missing-name",
-                    "§3 membership",
-                    "an applicant needs a display name",
-                );
+                return Why::MissingName.deny("an applicant needs a display name");
             }
             allow()
         }
         ProposalBody::RemoveMember(_) => match view.subject {
             Some(_) => allow(),
-            None => deny("not-a-member", "§4 removal", "only a member can be removed"),
+            None => Why::NotAMemberToRemove.deny("only a member can be removed"),
         },
         ProposalBody::DisposeAsset(d) => match &view.asset {
-            None => deny(
-                "no-such-asset",
-                "§5 asset lock",
-                format!("the trust holds no asset `{}`", d.asset_id),
-            ),
-            Some(_) if d.recipient.trim().is_empty() => deny(
-                "missing-recipient",
-                "§5 asset lock",
-                "a disposal must name its recipient and terms",
-            ),
+            None => Why::NoSuchAsset.deny(format!("the trust holds no asset `{}`", d.asset_id)),
+            Some(_) if d.recipient.trim().is_empty() => {
+                Why::MissingRecipient.deny("a disposal must name its recipient and terms")
+            }
             Some(_) => allow(),
         },
         ProposalBody::GrantAccess(g) => {
             let asset = match &view.asset {
                 None => {
-                    return deny(
-                        "no-such-asset",
-                        "§6 data access",
-                        format!("the trust holds no asset `{}`", g.asset_id),
-                    );
+                    return Why::NoSuchDataset
+                        .deny(format!("the trust holds no asset `{}`", g.asset_id));
                 }
                 Some(a) => a,
             };
             if asset.kind != AssetKind::Dataset {
-                return deny(
-                    "not-a-data-asset",
-                    "§6 data access",
-                    format!(
-                        "access grants are for datasets; `{}` is not a dataset",
-                        asset.id
-                    ),
-                );
+                return Why::NotADataAsset.deny(format!(
+                    "access grants are for datasets; `{}` is not a dataset",
+                    asset.id
+                ));
             }
             if view.subject.is_none() {
-                return deny(
-                    "grantee-not-a-member",
-                    "§6 data access",
-                    "access is granted only to members",
-                );
+                return Why::GranteeNotAMember.deny("access is granted only to members");
             }
             if g.purpose.trim().is_empty() {
-                return deny(
-                    "missing-purpose",
-                    "§6 data access",
-                    "an access grant must state its purpose",
-                );
+                return Why::MissingPurpose.deny("an access grant must state its purpose");
             }
-            clauses::grant_duration(g.duration, params.access_max_days, "§6 data access")
-                .unwrap_or_else(allow)
+            clauses::grant_duration(
+                g.duration,
+                params.access_max_days,
+                Why::GrantTooShort,
+                Why::GrantTooLong,
+            )
+            .unwrap_or_else(allow)
         }
         ProposalBody::AmendBylaws(a) => {
             if a.module.len() != 64 || !a.module.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return deny(
-                    "bad-module-hash",
-                    "§8 amendments",
-                    "an amendment names its bylaw module by its 64-digit blake3 hash",
-                );
+                return Why::BadModuleHash
+                    .deny("an amendment names its bylaw module by its 64-digit blake3 hash");
             }
             allow_with_note(format!(
                 "§8: amendment to module {}; the members decide by at least {} of votes cast",
@@ -430,24 +449,17 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
 
 fn execute(view: &View) -> Verdict {
     let Some(proposal) = &view.proposal else {
-        return deny("no-proposal", "§2", "there is no such proposal to execute");
+        return Why::NoProposal.deny("there is no such proposal to execute");
     };
     match &proposal.body {
-        ProposalBody::AdmitMember(_) if view.subject.is_some() => deny(
-            "already-a-member",
-            "§3 membership",
-            "the applicant was admitted in the meantime",
-        ),
-        ProposalBody::RemoveMember(_) if view.subject.is_none() => deny(
-            "not-a-member",
-            "§4 removal",
-            "the member named by this proposal is no longer a member",
-        ),
-        ProposalBody::GrantAccess(_) if view.subject.is_none() => deny(
-            "not-a-member",
-            "§6 data access",
-            "the grantee is no longer a member, and access goes only to members",
-        ),
+        ProposalBody::AdmitMember(_) if view.subject.is_some() => {
+            Why::AlreadyAMember.deny("the applicant was admitted in the meantime")
+        }
+        ProposalBody::RemoveMember(_) if view.subject.is_none() => {
+            Why::NotAMemberToRemove.deny("the member named by this proposal is no longer a member")
+        }
+        ProposalBody::GrantAccess(_) if view.subject.is_none() => Why::GranteeLapsed
+            .deny("the grantee is no longer a member, and access goes only to members"),
         _ => allow(),
     }
 }
@@ -455,16 +467,8 @@ fn execute(view: &View) -> Verdict {
 fn withdraw(view: &View) -> Verdict {
     match &view.proposal {
         Some(p) if p.proposer == view.actor => allow(),
-        Some(_) => deny(
-            "not-the-proposer",
-            "§7 withdrawal",
-            "only the proposer may withdraw a proposal",
-        ),
-        None => deny(
-            "no-proposal",
-            "§7 withdrawal",
-            "there is no such proposal to withdraw",
-        ),
+        Some(_) => Why::NotTheProposer.deny("only the proposer may withdraw a proposal"),
+        None => Why::NoProposalToWithdraw.deny("there is no such proposal to withdraw"),
     }
 }
 

@@ -11,9 +11,25 @@
 //! - §4 Only the proposer may withdraw a proposal.
 
 use bylaws_sdk::{
-    Action, Bylaw, BylawInfo, CharterReader, Outcome, Parameter, ProposalBody, Tally, Verdict,
-    View, allow, decide, deny,
+    Action, Bylaw, BylawInfo, CharterReader, Outcome, Parameter, ProposalBody, Reason, Tally,
+    Verdict, View, allow, decide,
 };
+
+bylaws_sdk::reasons! {
+    /// Every reason these bylaws deny an action with (the README's "Rejects when").
+    pub enum Why {
+        /// §1: someone who is not a member proposes, registers or locks an asset.
+        NotAMember = ("not-a-member", "§1 members act"),
+        /// §2: a proposal of any kind but an ordinary resolution.
+        UnsupportedKind = ("unsupported-kind", "§2 ordinary resolutions only"),
+        /// §3: a close names no proposal (the host refuses these first).
+        NoProposal = ("no-proposal", "§3 majority"),
+        /// §3: a member tries to delegate their vote.
+        NoProxyVoting = ("no-proxy-voting", "§3 majority"),
+        /// §4: a withdrawal by someone other than the proposer.
+        NotTheProposer = ("not-the-proposer", "§4 withdrawal"),
+    }
+}
 
 /// The minimal bylaw.
 pub struct Minimal;
@@ -27,18 +43,11 @@ impl Bylaw for Minimal {
             Action::Propose(_) | Action::RegisterAsset(_) | Action::LockAsset(_)
                 if view.actor_member.is_none() =>
             {
-                deny(
-                    "not-a-member",
-                    "§1 members act",
-                    "only members may propose, register or lock assets",
-                )
+                Why::NotAMember.deny("only members may propose, register or lock assets")
             }
             Action::Propose(draft) => match draft.body {
                 ProposalBody::Ordinary => allow(),
-                _ => deny(
-                    "unsupported-kind",
-                    "§2 ordinary resolutions only",
-                    format!(
+                _ => Why::UnsupportedKind.deny(format!(
                         "these bylaws decide ordinary resolutions only; a {} proposal needs a clause of its own",
                         draft.body.kind()
                     ),
@@ -68,21 +77,13 @@ impl Bylaw for Minimal {
                         )
                     }
                 }
-                None => deny("no-proposal", "§3 majority", "there is no such proposal"),
+                None => Why::NoProposal.deny("there is no such proposal"),
             },
             Action::Withdraw(_) => match &view.proposal {
                 Some(p) if p.proposer == view.actor => allow(),
-                _ => deny(
-                    "not-the-proposer",
-                    "§4 withdrawal",
-                    "only the proposer may withdraw a proposal",
-                ),
+                _ => Why::NotTheProposer.deny("only the proposer may withdraw a proposal"),
             },
-            Action::Delegate(_) => deny(
-                "no-proxy-voting",
-                "§3 majority",
-                "members vote in person: these bylaws have no proxy voting",
-            ),
+            Action::Delegate(_) => Why::NoProxyVoting.deny("members vote in person: these bylaws have no proxy voting"),
             Action::Vote(_)
             | Action::Execute(_)
             | Action::RegisterAsset(_)
@@ -115,9 +116,6 @@ mod tests {
         let trust = Scenario::new().member(1, StakeholderClass::Resident);
         let view = trust.view(9, &Action::LockAsset("x".into()), None);
         let verdict = Minimal::evaluate(&view, &Action::LockAsset("x".into()));
-        assert_eq!(
-            verdict.denial().map(|d| d.code.as_str()),
-            Some("not-a-member")
-        );
+        bylaws_sdk::testing::denies(&verdict, super::Why::NotAMember);
     }
 }

@@ -24,9 +24,64 @@
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, DAY, Delegation,
-    LockStatus, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Resolution,
-    StakeholderClass, Tally, Verdict, View, allow, allow_with_note, deny,
+    LockStatus, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason, Resolution,
+    StakeholderClass, Tally, Verdict, View, allow, allow_with_note,
 };
+
+bylaws_sdk::reasons! {
+    /// Every reason these bylaws deny an action with, with the clause that applies: the
+    /// README's "Rejects when" lists exactly these.
+    pub enum Why {
+        /// §1: a non-member proposes, registers or locks an asset, or delegates (the host
+        /// refuses a non-member's actions first, so a trust does not meet it).
+        NotAMember = ("not-a-member", "§1 members act"),
+        /// §2: a proposal without a title.
+        MissingTitle = ("missing-title", "§2"),
+        /// §2: a close names no proposal (the host refuses these first).
+        NoProposal = ("no-proposal", "§2"),
+        /// §2: a resolution of a kind other than `surplus-allocation`.
+        UnknownResolution = ("unknown-resolution", "§2 resolutions"),
+        /// §2: a window below the minimum.
+        WindowTooShort = ("window-too-short", "§2 resolutions"),
+        /// §2: a window beyond `max-window-days`.
+        WindowTooLong = ("window-too-long", "§2 resolutions"),
+        /// §3: an applicant who is neither worker nor user.
+        ClassNotAdmitted = ("class-not-admitted", "§3 membership"),
+        /// §3: the applicant is already a member.
+        AlreadyAMember = ("already-a-member", "§3 membership"),
+        /// §3: removal of a non-member.
+        NotAMemberToRemove = ("not-a-member", "§3 membership"),
+        /// §4: a delegate who is not a member.
+        DelegateNotAMember = ("not-a-member", "§4 proxies"),
+        /// §4: delegating to a member of the other class.
+        ProxyOtherClass = ("proxy-other-class", "§4 proxies"),
+        /// §4: a delegation longer than `proxy-max-days`.
+        ProxyTooLong = ("proxy-too-long", "§4 proxies"),
+        /// §5: a surplus allocation with missing, unknown or non-whole terms, or shares that
+        /// do not add up.
+        BadTerms = ("bad-terms", "§5 surplus allocation"),
+        /// §6: disposing of an asset the cooperative does not hold.
+        NoSuchAsset = ("no-such-asset", "§6 asset lock"),
+        /// §6: locking an asset that is already perpetual.
+        AlreadyLocked = ("already-locked", "§6 asset lock"),
+        /// §7: a grant for something that is not a dataset.
+        NotADataAsset = ("not-a-data-asset", "§7 data access"),
+        /// §7: a grant for a non-member (when proposed or executed).
+        GranteeNotAMember = ("grantee-not-a-member", "§7 data access"),
+        /// §7: a grant without a stated purpose.
+        MissingPurpose = ("missing-purpose", "§7 data access"),
+        /// §7: a grant that lasts no time at all.
+        GrantTooShort = ("grant-too-short", "§7 data access"),
+        /// §7: a grant longer than `access-max-days`.
+        GrantTooLong = ("grant-too-long", "§7 data access"),
+        /// §8: a withdrawal by someone other than the proposer.
+        NotTheProposer = ("not-the-proposer", "§8 withdrawal"),
+        /// §9: an amendment with a window below the amendment minimum.
+        AmendmentWindowTooShort = ("window-too-short", "§9 amendments"),
+        /// The charter cannot be read (founding and amendments refuse such a charter).
+        BadCharter = ("bad-charter", "charter"),
+    }
+}
 
 /// The platform cooperative bylaw.
 pub struct PlatformCoop;
@@ -171,48 +226,36 @@ impl Bylaw for PlatformCoop {
     fn evaluate(view: &View, action: &Action) -> Verdict {
         let params = match Params::from_charter(&view.charter) {
             Ok(p) => p,
-            Err(report) => return deny("bad-charter", "charter", report.to_string()),
+            Err(report) => return Why::BadCharter.deny(report.to_string()),
         };
         let member_only = matches!(
             action,
             Action::Propose(_) | Action::RegisterAsset(_) | Action::LockAsset(_)
         );
         if member_only && view.actor_member.is_none() {
-            return deny(
-                "not-a-member",
-                "§1 members act",
-                "only members may propose, register or lock assets",
-            );
+            return Why::NotAMember.deny("only members may propose, register or lock assets");
         }
         match action {
             Action::Propose(draft) => propose(&params, view, draft),
             Action::Vote(_) | Action::RegisterAsset(_) => allow(),
             Action::Close(_) => match &view.proposal {
                 Some(p) => close(&params, view, p),
-                None => deny("no-proposal", "§2", "there is no such proposal to close"),
+                None => Why::NoProposal.deny("there is no such proposal to close"),
             },
             Action::Execute(_) => match (&view.proposal, &view.subject) {
-                (Some(p), None) if matches!(p.body, ProposalBody::GrantAccess(_)) => deny(
-                    "grantee-not-a-member",
-                    "§7 data access",
-                    "the grantee is no longer a member",
-                ),
+                (Some(p), None) if matches!(p.body, ProposalBody::GrantAccess(_)) => {
+                    Why::GranteeNotAMember.deny("the grantee is no longer a member")
+                }
                 _ => allow(),
             },
             Action::Withdraw(_) => match &view.proposal {
                 Some(p) if p.proposer == view.actor => allow(),
-                _ => deny(
-                    "not-the-proposer",
-                    "§8 withdrawal",
-                    "only the proposer may withdraw a proposal",
-                ),
+                _ => Why::NotTheProposer.deny("only the proposer may withdraw a proposal"),
             },
             Action::LockAsset(id) => match &view.asset {
-                Some(a) if a.lock == LockStatus::Perpetual => deny(
-                    "already-locked",
-                    "§6 asset lock",
-                    format!("asset `{id}` is already under the perpetual asset lock"),
-                ),
+                Some(a) if a.lock == LockStatus::Perpetual => Why::AlreadyLocked.deny(format!(
+                    "asset `{id}` is already under the perpetual asset lock"
+                )),
                 _ => allow(),
             },
             Action::Delegate(d) => delegate(&params, view, d),
@@ -254,49 +297,33 @@ impl Bylaw for PlatformCoop {
 /// §4: who may hold a member's proxy, and for how long.
 fn delegate(params: &Params, view: &View, d: &Delegation) -> Verdict {
     let Some(actor) = &view.actor_member else {
-        return deny(
-            "not-a-member",
-            "§1 members act",
-            "only members have a vote to delegate",
-        );
+        return Why::NotAMember.deny("only members have a vote to delegate");
     };
     if d.delegate.is_none() {
         return allow_with_note("§4: the delegation is withdrawn; you vote in person");
     }
     let Some(delegate) = &view.subject else {
-        return deny(
-            "not-a-member",
-            "§4 proxies",
-            "a vote is delegated only to a member",
-        );
+        return Why::DelegateNotAMember.deny("a vote is delegated only to a member");
     };
     if delegate.class != actor.class {
-        return deny(
-            "proxy-other-class",
-            "§4 proxies",
-            format!(
-                "a {} delegates to another {}, so each class's majority stays its own; {} is a {}",
-                actor.class.name(),
-                actor.class.name(),
-                delegate.name,
-                delegate.class.name()
-            ),
-        );
+        return Why::ProxyOtherClass.deny(format!(
+            "a {} delegates to another {}, so each class's majority stays its own; {} is a {}",
+            actor.class.name(),
+            actor.class.name(),
+            delegate.name,
+            delegate.class.name()
+        ));
     }
     if d.until
         > view
             .now
             .saturating_add(params.proxy_max_days.saturating_mul(DAY))
     {
-        return deny(
-            "proxy-too-long",
-            "§4 proxies",
-            format!(
-                "a delegation lasts at most {} days; this one {} days",
-                params.proxy_max_days,
-                d.until.saturating_sub(view.now).div_ceil(DAY)
-            ),
-        );
+        return Why::ProxyTooLong.deny(format!(
+            "a delegation lasts at most {} days; this one {} days",
+            params.proxy_max_days,
+            d.until.saturating_sub(view.now).div_ceil(DAY)
+        ));
     }
     allow_with_note(format!(
         "§4: {} votes for you on proposals opened from now on, unless you vote yourself",
@@ -306,49 +333,44 @@ fn delegate(params: &Params, view: &View, d: &Delegation) -> Verdict {
 
 fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     if draft.title.trim().is_empty() {
-        return deny("missing-title", "§2", "a proposal needs a title");
+        return Why::MissingTitle.deny("a proposal needs a title");
     }
-    let (min_days, clause) = match draft.body {
-        ProposalBody::AmendBylaws(_) => (params.amendments.min_window_days, "§9 amendments"),
-        _ => (params.min_window_days, "§2 resolutions"),
+    let (min_days, too_short) = match draft.body {
+        ProposalBody::AmendBylaws(_) => (
+            params.amendments.min_window_days,
+            Why::AmendmentWindowTooShort,
+        ),
+        _ => (params.min_window_days, Why::WindowTooShort),
     };
     if let Some(denial) = clauses::voting_window(
         draft.window,
         draft.body.kind(),
         min_days,
-        clause,
+        too_short,
         params.max_window_days,
-        "§2 resolutions",
+        Why::WindowTooLong,
     ) {
         return denial;
     }
     match &draft.body {
         ProposalBody::Ordinary | ProposalBody::AmendBylaws(_) => allow(),
-        ProposalBody::AdmitMember(a) if !CLASSES.contains(&a.class) => deny(
-            "class-not-admitted",
-            "§3 membership",
-            format!(
+        ProposalBody::AdmitMember(a) if !CLASSES.contains(&a.class) => {
+            Why::ClassNotAdmitted.deny(format!(
                 "a platform cooperative's members are workers or users; not {}",
                 a.class.name()
-            ),
-        ),
-        ProposalBody::AdmitMember(_) if view.subject.is_some() => deny(
-            "already-a-member",
-            "§3 membership",
-            "the applicant is already a member",
-        ),
+            ))
+        }
+        ProposalBody::AdmitMember(_) if view.subject.is_some() => {
+            Why::AlreadyAMember.deny("the applicant is already a member")
+        }
         ProposalBody::AdmitMember(_) => allow(),
-        ProposalBody::RemoveMember(_) if view.subject.is_none() => deny(
-            "not-a-member",
-            "§3 membership",
-            "only a member can be removed",
-        ),
+        ProposalBody::RemoveMember(_) if view.subject.is_none() => {
+            Why::NotAMemberToRemove.deny("only a member can be removed")
+        }
         ProposalBody::RemoveMember(_) => allow(),
-        ProposalBody::DisposeAsset(d) if view.asset.is_none() => deny(
-            "no-such-asset",
-            "§6 asset lock",
-            format!("the cooperative holds no asset `{}`", d.asset_id),
-        ),
+        ProposalBody::DisposeAsset(d) if view.asset.is_none() => {
+            Why::NoSuchAsset.deny(format!("the cooperative holds no asset `{}`", d.asset_id))
+        }
         ProposalBody::DisposeAsset(_) => allow(),
         ProposalBody::GrantAccess(g) => {
             if view
@@ -356,44 +378,34 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
                 .as_ref()
                 .is_none_or(|a| a.kind != AssetKind::Dataset)
             {
-                return deny(
-                    "not-a-data-asset",
-                    "§7 data access",
-                    format!("the cooperative holds no dataset `{}`", g.asset_id),
-                );
+                return Why::NotADataAsset
+                    .deny(format!("the cooperative holds no dataset `{}`", g.asset_id));
             }
             if view.subject.is_none() {
-                return deny(
-                    "grantee-not-a-member",
-                    "§7 data access",
-                    "access is granted only to members",
-                );
+                return Why::GranteeNotAMember.deny("access is granted only to members");
             }
             if g.purpose.trim().is_empty() {
-                return deny(
-                    "missing-purpose",
-                    "§7 data access",
-                    "an access grant states its purpose",
-                );
+                return Why::MissingPurpose.deny("an access grant states its purpose");
             }
-            clauses::grant_duration(g.duration, params.access_max_days, "§7 data access")
-                .unwrap_or_else(allow)
+            clauses::grant_duration(
+                g.duration,
+                params.access_max_days,
+                Why::GrantTooShort,
+                Why::GrantTooLong,
+            )
+            .unwrap_or_else(allow)
         }
         ProposalBody::Resolution(r) if r.kind == SURPLUS_ALLOCATION => match surplus(r) {
             Ok(s) => allow_with_note(format!(
                 "§5: {} to workers, {} to users, {} to the reserve, if both classes agree",
                 s.workers, s.users, s.reserve
             )),
-            Err(why) => deny("bad-terms", "§5 surplus allocation", why),
+            Err(why) => Why::BadTerms.deny(why),
         },
-        ProposalBody::Resolution(r) => deny(
-            "unknown-resolution",
-            "§2 resolutions",
-            format!(
-                "these bylaws define `{SURPLUS_ALLOCATION}` resolutions only; not `{}`",
-                r.kind
-            ),
-        ),
+        ProposalBody::Resolution(r) => Why::UnknownResolution.deny(format!(
+            "these bylaws define `{SURPLUS_ALLOCATION}` resolutions only; not `{}`",
+            r.kind
+        )),
     }
 }
 
