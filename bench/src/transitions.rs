@@ -143,12 +143,12 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
             cx.proposals_by(&mine, per_thread)
         })
         .collect::<Result<_>>()?;
-    let committer = cltd_runtime::GroupCommitter::start(cx.trust, batch);
+    let committer = std::sync::Arc::new(cltd_runtime::GroupCommitter::new(cx.trust, batch));
     let start = Instant::now();
     let handles: Vec<_> = work
         .into_iter()
         .map(|txs| {
-            let s = committer.submitter();
+            let s = committer.clone();
             std::thread::spawn(move || -> Result<Vec<Duration>> {
                 let mut latencies = Vec::with_capacity(txs.len());
                 for t in txs {
@@ -170,7 +170,7 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
     let concurrent_tps = (per_thread * threads) as f64 / start.elapsed().as_secs_f64();
     let (batches, done) = committer.stats();
     let concurrent_batch_mean = done as f64 / batches.max(1) as f64;
-    drop(committer.stop());
+    drop(committer);
 
     // Bylaw invocation alone, and natively.
     let (invoke_vote, invoke_close, native_vote, native_close) = invocations(&mut fx, members)?;

@@ -1,153 +1,159 @@
-//! Group commit for concurrent submitters: one committer thread owns the trust, drains every
-//! transition waiting at the moment it is free, judges them in arrival order and commits
-//! them in one durable redb transaction. Each submitter is answered only after the batch
-//! holding its transition is durable.
+//! Group commit: the one way a trust shared by concurrent submitters commits. Submitters
+//! queue checked transitions; whoever then takes the trust's lock commits everything queued
+//! at that moment, in arrival order, in durable redb transactions of at most `max_batch`,
+//! and answers each submitter once the batch holding its transition is durable. While one
+//! batch waits on the disk the next one gathers, so throughput grows with concurrency
+//! without a thread of its own. The CLI's in-process writers, the server and the benches all
+//! use this committer.
+//!
+//! Why no submitter waits forever: a submitter queues its transition *before* it takes the
+//! lock, and every lock holder takes the whole queue, so when a submitter gets the lock its
+//! transition has either been taken by an earlier holder (who answers it before releasing
+//! the lock) or is taken now. An answer is sent on every path except a panic in the commit,
+//! which drops the replies (a waiting [`GroupCommitter::submit`] then gets an error).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
-use std::thread::JoinHandle;
+use std::sync::{Mutex, MutexGuard, mpsc};
 
 use crate::error::{Error, Result, StoreError};
 use crate::model::Hash;
 use crate::transition::CheckedTransition;
 use crate::trust::{Receipt, Trust};
 
+/// What a submitter is told when its batch is durable (or its transition refused), with the
+/// trust as it stands right after that batch, so an answer can be rendered without taking
+/// the lock again. It runs on whichever submitter's thread committed the batch, holding the
+/// trust's lock: keep it short.
+pub type Reply = Box<dyn FnOnce(&Trust, Result<Receipt>) + Send>;
+
 struct Request {
     checked: CheckedTransition,
-    reply: mpsc::SyncSender<Result<Receipt>>,
+    reply: Reply,
 }
 
-enum Msg {
-    Submit(Box<Request>),
-    Stop,
-}
-
-/// Counters of what the committer has done.
-#[derive(Debug, Default)]
-struct Counters {
+/// A trust shared by any number of submitting threads (wrap it in an `Arc`), committed in
+/// groups. Reads take the same lock ([`GroupCommitter::lock`]).
+pub struct GroupCommitter {
+    id: Hash,
+    max_batch: usize,
+    trust: Mutex<Trust>,
+    queue: Mutex<Vec<Request>>,
     batches: AtomicU64,
     transitions: AtomicU64,
 }
 
-/// A trust behind a committer thread, shared by any number of submitting threads.
-pub struct GroupCommitter {
-    tx: Option<mpsc::Sender<Msg>>,
-    trust: Hash,
-    thread: Option<JoinHandle<Trust>>,
-    counters: Arc<Counters>,
-}
-
-/// A cheap, clonable handle for submitting to a [`GroupCommitter`] from another thread.
-#[derive(Clone)]
-pub struct Submitter {
-    tx: mpsc::Sender<Msg>,
-    trust: Hash,
-}
-
-impl Submitter {
-    /// Submit signed transition bytes; returns once the transition is durable (or refused).
-    pub fn submit(&self, bytes: Vec<u8>) -> Result<Receipt> {
-        // Decoding and the signature need no state: they are checked here, on the
-        // submitter's thread, so the committer's thread only judges and commits.
-        let checked = CheckedTransition::check(bytes, &self.trust)?;
-        let (reply, answer) = mpsc::sync_channel(1);
-        let stopped = || Error::Store(StoreError::Unavailable("the committer has stopped".into()));
-        self.tx
-            .send(Msg::Submit(Box::new(Request { checked, reply })))
-            .map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?
-    }
-}
-
 impl GroupCommitter {
-    /// Start a committer thread that owns `trust` and commits at most `max_batch`
-    /// transitions per durable write transaction.
-    pub fn start(mut trust: Trust, max_batch: usize) -> GroupCommitter {
-        let max_batch = max_batch.max(1);
-        let (tx, rx) = mpsc::channel::<Msg>();
-        let counters = Arc::new(Counters::default());
-        let c = counters.clone();
-        let id = trust.id();
-        let thread = std::thread::Builder::new()
-            .name("cltd-committer".into())
-            .spawn(move || {
-                let mut stopping = false;
-                while !stopping {
-                    let mut batch = match rx.recv() {
-                        Ok(Msg::Submit(first)) => vec![first],
-                        Ok(Msg::Stop) | Err(_) => break,
-                    };
-                    while batch.len() < max_batch {
-                        match rx.try_recv() {
-                            Ok(Msg::Submit(r)) => batch.push(r),
-                            Ok(Msg::Stop) => {
-                                stopping = true;
-                                break;
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    let (checked, replies): (Vec<_>, Vec<_>) =
-                        batch.into_iter().map(|r| (Ok(r.checked), r.reply)).unzip();
-                    let done = checked.len() as u64;
-                    let results = trust.submit_checked_batch(checked);
-                    c.batches.fetch_add(1, Ordering::Relaxed);
-                    c.transitions.fetch_add(done, Ordering::Relaxed);
-                    for (reply, result) in replies.into_iter().zip(results) {
-                        // A submitter that gave up waiting is not an error.
-                        let _ = reply.send(result);
-                    }
-                }
-                trust
-            })
-            .expect("spawn the committer thread");
+    /// Share `trust`, committing at most `max_batch` transitions per durable write
+    /// transaction (at least 1; `usize::MAX` commits everything queued at once).
+    pub fn new(trust: Trust, max_batch: usize) -> GroupCommitter {
         GroupCommitter {
-            tx: Some(tx),
-            trust: id,
-            thread: Some(thread),
-            counters,
+            id: trust.id(),
+            max_batch: max_batch.max(1),
+            trust: Mutex::new(trust),
+            queue: Mutex::new(Vec::new()),
+            batches: AtomicU64::new(0),
+            transitions: AtomicU64::new(0),
         }
     }
 
-    /// A handle to submit from other threads.
-    pub fn submitter(&self) -> Submitter {
-        Submitter {
-            tx: self.tx.clone().expect("running until stopped"),
-            trust: self.trust,
-        }
+    /// The trust's id.
+    pub fn id(&self) -> Hash {
+        self.id
     }
 
-    /// Submit from this thread; returns once durable.
+    /// Submit signed transition bytes; returns once the transition is durable (or refused).
+    /// Decoding and the signature need no state: they are checked here, on the caller's
+    /// thread, and a transition that fails them never reaches the queue.
     pub fn submit(&self, bytes: Vec<u8>) -> Result<Receipt> {
-        self.submitter().submit(bytes)
+        let checked = CheckedTransition::check(bytes, &self.id)?;
+        let (tx, answer) = mpsc::sync_channel(1);
+        self.submit_checked(
+            checked,
+            Box::new(move |_, result| {
+                // A submitter that gave up waiting is not an error.
+                let _ = tx.send(result);
+            }),
+        );
+        answer.recv().map_err(|_| {
+            Error::Store(StoreError::Unavailable(
+                "the commit holding this transition failed; nothing of it was acknowledged".into(),
+            ))
+        })?
     }
 
-    /// `(batches committed, transitions submitted)` so far.
+    /// Queue a transition checked beforehand and commit what is queued, if no other
+    /// submitter does first; `reply` is called once its batch is durable (or it is refused).
+    /// Blocks while another batch commits.
+    pub fn submit_checked(&self, checked: CheckedTransition, reply: Reply) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(Request { checked, reply });
+        self.commit_queued();
+    }
+
+    /// Take the trust's lock, then every transition queued so far, and commit them.
+    fn commit_queued(&self) {
+        let guard = self.trust.lock();
+        // The queue's lock is held only to push or take, never across a panic point.
+        let queued = std::mem::take(
+            &mut *self
+                .queue
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        let mut trust = match guard {
+            Ok(trust) => trust,
+            Err(poisoned) => {
+                // An earlier commit panicked with the trust in hand: answer at once rather
+                // than leave these waiting. Nothing of theirs was written.
+                let trust = poisoned.into_inner();
+                for r in queued {
+                    (r.reply)(&trust, Err(poisoned_error()));
+                }
+                return;
+            }
+        };
+        let mut queued = queued.into_iter().peekable();
+        while queued.peek().is_some() {
+            let (checked, replies): (Vec<_>, Vec<_>) = queued
+                .by_ref()
+                .take(self.max_batch)
+                .map(|r| (Ok(r.checked), r.reply))
+                .unzip();
+            self.batches.fetch_add(1, Ordering::Relaxed);
+            self.transitions
+                .fetch_add(checked.len() as u64, Ordering::Relaxed);
+            let results = trust.submit_checked_batch(checked);
+            for (reply, result) in replies.into_iter().zip(results) {
+                reply(&trust, result);
+            }
+        }
+    }
+
+    /// The trust, locked: for reads, and for writes that are not signed transitions (module
+    /// uploads, previews). Fails if a commit panicked while holding it.
+    pub fn lock(&self) -> Result<MutexGuard<'_, Trust>> {
+        self.trust.lock().map_err(|_| poisoned_error())
+    }
+
+    /// `(batches committed, transitions committed or judged)` so far.
     pub fn stats(&self) -> (u64, u64) {
         (
-            self.counters.batches.load(Ordering::Relaxed),
-            self.counters.transitions.load(Ordering::Relaxed),
+            self.batches.load(Ordering::Relaxed),
+            self.transitions.load(Ordering::Relaxed),
         )
     }
 
-    /// Stop: transitions submitted before this call are committed and answered, later ones
-    /// (from handles still held elsewhere) get an error; the trust is handed back.
-    pub fn stop(mut self) -> Trust {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Msg::Stop);
-        }
-        self.thread
-            .take()
-            .expect("running until stopped")
-            .join()
-            .expect("the committer thread does not panic")
+    /// The trust back, once no one else holds the committer (every submission made before
+    /// this call was answered: submissions block until answered).
+    pub fn into_trust(self) -> Result<Trust> {
+        self.trust.into_inner().map_err(|_| poisoned_error())
     }
 }
 
-impl Drop for GroupCommitter {
-    fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Msg::Stop);
-        }
-    }
+fn poisoned_error() -> Error {
+    Error::Store(StoreError::Unavailable(
+        "this trust is unavailable after an internal fault; restart the process".into(),
+    ))
 }

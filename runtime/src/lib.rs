@@ -55,7 +55,7 @@ mod witness;
 
 // Running a trust: open or found it, submit signed transitions, read its state.
 pub use clock::{Clock, ManualClock, SystemClock, utc};
-pub use group::{GroupCommitter, Submitter};
+pub use group::{GroupCommitter, Reply};
 pub use keyfile::{create_private, read_secret_key, write_secret_key};
 pub use state::{Change, TrustState};
 pub use store::preview_key;

@@ -1,31 +1,22 @@
-//! The trusts one server hosts, each behind its lock with its queue of transitions for the
-//! next group commit, and the helpers every handler uses to reach one.
+//! The trusts one server hosts, each behind the runtime's group committer (its lock and its
+//! queue of transitions for the next group commit), and the helpers every handler uses to
+//! reach one.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use cltd_runtime::{SystemClock, Trust};
+use cltd_runtime::{CheckedTransition, GroupCommitter, Receipt, SystemClock, Trust};
 
 use super::error::ApiError;
 use super::metrics;
 use crate::setup;
 
-/// A signed transition waiting for the next group commit, and where its answer goes.
-pub(crate) struct Pending {
-    /// The envelope bytes.
-    pub bytes: axum::body::Bytes,
-    /// When the request arrived (for the commit-latency metric).
-    pub started: std::time::Instant,
-    /// The answer.
-    pub reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, ApiError>>,
-}
-
-/// One hosted trust: the trust itself, and the transitions queued for its next commit.
+/// One hosted trust, behind the runtime's group committer: signed transitions are
+/// committed in groups, and every other use takes the same lock.
 struct Slot {
-    trust: Mutex<Trust>,
-    queue: Mutex<Vec<Pending>>,
+    committer: GroupCommitter,
 }
 
 /// The trusts one server hosts, by id (hex).
@@ -71,8 +62,8 @@ impl Hub {
             hosted.insert(
                 trust.id_hex(),
                 Slot {
-                    trust: Mutex::new(trust),
-                    queue: Mutex::new(Vec::new()),
+                    // A server commits everything queued when the trust comes free.
+                    committer: GroupCommitter::new(trust, usize::MAX),
                 },
             );
         }
@@ -111,59 +102,28 @@ pub fn with_trust<T>(
     f: impl FnOnce(&mut Trust) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let mut trust = slot(hub, id)?
-        .trust
+        .committer
         .lock()
         .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
     f(&mut trust)
 }
 
-/// Queue a signed transition for trust `id`'s next group commit.
-pub(crate) fn enqueue(hub: &Hub, id: &str, pending: Pending) -> Result<(), ApiError> {
-    slot(hub, id)?
-        .queue
-        .lock()
-        .map_err(|_| ApiError::internal("the commit queue is poisoned"))?
-        .push(pending);
-    Ok(())
-}
-
-/// Group commit: take the trust's lock, then every transition queued so far, and commit
-/// them in one durable write ([`Trust::submit_batch`]); each is answered once the batch is
-/// durable. Whoever gets the lock commits for everyone queued: while one batch waits on
-/// the disk, the next gathers. Returns at once if another caller took this one's work.
-pub(crate) fn commit_queued(
+/// Submit signed transition bytes to trust `id`'s group committer, on the calling (blocking)
+/// thread: the signature is checked here, then the transition waits for its group's durable
+/// commit. `answer` renders a receipt with the trust as it stands after that commit; it is
+/// called exactly once unless the commit panics.
+pub(crate) fn submit(
     hub: &Hub,
     id: &str,
-    answer: impl Fn(
-        &Trust,
-        &Pending,
-        cltd_runtime::Result<cltd_runtime::Receipt>,
-    ) -> Result<serde_json::Value, ApiError>,
-) {
-    let Ok(slot) = slot(hub, id) else { return };
-    let trust = slot.trust.lock();
-    // The queue's lock is held only to push or take, never across a panic point.
-    let batch: Vec<Pending> = match slot.queue.lock() {
-        Ok(mut q) => std::mem::take(&mut *q),
-        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-    };
-    let Ok(mut trust) = trust else {
-        // An earlier commit panicked with the trust in hand: answer at once rather than
-        // leave these waiting for their timeout. Nothing of theirs was written.
-        for pending in batch {
-            let _ = pending.reply.send(Err(ApiError::internal(
-                "this trust is unavailable after an internal fault; restart the server",
-            )));
+    bytes: &[u8],
+    answer: impl FnOnce(cltd_runtime::Result<(&Trust, Receipt)>) + Send + 'static,
+) -> Result<(), ApiError> {
+    let committer = &slot(hub, id)?.committer;
+    match CheckedTransition::check(bytes.to_vec(), &committer.id()) {
+        Err(refused) => answer(Err(refused.into())),
+        Ok(checked) => {
+            committer.submit_checked(checked, Box::new(move |t, r| answer(r.map(|r| (t, r)))));
         }
-        return;
-    };
-    if batch.is_empty() {
-        return;
     }
-    let refs: Vec<&[u8]> = batch.iter().map(|p| p.bytes.as_ref()).collect();
-    let results = trust.submit_batch(&refs);
-    for (pending, result) in batch.into_iter().zip(results) {
-        let reply = answer(&trust, &pending, result);
-        let _ = pending.reply.send(reply);
-    }
+    Ok(())
 }

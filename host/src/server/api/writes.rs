@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::reads::preview_json;
 use crate::render;
 use crate::server::error::{ApiError, ErrorBody, parse_hash_param};
-use crate::server::hub::{Pending, Shared, commit_queued, enqueue, with_trust};
+use crate::server::hub::{Shared, submit as submit_transition, with_trust};
 use crate::server::limits::{MAX_MODULE, MAX_TRANSITION};
 use crate::server::metrics;
 
@@ -63,31 +63,33 @@ pub async fn submit(
         ));
     }
     let (reply, answer) = tokio::sync::oneshot::channel();
-    let pending = Pending {
-        bytes: body,
-        started: Instant::now(),
-        reply,
-    };
-    enqueue(&hub, &id, pending)?;
-    // Whichever blocking task gets the trust first commits this transition with the others
-    // queued; the answer arrives on the channel either way.
-    tokio::task::spawn_blocking(move || commit_queued(&hub, &id, receipt));
+    let started = Instant::now();
+    let trust_id = id.clone();
+    // The signature is checked and the group committed on a blocking thread; whichever
+    // submitter gets the trust first commits this transition with the others queued, and
+    // the answer arrives on the channel either way.
+    blocking(move || {
+        submit_transition(&hub, &id, &body, move |result| {
+            let _ = reply.send(receipt(&trust_id, started, result));
+        })
+    })
+    .await?;
     answer
         .await
         .map_err(|_| ApiError::internal("the commit was abandoned"))?
         .map(axum::Json)
 }
 
-/// The answer to one transition of a group commit, with its metrics.
+/// The answer to one transition of a group commit, with its metrics, rendered with the
+/// trust as it stands after the commit.
 fn receipt(
-    t: &Trust,
-    pending: &Pending,
-    result: cltd_runtime::Result<Receipt>,
+    id: &str,
+    started: Instant,
+    result: cltd_runtime::Result<(&Trust, Receipt)>,
 ) -> Result<Value, ApiError> {
-    let id = t.id_hex();
     match result {
-        Ok(r) => {
-            metrics::logged(&id, &r, t.state().size, pending.started);
+        Ok((t, r)) => {
+            metrics::logged(id, &r, t.state().size, started);
             Ok(json!({
                 "index": r.index,
                 "entry_hash": hex::encode(r.entry_hash),
@@ -111,7 +113,7 @@ fn receipt(
             } else {
                 "refused"
             };
-            metrics::not_logged(&id, kind);
+            metrics::not_logged(id, kind);
             Err(e.into())
         }
     }
