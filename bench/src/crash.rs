@@ -124,26 +124,70 @@ fn found(dir: &Path, wasm: &[u8], clients: usize) -> Result<String> {
     Ok(trust.id_hex())
 }
 
-/// Start `cltd serve` on `dir`; returns the child and the base URL it printed.
-fn start(exe: &Path, dir: &Path) -> Result<(Child, String)> {
-    let mut child = Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--trusts"])
-        .arg(dir)
-        .args(["--writes-per-second", "1000000", "--write-burst", "1000000"])
+/// How the harness starts `cltd` with given arguments: `cltd-bench` runs the `cltd` binary
+/// beside it ([`Launch::binary`]); the integration test re-runs its own, just-built test
+/// executable as `cltd` so it never runs a stale binary.
+pub struct Launch(Box<CommandFor>);
+
+/// Builds the command for `cltd ARGS`.
+type CommandFor = dyn Fn(&[&std::ffi::OsStr]) -> Command + Send + Sync;
+
+impl Launch {
+    /// Run the executable at `exe` with cltd's arguments.
+    pub fn binary(exe: &Path) -> Launch {
+        let exe = exe.to_path_buf();
+        Launch(Box::new(move |args| {
+            let mut c = Command::new(&exe);
+            c.args(args);
+            c
+        }))
+    }
+
+    /// Any other way to start `cltd ARGS` (a test executable that runs cltd's CLI, say).
+    pub fn with(f: impl Fn(&[&std::ffi::OsStr]) -> Command + Send + Sync + 'static) -> Launch {
+        Launch(Box::new(f))
+    }
+
+    /// The command for `cltd ARGS`.
+    pub fn command(&self, args: &[&std::ffi::OsStr]) -> Command {
+        (self.0)(args)
+    }
+}
+
+/// Start `cltd serve` on `dir`; returns the child and the base URL it printed (the first
+/// line naming one: a launcher may print lines of its own before it).
+fn start(cltd: &Launch, dir: &Path) -> Result<(Child, String)> {
+    let args: Vec<&std::ffi::OsStr> = ["serve", "--listen", "127.0.0.1:0", "--trusts"]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([dir.as_os_str()])
+        .chain(
+            ["--writes-per-second", "1000000", "--write-burst", "1000000"]
+                .iter()
+                .map(std::ffi::OsStr::new),
+        )
+        .collect();
+    let mut child = cltd
+        .command(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .with_context(|| format!("start {} serve", exe.display()))?;
+        .context("start cltd serve")?;
     let stdout = child.stdout.take().context("the server's stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let Some(base) = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .map(|u| u.trim_end_matches('/').to_string())
-    else {
+    let mut lines = BufReader::new(stdout).lines();
+    let base = lines
+        .by_ref()
+        .take(20)
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.split_whitespace()
+                .find(|w| w.starts_with("http://"))
+                .map(|u| u.trim_end_matches('/').to_string())
+        });
+    let Some(base) = base else {
         let _ = child.kill();
-        bail!("the server did not say where it listens: {line:?}");
+        let _ = child.wait();
+        bail!("the server did not say where it listens");
     };
     Ok((child, base))
 }
@@ -265,10 +309,10 @@ pub struct Checked {
 }
 
 /// Run the harness: found a trust under `dir` governed by `wasm`, then `options.cycles`
-/// times start `exe serve`, load it, kill it, and check; `progress` sees the report after
+/// times start `cltd serve`, load it, kill it, and check; `progress` sees the report after
 /// each cycle.
 pub fn run(
-    exe: &Path,
+    cltd: &Launch,
     wasm: &[u8],
     dir: &Path,
     options: &Options,
@@ -290,7 +334,7 @@ pub fn run(
     };
     let mut open: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
     for _ in 0..options.cycles {
-        let (mut server, base) = start(exe, dir)?;
+        let (mut server, base) = start(cltd, dir)?;
         let stop = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(Mutex::new(Vec::new()));
         let workers: Vec<_> = keys

@@ -186,8 +186,13 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
                     );
                 }
             };
-            let report =
-                cltd_bench::crash::run(&cltd_exe()?, &wasm, dir.path(), &options, &mut progress)?;
+            let report = cltd_bench::crash::run(
+                &cltd_bench::crash::Launch::binary(&cltd_exe()?),
+                &wasm,
+                dir.path(),
+                &options,
+                &mut progress,
+            )?;
             print(out, json, &report, || report.text())?;
             Ok(if report.is_ok() {
                 cltd::EXIT_OK

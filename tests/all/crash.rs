@@ -1,18 +1,49 @@
 //! Crash consistency: `cltd serve` in a child process, loaded by signed transitions and
 //! killed with SIGKILL at random moments; after each kill every acknowledged transition is in
 //! the log where its receipt said, and the log replays to the stored state. CI runs a few
-//! cycles; `cltd crash-test --cycles 200` is the long run.
+//! cycles; `cltd crash-test --cycles 200` is the long run. The server is this test
+//! executable re-run as `cltd`, so the test always exercises the code it was built from.
 
-use cltd_bench::crash::{Ack, Options, Report, check, run};
+use std::ffi::{OsStr, OsString};
+use std::io::BufRead;
+
+use cltd_bench::crash::{Ack, Launch, Options, Report, check, run};
 
 use crate::support::bylaw;
 
-/// The cltd binary `scripts/build-bylaws.sh` builds before the tests (or `CLTD_BIN`).
-fn cltd_bin() -> std::path::PathBuf {
-    std::env::var_os("CLTD_BIN").map_or_else(
-        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/cltd"),
-        std::path::PathBuf::from,
-    )
+/// Set in the child: this test executable then acts as `cltd` with these arguments, one per
+/// line.
+const AS_CLTD: &str = "CLTD_TEST_RUN_AS_CLTD";
+
+/// `cltd ARGS` as this very test executable (the code just built, never a stale binary):
+/// it re-runs itself with only [`as_cltd`] selected, which runs cltd's CLI.
+fn cltd() -> Launch {
+    Launch::with(|args: &[&OsStr]| {
+        let mut c = std::process::Command::new(std::env::current_exe().unwrap());
+        c.args([
+            "--ignored",
+            "--exact",
+            "crash::as_cltd",
+            "--nocapture",
+            "-q",
+        ]);
+        let lines: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+        c.env(AS_CLTD, lines.join("\n"));
+        c
+    })
+}
+
+/// Not a check: the child process [`cltd`] starts. Without its variable it does nothing.
+#[test]
+#[ignore = "the crash test's child process: runs cltd's CLI when started by it"]
+fn as_cltd() {
+    let Some(args) = std::env::var_os(AS_CLTD) else {
+        return;
+    };
+    let mut argv = vec![OsString::from("cltd")];
+    argv.extend(args.to_string_lossy().lines().map(OsString::from));
+    let code = cltd::cli::run(argv, &mut std::io::stdout().lock(), &mut std::io::stderr());
+    std::process::exit(code);
 }
 
 #[test]
@@ -26,7 +57,7 @@ fn acknowledged_transitions_survive_sigkill_and_the_log_replays() {
     };
     let mut seen = 0;
     let report = run(
-        &cltd_bin(),
+        &cltd(),
         &bylaw("classic-clt"),
         dir.path(),
         &options,
@@ -56,18 +87,17 @@ fn acknowledged_transitions_survive_sigkill_and_the_log_replays() {
     assert!(!after.is_ok());
 
     // A server killed before anything repaired its store: `cltd verify` repairs and verifies.
-    let mut server = std::process::Command::new(cltd_bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--trusts"])
-        .arg(dir.path())
+    let args = ["serve", "--listen", "127.0.0.1:0", "--trusts"].map(OsStr::new);
+    let mut server = cltd()
+        .command(&[&args[..], &[dir.path().as_os_str()]].concat())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    let line = std::io::BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .find(|l| !l.trim().is_empty() && !l.starts_with("running "))
+        .unwrap();
     assert!(line.starts_with("serving 1 trust(s)"), "{line}");
     server.kill().unwrap();
     server.wait().unwrap();
