@@ -272,9 +272,9 @@ fn client(
 /// Counts lost acknowledgements and failed replays in `report`.
 pub fn check(dir: &Path, acks: &[Ack], report: &mut Report) -> Result<Checked> {
     let runtime = cltd::setup::runtime()?;
-    let trust = Trust::open(dir, runtime.clone(), Box::new(SystemClock))
+    let trust = Trust::open(dir, runtime, Box::new(SystemClock))
         .with_context(|| format!("reopen the trust in {} after the kill", dir.display()))?;
-    if !cltd_runtime::verify(trust.database(), &runtime)?.is_ok() {
+    if !trust.verify()?.is_ok() {
         report.verify_failures += 1;
     }
     let size = trust.state().size;

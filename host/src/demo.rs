@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use cltd_runtime::{
     AccessRequest, Action, Applicant, AssetDraft, AssetKind, Charter, Choice, Clause, Clock,
     DataField, Disposal, Keypair, LockStatus, ManualClock, ProposalBody, ProposalDraft, Receipt,
-    SignedTransition, StakeholderClass, SystemClock, Trust, Vote, verify,
+    SignedTransition, StakeholderClass, SystemClock, Trust, Vote,
 };
 
 use crate::keyring::Keyring;
@@ -387,7 +387,7 @@ pub fn run(
     amend(&mut d)?;
 
     d.chapter("9. Proving the history")?;
-    let report = verify(d.trust.database(), &runtime)?;
+    let report = d.trust.verify()?;
     let entries = d.trust.state().size;
     d.say(&format!(
         "verify replayed {} log entries from genesis, each under the bylaw module and charter that judged it: {}",

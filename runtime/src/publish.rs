@@ -253,7 +253,9 @@ impl Trust {
         Ok(out)
     }
 
-    /// A canonical dump of every table's raw bytes, for byte-for-byte comparisons of the store.
+    /// A canonical dump of every table's raw bytes, for byte-for-byte comparisons of the store
+    /// in tests and fuzzing (the `testing` feature).
+    #[cfg(feature = "testing")]
     pub fn dump(&self) -> Result<Vec<u8>> {
         let txn = self.db.begin_read()?;
         let mut out = Vec::new();

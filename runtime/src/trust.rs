@@ -483,9 +483,17 @@ impl Trust {
         &self.runtime
     }
 
-    /// The underlying store, for read-only inspection and verification.
+    /// The underlying store, for tests that inspect or tamper with tables directly (the
+    /// `testing` feature). Everything else goes through this handle's methods.
+    #[cfg(feature = "testing")]
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// Replay this trust's log from genesis and compare every entry and the stored state:
+    /// [`crate::verify`] on its own store.
+    pub fn verify(&self) -> Result<crate::replay::VerifyReport> {
+        crate::replay::verify(&self.db, &self.runtime)
     }
 
     /// Judge and commit one signed transition (canonical envelope bytes). Returns after the
