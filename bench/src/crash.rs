@@ -199,7 +199,7 @@ fn start(cltd: &Launch, dir: &Path) -> Result<(Child, String)> {
 fn client(
     base: &str,
     trust: &str,
-    id: [u8; 32],
+    id: cltd_runtime::TrustId,
     key: &Keypair,
     mut pending: Vec<u64>,
     stop: &AtomicBool,
@@ -320,9 +320,7 @@ pub fn run(
 ) -> Result<Report> {
     ensure!(options.clients > 0, "at least one client");
     let trust = found(dir, wasm, options.clients)?;
-    let id: [u8; 32] = hex::decode(&trust)?
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("a trust id is 32 bytes"))?;
+    let id: cltd_runtime::TrustId = trust.parse()?;
     let keys: Vec<Arc<Keypair>> = (0..options.clients)
         .map(|i| Arc::new(member_key(i)))
         .collect();

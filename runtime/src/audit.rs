@@ -18,6 +18,7 @@ use crate::bundle::{Bundle, BundleError, Location, Manifest};
 use crate::checkpoint::{Checkpoint, SignedNote, origin};
 use crate::engine::{Runtime, module_hash};
 use crate::error::{Result, StoreError};
+use crate::id::TrustId;
 use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
 use crate::merkle::{self, TreeHash};
 use crate::model::{Effect, Hash, Key};
@@ -53,7 +54,7 @@ pub struct AuditOptions {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuditReport {
     /// The trust id the bundle's genesis entry defines.
-    pub trust_id: Option<Hash>,
+    pub trust_id: Option<TrustId>,
     /// Entries in the bundle.
     pub entries: u64,
     /// Entries checked before any failure.

@@ -15,7 +15,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::model::{Hash, Key};
+use crate::id::TrustId;
+use crate::model::Key;
 
 /// The first 16 bytes of every bundle.
 pub const BUNDLE_MAGIC: &[u8; 16] = b"cltd-bundle-v1\n\0";
@@ -28,7 +29,7 @@ const MAX_SECTION: usize = 4 << 20;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     /// The trust id (which the genesis entry must reproduce).
-    pub trust_id: Hash,
+    pub trust_id: TrustId,
     /// The host key that signs checkpoints (which the genesis entry must name).
     pub host_key: Key,
     /// Entries in the bundle.
@@ -244,7 +245,7 @@ mod tests {
     fn sample() -> Bundle {
         Bundle {
             manifest: Manifest {
-                trust_id: [1; 32],
+                trust_id: TrustId([1; 32]),
                 host_key: [2; 32],
                 entries: 3,
                 modules: 2,

@@ -15,12 +15,13 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::id::TrustId;
 use crate::merkle::TreeHash;
-use crate::model::{Hash, Key};
+use crate::model::Key;
 use crate::transition::Keypair;
 
 /// The origin line of a trust's checkpoints.
-pub fn origin(trust: &Hash) -> String {
+pub fn origin(trust: &TrustId) -> String {
     format!("cltd/trust/{}", hex::encode(trust))
 }
 
@@ -278,7 +279,7 @@ mod tests {
 
     fn checkpoint() -> Checkpoint {
         Checkpoint {
-            origin: origin(&[7; 32]),
+            origin: origin(&TrustId([7; 32])),
             size: 42,
             root: [9; 32],
         }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Runtime;
 use crate::host_rules;
+use crate::id::TrustId;
 use crate::model::{
     Action, Amendment, Asset, AssetKind, Ballot, Choice, ClassCounts, Clause, Disposal, Elector,
     Hash, LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft,
@@ -49,7 +50,7 @@ const COMMONS: &str = "tenancy-records";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
     /// The trust's id.
-    pub trust_id: Hash,
+    pub trust_id: TrustId,
     /// The trust's name.
     pub trust_name: String,
     /// Host time of the check (a transition's time, or the log's last time).
@@ -364,7 +365,7 @@ fn suite(
             let class = setting.class_of(i);
             // Keys that look like any other: derived from the trust id and the position.
             let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 conformance member v1");
-            h.update(&setting.trust_id);
+            h.update(setting.trust_id.as_slice());
             h.update(&(i as u64).to_le_bytes());
             let key = h.finalize().as_bytes().to_vec();
             Member {

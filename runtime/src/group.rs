@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, mpsc};
 
 use crate::error::{Error, Result, StoreError};
-use crate::model::Hash;
+use crate::id::TrustId;
 use crate::transition::CheckedTransition;
 use crate::trust::{Receipt, Trust};
 
@@ -34,7 +34,7 @@ struct Request {
 /// A trust shared by any number of submitting threads (wrap it in an `Arc`), committed in
 /// groups. Reads take the same lock ([`GroupCommitter::lock`]).
 pub struct GroupCommitter {
-    id: Hash,
+    id: TrustId,
     max_batch: usize,
     trust: Mutex<Trust>,
     queue: Mutex<Vec<Request>>,
@@ -57,7 +57,7 @@ impl GroupCommitter {
     }
 
     /// The trust's id.
-    pub fn id(&self) -> Hash {
+    pub fn id(&self) -> TrustId {
         self.id
     }
 

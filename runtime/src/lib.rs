@@ -34,6 +34,7 @@ mod engine;
 mod error;
 mod group;
 mod host_rules;
+mod id;
 mod inspect;
 mod keyfile;
 mod log;
@@ -67,6 +68,7 @@ pub use transition::{
 pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Trust};
 
 // What trusts, proposals and verdicts are (the contract's types and the host's records).
+pub use id::{EntryHash, MemberKey, ModuleHash, ParseIdError, TrustId};
 pub use model::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
     AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, Clause,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineProfile;
 use crate::error::StoreError;
+use crate::id::TrustId;
 use crate::model::{Charter, Effect, Hash, Key, Verdict};
 
 /// Version of the entry encoding written by this runtime.
@@ -67,7 +68,7 @@ pub struct Genesis {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Predecessor {
     /// The earlier trust's id.
-    pub trust_id: Hash,
+    pub trust_id: TrustId,
     /// Entries in its log.
     pub size: u64,
     /// Hash of its last entry.
@@ -76,10 +77,10 @@ pub struct Predecessor {
 
 impl Genesis {
     /// The trust id this genesis defines.
-    pub fn trust_id(&self) -> Hash {
+    pub fn trust_id(&self) -> TrustId {
         let mut h = blake3::Hasher::new_derive_key(TRUST_ID_CONTEXT);
         h.update(&encode(self));
-        *h.finalize().as_bytes()
+        TrustId(*h.finalize().as_bytes())
     }
 }
 

@@ -6,6 +6,7 @@ use redb::ReadableDatabase;
 
 use crate::engine::Runtime;
 use crate::error::{Error, LoadError, Result, StoreError};
+use crate::id::TrustId;
 use crate::log::{Entry, EntryBody, entry_hash_of};
 use crate::model::Hash;
 use crate::pipeline::{Mode, advance, genesis_state, judge};
@@ -31,7 +32,7 @@ impl std::fmt::Display for Divergence {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VerifyReport {
     /// The trust id the genesis entry defines.
-    pub trust_id: Hash,
+    pub trust_id: TrustId,
     /// Entries checked (before any divergence).
     pub checked: u64,
     /// Entries stored.

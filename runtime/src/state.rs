@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::id::TrustId;
 use crate::model::{
     Asset, ClassCounts, Clause, Constitution, Grant, Hash, Key, Member, Parameter, ProposalState,
 };
@@ -65,7 +66,7 @@ pub(crate) fn changes_digest(changes: &[Change]) -> Hash {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustState {
     /// The trust's id.
-    pub id: Hash,
+    pub id: TrustId,
     /// The trust's name.
     pub name: String,
     /// Charter parameters, passed to the bylaw with every action.

@@ -8,6 +8,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::engine::module_hash;
 use crate::error::{LoadError, Result, StoreError};
+use crate::id::TrustId;
 use crate::log::{Entry, EntryBody, encode};
 use crate::model::{Constitution, Hash, Parameter};
 use crate::schema::*;
@@ -89,7 +90,7 @@ pub(crate) struct StoredMeta {
     /// The store format.
     pub format: u32,
     /// The trust id.
-    pub id: Hash,
+    pub id: TrustId,
     /// The rules in force.
     pub constitution: Constitution,
     /// Entries in the log.
@@ -122,9 +123,11 @@ pub(crate) fn read_meta(
             .map_err(|_| StoreError::Corrupt("meta format".into()))?,
     );
     accept(format)?;
-    let id: Hash = get(META_TRUST_ID)?
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("meta trust-id".into()))?;
+    let id = TrustId(
+        get(META_TRUST_ID)?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("meta trust-id".into()))?,
+    );
     let constitution: Constitution = decode(&get(META_CONSTITUTION)?, "meta constitution")?;
     let head = get(META_HEAD)?;
     if head.len() != 48 {

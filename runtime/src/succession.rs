@@ -17,6 +17,7 @@ use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetad
 use serde::de::DeserializeOwned;
 
 use crate::error::StoreError;
+use crate::id::TrustId;
 use crate::model::{Asset, Clause, Hash, Member, Parameter};
 use crate::schema::{ASSETS, MEMBERS, PROPOSALS, STORE_FORMAT};
 use crate::store::{STORE_FILE, read_meta};
@@ -27,7 +28,7 @@ pub struct Earlier {
     /// The store format it was written in.
     pub format: u32,
     /// The earlier trust's id.
-    pub trust_id: Hash,
+    pub trust_id: TrustId,
     /// Its name.
     pub name: String,
     /// Entries in its log.

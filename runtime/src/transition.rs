@@ -9,6 +9,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RefusalError;
+use crate::id::TrustId;
 use crate::model::{Action, Hash, Key};
 
 /// The domain separator prefixed to every signed transition body.
@@ -21,7 +22,7 @@ pub const MAX_TRANSITION_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransitionBody {
     /// The trust's id.
-    pub trust: Hash,
+    pub trust: TrustId,
     /// The signer's public key.
     pub signer: Key,
     /// The signer's next sequence number (0 for their first transition).
@@ -66,7 +67,7 @@ fn decode_canonical<T: Serialize + for<'de> Deserialize<'de>>(
 
 impl SignedTransition {
     /// Sign `action` as `keypair`'s transition number `seq` on `trust`.
-    pub fn sign(keypair: &Keypair, trust: Hash, seq: u64, action: Action) -> SignedTransition {
+    pub fn sign(keypair: &Keypair, trust: TrustId, seq: u64, action: Action) -> SignedTransition {
         let body = encode(&TransitionBody {
             trust,
             signer: keypair.public(),
@@ -128,7 +129,7 @@ pub struct CheckedTransition {
 impl CheckedTransition {
     /// Decode `bytes` and check they are meant for `trust` and signed by their signer: the
     /// same checks, in the same order and with the same refusals, that judging makes first.
-    pub fn check(bytes: Vec<u8>, trust: &Hash) -> Result<CheckedTransition, RefusalError> {
+    pub fn check(bytes: Vec<u8>, trust: &TrustId) -> Result<CheckedTransition, RefusalError> {
         let (signed, body) = SignedTransition::decode(&bytes)?;
         if &body.trust != trust {
             return Err(RefusalError::WrongTrust {
@@ -172,13 +173,13 @@ pub struct UploadSignature {
     pub signature: Vec<u8>,
 }
 
-fn upload_message(trust: &Hash, module: &Hash) -> Vec<u8> {
+fn upload_message(trust: &TrustId, module: &Hash) -> Vec<u8> {
     [UPLOAD_DOMAIN, trust.as_slice(), module.as_slice()].concat()
 }
 
 impl UploadSignature {
     /// Sign the upload of `module` to `trust` as `keypair`.
-    pub fn sign(keypair: &Keypair, trust: Hash, module: Hash) -> UploadSignature {
+    pub fn sign(keypair: &Keypair, trust: TrustId, module: Hash) -> UploadSignature {
         UploadSignature {
             signer: keypair.public(),
             signature: keypair
@@ -190,7 +191,7 @@ impl UploadSignature {
     }
 
     /// Verify it for `module` on `trust` (strict ed25519).
-    pub fn verify(&self, trust: &Hash, module: &Hash) -> Result<(), RefusalError> {
+    pub fn verify(&self, trust: &TrustId, module: &Hash) -> Result<(), RefusalError> {
         let bad = || RefusalError::BadSignature(hex::encode(self.signer));
         let key = VerifyingKey::from_bytes(&self.signer).map_err(|_| bad())?;
         let sig = Signature::from_slice(&self.signature).map_err(|_| bad())?;
@@ -256,21 +257,21 @@ mod tests {
 
     fn sample() -> (Keypair, SignedTransition) {
         let kp = Keypair::from_secret([7; 32]);
-        let t = SignedTransition::sign(&kp, [1; 32], 3, Action::Close(9));
+        let t = SignedTransition::sign(&kp, TrustId([1; 32]), 3, Action::Close(9));
         (kp, t)
     }
 
     #[test]
     fn upload_signatures_bind_the_trust_and_the_module() {
         let kp = Keypair::from_secret([7; 32]);
-        let sig = UploadSignature::sign(&kp, [1; 32], [2; 32]);
-        sig.verify(&[1; 32], &[2; 32]).unwrap();
-        assert!(sig.verify(&[1; 32], &[3; 32]).is_err());
-        assert!(sig.verify(&[4; 32], &[2; 32]).is_err());
+        let sig = UploadSignature::sign(&kp, TrustId([1; 32]), [2; 32]);
+        sig.verify(&TrustId([1; 32]), &[2; 32]).unwrap();
+        assert!(sig.verify(&TrustId([1; 32]), &[3; 32]).is_err());
+        assert!(sig.verify(&TrustId([4; 32]), &[2; 32]).is_err());
         // Not interchangeable with a transition signature over the same bytes.
         let mut forged = sig.clone();
         forged.signature[0] ^= 1;
-        assert!(forged.verify(&[1; 32], &[2; 32]).is_err());
+        assert!(forged.verify(&TrustId([1; 32]), &[2; 32]).is_err());
     }
 
     #[test]
@@ -373,7 +374,7 @@ mod vectors {
     #[test]
     fn encodings_match_the_committed_vectors() {
         let kp = Keypair::from_secret([0x42; 32]);
-        let trust = [0x17; 32];
+        let trust = TrustId([0x17; 32]);
         let cases = [
             (
                 "vote",

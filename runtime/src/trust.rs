@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
+use crate::id::TrustId;
 use crate::keyfile::{read_secret_key, write_secret_key};
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, Predecessor, encode, entry_hash};
 use crate::model::{
@@ -410,7 +411,7 @@ impl Trust {
     }
 
     /// The trust's id.
-    pub fn id(&self) -> Hash {
+    pub fn id(&self) -> TrustId {
         self.state.id
     }
 

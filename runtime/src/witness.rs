@@ -260,6 +260,7 @@ impl Witness {
 mod tests {
     use super::*;
     use crate::checkpoint::origin;
+    use crate::id::TrustId;
 
     fn leaves(n: u32) -> Vec<TreeHash> {
         (0..n)
@@ -269,7 +270,7 @@ mod tests {
 
     fn note(log: &Keypair, leaves: &[TreeHash]) -> SignedNote {
         let c = Checkpoint {
-            origin: origin(&[5; 32]),
+            origin: origin(&TrustId([5; 32])),
             size: leaves.len() as u64,
             root: merkle::root(leaves),
         };
@@ -291,7 +292,7 @@ mod tests {
             .add_checkpoint(&request(0, &all[..5], &log), 100)
             .unwrap_err();
         assert_eq!(err.status(), 404, "unknown logs are not cosigned");
-        w.add_log(&origin(&[5; 32]), log.public()).unwrap();
+        w.add_log(&origin(&TrustId([5; 32])), log.public()).unwrap();
 
         let line = w.add_checkpoint(&request(0, &all[..5], &log), 100).unwrap();
         let mut cosigned = note(&log, &all[..5]);
@@ -342,7 +343,7 @@ mod tests {
             .unwrap();
         drop(w);
         let w = Witness::open(dir.path(), "witness.example").unwrap();
-        assert_eq!(w.log(&origin(&[5; 32])).unwrap().unwrap().size, 12);
+        assert_eq!(w.log(&origin(&TrustId([5; 32]))).unwrap().unwrap().size, 12);
         assert_eq!(
             w.add_checkpoint(&request(5, &all[..20], &log), 104)
                 .unwrap_err(),

@@ -43,7 +43,7 @@ fn genesis() -> Entry {
             },
             host_key: key(9).public(),
             predecessor: Some(Predecessor {
-                trust_id: [0xcd; 32],
+                trust_id: cltd_runtime::TrustId([0xcd; 32]),
                 size: 42,
                 head: [0xef; 32],
             }),
@@ -51,7 +51,7 @@ fn genesis() -> Entry {
     }
 }
 
-fn transition(prev: [u8; 32], trust: [u8; 32]) -> Entry {
+fn transition(prev: [u8; 32], trust: cltd_runtime::TrustId) -> Entry {
     let signed = SignedTransition::sign(
         &key(1),
         trust,

@@ -97,7 +97,8 @@ fn skipped_sequence_number_is_refused() {
 fn transition_for_another_trust_is_refused() {
     let mut h = Harness::classic();
     let kp = h.key("r1");
-    let bytes = SignedTransition::sign(&kp, [9; 32], 0, ordinary(7)).to_bytes();
+    let bytes =
+        SignedTransition::sign(&kp, cltd_runtime::TrustId([9; 32]), 0, ordinary(7)).to_bytes();
     assert!(matches!(
         h.refused_bytes(&bytes),
         RefusalError::WrongTrust { .. }

@@ -245,7 +245,7 @@ fn concurrent_submitters_share_durable_group_commits() {
         Err(Error::Refused(RefusalError::BadSignature(_)))
     ));
     assert!(matches!(
-        s.submit(sign([7; 32]).to_bytes()),
+        s.submit(sign(cltd_runtime::TrustId([7; 32])).to_bytes()),
         Err(Error::Refused(RefusalError::WrongTrust { .. }))
     ));
     let (batches, transitions) = committer.stats();

@@ -109,8 +109,8 @@ pub fn export(out: &mut dyn Write, dir: &Path, path: &Path, json: bool) -> Resul
     Ok(crate::EXIT_OK)
 }
 
-fn remembered_path(state_dir: &Path, trust: &[u8; 32]) -> PathBuf {
-    state_dir.join(format!("{}.json", hex::encode(trust)))
+fn remembered_path(state_dir: &Path, trust: &cltd_runtime::TrustId) -> PathBuf {
+    state_dir.join(format!("{}.json", trust))
 }
 
 fn read_remembered(path: &Path) -> Result<Option<Remembered>> {
