@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use cltd_runtime::{Hash, module_hash, to_component};
+use cltd_runtime::{module_hash, to_component};
 use serde_json::Value;
 
 /// The pinned toolchain, as recorded in the repository.
@@ -35,7 +35,7 @@ pub struct Built {
     /// Where the built component was written.
     pub wasm: PathBuf,
     /// The blake3 hash the component gets in a trust's log.
-    pub hash: Hash,
+    pub hash: cltd_runtime::ModuleHash,
     /// The guest compiler's version string.
     pub rustc: String,
     /// False when that compiler is not the pinned one (hashes may then differ from logged

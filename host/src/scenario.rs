@@ -690,7 +690,7 @@ fn run_into(
             ..
         }) = &action
         {
-            let module = crate::cli::amend::parse_hash(&a.module)?;
+            let module: cltd_runtime::ModuleHash = a.module.parse()?;
             trust
                 .preview_amendment(&module, &a.charter)
                 .context("the amendment's impact preview")?;

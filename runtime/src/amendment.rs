@@ -18,8 +18,9 @@ use crate::error::{
     CharterError, CharterProblems, Error, EvalError, LoadError, RefusalError, Result,
 };
 use crate::host_rules::{amendment_module, check_params, released};
+use crate::id::ModuleHash;
 use crate::model::Constitution;
-use crate::model::{Amendment, BylawInfo, CharterProblem, Clause, Hash, Parameter};
+use crate::model::{Amendment, BylawInfo, CharterProblem, Clause, Parameter};
 use crate::state::TrustState;
 use crate::store::read_intact_module;
 
@@ -30,7 +31,7 @@ pub const COMPILE_TIMEOUT_SECS: u64 = 60;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Upload {
     /// The component's blake3 hash, under which it is stored.
-    pub hash: Hash,
+    pub hash: ModuleHash,
     /// The component's size in bytes.
     pub size: usize,
     /// False when the store already held it.
@@ -94,7 +95,7 @@ pub(crate) fn compile_bounded(runtime: &Arc<Runtime>, component: &[u8]) -> Resul
 pub(crate) fn load_stored(
     runtime: &Runtime,
     db: &impl ReadableDatabase,
-    hash: &Hash,
+    hash: &ModuleHash,
 ) -> Result<()> {
     let bytes = read_intact_module(db, hash)?.ok_or_else(|| {
         RefusalError::Amendment(format!(
@@ -107,7 +108,11 @@ pub(crate) fn load_stored(
 }
 
 /// Refuse `charter` unless the candidate `module` runs with it (see [`charter_problems`]).
-pub(crate) fn check_charter(runtime: &Runtime, module: &Hash, charter: &[Parameter]) -> Result<()> {
+pub(crate) fn check_charter(
+    runtime: &Runtime,
+    module: &ModuleHash,
+    charter: &[Parameter],
+) -> Result<()> {
     match charter_problems(runtime, module, charter) {
         Ok(None) => Ok(()),
         Ok(Some(problems)) => Err(RefusalError::Charter(problems).into()),
@@ -122,7 +127,7 @@ pub(crate) fn check_charter(runtime: &Runtime, module: &Hash, charter: &[Paramet
 /// `proposed` when it exports none.
 pub(crate) fn migrated_charter(
     runtime: &Runtime,
-    module: &Hash,
+    module: &ModuleHash,
     previous: &[Parameter],
     proposed: &[Parameter],
 ) -> Result<Vec<Parameter>> {
@@ -146,7 +151,7 @@ pub(crate) fn migrated_charter(
 /// already). `Ok(None)` when it runs with the charter; `Err` if it failed to describe itself.
 pub(crate) fn charter_problems(
     runtime: &Runtime,
-    module: &Hash,
+    module: &ModuleHash,
     charter: &[Parameter],
 ) -> Result<Option<CharterProblems>, EvalError> {
     let info = runtime.describe(module, charter)?;

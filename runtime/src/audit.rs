@@ -18,7 +18,7 @@ use crate::bundle::{Bundle, BundleError, Location, Manifest};
 use crate::checkpoint::{Checkpoint, SignedNote, origin};
 use crate::engine::{Runtime, module_hash};
 use crate::error::{Result, StoreError};
-use crate::id::TrustId;
+use crate::id::{ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
 use crate::merkle::{self, TreeHash};
 use crate::model::{Effect, Hash, Key};
@@ -68,7 +68,7 @@ pub struct AuditReport {
     /// See `allowed`.
     pub denied: u64,
     /// Modules put in force, in order.
-    pub modules: Vec<Hash>,
+    pub modules: Vec<ModuleHash>,
     /// The size of the earlier checkpoint this one was proven consistent with.
     pub consistent_with: Option<u64>,
     /// Known witnesses whose cosignature on the checkpoint verified.
@@ -272,17 +272,17 @@ fn light(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), BundleError> {
     let total = bundle.entries.len() as u64;
-    let modules: BTreeMap<Hash, ()> = bundle
+    let modules: BTreeMap<ModuleHash, ()> = bundle
         .modules
         .iter()
         .map(|m| (module_hash(m), ()))
         .collect();
     let mut prev: Hash = [0; 32];
     let mut time = 0;
-    let mut module: Hash = [0; 32];
+    let mut module = ModuleHash::default();
     let mut nonces: BTreeMap<Key, u64> = BTreeMap::new();
     // Each proposal's module, frozen when it opened.
-    let mut frozen: BTreeMap<u64, Hash> = BTreeMap::new();
+    let mut frozen: BTreeMap<u64, ModuleHash> = BTreeMap::new();
     for (i, bytes) in bundle.entries.iter().enumerate() {
         let i = i as u64;
         let err = |reason: String| BundleError {
@@ -418,7 +418,7 @@ fn in_memory(bundle: &Bundle) -> Result<Database> {
         let mut modules = txn.open_table(MODULES).map_err(StoreError::from)?;
         for m in &bundle.modules {
             modules
-                .insert(&module_hash(m), m.as_slice())
+                .insert(module_hash(m).as_bytes(), m.as_slice())
                 .map_err(StoreError::from)?;
         }
     }

@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Runtime;
 use crate::host_rules;
-use crate::id::TrustId;
+use crate::id::{ModuleHash, TrustId};
 use crate::model::{
     Action, Amendment, Asset, AssetKind, Ballot, Choice, ClassCounts, Clause, Disposal, Elector,
-    Hash, LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft,
-    ProposalStatus, StakeholderClass, Verdict, View, Vote, percent,
+    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus,
+    StakeholderClass, Verdict, View, Vote, percent,
 };
 
 /// The result of one conformance vector.
@@ -89,7 +89,7 @@ impl Setting {
 /// The synthetic trust the vectors run in.
 struct Bench<'a> {
     runtime: &'a Runtime,
-    module: &'a Hash,
+    module: &'a ModuleHash,
     charter: &'a [Parameter],
     setting: &'a Setting,
     members: Vec<Member>,
@@ -328,7 +328,7 @@ fn must_not_pass(clause: Clause, vector: String, run: Result<Run, String>) -> Ch
 /// with `charter`. Every vector runs (a failing one does not stop the others).
 pub fn conformance(
     runtime: &Runtime,
-    module: &Hash,
+    module: &ModuleHash,
     charter: &[Parameter],
     clauses: &[Clause],
     setting: &Setting,
@@ -340,7 +340,7 @@ pub fn conformance(
 /// fuel on every call costs one call per vector at most, and no more vectors after it).
 pub(crate) fn first_failure(
     runtime: &Runtime,
-    module: &Hash,
+    module: &ModuleHash,
     charter: &[Parameter],
     clauses: &[Clause],
     setting: &Setting,
@@ -352,7 +352,7 @@ pub(crate) fn first_failure(
 
 fn suite(
     runtime: &Runtime,
-    module: &Hash,
+    module: &ModuleHash,
     charter: &[Parameter],
     clauses: &[Clause],
     setting: &Setting,

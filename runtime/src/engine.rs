@@ -10,6 +10,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
 use crate::error::{EvalError, LoadError};
+use crate::id::ModuleHash;
 use crate::model::{Action, ActionKind, BylawInfo, BylawPre, Hash, Parameter, Verdict, View};
 use crate::native::NativeBylaw;
 
@@ -159,12 +160,12 @@ impl ResourceLimiter for Sandbox {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<Sandbox>,
-    cache: Mutex<HashMap<Hash, Arc<BylawPre<Sandbox>>>>,
+    cache: Mutex<HashMap<ModuleHash, Arc<BylawPre<Sandbox>>>>,
     /// What each (module, charter) opens to non-members (see
     /// [`Runtime::open_to_non_members`]).
     open_kinds: Mutex<HashMap<Hash, Vec<ActionKind>>>,
     /// Bylaws run natively instead of their component (tests only: see [`NativeBylaw`]).
-    natives: Mutex<HashMap<Hash, Arc<dyn NativeBylaw>>>,
+    natives: Mutex<HashMap<ModuleHash, Arc<dyn NativeBylaw>>>,
     profile: EngineProfile,
 }
 
@@ -178,8 +179,8 @@ impl std::fmt::Debug for Runtime {
 
 /// The blake3 hash a bylaw component is stored and logged under (plain blake3 of its bytes,
 /// so `b3sum` gives the same answer).
-pub fn module_hash(component: &[u8]) -> Hash {
-    *blake3::hash(component).as_bytes()
+pub fn module_hash(component: &[u8]) -> ModuleHash {
+    ModuleHash(*blake3::hash(component).as_bytes())
 }
 
 /// Turn wit-bindgen's output (a core module carrying its component type) into a component.
@@ -255,7 +256,7 @@ impl Runtime {
 
     /// Check and compile a component (never a precompiled artifact) and cache it under its
     /// hash. Returns the hash. Compiling an already-cached hash is free.
-    pub fn prepare(&self, component: &[u8]) -> Result<Hash, LoadError> {
+    pub fn prepare(&self, component: &[u8]) -> Result<ModuleHash, LoadError> {
         let hash = module_hash(component);
         if self
             .cache
@@ -335,14 +336,14 @@ impl Runtime {
     /// From now on, answer every call to the bylaw `hash` with `bylaw`, compiled natively
     /// from the same source, instead of its component: for running scenarios both ways. Native
     /// calls use no fuel and have no limits; a panic is reported as a trap.
-    pub fn run_natively(&self, hash: Hash, bylaw: Arc<dyn NativeBylaw>) {
+    pub fn run_natively(&self, hash: ModuleHash, bylaw: Arc<dyn NativeBylaw>) {
         self.natives
             .lock()
             .expect("native bylaw table lock poisoned")
             .insert(hash, bylaw);
     }
 
-    fn native(&self, hash: &Hash) -> Option<Arc<dyn NativeBylaw>> {
+    fn native(&self, hash: &ModuleHash) -> Option<Arc<dyn NativeBylaw>> {
         self.natives
             .lock()
             .expect("native bylaw table lock poisoned")
@@ -354,7 +355,7 @@ impl Runtime {
     /// `Ok(None)` when it exports none, `Ok(Some(Err(reason)))` when it refuses.
     pub fn migrate(
         &self,
-        hash: &Hash,
+        hash: &ModuleHash,
         previous: &[Parameter],
         proposed: &[Parameter],
     ) -> Result<Option<Result<Vec<Parameter>, String>>, EvalError> {
@@ -379,7 +380,7 @@ impl Runtime {
         result.map_err(|e| self.classify(&store, e))
     }
 
-    fn pre(&self, hash: &Hash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
+    fn pre(&self, hash: &ModuleHash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
         self.cache
             .lock()
             .expect("bylaw cache lock poisoned")
@@ -407,7 +408,7 @@ impl Runtime {
     /// Run the bylaw `hash` on `action` in a fresh instance, with the profile's fuel and limits.
     pub fn evaluate(
         &self,
-        hash: &Hash,
+        hash: &ModuleHash,
         view: &View,
         action: &Action,
     ) -> Result<Evaluation, EvalError> {
@@ -419,7 +420,7 @@ impl Runtime {
     /// (all of it when it ran out; none when the host could not start it).
     pub fn evaluate_metered(
         &self,
-        hash: &Hash,
+        hash: &ModuleHash,
         view: &View,
         action: &Action,
     ) -> (Result<Verdict, EvalError>, u64) {
@@ -444,10 +445,10 @@ impl Runtime {
     /// The kinds of action the bylaw `hash`, with `charter`, judges from non-members (its
     /// `describe`, remembered per module and charter: the rules in force and those frozen
     /// with pending proposals are few). A bylaw that fails to describe itself opens nothing.
-    pub fn open_to_non_members(&self, hash: &Hash, charter: &[Parameter]) -> Vec<ActionKind> {
+    pub fn open_to_non_members(&self, hash: &ModuleHash, charter: &[Parameter]) -> Vec<ActionKind> {
         const MAX_REMEMBERED: usize = 1_024;
         let mut h = blake3::Hasher::new_derive_key("cltd 2026-12 open kinds cache key v1");
-        h.update(hash);
+        h.update(hash.as_slice());
         h.update(&postcard::to_stdvec(charter).expect("in-memory encoding cannot fail"));
         let key = *h.finalize().as_bytes();
         if let Some(kinds) = self
@@ -471,7 +472,11 @@ impl Runtime {
     }
 
     /// Ask the bylaw `hash` to describe itself under `charter`.
-    pub fn describe(&self, hash: &Hash, charter: &[Parameter]) -> Result<BylawInfo, EvalError> {
+    pub fn describe(
+        &self,
+        hash: &ModuleHash,
+        charter: &[Parameter],
+    ) -> Result<BylawInfo, EvalError> {
         if let Some(native) = self.native(hash) {
             return contain(|| native.describe(charter));
         }

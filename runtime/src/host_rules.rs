@@ -10,8 +10,9 @@
 
 use crate::clock::utc;
 use crate::error::{EvalError, LifecycleError, RefusalError};
+use crate::id::ModuleHash;
 use crate::model::{
-    Action, Amendment, Ballot, Clause, Constitution, Denial, Effect, Elector, Grant, Hash, Key,
+    Action, Amendment, Ballot, Clause, Constitution, Denial, Effect, Elector, Grant, Key,
     LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy,
     Verdict, View,
 };
@@ -85,8 +86,10 @@ pub(crate) fn check_params(params: &[Parameter]) -> Result<(), RefusalError> {
 }
 
 /// The module hash an amendment names.
-pub(crate) fn amendment_module(a: &Amendment) -> Result<Hash, RefusalError> {
-    crate::model::parse_hash(&a.module)
+pub(crate) fn amendment_module(a: &Amendment) -> Result<ModuleHash, RefusalError> {
+    a.module
+        .parse()
+        .ok()
         .ok_or_else(|| invalid("an amendment names its module by a 64-digit hex blake3 hash"))
 }
 
@@ -146,7 +149,7 @@ pub(crate) fn who(state: &TrustState, key: &[u8]) -> String {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rules<'a> {
     /// The bylaw module that judges it.
-    pub module: &'a Hash,
+    pub module: &'a ModuleHash,
     /// The charter it runs with.
     pub charter: &'a [Parameter],
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineProfile;
 use crate::error::StoreError;
-use crate::id::TrustId;
+use crate::id::{ModuleHash, TrustId};
 use crate::model::{Charter, Effect, Hash, Key, Verdict};
 
 /// Version of the entry encoding written by this runtime.
@@ -53,7 +53,7 @@ pub struct Genesis {
     /// The charter.
     pub charter: Charter,
     /// Hash of the bylaw component in force from the start.
-    pub module: Hash,
+    pub module: ModuleHash,
     /// How bylaws are run.
     pub engine: EngineProfile,
     /// The host's ed25519 key, which signs the log's checkpoints. Part of the trust id, so
@@ -90,7 +90,7 @@ pub struct TransitionRecord {
     /// The signed transition exactly as submitted (canonical envelope bytes).
     pub signed: Vec<u8>,
     /// Hash of the bylaw component that judged it.
-    pub module: Hash,
+    pub module: ModuleHash,
     /// The bylaw's verdict (a denial is a decision, and is logged).
     pub verdict: Verdict,
     /// What the transition did (empty for a denial).
@@ -157,7 +157,7 @@ mod tests {
                 assets: vec![],
                 entrenched: vec![],
             },
-            module: [1; 32],
+            module: ModuleHash([1; 32]),
             engine: EngineProfile::default(),
             host_key: [2; 32],
             predecessor: None,

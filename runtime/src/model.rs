@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::id::ModuleHash;
+
 #[allow(missing_docs, clippy::all)]
 mod bindings {
     wasmtime::component::bindgen!({
@@ -102,7 +104,7 @@ pub fn percent(part: u64, whole: u64) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Constitution {
     /// Hash of the bylaw component in force.
-    pub module: Hash,
+    pub module: ModuleHash,
     /// Charter parameters passed to it with every action.
     pub charter: Vec<Parameter>,
     /// Entrenched clauses, in canonical order.
@@ -234,7 +236,7 @@ pub enum Effect {
     /// An amendment activated: these rules are in force from the next transition on.
     BylawsAmended {
         /// Hash of the bylaw component now in force.
-        module: Hash,
+        module: ModuleHash,
         /// The charter it runs with (after its `migrate`, if any).
         charter: Vec<Parameter>,
         /// The entrenched clauses from now on.

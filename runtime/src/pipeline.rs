@@ -10,6 +10,7 @@ use crate::conformance::{Setting, first_failure};
 use crate::engine::Runtime;
 use crate::error::{CharterError, RefusalError, Result};
 use crate::host_rules;
+use crate::id::ModuleHash;
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
 use crate::model::{Action, Charter, Hash, Key, ProposalBody, Verdict};
 use crate::state::{Change, TrustState, changes_digest};
@@ -252,7 +253,7 @@ pub(crate) fn check_charter(charter: &Charter) -> Result<(), CharterError> {
 /// keep, and never starts with rules its bylaw cannot read.
 pub(crate) fn check_founding(
     runtime: &Runtime,
-    module: &Hash,
+    module: &ModuleHash,
     state: &TrustState,
 ) -> Result<(), CharterError> {
     match amendment::charter_problems(runtime, module, &state.charter) {

@@ -14,6 +14,7 @@ use crate::conformance::{CheckResult, Setting, conformance};
 use crate::engine::Runtime;
 use crate::error::{Result, StoreError};
 use crate::host_rules;
+use crate::id::ModuleHash;
 use crate::log::{Entry, EntryBody, entry_hash};
 use crate::model::Constitution;
 use crate::model::{Action, Effect, Hash, Key, Outcome, Parameter, Verdict};
@@ -139,7 +140,7 @@ pub struct Difference {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImpactPreview {
     /// The candidate module.
-    pub module: Hash,
+    pub module: ModuleHash,
     /// The charter the amendment proposes.
     pub proposed: Vec<Parameter>,
     /// The charter the candidate would run with (after its `migrate`).
@@ -195,7 +196,7 @@ pub fn preview(
     runtime: &Runtime,
     db: &impl ReadableDatabase,
     now: &TrustState,
-    module: &Hash,
+    module: &ModuleHash,
     proposed: &[Parameter],
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImpactPreview> {

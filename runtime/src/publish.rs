@@ -8,9 +8,10 @@ use crate::bundle::{Bundle, Manifest};
 use crate::checkpoint::{Checkpoint, SignedNote, origin};
 use crate::error::{CheckpointError, Error, LoadError, Result, StoreError};
 use crate::host_rules;
+use crate::id::ModuleHash;
 use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
 use crate::merkle;
-use crate::model::{Action, Hash, ProposalBody, ProposalState};
+use crate::model::{Action, ProposalBody, ProposalState};
 use crate::schema::*;
 use crate::store::{read_entries, read_module};
 use crate::transition::SignedTransition;
@@ -150,7 +151,7 @@ impl Trust {
         }];
         for (number, p) in &self.state.proposals {
             if let (ProposalBody::AmendBylaws(a), Some(at)) = (&p.proposal.body, p.executed_at) {
-                let module = crate::model::parse_hash(&a.module).ok_or_else(|| {
+                let module = a.module.parse::<ModuleHash>().map_err(|_| {
                     StoreError::Corrupt(format!(
                         "executed amendment {} names module `{}`, not a hash",
                         number, a.module
@@ -236,19 +237,19 @@ impl Trust {
     }
 
     /// The stored bytes of the bylaw component `hash`.
-    pub fn module_bytes(&self, hash: &Hash) -> Result<Option<Vec<u8>>> {
+    pub fn module_bytes(&self, hash: &ModuleHash) -> Result<Option<Vec<u8>>> {
         Ok(read_module(&self.db, hash)?)
     }
 
     /// Every stored bylaw component (in force, past, or uploaded as a candidate): its hash and
     /// size in bytes, in hash order.
-    pub fn stored_modules(&self) -> Result<Vec<(Hash, usize)>> {
+    pub fn stored_modules(&self) -> Result<Vec<(ModuleHash, usize)>> {
         let txn = self.db.begin_read()?;
         let modules = txn.open_table(MODULES).map_err(StoreError::from)?;
         let mut out = Vec::new();
         for row in modules.iter().map_err(StoreError::from)? {
             let (k, v) = row.map_err(StoreError::from)?;
-            out.push((*k.value(), v.value().len()));
+            out.push((ModuleHash(*k.value()), v.value().len()));
         }
         Ok(out)
     }
@@ -327,7 +328,7 @@ pub struct LogProof {
 #[derive(Debug, Clone)]
 pub struct InForce<'a> {
     /// The module's hash.
-    pub module: Hash,
+    pub module: ModuleHash,
     /// When it came into force (host time, seconds).
     pub since: u64,
     /// The amendment that put it in force.

@@ -6,7 +6,7 @@ use redb::ReadableDatabase;
 
 use crate::engine::Runtime;
 use crate::error::{Error, LoadError, Result, StoreError};
-use crate::id::TrustId;
+use crate::id::{ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, entry_hash_of};
 use crate::model::Hash;
 use crate::pipeline::{Mode, advance, genesis_state, judge};
@@ -44,7 +44,7 @@ pub struct VerifyReport {
     /// Transitions the bylaws denied.
     pub denied: u64,
     /// Modules put in force (at genesis and by amendments), in order of first use.
-    pub modules: Vec<Hash>,
+    pub modules: Vec<ModuleHash>,
     /// False when the log was written under a different engine profile (fuel figures are
     /// then not compared).
     pub engine_matches: bool,
@@ -314,7 +314,7 @@ pub(crate) fn replay(
 fn load(
     db: &impl ReadableDatabase,
     runtime: &Runtime,
-    hash: &Hash,
+    hash: &ModuleHash,
 ) -> std::result::Result<(), String> {
     let bytes = match read_intact_module(db, hash) {
         Ok(Some(b)) => b,

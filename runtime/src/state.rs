@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::TrustId;
+use crate::id::{ModuleHash, TrustId};
 use crate::model::{
     Asset, ClassCounts, Clause, Constitution, Grant, Hash, Key, Member, Parameter, ProposalState,
 };
@@ -72,7 +72,7 @@ pub struct TrustState {
     /// Charter parameters, passed to the bylaw with every action.
     pub charter: Vec<Parameter>,
     /// Hash of the active bylaw component.
-    pub module: Hash,
+    pub module: ModuleHash,
     /// Entrenched clauses, in canonical order.
     pub entrenched: Vec<Clause>,
     /// Members by key.

@@ -8,7 +8,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::engine::module_hash;
 use crate::error::{LoadError, Result, StoreError};
-use crate::id::TrustId;
+use crate::id::{ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, encode};
 use crate::model::{Constitution, Hash, Parameter};
 use crate::schema::*;
@@ -252,7 +252,7 @@ pub(crate) fn read_preview<T: DeserializeOwned>(
 /// Read a stored module and check that its bytes still hash to `hash` (`None` if absent).
 pub(crate) fn read_intact_module(
     db: &impl ReadableDatabase,
-    hash: &Hash,
+    hash: &ModuleHash,
 ) -> Result<Option<Vec<u8>>> {
     let Some(bytes) = read_module(db, hash)? else {
         return Ok(None);
@@ -271,11 +271,11 @@ pub(crate) fn read_intact_module(
 /// Read a stored module's bytes.
 pub(crate) fn read_module(
     db: &impl ReadableDatabase,
-    hash: &Hash,
+    hash: &ModuleHash,
 ) -> Result<Option<Vec<u8>>, StoreError> {
     let txn = db.begin_read()?;
     let modules = txn.open_table(MODULES)?;
-    Ok(modules.get(hash)?.map(|v| v.value().to_vec()))
+    Ok(modules.get(hash.as_bytes())?.map(|v| v.value().to_vec()))
 }
 
 /// A write transaction as every write to a trust's store uses it: two-phase commit (the
@@ -289,9 +289,9 @@ pub(crate) fn durable_write(db: &Database) -> Result<redb::WriteTransaction, Sto
 }
 
 /// The key a preview is stored under: the candidate and the charter it proposes.
-pub fn preview_key(module: &Hash, proposed: &[Parameter]) -> Hash {
+pub fn preview_key(module: &ModuleHash, proposed: &[Parameter]) -> Hash {
     let mut h = blake3::Hasher::new_derive_key("cltd 2026-11 impact preview key v1");
-    h.update(module);
+    h.update(module.as_slice());
     h.update(&postcard::to_stdvec(proposed).expect("in-memory encoding cannot fail"));
     *h.finalize().as_bytes()
 }

@@ -9,8 +9,8 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RefusalError;
-use crate::id::TrustId;
-use crate::model::{Action, Hash, Key};
+use crate::id::{ModuleHash, TrustId};
+use crate::model::{Action, Key};
 
 /// The domain separator prefixed to every signed transition body.
 pub const TRANSITION_DOMAIN: &[u8] = b"cltd/transition/v1\0";
@@ -173,13 +173,13 @@ pub struct UploadSignature {
     pub signature: Vec<u8>,
 }
 
-fn upload_message(trust: &TrustId, module: &Hash) -> Vec<u8> {
+fn upload_message(trust: &TrustId, module: &ModuleHash) -> Vec<u8> {
     [UPLOAD_DOMAIN, trust.as_slice(), module.as_slice()].concat()
 }
 
 impl UploadSignature {
     /// Sign the upload of `module` to `trust` as `keypair`.
-    pub fn sign(keypair: &Keypair, trust: TrustId, module: Hash) -> UploadSignature {
+    pub fn sign(keypair: &Keypair, trust: TrustId, module: ModuleHash) -> UploadSignature {
         UploadSignature {
             signer: keypair.public(),
             signature: keypair
@@ -191,7 +191,7 @@ impl UploadSignature {
     }
 
     /// Verify it for `module` on `trust` (strict ed25519).
-    pub fn verify(&self, trust: &TrustId, module: &Hash) -> Result<(), RefusalError> {
+    pub fn verify(&self, trust: &TrustId, module: &ModuleHash) -> Result<(), RefusalError> {
         let bad = || RefusalError::BadSignature(hex::encode(self.signer));
         let key = VerifyingKey::from_bytes(&self.signer).map_err(|_| bad())?;
         let sig = Signature::from_slice(&self.signature).map_err(|_| bad())?;
@@ -264,14 +264,18 @@ mod tests {
     #[test]
     fn upload_signatures_bind_the_trust_and_the_module() {
         let kp = Keypair::from_secret([7; 32]);
-        let sig = UploadSignature::sign(&kp, TrustId([1; 32]), [2; 32]);
-        sig.verify(&TrustId([1; 32]), &[2; 32]).unwrap();
-        assert!(sig.verify(&TrustId([1; 32]), &[3; 32]).is_err());
-        assert!(sig.verify(&TrustId([4; 32]), &[2; 32]).is_err());
+        let sig = UploadSignature::sign(&kp, TrustId([1; 32]), ModuleHash([2; 32]));
+        sig.verify(&TrustId([1; 32]), &ModuleHash([2; 32])).unwrap();
+        assert!(sig.verify(&TrustId([1; 32]), &ModuleHash([3; 32])).is_err());
+        assert!(sig.verify(&TrustId([4; 32]), &ModuleHash([2; 32])).is_err());
         // Not interchangeable with a transition signature over the same bytes.
         let mut forged = sig.clone();
         forged.signature[0] ^= 1;
-        assert!(forged.verify(&TrustId([1; 32]), &[2; 32]).is_err());
+        assert!(
+            forged
+                .verify(&TrustId([1; 32]), &ModuleHash([2; 32]))
+                .is_err()
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
-use crate::id::TrustId;
+use crate::id::{ModuleHash, TrustId};
 use crate::keyfile::{read_secret_key, write_secret_key};
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, Predecessor, encode, entry_hash};
 use crate::model::{
@@ -55,7 +55,7 @@ pub struct Receipt {
     /// Fuel the bylaw used.
     pub fuel: u64,
     /// Hash of the bylaw component that judged it.
-    pub module: Hash,
+    pub module: ModuleHash,
     /// The signer.
     pub signer: Key,
     /// The action judged.
@@ -225,7 +225,7 @@ impl Trust {
             drop(meta);
             txn.open_table(PREVIEWS)?;
             txn.open_table(MODULES)?
-                .insert(&module, component.as_slice())?;
+                .insert(module.as_bytes(), component.as_slice())?;
             txn.open_table(LOG)?
                 .insert(0, entry.to_bytes().as_slice())?;
             // Opening every table creates it, so readers never meet a missing one.
@@ -327,7 +327,7 @@ impl Trust {
         }
         trust.load_module(&trust.state.module)?;
         // Pending proposals are judged by the module they were opened under.
-        let frozen: std::collections::BTreeSet<Hash> = trust
+        let frozen: std::collections::BTreeSet<ModuleHash> = trust
             .state
             .proposals
             .values()
@@ -398,7 +398,7 @@ impl Trust {
     /// Load the stored module `hash` into the engine, checking that its bytes hash to `hash`.
     /// The bytes are re-hashed even when the engine has the module cached, so a swapped store
     /// is always noticed.
-    pub fn load_module(&self, hash: &Hash) -> Result<()> {
+    pub fn load_module(&self, hash: &ModuleHash) -> Result<()> {
         let bytes = read_intact_module(&self.db, hash)?
             .ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
         self.runtime.prepare(&bytes)?;
@@ -660,7 +660,7 @@ impl Trust {
         if new {
             self.write(|txn| {
                 txn.open_table(MODULES)?
-                    .insert(&hash, component.as_slice())?;
+                    .insert(hash.as_bytes(), component.as_slice())?;
                 Ok(())
             })?;
         }
@@ -678,7 +678,7 @@ impl Trust {
     /// them may open and members can read it. Replaces an older preview of the same pair.
     pub fn preview_amendment(
         &self,
-        module: &Hash,
+        module: &ModuleHash,
         proposed: &[Parameter],
     ) -> Result<ImpactPreview> {
         self.preview_amendment_with(module, proposed, &mut |_, _| {})
@@ -688,7 +688,7 @@ impl Trust {
     /// re-judged.
     pub fn preview_amendment_with(
         &self,
-        module: &Hash,
+        module: &ModuleHash,
         proposed: &[Parameter],
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<ImpactPreview> {
@@ -712,7 +712,7 @@ impl Trust {
     /// The stored impact preview of `module` with the `proposed` charter, if one was made.
     pub fn stored_preview(
         &self,
-        module: &Hash,
+        module: &ModuleHash,
         proposed: &[Parameter],
     ) -> Result<Option<ImpactPreview>> {
         Ok(read_preview(&self.db, &preview_key(module, proposed))?)

@@ -2,8 +2,9 @@
 //! activation (with `migrate`), and replay across module versions.
 
 use cltd_runtime::{
-    Action, Amendment, Choice, Clause, Effect, Error, Hash, Judgement, LifecycleError, LoadError,
-    Outcome, Parameter, ProposalBody, ProposalDraft, RefusalError, UploadSignature, Vote, verify,
+    Action, Amendment, Choice, Clause, Effect, Error, Judgement, LifecycleError, LoadError,
+    ModuleHash, Outcome, Parameter, ProposalBody, ProposalDraft, RefusalError, UploadSignature,
+    Vote, verify,
 };
 
 use crate::support::{DAY, Harness, bylaw, runtime};
@@ -25,15 +26,19 @@ pub(crate) fn upload_as(
 ) -> Result<cltd_runtime::Upload, Error> {
     let kp = h.key(who);
     let hash = cltd_runtime::to_component(wasm).map(|c| cltd_runtime::module_hash(&c));
-    let approval = UploadSignature::sign(&kp, h.trust.id(), hash.unwrap_or([0; 32]));
+    let approval = UploadSignature::sign(&kp, h.trust.id(), hash.unwrap_or_default());
     h.trust.upload_module(wasm, &approval)
 }
 
-pub(crate) fn upload(h: &mut Harness, name: &str) -> Hash {
+pub(crate) fn upload(h: &mut Harness, name: &str) -> ModuleHash {
     upload_as(h, "r1", &bylaw(name)).unwrap().hash
 }
 
-pub(crate) fn amendment(module: &Hash, charter: Vec<Parameter>, releases: &[&str]) -> ProposalBody {
+pub(crate) fn amendment(
+    module: &ModuleHash,
+    charter: Vec<Parameter>,
+    releases: &[&str],
+) -> ProposalBody {
     ProposalBody::AmendBylaws(Amendment {
         module: hex::encode(module),
         charter,
@@ -84,7 +89,7 @@ pub(crate) fn close(h: &mut Harness, id: u64) -> Outcome {
 const ALL: [&str; 9] = ["r1", "r2", "r3", "c1", "c2", "c3", "p1", "p2", "p3"];
 
 /// Preview, propose, vote (7 yes, 2 no), wait out the window and close: a passed amendment.
-fn pass(h: &mut Harness, module: &Hash, charter: Vec<Parameter>) -> u64 {
+fn pass(h: &mut Harness, module: &ModuleHash, charter: Vec<Parameter>) -> u64 {
     let preview = h.trust.preview_amendment(module, &charter).unwrap();
     assert!(preview.conforms(), "{:?}", preview.conformance);
     let id = open(h, draft(amendment(module, charter, &[]), 30));
@@ -204,7 +209,7 @@ fn an_amendment_passes_after_its_timelock_and_the_new_rules_decide() {
     let txn = h.trust.database().begin_write().unwrap();
     txn.open_table(MODULES)
         .unwrap()
-        .insert(&reasoned, hostile.as_slice())
+        .insert(reasoned.as_bytes(), hostile.as_slice())
         .unwrap();
     txn.commit().unwrap();
     let d = verify(h.trust.database(), &runtime())
@@ -269,7 +274,7 @@ fn bad_uploads_are_refused_and_store_nothing() {
     let err = upload_as(&mut h, "stranger", &reasoned).unwrap_err();
     assert!(err.to_string().contains("only members may upload"), "{err}");
     let kp = h.key("r1");
-    let wrong = UploadSignature::sign(&kp, h.trust.id(), [9; 32]);
+    let wrong = UploadSignature::sign(&kp, h.trust.id(), ModuleHash([9; 32]));
     let err = h.trust.upload_module(&reasoned, &wrong).unwrap_err();
     assert!(
         matches!(err, Error::Refused(RefusalError::BadSignature(_))),
@@ -345,7 +350,7 @@ fn a_bait_and_switch_is_refused_at_execution() {
     let txn = h.trust.database().begin_write().unwrap();
     txn.open_table(MODULES)
         .unwrap()
-        .insert(&reasoned, other.as_slice())
+        .insert(reasoned.as_bytes(), other.as_slice())
         .unwrap();
     txn.commit().unwrap();
     let before = h.trust.dump().unwrap();

@@ -816,7 +816,7 @@ fn reading_commands_do_not_load_the_bylaw() {
     let txn = db.begin_write().unwrap();
     txn.open_table(redb::TableDefinition::<&[u8; 32], &[u8]>::new("modules"))
         .unwrap()
-        .insert(&module, b"not the bylaw".as_slice())
+        .insert(module.as_bytes(), b"not the bylaw".as_slice())
         .unwrap();
     txn.commit().unwrap();
     drop(db);

@@ -36,7 +36,7 @@ fn genesis() -> Entry {
                 assets: vec![],
                 entrenched: Clause::ALL.to_vec(),
             },
-            module: [0xab; 32],
+            module: cltd_runtime::ModuleHash([0xab; 32]),
             engine: EngineProfile {
                 wasmtime: "48.0.8".into(),
                 ..EngineProfile::default()
@@ -68,7 +68,7 @@ fn transition(prev: [u8; 32], trust: cltd_runtime::TrustId) -> Entry {
         time: 1_800_000_060,
         body: EntryBody::Transition(TransitionRecord {
             signed: signed.to_bytes(),
-            module: [0xab; 32],
+            module: cltd_runtime::ModuleHash([0xab; 32]),
             verdict: Verdict::Allow(Allowance {
                 decision: Some(Decision {
                     outcome: Outcome::Passed,

@@ -33,7 +33,7 @@ const NO: [&str; 2] = ["r2", "r3"];
 
 /// Amend to `minimal` (which refuses to open disposals and amendments, so it passes every
 /// conformance vector) with 6–2 ballots, and execute it after the timelock.
-fn adopt_minimal(h: &mut Harness) -> [u8; 32] {
+fn adopt_minimal(h: &mut Harness) -> cltd_runtime::ModuleHash {
     let minimal = upload(h, "minimal");
     let preview = h.trust.preview_amendment(&minimal, &[]).unwrap();
     assert!(preview.conforms(), "{:?}", preview.conformance);

@@ -257,7 +257,7 @@ pub(crate) fn propose(ctx: &mut Ctx, args: ProposeArgs) -> Result<i32> {
         } => {
             let current = setup::open_for_reading(&dir)?.state().charter.clone();
             ProposalBody::AmendBylaws(Amendment {
-                module: hex::encode(super::amend::parse_hash(&module)?),
+                module: module.parse::<cltd_runtime::ModuleHash>()?.to_hex(),
                 charter: super::amend::proposed_charter(&current, &set, &unset)?,
                 releases: release,
             })

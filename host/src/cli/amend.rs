@@ -9,15 +9,15 @@ use super::context::{advance, progress};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use cltd_runtime::{
-    Hash, ImpactPreview, Parameter, ProposalBody, SystemClock, TrustState, UploadSignature,
-    module_hash, to_component,
+    Hash, ImpactPreview, ModuleHash, Parameter, ProposalBody, SystemClock, TrustState,
+    UploadSignature, module_hash, to_component,
 };
 use serde_json::json;
 
 use crate::keyring::Keyring;
 use crate::{render, setup};
 
-/// Parse a 64-digit hex module hash.
+/// Parse 64 hex digits (a key, say).
 pub fn parse_hash(text: &str) -> Result<Hash> {
     cltd_runtime::parse_hash(text)
         .with_context(|| format!("`{text}` is not a 64-digit hex blake3 hash"))
@@ -97,7 +97,7 @@ pub fn preview(
     unset: &[String],
     json: bool,
 ) -> Result<i32> {
-    let module = parse_hash(module)?;
+    let module: ModuleHash = module.parse()?;
     let trust = setup::open(dir, Box::new(SystemClock))?;
     let proposed = proposed_charter(&trust.state().charter, set, unset)?;
     let bar = progress("re-judging the log")?;
@@ -125,7 +125,7 @@ pub fn show(out: &mut dyn Write, dir: &Path, proposal: u64, json: bool) -> Resul
             p.proposal.body.kind()
         );
     };
-    let module = parse_hash(&a.module)?;
+    let module: ModuleHash = a.module.parse()?;
     let report = trust
         .stored_preview(&module, &a.charter)?
         .context("no impact preview is stored for this amendment (run `cltd amend preview`)")?;

@@ -313,7 +313,7 @@ pub(crate) fn bylaws(
             explain,
         } => return bylaws_test(out, &crate_dir, wasm, scenarios, explain, json),
         BylawsCommand::VerifySource { crate_dir, hash } => {
-            let expected = super::amend::parse_hash(&hash)?;
+            let expected: cltd_runtime::ModuleHash = hash.parse()?;
             let dest = tempfile::tempdir()?;
             let built = guest::build(&crate_dir, Some(dest.path()))?;
             let matches = built.hash == expected;

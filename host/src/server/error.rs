@@ -96,9 +96,9 @@ pub fn status_of(code: &str) -> StatusCode {
 }
 
 /// A hash, key or trust id in a path or query: 64 hex digits, else 400 `bad-query`.
-pub fn parse_hash_param(text: &str) -> Result<[u8; 32], ApiError> {
-    cltd_runtime::parse_hash(text)
-        .ok_or_else(|| ApiError::bad_query(format!("`{text}` is not 64 hex digits")))
+pub fn parse_hash_param<T: std::str::FromStr>(text: &str) -> Result<T, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_query(format!("`{text}` is not 64 hex digits")))
 }
 
 impl From<Error> for ApiError {

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::Response;
-use cltd_runtime::{ProposalBody, Trust, TrustState};
+use cltd_runtime::{ModuleHash, ProposalBody, Trust, TrustState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
@@ -391,7 +391,7 @@ pub async fn modules(
     with_trust(&hub, &id, |t| Ok(axum::Json(modules_json(t)?)))
 }
 
-fn stored(t: &Trust, hash: &[u8; 32]) -> Result<Vec<u8>, ApiError> {
+fn stored(t: &Trust, hash: &ModuleHash) -> Result<Vec<u8>, ApiError> {
     t.module_bytes(hash)?
         .ok_or_else(|| ApiError::not_found(format!("no module {} is stored", hex::encode(hash))))
 }
@@ -407,7 +407,7 @@ pub async fn module(
     State(hub): State<Shared>,
     UrlPath((id, hash)): UrlPath<(String, String)>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let hash = parse_hash_param(&hash)?;
+    let hash: ModuleHash = parse_hash_param(&hash)?;
     let hub = hub.clone();
     tokio::task::spawn_blocking(move || {
         with_trust(&hub, &id, |t| {
@@ -493,7 +493,7 @@ pub async fn proposal_preview(
                 p.proposal.body.kind()
             )));
         };
-        let module = parse_hash_param(&a.module)?;
+        let module: ModuleHash = parse_hash_param(&a.module)?;
         let report = t
             .stored_preview(&module, &a.charter)?
             .ok_or_else(|| ApiError::not_found("no impact preview is stored for this amendment"))?;

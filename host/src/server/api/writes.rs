@@ -207,7 +207,7 @@ pub async fn preview(
     UrlPath((id, hash)): UrlPath<(String, String)>,
     body: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let module = parse_hash_param(&hash)?;
+    let module: cltd_runtime::ModuleHash = parse_hash_param(&hash)?;
     let changes: CharterChanges = if body.is_empty() {
         CharterChanges::default()
     } else {

@@ -82,7 +82,10 @@ impl BylawsPage {
             let ProposalBody::AmendBylaws(a) = &p.proposal.body else {
                 continue;
             };
-            let preview = cltd_runtime::parse_hash(&a.module)
+            let preview = a
+                .module
+                .parse::<cltd_runtime::ModuleHash>()
+                .ok()
                 .and_then(|m| t.stored_preview(&m, &a.charter).ok().flatten())
                 .map(|r| crate::render::preview_text(s, &r));
             amendments.push(AmendmentRow {
