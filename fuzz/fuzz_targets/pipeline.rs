@@ -41,7 +41,7 @@ struct Fixture {
     /// The founded store's file, loaded into memory for every run.
     store: Vec<u8>,
     keys: Vec<Keypair>,
-    trust_id: [u8; 32],
+    trust_id: cltd_runtime::TrustId,
 }
 
 fn fixture() -> &'static Fixture {
@@ -303,7 +303,7 @@ fn tamper(fx: &Fixture, script: &mut Script, actor: usize, seq: u64, action: Act
         }
         3 => {
             let mut other = fx.trust_id;
-            other[0] ^= 1;
+            other.0[0] ^= 1;
             SignedTransition::sign(key, other, seq, action).to_bytes()
         }
         _ => {

@@ -18,10 +18,10 @@ use crate::bundle::{Bundle, BundleError, Location, Manifest};
 use crate::checkpoint::{Checkpoint, SignedNote, origin};
 use crate::engine::{Runtime, module_hash};
 use crate::error::{Result, StoreError};
-use crate::id::{ModuleHash, TrustId};
+use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
 use crate::merkle::{self, TreeHash};
-use crate::model::{Effect, Hash, Key};
+use crate::model::{Effect, Key};
 use crate::replay::replay;
 use crate::schema::{LOG, MODULES};
 use crate::state::TrustState;
@@ -277,7 +277,7 @@ fn light(
         .iter()
         .map(|m| (module_hash(m), ()))
         .collect();
-    let mut prev: Hash = [0; 32];
+    let mut prev = EntryHash::default();
     let mut time = 0;
     let mut module = ModuleHash::default();
     let mut nonces: BTreeMap<Key, u64> = BTreeMap::new();

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineProfile;
 use crate::error::StoreError;
-use crate::id::{ModuleHash, TrustId};
+use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::model::{Charter, Effect, Hash, Key, Verdict};
 
 /// Version of the entry encoding written by this runtime.
@@ -29,7 +29,7 @@ pub struct Entry {
     /// Position in the log, from 0.
     pub index: u64,
     /// Hash of the previous entry (zeros for the genesis entry).
-    pub prev: Hash,
+    pub prev: EntryHash,
     /// Host time, seconds since the Unix epoch; never decreases along the log.
     pub time: u64,
     /// What happened.
@@ -72,7 +72,7 @@ pub struct Predecessor {
     /// Entries in its log.
     pub size: u64,
     /// Hash of its last entry.
-    pub head: Hash,
+    pub head: EntryHash,
 }
 
 impl Genesis {
@@ -106,17 +106,17 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// The hash of `entry`, which the next entry stores as `prev`.
-pub fn entry_hash(entry: &Entry) -> Hash {
+pub fn entry_hash(entry: &Entry) -> EntryHash {
     entry_hash_of(&encode(entry))
 }
 
 /// The hash of an entry's stored bytes, without decoding them: [`entry_hash`] of the entry
 /// they encode. The log is its bytes: bytes that decode to the same entry in another
 /// encoding hash differently, so they break the chain and the signed Merkle root.
-pub fn entry_hash_of(bytes: &[u8]) -> Hash {
+pub fn entry_hash_of(bytes: &[u8]) -> EntryHash {
     let mut h = blake3::Hasher::new_derive_key(ENTRY_HASH_CONTEXT);
     h.update(bytes);
-    *h.finalize().as_bytes()
+    EntryHash(*h.finalize().as_bytes())
 }
 
 impl Entry {
@@ -168,7 +168,7 @@ mod tests {
         Entry {
             format: ENTRY_FORMAT,
             index: 0,
-            prev: [0; 32],
+            prev: EntryHash::default(),
             time: 5,
             body: EntryBody::Genesis(genesis(0)),
         }
@@ -188,7 +188,7 @@ mod tests {
         changed.time += 1;
         assert_ne!(entry_hash(&changed), base);
         let mut changed = e.clone();
-        changed.prev[31] = 1;
+        changed.prev.0[31] = 1;
         assert_ne!(entry_hash(&changed), base);
         let mut changed = e;
         changed.index = 1;

@@ -58,7 +58,7 @@ fn threads_for(n: usize) -> usize {
 /// with the entry hash taken over the bytes ([`crate::entry_hash_of`]). Long logs are
 /// hashed on every core.
 pub fn entry_leaves<E: AsRef<[u8]> + Sync>(entries: &[E]) -> Vec<TreeHash> {
-    let leaf = |e: &E| leaf_hash(&crate::log::entry_hash_of(e.as_ref()));
+    let leaf = |e: &E| leaf_hash(crate::log::entry_hash_of(e.as_ref()).as_slice());
     let threads = threads_for(entries.len());
     if threads == 1 {
         return entries.iter().map(leaf).collect();
@@ -300,7 +300,7 @@ mod tests {
             .collect();
         let serial: Vec<TreeHash> = entries
             .iter()
-            .map(|e| leaf_hash(&crate::log::entry_hash_of(e)))
+            .map(|e| leaf_hash(crate::log::entry_hash_of(e).as_slice()))
             .collect();
         assert_eq!(entry_leaves(&entries), serial);
         assert_eq!(root(&serial), serial_root(&serial));

@@ -10,9 +10,9 @@ use crate::conformance::{Setting, first_failure};
 use crate::engine::Runtime;
 use crate::error::{CharterError, RefusalError, Result};
 use crate::host_rules;
-use crate::id::ModuleHash;
+use crate::id::{EntryHash, ModuleHash};
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
-use crate::model::{Action, Charter, Hash, Key, ProposalBody, Verdict};
+use crate::model::{Action, Charter, Key, ProposalBody, Verdict};
 use crate::state::{Change, TrustState, changes_digest};
 use crate::store::{has_preview, preview_key};
 use crate::transition::CheckedTransition;
@@ -162,7 +162,10 @@ pub(crate) fn judge_checked(
 }
 
 /// Apply a judged entry to `state`; returns what undoes it.
-pub(crate) fn advance(state: &mut TrustState, judged: &Judged) -> (Vec<Change>, (u64, Hash, u64)) {
+pub(crate) fn advance(
+    state: &mut TrustState,
+    judged: &Judged,
+) -> (Vec<Change>, (u64, EntryHash, u64)) {
     let before = (state.size, state.head, state.time);
     let undo = state.apply_all(&judged.changes);
     state.size += 1;

@@ -14,10 +14,10 @@ use crate::conformance::{CheckResult, Setting, conformance};
 use crate::engine::Runtime;
 use crate::error::{Result, StoreError};
 use crate::host_rules;
-use crate::id::ModuleHash;
+use crate::id::{EntryHash, ModuleHash};
 use crate::log::{Entry, EntryBody, entry_hash};
 use crate::model::Constitution;
-use crate::model::{Action, Effect, Hash, Key, Outcome, Parameter, Verdict};
+use crate::model::{Action, Effect, Key, Outcome, Parameter, Verdict};
 use crate::pipeline::genesis_state;
 use crate::schema::LOG;
 use crate::state::{TrustState, changes_digest};
@@ -148,7 +148,7 @@ pub struct ImpactPreview {
     /// Log entries covered (the log's size when the preview ran).
     pub entries: u64,
     /// Hash of the last entry covered.
-    pub head: Hash,
+    pub head: EntryHash,
     /// Transitions re-judged.
     pub transitions: u64,
     /// The first [`MAX_LISTED_DIFFERENCES`] differences, in log order.
@@ -209,7 +209,7 @@ pub fn preview(
         proposed: proposed.to_vec(),
         charter: charter.clone(),
         entries: 0,
-        head: [0; 32],
+        head: EntryHash::default(),
         transitions: 0,
         differences: Vec::new(),
         differing: 0,

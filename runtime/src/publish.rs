@@ -25,7 +25,7 @@ impl Trust {
         let mut leaves = Vec::with_capacity(usize::try_from(self.state.size).unwrap_or(0));
         for row in log.iter()? {
             let (_, v) = row?;
-            leaves.push(merkle::leaf_hash(&entry_hash_of(v.value())));
+            leaves.push(merkle::leaf_hash(entry_hash_of(v.value()).as_slice()));
         }
         Ok(leaves)
     }

@@ -6,9 +6,8 @@ use redb::ReadableDatabase;
 
 use crate::engine::Runtime;
 use crate::error::{Error, LoadError, Result, StoreError};
-use crate::id::{ModuleHash, TrustId};
+use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, entry_hash_of};
-use crate::model::Hash;
 use crate::pipeline::{Mode, advance, genesis_state, judge};
 use crate::state::TrustState;
 use crate::store::{STORE_FILE, load_state, read_entries, read_intact_module};
@@ -38,7 +37,7 @@ pub struct VerifyReport {
     /// Entries stored.
     pub size: u64,
     /// Hash of the last entry checked.
-    pub head: Hash,
+    pub head: EntryHash,
     /// Transitions the bylaws allowed.
     pub allowed: u64,
     /// Transitions the bylaws denied.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ModuleHash, TrustId};
+use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::model::{
     Asset, ClassCounts, Clause, Constitution, Grant, Hash, Key, Member, Parameter, ProposalState,
 };
@@ -88,7 +88,7 @@ pub struct TrustState {
     /// Number of log entries.
     pub size: u64,
     /// Hash of the last log entry.
-    pub head: Hash,
+    pub head: EntryHash,
     /// Host time of the last log entry.
     pub time: u64,
 }

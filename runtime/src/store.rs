@@ -8,7 +8,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::engine::module_hash;
 use crate::error::{LoadError, Result, StoreError};
-use crate::id::{ModuleHash, TrustId};
+use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, encode};
 use crate::model::{Constitution, Hash, Parameter};
 use crate::schema::*;
@@ -24,7 +24,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T,
 pub(crate) fn head_bytes(state: &TrustState) -> Vec<u8> {
     let mut b = Vec::with_capacity(48);
     b.extend_from_slice(&state.size.to_le_bytes());
-    b.extend_from_slice(&state.head);
+    b.extend_from_slice(state.head.as_slice());
     b.extend_from_slice(&state.time.to_le_bytes());
     b
 }
@@ -96,7 +96,7 @@ pub(crate) struct StoredMeta {
     /// Entries in the log.
     pub size: u64,
     /// Hash of the last entry.
-    pub head: Hash,
+    pub head: EntryHash,
     /// Host time of the last entry.
     pub time: u64,
     /// The trust's name, from its genesis entry.
@@ -148,7 +148,7 @@ pub(crate) fn read_meta(
         id,
         constitution,
         size: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
-        head: head[8..40].try_into().expect("32 bytes"),
+        head: EntryHash(head[8..40].try_into().expect("32 bytes")),
         time: u64::from_le_bytes(head[40..].try_into().expect("8 bytes")),
         name,
     })

@@ -17,8 +17,8 @@ use redb::{ReadOnlyDatabase, ReadableDatabase, ReadableTable, ReadableTableMetad
 use serde::de::DeserializeOwned;
 
 use crate::error::StoreError;
-use crate::id::TrustId;
-use crate::model::{Asset, Clause, Hash, Member, Parameter};
+use crate::id::{EntryHash, TrustId};
+use crate::model::{Asset, Clause, Member, Parameter};
 use crate::schema::{ASSETS, MEMBERS, PROPOSALS, STORE_FORMAT};
 use crate::store::{STORE_FILE, read_meta};
 
@@ -34,7 +34,7 @@ pub struct Earlier {
     /// Entries in its log.
     pub size: u64,
     /// Hash of its last entry.
-    pub head: Hash,
+    pub head: EntryHash,
     /// The charter in force.
     pub charter: Vec<Parameter>,
     /// The clauses it entrenched (still in force).

@@ -12,11 +12,11 @@ use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
-use crate::id::{ModuleHash, TrustId};
+use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::keyfile::{read_secret_key, write_secret_key};
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, Predecessor, encode, entry_hash};
 use crate::model::{
-    Action, Charter, Effect, Hash, Key, Parameter, ProposalBody, ProposalStatus, Verdict,
+    Action, Charter, Effect, Key, Parameter, ProposalBody, ProposalStatus, Verdict,
 };
 use crate::pipeline::{
     Judged, Mode, advance, check_charter, check_founding, genesis_state, judge_checked,
@@ -45,7 +45,7 @@ pub struct Receipt {
     /// The entry's position in the log.
     pub index: u64,
     /// The entry's hash (the new head).
-    pub entry_hash: Hash,
+    pub entry_hash: EntryHash,
     /// Host time stamped on the transition.
     pub time: u64,
     /// The bylaw's verdict.
@@ -204,7 +204,7 @@ impl Trust {
         let entry = Entry {
             format: ENTRY_FORMAT,
             index: 0,
-            prev: [0; 32],
+            prev: EntryHash::default(),
             time: clock.now(),
             body: EntryBody::Genesis(genesis.clone()),
         };
@@ -535,7 +535,7 @@ impl Trust {
         // `None` marks an accepted transition whose receipt waits for the durable commit.
         let mut results: Vec<Option<Result<Receipt>>> = Vec::with_capacity(batch.len());
         let mut accepted: Vec<(usize, Judged)> = Vec::new();
-        let mut undo: Vec<(Vec<Change>, (u64, Hash, u64))> = Vec::new();
+        let mut undo: Vec<(Vec<Change>, (u64, EntryHash, u64))> = Vec::new();
         for checked in batch {
             let judged = checked.and_then(|c| {
                 judge_checked(&self.runtime, &self.db, &self.state, &c, now, Mode::Live)
@@ -566,7 +566,7 @@ impl Trust {
     fn finish_batch(
         &mut self,
         accepted: Vec<(usize, Judged)>,
-        undo: Vec<(Vec<Change>, (u64, Hash, u64))>,
+        undo: Vec<(Vec<Change>, (u64, EntryHash, u64))>,
         results: &mut [Option<Result<Receipt>>],
     ) {
         match self.commit(&accepted) {

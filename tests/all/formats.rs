@@ -18,7 +18,7 @@ fn genesis() -> Entry {
     Entry {
         format: 1,
         index: 0,
-        prev: [0; 32],
+        prev: cltd_runtime::EntryHash([0; 32]),
         time: 1_800_000_000,
         body: EntryBody::Genesis(Genesis {
             salt: [7; 16],
@@ -45,13 +45,13 @@ fn genesis() -> Entry {
             predecessor: Some(Predecessor {
                 trust_id: cltd_runtime::TrustId([0xcd; 32]),
                 size: 42,
-                head: [0xef; 32],
+                head: cltd_runtime::EntryHash([0xef; 32]),
             }),
         }),
     }
 }
 
-fn transition(prev: [u8; 32], trust: cltd_runtime::TrustId) -> Entry {
+fn transition(prev: cltd_runtime::EntryHash, trust: cltd_runtime::TrustId) -> Entry {
     let signed = SignedTransition::sign(
         &key(1),
         trust,
