@@ -77,7 +77,7 @@ impl Fixture {
         let mut seqs: Vec<u64> = self
             .keys
             .iter()
-            .map(|k| self.trust.state().next_seq(&k.public()))
+            .map(|k| self.trust.state().next_seq(&k.member_key()))
             .collect();
         let mut next_id = self.trust.state().next_proposal_id();
         let mut out = Vec::with_capacity(n);
@@ -141,7 +141,7 @@ impl Fixture {
         );
         let firsts: Vec<u64> = members
             .iter()
-            .map(|m| self.trust.state().next_seq(&self.keys[*m].public()))
+            .map(|m| self.trust.state().next_seq(&self.keys[*m].member_key()))
             .collect();
         Ok((0..n)
             .map(|i| {

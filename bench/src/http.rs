@@ -199,7 +199,7 @@ pub fn run(
     let opens: Vec<Vec<u8>> = (0..proposals as u64)
         .map(|i| {
             let opener = &fx.keys[i as usize % fx.keys.len()];
-            let seq = trust.state().next_seq(&opener.public()) + i / fx.keys.len() as u64;
+            let seq = trust.state().next_seq(&opener.member_key()) + i / fx.keys.len() as u64;
             SignedTransition::sign(
                 opener,
                 trust.id(),
@@ -227,7 +227,7 @@ pub fn run(
     let mut seqs: Vec<u64> = fx
         .keys
         .iter()
-        .map(|k| trust.state().next_seq(&k.public()))
+        .map(|k| trust.state().next_seq(&k.member_key()))
         .collect();
     let mut signed = 0;
     'all: for p in 0..proposals as u64 {

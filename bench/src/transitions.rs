@@ -303,7 +303,7 @@ impl Probe {
             charter: vec![],
             now: p.proposal.closes_at,
             actor: fx.keys[0].public().to_vec(),
-            actor_member: fx.trust.state().member(&fx.keys[0].public()).cloned(),
+            actor_member: fx.trust.state().member(fx.keys[0].public()).cloned(),
             members: fx.trust.state().class_counts(),
             proposal: Some(p.proposal.clone()),
             asset: None,

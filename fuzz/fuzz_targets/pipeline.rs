@@ -410,7 +410,7 @@ fuzz_target!(|input: &[u8]| {
         .collect();
     assert_eq!(statuses, expected, "proposals differ from the model's");
     for (actor, key) in fx.keys.iter().enumerate() {
-        assert_eq!(trust.state().next_seq(&key.public()), model.seq(actor));
+        assert_eq!(trust.state().next_seq(&key.member_key()), model.seq(actor));
     }
     // And the log replays to it.
     let report = cltd_runtime::verify(trust.database(), &fx.runtime).expect("verify runs");

@@ -51,7 +51,7 @@ impl Demo<'_> {
     /// `action` signed by `name` with their next sequence number.
     fn sign(&self, name: &'static str, action: Action) -> Vec<u8> {
         let kp = &self.keys[name];
-        let seq = self.trust.state().next_seq(&kp.public());
+        let seq = self.trust.state().next_seq(&kp.member_key());
         SignedTransition::sign(kp, self.trust.id(), seq, action).to_bytes()
     }
 

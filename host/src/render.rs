@@ -7,7 +7,7 @@ use cltd_runtime::{
 use serde_json::{Value, json};
 
 /// Names members by key: the member's display name, else a short key.
-pub fn who(state: &TrustState, key: &[u8]) -> String {
+pub fn who(state: &TrustState, key: impl AsRef<[u8]>) -> String {
     state.who(key)
 }
 
@@ -486,7 +486,7 @@ pub fn entry_json(state: &TrustState, entry: &Entry) -> Value {
                 "index": entry.index, "hash": hash, "prev": hex::encode(entry.prev), "time": entry.time,
                 "kind": "transition",
                 "signer": decoded.as_ref().map(|b| hex::encode(b.signer)),
-                "signer_name": decoded.as_ref().map(|b| who(state, &b.signer)),
+                "signer_name": decoded.as_ref().map(|b| who(state, b.signer)),
                 "seq": decoded.as_ref().map(|b| b.seq),
                 "action": decoded.as_ref().map(|b| action_text(state, &b.action)),
                 "module": hex::encode(rec.module),
@@ -525,7 +525,7 @@ pub fn entry_text(state: &TrustState, entry: &Entry) -> String {
         EntryBody::Transition(rec) => {
             let (signer, action, verdict) = match SignedTransition::decode(&rec.signed) {
                 Ok((_, b)) => (
-                    who(state, &b.signer),
+                    who(state, b.signer),
                     action_text(state, &b.action),
                     as_recorded(state, &b.action, &rec.verdict),
                 ),
@@ -600,7 +600,7 @@ pub fn preview_text(state: &TrustState, report: &ImpactPreview) -> String {
                 d.index,
                 when(d.time),
                 d.action,
-                who(state, &d.signer)
+                who(state, d.signer)
             ));
             lines.push(format!(
                 "    in force:  {} — {}",

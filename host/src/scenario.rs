@@ -696,7 +696,7 @@ fn run_into(
                 .context("the amendment's impact preview")?;
         }
         let kp = key_for(signer);
-        let seq = trust.state().next_seq(&kp.public());
+        let seq = trust.state().next_seq(&kp.member_key());
         let words = format!(
             "{signer}: {}",
             crate::render::action_text(trust.state(), &action)

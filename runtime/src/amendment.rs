@@ -18,7 +18,7 @@ use crate::error::{
     CharterError, CharterProblems, Error, EvalError, LoadError, RefusalError, Result,
 };
 use crate::host_rules::{amendment_module, check_params, released};
-use crate::id::ModuleHash;
+use crate::id::{MemberKey, ModuleHash};
 use crate::model::Constitution;
 use crate::model::{Amendment, BylawInfo, CharterProblem, Clause, Parameter};
 use crate::state::TrustState;
@@ -37,7 +37,7 @@ pub struct Upload {
     /// False when the store already held it.
     pub new: bool,
     /// The member who uploaded it.
-    pub uploader: crate::model::Key,
+    pub uploader: MemberKey,
     /// What the component says about itself under the trust's current charter.
     pub info: BylawInfo,
 }

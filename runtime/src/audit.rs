@@ -18,7 +18,7 @@ use crate::bundle::{Bundle, BundleError, Location, Manifest};
 use crate::checkpoint::{Checkpoint, SignedNote, origin};
 use crate::engine::{Runtime, module_hash};
 use crate::error::{Result, StoreError};
-use crate::id::{EntryHash, ModuleHash, TrustId};
+use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
 use crate::merkle::{self, TreeHash};
 use crate::model::{Effect, Key};
@@ -280,7 +280,7 @@ fn light(
     let mut prev = EntryHash::default();
     let mut time = 0;
     let mut module = ModuleHash::default();
-    let mut nonces: BTreeMap<Key, u64> = BTreeMap::new();
+    let mut nonces: BTreeMap<MemberKey, u64> = BTreeMap::new();
     // Each proposal's module, frozen when it opened.
     let mut frozen: BTreeMap<u64, ModuleHash> = BTreeMap::new();
     for (i, bytes) in bundle.entries.iter().enumerate() {
@@ -346,7 +346,7 @@ fn light(
                     return Err(err(format!(
                         "sequence number {} for key {}… is not the next one ({next})",
                         body.seq,
-                        hex::encode(&body.signer[..4])
+                        hex::encode(&body.signer.as_bytes()[..4])
                     )));
                 }
                 *next += 1;

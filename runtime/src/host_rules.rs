@@ -10,11 +10,11 @@
 
 use crate::clock::utc;
 use crate::error::{EvalError, LifecycleError, RefusalError};
-use crate::id::ModuleHash;
+use crate::id::{MemberKey, ModuleHash};
 use crate::model::{
-    Action, Amendment, Ballot, Clause, Constitution, Denial, Effect, Elector, Grant, Key,
-    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy,
-    Verdict, View,
+    Action, Amendment, Ballot, Clause, Constitution, Denial, Effect, Elector, Grant, LockStatus,
+    Outcome, Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict,
+    View,
 };
 use crate::outcome::{self, PROCEDURE_MIN_WINDOW_DAYS};
 use crate::state::{Change, TrustState};
@@ -130,8 +130,8 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<(), RefusalError> {
     Ok(())
 }
 
-fn check_key(what: &str, key: &[u8]) -> Result<Key, RefusalError> {
-    key.try_into().map_err(|_| {
+fn check_key(what: &str, key: &[u8]) -> Result<MemberKey, RefusalError> {
+    key.try_into().map(MemberKey).map_err(|_| {
         invalid(format!(
             "{what} must be a 32-byte ed25519 key, got {} bytes",
             key.len()
@@ -193,7 +193,7 @@ fn lifecycle(e: LifecycleError) -> RefusalError {
 /// Check what the host owns before the bylaw sees the action. A refusal leaves no trace.
 pub(crate) fn check(
     state: &TrustState,
-    signer: &Key,
+    signer: &MemberKey,
     action: &Action,
     now: u64,
 ) -> Result<(), RefusalError> {
@@ -203,12 +203,13 @@ pub(crate) fn check(
                 .proposals
                 .values()
                 .filter(|p| {
-                    p.proposal.status == ProposalStatus::Open && p.proposal.proposer == signer
+                    p.proposal.status == ProposalStatus::Open
+                        && p.proposal.proposer == signer.as_slice()
                 })
                 .count();
             if open >= MAX_OPEN_PER_PROPOSER {
                 return Err(lifecycle(LifecycleError::TooManyOpen {
-                    who: who(state, signer),
+                    who: who(state, signer.as_slice()),
                     open,
                 }));
             }
@@ -281,21 +282,30 @@ pub(crate) fn check(
                     now,
                 }));
             }
-            if !p.proposal.electorate.iter().any(|e| e.key == signer) {
+            if !p
+                .proposal
+                .electorate
+                .iter()
+                .any(|e| e.key == signer.as_slice())
+            {
                 return Err(lifecycle(LifecycleError::NotInElectorate {
-                    who: who(state, signer),
+                    who: who(state, signer.as_slice()),
                     proposal: v.proposal,
                 }));
             }
             if !state.members.contains_key(signer) {
                 return Err(lifecycle(LifecycleError::NoLongerMember {
-                    who: who(state, signer),
+                    who: who(state, signer.as_slice()),
                     proposal: v.proposal,
                 }));
             }
-            if p.proposal.ballots.iter().any(|b| b.voter == signer) {
+            if p.proposal
+                .ballots
+                .iter()
+                .any(|b| b.voter == signer.as_slice())
+            {
                 return Err(lifecycle(LifecycleError::AlreadyVoted {
-                    who: who(state, signer),
+                    who: who(state, signer.as_slice()),
                     proposal: v.proposal,
                 }));
             }
@@ -400,7 +410,7 @@ pub(crate) fn check(
         Action::Delegate(d) => {
             if !state.members.contains_key(signer) {
                 return Err(lifecycle(LifecycleError::NoVoteToDelegate {
-                    who: who(state, signer),
+                    who: who(state, signer.as_slice()),
                 }));
             }
             if let Some(to) = &d.delegate {
@@ -410,7 +420,7 @@ pub(crate) fn check(
                 }
                 if !state.members.contains_key(&to) {
                     return Err(lifecycle(LifecycleError::DelegateNotMember {
-                        who: who(state, &to),
+                        who: who(state, to.as_slice()),
                     }));
                 }
                 if d.until <= now {
@@ -429,7 +439,7 @@ pub(crate) fn check(
 }
 
 /// The snapshot of state the bylaw gets with `action`.
-pub(crate) fn view(state: &TrustState, signer: &Key, action: &Action, now: u64) -> View {
+pub(crate) fn view(state: &TrustState, signer: &MemberKey, action: &Action, now: u64) -> View {
     let proposal = action
         .target()
         .and_then(|id| state.proposals.get(&id))
@@ -534,7 +544,7 @@ pub(crate) fn check_verdict(action: &Action, verdict: &Verdict) -> Result<(), Ev
 /// in force (checked by the caller: see `amendment::activate`).
 pub(crate) fn effects(
     state: &TrustState,
-    signer: &Key,
+    signer: &MemberKey,
     seq: u64,
     action: &Action,
     verdict: &Verdict,
@@ -768,8 +778,8 @@ mod tests {
 
     const NOW: u64 = 1_800_000_000;
 
-    fn key(n: u8) -> Key {
-        [n; 32]
+    fn key(n: u8) -> MemberKey {
+        MemberKey([n; 32])
     }
 
     /// Two members (1 and 2) and one dataset.

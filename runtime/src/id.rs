@@ -47,6 +47,11 @@ macro_rules! id32 {
                 &self.0
             }
 
+            /// The 32 bytes in a `Vec`, as the WIT contract's records carry keys and hashes.
+            pub fn to_vec(&self) -> Vec<u8> {
+                self.0.to_vec()
+            }
+
             /// 64 lowercase hex digits.
             pub fn to_hex(&self) -> String {
                 hex::encode(self.0)

@@ -10,9 +10,9 @@ use crate::conformance::{Setting, first_failure};
 use crate::engine::Runtime;
 use crate::error::{CharterError, RefusalError, Result};
 use crate::host_rules;
-use crate::id::{EntryHash, ModuleHash};
+use crate::id::{EntryHash, MemberKey, ModuleHash};
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
-use crate::model::{Action, Charter, Key, ProposalBody, Verdict};
+use crate::model::{Action, Charter, ProposalBody, Verdict};
 use crate::state::{Change, TrustState, changes_digest};
 use crate::store::{has_preview, preview_key};
 use crate::transition::CheckedTransition;
@@ -21,7 +21,7 @@ use crate::transition::CheckedTransition;
 pub(crate) struct Judged {
     pub entry: Entry,
     pub changes: Vec<Change>,
-    pub signer: Key,
+    pub signer: MemberKey,
     pub action: Action,
     pub bylaw_time: std::time::Duration,
 }
@@ -71,7 +71,7 @@ pub(crate) fn judge_checked(
             .contains(&body.action.kind())
     {
         return Err(RefusalError::NotAMember {
-            who: host_rules::who(state, &body.signer),
+            who: host_rules::who(state, body.signer.as_slice()),
             action: body.action.name(),
         }
         .into());
@@ -79,7 +79,7 @@ pub(crate) fn judge_checked(
     let expected = state.next_seq(&body.signer);
     if body.seq != expected {
         return Err(RefusalError::BadSequence {
-            key: host_rules::who(state, &body.signer),
+            key: host_rules::who(state, body.signer.as_slice()),
             expected,
             found: body.seq,
         }
@@ -115,7 +115,7 @@ pub(crate) fn judge_checked(
     };
     if !member && let Verdict::Deny(d) = &verdict {
         return Err(RefusalError::NotAllowedToNonMember {
-            who: host_rules::who(state, &body.signer),
+            who: host_rules::who(state, body.signer.as_slice()),
             action: body.action.name(),
             code: d.code.clone(),
             explanation: d.explanation.clone(),
@@ -189,11 +189,12 @@ pub(crate) fn genesis_state(genesis: &Genesis, entry: &Entry) -> (TrustState, Ve
     };
     let mut changes = Vec::new();
     for f in &genesis.charter.founders {
-        let key: Key = f
-            .key
-            .as_slice()
-            .try_into()
-            .expect("founder keys are checked at creation");
+        let key = MemberKey(
+            f.key
+                .as_slice()
+                .try_into()
+                .expect("founder keys are checked at creation"),
+        );
         changes.push(Change::Member {
             key,
             member: Some(f.admit(entry.time)),

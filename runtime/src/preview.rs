@@ -14,10 +14,10 @@ use crate::conformance::{CheckResult, Setting, conformance};
 use crate::engine::Runtime;
 use crate::error::{Result, StoreError};
 use crate::host_rules;
-use crate::id::{EntryHash, ModuleHash};
+use crate::id::{EntryHash, MemberKey, ModuleHash};
 use crate::log::{Entry, EntryBody, entry_hash};
 use crate::model::Constitution;
-use crate::model::{Action, Effect, Key, Outcome, Parameter, Verdict};
+use crate::model::{Action, Effect, Outcome, Parameter, Verdict};
 use crate::pipeline::genesis_state;
 use crate::schema::LOG;
 use crate::state::{TrustState, changes_digest};
@@ -127,7 +127,7 @@ pub struct Difference {
     /// Its host time.
     pub time: u64,
     /// Who signed it.
-    pub signer: Key,
+    pub signer: MemberKey,
     /// What it asked, e.g. `close proposal 3`.
     pub action: String,
     /// What the rules then in force decided (as logged).

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{EntryHash, ModuleHash, TrustId};
+use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::model::{
-    Asset, ClassCounts, Clause, Constitution, Grant, Hash, Key, Member, Parameter, ProposalState,
+    Asset, ClassCounts, Clause, Constitution, Grant, Hash, Member, Parameter, ProposalState,
 };
 
 /// One change to the trust's state: the new value of one record (`None` removes it).
@@ -19,7 +19,7 @@ pub enum Change {
     /// A member admitted, updated or removed.
     Member {
         /// The member's key.
-        key: Key,
+        key: MemberKey,
         /// The new record.
         member: Option<Member>,
     },
@@ -47,7 +47,7 @@ pub enum Change {
     /// A signer's next sequence number.
     Nonce {
         /// The signer's key.
-        key: Key,
+        key: MemberKey,
         /// The next sequence number.
         next: Option<u64>,
     },
@@ -76,7 +76,7 @@ pub struct TrustState {
     /// Entrenched clauses, in canonical order.
     pub entrenched: Vec<Clause>,
     /// Members by key.
-    pub members: BTreeMap<Key, Member>,
+    pub members: BTreeMap<MemberKey, Member>,
     /// Assets by id.
     pub assets: BTreeMap<String, Asset>,
     /// Proposals by number (from 1).
@@ -84,7 +84,7 @@ pub struct TrustState {
     /// Access grants by number (from 1).
     pub grants: BTreeMap<u64, Grant>,
     /// Next sequence number per signer (absent: 0).
-    pub nonces: BTreeMap<Key, u64>,
+    pub nonces: BTreeMap<MemberKey, u64>,
     /// Number of log entries.
     pub size: u64,
     /// Hash of the last log entry.
@@ -171,7 +171,7 @@ impl TrustState {
     }
 
     /// The signer's next sequence number.
-    pub fn next_seq(&self, key: &Key) -> u64 {
+    pub fn next_seq(&self, key: &MemberKey) -> u64 {
         self.nonces.get(key).copied().unwrap_or(0)
     }
 
@@ -188,7 +188,8 @@ impl TrustState {
     /// A key as the trust knows it, for messages: the member's name (with the first eight
     /// hex digits of their key when another member has the same name), or `key 063d6eee…`
     /// for a key that is not a member's.
-    pub fn who(&self, key: &[u8]) -> String {
+    pub fn who(&self, key: impl AsRef<[u8]>) -> String {
+        let key = key.as_ref();
         let short = || hex::encode(key.get(..4).unwrap_or(key));
         match self.member(key) {
             Some(m) => {
@@ -203,8 +204,9 @@ impl TrustState {
     }
 
     /// The member with this key, if any (keys of any length are accepted and simply not found).
-    pub fn member(&self, key: &[u8]) -> Option<&Member> {
-        let key: Key = key.try_into().ok()?;
+    pub fn member(&self, key: impl AsRef<[u8]>) -> Option<&Member> {
+        let key = key.as_ref();
+        let key = MemberKey(key.try_into().ok()?);
         self.members.get(&key)
     }
 }
@@ -217,17 +219,17 @@ mod tests {
     fn undo_restores_the_state_exactly() {
         let mut state = TrustState::default();
         state.apply(Change::Nonce {
-            key: [1; 32],
+            key: MemberKey([1; 32]),
             next: Some(4),
         });
         let before = state.clone();
         let changes = vec![
             Change::Nonce {
-                key: [1; 32],
+                key: MemberKey([1; 32]),
                 next: Some(5),
             },
             Change::Nonce {
-                key: [2; 32],
+                key: MemberKey([2; 32]),
                 next: Some(1),
             },
             Change::Asset {
@@ -244,11 +246,11 @@ mod tests {
     #[test]
     fn digest_depends_on_order_and_content() {
         let a = Change::Nonce {
-            key: [1; 32],
+            key: MemberKey([1; 32]),
             next: Some(1),
         };
         let b = Change::Nonce {
-            key: [2; 32],
+            key: MemberKey([2; 32]),
             next: Some(1),
         };
         assert_ne!(

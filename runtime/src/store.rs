@@ -8,7 +8,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::engine::module_hash;
 use crate::error::{LoadError, Result, StoreError};
-use crate::id::{EntryHash, ModuleHash, TrustId};
+use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, encode};
 use crate::model::{Constitution, Hash, Parameter};
 use crate::schema::*;
@@ -65,14 +65,16 @@ impl<'txn> StateTables<'txn> {
             Ok(())
         }
         match change {
-            Change::Member { key, member } => put(&mut self.members, key, member.as_ref()),
+            Change::Member { key, member } => {
+                put(&mut self.members, key.as_bytes(), member.as_ref())
+            }
             Change::Asset { id, asset } => put(&mut self.assets, id.as_str(), asset.as_ref()),
             Change::Proposal { id, proposal } => put(&mut self.proposals, *id, proposal.as_deref()),
             Change::Grant { id, grant } => put(&mut self.grants, *id, grant.as_ref()),
             Change::Nonce { key, next } => {
                 match next {
-                    Some(n) => self.nonces.insert(key, *n)?,
-                    None => self.nonces.remove(key)?,
+                    Some(n) => self.nonces.insert(key.as_bytes(), *n)?,
+                    None => self.nonces.remove(key.as_bytes())?,
                 };
                 Ok(())
             }
@@ -182,7 +184,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
         let (k, v) = row?;
         state
             .members
-            .insert(*k.value(), decode(v.value(), "member")?);
+            .insert(MemberKey(*k.value()), decode(v.value(), "member")?);
     }
     for row in txn.open_table(ASSETS)?.iter()? {
         let (k, v) = row?;
@@ -202,7 +204,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
     }
     for row in txn.open_table(NONCES)?.iter()? {
         let (k, v) = row?;
-        state.nonces.insert(*k.value(), v.value());
+        state.nonces.insert(MemberKey(*k.value()), v.value());
     }
     Ok(state)
 }

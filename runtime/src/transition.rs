@@ -9,7 +9,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RefusalError;
-use crate::id::{ModuleHash, TrustId};
+use crate::id::{MemberKey, ModuleHash, TrustId};
 use crate::model::{Action, Key};
 
 /// The domain separator prefixed to every signed transition body.
@@ -24,7 +24,7 @@ pub struct TransitionBody {
     /// The trust's id.
     pub trust: TrustId,
     /// The signer's public key.
-    pub signer: Key,
+    pub signer: MemberKey,
     /// The signer's next sequence number (0 for their first transition).
     pub seq: u64,
     /// What the signer asks the trust to do.
@@ -70,7 +70,7 @@ impl SignedTransition {
     pub fn sign(keypair: &Keypair, trust: TrustId, seq: u64, action: Action) -> SignedTransition {
         let body = encode(&TransitionBody {
             trust,
-            signer: keypair.public(),
+            signer: keypair.member_key(),
             seq,
             action,
         });
@@ -110,7 +110,7 @@ impl SignedTransition {
     /// no weak keys).
     pub fn verify(&self, body: &TransitionBody) -> Result<(), RefusalError> {
         let bad = || RefusalError::BadSignature(hex::encode(body.signer));
-        let key = VerifyingKey::from_bytes(&body.signer).map_err(|_| bad())?;
+        let key = VerifyingKey::from_bytes(body.signer.as_bytes()).map_err(|_| bad())?;
         let sig = Signature::from_slice(&self.signature).map_err(|_| bad())?;
         key.verify_strict(&signing_message(&self.body), &sig)
             .map_err(|_| bad())
@@ -168,7 +168,7 @@ pub const UPLOAD_DOMAIN: &[u8] = b"cltd/upload/v1\0";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadSignature {
     /// The uploading member's key.
-    pub signer: Key,
+    pub signer: MemberKey,
     /// The ed25519 signature (64 bytes).
     pub signature: Vec<u8>,
 }
@@ -181,7 +181,7 @@ impl UploadSignature {
     /// Sign the upload of `module` to `trust` as `keypair`.
     pub fn sign(keypair: &Keypair, trust: TrustId, module: ModuleHash) -> UploadSignature {
         UploadSignature {
-            signer: keypair.public(),
+            signer: keypair.member_key(),
             signature: keypair
                 .signing
                 .sign(&upload_message(&trust, &module))
@@ -193,7 +193,7 @@ impl UploadSignature {
     /// Verify it for `module` on `trust` (strict ed25519).
     pub fn verify(&self, trust: &TrustId, module: &ModuleHash) -> Result<(), RefusalError> {
         let bad = || RefusalError::BadSignature(hex::encode(self.signer));
-        let key = VerifyingKey::from_bytes(&self.signer).map_err(|_| bad())?;
+        let key = VerifyingKey::from_bytes(self.signer.as_bytes()).map_err(|_| bad())?;
         let sig = Signature::from_slice(&self.signature).map_err(|_| bad())?;
         key.verify_strict(&upload_message(trust, module), &sig)
             .map_err(|_| bad())
@@ -242,6 +242,11 @@ impl Keypair {
     /// The public key.
     pub fn public(&self) -> Key {
         self.signing.verifying_key().to_bytes()
+    }
+
+    /// The public key, as a member's key: what transitions this pair signs carry.
+    pub fn member_key(&self) -> MemberKey {
+        MemberKey(self.public())
     }
 
     /// Sign raw bytes (for notes, which carry their own format; transitions and uploads use

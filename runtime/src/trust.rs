@@ -12,12 +12,10 @@ use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
 use crate::error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
 use crate::host_rules;
-use crate::id::{EntryHash, ModuleHash, TrustId};
+use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::keyfile::{read_secret_key, write_secret_key};
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, Predecessor, encode, entry_hash};
-use crate::model::{
-    Action, Charter, Effect, Key, Parameter, ProposalBody, ProposalStatus, Verdict,
-};
+use crate::model::{Action, Charter, Effect, Parameter, ProposalBody, ProposalStatus, Verdict};
 use crate::pipeline::{
     Judged, Mode, advance, check_charter, check_founding, genesis_state, judge_checked,
 };
@@ -57,7 +55,7 @@ pub struct Receipt {
     /// Hash of the bylaw component that judged it.
     pub module: ModuleHash,
     /// The signer.
-    pub signer: Key,
+    pub signer: MemberKey,
     /// The action judged.
     pub action: Action,
     /// Wall-clock time the bylaw took to judge it (instantiation and call): a measurement
@@ -427,7 +425,7 @@ impl Trust {
 
     /// The snapshot of state the bylaw would be given if `signer` took `action` at host
     /// time `now` (for explaining and previewing decisions; nothing is evaluated).
-    pub fn view(&self, signer: &Key, action: &Action, now: u64) -> crate::model::View {
+    pub fn view(&self, signer: &MemberKey, action: &Action, now: u64) -> crate::model::View {
         host_rules::view(&self.state, signer, action, now)
     }
 
@@ -447,7 +445,7 @@ impl Trust {
         }
         let action = Action::Close(number);
         let rules = host_rules::rules(&self.state, &action);
-        let view = host_rules::view(&self.state, &[0; 32], &action, self.state.time);
+        let view = host_rules::view(&self.state, &MemberKey::default(), &action, self.state.time);
         let verdict = match self
             .runtime
             .evaluate(rules.module, &view, &action)
@@ -462,7 +460,7 @@ impl Trust {
         // The host's own say on the outcome (entrenched floors, the entrenched procedure).
         let (_, changes) = host_rules::effects(
             &self.state,
-            &[0; 32],
+            &MemberKey::default(),
             0,
             &action,
             &Verdict::Allow(allowance.clone()),
@@ -647,7 +645,7 @@ impl Trust {
         if !self.state.members.contains_key(&approval.signer) {
             return Err(RefusalError::Amendment(format!(
                 "only members may upload bylaw modules; {} is not a member",
-                self.state.who(&approval.signer)
+                self.state.who(approval.signer.as_slice())
             ))
             .into());
         }

@@ -146,7 +146,7 @@ fn a_proposal_opened_before_an_amendment_is_executed_after_it_under_its_own_rule
     h.allowed("c1", Action::Close(admit));
     let r = h.allowed("c1", Action::Execute(admit));
     assert_eq!(r.module, classic);
-    let key = h.key("newcomer").public();
+    let key = h.key("newcomer").member_key();
     assert!(h.trust.state().members.contains_key(&key));
     // The amendment's timelock, set by classic-clt, holds under minimal too.
     let r = h.allowed("c1", Action::Close(later));

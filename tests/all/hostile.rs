@@ -36,7 +36,7 @@ fn any_action() -> Action {
 /// explanation.
 fn fails(h: &mut Harness) -> String {
     let before = h.trust.state().clone();
-    let r1 = h.key("r1").public();
+    let r1 = h.key("r1").member_key();
     let bytes = h.sign("r1", any_action());
     let receipt = h.trust.submit(&bytes).expect("a bylaw's failure is logged");
     let denial = receipt

@@ -236,7 +236,7 @@ fn a_denial_is_logged_and_changes_only_the_sequence_number() {
     let before = h.trust.state().clone();
     let code = h.denied("r1", ordinary(1));
     assert_eq!(code, "window-too-short");
-    let r1 = h.key("r1").public();
+    let r1 = h.key("r1").member_key();
     let after = h.trust.state();
     assert_eq!(after.size, before.size + 1, "the denial is a log entry");
     assert_eq!(after.proposals, before.proposals);

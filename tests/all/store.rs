@@ -339,7 +339,7 @@ fn a_storage_error_stops_writes_until_the_store_is_reopened() {
     assert!(report.is_ok(), "{report:?}");
     let mut again = reopened;
     let key = crate::support::key_for("r2");
-    let seq = again.state().next_seq(&key.public());
+    let seq = again.state().next_seq(&key.member_key());
     let bytes =
         cltd_runtime::SignedTransition::sign(&key, again.id(), seq, propose("Reopened")).to_bytes();
     again.submit(&bytes).unwrap();

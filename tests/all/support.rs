@@ -171,7 +171,7 @@ impl Harness {
     /// Sign `action` as `name` with their next sequence number.
     pub fn sign(&mut self, name: &str, action: Action) -> Vec<u8> {
         let kp = self.key(name);
-        let seq = self.trust.state().next_seq(&kp.public());
+        let seq = self.trust.state().next_seq(&kp.member_key());
         SignedTransition::sign(&kp, self.trust.id(), seq, action).to_bytes()
     }
 

@@ -178,7 +178,7 @@ fn the_test_kit_and_the_host_build_identical_views() {
         ),
     ];
     for (actor, host_action, sdk_action) in cases {
-        let key: rt::Key = actor.as_slice().try_into().unwrap();
+        let key = rt::MemberKey(actor.as_slice().try_into().unwrap());
         let host = format!("{:?}", h.trust.view(&key, &host_action, now));
         let kit = format!("{:?}", s.view_as(&actor, &sdk_action, None));
         assert_eq!(host, kit, "views differ for {host_action:?}");
@@ -241,7 +241,7 @@ fn views_of_actions_on_a_proposal_are_identical_too() {
         ];
         for who in ["r1", "p3", "stranger"] {
             let actor = h.pk(who);
-            let key: rt::Key = actor.as_slice().try_into().unwrap();
+            let key = rt::MemberKey(actor.as_slice().try_into().unwrap());
             for action in &actions {
                 let kit_action: sdk::Action = cltd::native::cross(action);
                 let host = format!("{:?}", h.trust.view(&key, action, now));

@@ -155,7 +155,7 @@ pub(crate) fn submit(ctx: &mut Ctx, signer: &str, action: Action) -> Result<i32>
     let dir = ctx.data_dir();
     let kp = Keyring::new(&dir).load(signer)?;
     let mut trust = setup::open(&dir, Box::new(SystemClock))?;
-    let seq = trust.state().next_seq(&kp.public());
+    let seq = trust.state().next_seq(&kp.member_key());
     let line = render::action_text(trust.state(), &action);
     let bytes = SignedTransition::sign(&kp, trust.id(), seq, action).to_bytes();
     let r = match trust.submit(&bytes) {

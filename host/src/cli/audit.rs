@@ -330,7 +330,7 @@ fn explain_bundle(out: &mut dyn Write, bytes: &[u8], index: u64, json: bool) -> 
             "time": x.entry.time,
             "hash": hex::encode(cltd_runtime::entry_hash(&x.entry)),
             "signer": hex::encode(body.signer),
-            "signer_name": s.member(&body.signer).map(|m| m.name.clone()),
+            "signer_name": s.member(body.signer).map(|m| m.name.clone()),
             "seq": body.seq,
             "action": render::action_text(s, &body.action),
             "module": hex::encode(rec.module),
@@ -352,7 +352,7 @@ fn explain_bundle(out: &mut dyn Write, bytes: &[u8], index: u64, json: bool) -> 
     writeln!(
         out,
         "signed by {} (key {}), sequence number {}",
-        render::who(s, &body.signer),
+        render::who(s, body.signer),
         hex::encode(body.signer),
         body.seq
     )?;

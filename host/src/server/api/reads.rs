@@ -459,7 +459,7 @@ pub fn preview_json(s: &TrustState, r: &cltd_runtime::ImpactPreview) -> Value {
         "differing": r.differing,
         "differences": r.differences.iter().map(|d| json!({
             "index": d.index, "time": d.time, "signer": hex::encode(d.signer),
-            "signer_name": render::who(s, &d.signer), "action": d.action,
+            "signer_name": render::who(s, d.signer), "action": d.action,
             "in_force": judgement(&d.logged), "candidate": judgement(&d.candidate),
         })).collect::<Vec<_>>(),
         "conformance": r.conformance.iter().map(|c| json!({
@@ -513,10 +513,9 @@ pub async fn signer(
     State(hub): State<Shared>,
     UrlPath((id, key)): UrlPath<(String, String)>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let key: [u8; 32] = hex::decode(&key)
-        .ok()
-        .and_then(|k| k.try_into().ok())
-        .ok_or_else(|| ApiError::bad_query("a key is 64 hex digits"))?;
+    let key: cltd_runtime::MemberKey = key
+        .parse()
+        .map_err(|_| ApiError::bad_query("a key is 64 hex digits"))?;
     with_trust(&hub, &id, |t| {
         let s = t.state();
         let m = s.members.get(&key);

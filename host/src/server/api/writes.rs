@@ -95,7 +95,7 @@ fn receipt(
                 "entry_hash": hex::encode(r.entry_hash),
                 "time": r.time,
                 "signer": hex::encode(r.signer),
-                "signer_name": t.state().who(&r.signer),
+                "signer_name": t.state().who(r.signer),
                 "action": render::action_text(t.state(), &r.action),
                 "module": hex::encode(r.module),
                 "verdict": render::verdict_json(&render::as_recorded(t.state(), &r.action, &r.verdict)),
@@ -162,7 +162,7 @@ pub async fn upload(
     body: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
     let approval = UploadSignature {
-        signer: header_hex::<32>(&headers, SIGNER_HEADER)?,
+        signer: cltd_runtime::MemberKey(header_hex::<32>(&headers, SIGNER_HEADER)?),
         signature: header_hex::<64>(&headers, SIGNATURE_HEADER)?.to_vec(),
     };
     blocking(move || {

@@ -89,7 +89,7 @@ impl LogPage {
                             time: when(e.time),
                             signer: body
                                 .as_ref()
-                                .map_or_else(String::new, |b| render::who(s, &b.signer)),
+                                .map_or_else(String::new, |b| render::who(s, b.signer)),
                             action: body
                                 .as_ref()
                                 .map_or_else(String::new, |b| render::action_text(s, &b.action)),
