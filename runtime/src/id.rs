@@ -19,6 +19,14 @@ pub struct ParseIdError {
     pub text: String,
 }
 
+/// Parse 64 hex digits (either case) into 32 bytes: a hash, a key or a trust id as cltd
+/// prints them. The one parser of such text; `None` for anything else.
+pub fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}
+
 macro_rules! id32 {
     ($(#[$meta:meta])* $name:ident, $what:literal) => {
         $(#[$meta])*
@@ -75,7 +83,7 @@ macro_rules! id32 {
 
             /// 64 hex digits, either case.
             fn from_str(text: &str) -> Result<Self, ParseIdError> {
-                crate::model::parse_hash(text).map($name).ok_or_else(|| ParseIdError {
+                parse_hash(text).map($name).ok_or_else(|| ParseIdError {
                     what: $what,
                     text: text.chars().take(80).collect(),
                 })

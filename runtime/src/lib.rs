@@ -68,14 +68,14 @@ pub use transition::{
 pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Trust};
 
 // What trusts, proposals and verdicts are (the contract's types and the host's records).
-pub use id::{EntryHash, MemberKey, ModuleHash, ParseIdError, TrustId};
+pub use id::{EntryHash, MemberKey, ModuleHash, ParseIdError, TrustId, parse_hash};
 pub use model::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
     AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, Clause,
     Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash,
     Key, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody,
     ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict,
-    View, Vote, parse_hash, percent,
+    View, Vote, percent,
 };
 
 // The host's own rules and the entrenched clauses' floors.

@@ -80,14 +80,6 @@ pub type Key = [u8; 32];
 /// A blake3 hash (of a module, an entry, a set of changes).
 pub type Hash = [u8; 32];
 
-/// Parse 64 hex digits (either case) into 32 bytes: a hash, a key or a trust id as cltd
-/// prints them. The one parser of such text; `None` for anything else.
-pub fn parse_hash(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text, &mut out).ok()?;
-    Some(out)
-}
-
 /// `part` out of `whole` as a percentage rounded to the nearest whole (halves up: 2 of 3 is
 /// 67), 0 when `whole` is 0: for reading only, thresholds are compared exactly. The same
 /// rounding as `bylaws_sdk::percent`, so host and bylaw explanations agree.

@@ -231,7 +231,7 @@ impl Keypair {
 
     /// Parse a hex-encoded 32-byte secret.
     pub fn from_secret_hex(text: &str) -> Option<Keypair> {
-        Some(Keypair::from_secret(crate::model::parse_hash(text.trim())?))
+        Some(Keypair::from_secret(crate::id::parse_hash(text.trim())?))
     }
 
     /// The secret, hex-encoded. Keep it private.

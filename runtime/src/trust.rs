@@ -1,6 +1,11 @@
 //! The `Trust` handle: a trust on disk, its state in memory, the engine that runs its bylaws
 //! and its clock. It founds and opens a store, judges transitions with the pipeline and
 //! commits them to the store, and answers what auditors and members ask of the log.
+//!
+//! Why one file of ~720 lines: these are the methods that touch the handle's private fields
+//! (the store, the in-memory state, the clock) and keep them in step, so the rollback after
+//! a failed commit sits beside the commit it undoes. What only reads the log lives in
+//! `publish`, judging in `pipeline`, table I/O in `store`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
