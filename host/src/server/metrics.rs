@@ -91,6 +91,22 @@ pub fn log_size_is(trust: &str, size: u64) {
     metrics::gauge!("cltd_log_entries", "trust" => trust.to_string()).set(size as f64);
 }
 
+/// A request method as a metrics label: the standard methods by name, anything else
+/// `other`, so no request can add a series (the label set stays closed).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Middleware: time every request under its route pattern (not its raw path, which would
 /// make one series per proposal).
 pub async fn track(request: Request, next: Next) -> Response {
@@ -99,7 +115,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
     tracing::info!(
