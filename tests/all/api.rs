@@ -61,6 +61,32 @@ impl Server {
         (status, serde_json::from_str(body).unwrap_or(Value::Null))
     }
 
+    /// A bodiless request with any method, over a fresh connection; the status.
+    fn request_with_method(&self, method: &str, path: &str) -> u16 {
+        self.raw(method, path).0
+    }
+
+    /// A bodiless request with any method, over a fresh connection: status, the response's
+    /// head (lowercased) and its body.
+    fn raw(&self, method: &str, path: &str) -> (u16, String, String) {
+        use std::io::{Read, Write};
+        let host = self.base.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        (
+            answer[9..12].parse().unwrap(),
+            head.to_lowercase(),
+            body.to_string(),
+        )
+    }
+
     pub(crate) fn post(&self, path: &str, body: &[u8]) -> (u16, Value) {
         self.post_with(path, body, &[])
     }
@@ -428,6 +454,27 @@ fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages(
     ] {
         assert!(metrics.contains(&needle), "no {needle} in\n{metrics}");
     }
+    // A stranger's invented methods add no series: methods outside the standard set are
+    // counted as `other`, so `/metrics` cannot be grown by requests.
+    for i in 0..40 {
+        let status = server.request_with_method(&format!("INVENTED{i}"), "/healthz");
+        assert_eq!(status, 405, "INVENTED{i}");
+    }
+    let (_, after) = server.get("/metrics");
+    assert!(!after.contains("INVENTED"), "{after}");
+    assert!(after.contains("method=\"other\""), "{after}");
+    let series = |m: &str| m.lines().filter(|l| !l.starts_with('#')).count();
+    let again: Vec<u16> = (40..80)
+        .map(|i| server.request_with_method(&format!("INVENTED{i}"), "/healthz"))
+        .collect();
+    assert!(again.iter().all(|s| *s == 405));
+    let (_, last) = server.get("/metrics");
+    assert!(
+        series(&last) <= series(&after) + 30,
+        "40 more invented methods grew /metrics from {} to {} lines",
+        series(&after),
+        series(&last)
+    );
 
     // The dashboard: every page renders from the binary alone, with the facts on it.
     for (path, needle) in [
@@ -489,11 +536,58 @@ fn writes_are_rate_limited_per_client_and_slow_requests_time_out() {
         .send(&b""[..])
         .unwrap();
     assert_eq!(r.status().as_u16(), 429);
-    assert!(r.headers().get("retry-after").is_some());
+    // A well-behaved client waits at least a second, and does not reuse the connection
+    // whose body the server never read.
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1, "Retry-After: {retry}");
+    assert_eq!(r.headers()["connection"], "close");
     let e = json(&r.body_mut().read_to_string().unwrap());
     assert_eq!(code(&e), Some("rate-limited"));
     // Reads are not limited.
     assert_eq!(server.get("/v1/trusts").0, 200);
+
+    // Every error is the documented JSON, whoever raised it: a path or query parameter that
+    // does not parse, a method the endpoint does not take, an unknown endpoint.
+    for (method, path, status, expected) in [
+        (
+            "GET",
+            format!("/v1/trusts/{id}/proposals/not-a-number"),
+            400,
+            "bad-query",
+        ),
+        (
+            "GET",
+            format!("/v1/trusts/{id}/log?from=minus-one"),
+            400,
+            "bad-query",
+        ),
+        (
+            "DELETE",
+            "/v1/trusts".to_string(),
+            405,
+            "method-not-allowed",
+        ),
+        ("GET", "/no/such/endpoint".to_string(), 404, "not-found"),
+    ] {
+        let (got, head, body) = server.raw(method, &path);
+        assert_eq!(got, status, "{method} {path}: {body}");
+        assert!(
+            head.contains("content-type: application/json"),
+            "{method} {path}: {head}"
+        );
+        let e = json(&body);
+        assert_eq!(code(&e), Some(expected), "{method} {path}: {body}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
 }
 
 #[test]

@@ -190,6 +190,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "too many writes from this client; retry after the Retry-After seconds",
     ),
     (
+        "method-not-allowed",
+        405,
+        "the endpoint exists but does not take this method (the `Allow` header lists those it does)",
+    ),
+    (
         "timeout",
         408,
         "the request took too long; for a write, read the log: resubmitting is safe (409 if it landed)",

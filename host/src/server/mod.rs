@@ -57,45 +57,81 @@ use api::{reads, writes};
 )]
 struct ApiDoc;
 
-/// Turn the plain-text errors of the limit layers (413, 408) into the API's JSON errors.
-async fn json_limits(response: Response) -> Response {
-    let is_json = response
+/// Every error the API sends is its JSON shape, whoever produced it: the limit layers' 413
+/// and 408, axum's 405 and its extractors' plain-text rejections (a path or query parameter
+/// that does not parse) are rewritten here, keeping the rejection's text as the message. A
+/// 413 or 429 also closes the connection (`Connection: close`): the body the client sent
+/// was not read, so the connection cannot carry a next request.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    // JSON is the API's already; HTML is a dashboard page's own error page.
+    let formed = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json {
-        return response;
-    }
-    match response.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!(
-                "too large: a signed transition is at most {MAX_TRANSITION} bytes, a bylaw upload at most {MAX_MODULE}"
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html")
+        });
+    let mut response = if formed || !(status.is_client_error() || status.is_server_error()) {
+        response
+    } else {
+        let (parts, body) = response.into_parts();
+        let text = axum::body::to_bytes(body, 4096)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default();
+        let (code, message) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "too-large",
+                format!(
+                    "too large: a signed transition is at most {MAX_TRANSITION} bytes, a bylaw upload at most {MAX_MODULE}"
+                ),
             ),
-        )
-        .into_response(),
-        StatusCode::REQUEST_TIMEOUT => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            "the request took too long; for a write, read the log before resubmitting (a resubmitted transition that already landed gets 409)",
-        )
-        .into_response(),
-        _ => response,
+            StatusCode::REQUEST_TIMEOUT => (
+                "timeout",
+                "the request took too long; for a write, read the log before resubmitting (a resubmitted transition that already landed gets 409)".to_string(),
+            ),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method-not-allowed",
+                "this endpoint does not take that method (see /docs)".to_string(),
+            ),
+            StatusCode::NOT_FOUND => ("not-found", "no such endpoint".to_string()),
+            s if s.is_server_error() => ("internal", "a server fault".to_string()),
+            _ if text.is_empty() => ("bad-query", "the request does not parse".to_string()),
+            _ => ("bad-query", text),
+        };
+        let mut rewritten = ApiError::new(status, code, message).into_response();
+        // Keep `Allow` (405) and `Retry-After`.
+        for name in [header::ALLOW, header::RETRY_AFTER] {
+            if let Some(v) = parts.headers.get(&name) {
+                rewritten.headers_mut().insert(name, v.clone());
+            }
+        }
+        rewritten
+    };
+    if matches!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::TOO_MANY_REQUESTS
+    ) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    response
 }
 
 fn rate_limited(e: tower_governor::GovernorError) -> Response {
     match e {
         tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
+            // Whole seconds, at least one: `Retry-After: 0` invites an immediate retry.
+            let wait = wait_time.max(1);
             let mut r = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
-                format!("too many writes from this address; retry in {wait_time} s"),
+                format!("too many writes from this address; retry in {wait} s"),
             )
             .into_response();
             r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait_time));
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             r
         }
         other => ApiError::internal(other.to_string()).into_response(),
@@ -171,7 +207,7 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
         .merge(reads)
         .merge(writes)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .layer(axum::middleware::map_response(json_limits))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(hub)
 }
