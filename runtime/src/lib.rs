@@ -62,8 +62,8 @@ pub use state::{Change, TrustState};
 pub use store::preview_key;
 pub use succession::{Earlier, read_earlier};
 pub use transition::{
-    CheckedTransition, Keypair, MAX_TRANSITION_BYTES, SignedTransition, TRANSITION_DOMAIN,
-    TransitionBody, UPLOAD_DOMAIN, UploadSignature,
+    CheckedTransition, Keypair, MAX_TRANSITION_BYTES, PREVIEW_DOMAIN, SignedTransition,
+    TRANSITION_DOMAIN, TransitionBody, UPLOAD_DOMAIN, UploadSignature,
 };
 pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Trust};
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RefusalError;
 use crate::id::{MemberKey, ModuleHash, TrustId};
-use crate::model::{Action, Key};
+use crate::model::{Action, Key, Parameter};
 
 /// The domain separator prefixed to every signed transition body.
 pub const TRANSITION_DOMAIN: &[u8] = b"cltd/transition/v1\0";
@@ -173,6 +173,21 @@ pub struct UploadSignature {
     pub signature: Vec<u8>,
 }
 
+/// Domain separating a member's approval to store an impact preview from every other
+/// signature.
+pub const PREVIEW_DOMAIN: &[u8] = b"cltd/preview/v1\0";
+
+fn preview_message(trust: &TrustId, module: &ModuleHash, proposed: &[Parameter]) -> Vec<u8> {
+    let charter = postcard::to_stdvec(proposed).expect("in-memory encoding cannot fail");
+    [
+        PREVIEW_DOMAIN,
+        trust.as_slice(),
+        module.as_slice(),
+        &charter,
+    ]
+    .concat()
+}
+
 fn upload_message(trust: &TrustId, module: &ModuleHash) -> Vec<u8> {
     [UPLOAD_DOMAIN, trust.as_slice(), module.as_slice()].concat()
 }
@@ -192,11 +207,43 @@ impl UploadSignature {
 
     /// Verify it for `module` on `trust` (strict ed25519).
     pub fn verify(&self, trust: &TrustId, module: &ModuleHash) -> Result<(), RefusalError> {
+        self.verify_message(&upload_message(trust, module))
+    }
+
+    /// Sign, as `keypair`, the storing of the impact preview of `module` with the `proposed`
+    /// charter on `trust`: `"cltd/preview/v1\0" || trust id || module hash ||
+    /// postcard(proposed)`. A stored preview is what lets an amendment naming that pair open.
+    pub fn sign_preview(
+        keypair: &Keypair,
+        trust: TrustId,
+        module: ModuleHash,
+        proposed: &[Parameter],
+    ) -> UploadSignature {
+        UploadSignature {
+            signer: keypair.member_key(),
+            signature: keypair
+                .signing
+                .sign(&preview_message(&trust, &module, proposed))
+                .to_bytes()
+                .to_vec(),
+        }
+    }
+
+    /// Verify a [`UploadSignature::sign_preview`] approval.
+    pub fn verify_preview(
+        &self,
+        trust: &TrustId,
+        module: &ModuleHash,
+        proposed: &[Parameter],
+    ) -> Result<(), RefusalError> {
+        self.verify_message(&preview_message(trust, module, proposed))
+    }
+
+    fn verify_message(&self, message: &[u8]) -> Result<(), RefusalError> {
         let bad = || RefusalError::BadSignature(hex::encode(self.signer));
         let key = VerifyingKey::from_bytes(self.signer.as_bytes()).map_err(|_| bad())?;
         let sig = Signature::from_slice(&self.signature).map_err(|_| bad())?;
-        key.verify_strict(&upload_message(trust, module), &sig)
-            .map_err(|_| bad())
+        key.verify_strict(message, &sig).map_err(|_| bad())
     }
 }
 

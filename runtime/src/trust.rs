@@ -678,7 +678,10 @@ impl Trust {
 
     /// Compute the impact preview of the uploaded candidate `module` with the `proposed`
     /// charter over the whole log (a dry run), and store it so that an amendment naming
-    /// them may open and members can read it. Replaces an older preview of the same pair.
+    /// them may open and members can read it. A newer preview of the same pair replaces an
+    /// older one only until an amendment proposal names the pair: from then on the stored
+    /// preview is that amendment's record and is never replaced (the fresh report is
+    /// returned, not stored; [`Trust::preview_is_bound`] says which).
     pub fn preview_amendment(
         &self,
         module: &ModuleHash,
@@ -695,21 +698,66 @@ impl Trust {
         proposed: &[Parameter],
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<ImpactPreview> {
+        let report = self.compute_preview(module, proposed, progress)?;
+        if !self.preview_is_bound(module, proposed)? {
+            self.write(|txn| {
+                txn.open_table(PREVIEWS)?
+                    .insert(&preview_key(module, proposed), encode(&report).as_slice())?;
+                Ok(())
+            })?;
+        }
+        Ok(report)
+    }
+
+    /// Compute the impact preview of `module` with the `proposed` charter without storing
+    /// anything: what a server answers a caller who has not signed (see
+    /// [`Trust::preview_amendment_signed`]).
+    pub fn compute_preview(
+        &self,
+        module: &ModuleHash,
+        proposed: &[Parameter],
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ImpactPreview> {
         host_rules::check_params(proposed)?;
-        let report = preview(
+        preview(
             &self.runtime,
             &self.db,
             &self.state,
             module,
             proposed,
             progress,
-        )?;
-        self.write(|txn| {
-            txn.open_table(PREVIEWS)?
-                .insert(&preview_key(module, proposed), encode(&report).as_slice())?;
-            Ok(())
-        })?;
-        Ok(report)
+        )
+    }
+
+    /// [`Trust::preview_amendment`] approved by a member's signature over the pair
+    /// ([`UploadSignature::sign_preview`]): how a server stores previews, so that strangers
+    /// can neither grow the store nor change what members read.
+    pub fn preview_amendment_signed(
+        &self,
+        module: &ModuleHash,
+        proposed: &[Parameter],
+        approval: &UploadSignature,
+    ) -> Result<ImpactPreview> {
+        approval.verify_preview(&self.state.id, module, proposed)?;
+        if !self.state.members.contains_key(&approval.signer) {
+            return Err(RefusalError::Amendment(format!(
+                "only members may store impact previews; {} is not a member",
+                self.state.who(approval.signer)
+            ))
+            .into());
+        }
+        self.preview_amendment(module, proposed)
+    }
+
+    /// True when a preview of `module` with `proposed` is stored and an amendment proposal
+    /// names that pair: the stored preview is then the amendment's record, never replaced.
+    pub fn preview_is_bound(&self, module: &ModuleHash, proposed: &[Parameter]) -> Result<bool> {
+        let hex = module.to_hex();
+        let named = self.state.proposals.values().any(|p| {
+            matches!(&p.proposal.body,
+                ProposalBody::AmendBylaws(a) if a.module == hex && a.charter == proposed)
+        });
+        Ok(named && crate::store::has_preview(&self.db, &preview_key(module, proposed))?)
     }
 
     /// The stored impact preview of `module` with the `proposed` charter, if one was made.

@@ -311,6 +311,19 @@ fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages(
         ]
     };
     let r1_upload = upload_headers(&mut h, "r1");
+    // A member's approval to store the preview of the candidate with the charter in force.
+    let preview_headers = |h: &mut Harness, who: &str| {
+        let kp = h.key(who);
+        let charter = h.trust.state().charter.clone();
+        let sig =
+            cltd_runtime::UploadSignature::sign_preview(&kp, trust_id, reasoned_hash, &charter);
+        vec![
+            ("cltd-signer", hex::encode(sig.signer)),
+            ("cltd-signature", hex::encode(&sig.signature)),
+        ]
+    };
+    let r1_preview = preview_headers(&mut h, "r1");
+    let stranger_preview = preview_headers(&mut h, "stranger");
     let stranger_upload = upload_headers(&mut h, "stranger");
     let mut forged_upload = r1_upload.clone();
     forged_upload[1].1 = hex::encode([7u8; 64]);
@@ -382,20 +395,45 @@ fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages(
     let (_, u) = server.post_with(&up, &reasoned, &r1_upload);
     assert_eq!(u["new"], false);
 
-    // The amendment cannot open before its preview; the preview endpoint makes one.
+    // The amendment cannot open before its preview is stored. Anyone may compute a
+    // preview; only a member's signature stores one.
     let (status, e) = server.post(&format!("{t}/transitions"), &amend);
     assert_eq!((status, code(&e)), (422, Some("amendment")), "{e}");
     let hash = hex::encode(reasoned_hash);
-    let (status, e) = server.post(&format!("{t}/modules/{hash}/preview"), b"{not json");
+    let pv = format!("{t}/modules/{hash}/preview");
+    let (status, e) = server.post(&pv, b"{not json");
     assert_eq!((status, code(&e)), (400, Some("malformed")), "{e}");
-    let (status, p) = server.post(&format!("{t}/modules/{hash}/preview"), b"{}");
+    let (status, p) = server.post(&pv, b"{}");
     assert_eq!(status, 200, "{p}");
-    assert_eq!(p["conforms"], true, "{p}");
+    assert_eq!(
+        (p["conforms"].clone(), p["stored"].clone()),
+        (true.into(), false.into()),
+        "{p}"
+    );
+    let (status, e) = server.post(&format!("{t}/transitions"), &amend);
+    assert_eq!(
+        (status, code(&e)),
+        (422, Some("amendment")),
+        "an unsigned preview stores nothing: {e}"
+    );
+    let (status, e) = server.post_with(&pv, b"{}", &stranger_preview);
+    assert_eq!((status, code(&e)), (422, Some("amendment")), "{e}");
+    let (status, e) = server.post_with(&pv, b"{}", &forged_upload);
+    assert_eq!((status, code(&e)), (401, Some("bad-signature")), "{e}");
+    let (status, e) = server.post_with(&pv, b"{}", &r1_preview[..1]);
+    assert_eq!((status, code(&e)), (401, Some("unsigned")), "{e}");
+    let (status, p) = server.post_with(&pv, b"{}", &r1_preview);
+    assert_eq!((status, p["stored"].clone()), (200, true.into()), "{p}");
     let (status, r) = server.post(&format!("{t}/transitions"), &amend);
     assert_eq!(status, 200, "{r}");
     let (status, p) = server.get(&format!("{t}/proposals/2/preview"));
     assert_eq!(status, 200);
     assert_eq!(json(&p)["module"], hash.as_str());
+    // The amendment's preview is its record: neither a stranger's nor a member's later
+    // preview of the same pair replaces it.
+    assert_eq!(server.post(&pv, b"{}").1["stored"], false);
+    assert_eq!(server.post_with(&pv, b"{}", &r1_preview).1["stored"], false);
+    assert_eq!(server.get(&format!("{t}/proposals/2/preview")), (status, p));
     let (status, e) = server.get(&format!("{t}/proposals/1/preview"));
     assert_eq!((status, code(&json(&e))), (404, Some("not-found")));
 

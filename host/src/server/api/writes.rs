@@ -125,7 +125,7 @@ fn header_hex<const N: usize>(headers: &HeaderMap, name: &str) -> Result<[u8; N]
             StatusCode::UNAUTHORIZED,
             "unsigned",
             format!(
-                "an upload needs the headers {SIGNER_HEADER} (member key, hex) and {SIGNATURE_HEADER} (hex ed25519 signature over `cltd/upload/v1\\0` ‖ trust id ‖ component hash)"
+                "a signed upload or preview needs both headers {SIGNER_HEADER} (member key, hex) and {SIGNATURE_HEADER} (hex ed25519 signature: over `cltd/upload/v1\\0` ‖ trust id ‖ component hash for an upload, `cltd/preview/v1\\0` ‖ trust id ‖ module hash ‖ postcard(charter) for a preview)"
             ),
         )
     };
@@ -188,16 +188,20 @@ pub struct CharterChanges {
     pub unset: Vec<String>,
 }
 
-/// Compute and store the impact preview of a stored candidate with the charter in force
-/// changed as given: what it would have decided over the whole log, and its conformance to
-/// the entrenched clauses. Advisory: it writes no log entry, but an amendment cannot open
-/// until its preview exists.
+/// The impact preview of a stored candidate with the charter in force changed as given:
+/// what it would have decided over the whole log, and its conformance to the entrenched
+/// clauses. Anyone may ask; only a member's signature stores it (headers `cltd-signer` and
+/// `cltd-signature`, an ed25519 signature over `cltd/preview/v1\0 ‖ trust id ‖ module hash ‖
+/// postcard(proposed charter)`), and an amendment cannot open until its preview is stored.
+/// A stored preview that an amendment proposal names is that amendment's record: it is
+/// never replaced. The answer says `stored`.
 #[utoipa::path(post, path = "/v1/trusts/{id}/modules/{hash}/preview", tag = "writes",
     params(("id" = String, Path, description = "The trust id (hex)"),
            ("hash" = String, Path, description = "A stored candidate's hash (hex)")),
     request_body(content = CharterChanges, content_type = "application/json"),
-    responses((status = 200, description = "The impact preview", body = Value),
+    responses((status = 200, description = "The impact preview, with `stored`", body = Value),
               (status = 400, description = "`bad-query`", body = ErrorBody),
+              (status = 401, description = "`unsigned` (one header of the two) or `bad-signature`", body = ErrorBody),
               (status = 404, description = "No such trust or module", body = ErrorBody),
               (status = 408, description = "`timeout`", body = ErrorBody),
               (status = 422, description = "`invalid` charter or the candidate failed", body = ErrorBody),
@@ -205,9 +209,19 @@ pub struct CharterChanges {
 pub async fn preview(
     State(hub): State<Shared>,
     UrlPath((id, hash)): UrlPath<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<Value>, ApiError> {
     let module: cltd_runtime::ModuleHash = parse_hash_param(&hash)?;
+    let approval = if headers.contains_key(SIGNER_HEADER) || headers.contains_key(SIGNATURE_HEADER)
+    {
+        Some(UploadSignature {
+            signer: cltd_runtime::MemberKey(header_hex::<32>(&headers, SIGNER_HEADER)?),
+            signature: header_hex::<64>(&headers, SIGNATURE_HEADER)?.to_vec(),
+        })
+    } else {
+        None
+    };
     let changes: CharterChanges = if body.is_empty() {
         CharterChanges::default()
     } else {
@@ -236,8 +250,20 @@ pub async fn preview(
                 .map_err(|e| {
                     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
                 })?;
-            let report = t.preview_amendment(&module, &proposed)?;
-            Ok(axum::Json(preview_json(t.state(), &report)))
+            let (report, stored) = match &approval {
+                None => (
+                    t.compute_preview(&module, &proposed, &mut |_, _| {})?,
+                    false,
+                ),
+                Some(approval) => {
+                    let bound = t.preview_is_bound(&module, &proposed)?;
+                    let report = t.preview_amendment_signed(&module, &proposed, approval)?;
+                    (report, !bound)
+                }
+            };
+            let mut answer = preview_json(t.state(), &report);
+            answer["stored"] = stored.into();
+            Ok(axum::Json(answer))
         })
     })
     .await
