@@ -88,6 +88,7 @@ fn spawn_server(root: &Path) -> Result<String> {
     let limits = Limits {
         writes_per_second: u32::MAX,
         write_burst: u32::MAX,
+        connections_per_client: usize::MAX,
         ..Limits::default()
     };
     let server = std::thread::spawn(move || cltd::server::serve(hub, listener, &limits));

@@ -561,6 +561,7 @@ fn writes_are_rate_limited_per_client_and_slow_requests_time_out() {
             write_timeout: std::time::Duration::from_millis(1),
             writes_per_second: 1,
             write_burst: 2,
+            ..cltd::server::Limits::default()
         },
     );
     // A preview re-runs the conformance vectors: far longer than a millisecond.
@@ -778,4 +779,105 @@ fn members_see_every_grant_touching_their_data() {
     assert!(page.contains("Access grants"), "{page}");
     assert!(page.contains("address (personal), fault"), "{page}");
     assert!(page.contains("<strong>address</strong>"), "{page}");
+}
+
+/// Read until the server closes the connection; `None` if it is still open when `wait` runs
+/// out (the client gives up).
+fn until_closed(s: &mut std::net::TcpStream, wait: std::time::Duration) -> Option<String> {
+    use std::io::Read;
+    s.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(String::from_utf8_lossy(&got).into_owned()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&got).into_owned());
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+#[test]
+fn slow_or_idle_clients_are_cut_off_and_one_address_cannot_hold_every_connection() {
+    use std::io::Write;
+    let h = Harness::classic();
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let server = Server::with_limits(
+        dir.path(),
+        cltd::server::Limits {
+            header_timeout: std::time::Duration::from_secs(1),
+            connections_per_client: 3,
+            ..cltd::server::Limits::default()
+        },
+    );
+    let host = server.base.trim_start_matches("http://").to_string();
+    let patience = std::time::Duration::from_secs(30);
+
+    // Slowloris: a request head dribbled a byte at a time is cut off at the header timeout,
+    // long before the client would stop sending.
+    let mut slow = std::net::TcpStream::connect(&host).unwrap();
+    write!(slow, "GET /healthz HTTP/1.1\r\nhost: {host}\r\n").unwrap();
+    let dribbler = {
+        let mut s = slow.try_clone().unwrap();
+        std::thread::spawn(move || {
+            for _ in 0..100 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                if s.write_all(b"x").is_err() {
+                    return true;
+                }
+            }
+            false
+        })
+    };
+    let answer = until_closed(&mut slow, patience);
+    assert!(
+        answer.is_some(),
+        "the server kept a dribbling connection open"
+    );
+    assert!(dribbler.join().unwrap(), "the dribbler was never cut off");
+
+    // A connection that never sends a request line is closed too.
+    let mut idle = std::net::TcpStream::connect(&host).unwrap();
+    assert!(
+        until_closed(&mut idle, patience).is_some(),
+        "the server kept a silent connection open"
+    );
+
+    // One address holds at most 3 connections: a fourth is closed unanswered, and once one
+    // of the three closes a new one is served.
+    let held: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| std::net::TcpStream::connect(&host).unwrap())
+        .collect();
+    // Let the server accept the three before the fourth arrives.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut fourth = std::net::TcpStream::connect(&host).unwrap();
+    let _ = write!(fourth, "GET /healthz HTTP/1.1\r\nhost: {host}\r\n\r\n");
+    let answer = until_closed(&mut fourth, patience).expect("the fourth is closed");
+    assert!(
+        answer.is_empty(),
+        "the fourth connection was served: {answer}"
+    );
+    drop(held);
+    // The three held ones are forgotten once the server sees them close.
+    let mut served = false;
+    for _ in 0..50 {
+        let mut s = std::net::TcpStream::connect(&host).unwrap();
+        let _ = write!(
+            s,
+            "GET /healthz HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+        );
+        if until_closed(&mut s, patience).is_some_and(|a| a.starts_with("HTTP/1.1 200")) {
+            served = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        served,
+        "a new connection after the others closed was not served"
+    );
 }

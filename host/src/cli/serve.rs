@@ -30,6 +30,12 @@ pub(crate) struct ServeArgs {
     /// Writes one client address may make in a burst above that rate.
     #[arg(long, default_value_t = 40)]
     pub(crate) write_burst: u32,
+    /// Seconds a client may take to send a request's head before its connection is closed.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) header_timeout: u64,
+    /// Connections one client address may hold open at once.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) connections_per_client: usize,
 }
 
 /// `cltd serve`: the JSON API and dashboard for every trust under a directory.
@@ -41,12 +47,16 @@ pub(crate) fn serve(ctx: &mut Ctx, args: ServeArgs) -> Result<i32> {
         write_timeout,
         writes_per_second,
         write_burst,
+        header_timeout,
+        connections_per_client,
     } = args;
     let limits = crate::server::Limits {
         read_timeout: std::time::Duration::from_secs(read_timeout),
         write_timeout: std::time::Duration::from_secs(write_timeout),
         writes_per_second,
         write_burst,
+        header_timeout: std::time::Duration::from_secs(header_timeout.max(1)),
+        connections_per_client: connections_per_client.max(1),
     };
     let root = trusts.unwrap_or_else(|| ctx.data_dir());
     let hub = crate::server::Hub::open(&root)?;

@@ -20,6 +20,13 @@ pub struct Limits {
     pub writes_per_second: u32,
     /// Writes one client may make in a burst above that rate.
     pub write_burst: u32,
+    /// Longest a client may take to send a request's head (its request line and headers)
+    /// before the connection is closed: a client that dribbles its headers, or never
+    /// finishes its request line, holds nothing longer than this.
+    pub header_timeout: Duration,
+    /// Most connections one client address may hold open at once; more are closed as soon
+    /// as they are accepted.
+    pub connections_per_client: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +36,8 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(120),
             writes_per_second: 20,
             write_burst: 40,
+            header_timeout: Duration::from_secs(10),
+            connections_per_client: 64,
         }
     }
 }

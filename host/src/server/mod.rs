@@ -8,6 +8,7 @@
 //! annotations; `/docs` renders it for people, offline.
 
 pub mod api;
+mod connections;
 pub mod dashboard;
 pub mod docs;
 pub mod error;
@@ -15,7 +16,7 @@ pub mod hub;
 pub mod limits;
 pub mod metrics;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,8 +62,14 @@ struct ApiDoc;
 /// and 408, axum's 405 and its extractors' plain-text rejections (a path or query parameter
 /// that does not parse) are rewritten here, keeping the rejection's text as the message. A
 /// 413 or 429 also closes the connection (`Connection: close`): the body the client sent
-/// was not read, so the connection cannot carry a next request.
-async fn json_errors(response: Response) -> Response {
+/// was not read, so the connection cannot carry a next request. The operations probes
+/// (`/healthz`, `/readyz`, `/metrics`) answer plain text by design and are left alone.
+async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let probe = matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    let response = next.run(request).await;
+    if probe {
+        return response;
+    }
     let status = response.status();
     // JSON is the API's already; HTML is a dashboard page's own error page.
     let formed = response
@@ -207,7 +214,7 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
         .merge(reads)
         .merge(writes)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(hub)
 }
@@ -236,6 +243,12 @@ async fn shutdown_signal() {
 
 /// Serve `hub` on `listener` until SIGINT or SIGTERM; requests in flight (and so the
 /// commits they wait for) finish before it returns.
+///
+/// Connections are accepted here rather than by `axum::serve`, so that hyper's header-read
+/// timeout has a timer behind it (without one it is silently off): a client that dribbles
+/// its request head or never finishes its request line is cut off after
+/// `limits.header_timeout`. A client address holding `limits.connections_per_client`
+/// connections has further ones closed as soon as they are accepted.
 pub fn serve(hub: Hub, listener: TcpListener, limits: &Limits) -> Result<()> {
     listener.set_nonblocking(true)?;
     metrics::handle();
@@ -244,15 +257,51 @@ pub fn serve(hub: Hub, listener: TcpListener, limits: &Limits) -> Result<()> {
         .enable_time()
         .build()
         .context("start the server's runtime")?;
+    let header_timeout = limits.header_timeout;
+    let per_client = limits.connections_per_client;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let app = router(Arc::new(hub), limits);
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        let open = connections::Open::default();
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown_signal());
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors, say: back off rather than spin.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let Some(slot) = open.take(peer.ip(), per_client) else {
+                tracing::debug!(%peer, "too many connections from this address; closed");
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let service = hyper_util::service::TowerToHyperService::new(
+                app.clone()
+                    .layer(axum::Extension(axum::extract::ConnectInfo(peer))),
+            );
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, "connection ended: {e}");
+                }
+                drop(slot);
+            });
+        }
+        drop(listener);
+        graceful.shutdown().await;
+        Ok::<(), std::io::Error>(())
     })
     .context("the server stopped")
 }
