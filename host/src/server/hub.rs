@@ -95,17 +95,23 @@ fn slot<'a>(hub: &'a Hub, id: &str) -> Result<&'a Slot, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("this server hosts no trust {id}")))
 }
 
-/// Run `f` on trust `id` (hex), holding its lock.
+/// Run `f` on trust `id` (hex), holding its lock. Called from a handler on one of the
+/// server's runtime workers, it first hands that worker's other tasks to another worker
+/// (`block_in_place`), so that waiting for the lock (held across a commit's fsync, or by an
+/// impact preview replaying the log) never holds up the reactor: `/healthz`, other trusts
+/// and every other connection go on. On a blocking thread it simply runs.
 pub fn with_trust<T>(
     hub: &Hub,
     id: &str,
     f: impl FnOnce(&mut Trust) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let mut trust = slot(hub, id)?
-        .committer
-        .lock()
-        .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
-    f(&mut trust)
+    let committer = &slot(hub, id)?.committer;
+    tokio::task::block_in_place(|| {
+        let mut trust = committer
+            .lock()
+            .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
+        f(&mut trust)
+    })
 }
 
 /// Submit signed transition bytes to trust `id`'s group committer, on the calling (blocking)

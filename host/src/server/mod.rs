@@ -252,7 +252,11 @@ async fn shutdown_signal() {
 pub fn serve(hub: Hub, listener: TcpListener, limits: &Limits) -> Result<()> {
     listener.set_nonblocking(true)?;
     metrics::handle();
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // Several workers: a handler waiting for a trust's lock gives its worker up
+    // (`hub::with_trust`), and the others keep accepting and answering.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("cltd-serve")
         .enable_io()
         .enable_time()
         .build()
