@@ -514,6 +514,19 @@ fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages(
         series(&last)
     );
 
+    // Pages carry a policy that allows only the server's own scripts and forbids framing.
+    let (status, head, _) = server.raw("GET", &format!("/trusts/{id}/proposals/1"));
+    assert_eq!(status, 200);
+    for needle in [
+        "content-security-policy: default-src 'self'; script-src 'self';",
+        "frame-ancestors 'none'",
+        "x-frame-options: deny",
+        "referrer-policy: no-referrer",
+        "x-content-type-options: nosniff",
+    ] {
+        assert!(head.contains(needle), "no {needle} in\n{head}");
+    }
+
     // The dashboard: every page renders from the binary alone, with the facts on it.
     for (path, needle) in [
         ("/".to_string(), "Test Trust"),

@@ -73,12 +73,23 @@ impl ApiError {
     }
 }
 
+/// What a client is told of a 500: the cause (a storage error, say) goes to the server's
+/// log, never to the client.
+pub const INTERNAL_MESSAGE: &str =
+    "an internal fault; its cause is in the server's log, and nothing was acknowledged";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message = if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(target: "cltd::request", code = self.code, cause = %self.message, "internal error");
+            INTERNAL_MESSAGE.to_string()
+        } else {
+            self.message
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
-                message: self.message,
+                message,
             },
         };
         (self.status, axum::Json(body)).into_response()
@@ -205,3 +216,33 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "a storage or server fault; nothing was acknowledged",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(e: ApiError) -> (StatusCode, String) {
+        let response = e.into_response();
+        let status = response.status();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = rt
+            .block_on(axum::body::to_bytes(response.into_body(), 1 << 16))
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn a_500_keeps_its_cause_off_the_wire_and_other_errors_say_what_went_wrong() {
+        let (status, body) = body_of(ApiError::internal(
+            "redb: I/O error writing /srv/trusts/secret/trust.redb",
+        ));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body.contains(INTERNAL_MESSAGE), "{body}");
+        assert!(!body.contains("secret") && !body.contains("redb"), "{body}");
+        let (status, body) = body_of(ApiError::not_found("no such proposal 9"));
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("no such proposal 9"), "{body}");
+    }
+}
