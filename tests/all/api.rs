@@ -894,3 +894,68 @@ fn slow_or_idle_clients_are_cut_off_and_one_address_cannot_hold_every_connection
         "a new connection after the others closed was not served"
     );
 }
+
+/// `--log info --log-format json`: one JSON object per request on stderr, with the route
+/// template, the trust and the status, for log shippers.
+#[test]
+fn the_request_log_is_json_lines_with_route_trust_and_status() {
+    use std::ffi::OsStr;
+    use std::io::BufRead;
+    let h = Harness::classic();
+    let id = h.trust.id_hex();
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let args = [
+        "--log",
+        "info",
+        "--log-format",
+        "json",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--trusts",
+    ]
+    .map(OsStr::new);
+    let mut child = crate::crash::cltd()
+        .command(&[&args[..], &[dir.path().as_os_str()]].concat())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.starts_with("http://"))
+                .map(|u| u.trim_end_matches('/').to_string())
+        })
+        .unwrap();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let status = agent
+        .get(&format!("{base}/v1/trusts/{id}"))
+        .call()
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let requests: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "cltd::request")
+        .collect();
+    let logged = requests
+        .iter()
+        .find(|v| v["trust"] == id.as_str())
+        .unwrap_or_else(|| panic!("no request line for the trust in\n{stderr}"));
+    assert_eq!(logged["route"], "/v1/trusts/{id}", "{logged}");
+    assert_eq!(logged["status"], 200, "{logged}");
+    assert_eq!(logged["method"], "GET", "{logged}");
+    assert!(logged["ms"].is_u64(), "{logged}");
+}

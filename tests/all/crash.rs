@@ -17,7 +17,7 @@ const AS_CLTD: &str = "CLTD_TEST_RUN_AS_CLTD";
 
 /// `cltd ARGS` as this very test executable (the code just built, never a stale binary):
 /// it re-runs itself with only [`as_cltd`] selected, which runs cltd's CLI.
-fn cltd() -> Launch {
+pub(crate) fn cltd() -> Launch {
     Launch::with(|args: &[&OsStr]| {
         let mut c = std::process::Command::new(std::env::current_exe().unwrap());
         c.args([
@@ -42,6 +42,7 @@ fn as_cltd() {
     };
     let mut argv = vec![OsString::from("cltd")];
     argv.extend(args.to_string_lossy().lines().map(OsString::from));
+    cltd::cli::install_logging(&argv);
     let code = cltd::cli::run(argv, &mut std::io::stdout().lock(), &mut std::io::stderr());
     std::process::exit(code);
 }

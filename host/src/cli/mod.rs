@@ -60,6 +60,10 @@ struct Cli {
     /// `RUST_LOG` (e.g. `cltd=debug`) takes precedence.
     #[arg(long, global = true, value_name = "LEVEL")]
     log: Option<String>,
+    /// How diagnostics are written: `text` (the default) or `json`, one object per line
+    /// for log shippers (the request log's fields become keys).
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
     /// Print JSON instead of text: state, log and verification reports, and the receipt of
     /// every write command.
     #[arg(long, global = true)]
@@ -280,16 +284,23 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
 /// binary's `main`; a second call does nothing.
 pub fn install_logging(args: &[OsString]) {
     use tracing_subscriber::EnvFilter;
-    let level = Cli::try_parse_from(args)
-        .ok()
+    let cli = Cli::try_parse_from(args).ok();
+    let json = cli
+        .as_ref()
+        .is_some_and(|c| c.log_format.as_deref() == Some("json"));
+    let level = cli
         .and_then(|c| c.log)
         .unwrap_or_else(|| "warn".to_string());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        fmt.json().flatten_event(true).try_init()
+    } else {
+        fmt.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init()
+    };
 }
 
 /// Run `cltd` with `args` (including the program name), writing results to `out` and

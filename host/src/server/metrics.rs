@@ -91,6 +91,15 @@ pub fn log_size_is(trust: &str, size: u64) {
     metrics::gauge!("cltd_log_entries", "trust" => trust.to_string()).set(size as f64);
 }
 
+/// The trust a request is about: the segment after `/v1/trusts/` or `/trusts/` (empty for
+/// the rest), for the request log.
+fn trust_in(path: &str) -> &str {
+    path.strip_prefix("/v1/trusts/")
+        .or_else(|| path.strip_prefix("/trusts/"))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("")
+}
+
 /// A request method as a metrics label: the standard methods by name, anything else
 /// `other`, so no request can add a series (the label set stays closed).
 fn method_label(method: &axum::http::Method) -> &'static str {
@@ -120,8 +129,10 @@ pub async fn track(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     tracing::info!(
         target: "cltd::request",
-        %method,
+        method,
+        %route,
         %path,
+        trust = trust_in(&path),
         status = response.status().as_u16(),
         ms = started.elapsed().as_millis() as u64,
     );
