@@ -26,6 +26,13 @@ pub struct AuditFigures {
     pub light_per_s: f64,
     /// Entries per second: `audit verify` (the above, re-executing every transition).
     pub reexec_per_s: f64,
+    /// Microseconds for the trust's Merkle root (what a checkpoint signs), from the stored
+    /// tree: it should not grow with the log.
+    pub root_us: f64,
+    /// Microseconds for an inclusion proof of the middle entry, checked.
+    pub inclusion_us: f64,
+    /// Microseconds for a consistency proof from half the log, checked.
+    pub consistency_us: f64,
 }
 
 /// Measure audits of bundles of each size in `histories`, from classic-clt `wasm`.
@@ -60,6 +67,29 @@ pub fn run(wasm: &[u8], histories: &[usize]) -> Result<Vec<AuditFigures>> {
             );
             Ok(entries as f64 / t0.elapsed().as_secs_f64())
         };
+        // The stored tree: median of 21 runs each, in microseconds.
+        let micros = |f: &dyn Fn() -> Result<()>| -> Result<f64> {
+            let mut runs = Vec::new();
+            for _ in 0..21 {
+                let t0 = Instant::now();
+                f()?;
+                runs.push(t0.elapsed().as_secs_f64() * 1e6);
+            }
+            runs.sort_by(f64::total_cmp);
+            Ok(runs[runs.len() / 2])
+        };
+        let root_us = micros(&|| {
+            std::hint::black_box(fx.trust.root()?);
+            Ok(())
+        })?;
+        let inclusion_us = micros(&|| {
+            std::hint::black_box(fx.trust.inclusion_proof(entries / 2)?);
+            Ok(())
+        })?;
+        let consistency_us = micros(&|| {
+            std::hint::black_box(fx.trust.consistency_proof(entries / 2)?);
+            Ok(())
+        })?;
         let light_per_s = rate(false)?;
         let reexec_per_s = rate(true)?;
         out.push(AuditFigures {
@@ -68,6 +98,9 @@ pub fn run(wasm: &[u8], histories: &[usize]) -> Result<Vec<AuditFigures>> {
             hash_merkle_per_s,
             light_per_s,
             reexec_per_s,
+            root_us,
+            inclusion_us,
+            consistency_us,
         });
     }
     Ok(out)
@@ -79,17 +112,27 @@ pub fn text(figures: &[AuditFigures]) -> String {
         "audit of bundles from a {MEMBERS}-member classic-clt trust (entries per second)"
     )];
     lines.push(format!(
-        "{:>10}  {:>12}  {:>14}  {:>18}  {:>14}",
-        "entries", "bundle MB", "hash+Merkle", "no re-execution", "re-execution"
+        "{:>10}  {:>12}  {:>14}  {:>18}  {:>14}  {:>9}  {:>14}  {:>16}",
+        "entries",
+        "bundle MB",
+        "hash+Merkle",
+        "no re-execution",
+        "re-execution",
+        "root µs",
+        "inclusion µs",
+        "consistency µs"
     ));
     for f in figures {
         lines.push(format!(
-            "{:>10}  {:>12.1}  {:>14.0}  {:>18.0}  {:>14.0}",
+            "{:>10}  {:>12.1}  {:>14.0}  {:>18.0}  {:>14.0}  {:>9.1}  {:>14.1}  {:>16.1}",
             f.entries,
             f.bundle_bytes as f64 / 1e6,
             f.hash_merkle_per_s,
             f.light_per_s,
-            f.reexec_per_s
+            f.reexec_per_s,
+            f.root_us,
+            f.inclusion_us,
+            f.consistency_us
         ));
     }
     lines.join("\n")

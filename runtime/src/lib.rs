@@ -51,6 +51,7 @@ mod state;
 mod store;
 mod succession;
 mod transition;
+mod tree;
 mod trust;
 mod witness;
 

@@ -15,6 +15,7 @@ use crate::model::{Action, ProposalBody, ProposalState};
 use crate::schema::*;
 use crate::store::{read_entries, read_module};
 use crate::transition::SignedTransition;
+use crate::tree;
 use crate::trust::{HOST_KEY_FILE, Trust};
 
 impl Trust {
@@ -28,6 +29,34 @@ impl Trust {
             leaves.push(merkle::leaf_hash(entry_hash_of(v.value()).as_slice()));
         }
         Ok(leaves)
+    }
+
+    /// The stored Merkle tree, if it covers the whole log (it does once a writer has opened
+    /// the store; a store from before the tree was kept, opened only for reading, does not).
+    fn full_tree(
+        &self,
+        txn: &redb::ReadTransaction,
+    ) -> Result<Option<redb::ReadOnlyTable<u64, &'static [u8; 32]>>> {
+        let table = match txn.open_table(TREE) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(StoreError::from(e).into()),
+        };
+        Ok((tree::covered(&table)? == self.state.size).then_some(table))
+    }
+
+    /// The Merkle root of the whole log: O(log n) reads of the stored tree, or every
+    /// entry's hash when there is no complete stored tree.
+    pub fn root(&self) -> Result<merkle::TreeHash> {
+        let txn = self.db.begin_read()?;
+        match self.full_tree(&txn)? {
+            Some(table) => Ok(tree::range_root(
+                &mut tree::reader(&table),
+                0,
+                self.state.size,
+            )?),
+            None => Ok(merkle::root(&self.leaves()?)),
+        }
     }
 
     /// A checkpoint of the whole log, signed with the host key as a C2SP signed note.
@@ -47,7 +76,7 @@ impl Trust {
         let checkpoint = Checkpoint {
             origin: origin(&self.state.id),
             size: self.state.size,
-            root: merkle::root(&self.leaves()?),
+            root: self.root()?,
         };
         Ok(SignedNote::sign(
             &checkpoint.text(),
@@ -101,15 +130,28 @@ impl Trust {
     /// The inclusion proof of entry `index` in the current log, checked against the log's
     /// root before it is returned.
     pub fn inclusion_proof(&self, index: u64) -> Result<LogProof> {
-        let leaves = self.leaves()?;
-        let size = leaves.len() as u64;
-        let at = usize::try_from(index)
-            .ok()
-            .filter(|&i| i < leaves.len())
-            .ok_or(CheckpointError::NoSuchEntry { index, size })?;
-        let root = merkle::root(&leaves);
-        let hashes = merkle::inclusion_proof(&leaves, at).map_err(CheckpointError::from)?;
-        merkle::verify_inclusion(index, size, &leaves[at], &hashes, &root)
+        let size = self.state.size;
+        if index >= size {
+            return Err(CheckpointError::NoSuchEntry { index, size }.into());
+        }
+        let txn = self.db.begin_read()?;
+        let (root, leaf, hashes) = match self.full_tree(&txn)? {
+            Some(table) => {
+                let mut get = tree::reader(&table);
+                (
+                    tree::range_root(&mut get, 0, size)?,
+                    get(0, index)?,
+                    tree::inclusion_proof(&mut get, size, index)?,
+                )
+            }
+            None => {
+                let leaves = self.leaves()?;
+                let at = usize::try_from(index).expect("below the log's size");
+                let hashes = merkle::inclusion_proof(&leaves, at).map_err(CheckpointError::from)?;
+                (merkle::root(&leaves), leaves[at], hashes)
+            }
+        };
+        merkle::verify_inclusion(index, size, &leaf, &hashes, &root)
             .map_err(CheckpointError::from)?;
         Ok(LogProof {
             kind: ProofKind::Inclusion(index),
@@ -122,15 +164,28 @@ impl Trust {
     /// The consistency proof from the log's first `old` entries to the current log, checked
     /// against both roots before it is returned.
     pub fn consistency_proof(&self, old: u64) -> Result<LogProof> {
-        let leaves = self.leaves()?;
-        let size = leaves.len() as u64;
-        let at = usize::try_from(old)
-            .ok()
-            .filter(|&m| m <= leaves.len())
-            .ok_or(CheckpointError::Larger { old, size })?;
-        let root = merkle::root(&leaves);
-        let hashes = merkle::consistency_proof(&leaves, at).map_err(CheckpointError::from)?;
-        let old_root = merkle::root(&leaves[..at]);
+        let size = self.state.size;
+        if old > size {
+            return Err(CheckpointError::Larger { old, size }.into());
+        }
+        let txn = self.db.begin_read()?;
+        let (root, old_root, hashes) = match self.full_tree(&txn)? {
+            Some(table) => {
+                let mut get = tree::reader(&table);
+                (
+                    tree::range_root(&mut get, 0, size)?,
+                    tree::range_root(&mut get, 0, old)?,
+                    tree::consistency_proof(&mut get, size, old)?,
+                )
+            }
+            None => {
+                let leaves = self.leaves()?;
+                let at = usize::try_from(old).expect("at most the log's size");
+                let hashes =
+                    merkle::consistency_proof(&leaves, at).map_err(CheckpointError::from)?;
+                (merkle::root(&leaves), merkle::root(&leaves[..at]), hashes)
+            }
+        };
         merkle::verify_consistency(old, size, &old_root, &root, &hashes)
             .map_err(CheckpointError::from)?;
         Ok(LogProof {
@@ -286,6 +341,7 @@ impl Trust {
             PROPOSALS, |k| &k.to_le_bytes(), |v| v;
             GRANTS, |k| &k.to_le_bytes(), |v| v;
             NONCES, |k| k, |v| &v.to_le_bytes();
+            TREE, |k| &k.to_le_bytes(), |v| v;
         );
         Ok(out)
     }

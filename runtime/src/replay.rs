@@ -307,6 +307,11 @@ pub(crate) fn replay(
             format!("stored {name} differ from the replayed state"),
         );
     }
+    // The stored Merkle tree (what checkpoints and proofs are made from) must be exactly
+    // what the entries give.
+    if let Err(reason) = crate::tree::check(db)? {
+        return diverge(&mut report, &state, size, reason);
+    }
     Ok((report, state))
 }
 

@@ -28,6 +28,9 @@ pub(crate) const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("gra
 /// Amendment impact previews by [`crate::preview_key`]: advisory, recomputable from the log,
 /// not part of the verified state.
 pub(crate) const PREVIEWS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("previews");
+/// The log's Merkle tree: every complete subtree's hash by level and index
+/// (`crate::tree::node_key`), written with the entries; derived data that `verify` checks.
+pub(crate) const TREE: TableDefinition<u64, &[u8; 32]> = TableDefinition::new("tree");
 /// Next sequence number by signer key.
 pub(crate) const NONCES: TableDefinition<&[u8; 32], u64> = TableDefinition::new("nonces");
 

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::Database;
+use redb::{Database, ReadableDatabase};
 
 use crate::amendment::{self, Upload};
 use crate::clock::Clock;
@@ -229,8 +229,9 @@ impl Trust {
             txn.open_table(PREVIEWS)?;
             txn.open_table(MODULES)?
                 .insert(module.as_bytes(), component.as_slice())?;
-            txn.open_table(LOG)?
-                .insert(0, entry.to_bytes().as_slice())?;
+            let genesis_bytes = entry.to_bytes();
+            txn.open_table(LOG)?.insert(0, genesis_bytes.as_slice())?;
+            crate::tree::append(&mut txn.open_table(TREE)?, 0, [genesis_bytes.as_slice()])?;
             // Opening every table creates it, so readers never meet a missing one.
             let mut tables = StateTables::open(&txn)?;
             for c in &changes {
@@ -328,6 +329,7 @@ impl Trust {
         if !prepare {
             return Ok(trust);
         }
+        trust.complete_tree()?;
         trust.load_module(&trust.state.module)?;
         // Pending proposals are judged by the module they were opened under.
         let frozen: std::collections::BTreeSet<ModuleHash> = trust
@@ -346,6 +348,43 @@ impl Trust {
             trust.load_module(&module)?;
         }
         Ok(trust)
+    }
+
+    /// Fill in the stored Merkle tree for entries it does not cover yet: a store written
+    /// before the tree was kept, once, when it is first opened for writing.
+    fn complete_tree(&self) -> Result<()> {
+        let covered = {
+            let txn = self.db.begin_read()?;
+            match txn.open_table(TREE) {
+                Ok(table) => crate::tree::covered(&table)?,
+                Err(redb::TableError::TableDoesNotExist(_)) => 0,
+                Err(e) => return Err(StoreError::from(e).into()),
+            }
+        };
+        if covered >= self.state.size {
+            return Ok(());
+        }
+        let entries: Vec<Vec<u8>> = {
+            let txn = self.db.begin_read()?;
+            let log = txn.open_table(LOG)?;
+            log.range(covered..)?
+                .map(|row| row.map(|(_, v)| v.value().to_vec()))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(StoreError::from)?
+        };
+        tracing::info!(
+            from = covered,
+            to = self.state.size,
+            "filling in the stored Merkle tree"
+        );
+        self.write(|txn| {
+            crate::tree::append(
+                &mut txn.open_table(TREE)?,
+                covered,
+                entries.iter().map(Vec::as_slice),
+            )
+        })?;
+        Ok(())
     }
 
     /// Why this handle stopped writing, if a storage write failed (see [`StoreError::Stopped`]).
@@ -620,8 +659,17 @@ impl Trust {
         self.write(|txn| {
             {
                 let mut log = txn.open_table(LOG)?;
-                for (_, j) in accepted {
-                    log.insert(j.entry.index, j.entry.to_bytes().as_slice())?;
+                let bytes: Vec<Vec<u8>> =
+                    accepted.iter().map(|(_, j)| j.entry.to_bytes()).collect();
+                for ((_, j), b) in accepted.iter().zip(&bytes) {
+                    log.insert(j.entry.index, b.as_slice())?;
+                }
+                if let Some((_, first)) = accepted.first() {
+                    crate::tree::append(
+                        &mut txn.open_table(TREE)?,
+                        first.entry.index,
+                        bytes.iter().map(Vec::as_slice),
+                    )?;
                 }
             }
             {

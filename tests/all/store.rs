@@ -373,3 +373,67 @@ fn a_stopped_trust_makes_the_server_not_ready() {
     assert_eq!(status, 200, "reads go on");
     assert_eq!(server.get("/healthz").0, 200, "the process is alive");
 }
+
+/// The log's Merkle tree is kept in the store with the entries: checkpoints and proofs made
+/// from it are the ones the entries give; a store written before the tree was kept reads
+/// the same (from the entries) and gets its tree when next opened for writing; and `verify`
+/// catches a stored tree that does not match the entries.
+#[test]
+fn the_stored_merkle_tree_matches_the_log_fills_in_for_old_stores_and_is_verified() {
+    const TREE: TableDefinition<u64, &[u8; 32]> = TableDefinition::new("tree");
+    let mut h = Harness::classic();
+    for i in 0..6 {
+        h.allowed("r1", propose(&format!("Proposal {i}")));
+    }
+    let leaves = h.trust.leaves().unwrap();
+    let size = leaves.len() as u64;
+    assert_eq!(h.trust.root().unwrap(), cltd_runtime::root(&leaves));
+    for i in 0..size {
+        let proof = h.trust.inclusion_proof(i).unwrap();
+        assert_eq!(
+            proof.hashes,
+            cltd_runtime::inclusion_proof(&leaves, i as usize).unwrap()
+        );
+    }
+    for old in 0..=size {
+        let proof = h.trust.consistency_proof(old).unwrap();
+        assert_eq!(
+            proof.hashes,
+            cltd_runtime::consistency_proof(&leaves, old as usize).unwrap()
+        );
+    }
+    let checkpoint = h.trust.checkpoint().unwrap().text;
+
+    // A store from before the tree was kept: no tree table.
+    let txn = h.trust.database().begin_write().unwrap();
+    assert!(txn.delete_table(TREE).unwrap());
+    txn.commit().unwrap();
+    let dir = h.dir;
+    drop(h.trust);
+    let reading = Trust::open_for_reading(dir.path(), runtime(), Box::new(SystemClock)).unwrap();
+    assert_eq!(reading.checkpoint().unwrap().text, checkpoint);
+    drop(reading);
+    let writer = Trust::open(dir.path(), runtime(), Box::new(SystemClock)).unwrap();
+    let rows = {
+        use redb::{ReadableDatabase, ReadableTableMetadata};
+        let txn = writer.database().begin_read().unwrap();
+        txn.open_table(TREE).unwrap().len().unwrap()
+    };
+    assert!(
+        rows >= size,
+        "the tree was filled in: {rows} nodes for {size} entries"
+    );
+    assert_eq!(writer.checkpoint().unwrap().text, checkpoint);
+    assert!(verify(writer.database(), &runtime()).unwrap().is_ok());
+
+    // A stored node that does not match the entries: verify says so.
+    let txn = writer.database().begin_write().unwrap();
+    txn.open_table(TREE)
+        .unwrap()
+        .insert(0u64, &[9u8; 32])
+        .unwrap();
+    txn.commit().unwrap();
+    let report = verify(writer.database(), &runtime()).unwrap();
+    let why = report.divergence.expect("a diverging tree").reason;
+    assert!(why.contains("Merkle tree node 0/0"), "{why}");
+}
