@@ -7,10 +7,12 @@
 //! use this committer.
 //!
 //! Why no submitter waits forever: a submitter queues its transition *before* it takes the
-//! lock, and every lock holder takes the whole queue, so when a submitter gets the lock its
-//! transition has either been taken by an earlier holder (who answers it before releasing
-//! the lock) or is taken now. An answer is sent on every path except a panic in the commit,
-//! which drops the replies (a waiting [`GroupCommitter::submit`] then gets an error).
+//! lock, and a lock holder whose own transition is still queued takes the whole queue, so
+//! when a submitter gets the lock its transition has either been taken by an earlier holder
+//! (who answered it before releasing the lock; it then releases at once, committing nothing,
+//! which keeps batches large) or is taken now. An answer is sent on every path except a
+//! panic in the commit, which drops the replies (a waiting [`GroupCommitter::submit`] then
+//! gets an error).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, mpsc};
@@ -31,13 +33,23 @@ struct Request {
     reply: Reply,
 }
 
+/// Transitions waiting for a commit, numbered in arrival order.
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Request>,
+    /// Transitions queued so far (the next one's number).
+    pushed: u64,
+    /// Transitions taken for a commit so far: every number below this one.
+    taken: u64,
+}
+
 /// A trust shared by any number of submitting threads (wrap it in an `Arc`), committed in
 /// groups. Reads take the same lock ([`GroupCommitter::lock`]).
 pub struct GroupCommitter {
     id: TrustId,
     max_batch: usize,
     trust: Mutex<Trust>,
-    queue: Mutex<Vec<Request>>,
+    queue: Mutex<Queue>,
     batches: AtomicU64,
     transitions: AtomicU64,
 }
@@ -50,7 +62,7 @@ impl GroupCommitter {
             id: trust.id(),
             max_batch: max_batch.max(1),
             trust: Mutex::new(trust),
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
             batches: AtomicU64::new(0),
             transitions: AtomicU64::new(0),
         }
@@ -85,23 +97,29 @@ impl GroupCommitter {
     /// submitter does first; `reply` is called once its batch is durable (or it is refused).
     /// Blocks while another batch commits.
     pub fn submit_checked(&self, checked: CheckedTransition, reply: Reply) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(Request { checked, reply });
-        self.commit_queued();
+        let ticket = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.waiting.push(Request { checked, reply });
+            queue.pushed += 1;
+            queue.pushed - 1
+        };
+        self.commit_queued(ticket);
     }
 
-    /// Take the trust's lock, then every transition queued so far, and commit them.
-    fn commit_queued(&self) {
+    /// Take the trust's lock; unless transition `ticket` was taken by an earlier holder
+    /// meanwhile, take every transition queued so far and commit them.
+    fn commit_queued(&self, ticket: u64) {
         let guard = self.trust.lock();
         // The queue's lock is held only to push or take, never across a panic point.
-        let queued = std::mem::take(
-            &mut *self
-                .queue
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        let queued = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            if queue.taken > ticket {
+                // Answered already: whoever holds a transition still queued commits it.
+                return;
+            }
+            queue.taken = queue.pushed;
+            std::mem::take(&mut queue.waiting)
+        };
         let mut trust = match guard {
             Ok(trust) => trust,
             Err(poisoned) => {
