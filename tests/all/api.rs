@@ -601,6 +601,23 @@ fn writes_are_rate_limited_per_client_and_slow_requests_time_out() {
     assert_eq!(code(&e), Some("rate-limited"));
     // Reads are not limited.
     assert_eq!(server.get("/v1/trusts").0, 200);
+    // Another method on a write route is told 405, however often, and spends no writes;
+    // the reads that share a write route's path still answer.
+    for _ in 0..5 {
+        let (got, _, body) = server.raw("GET", &t);
+        assert_eq!(
+            (got, code(&json(&body))),
+            (405, Some("method-not-allowed")),
+            "{body}"
+        );
+        let (got, _, body) = server.raw("PUT", &format!("/v1/trusts/{id}/modules"));
+        assert_eq!(
+            (got, code(&json(&body))),
+            (405, Some("method-not-allowed")),
+            "{body}"
+        );
+    }
+    assert_eq!(server.get(&format!("/v1/trusts/{id}/modules")).0, 200);
 
     // Every error is the documented JSON, whoever raised it: a path or query parameter that
     // does not parse, a method the endpoint does not take, an unknown endpoint.

@@ -126,6 +126,25 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
     response
 }
 
+/// The write routes take POST only: any other method is answered 405 here, before the
+/// write rate limit, so a client that GETs a write route is told so and spends none of
+/// its writes.
+async fn post_only(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.method() == axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this endpoint takes POST (see /docs)",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}
+
 fn rate_limited(e: tower_governor::GovernorError) -> Response {
     match e {
         tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
@@ -202,7 +221,8 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.write_timeout,
-        ));
+        ))
+        .layer(axum::middleware::from_fn(post_only));
     let reads = reads
         .merge(docs::router(Arc::new(doc)))
         .merge(dashboard::router())
