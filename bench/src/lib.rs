@@ -11,4 +11,5 @@ pub mod audit;
 pub mod crash;
 pub mod fixture;
 pub mod http;
+pub mod load;
 pub mod transitions;

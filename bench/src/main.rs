@@ -52,6 +52,10 @@ enum Command {
         /// With --http: idle trusts to open in one server.
         #[arg(long, default_value_t = 1000)]
         idle_trusts: usize,
+        /// With --http: seconds of mixed load afterwards (8 voters, 8 unsigned previewers,
+        /// 4 dashboard readers, /healthz probed every 10 ms); 0 to skip it.
+        #[arg(long, default_value_t = 20)]
+        load_seconds: u64,
     },
     /// Crash consistency: serve a new trust in a child `cltd serve`, load it with signed
     /// transitions, SIGKILL it at random moments, and check after each kill that every
@@ -122,6 +126,7 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
             clients,
             votes,
             idle_trusts,
+            load_seconds,
         } => {
             let wasm = cltd::setup::read_bylaw("classic-clt", &bylaws_dir)?;
             if http {
@@ -132,6 +137,15 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
                 let report =
                     cltd_bench::http::run(&wasm, options.members, votes, clients, idle_trusts)?;
                 print(out, json, &report, || report.text())?;
+                if load_seconds > 0 {
+                    writeln!(err, "measuring {load_seconds} s of mixed load...")?;
+                    let plan = cltd_bench::load::LoadPlan {
+                        duration: std::time::Duration::from_secs(load_seconds),
+                        ..Default::default()
+                    };
+                    let load = cltd_bench::load::run(&wasm, &plan)?;
+                    print(out, json, &load, || load.text())?;
+                }
                 return Ok(cltd::EXIT_OK);
             }
             if !audit_history.is_empty() {

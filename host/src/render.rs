@@ -557,11 +557,20 @@ pub fn preview_text(state: &TrustState, report: &ImpactPreview) -> String {
         report.entries,
         report.transitions
     )];
-    let changes = charter_changes(&state.charter, &report.charter);
+    // Against the charter in force when the preview ran (what it was about); a preview
+    // stored before cltd recorded that is compared with today's, and says so.
+    let (in_force, today) = match &report.in_force {
+        Some(c) => (c, ""),
+        None => (
+            &state.charter,
+            " (compared with the charter in force today)",
+        ),
+    };
+    let changes = charter_changes(in_force, &report.charter);
     if changes.is_empty() {
-        lines.push("charter: unchanged".into());
+        lines.push(format!("charter: unchanged{today}"));
     } else {
-        lines.push(format!("charter: {}", changes.join("; ")));
+        lines.push(format!("charter: {}{today}", changes.join("; ")));
     }
     let passed = report.conformance.iter().filter(|c| c.passed).count();
     lines.push(format!(

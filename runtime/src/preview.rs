@@ -6,7 +6,7 @@
 //! trust; [`crate::Trust::preview_amendment`] stores the finished report so that members can
 //! read it before they vote.
 
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 use serde::{Deserialize, Serialize};
 
 use crate::amendment::{check_charter, load_stored, migrated_charter};
@@ -159,6 +159,10 @@ pub struct ImpactPreview {
     pub conformance: Vec<CheckResult>,
     /// Why the preview stopped before the end of the log, if it did.
     pub stopped: Option<String>,
+    /// The charter in force when the preview ran, which [`ImpactPreview::charter`] is to be
+    /// compared with (`None` in previews stored before cltd recorded it). Keep this field
+    /// last: older stored previews are read by supplying it.
+    pub in_force: Option<Vec<Parameter>>,
 }
 
 impl ImpactPreview {
@@ -191,13 +195,17 @@ fn describe_action(action: &Action) -> String {
 
 /// Replay the log in `db` under the candidate `module` (already stored) with the `proposed`
 /// charter, as a dry run. `now` is the trust's current state: its charter is what `migrate`
-/// receives as `previous`, its entrenched clauses are the ones checked, from its last time.
+/// receives as `previous`, its entrenched clauses are the ones checked, from its last time,
+/// and only its first `now.size` entries are re-judged. With a `deadline`, the preview stops
+/// when it passes (saying so in [`ImpactPreview::stopped`]): a server bounds what one
+/// request may cost whatever the candidate.
 pub fn preview(
     runtime: &Runtime,
     db: &impl ReadableDatabase,
     now: &TrustState,
     module: &ModuleHash,
     proposed: &[Parameter],
+    deadline: Option<std::time::Instant>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImpactPreview> {
     let current = now.constitution();
@@ -221,12 +229,14 @@ pub fn preview(
             &Setting::of(now, now.time),
         ),
         stopped: None,
+        in_force: Some(current.charter.clone()),
     };
     let mut failures = 0u64;
     let txn = db.begin_read().map_err(StoreError::from)?;
     let log = txn.open_table(LOG).map_err(StoreError::from)?;
     let mut state = TrustState::default();
-    for row in log.iter().map_err(StoreError::from)? {
+    // Bounded by the state's size: the store may hold entries committed after it.
+    for row in log.range(0..now.size).map_err(StoreError::from)? {
         let (_, bytes) = row.map_err(StoreError::from)?;
         let entry = Entry::from_bytes(bytes.value())?;
         progress(entry.index + 1, now.size);
@@ -306,6 +316,13 @@ pub fn preview(
             report.stopped = Some(format!(
                 "the candidate failed to judge {failures} transitions; the preview stopped after entry {}",
                 entry.index
+            ));
+            break;
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            report.stopped = Some(format!(
+                "this server's time limit for a preview ran out; the preview stopped after entry {} of {}",
+                entry.index, now.size
             ));
             break;
         }

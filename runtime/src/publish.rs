@@ -13,18 +13,19 @@ use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
 use crate::merkle;
 use crate::model::{Action, ProposalBody, ProposalState};
 use crate::schema::*;
+use crate::snapshot::Snapshot;
 use crate::store::{read_entries, read_module};
 use crate::transition::SignedTransition;
 use crate::tree;
 use crate::trust::{HOST_KEY_FILE, Trust};
 
-impl Trust {
+impl Snapshot {
     /// The Merkle tree's leaf hashes: one per entry, `SHA-256(0x00 ‖ entry hash)`.
     pub fn leaves(&self) -> Result<Vec<merkle::TreeHash>> {
         let txn = self.db.begin_read()?;
         let log = txn.open_table(LOG)?;
         let mut leaves = Vec::with_capacity(usize::try_from(self.state.size).unwrap_or(0));
-        for row in log.iter()? {
+        for row in log.range(..self.state.size)? {
             let (_, v) = row?;
             leaves.push(merkle::leaf_hash(entry_hash_of(v.value()).as_slice()));
         }
@@ -33,6 +34,8 @@ impl Trust {
 
     /// The stored Merkle tree, if it covers the whole log (it does once a writer has opened
     /// the store; a store from before the tree was kept, opened only for reading, does not).
+    /// It may cover more, when commits followed this snapshot: its nodes never change once
+    /// written, so the tree of the snapshot's size is read from the same table.
     fn full_tree(
         &self,
         txn: &redb::ReadTransaction,
@@ -42,7 +45,7 @@ impl Trust {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(StoreError::from(e).into()),
         };
-        Ok((tree::covered(&table)? == self.state.size).then_some(table))
+        Ok((tree::covered(&table)? >= self.state.size).then_some(table))
     }
 
     /// The Merkle root of the whole log: O(log n) reads of the stored tree, or every
@@ -83,31 +86,6 @@ impl Trust {
             &checkpoint.origin,
             host,
         ))
-    }
-
-    /// Store `note` as the log's latest checkpoint with the cosignatures it carries. It must
-    /// be this log's current checkpoint, signed by the host key; its signatures are merged
-    /// with those already stored for the same checkpoint.
-    pub fn store_checkpoint(&self, note: &SignedNote) -> Result<()> {
-        let fresh = self.checkpoint()?;
-        if note.text != fresh.text {
-            return Err(CheckpointError::NotCurrent.into());
-        }
-        let genesis = self.genesis()?;
-        note.verify(&origin(&self.state.id), &genesis.host_key)
-            .map_err(|e| CheckpointError::Unsigned(e.to_string()))?;
-        let mut merged = self.stored_checkpoint()?.unwrap_or(fresh);
-        for s in &note.signatures {
-            if !merged.signatures.contains(s) {
-                merged.signatures.push(s.clone());
-            }
-        }
-        self.write(|txn| {
-            txn.open_table(META)?
-                .insert(META_CHECKPOINT, merged.to_string().as_bytes())?;
-            Ok(())
-        })?;
-        Ok(())
     }
 
     /// The stored checkpoint (with its cosignatures), if it still covers the whole log.
@@ -239,7 +217,10 @@ impl Trust {
         let checkpoint = self.latest_checkpoint()?.to_string();
         let mut entries = Vec::new();
         let mut needed = vec![genesis.module];
-        for (_, bytes) in read_entries(&self.db)? {
+        for (_, bytes) in read_entries(&*self.db)?
+            .into_iter()
+            .filter(|(i, _)| *i < self.state.size)
+        {
             let entry = Entry::from_bytes(&bytes)?;
             if let EntryBody::Transition(rec) = &entry.body
                 && let Ok((_, body)) = SignedTransition::decode(&rec.signed)
@@ -254,7 +235,7 @@ impl Trust {
         }
         let mut modules = Vec::new();
         for hash in &needed {
-            let bytes = read_module(&self.db, hash)?
+            let bytes = read_module(&*self.db, hash)?
                 .ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
             modules.push(bytes);
         }
@@ -271,12 +252,15 @@ impl Trust {
         })
     }
 
-    /// Log entries `from..` (at most `limit`), decoded.
+    /// Log entries `from..` (at most `limit`) up to this snapshot's size, decoded.
     pub fn entries(&self, from: u64, limit: usize) -> Result<Vec<Entry>> {
         let txn = self.db.begin_read()?;
         let log = txn.open_table(LOG)?;
         let mut out = Vec::new();
-        for row in log.range(from..)?.take(limit) {
+        if from >= self.state.size {
+            return Ok(out);
+        }
+        for row in log.range(from..self.state.size)?.take(limit) {
             let (_, v) = row?;
             out.push(Entry::from_bytes(v.value())?);
         }
@@ -293,7 +277,7 @@ impl Trust {
 
     /// The stored bytes of the bylaw component `hash`.
     pub fn module_bytes(&self, hash: &ModuleHash) -> Result<Option<Vec<u8>>> {
-        Ok(read_module(&self.db, hash)?)
+        Ok(read_module(&*self.db, hash)?)
     }
 
     /// Every stored bylaw component (in force, past, or uploaded as a candidate): its hash and
@@ -324,7 +308,12 @@ impl Trust {
         // Every table in schema order; keys and values as the bytes they are stored as.
         macro_rules! dump {
             ($($table:expr, |$k:ident| $key:expr, |$v:ident| $value:expr;)*) => {$(
-                for row in txn.open_table($table)?.iter()? {
+                let table = match txn.open_table($table) {
+                    Ok(t) => Some(t),
+                    Err(redb::TableError::TableDoesNotExist(_)) => None,
+                    Err(e) => return Err(StoreError::from(e).into()),
+                };
+                for row in table.iter().flat_map(|t| t.iter()).flatten() {
                     let (k, v) = row?;
                     let ($k, $v) = (k.value(), v.value());
                     push($key, $value);
@@ -335,6 +324,7 @@ impl Trust {
             META, |k| k.as_bytes(), |v| v;
             LOG, |k| &k.to_le_bytes(), |v| v;
             MODULES, |k| k, |v| v;
+            PREVIEW_RECORDS, |k| &[k.0.as_slice(), &k.1.to_le_bytes()].concat(), |v| v;
             PREVIEWS, |k| k, |v| v;
             MEMBERS, |k| k, |v| v;
             ASSETS, |k| k.as_bytes(), |v| v;
@@ -389,4 +379,31 @@ pub struct InForce<'a> {
     pub since: u64,
     /// The amendment that put it in force.
     pub by: Option<&'a ProposalState>,
+}
+
+impl Trust {
+    /// Store `note` as the log's latest checkpoint with the cosignatures it carries. It must
+    /// be this log's current checkpoint, signed by the host key; its signatures are merged
+    /// with those already stored for the same checkpoint.
+    pub fn store_checkpoint(&self, note: &SignedNote) -> Result<()> {
+        let fresh = self.checkpoint()?;
+        if note.text != fresh.text {
+            return Err(CheckpointError::NotCurrent.into());
+        }
+        let genesis = self.genesis()?;
+        note.verify(&origin(&self.state.id), &genesis.host_key)
+            .map_err(|e| CheckpointError::Unsigned(e.to_string()))?;
+        let mut merged = self.stored_checkpoint()?.unwrap_or(fresh);
+        for s in &note.signatures {
+            if !merged.signatures.contains(s) {
+                merged.signatures.push(s.clone());
+            }
+        }
+        self.write(|txn| {
+            txn.open_table(META)?
+                .insert(META_CHECKPOINT, merged.to_string().as_bytes())?;
+            Ok(())
+        })?;
+        Ok(())
+    }
 }

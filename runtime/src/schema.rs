@@ -25,8 +25,13 @@ pub(crate) const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("as
 pub(crate) const PROPOSALS: TableDefinition<u64, &[u8]> = TableDefinition::new("proposals");
 /// Access grants by number.
 pub(crate) const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
-/// Amendment impact previews by [`crate::preview_key`]: advisory, recomputable from the log,
-/// not part of the verified state.
+/// Amendment impact previews as immutable records, by [`crate::preview_key`] (the candidate
+/// module and the charter it proposes) and the log size they were computed at: never
+/// overwritten. Advisory and recomputable from the log, not part of the verified state.
+pub(crate) const PREVIEW_RECORDS: TableDefinition<(&[u8; 32], u64), &[u8]> =
+    TableDefinition::new("preview_records");
+/// Impact previews written by stores before [`PREVIEW_RECORDS`], one per pair, read as the
+/// record at their own log size and never written again.
 pub(crate) const PREVIEWS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("previews");
 /// The log's Merkle tree: every complete subtree's hash by level and index
 /// (`crate::tree::node_key`), written with the entries; derived data that `verify` checks.

@@ -232,23 +232,74 @@ pub(crate) fn read_entries(db: &impl ReadableDatabase) -> Result<Vec<(u64, Vec<u
     Ok(out)
 }
 
-/// Whether an impact preview is stored under `key`.
+/// Whether any impact preview of the pair `key` is stored.
 pub(crate) fn has_preview(db: &impl ReadableDatabase, key: &Hash) -> Result<bool, StoreError> {
     let txn = db.begin_read()?;
-    Ok(txn.open_table(PREVIEWS)?.get(key)?.is_some())
+    if let Some(records) = open_if_present(&txn, PREVIEW_RECORDS)?
+        && records.range((key, 0)..=(key, u64::MAX))?.next().is_some()
+    {
+        return Ok(true);
+    }
+    Ok(match open_if_present(&txn, PREVIEWS)? {
+        Some(legacy) => legacy.get(key)?.is_some(),
+        None => false,
+    })
 }
 
-/// Read a stored impact preview (an `ImpactPreview`, postcard).
+/// The latest stored impact preview of the pair `key` (an `ImpactPreview`, postcard): the
+/// record at the greatest log size, else the one a store from before the records kept.
 pub(crate) fn read_preview<T: DeserializeOwned>(
     db: &impl ReadableDatabase,
     key: &Hash,
 ) -> Result<Option<T>, StoreError> {
     let txn = db.begin_read()?;
-    let previews = txn.open_table(PREVIEWS)?;
-    previews
+    if let Some(records) = open_if_present(&txn, PREVIEW_RECORDS)?
+        && let Some(row) = records.range((key, 0)..=(key, u64::MAX))?.next_back()
+    {
+        return decode(row?.1.value(), "impact preview").map(Some);
+    }
+    let Some(legacy) = open_if_present(&txn, PREVIEWS)? else {
+        return Ok(None);
+    };
+    legacy
         .get(key)?
-        .map(|v| decode(v.value(), "impact preview"))
+        .map(|v| {
+            // These predate the record's last field, an `Option` (`in_force`): postcard
+            // writes `None` as one zero byte, so appending it reads them as records that
+            // did not record the charter in force.
+            let mut bytes = v.value().to_vec();
+            bytes.push(0);
+            decode(&bytes, "impact preview")
+        })
         .transpose()
+}
+
+/// Store `bytes` as the impact preview of the pair `key` computed at log size `size`,
+/// unless one is stored there already (records are never overwritten). True if stored.
+pub(crate) fn insert_preview(
+    txn: &redb::WriteTransaction,
+    key: &Hash,
+    size: u64,
+    bytes: &[u8],
+) -> Result<bool, StoreError> {
+    let mut records = txn.open_table(PREVIEW_RECORDS)?;
+    if records.get((key, size))?.is_some() {
+        return Ok(false);
+    }
+    records.insert((key, size), bytes)?;
+    Ok(true)
+}
+
+/// Open a table that a store written by an older cltd may not have.
+fn open_if_present<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    table: redb::TableDefinition<K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match txn.open_table(table) {
+        Ok(t) => Ok(Some(t)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Read a stored module and check that its bytes still hash to `hash` (`None` if absent).

@@ -7,7 +7,7 @@
 //! a failed commit sits beside the commit it undoes. What only reads the log lives in
 //! `publish`, judging in `pipeline`, table I/O in `store`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase};
@@ -15,22 +15,22 @@ use redb::{Database, ReadableDatabase};
 use crate::amendment::{self, Upload};
 use crate::clock::Clock;
 use crate::engine::{Runtime, module_hash, to_component};
-use crate::error::{Error, EvalError, LoadError, RefusalError, Result, StoreError};
+use crate::error::{Error, RefusalError, Result, StoreError};
 use crate::host_rules;
-use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
+use crate::id::{EntryHash, MemberKey, ModuleHash};
 use crate::keyfile::{read_secret_key, write_secret_key};
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, Predecessor, encode, entry_hash};
 use crate::model::{Action, Charter, Effect, Parameter, ProposalBody, ProposalStatus, Verdict};
 use crate::pipeline::{
     Judged, Mode, advance, check_charter, check_founding, genesis_state, judge_checked,
 };
-use crate::preview::{ImpactPreview, preview};
+use crate::preview::ImpactPreview;
 use crate::schema::*;
+pub use crate::snapshot::Snapshot;
 use crate::state::{Change, TrustState};
 pub use crate::store::STORE_FILE;
 use crate::store::{
-    StateTables, durable_write, head_bytes, load_state, preview_key, read_intact_module,
-    read_module, read_preview, stored_format,
+    StateTables, durable_write, head_bytes, load_state, preview_key, read_module, stored_format,
 };
 use crate::transition::{CheckedTransition, Keypair, UploadSignature};
 
@@ -68,17 +68,20 @@ pub struct Receipt {
     pub bylaw_time: std::time::Duration,
 }
 
-/// A trust: its store, its state in memory, the engine that runs its bylaws, its clock and,
-/// when this host holds it, the host key that signs checkpoints.
+/// A trust: its latest [`Snapshot`] (store, state, engine, clock, host key) and the right to
+/// write. Every read method is the snapshot's (through `Deref`); the methods here judge,
+/// commit and store. A commit changes the state copy-on-write, so a [`Trust::snapshot`]
+/// taken before it is unchanged by it.
 pub struct Trust {
-    pub(crate) db: Database,
-    pub(crate) path: PathBuf,
-    runtime: Arc<Runtime>,
-    pub(crate) state: TrustState,
-    clock: Box<dyn Clock>,
-    pub(crate) host: Option<Keypair>,
-    /// Set when a storage write failed: this handle then writes nothing more.
-    stopped: std::sync::OnceLock<String>,
+    snap: Snapshot,
+}
+
+impl std::ops::Deref for Trust {
+    type Target = Snapshot;
+
+    fn deref(&self) -> &Snapshot {
+        &self.snap
+    }
 }
 
 impl std::fmt::Debug for Trust {
@@ -226,7 +229,7 @@ impl Trust {
             meta.insert(META_TRUST_ID, state.id.as_slice())?;
             meta.insert(META_CONSTITUTION, encode(&state.constitution()).as_slice())?;
             drop(meta);
-            txn.open_table(PREVIEWS)?;
+            txn.open_table(PREVIEW_RECORDS)?;
             txn.open_table(MODULES)?
                 .insert(module.as_bytes(), component.as_slice())?;
             let genesis_bytes = entry.to_bytes();
@@ -239,15 +242,15 @@ impl Trust {
             }
         }
         txn.commit()?;
-        Ok(Trust {
-            db,
+        Ok(Trust::holding(Snapshot {
+            db: Arc::new(db),
             path: dir.to_path_buf(),
             runtime,
-            state,
-            clock,
+            state: Arc::new(state),
+            clock: Arc::from(clock),
             host: Some(host),
-            stopped: std::sync::OnceLock::new(),
-        })
+            stopped: Arc::default(),
+        }))
     }
 
     /// Open the trust in data directory `dir`. Loads and re-hashes the active bylaw module.
@@ -316,15 +319,15 @@ impl Trust {
         prepare: bool,
     ) -> Result<Trust> {
         let state = load_state(&db)?;
-        let trust = Trust {
-            db,
+        let trust = Trust::holding(Snapshot {
+            db: Arc::new(db),
             path: dir.to_path_buf(),
             runtime,
-            state,
-            clock,
+            state: Arc::new(state),
+            clock: Arc::from(clock),
             host: read_host_key(dir),
-            stopped: std::sync::OnceLock::new(),
-        };
+            stopped: Arc::default(),
+        });
         tracing::debug!(trust = %hex::encode(trust.state.id), size = trust.state.size, dir = %dir.display(), "opened");
         if !prepare {
             return Ok(trust);
@@ -387,9 +390,19 @@ impl Trust {
         Ok(())
     }
 
-    /// Why this handle stopped writing, if a storage write failed (see [`StoreError::Stopped`]).
-    pub fn writes_stopped(&self) -> Option<&str> {
-        self.stopped.get().map(String::as_str)
+    fn holding(snap: Snapshot) -> Trust {
+        Trust { snap }
+    }
+
+    /// The trust as of its last durable commit, to read on any thread while this handle
+    /// goes on writing: later commits do not change it.
+    pub fn snapshot(&self) -> Snapshot {
+        self.snap.clone()
+    }
+
+    /// The state, to change in place: copied first if a snapshot still shares it.
+    fn state_mut(&mut self) -> &mut TrustState {
+        Arc::make_mut(&mut self.snap.state)
     }
 
     /// `Err` once a storage write has failed on this handle.
@@ -432,111 +445,9 @@ impl Trust {
                 )
                 && let Ok(module) = host_rules::amendment_module(a)
             {
-                let _ = amendment::load_stored(&self.runtime, &self.db, &module);
+                let _ = amendment::load_stored(&self.runtime, &*self.db, &module);
             }
         }
-    }
-
-    /// Load the stored module `hash` into the engine, checking that its bytes hash to `hash`.
-    /// The bytes are re-hashed even when the engine has the module cached, so a swapped store
-    /// is always noticed.
-    pub fn load_module(&self, hash: &ModuleHash) -> Result<()> {
-        let bytes = read_intact_module(&self.db, hash)?
-            .ok_or_else(|| LoadError::Missing(hex::encode(hash)))?;
-        self.runtime.prepare(&bytes)?;
-        Ok(())
-    }
-
-    /// The trust's id, hex.
-    pub fn id_hex(&self) -> String {
-        hex::encode(self.state.id)
-    }
-
-    /// The trust's id.
-    pub fn id(&self) -> TrustId {
-        self.state.id
-    }
-
-    /// The data directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The trust's current state.
-    pub fn state(&self) -> &TrustState {
-        &self.state
-    }
-
-    /// The snapshot of state the bylaw would be given if `signer` took `action` at host
-    /// time `now` (for explaining and previewing decisions; nothing is evaluated).
-    pub fn view(&self, signer: &MemberKey, action: &Action, now: u64) -> crate::model::View {
-        host_rules::view(&self.state, signer, action, now)
-    }
-
-    /// Host time now: the clock, never earlier than the last entry (what a transition
-    /// submitted now would be stamped with).
-    pub fn now(&self) -> u64 {
-        self.clock.now().max(self.state.time)
-    }
-
-    /// What closing open proposal `number` now would decide, as the bylaw it was opened
-    /// under judges it and with the host's entrenched floors and procedure applied: a dry run
-    /// that writes nothing. `None` unless the proposal is open; `Err` if the bylaw failed.
-    pub fn dry_run_close(&self, number: u64) -> Option<Result<Verdict, EvalError>> {
-        let p = self.state.proposals.get(&number)?;
-        if p.proposal.status != ProposalStatus::Open {
-            return None;
-        }
-        let action = Action::Close(number);
-        let rules = host_rules::rules(&self.state, &action);
-        let view = host_rules::view(&self.state, &MemberKey::default(), &action, self.state.time);
-        let verdict = match self
-            .runtime
-            .evaluate(rules.module, &view, &action)
-            .and_then(|e| host_rules::check_verdict(&action, &e.verdict).map(|()| e.verdict))
-        {
-            Ok(v) => v,
-            Err(e) => return Some(Err(e)),
-        };
-        let Verdict::Allow(mut allowance) = verdict else {
-            return Some(Ok(verdict));
-        };
-        // The host's own say on the outcome (entrenched floors, the entrenched procedure).
-        let (_, changes) = host_rules::effects(
-            &self.state,
-            &MemberKey::default(),
-            0,
-            &action,
-            &Verdict::Allow(allowance.clone()),
-            self.state.time,
-            None,
-        );
-        allowance.decision = changes.iter().find_map(|c| match c {
-            Change::Proposal {
-                id,
-                proposal: Some(p),
-            } if *id == number => p.decision.clone(),
-            _ => None,
-        });
-        Some(Ok(Verdict::Allow(allowance)))
-    }
-
-    /// The engine running this trust's bylaws.
-    pub fn runtime(&self) -> &Arc<Runtime> {
-        &self.runtime
-    }
-
-    /// The underlying store, for tests that inspect or tamper with tables directly (the
-    /// `testing` feature). Everything else goes through this handle's methods.
-    #[cfg(feature = "testing")]
-    pub fn database(&self) -> &Database {
-        &self.db
-    }
-
-    /// Replay this trust's log from genesis and compare every entry and the stored state:
-    /// [`crate::verify`] on its own store.
-    pub fn verify(&self) -> Result<crate::replay::VerifyReport> {
-        crate::replay::verify(&self.db, &self.runtime)
     }
 
     /// Judge and commit one signed transition (canonical envelope bytes). Returns after the
@@ -580,11 +491,11 @@ impl Trust {
         let mut undo: Vec<(Vec<Change>, (u64, EntryHash, u64))> = Vec::new();
         for checked in batch {
             let judged = checked.and_then(|c| {
-                judge_checked(&self.runtime, &self.db, &self.state, &c, now, Mode::Live)
+                judge_checked(&self.runtime, &*self.db, &self.state, &c, now, Mode::Live)
             });
             match judged {
                 Ok(j) => {
-                    undo.push(advance(&mut self.state, &j));
+                    undo.push(advance(self.state_mut(), &j));
                     accepted.push((results.len(), j));
                     results.push(None);
                 }
@@ -638,11 +549,12 @@ impl Trust {
                 }
             }
             Err(e) => {
+                let state = self.state_mut();
                 for (changes, (size, head, time)) in undo.into_iter().rev() {
-                    self.state.apply_all(&changes);
-                    self.state.size = size;
-                    self.state.head = head;
-                    self.state.time = time;
+                    state.apply_all(&changes);
+                    state.size = size;
+                    state.head = head;
+                    state.time = time;
                 }
                 let msg = e.to_string();
                 for (i, _) in accepted {
@@ -707,7 +619,7 @@ impl Trust {
             .runtime
             .describe(&hash, &self.state.charter)
             .map_err(Error::from)?;
-        let new = read_module(&self.db, &hash)?.is_none();
+        let new = read_module(&*self.db, &hash)?.is_none();
         if new {
             self.write(|txn| {
                 txn.open_table(MODULES)?
@@ -726,10 +638,7 @@ impl Trust {
 
     /// Compute the impact preview of the uploaded candidate `module` with the `proposed`
     /// charter over the whole log (a dry run), and store it so that an amendment naming
-    /// them may open and members can read it. A newer preview of the same pair replaces an
-    /// older one only until an amendment proposal names the pair: from then on the stored
-    /// preview is that amendment's record and is never replaced (the fresh report is
-    /// returned, not stored; [`Trust::preview_is_bound`] says which).
+    /// them may open and members can read it (see [`Trust::store_preview`]).
     pub fn preview_amendment(
         &self,
         module: &ModuleHash,
@@ -747,73 +656,52 @@ impl Trust {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<ImpactPreview> {
         let report = self.compute_preview(module, proposed, progress)?;
-        if !self.preview_is_bound(module, proposed)? {
-            self.write(|txn| {
-                txn.open_table(PREVIEWS)?
-                    .insert(&preview_key(module, proposed), encode(&report).as_slice())?;
-                Ok(())
-            })?;
-        }
+        self.store_preview(&report)?;
         Ok(report)
     }
 
-    /// Compute the impact preview of `module` with the `proposed` charter without storing
-    /// anything: what a server answers a caller who has not signed (see
-    /// [`Trust::preview_amendment_signed`]).
-    pub fn compute_preview(
-        &self,
-        module: &ModuleHash,
-        proposed: &[Parameter],
-        progress: &mut dyn FnMut(u64, u64),
-    ) -> Result<ImpactPreview> {
-        host_rules::check_params(proposed)?;
-        preview(
-            &self.runtime,
-            &self.db,
-            &self.state,
-            module,
-            proposed,
-            progress,
-        )
-    }
-
     /// [`Trust::preview_amendment`] approved by a member's signature over the pair
-    /// ([`UploadSignature::sign_preview`]): how a server stores previews, so that strangers
-    /// can neither grow the store nor change what members read.
+    /// ([`UploadSignature::sign_preview`]), checked before anything is computed.
     pub fn preview_amendment_signed(
         &self,
         module: &ModuleHash,
         proposed: &[Parameter],
         approval: &UploadSignature,
     ) -> Result<ImpactPreview> {
-        approval.verify_preview(&self.state.id, module, proposed)?;
-        if !self.state.members.contains_key(&approval.signer) {
-            return Err(RefusalError::Amendment(format!(
-                "only members may store impact previews; {} is not a member",
-                self.state.who(approval.signer)
-            ))
-            .into());
-        }
+        self.check_preview_approval(module, proposed, approval)?;
         self.preview_amendment(module, proposed)
     }
 
-    /// True when a preview of `module` with `proposed` is stored and an amendment proposal
-    /// names that pair: the stored preview is then the amendment's record, never replaced.
-    pub fn preview_is_bound(&self, module: &ModuleHash, proposed: &[Parameter]) -> Result<bool> {
-        let hex = module.to_hex();
-        let named = self.state.proposals.values().any(|p| {
-            matches!(&p.proposal.body,
-                ProposalBody::AmendBylaws(a) if a.module == hex && a.charter == proposed)
-        });
-        Ok(named && crate::store::has_preview(&self.db, &preview_key(module, proposed))?)
-    }
-
-    /// The stored impact preview of `module` with the `proposed` charter, if one was made.
-    pub fn stored_preview(
-        &self,
-        module: &ModuleHash,
-        proposed: &[Parameter],
-    ) -> Result<Option<ImpactPreview>> {
-        Ok(read_preview(&self.db, &preview_key(module, proposed))?)
+    /// Store `report`, a preview computed on this trust or on a snapshot of it, as the
+    /// immutable record of its module and proposed charter at the log size it covered.
+    /// Nothing is ever overwritten: a record already stored at that size stays, and once an
+    /// amendment proposal names the pair ([`Snapshot::preview_is_bound`]) nothing more is
+    /// stored for it, so the preview members read before they voted is the one they read
+    /// afterwards. True if this call stored it. A report that does not match this trust's
+    /// log (another trust's, or a log it is not a prefix of) is refused.
+    pub fn store_preview(&self, report: &ImpactPreview) -> Result<bool> {
+        let matches = report.entries >= 1
+            && report.entries <= self.state.size
+            && self
+                .entries(report.entries - 1, 1)?
+                .first()
+                .is_some_and(|e| entry_hash(e) == report.head);
+        if !matches {
+            return Err(RefusalError::Amendment(format!(
+                "this impact preview covers {} entries ending in {}, which is not a prefix of this trust's log",
+                report.entries, report.head
+            ))
+            .into());
+        }
+        if self.preview_is_bound(&report.module, &report.proposed) {
+            return Ok(false);
+        }
+        let key = preview_key(&report.module, &report.proposed);
+        let mut stored = false;
+        self.write(|txn| {
+            stored = crate::store::insert_preview(txn, &key, report.entries, &encode(report))?;
+            Ok(())
+        })?;
+        Ok(stored)
     }
 }

@@ -480,3 +480,80 @@ fn a_hostile_candidates_preview_is_contained() {
         )
     );
 }
+
+/// Impact previews are immutable records, keyed by the candidate, the charter it proposes
+/// and the log size they covered: a record is never overwritten, a report that is not of
+/// this log is refused, and once an amendment names the pair nothing more is stored for it,
+/// so the preview members read before they voted is the one they read after it was executed.
+/// It compares the proposed charter with the one in force when it ran, not today's. A
+/// snapshot taken before all this still shows the trust as it was; a preview past its
+/// deadline stops and says where.
+#[test]
+fn impact_previews_are_immutable_records_of_what_members_read_before_they_voted() {
+    let mut h = Harness::classic();
+    let classic = h.trust.state().module;
+    let quorum = vec![param("ordinary-quorum", "1/4")];
+    let before = h.trust.snapshot();
+    let first = h.trust.preview_amendment(&classic, &quorum).unwrap();
+    assert_eq!(first.in_force.as_ref(), Some(&h.trust.state().charter));
+    assert!(
+        !h.trust.store_preview(&first).unwrap(),
+        "stored twice at one size"
+    );
+    let mut forged = first.clone();
+    forged.head = cltd_runtime::EntryHash::default();
+    let err = h.trust.store_preview(&forged).unwrap_err();
+    assert!(err.to_string().contains("not a prefix"), "{err}");
+    forged = first.clone();
+    forged.entries = h.trust.state().size + 1;
+    assert!(h.trust.store_preview(&forged).is_err());
+
+    // The log grows: a preview at the new size is a new record, and the latest.
+    h.denied("r1", Action::LockAsset("tenancy-data".into()));
+    let second = h.trust.preview_amendment(&classic, &quorum).unwrap();
+    assert_eq!(second.entries, first.entries + 1);
+    assert_eq!(
+        h.trust.stored_preview(&classic, &quorum).unwrap().as_ref(),
+        Some(&second)
+    );
+
+    // The amendment opens, passes and is executed; later previews are not stored.
+    let id = open(&mut h, draft(amendment(&classic, quorum.clone(), &[]), 30));
+    vote(
+        &mut h,
+        id,
+        &["r1", "r2", "r3", "c1", "c2", "c3", "p1", "p2", "p3"],
+        &[],
+    );
+    h.wait_days(30);
+    assert_eq!(close(&mut h, id), Outcome::Passed);
+    h.wait_days(7);
+    h.allowed("c1", Action::Execute(id));
+    assert_eq!(h.trust.state().charter, quorum);
+    let late = h.trust.preview_amendment(&classic, &quorum).unwrap();
+    assert_ne!(late, second);
+    assert!(!h.trust.store_preview(&late).unwrap());
+    let stored = h.trust.stored_preview(&classic, &quorum).unwrap().unwrap();
+    assert_eq!(stored, second, "the amendment's preview was replaced");
+    // Rendered today, it still shows the change members voted on.
+    let text = cltd::render::preview_text(h.trust.state(), &stored);
+    assert!(
+        text.contains("ordinary-quorum") && !text.contains("charter: unchanged"),
+        "{text}"
+    );
+
+    assert_eq!(before.state().size, first.entries);
+    assert_ne!(before.state().size, h.trust.state().size);
+    let stopped = h
+        .trust
+        .compute_preview_until(
+            &classic,
+            &quorum,
+            Some(std::time::Instant::now()),
+            &mut |_, _| {},
+        )
+        .unwrap();
+    let why = stopped.stopped.unwrap_or_default();
+    assert!(why.contains("time limit"), "{why}");
+    assert!(stopped.entries < h.trust.state().size);
+}

@@ -36,6 +36,15 @@ pub(crate) struct ServeArgs {
     /// Connections one client address may hold open at once.
     #[arg(long, default_value_t = 64)]
     pub(crate) connections_per_client: usize,
+    /// Impact previews computed at once (each takes a core while it runs).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) preview_workers: usize,
+    /// Impact previews that may wait for a worker; more are answered 503 `busy`.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) preview_queue: usize,
+    /// Seconds one impact preview may run before it stops and reports where.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) preview_time: u64,
 }
 
 /// `cltd serve`: the JSON API and dashboard for every trust under a directory.
@@ -49,6 +58,9 @@ pub(crate) fn serve(ctx: &mut Ctx, args: ServeArgs) -> Result<i32> {
         write_burst,
         header_timeout,
         connections_per_client,
+        preview_workers,
+        preview_queue,
+        preview_time,
     } = args;
     let limits = crate::server::Limits {
         read_timeout: std::time::Duration::from_secs(read_timeout),
@@ -57,6 +69,9 @@ pub(crate) fn serve(ctx: &mut Ctx, args: ServeArgs) -> Result<i32> {
         write_burst,
         header_timeout: std::time::Duration::from_secs(header_timeout.max(1)),
         connections_per_client: connections_per_client.max(1),
+        preview_workers: preview_workers.max(1),
+        preview_queue,
+        preview_time: std::time::Duration::from_secs(preview_time.max(1)),
     };
     let root = trusts.unwrap_or_else(|| ctx.data_dir());
     let hub = crate::server::Hub::open(&root)?;

@@ -206,6 +206,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the endpoint exists but does not take this method (the `Allow` header lists those it does)",
     ),
     (
+        "busy",
+        503,
+        "every impact-preview worker is busy and the queue is full; retry after the Retry-After seconds",
+    ),
+    (
         "timeout",
         408,
         "the request took too long; for a write, read the log: resubmitting is safe (409 if it landed)",

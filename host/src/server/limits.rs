@@ -27,6 +27,14 @@ pub struct Limits {
     /// Most connections one client address may hold open at once; more are closed as soon
     /// as they are accepted.
     pub connections_per_client: usize,
+    /// Impact previews computed at once (each on its own thread, on a snapshot): previews
+    /// never take the trust's write lock, so these bound the cores they may take.
+    pub preview_workers: usize,
+    /// Previews that may wait for a worker; more are answered 503 `busy`.
+    pub preview_queue: usize,
+    /// Longest one preview may run: it then stops and reports where (whatever the
+    /// candidate, a preview costs at most this).
+    pub preview_time: Duration,
 }
 
 impl Default for Limits {
@@ -38,6 +46,9 @@ impl Default for Limits {
             write_burst: 40,
             header_timeout: Duration::from_secs(10),
             connections_per_client: 64,
+            preview_workers: 1,
+            preview_queue: 4,
+            preview_time: Duration::from_secs(30),
         }
     }
 }

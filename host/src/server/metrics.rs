@@ -86,6 +86,11 @@ pub fn not_logged(trust: &str, verdict: &'static str) {
         .increment(1);
 }
 
+/// Count an impact preview refused because the preview pool was full.
+pub fn preview_refused() {
+    metrics::counter!("cltd_previews_refused_total").increment(1);
+}
+
 /// Set a trust's log size.
 pub fn log_size_is(trust: &str, size: u64) {
     metrics::gauge!("cltd_log_entries", "trust" => trust.to_string()).set(size as f64);

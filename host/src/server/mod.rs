@@ -34,7 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::ApiError;
-pub use hub::{Hub, Shared, with_trust};
+pub use hub::{Hub, Shared, read, snapshot, with_trust};
 pub use limits::{Limits, MAX_MODULE, MAX_PAGE, MAX_TRANSITION};
 
 use api::{reads, writes};
@@ -269,7 +269,14 @@ async fn shutdown_signal() {
 /// its request head or never finishes its request line is cut off after
 /// `limits.header_timeout`. A client address holding `limits.connections_per_client`
 /// connections has further ones closed as soon as they are accepted.
-pub fn serve(hub: Hub, listener: TcpListener, limits: &Limits) -> Result<()> {
+pub fn serve(mut hub: Hub, listener: TcpListener, limits: &Limits) -> Result<()> {
+    hub.limit_previews(limits);
+    serve_shared(Arc::new(hub), listener, limits)
+}
+
+/// [`serve`] a hub the caller keeps a handle on (to reach its trusts while it serves, as
+/// tests do); its preview pool is as the hub was built ([`Hub::limit_previews`]).
+pub fn serve_shared(hub: Shared, listener: TcpListener, limits: &Limits) -> Result<()> {
     listener.set_nonblocking(true)?;
     metrics::handle();
     // Several workers: a handler waiting for a trust's lock gives its worker up
@@ -285,7 +292,7 @@ pub fn serve(hub: Hub, listener: TcpListener, limits: &Limits) -> Result<()> {
     let per_client = limits.connections_per_client;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let app = router(Arc::new(hub), limits);
+        let app = router(hub, limits);
         let open = connections::Open::default();
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown_signal());

@@ -6,14 +6,14 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::Response;
-use cltd_runtime::{ModuleHash, ProposalBody, Trust, TrustState};
+use cltd_runtime::{ModuleHash, ProposalBody, Snapshot, TrustState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use crate::render;
 use crate::server::error::{ApiError, ErrorBody, parse_hash_param};
-use crate::server::hub::{Shared, with_trust};
+use crate::server::hub::{Shared, read};
 use crate::server::limits::MAX_PAGE;
 
 /// Liveness: the process answers.
@@ -32,7 +32,7 @@ pub async fn readyz(State(hub): State<Shared>) -> Response {
     let stopped: Vec<String> = hub
         .ids()
         .filter_map(|id| {
-            with_trust(&hub, id, |t| {
+            read(&hub, id, |t| {
                 Ok(t.writes_stopped()
                     .map(|why| format!("{id}: writes stopped: {why}")))
             })
@@ -59,7 +59,7 @@ pub async fn readyz(State(hub): State<Shared>) -> Response {
 pub async fn trusts(State(hub): State<Shared>) -> Result<axum::Json<Value>, ApiError> {
     let mut out = Vec::new();
     for id in hub.ids() {
-        out.push(with_trust(&hub, id, |t| {
+        out.push(read(&hub, id, |t| {
             let s = t.state();
             Ok(json!({"id": id, "name": s.name, "log_size": s.size, "module": hex::encode(s.module)}))
         })?);
@@ -76,7 +76,7 @@ pub async fn trust(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         Ok(axum::Json(render::state_json(t.state(), t.now())))
     })
 }
@@ -90,7 +90,7 @@ pub async fn members(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let mut by_class = serde_json::Map::new();
         for class in render::CLASSES {
             let list: Vec<Value> = t
@@ -115,7 +115,7 @@ pub async fn assets(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let list: Vec<Value> = t.state().assets.values().map(render::asset_json).collect();
         Ok(axum::Json(json!({ "assets": list })))
     })
@@ -130,7 +130,7 @@ pub async fn proposals(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let s = t.state();
         let list: Vec<Value> = s
             .proposals
@@ -172,7 +172,7 @@ pub async fn grants(
                 })?,
         ),
     };
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let s = t.state();
         let list: Vec<Value> = s
             .grants
@@ -199,7 +199,7 @@ pub async fn proposal(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let s = t.state();
         let p = s
             .proposals
@@ -226,7 +226,7 @@ pub async fn votes(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let s = t.state();
         let p = s
             .proposals
@@ -274,7 +274,7 @@ pub async fn log(
     UrlPath(id): UrlPath<String>,
     Query(page): Query<Page>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let from = page.from.unwrap_or(0);
         let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
         let entries = t.entries(from, limit)?;
@@ -300,7 +300,7 @@ pub async fn checkpoint(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<String, ApiError> {
-    with_trust(&hub, &id, |t| Ok(t.latest_checkpoint()?.to_string()))
+    read(&hub, &id, |t| Ok(t.latest_checkpoint()?.to_string()))
 }
 
 /// Which proof: exactly one of the two.
@@ -331,7 +331,7 @@ pub async fn proof(
             "give exactly one of ?index= (inclusion) or ?old= (consistency)",
         ));
     }
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let p = match (q.index, q.old) {
             (Some(index), _) => t.inclusion_proof(index)?,
             (None, Some(old)) => t.consistency_proof(old)?,
@@ -348,7 +348,7 @@ pub async fn proof(
 
 /// The bylaw modules: which was in force when (genesis, then each executed amendment with
 /// its vote), and every stored component (candidates included).
-pub fn modules_json(t: &Trust) -> Result<Value, ApiError> {
+pub fn modules_json(t: &Snapshot) -> Result<Value, ApiError> {
     let s = t.state();
     let history: Vec<Value> = t.module_history()?
         .into_iter()
@@ -388,10 +388,10 @@ pub async fn modules(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| Ok(axum::Json(modules_json(t)?)))
+    read(&hub, &id, |t| Ok(axum::Json(modules_json(t)?)))
 }
 
-fn stored(t: &Trust, hash: &ModuleHash) -> Result<Vec<u8>, ApiError> {
+fn stored(t: &Snapshot, hash: &ModuleHash) -> Result<Vec<u8>, ApiError> {
     t.module_bytes(hash)?
         .ok_or_else(|| ApiError::not_found(format!("no module {} is stored", hex::encode(hash))))
 }
@@ -410,7 +410,7 @@ pub async fn module(
     let hash: ModuleHash = parse_hash_param(&hash)?;
     let hub = hub.clone();
     tokio::task::spawn_blocking(move || {
-        with_trust(&hub, &id, |t| {
+        read(&hub, &id, |t| {
             let size = stored(t, &hash)?.len();
             t.load_module(&hash)?;
             let info = t
@@ -438,7 +438,7 @@ pub async fn component(
     UrlPath((id, hash)): UrlPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let hash = parse_hash_param(&hash)?;
-    let bytes = with_trust(&hub, &id, |t| stored(t, &hash))?;
+    let bytes = read(&hub, &id, |t| stored(t, &hash))?;
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, "application/wasm")
         .body(Body::from(bytes))
@@ -452,7 +452,8 @@ pub fn preview_json(s: &TrustState, r: &cltd_runtime::ImpactPreview) -> Value {
         "module": hex::encode(r.module),
         "proposed": r.proposed.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
         "charter": r.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
-        "charter_changes": render::charter_changes(&s.charter, &r.charter),
+        "in_force_charter": r.in_force.as_ref().map(|c| c.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>()),
+        "charter_changes": render::charter_changes(r.in_force.as_ref().unwrap_or(&s.charter), &r.charter),
         "entries": r.entries,
         "head": hex::encode(r.head),
         "transitions": r.transitions,
@@ -481,7 +482,7 @@ pub async fn proposal_preview(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let s = t.state();
         let p = s
             .proposals
@@ -516,7 +517,7 @@ pub async fn signer(
     let key: cltd_runtime::MemberKey = key
         .parse()
         .map_err(|_| ApiError::bad_query("a key is 64 hex digits"))?;
-    with_trust(&hub, &id, |t| {
+    read(&hub, &id, |t| {
         let s = t.state();
         let m = s.members.get(&key);
         Ok(axum::Json(json!({

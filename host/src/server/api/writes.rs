@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::reads::preview_json;
 use crate::render;
 use crate::server::error::{ApiError, ErrorBody, parse_hash_param};
-use crate::server::hub::{Shared, submit as submit_transition, with_trust};
+use crate::server::hub::{PoolError, Shared, snapshot, submit as submit_transition, with_trust};
 use crate::server::limits::{MAX_MODULE, MAX_TRANSITION};
 use crate::server::metrics;
 
@@ -211,7 +211,7 @@ pub async fn preview(
     UrlPath((id, hash)): UrlPath<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Value>, PoolError> {
     let module: cltd_runtime::ModuleHash = parse_hash_param(&hash)?;
     let approval = if headers.contains_key(SIGNER_HEADER) || headers.contains_key(SIGNATURE_HEADER)
     {
@@ -233,40 +233,43 @@ pub async fn preview(
             )
         })?
     };
-    blocking(move || {
-        with_trust(&hub, &id, |t| {
-            if t.module_bytes(&module)?.is_none() {
-                return Err(ApiError::not_found(format!(
-                    "no module {} is stored (upload it first)",
-                    hex::encode(module)
-                )));
-            }
-            let set: Vec<(String, String)> = changes
-                .set
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            let proposed = cltd_runtime::amended_charter(&t.state().charter, &set, &changes.unset)
-                .map_err(|e| {
-                    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
-                })?;
-            let (report, stored) = match &approval {
-                None => (
-                    t.compute_preview(&module, &proposed, &mut |_, _| {})?,
-                    false,
-                ),
-                Some(approval) => {
-                    let bound = t.preview_is_bound(&module, &proposed)?;
-                    let report = t.preview_amendment_signed(&module, &proposed, approval)?;
-                    (report, !bound)
-                }
-            };
-            let mut answer = preview_json(t.state(), &report);
-            answer["stored"] = stored.into();
-            Ok(axum::Json(answer))
+    let snap = snapshot(&hub, &id)?;
+    if snap.module_bytes(&module)?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "no module {} is stored (upload it first)",
+            hex::encode(module)
+        ))
+        .into());
+    }
+    let set: Vec<(String, String)> = changes
+        .set
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let proposed = cltd_runtime::amended_charter(&snap.state().charter, &set, &changes.unset)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
+    // A signed request is checked before any work is queued for it.
+    if let Some(approval) = &approval {
+        snap.check_preview_approval(&module, &proposed, approval)?;
+    }
+    // Computed on the snapshot, on the preview pool, never under the trust's lock.
+    let on = snap.clone();
+    let report = hub
+        .previews()
+        .run(move |deadline| {
+            Ok(on.compute_preview_until(&module, &proposed, Some(deadline), &mut |_, _| {})?)
         })
-    })
-    .await
+        .await?;
+    let stored = match approval {
+        None => false,
+        Some(_) => {
+            let report = report.clone();
+            blocking(move || with_trust(&hub, &id, |t| Ok(t.store_preview(&report)?))).await?
+        }
+    };
+    let mut answer = preview_json(snap.state(), &report);
+    answer["stored"] = stored.into();
+    Ok(axum::Json(answer))
 }
 
 /// Largest bodies, for the docs.

@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::server::error::ApiError;
-use crate::server::hub::{Shared, with_trust};
+use crate::server::hub::{Shared, read};
 use views::{
     AssetsPage, AuditPage, BylawsPage, IndexPage, LogPage, MembersPage, OverviewPage, ProposalPage,
     ProposalsPage,
@@ -72,7 +72,7 @@ fn page(t: &impl Template) -> Result<Html<String>, PageError> {
 async fn index(State(hub): State<Shared>) -> Result<Html<String>, PageError> {
     let mut rows = Vec::new();
     for id in hub.ids() {
-        rows.push(with_trust(&hub, id, |t| Ok(views::TrustRow::of(t)))?);
+        rows.push(read(&hub, id, |t| Ok(views::TrustRow::of(t)))?);
     }
     page(&IndexPage { trusts: rows })
 }
@@ -81,7 +81,7 @@ async fn overview(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Html<String>, PageError> {
-    let p = with_trust(&hub, &id, |t| OverviewPage::of(t))?;
+    let p = read(&hub, &id, OverviewPage::of)?;
     page(&p)
 }
 
@@ -89,7 +89,7 @@ async fn members(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Html<String>, PageError> {
-    let p = with_trust(&hub, &id, |t| Ok(MembersPage::of(t)))?;
+    let p = read(&hub, &id, |t| Ok(MembersPage::of(t)))?;
     page(&p)
 }
 
@@ -97,7 +97,7 @@ async fn assets(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Html<String>, PageError> {
-    let p = with_trust(&hub, &id, |t| Ok(AssetsPage::of(t)))?;
+    let p = read(&hub, &id, |t| Ok(AssetsPage::of(t)))?;
     page(&p)
 }
 
@@ -105,7 +105,7 @@ async fn proposals(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Html<String>, PageError> {
-    let p = with_trust(&hub, &id, |t| Ok(ProposalsPage::of(t)))?;
+    let p = read(&hub, &id, |t| Ok(ProposalsPage::of(t)))?;
     page(&p)
 }
 
@@ -120,7 +120,7 @@ async fn proposal(
     UrlPath((id, number)): UrlPath<(String, u64)>,
     Query(q): Query<Logged>,
 ) -> Result<Html<String>, PageError> {
-    let p = with_trust(&hub, &id, |t| ProposalPage::of(t, number, q.logged))?;
+    let p = read(&hub, &id, |t| ProposalPage::of(t, number, q.logged))?;
     page(&p)
 }
 
@@ -135,7 +135,7 @@ async fn log(
     UrlPath(id): UrlPath<String>,
     Query(q): Query<LogFrom>,
 ) -> Result<Html<String>, PageError> {
-    let p = with_trust(&hub, &id, |t| LogPage::of(t, q.from))?;
+    let p = read(&hub, &id, |t| LogPage::of(t, q.from))?;
     page(&p)
 }
 
@@ -143,7 +143,7 @@ async fn bylaws(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Html<String>, PageError> {
-    let p = with_trust(&hub, &id, |t| BylawsPage::of(t))?;
+    let p = read(&hub, &id, BylawsPage::of)?;
     page(&p)
 }
 
@@ -151,7 +151,7 @@ async fn audit(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
 ) -> Result<Html<String>, PageError> {
-    let p = with_trust(&hub, &id, |t| AuditPage::of(t))?;
+    let p = read(&hub, &id, AuditPage::of)?;
     page(&p)
 }
 

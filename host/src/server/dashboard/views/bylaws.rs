@@ -1,7 +1,7 @@
 //! The bylaws page: the modules in force over time and the amendments with their previews.
 
 use askama::Template;
-use cltd_runtime::{ProposalBody, ProposalState, Trust};
+use cltd_runtime::{ProposalBody, ProposalState, Snapshot};
 
 use crate::render::{Turnout, when};
 use crate::server::error::ApiError;
@@ -63,7 +63,7 @@ pub(super) fn tally_words(p: &ProposalState) -> String {
 
 impl BylawsPage {
     /// The bylaw history of `t`.
-    pub fn of(t: &Trust) -> Result<BylawsPage, ApiError> {
+    pub fn of(t: &Snapshot) -> Result<BylawsPage, ApiError> {
         let s = t.state();
         let history = t
             .module_history()?

@@ -1,7 +1,7 @@
 //! The log and audit pages.
 
 use askama::Template;
-use cltd_runtime::{EntryBody, SignedTransition, Trust, Verdict};
+use cltd_runtime::{EntryBody, SignedTransition, Snapshot, Verdict};
 
 use crate::render::{self, when};
 use crate::server::error::ApiError;
@@ -44,7 +44,7 @@ pub struct LogPage {
 
 impl LogPage {
     /// A page of `t`'s log from `from` (default: the last page).
-    pub fn of(t: &Trust, from: Option<u64>) -> Result<LogPage, ApiError> {
+    pub fn of(t: &Snapshot, from: Option<u64>) -> Result<LogPage, ApiError> {
         let s = t.state();
         let from = from
             .unwrap_or_else(|| s.size.saturating_sub(LOG_PAGE))
@@ -125,7 +125,7 @@ pub struct AuditPage {
 
 impl AuditPage {
     /// The audit status of `t`.
-    pub fn of(t: &Trust) -> Result<AuditPage, ApiError> {
+    pub fn of(t: &Snapshot) -> Result<AuditPage, ApiError> {
         Ok(AuditPage {
             nav: Nav::of(t, "audit"),
             checkpoint: CheckpointView::of(t)?,

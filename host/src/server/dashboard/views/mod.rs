@@ -12,7 +12,7 @@ pub use proposals::*;
 pub use trust::*;
 
 use askama::Template;
-use cltd_runtime::{ProposalStatus, Trust, TrustState};
+use cltd_runtime::{ProposalStatus, Snapshot, TrustState};
 
 /// Entries per log page.
 pub(super) const LOG_PAGE: u64 = 50;
@@ -28,7 +28,7 @@ pub struct Nav {
 }
 
 impl Nav {
-    fn of(t: &Trust, current: &'static str) -> Nav {
+    fn of(t: &Snapshot, current: &'static str) -> Nav {
         Nav {
             id: t.id_hex(),
             name: t.state().name.clone(),
@@ -69,7 +69,7 @@ pub struct TrustRow {
 
 impl TrustRow {
     /// The row for `t`.
-    pub fn of(t: &Trust) -> TrustRow {
+    pub fn of(t: &Snapshot) -> TrustRow {
         let s = t.state();
         TrustRow {
             id: t.id_hex(),

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use cltd_runtime::{
-    Choice, Outcome, ProposalBody, ProposalState, ProposalStatus, Trust, TrustState, Verdict,
+    Choice, Outcome, ProposalBody, ProposalState, ProposalStatus, Snapshot, TrustState, Verdict,
 };
 
 use crate::render::{self, Turnout, when};
@@ -58,7 +58,7 @@ pub struct ProposalsPage {
 
 impl ProposalsPage {
     /// The proposals of `t`.
-    pub fn of(t: &Trust) -> ProposalsPage {
+    pub fn of(t: &Snapshot) -> ProposalsPage {
         let s = t.state();
         ProposalsPage {
             nav: Nav::of(t, "proposals"),
@@ -97,7 +97,7 @@ pub(super) fn requirement(text: String, strict: bool) -> Option<Requirement> {
 /// built with (classic-clt, civic-data-trust, platform-coop); `None` for any other bylaw,
 /// whose thresholds the host cannot know: its explanation is then the only word.
 pub(super) fn requirements(
-    t: &Trust,
+    t: &Snapshot,
     p: &ProposalState,
 ) -> (Option<Requirement>, Option<Requirement>) {
     let rules = &p.rules;
@@ -240,7 +240,7 @@ pub struct ProposalPage {
 
 impl ProposalPage {
     /// Proposal `number` of `t`; `logged` is the entry a member's action just made.
-    pub fn of(t: &Trust, number: u64, logged: Option<u64>) -> Result<ProposalPage, ApiError> {
+    pub fn of(t: &Snapshot, number: u64, logged: Option<u64>) -> Result<ProposalPage, ApiError> {
         let s = t.state();
         let p = s
             .proposals

@@ -1,7 +1,7 @@
 //! The trust pages: overview (with its checkpoint), members, assets and grants.
 
 use askama::Template;
-use cltd_runtime::{Checkpoint, LockStatus, ProposalStatus, Trust};
+use cltd_runtime::{Checkpoint, LockStatus, ProposalStatus, Snapshot};
 
 use crate::render::{self, when};
 use crate::server::error::ApiError;
@@ -25,7 +25,7 @@ pub struct CheckpointView {
 }
 
 impl CheckpointView {
-    pub(super) fn of(t: &Trust) -> Result<CheckpointView, ApiError> {
+    pub(super) fn of(t: &Snapshot) -> Result<CheckpointView, ApiError> {
         use base64::Engine;
         let note = t.latest_checkpoint()?;
         let cp = Checkpoint::parse(&note.text)
@@ -78,7 +78,7 @@ pub struct OverviewPage {
 
 impl OverviewPage {
     /// The overview of `t`.
-    pub fn of(t: &Trust) -> Result<OverviewPage, ApiError> {
+    pub fn of(t: &Snapshot) -> Result<OverviewPage, ApiError> {
         let s = t.state();
         Ok(OverviewPage {
             nav: Nav::of(t, "overview"),
@@ -143,7 +143,7 @@ pub struct MembersPage {
 
 impl MembersPage {
     /// The members of `t`.
-    pub fn of(t: &Trust) -> MembersPage {
+    pub fn of(t: &Snapshot) -> MembersPage {
         let s = t.state();
         MembersPage {
             nav: Nav::of(t, "members"),
@@ -222,7 +222,7 @@ pub struct AssetsPage {
 
 impl AssetsPage {
     /// The assets of `t`.
-    pub fn of(t: &Trust) -> AssetsPage {
+    pub fn of(t: &Snapshot) -> AssetsPage {
         AssetsPage {
             nav: Nav::of(t, "assets"),
             assets: t
