@@ -903,3 +903,160 @@ fn json_is_printed_by_keys_and_checkpoint_and_errors_carry_the_api_code() {
     let e: serde_json::Value = serde_json::from_str(r.err.trim()).unwrap();
     assert_eq!(e["error"]["code"], "error", "{}", r.err);
 }
+
+/// Members act from their own machines on a trust that a real `cltd serve` hosts on
+/// loopback, while it runs (the store is the server's: the local CLI could not open it):
+/// `cltd --server URL` signs with a key file or the member's own keyring, learns the trust
+/// and the next sequence number from the server, and prints the same receipts with the same
+/// exit codes as on the store; the dashboard shows the vote, and its no-JavaScript fallback
+/// names this command with the server's URL.
+#[test]
+fn members_act_through_cltd_server_while_it_runs() {
+    let dir = founded();
+    let served = dir.path().to_path_buf();
+    let id = {
+        let trust = cltd_runtime::Trust::open_for_reading(
+            &served,
+            crate::support::runtime(),
+            Box::new(cltd_runtime::SystemClock),
+        )
+        .unwrap();
+        trust.id_hex()
+    };
+    let hub = cltd::server::Hub::open(&served).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        cltd::server::serve(hub, listener, &cltd::server::Limits::default())
+    });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    while agent
+        .get(&format!("{base}/readyz"))
+        .call()
+        .map_or(true, |r| r.status() != 200)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    // amara's machine: her key in her own keyring; bo's: a key file anywhere.
+    let amara = tempfile::TempDir::new().unwrap();
+    std::fs::create_dir_all(amara.path().join("keys")).unwrap();
+    std::fs::copy(
+        served.join("keys/amara.key"),
+        amara.path().join("keys/amara.key"),
+    )
+    .unwrap();
+    let bo = tempfile::TempDir::new().unwrap();
+    let bo_key = bo.path().join("bo.key");
+    std::fs::copy(served.join("keys/bo.key"), &bo_key).unwrap();
+    let bo_key = bo_key.display().to_string();
+    let remote = |home: &Path, args: &[&str]| {
+        let mut all = vec!["--server", base.as_str()];
+        all.extend_from_slice(args);
+        cltd(home, &all)
+    };
+
+    let r = remote(
+        amara.path(),
+        &[
+            "propose",
+            "--as",
+            "amara",
+            "--title",
+            "Adopt a policy",
+            "ordinary",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.starts_with(
+            "amara: propose an ordinary resolution \"Adopt a policy\" (7 days)\nentry 1 ("
+        ) && r.out.contains("-> ALLOWED")
+            && r.out.contains("proposal 1 opened"),
+        "{}",
+        r.out
+    );
+    let r = remote(bo.path(), &["vote", "--as", &bo_key, "1", "yes", "--json"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let receipt: Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(receipt["index"], 2);
+    assert_eq!(receipt["verdict"]["allowed"], true);
+    assert_eq!(receipt["effects"][0], "yes vote counted on proposal 1");
+
+    // A second vote is refused by the host: exit 1, the API's code, nothing recorded.
+    let r = remote(bo.path(), &["vote", "--as", &bo_key, "1", "no", "--json"]);
+    assert_eq!(r.code, cltd::EXIT_ERROR, "{}{}", r.out, r.err);
+    let e: Value = serde_json::from_str(r.err.trim()).unwrap();
+    assert_eq!(e["error"]["code"], "lifecycle", "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused, nothing recorded"),
+        "{e}"
+    );
+    // The bylaws deny selling the locked dataset: exit 2, logged as entry 3.
+    let r = remote(
+        amara.path(),
+        &[
+            "propose",
+            "--as",
+            "amara",
+            "--title",
+            "Sell",
+            "dispose",
+            "--asset",
+            "tenancy-records",
+            "--recipient",
+            "Acme",
+        ],
+    );
+    assert_eq!(r.code, cltd::EXIT_DENIED, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains("entry 3 (") && r.out.contains("DENIED"),
+        "{}",
+        r.out
+    );
+
+    // The server's checkpoint covers all of it.
+    let r = remote(amara.path(), &["checkpoint", "--json"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let c: Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(c["size"], 4);
+    // What does not talk to a server says so, and does nothing.
+    let r = remote(amara.path(), &["show"]);
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(r.err.contains("does not work with --server"), "{}", r.err);
+    // A server hosting no trust with that id: the server's 404, exit 1.
+    let r = remote(
+        amara.path(),
+        &[
+            "--trust",
+            &"0".repeat(64),
+            "vote",
+            "--as",
+            "amara",
+            "1",
+            "yes",
+        ],
+    );
+    assert_eq!(r.code, cltd::EXIT_ERROR);
+    assert!(r.err.contains("not-found"), "{}", r.err);
+
+    // The dashboard shows the vote, and tells a member without JavaScript this command.
+    let mut page = agent
+        .get(&format!("{base}/trusts/{id}/proposals/1"))
+        .call()
+        .unwrap();
+    let html = page.body_mut().read_to_string().unwrap();
+    assert!(html.contains("1 of 4 eligible have voted"), "{html}");
+    assert!(
+        html.contains(&format!(
+            "cltd --server {base} --trust {id} vote --as KEY_FILE 1 yes"
+        )),
+        "{html}"
+    );
+}

@@ -16,7 +16,7 @@ use crate::{render, setup};
 
 #[derive(Args)]
 pub(crate) struct ProposeArgs {
-    /// Sign as this key (keyring name).
+    /// Sign as this key: a keyring name, or a secret key file.
     #[arg(long = "as")]
     signer: String,
     /// Title.
@@ -110,7 +110,7 @@ pub(crate) enum ProposalKind {
 
 #[derive(Args)]
 pub(crate) struct ProposalRef {
-    /// Sign as this key (keyring name).
+    /// Sign as this key: a keyring name, or a secret key file.
     #[arg(long = "as")]
     signer: String,
     /// Proposal number.
@@ -121,7 +121,7 @@ pub(crate) struct ProposalRef {
 pub(crate) enum AssetCommand {
     /// Bring a new asset into the trust.
     Register {
-        /// Sign as this key (keyring name).
+        /// Sign as this key: a keyring name, or a secret key file.
         #[arg(long = "as")]
         signer: String,
         /// Asset id.
@@ -141,7 +141,7 @@ pub(crate) enum AssetCommand {
     },
     /// Put an asset under the perpetual asset lock.
     Lock {
-        /// Sign as this key (keyring name).
+        /// Sign as this key: a keyring name, or a secret key file.
         #[arg(long = "as")]
         signer: String,
         /// Asset id.
@@ -149,11 +149,38 @@ pub(crate) enum AssetCommand {
     },
 }
 
-/// Sign `action` with the keyring key `signer` at its next sequence number, submit it, and
-/// print the receipt (exit 2 when the bylaws denied it; a refusal is an error).
+/// Sign `action` with the key `signer` names (keyring name or key file) at its next
+/// sequence number, submit it (to the store, or with `--server` to the server), and print
+/// the receipt (exit 2 when the bylaws denied it; a refusal is an error).
 pub(crate) fn submit(ctx: &mut Ctx, signer: &str, action: Action) -> Result<i32> {
+    let kp = ctx.signing_key(signer)?;
+    if let Some(remote) = &ctx.remote {
+        let id = remote.trust_id()?;
+        let seq = remote.next_seq(&id, &kp.member_key())?;
+        let bytes = SignedTransition::sign(&kp, id, seq, action).to_bytes();
+        let r = remote
+            .post(
+                &format!("/v1/trusts/{id}/transitions"),
+                "application/octet-stream",
+                &bytes,
+            )
+            .context("refused, nothing recorded")?;
+        let receipt = json!({
+            "signer": signer,
+            "public_key": r["signer"],
+            "action": r["action"],
+            "index": r["index"],
+            "entry_hash": r["entry_hash"],
+            "time": r["time"],
+            "module": r["module"],
+            "verdict": r["verdict"],
+            "effects": r["effects"],
+            "fuel": r["fuel"],
+        });
+        let verdict = r["verdict_text"].as_str().unwrap_or_default().to_string();
+        return print_receipt(ctx, receipt, &verdict);
+    }
     let dir = ctx.data_dir();
-    let kp = Keyring::new(&dir).load(signer)?;
     let mut trust = setup::open(&dir, Box::new(SystemClock))?;
     let seq = trust.state().next_seq(&kp.member_key());
     let line = render::action_text(trust.state(), &action);
@@ -184,19 +211,27 @@ pub(crate) fn submit(ctx: &mut Ctx, signer: &str, action: Action) -> Result<i32>
         "effects": effects,
         "fuel": r.fuel,
     });
+    print_receipt(ctx, receipt, &render::verdict_text(&verdict))
+}
+
+/// Print a receipt (the JSON under `--json`, else its lines) and give the exit code its
+/// verdict means: one printer for receipts from the store and from a server.
+fn print_receipt(ctx: &mut Ctx, receipt: serde_json::Value, verdict: &str) -> Result<i32> {
+    let allowed = receipt["verdict"]["allowed"].as_bool().unwrap_or(false);
     ctx.print(&receipt, || {
         let mut text = format!(
-            "{signer}: {line}\nentry {} ({})\n-> {}",
-            r.index,
-            hex::encode(r.entry_hash),
-            render::verdict_text(&verdict)
+            "{}: {}\nentry {} ({})\n-> {verdict}",
+            receipt["signer"].as_str().unwrap_or_default(),
+            receipt["action"].as_str().unwrap_or_default(),
+            receipt["index"],
+            receipt["entry_hash"].as_str().unwrap_or_default(),
         );
-        for e in &effects {
-            text.push_str(&format!("\n   {e}"));
+        for e in receipt["effects"].as_array().into_iter().flatten() {
+            text.push_str(&format!("\n   {}", e.as_str().unwrap_or_default()));
         }
         text
     })?;
-    Ok(if r.verdict.is_allowed() {
+    Ok(if allowed {
         crate::EXIT_OK
     } else {
         crate::EXIT_DENIED
@@ -255,7 +290,10 @@ pub(crate) fn propose(ctx: &mut Ctx, args: ProposeArgs) -> Result<i32> {
             unset,
             release,
         } => {
-            let current = setup::open_for_reading(&dir)?.state().charter.clone();
+            let current = match &ctx.remote {
+                Some(remote) => remote.charter(&remote.trust_id()?)?,
+                None => setup::open_for_reading(&dir)?.state().charter.clone(),
+            };
             ProposalBody::AmendBylaws(Amendment {
                 module: module.parse::<cltd_runtime::ModuleHash>()?.to_hex(),
                 charter: super::amend::proposed_charter(&current, &set, &unset)?,

@@ -30,9 +30,21 @@ pub fn default_state_dir() -> PathBuf {
 /// `cltd checkpoint`: the log's current checkpoint, signed by the host key (under `--json`,
 /// `{"checkpoint": NOTE, "size": N}`).
 pub(crate) fn checkpoint(ctx: &mut Ctx) -> Result<i32> {
-    let trust = setup::open_for_reading(&ctx.data_dir())?;
-    let note = trust.checkpoint()?.to_string();
-    let size = trust.state().size;
+    let (note, size) = match &ctx.remote {
+        Some(remote) => {
+            let note = remote.get_text(&format!("/v1/trusts/{}/checkpoint", remote.trust_id()?))?;
+            let size = cltd_runtime::SignedNote::parse(&note)
+                .ok()
+                .and_then(|n| cltd_runtime::Checkpoint::parse(&n.text).ok())
+                .map(|c| c.size)
+                .context("the server's checkpoint is not a signed checkpoint")?;
+            (note, size)
+        }
+        None => {
+            let trust = setup::open_for_reading(&ctx.data_dir())?;
+            (trust.checkpoint()?.to_string(), trust.state().size)
+        }
+    };
     ctx.print(&json!({"checkpoint": note, "size": size}), || {
         note.trim_end_matches('\n').to_string()
     })?;

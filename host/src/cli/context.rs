@@ -24,6 +24,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) json: bool,
     /// The program name, as invoked (the demo prints commands with it).
     pub(crate) program: String,
+    /// `--server` (and `--trust`): the member verbs go to this server instead of the store.
+    pub(crate) remote: Option<super::remote::Remote>,
     /// Results.
     pub(crate) out: &'a mut dyn Write,
     /// Diagnostics and progress.
@@ -36,6 +38,21 @@ impl Ctx<'_> {
         self.data_dir_given
             .clone()
             .unwrap_or_else(setup::default_data_dir)
+    }
+
+    /// The key `signer` names: a path to a secret key file (as the dashboard's key file, or
+    /// a keyring's), else a name in the keyring of the data directory.
+    pub(crate) fn signing_key(&self, signer: &str) -> Result<cltd_runtime::Keypair> {
+        let path = std::path::Path::new(signer);
+        if path.is_file() {
+            return cltd_runtime::read_secret_key(path).with_context(|| {
+                format!(
+                    "{} is not a secret key file (64 hex digits)",
+                    path.display()
+                )
+            });
+        }
+        crate::keyring::Keyring::new(&self.data_dir()).load(signer)
     }
 
     /// Print a result: `value` as pretty JSON under `--json`, else `text` and a newline

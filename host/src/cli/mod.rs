@@ -21,7 +21,10 @@ mod bylaws;
 mod context;
 mod found;
 mod read;
+mod remote;
 mod serve;
+
+pub use remote::ServerError;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -68,6 +71,14 @@ struct Cli {
     /// every write command.
     #[arg(long, global = true)]
     json: bool,
+    /// Act on a trust that a `cltd serve` at this URL hosts, from your own machine: the
+    /// member verbs (propose, vote, close, execute, withdraw, delegate, asset) sign locally
+    /// and post; `checkpoint` reads the server's. Other commands refuse it.
+    #[arg(long, global = true, env = "CLTD_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// With --server: the trust's id (needed when the server hosts more than one).
+    #[arg(long, global = true, env = "CLTD_TRUST", value_name = "ID")]
+    trust: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -92,7 +103,7 @@ enum Command {
     Propose(ProposeArgs),
     /// Vote on an open proposal.
     Vote {
-        /// Sign as this key (keyring name).
+        /// Sign as this key: a keyring name, or a secret key file.
         #[arg(long = "as")]
         signer: String,
         /// Proposal number.
@@ -109,7 +120,7 @@ enum Command {
     /// Delegate your vote to another member until a date (a proxy, where the bylaws allow
     /// one), or withdraw your delegation.
     Delegate {
-        /// Sign as this key (keyring name).
+        /// Sign as this key: a keyring name, or a secret key file.
         #[arg(long = "as")]
         signer: String,
         /// The delegate: a keyring name or 64 hex digits.
@@ -219,10 +230,33 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         data_dir_given: cli.data_dir,
         json: cli.json,
         program: program.to_string(),
+        remote: cli
+            .server
+            .as_deref()
+            .map(|url| remote::Remote::new(url, cli.trust.clone())),
         out,
         err,
     };
     let ctx = &mut ctx;
+    if ctx.remote.is_some()
+        && !matches!(
+            cli.command,
+            Command::Propose(_)
+                | Command::Vote { .. }
+                | Command::Close(_)
+                | Command::Execute(_)
+                | Command::Withdraw(_)
+                | Command::Delegate { .. }
+                | Command::Asset { .. }
+                | Command::Checkpoint
+                | Command::Keys { .. }
+                | Command::Completions { .. }
+        )
+    {
+        anyhow::bail!(
+            "this command does not work with --server: over a server, cltd signs and posts the member verbs (propose, vote, close, execute, withdraw, delegate, asset) and reads `checkpoint`; read the rest on the server's dashboard or its /v1 API (nothing was done)"
+        );
+    }
     let json = ctx.json;
     let data_dir = ctx.data_dir();
     match cli.command {
@@ -339,7 +373,13 @@ where
             let code = e
                 .chain()
                 .find_map(|c| c.downcast_ref::<cltd_runtime::Error>())
-                .map_or("error", cltd_runtime::Error::code);
+                .map(cltd_runtime::Error::code)
+                .or_else(|| {
+                    e.chain()
+                        .find_map(|c| c.downcast_ref::<ServerError>())
+                        .map(|s| s.code.as_str())
+                })
+                .unwrap_or("error");
             let body = serde_json::json!({"error": {"code": code, "message": format!("{e:#}")}});
             let _ = writeln!(err, "{body}");
             crate::EXIT_ERROR

@@ -99,6 +99,7 @@ fn receipt(
                 "action": render::action_text(t.state(), &r.action),
                 "module": hex::encode(r.module),
                 "verdict": render::verdict_json(&render::as_recorded(t.state(), &r.action, &r.verdict)),
+                "verdict_text": render::verdict_text(&render::as_recorded(t.state(), &r.action, &r.verdict)),
                 "effects": r.effects.iter().map(|e| render::effect_text(t.state(), e)).collect::<Vec<_>>(),
                 "proposal_opened": r.effects.iter().find_map(|e| match e {
                     cltd_runtime::Effect::ProposalOpened { proposal, .. } => Some(*proposal),

@@ -119,9 +119,36 @@ async fn proposal(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
     Query(q): Query<Logged>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Html<String>, PageError> {
-    let p = read(&hub, &id, |t| ProposalPage::of(t, number, q.logged))?;
+    let mut p = read(&hub, &id, |t| ProposalPage::of(t, number, q.logged))?;
+    p.server = server_url(&headers);
     page(&p)
+}
+
+/// This server's URL as the client reached it: the `Host` header, over https when a proxy
+/// says so (`X-Forwarded-Proto`). Only characters a URL's authority may hold are kept.
+fn server_url(headers: &axum::http::HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let host: String = header("host")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(*c))
+        .collect();
+    let scheme = if header("x-forwarded-proto") == "https" {
+        "https"
+    } else {
+        "http"
+    };
+    if host.is_empty() {
+        "URL".into()
+    } else {
+        format!("{scheme}://{host}")
+    }
 }
 
 /// `?from=N`: the first entry shown.

@@ -190,6 +190,9 @@ pub struct Step {
 pub struct ProposalPage {
     /// Navigation.
     pub nav: Nav,
+    /// This server's URL as the browser reached it, for the command a member without
+    /// JavaScript runs instead (`cltd --server URL ...`).
+    pub server: String,
     /// Number.
     pub id: u64,
     /// Title.
@@ -334,6 +337,7 @@ impl ProposalPage {
             .is_some_and(|d| d.outcome == Outcome::Passed);
         Ok(ProposalPage {
             nav: Nav::of(t, "proposals"),
+            server: "URL".into(),
             id: pr.id,
             title: pr.title.clone(),
             text: pr.text.clone(),
