@@ -1093,3 +1093,84 @@ fn reads_pages_and_previews_never_wait_for_a_trusts_lock() {
     let (_, p) = server.get(&format!("/v1/trusts/{id}/proposals/1"));
     assert_eq!(json(&p)["ballots"].as_array().map(Vec::len), Some(1), "{p}");
 }
+
+/// The proposal page never contradicts the bylaw: the tally bar shows yes and no as shares
+/// of votes cast as the bylaws count them (abstentions count towards the quorum only), with
+/// exact fractions beside rounded percentages; under a rule that applies in each class the
+/// page marks the class that falls short instead of drawing an overall threshold.
+#[test]
+fn the_proposal_page_draws_what_the_bylaw_counts() {
+    use crate::amendments::{close, vote as cast};
+    let mut h = Harness::classic();
+    let ordinary = crate::amendments::open(
+        &mut h,
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: "Adopt a policy".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
+    );
+    cast(&mut h, ordinary, &["r1", "r2"], &["c1"]);
+    h.allowed(
+        "c2",
+        Action::Vote(Vote {
+            proposal: ordinary,
+            choice: Choice::Abstain,
+        }),
+    );
+    // Selling the locked dataset needs 2/3 of votes cast in each class: the public class
+    // votes 1 to 2 and sinks it, though 7 of 9 voted yes overall (78%).
+    let sale = crate::amendments::open(
+        &mut h,
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::DisposeAsset(cltd_runtime::Disposal {
+                asset_id: "tenancy-data".into(),
+                recipient: "Acme".into(),
+            }),
+            title: "Sell the tenancy data".into(),
+            text: String::new(),
+            window: 90 * DAY,
+        }),
+    );
+    cast(
+        &mut h,
+        sale,
+        &["r1", "r2", "r3", "c1", "c2", "c3", "p1"],
+        &["p2", "p3"],
+    );
+    h.wait_days(90);
+    assert_eq!(close(&mut h, sale), cltd_runtime::Outcome::Rejected);
+    let id = h.trust.id_hex();
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let server = Server::start(dir.path());
+
+    let (_, page) = server.get(&format!("/trusts/{id}/proposals/{ordinary}"));
+    assert!(
+        page.contains("2 yes, 1 no: yes 2/3 (67%) of votes cast") && page.contains("1 abstained"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"class="fill yes" style="width: 66.7%""#)
+            && page.contains(r#"class="fill no" style="width: 33.3%""#)
+            && !page.contains("fill abstain"),
+        "{page}"
+    );
+    // The marker stands at one half, below the yes share: the bar agrees with the bylaw.
+    assert!(
+        page.contains(r#"style="left: 50.0%" title="threshold 1/2""#),
+        "{page}"
+    );
+    let (_, page) = server.get(&format!("/trusts/{id}/proposals/{sale}"));
+    assert!(page.contains("Outcome: rejected"), "{page}");
+    assert_eq!(page.matches(r#"<tr class="short">"#).count(), 1, "{page}");
+    let short = page.split(r#"<tr class="short">"#).nth(1).unwrap();
+    assert!(
+        short.starts_with(r#"<th scope="row">public</th>"#)
+            && short.contains("1/3 (33%)")
+            && short.contains("falls short"),
+        "{page}"
+    );
+    assert!(!page.contains(r#"title="threshold"#), "{page}");
+}

@@ -96,6 +96,32 @@ try {
   check("a second vote is refused and the page says why", /denied|invalid|already/.test(refusal), refusal);
   await page.screenshot({ path: join(shots, "5-second-vote-refused.png"), fullPage: true });
 
+  // Every page at a desktop and a phone width: a screenshot of each, and nothing that
+  // makes the page scroll sideways.
+  const paths = [
+    ["index", "/"], ["overview", `/trusts/${trust}`], ["members", `/trusts/${trust}/members`],
+    ["assets", `/trusts/${trust}/assets`], ["proposals", `/trusts/${trust}/proposals`],
+    ["proposal", `/trusts/${trust}/proposals/${proposal}`], ["log", `/trusts/${trust}/log`],
+    ["bylaws", `/trusts/${trust}/bylaws`], ["audit", `/trusts/${trust}/audit`], ["docs", "/docs"],
+    ["not-found", `/trusts/${trust}/proposals/999`],
+  ];
+  for (const width of [1280, 390]) {
+    const sized = await browser.newContext({ viewport: { width, height: 900 } });
+    const p = await sized.newPage();
+    p.on("request", (r) => {
+      if (!r.url().startsWith(base)) foreign.push(r.url());
+    });
+    for (const [name, path] of paths) {
+      await p.goto(`${base}${path}`);
+      const [scroll, client] = await p.evaluate(() => [
+        document.documentElement.scrollWidth, document.documentElement.clientWidth,
+      ]);
+      check(`${name} fits ${width} px without sideways scrolling`, scroll <= client, `page ${scroll} px wide in ${client}`);
+      await p.screenshot({ path: join(shots, `${width}-${name}.png`), fullPage: true });
+    }
+    await sized.close();
+  }
+
   check("no script errors", errors.length === 0, errors.join("; "));
   check("nothing was loaded from outside the binary", foreign.length === 0, foreign.join(", "));
 } catch (e) {

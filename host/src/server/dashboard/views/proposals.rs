@@ -72,42 +72,95 @@ impl ProposalsPage {
     }
 }
 
-/// A share the bylaw requires, as the classic-clt charter sets it.
+/// A share the bylaw requires, as the charter the proposal was opened under sets it.
 pub struct Requirement {
     /// As written, e.g. `1/3`.
     pub text: String,
-    /// In whole percent.
+    /// In whole percent, rounded (beside the exact fraction, for reading).
     pub pct: u64,
+    /// Where a bar's marker goes: percent with one decimal (`66.7`).
+    pub at: String,
     /// `more than` or `at least`.
     pub strict: bool,
+    /// Numerator and denominator, to compare counts with exactly.
+    ratio: (u64, u64),
+}
+
+impl Requirement {
+    /// Whether `part` of `whole` reaches it, exactly as the bylaws' ratios compare (an
+    /// empty whole reaches only a zero share, and never a strict one).
+    pub fn reached_by(&self, part: u64, whole: u64) -> bool {
+        let (n, d) = (u128::from(self.ratio.0), u128::from(self.ratio.1));
+        let (part, whole) = (u128::from(part), u128::from(whole));
+        if self.strict {
+            whole != 0 && part * d > n * whole
+        } else if whole == 0 {
+            n == 0
+        } else {
+            part * d >= n * whole
+        }
+    }
 }
 
 pub(super) fn requirement(text: String, strict: bool) -> Option<Requirement> {
     let (n, d) = text.split_once('/')?;
     let (n, d): (u64, u64) = (n.trim().parse().ok()?, d.trim().parse().ok()?);
-    Some(Requirement {
+    (d > 0).then(|| Requirement {
         pct: percent(n, d),
+        at: tenths(n, d),
         text,
         strict,
+        ratio: (n, d),
     })
+}
+
+/// `part` of `whole` as a percentage with one decimal, rounded half up (`66.7`); `0` for an
+/// empty whole. For drawing and reading only.
+pub(super) fn tenths(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "0".into();
+    }
+    let (part, whole) = (u128::from(part), u128::from(whole));
+    let t = (part * 2000 + whole) / (whole * 2);
+    format!("{}.{}", t / 10, t % 10)
+}
+
+/// `part` of `whole` exactly and rounded: `2/3 (67%)`.
+fn share(part: u64, whole: u64) -> String {
+    format!("{part}/{whole} ({}%)", percent(part, whole))
+}
+
+/// What proposal `p` needs, as the bylaw that judges it counts: the quorum (of the
+/// electorate, abstentions included), the threshold (of votes cast: yes and no), and
+/// whether the threshold applies in each stakeholder class rather than overall.
+pub(super) struct Needs {
+    pub(super) quorum: Option<Requirement>,
+    pub(super) threshold: Option<Requirement>,
+    pub(super) per_class: bool,
 }
 
 /// The quorum and threshold proposal `p` needs, read from the charter it was opened under
 /// with the parameters of the bylaw that judges it, when that is one of the models cltd is
 /// built with (classic-clt, civic-data-trust, platform-coop); `None` for any other bylaw,
 /// whose thresholds the host cannot know: its explanation is then the only word.
-pub(super) fn requirements(
-    t: &Snapshot,
-    p: &ProposalState,
-) -> (Option<Requirement>, Option<Requirement>) {
+pub(super) fn requirements(t: &Snapshot, p: &ProposalState) -> Needs {
     let rules = &p.rules;
     let body = &p.proposal.body;
-    let Ok(info) = t.runtime().describe(&rules.module, &rules.charter) else {
-        return (None, None);
-    };
-    let charter: Vec<bylaws_sdk::Parameter> = crate::native::cross(&rules.charter);
     let amend = matches!(body, ProposalBody::AmendBylaws(_));
     let dispose = matches!(body, ProposalBody::DisposeAsset(_));
+    let none = Needs {
+        quorum: None,
+        threshold: None,
+        per_class: false,
+    };
+    let Ok(info) = t.runtime().describe(&rules.module, &rules.charter) else {
+        return none;
+    };
+    // The built-in bylaws apply a disposal's threshold in each class, and platform-coop a
+    // resolution's (a surplus allocation) too.
+    let per_class =
+        dispose || (info.name == "platform-coop" && matches!(body, ProposalBody::Resolution(_)));
+    let charter: Vec<bylaws_sdk::Parameter> = crate::native::cross(&rules.charter);
     // (quorum, threshold, whether the threshold must be exceeded rather than met)
     let needs = match info.name.as_str() {
         "classic-clt" => classic_clt::Params::from_charter(&charter).ok().map(|p| {
@@ -142,11 +195,12 @@ pub(super) fn requirements(
         _ => None,
     };
     match needs {
-        Some((quorum, threshold, strict)) => (
-            requirement(quorum.to_string(), false),
-            requirement(threshold.to_string(), strict),
-        ),
-        None => (None, None),
+        Some((quorum, threshold, strict)) => Needs {
+            quorum: requirement(quorum.to_string(), false),
+            threshold: requirement(threshold.to_string(), strict),
+            per_class,
+        },
+        None => none,
     }
 }
 
@@ -162,6 +216,10 @@ pub struct ClassTally {
     pub no: u64,
     /// Abstain.
     pub abstain: u64,
+    /// Yes of votes cast (yes and no), exactly and rounded: `2/3 (67%)`.
+    pub share: String,
+    /// Under a rule that applies in each class: whether this class reaches the threshold.
+    pub meets: Option<bool>,
 }
 
 /// A ballot.
@@ -211,14 +269,21 @@ pub struct ProposalPage {
     pub eligible: u64,
     /// Turnout, whole percent.
     pub turnout: u64,
+    /// Turnout for the bar: percent with one decimal.
+    pub turnout_at: String,
     /// Quorum required.
     pub quorum: Option<Requirement>,
     /// Share of votes cast required.
     pub threshold: Option<Requirement>,
     /// Yes, no, abstain across classes.
     pub totals: (u64, u64, u64),
-    /// Their shares of ballots cast, whole percent.
-    pub shares: (u64, u64, u64),
+    /// Yes and no as shares of votes cast (abstentions are not votes cast), for the bar:
+    /// percent with one decimal.
+    pub shares: (String, String),
+    /// Yes of votes cast, exactly and rounded: `2/3 (67%)`.
+    pub yes_share: String,
+    /// The threshold applies in each class (the table says which class falls short).
+    pub per_class: bool,
     /// Per class.
     pub classes: Vec<ClassTally>,
     /// Ballots.
@@ -253,6 +318,11 @@ impl ProposalPage {
         let turnout = Turnout::of(p);
         let (eligible, voted) = turnout.totals();
         let totals = turnout.choices();
+        let Needs {
+            quorum,
+            threshold,
+            per_class,
+        } = requirements(t, p);
         let classes = turnout
             .classes
             .iter()
@@ -262,10 +332,15 @@ impl ProposalPage {
                 yes,
                 no,
                 abstain,
+                share: share(yes, yes + no),
+                meets: threshold
+                    .as_ref()
+                    .filter(|_| per_class && electors > 0)
+                    .map(|th| th.reached_by(yes, yes + no)),
             })
             .collect();
-        let cast = totals.0 + totals.1 + totals.2;
-        let (quorum, threshold) = requirements(t, p);
+        // Votes cast as the bylaws count them: abstentions count towards the quorum only.
+        let cast = totals.0 + totals.1;
         let mut steps = vec![
             Step {
                 label: format!("opened by {}", render::who(s, &pr.proposer)),
@@ -347,14 +422,13 @@ impl ProposalPage {
             voted,
             eligible,
             turnout: percent(voted, eligible),
+            turnout_at: tenths(voted, eligible),
             quorum,
             threshold,
             totals,
-            shares: (
-                percent(totals.0, cast),
-                percent(totals.1, cast),
-                percent(totals.2, cast),
-            ),
+            shares: (tenths(totals.0, cast), tenths(totals.1, cast)),
+            yes_share: share(totals.0, cast),
+            per_class,
             classes,
             ballots: pr
                 .ballots
