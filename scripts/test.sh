@@ -16,5 +16,7 @@ echo "== cargo clippy" >&2
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test" >&2
 cargo test --locked --workspace
+echo "== schemathesis: the API against its OpenAPI document" >&2
+"$root/scripts/schemathesis.sh"
 echo "== fuzz smoke run" >&2
 "$root/scripts/fuzz.sh" "${CLTD_FUZZ_SECONDS:-20}"

@@ -16,6 +16,7 @@ pub mod scaffold;
 pub mod scenario;
 pub mod server;
 pub mod setup;
+pub mod wire;
 pub mod witness;
 
 /// Exit code: success, or the bylaws allowed the action.

@@ -1,10 +1,9 @@
 //! Human text and JSON views of a trust, its proposals and its log.
 
 use cltd_runtime::{
-    Action, Effect, Entry, EntryBody, Grant, ImpactPreview, Member, Parameter, ProposalBody,
-    ProposalState, SignedTransition, StakeholderClass, TrustState, Verdict,
+    Action, Effect, Entry, EntryBody, Grant, ImpactPreview, Parameter, ProposalBody, ProposalState,
+    SignedTransition, StakeholderClass, TrustState, Verdict,
 };
-use serde_json::{Value, json};
 
 /// Names members by key: the member's display name, else a short key.
 pub fn who(state: &TrustState, key: impl AsRef<[u8]>) -> String {
@@ -141,20 +140,6 @@ pub fn as_recorded(state: &TrustState, action: &Action, verdict: &Verdict) -> Ve
         return Verdict::Allow(a);
     }
     verdict.clone()
-}
-
-/// A verdict as JSON.
-pub fn verdict_json(verdict: &Verdict) -> Value {
-    match verdict {
-        Verdict::Allow(a) => json!({
-            "allowed": true,
-            "decision": a.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation, "not_before": d.not_before})),
-            "notes": a.notes,
-        }),
-        Verdict::Deny(d) => {
-            json!({"allowed": false, "code": d.code, "clause": d.clause, "explanation": d.explanation})
-        }
-    }
 }
 
 /// An effect in plain words.
@@ -352,37 +337,6 @@ pub fn proposal_text(state: &TrustState, p: &ProposalState) -> String {
     s
 }
 
-/// A proposal as JSON.
-pub fn proposal_json(state: &TrustState, p: &ProposalState) -> Value {
-    let pr = &p.proposal;
-    let t = Turnout::of(p);
-    let (eligible, voted) = t.totals();
-    json!({
-        "id": pr.id,
-        "status": pr.status.name(),
-        "kind": pr.body.kind(),
-        "title": pr.title,
-        "text": pr.text,
-        "summary": body_text(state, &pr.body),
-        "proposer": hex::encode(&pr.proposer),
-        "proposer_name": who(state, &pr.proposer),
-        "module": hex::encode(p.rules.module),
-        "opened_at": pr.opened_at,
-        "closes_at": pr.closes_at,
-        "eligible": eligible,
-        "voted": voted,
-        "tally": t.classes.iter().map(|(c, e, y, n, a)| json!({"class": c.name(), "electors": e, "yes": y, "no": n, "abstain": a})).collect::<Vec<_>>(),
-        "ballots": pr.ballots.iter().map(|b| json!({"voter": hex::encode(&b.voter), "voter_name": who(state, &b.voter), "choice": b.choice.name()})).collect::<Vec<_>>(),
-        "decision": p.decision.as_ref().map(|d| json!({"outcome": d.outcome.name(), "explanation": d.explanation, "not_before": d.not_before})),
-        "amendment": match &pr.body {
-            ProposalBody::AmendBylaws(a) => json!({"module": a.module, "charter": a.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(), "releases": a.releases}),
-            _ => Value::Null,
-        },
-        "closed_at": p.closed_at,
-        "executed_at": p.executed_at,
-    })
-}
-
 /// The stakeholder classes, in the order pages and listings show them.
 pub const CLASSES: [StakeholderClass; 6] = StakeholderClass::ALL;
 
@@ -392,35 +346,6 @@ pub fn classes_of(state: &TrustState) -> Vec<StakeholderClass> {
         .into_iter()
         .filter(|c| state.members.values().any(|m| m.class == *c))
         .collect()
-}
-
-/// An asset as JSON.
-pub fn asset_json(a: &cltd_runtime::Asset) -> Value {
-    json!({
-        "id": a.id, "kind": a.kind.name(), "lock": a.lock.name(), "description": a.description,
-        "fields": a.fields.iter().map(|f| json!({"name": f.name, "personal": f.personal})).collect::<Vec<_>>(),
-    })
-}
-
-/// A member as JSON.
-pub fn member_json(m: &Member) -> Value {
-    json!({
-        "key": hex::encode(&m.key), "name": m.name, "class": m.class.name(), "admitted_at": m.admitted_at,
-        "proxy": m.proxy.as_ref().map(|p| json!({"delegate": hex::encode(&p.delegate), "until": p.until})),
-    })
-}
-
-/// A grant as JSON, with the personal fields it covers (as its dataset declares them) and
-/// whether it has expired at host time `now`.
-pub fn grant_json(state: &TrustState, g: &Grant, now: u64) -> Value {
-    json!({
-        "personal_fields": personal_fields(state, g),
-        "id": g.id, "grantee": hex::encode(&g.grantee),
-        "grantee_name": state.member(&g.grantee).map(|m| m.name.clone()),
-        "asset": g.asset_id, "fields": g.fields, "purpose": g.purpose,
-        "proposal": g.proposal, "granted_at": g.granted_at, "expires_at": g.expires_at,
-        "expired": g.expires_at <= now,
-    })
 }
 
 /// The personal fields of its dataset a grant covers (all of them when it covers the whole
@@ -443,64 +368,6 @@ pub fn grant_touches(state: &TrustState, g: &Grant, key: &[u8]) -> bool {
     g.grantee == key
         || (state.member(key).is_some()
             && (!state.assets.contains_key(&g.asset_id) || !personal_fields(state, g).is_empty()))
-}
-
-/// The whole state as JSON.
-pub fn state_json(state: &TrustState, now: u64) -> Value {
-    json!({
-        "trust_id": hex::encode(state.id),
-        "name": state.name,
-        "module": hex::encode(state.module),
-        "log_size": state.size,
-        "head": hex::encode(state.head),
-        "time": state.time,
-        "charter": state.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
-        "entrenched": state.entrenched.iter().map(|c| c.name()).collect::<Vec<_>>(),
-        "members": state.members.values().map(member_json).collect::<Vec<_>>(),
-        "assets": state.assets.values().map(asset_json).collect::<Vec<_>>(),
-        "proposals": state.proposals.values().map(|p| proposal_json(state, p)).collect::<Vec<_>>(),
-        "grants": state.grants.values().map(|g| grant_json(state, g, now)).collect::<Vec<_>>(),
-    })
-}
-
-/// One log entry as JSON.
-pub fn entry_json(state: &TrustState, entry: &Entry) -> Value {
-    let hash = hex::encode(cltd_runtime::entry_hash(entry));
-    match &entry.body {
-        EntryBody::Genesis(g) => json!({
-            "index": entry.index, "hash": hash, "prev": hex::encode(entry.prev), "time": entry.time,
-            "kind": "genesis", "trust_id": hex::encode(g.trust_id()), "name": g.charter.name,
-            "module": hex::encode(g.module), "engine": {
-                "wasmtime": g.engine.wasmtime, "fuel_per_call": g.engine.fuel_per_call,
-                "memory_bytes": g.engine.memory_bytes, "max_stack_bytes": g.engine.max_stack_bytes,
-                "nan_canonicalization": g.engine.nan_canonicalization,
-            },
-            "founders": g.charter.founders.len(), "assets": g.charter.assets.len(),
-            "predecessor": g.predecessor.as_ref().map(|p| json!({
-                "trust_id": hex::encode(p.trust_id), "size": p.size, "head": hex::encode(p.head),
-            })),
-        }),
-        EntryBody::Transition(rec) => {
-            let decoded = SignedTransition::decode(&rec.signed).ok().map(|(_, b)| b);
-            json!({
-                "index": entry.index, "hash": hash, "prev": hex::encode(entry.prev), "time": entry.time,
-                "kind": "transition",
-                "signer": decoded.as_ref().map(|b| hex::encode(b.signer)),
-                "signer_name": decoded.as_ref().map(|b| who(state, b.signer)),
-                "seq": decoded.as_ref().map(|b| b.seq),
-                "action": decoded.as_ref().map(|b| action_text(state, &b.action)),
-                "module": hex::encode(rec.module),
-                "verdict": match &decoded {
-                    Some(b) => verdict_json(&as_recorded(state, &b.action, &rec.verdict)),
-                    None => verdict_json(&rec.verdict),
-                },
-                "effects": rec.effects.iter().map(|e| effect_text(state, e)).collect::<Vec<_>>(),
-                "fuel": rec.fuel,
-                "changes": hex::encode(rec.changes),
-                "signed": hex::encode(&rec.signed),
-            })
-        }
-    }
 }
 
 /// One log entry in one or two lines.

@@ -207,7 +207,7 @@ pub(crate) fn submit(ctx: &mut Ctx, signer: &str, action: Action) -> Result<i32>
         "entry_hash": hex::encode(r.entry_hash),
         "time": r.time,
         "module": hex::encode(r.module),
-        "verdict": render::verdict_json(&verdict),
+        "verdict": crate::wire::VerdictDoc::of(&verdict),
         "effects": effects,
         "fuel": r.fuel,
     });

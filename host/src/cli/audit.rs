@@ -347,8 +347,8 @@ fn explain_bundle(out: &mut dyn Write, bytes: &[u8], index: u64, json: bool) -> 
             "action": render::action_text(s, &body.action),
             "module": hex::encode(rec.module),
             "charter": charter,
-            "proposal": proposal.map(|p| render::proposal_json(s, p)),
-            "verdict": render::verdict_json(&rec.verdict),
+            "proposal": proposal.map(|p| crate::wire::ProposalDoc::of(s, p)),
+            "verdict": crate::wire::VerdictDoc::of(&rec.verdict),
             "effects": rec.effects.iter().map(|e| render::effect_text(s, e)).collect::<Vec<_>>(),
             "fuel": rec.fuel,
         });

@@ -39,7 +39,7 @@ pub(crate) fn show(
             writeln!(
                 out,
                 "{}",
-                serde_json::to_string_pretty(&render::proposal_json(s, p))?
+                serde_json::to_string_pretty(&crate::wire::ProposalDoc::of(s, p))?
             )?;
         } else {
             writeln!(out, "{}", render::proposal_text(s, p))?;
@@ -47,13 +47,13 @@ pub(crate) fn show(
         return Ok(crate::EXIT_OK);
     }
     if json {
-        let all = render::state_json(s, trust.now());
+        let all = crate::wire::StateDoc::of(s, trust.now());
         let v = match what {
-            ShowWhat::All | ShowWhat::Proposal => all,
-            ShowWhat::Members => all["members"].clone(),
-            ShowWhat::Assets => all["assets"].clone(),
-            ShowWhat::Proposals => all["proposals"].clone(),
-            ShowWhat::Grants => all["grants"].clone(),
+            ShowWhat::All | ShowWhat::Proposal => serde_json::to_value(&all)?,
+            ShowWhat::Members => serde_json::to_value(&all.members)?,
+            ShowWhat::Assets => serde_json::to_value(&all.assets)?,
+            ShowWhat::Proposals => serde_json::to_value(&all.proposals)?,
+            ShowWhat::Grants => serde_json::to_value(&all.grants)?,
         };
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(crate::EXIT_OK);
@@ -179,7 +179,7 @@ pub(crate) fn log(
     if json {
         let v: Vec<_> = entries
             .iter()
-            .map(|e| render::entry_json(trust.state(), e))
+            .map(|e| crate::wire::EntryDoc::of(trust.state(), e))
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     } else {

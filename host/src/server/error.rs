@@ -112,6 +112,19 @@ pub fn parse_hash_param<T: std::str::FromStr>(text: &str) -> Result<T, ApiError>
         .map_err(|_| ApiError::bad_query(format!("`{text}` is not 64 hex digits")))
 }
 
+/// A number from a path or query: the API declares every count and index as a
+/// non-negative 64-bit signed integer (what every JSON toolchain holds exactly), so a larger
+/// one is refused with 400 `bad-query` rather than read as an unsigned number.
+pub fn bounded(name: &str, value: u64) -> Result<u64, ApiError> {
+    if i64::try_from(value).is_err() {
+        return Err(ApiError::bad_query(format!(
+            "{name}: {value} is larger than the largest index or count ({})",
+            i64::MAX
+        )));
+    }
+    Ok(value)
+}
+
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         let code = e.code();

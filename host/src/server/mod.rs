@@ -139,9 +139,15 @@ async fn post_only(request: axum::extract::Request, next: axum::middleware::Next
         "this endpoint takes POST (see /docs)",
     )
     .into_response();
+    // A bylaw upload shares its path with the module list, which is read with GET.
+    let allow = if request.uri().path().ends_with("/modules") {
+        "GET, HEAD, POST"
+    } else {
+        "POST"
+    };
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 

@@ -6,15 +6,15 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::Response;
-use cltd_runtime::{ModuleHash, ProposalBody, Snapshot, TrustState};
+use cltd_runtime::{ModuleHash, ProposalBody, Snapshot};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use crate::render;
-use crate::server::error::{ApiError, ErrorBody, parse_hash_param};
+use crate::server::error::{ApiError, ErrorBody, bounded, parse_hash_param};
 use crate::server::hub::{Shared, read};
 use crate::server::limits::MAX_PAGE;
+use crate::wire::*;
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
@@ -55,97 +55,104 @@ pub async fn readyz(State(hub): State<Shared>) -> Response {
 
 /// The trusts this server hosts.
 #[utoipa::path(get, path = "/v1/trusts", tag = "trusts",
-    responses((status = 200, description = "Every hosted trust: id, name, log size, module in force", body = Value)))]
-pub async fn trusts(State(hub): State<Shared>) -> Result<axum::Json<Value>, ApiError> {
-    let mut out = Vec::new();
+    responses((status = 200, description = "Every hosted trust: id, name, log size, module in force", body = TrustListDoc)))]
+pub async fn trusts(State(hub): State<Shared>) -> Result<axum::Json<TrustListDoc>, ApiError> {
+    let mut trusts = Vec::new();
     for id in hub.ids() {
-        out.push(read(&hub, id, |t| {
+        trusts.push(read(&hub, id, |t| {
             let s = t.state();
-            Ok(json!({"id": id, "name": s.name, "log_size": s.size, "module": hex::encode(s.module)}))
+            Ok(TrustSummaryDoc {
+                id: id.clone(),
+                name: s.name.clone(),
+                log_size: s.size,
+                module: hex::encode(s.module),
+            })
         })?);
     }
-    Ok(axum::Json(json!({"trusts": out})))
+    Ok(axum::Json(TrustListDoc { trusts }))
 }
 
 /// One trust's whole state: charter, entrenched clauses, members, assets, proposals, grants.
 #[utoipa::path(get, path = "/v1/trusts/{id}", tag = "trusts",
     params(("id" = String, Path, description = "The trust id (hex)")),
-    responses((status = 200, description = "The trust's state", body = Value),
+    responses((status = 200, description = "The trust's state", body = StateDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn trust(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<StateDoc>, ApiError> {
     read(&hub, &id, |t| {
-        Ok(axum::Json(render::state_json(t.state(), t.now())))
+        Ok(axum::Json(StateDoc::of(t.state(), t.now())))
     })
 }
 
 /// Members grouped by stakeholder class.
 #[utoipa::path(get, path = "/v1/trusts/{id}/members", tag = "trusts",
     params(("id" = String, Path, description = "The trust id (hex)")),
-    responses((status = 200, description = "`{\"members\": {\"resident\": [...], \"community\": [...], \"public\": [...]}}`", body = Value),
+    responses((status = 200, description = "`{\"members\": {\"resident\": [...], \"community\": [...], \"public\": [...]}}`", body = MembersDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn members(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<MembersDoc>, ApiError> {
     read(&hub, &id, |t| {
-        let mut by_class = serde_json::Map::new();
+        let mut members = std::collections::BTreeMap::new();
         for class in render::CLASSES {
-            let list: Vec<Value> = t
+            let list: Vec<MemberDoc> = t
                 .state()
                 .members
                 .values()
                 .filter(|m| m.class == class)
-                .map(render::member_json)
+                .map(MemberDoc::of)
                 .collect();
-            by_class.insert(class.name().to_string(), Value::Array(list));
+            members.insert(class.name().to_string(), list);
         }
-        Ok(axum::Json(json!({ "members": by_class })))
+        Ok(axum::Json(MembersDoc { members }))
     })
 }
 
 /// Assets and their lock status.
 #[utoipa::path(get, path = "/v1/trusts/{id}/assets", tag = "trusts",
     params(("id" = String, Path, description = "The trust id (hex)")),
-    responses((status = 200, description = "`{\"assets\": [{id, kind, lock, description}]}`", body = Value),
+    responses((status = 200, description = "`{\"assets\": [{id, kind, lock, description}]}`", body = AssetsDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn assets(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<AssetsDoc>, ApiError> {
     read(&hub, &id, |t| {
-        let list: Vec<Value> = t.state().assets.values().map(render::asset_json).collect();
-        Ok(axum::Json(json!({ "assets": list })))
+        let assets = t.state().assets.values().map(AssetDoc::of).collect();
+        Ok(axum::Json(AssetsDoc { assets }))
     })
 }
 
 /// Proposals, each with its live tally.
 #[utoipa::path(get, path = "/v1/trusts/{id}/proposals", tag = "proposals",
     params(("id" = String, Path, description = "The trust id (hex)")),
-    responses((status = 200, description = "`{\"proposals\": [...]}`", body = Value),
+    responses((status = 200, description = "`{\"proposals\": [...]}`", body = ProposalsDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn proposals(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ProposalsDoc>, ApiError> {
     read(&hub, &id, |t| {
         let s = t.state();
-        let list: Vec<Value> = s
+        let proposals = s
             .proposals
             .values()
-            .map(|p| render::proposal_json(s, p))
+            .map(|p| ProposalDoc::of(s, p))
             .collect();
-        Ok(axum::Json(json!({ "proposals": list })))
+        Ok(axum::Json(ProposalsDoc { proposals }))
     })
 }
 
 /// Which grants to list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GrantQuery {
     /// A member's key (hex): only the grants touching that member's data (see
     /// [`render::grant_touches`]).
+    #[param(pattern = "^[0-9a-fA-F]{64}$")]
     touching: Option<String>,
 }
 
@@ -153,14 +160,14 @@ pub struct GrantQuery {
 /// `?touching=KEY` lists those touching one member's data.
 #[utoipa::path(get, path = "/v1/trusts/{id}/grants", tag = "trusts",
     params(("id" = String, Path, description = "The trust id (hex)"), GrantQuery),
-    responses((status = 200, description = "`{\"grants\": [...]}`", body = Value),
+    responses((status = 200, description = "`{\"grants\": [...]}`", body = GrantsDoc),
               (status = 400, description = "`touching` is not a 64-digit hex key", body = ErrorBody),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn grants(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
     Query(q): Query<GrantQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<GrantsDoc>, ApiError> {
     let touching = match &q.touching {
         None => None,
         Some(k) => Some(
@@ -174,7 +181,7 @@ pub async fn grants(
     };
     read(&hub, &id, |t| {
         let s = t.state();
-        let list: Vec<Value> = s
+        let grants = s
             .grants
             .values()
             .filter(|g| {
@@ -182,9 +189,9 @@ pub async fn grants(
                     .as_ref()
                     .is_none_or(|k| render::grant_touches(s, g, k))
             })
-            .map(|g| render::grant_json(s, g, t.now()))
+            .map(|g| GrantDoc::of(s, g, t.now()))
             .collect();
-        Ok(axum::Json(json!({ "grants": list })))
+        Ok(axum::Json(GrantsDoc { grants }))
     })
 }
 
@@ -192,101 +199,109 @@ pub async fn grants(
 /// the bylaw's dry-run verdict ("would pass" / "would fail: quorum not met").
 #[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}", tag = "proposals",
     params(("id" = String, Path, description = "The trust id (hex)"),
-           ("number" = u64, Path, description = "The proposal number")),
-    responses((status = 200, description = "The proposal", body = Value),
+           ("number" = u64, Path, description = "The proposal number", minimum = 0, maximum = 9223372036854775807_i64)),
+    responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
+              (status = 200, description = "The proposal", body = ProposalDoc),
               (status = 404, description = "No such trust or proposal", body = ErrorBody)))]
 pub async fn proposal(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ProposalDoc>, ApiError> {
+    bounded("number", number)?;
     read(&hub, &id, |t| {
         let s = t.state();
         let p = s
             .proposals
             .get(&number)
             .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
-        let mut v = render::proposal_json(s, p);
-        if let Some(dry) = t.dry_run_close(number) {
-            v["if_closed_now"] = match dry {
-                Ok(verdict) => render::verdict_json(&verdict),
-                Err(e) => json!({ "error": e.to_string() }),
-            };
-        }
-        Ok(axum::Json(v))
+        let mut doc = ProposalDoc::of(s, p);
+        doc.if_closed_now = t.dry_run_close(number).map(|dry| match dry {
+            Ok(verdict) => DryRunDoc::Verdict(VerdictDoc::of(&verdict)),
+            Err(e) => DryRunDoc::Failed {
+                error: e.to_string(),
+            },
+        });
+        Ok(axum::Json(doc))
     })
 }
 
 /// The ballots cast on a proposal: voter key, name, class and choice.
 #[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}/votes", tag = "proposals",
     params(("id" = String, Path, description = "The trust id (hex)"),
-           ("number" = u64, Path, description = "The proposal number")),
-    responses((status = 200, description = "`{\"votes\": [{voter, name, class, choice}]}`", body = Value),
+           ("number" = u64, Path, description = "The proposal number", minimum = 0, maximum = 9223372036854775807_i64)),
+    responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
+              (status = 200, description = "`{\"votes\": [{voter, name, class, choice}]}`", body = VotesDoc),
               (status = 404, description = "No such trust or proposal", body = ErrorBody)))]
 pub async fn votes(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<VotesDoc>, ApiError> {
+    bounded("number", number)?;
     read(&hub, &id, |t| {
         let s = t.state();
         let p = s
             .proposals
             .get(&number)
             .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
-        let list: Vec<Value> = p
+        let votes = p
             .proposal
             .ballots
             .iter()
-            .map(|b| {
-                let class = p
+            .map(|b| VoteDoc {
+                voter: hex::encode(&b.voter),
+                name: render::who(s, &b.voter),
+                class: p
                     .proposal
                     .electorate
                     .iter()
                     .find(|e| e.key == b.voter)
-                    .map(|e| e.class.name());
-                json!({
-                    "voter": hex::encode(&b.voter),
-                    "name": render::who(s, &b.voter),
-                    "class": class,
-                    "choice": b.choice.name(),
-                })
+                    .map(|e| e.class.name().to_string()),
+                choice: b.choice.name().to_string(),
             })
             .collect();
-        Ok(axum::Json(json!({ "proposal": number, "votes": list })))
+        Ok(axum::Json(VotesDoc {
+            proposal: number,
+            votes,
+        }))
     })
 }
 
 /// A page of the log.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
     /// First entry index (default 0).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     from: Option<u64>,
     /// Most entries to return (default 100, at most 1000).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     limit: Option<usize>,
 }
 
 /// Log entries, oldest first, a page at a time; `next` is the index to ask for next.
 #[utoipa::path(get, path = "/v1/trusts/{id}/log", tag = "log",
     params(("id" = String, Path, description = "The trust id (hex)"), Page),
-    responses((status = 200, description = "`{\"entries\": [...], \"next\": N|null, \"size\": N}`", body = Value),
+    responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
+              (status = 200, description = "`{\"entries\": [...], \"next\": N|null, \"size\": N}`", body = LogPageDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn log(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
     Query(page): Query<Page>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<LogPageDoc>, ApiError> {
     read(&hub, &id, |t| {
-        let from = page.from.unwrap_or(0);
+        let from = bounded("from", page.from.unwrap_or(0))?;
+        bounded("limit", page.limit.unwrap_or(0) as u64)?;
         let limit = page.limit.unwrap_or(100).min(MAX_PAGE);
         let entries = t.entries(from, limit)?;
-        let list: Vec<Value> = entries
-            .iter()
-            .map(|e| render::entry_json(t.state(), e))
-            .collect();
-        let end = from + list.len() as u64;
+        let entries: Vec<EntryDoc> = entries.iter().map(|e| EntryDoc::of(t.state(), e)).collect();
+        let end = from + entries.len() as u64;
         let next = (end < t.state().size).then_some(end);
-        Ok(axum::Json(
-            json!({"entries": list, "next": next, "size": t.state().size}),
-        ))
+        Ok(axum::Json(LogPageDoc {
+            entries,
+            next,
+            size: t.state().size,
+        }))
     })
 }
 
@@ -305,10 +320,13 @@ pub async fn checkpoint(
 
 /// Which proof: exactly one of the two.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProofQuery {
     /// Entry index for an inclusion proof.
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     index: Option<u64>,
     /// Older tree size for a consistency proof.
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     old: Option<u64>,
 }
 
@@ -316,16 +334,19 @@ pub struct ProofQuery {
 /// hashes are base64 SHA-256, as in the C2SP formats (RFC 6962 tree).
 #[utoipa::path(get, path = "/v1/trusts/{id}/proof", tag = "log",
     params(("id" = String, Path, description = "The trust id (hex)"), ProofQuery),
-    responses((status = 200, description = "`{proof, size, root, hashes}`", body = Value),
+    responses((status = 200, description = "`{proof, size, root, hashes}`", body = ProofDoc),
               (status = 400, description = "Neither or both of index and old", body = ErrorBody),
               (status = 422, description = "Index or size out of range", body = ErrorBody)))]
 pub async fn proof(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
     Query(q): Query<ProofQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ProofDoc>, ApiError> {
     use base64::Engine;
     let b64 = |h: &[u8; 32]| base64::engine::general_purpose::STANDARD.encode(h);
+    for (name, v) in [("index", q.index), ("old", q.old)] {
+        bounded(name, v.unwrap_or(0))?;
+    }
     if q.index.is_some() == q.old.is_some() {
         return Err(ApiError::bad_query(
             "give exactly one of ?index= (inclusion) or ?old= (consistency)",
@@ -337,32 +358,38 @@ pub async fn proof(
             (None, Some(old)) => t.consistency_proof(old)?,
             (None, None) => unreachable!("checked above: exactly one of index and old"),
         };
-        Ok(axum::Json(json!({
-            "proof": if q.index.is_some() { "inclusion" } else { "consistency" },
-            "size": p.size,
-            "root": b64(&p.root),
-            "hashes": p.hashes.iter().map(b64).collect::<Vec<_>>(),
-        })))
+        Ok(axum::Json(ProofDoc {
+            proof: if q.index.is_some() {
+                "inclusion"
+            } else {
+                "consistency"
+            }
+            .to_string(),
+            size: p.size,
+            root: b64(&p.root),
+            hashes: p.hashes.iter().map(b64).collect(),
+        }))
     })
 }
 
 /// The bylaw modules: which was in force when (genesis, then each executed amendment with
 /// its vote), and every stored component (candidates included).
-pub fn modules_json(t: &Snapshot) -> Result<Value, ApiError> {
+pub fn modules_doc(t: &Snapshot) -> Result<ModulesDoc, ApiError> {
     let s = t.state();
-    let history: Vec<Value> = t.module_history()?
+    let history = t
+        .module_history()?
         .into_iter()
-        .map(|m| match m.by {
-            None => json!({"module": hex::encode(m.module), "from_entry": 0, "since": m.since, "by": "genesis"}),
-            Some(p) => json!({
-                "module": hex::encode(m.module),
-                "since": m.since,
-                "by": format!("proposal {}", p.proposal.id),
-                "proposal": render::proposal_json(s, p),
-            }),
+        .map(|m| InForceDoc {
+            module: hex::encode(m.module),
+            since: m.since,
+            by: m.by.map_or_else(
+                || "genesis".to_string(),
+                |p| format!("proposal {}", p.proposal.id),
+            ),
+            proposal: m.by.map(|p| ProposalDoc::of(s, p)),
         })
         .collect();
-    let stored: Vec<Value> = t
+    let stored = t
         .stored_modules()?
         .into_iter()
         .map(|(hash, size)| {
@@ -370,25 +397,36 @@ pub fn modules_json(t: &Snapshot) -> Result<Value, ApiError> {
             let proposals: Vec<u64> = s
                 .proposals
                 .values()
-                .filter(|p| matches!(&p.proposal.body, ProposalBody::AmendBylaws(a) if a.module == hex))
+                .filter(
+                    |p| matches!(&p.proposal.body, ProposalBody::AmendBylaws(a) if a.module == hex),
+                )
                 .map(|p| p.proposal.id)
                 .collect();
-            json!({"module": hex, "size": size, "in_force": hash == s.module, "proposals": proposals})
+            StoredModuleDoc {
+                module: hex,
+                size,
+                in_force: hash == s.module,
+                proposals,
+            }
         })
         .collect();
-    Ok(json!({"in_force": hex::encode(s.module), "history": history, "stored": stored}))
+    Ok(ModulesDoc {
+        in_force: hex::encode(s.module),
+        history,
+        stored,
+    })
 }
 
 /// Bylaw module history and every stored component.
 #[utoipa::path(get, path = "/v1/trusts/{id}/modules", tag = "bylaws",
     params(("id" = String, Path, description = "The trust id (hex)")),
-    responses((status = 200, description = "`{in_force, history: [...], stored: [...]}`", body = Value),
+    responses((status = 200, description = "`{in_force, history: [...], stored: [...]}`", body = ModulesDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn modules(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<axum::Json<Value>, ApiError> {
-    read(&hub, &id, |t| Ok(axum::Json(modules_json(t)?)))
+) -> Result<axum::Json<ModulesDoc>, ApiError> {
+    read(&hub, &id, |t| Ok(axum::Json(modules_doc(t)?)))
 }
 
 fn stored(t: &Snapshot, hash: &ModuleHash) -> Result<Vec<u8>, ApiError> {
@@ -400,13 +438,14 @@ fn stored(t: &Snapshot, hash: &ModuleHash) -> Result<Vec<u8>, ApiError> {
 /// the charter in force), size and whether it is in force.
 #[utoipa::path(get, path = "/v1/trusts/{id}/modules/{hash}", tag = "bylaws",
     params(("id" = String, Path, description = "The trust id (hex)"),
-           ("hash" = String, Path, description = "The component's blake3 hash (hex)")),
-    responses((status = 200, description = "`{module, size, in_force, name, version, summary}`", body = Value),
+           ("hash" = String, Path, description = "The component's blake3 hash (hex)", pattern = "^[0-9a-fA-F]{64}$")),
+    responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
+              (status = 200, description = "`{module, size, in_force, name, version, summary}`", body = ModuleDoc),
               (status = 404, description = "No such trust or module", body = ErrorBody)))]
 pub async fn module(
     State(hub): State<Shared>,
     UrlPath((id, hash)): UrlPath<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ModuleDoc>, ApiError> {
     let hash: ModuleHash = parse_hash_param(&hash)?;
     let hub = hub.clone();
     tokio::task::spawn_blocking(move || {
@@ -417,10 +456,15 @@ pub async fn module(
                 .runtime()
                 .describe(&hash, &t.state().charter)
                 .map_err(cltd_runtime::Error::from)?;
-            Ok(axum::Json(json!({
-                "module": hex::encode(hash), "size": size, "in_force": hash == t.state().module,
-                "name": info.name, "version": info.version, "summary": info.summary,
-            })))
+            Ok(axum::Json(ModuleDoc {
+                module: hex::encode(hash),
+                size,
+                in_force: Some(hash == t.state().module),
+                new: None,
+                name: info.name,
+                version: info.version,
+                summary: info.summary,
+            }))
         })
     })
     .await
@@ -430,8 +474,9 @@ pub async fn module(
 /// A stored component's bytes, exactly as hashed (`b3sum` of the download is its hash).
 #[utoipa::path(get, path = "/v1/trusts/{id}/modules/{hash}/component", tag = "bylaws",
     params(("id" = String, Path, description = "The trust id (hex)"),
-           ("hash" = String, Path, description = "The component's blake3 hash (hex)")),
-    responses((status = 200, description = "The component", body = Vec<u8>, content_type = "application/wasm"),
+           ("hash" = String, Path, description = "The component's blake3 hash (hex)", pattern = "^[0-9a-fA-F]{64}$")),
+    responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
+              (status = 200, description = "The component", body = Binary, content_type = "application/wasm"),
               (status = 404, description = "No such trust or module", body = ErrorBody)))]
 pub async fn component(
     State(hub): State<Shared>,
@@ -445,43 +490,19 @@ pub async fn component(
         .expect("a valid response"))
 }
 
-/// An impact preview as JSON, with hashes and keys in hex.
-pub fn preview_json(s: &TrustState, r: &cltd_runtime::ImpactPreview) -> Value {
-    let judgement = |j: &cltd_runtime::Judgement| json!({"headline": j.headline(), "explanation": j.explanation()});
-    json!({
-        "module": hex::encode(r.module),
-        "proposed": r.proposed.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
-        "charter": r.charter.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>(),
-        "in_force_charter": r.in_force.as_ref().map(|c| c.iter().map(|p| json!({"key": p.key, "value": p.value})).collect::<Vec<_>>()),
-        "charter_changes": render::charter_changes(r.in_force.as_ref().unwrap_or(&s.charter), &r.charter),
-        "entries": r.entries,
-        "head": hex::encode(r.head),
-        "transitions": r.transitions,
-        "differing": r.differing,
-        "differences": r.differences.iter().map(|d| json!({
-            "index": d.index, "time": d.time, "signer": hex::encode(d.signer),
-            "signer_name": render::who(s, d.signer), "action": d.action,
-            "in_force": judgement(&d.logged), "candidate": judgement(&d.candidate),
-        })).collect::<Vec<_>>(),
-        "conformance": r.conformance.iter().map(|c| json!({
-            "clause": c.clause.name(), "vector": c.vector, "passed": c.passed, "detail": c.detail,
-        })).collect::<Vec<_>>(),
-        "conforms": r.conforms(),
-        "stopped": r.stopped,
-    })
-}
-
 /// The stored impact preview of an amendment proposal: every past decision the candidate
 /// would have made differently and its conformance to the entrenched clauses.
 #[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}/preview", tag = "bylaws",
     params(("id" = String, Path, description = "The trust id (hex)"),
-           ("number" = u64, Path, description = "An amend-bylaws proposal")),
-    responses((status = 200, description = "The impact preview", body = Value),
+           ("number" = u64, Path, description = "An amend-bylaws proposal", minimum = 0, maximum = 9223372036854775807_i64)),
+    responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
+              (status = 200, description = "The impact preview", body = PreviewDoc),
               (status = 404, description = "No such trust, proposal or preview, or not an amendment", body = ErrorBody)))]
 pub async fn proposal_preview(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<PreviewDoc>, ApiError> {
+    bounded("number", number)?;
     read(&hub, &id, |t| {
         let s = t.state();
         let p = s
@@ -498,7 +519,7 @@ pub async fn proposal_preview(
         let report = t
             .stored_preview(&module, &a.charter)?
             .ok_or_else(|| ApiError::not_found("no impact preview is stored for this amendment"))?;
-        Ok(axum::Json(preview_json(s, &report)))
+        Ok(axum::Json(PreviewDoc::of(s, &report)))
     })
 }
 
@@ -506,26 +527,26 @@ pub async fn proposal_preview(
 /// their next transition must carry (so a client that holds only a key can sign).
 #[utoipa::path(get, path = "/v1/trusts/{id}/signers/{key}", tag = "trusts",
     params(("id" = String, Path, description = "The trust id (hex)"),
-           ("key" = String, Path, description = "An Ed25519 public key (hex)")),
-    responses((status = 200, description = "`{key, member, name, class, next_seq}`", body = Value),
+           ("key" = String, Path, description = "An Ed25519 public key (hex)", pattern = "^[0-9a-fA-F]{64}$")),
+    responses((status = 200, description = "`{key, member, name, class, next_seq}`", body = SignerDoc),
               (status = 400, description = "`bad-query`: not a 32-byte hex key", body = ErrorBody),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn signer(
     State(hub): State<Shared>,
     UrlPath((id, key)): UrlPath<(String, String)>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<SignerDoc>, ApiError> {
     let key: cltd_runtime::MemberKey = key
         .parse()
         .map_err(|_| ApiError::bad_query("a key is 64 hex digits"))?;
     read(&hub, &id, |t| {
         let s = t.state();
         let m = s.members.get(&key);
-        Ok(axum::Json(json!({
-            "key": hex::encode(key),
-            "member": m.is_some(),
-            "name": m.map(|m| m.name.clone()),
-            "class": m.map(|m| m.class.name()),
-            "next_seq": s.next_seq(&key),
-        })))
+        Ok(axum::Json(SignerDoc {
+            key: hex::encode(key),
+            member: m.is_some(),
+            name: m.map(|m| m.name.clone()),
+            class: m.map(|m| m.class.name().to_string()),
+            next_seq: s.next_seq(&key),
+        }))
     })
 }

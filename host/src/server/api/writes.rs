@@ -10,15 +10,14 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use cltd_runtime::{Error, Receipt, Trust, UploadSignature};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::reads::preview_json;
 use crate::render;
 use crate::server::error::{ApiError, ErrorBody, parse_hash_param};
 use crate::server::hub::{PoolError, Shared, snapshot, submit as submit_transition, with_trust};
 use crate::server::limits::{MAX_MODULE, MAX_TRANSITION};
 use crate::server::metrics;
+use crate::wire::{Binary, ModuleDoc, PreviewDoc, ReceiptDoc, VerdictDoc};
 
 /// Header naming the uploading member's public key (hex).
 pub const SIGNER_HEADER: &str = "cltd-signer";
@@ -40,9 +39,9 @@ async fn blocking<T: Send + 'static>(
 /// as `200` with `verdict.allowed = false`, its reason code, clause and explanation.
 #[utoipa::path(post, path = "/v1/trusts/{id}/transitions", tag = "writes",
     params(("id" = String, Path, description = "The trust id (hex)")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = Binary, content_type = "application/octet-stream",
         description = "The signed transition's canonical envelope bytes (at most 64 KiB)"),
-    responses((status = 200, description = "Logged: `{index, entry_hash, time, signer, action, module, verdict, effects, fuel}`", body = Value),
+    responses((status = 200, description = "Logged: the receipt", body = ReceiptDoc),
               (status = 400, description = "`malformed` or `wrong-trust`", body = ErrorBody),
               (status = 401, description = "`unsigned` or `bad-signature`", body = ErrorBody),
               (status = 404, description = "No such trust, or the proposal named does not exist", body = ErrorBody),
@@ -54,7 +53,7 @@ pub async fn submit(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
     body: Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ReceiptDoc>, ApiError> {
     if body.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -86,27 +85,33 @@ fn receipt(
     id: &str,
     started: Instant,
     result: cltd_runtime::Result<(&Trust, Receipt)>,
-) -> Result<Value, ApiError> {
+) -> Result<ReceiptDoc, ApiError> {
     match result {
         Ok((t, r)) => {
             metrics::logged(id, &r, t.state().size, started);
-            Ok(json!({
-                "index": r.index,
-                "entry_hash": hex::encode(r.entry_hash),
-                "time": r.time,
-                "signer": hex::encode(r.signer),
-                "signer_name": t.state().who(r.signer),
-                "action": render::action_text(t.state(), &r.action),
-                "module": hex::encode(r.module),
-                "verdict": render::verdict_json(&render::as_recorded(t.state(), &r.action, &r.verdict)),
-                "verdict_text": render::verdict_text(&render::as_recorded(t.state(), &r.action, &r.verdict)),
-                "effects": r.effects.iter().map(|e| render::effect_text(t.state(), e)).collect::<Vec<_>>(),
-                "proposal_opened": r.effects.iter().find_map(|e| match e {
+            let s = t.state();
+            let recorded = render::as_recorded(s, &r.action, &r.verdict);
+            Ok(ReceiptDoc {
+                index: r.index,
+                entry_hash: hex::encode(r.entry_hash),
+                time: r.time,
+                signer: hex::encode(r.signer),
+                signer_name: s.who(r.signer),
+                action: render::action_text(s, &r.action),
+                module: hex::encode(r.module),
+                verdict: VerdictDoc::of(&recorded),
+                verdict_text: render::verdict_text(&recorded),
+                effects: r
+                    .effects
+                    .iter()
+                    .map(|e| render::effect_text(s, e))
+                    .collect(),
+                proposal_opened: r.effects.iter().find_map(|e| match e {
                     cltd_runtime::Effect::ProposalOpened { proposal, .. } => Some(*proposal),
                     _ => None,
                 }),
-                "fuel": r.fuel,
-            }))
+                fuel: r.fuel,
+            })
         }
         Err(e) => {
             let kind = if matches!(e, Error::Eval(_)) {
@@ -148,9 +153,9 @@ fn header_hex<const N: usize>(headers: &HeaderMap, name: &str) -> Result<[u8; N]
     params(("id" = String, Path, description = "The trust id (hex)"),
            ("cltd-signer" = String, Header, description = "The uploading member's key (hex)"),
            ("cltd-signature" = String, Header, description = "The member's upload signature (hex)")),
-    request_body(content = Vec<u8>, content_type = "application/wasm",
+    request_body(content = Binary, content_type = "application/wasm",
         description = "The bylaw component (or a core module with wit-bindgen's component type)"),
-    responses((status = 200, description = "Stored: `{module, size, new, name, version, summary}`", body = Value),
+    responses((status = 200, description = "Stored: `{module, size, new, name, version, summary}`", body = ModuleDoc),
               (status = 401, description = "`unsigned` or `bad-signature`", body = ErrorBody),
               (status = 404, description = "No such trust", body = ErrorBody),
               (status = 413, description = "`too-large`", body = ErrorBody),
@@ -161,7 +166,7 @@ pub async fn upload(
     UrlPath(id): UrlPath<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<ModuleDoc>, ApiError> {
     let approval = UploadSignature {
         signer: cltd_runtime::MemberKey(header_hex::<32>(&headers, SIGNER_HEADER)?),
         signature: header_hex::<64>(&headers, SIGNATURE_HEADER)?.to_vec(),
@@ -169,10 +174,15 @@ pub async fn upload(
     blocking(move || {
         with_trust(&hub, &id, |t| {
             let up = t.upload_module(&body, &approval)?;
-            Ok(axum::Json(json!({
-                "module": hex::encode(up.hash), "size": up.size, "new": up.new,
-                "name": up.info.name, "version": up.info.version, "summary": up.info.summary,
-            })))
+            Ok(axum::Json(ModuleDoc {
+                module: hex::encode(up.hash),
+                size: up.size,
+                in_force: None,
+                new: Some(up.new),
+                name: up.info.name,
+                version: up.info.version,
+                summary: up.info.summary,
+            }))
         })
     })
     .await
@@ -198,9 +208,9 @@ pub struct CharterChanges {
 /// never replaced. The answer says `stored`.
 #[utoipa::path(post, path = "/v1/trusts/{id}/modules/{hash}/preview", tag = "writes",
     params(("id" = String, Path, description = "The trust id (hex)"),
-           ("hash" = String, Path, description = "A stored candidate's hash (hex)")),
+           ("hash" = String, Path, description = "A stored candidate's hash (hex)", pattern = "^[0-9a-fA-F]{64}$")),
     request_body(content = CharterChanges, content_type = "application/json"),
-    responses((status = 200, description = "The impact preview, with `stored`", body = Value),
+    responses((status = 200, description = "The impact preview, with `stored`", body = PreviewDoc),
               (status = 400, description = "`bad-query`", body = ErrorBody),
               (status = 401, description = "`unsigned` (one header of the two) or `bad-signature`", body = ErrorBody),
               (status = 404, description = "No such trust or module", body = ErrorBody),
@@ -212,7 +222,7 @@ pub async fn preview(
     UrlPath((id, hash)): UrlPath<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<axum::Json<Value>, PoolError> {
+) -> Result<axum::Json<PreviewDoc>, PoolError> {
     let module: cltd_runtime::ModuleHash = parse_hash_param(&hash)?;
     let approval = if headers.contains_key(SIGNER_HEADER) || headers.contains_key(SIGNATURE_HEADER)
     {
@@ -268,8 +278,8 @@ pub async fn preview(
             blocking(move || with_trust(&hub, &id, |t| Ok(t.store_preview(&report)?))).await?
         }
     };
-    let mut answer = preview_json(snap.state(), &report);
-    answer["stored"] = stored.into();
+    let mut answer = PreviewDoc::of(snap.state(), &report);
+    answer.stored = Some(stored);
     Ok(axum::Json(answer))
 }
 
