@@ -1174,3 +1174,58 @@ fn the_proposal_page_draws_what_the_bylaw_counts() {
     );
     assert!(!page.contains(r#"title="threshold"#), "{page}");
 }
+
+/// An over-long request target, too many header fields or too many header bytes get the
+/// API's JSON error (414 `uri-too-long`, 431 `headers-too-large`) and a closed connection,
+/// not hyper's empty answer.
+#[test]
+fn oversized_request_heads_get_the_documented_json_errors() {
+    use std::io::{Read, Write};
+    let h = Harness::classic();
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let server = Server::start(dir.path());
+    let host = server.base.trim_start_matches("http://").to_string();
+    let send = |head: String| {
+        let mut s = std::net::TcpStream::connect(&host).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        let status: u16 = head[9..12].parse().unwrap();
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        (status, head.to_lowercase(), body)
+    };
+    let long = format!(
+        "GET /v1/trusts?{} HTTP/1.1\r\nhost: {host}\r\n\r\n",
+        "a".repeat(cltd::server::MAX_URI)
+    );
+    let (status, head, body) = send(long);
+    assert_eq!((status, code(&body)), (414, Some("uri-too-long")), "{body}");
+    assert!(head.contains("connection: close"), "{head}");
+    let many: String = (0..cltd::server::MAX_HEADERS + 1)
+        .map(|i| format!("x-h{i}: v\r\n"))
+        .collect();
+    let (status, _, body) = send(format!(
+        "GET /v1/trusts HTTP/1.1\r\nhost: {host}\r\n{many}\r\n"
+    ));
+    assert_eq!(
+        (status, code(&body)),
+        (431, Some("headers-too-large")),
+        "{body}"
+    );
+    let big = "v".repeat(cltd::server::MAX_HEADER_BYTES);
+    let (status, _, body) = send(format!(
+        "GET /v1/trusts HTTP/1.1\r\nhost: {host}\r\nx-big: {big}\r\n\r\n"
+    ));
+    assert_eq!(
+        (status, code(&body)),
+        (431, Some("headers-too-large")),
+        "{body}"
+    );
+    // Within the limits, the same request is answered.
+    let (status, _, body) = send(format!(
+        "GET /v1/trusts HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n"
+    ));
+    assert_eq!(status, 200, "{body}");
+}

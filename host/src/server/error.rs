@@ -224,6 +224,16 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "every impact-preview worker is busy and the queue is full; retry after the Retry-After seconds",
     ),
     (
+        "uri-too-long",
+        414,
+        "the request target (path and query) is longer than the server accepts",
+    ),
+    (
+        "headers-too-large",
+        431,
+        "the request has more header fields, or more header bytes, than the server accepts",
+    ),
+    (
         "timeout",
         408,
         "the request took too long; for a write, read the log: resubmitting is safe (409 if it landed)",

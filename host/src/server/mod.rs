@@ -126,6 +126,57 @@ async fn json_errors(request: axum::extract::Request, next: axum::middleware::Ne
     response
 }
 
+/// Longest request target (path and query) accepted; longer is 414 `uri-too-long`.
+pub const MAX_URI: usize = 8 * 1024;
+/// Most header bytes (names and values) accepted; more is 431 `headers-too-large`.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Most header fields accepted; more is 431 `headers-too-large`.
+pub const MAX_HEADERS: usize = 100;
+
+/// Request heads are bounded here, below hyper's own limits (which hyper enforces with an
+/// empty 414 or 431 before any middleware runs), so that an over-long target or too many
+/// or too large headers get the API's JSON error like every other refusal. The connection
+/// is then closed.
+async fn head_limits(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    let headers = request.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let refusal = if target > MAX_URI {
+        Some(ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri-too-long",
+            format!("the request target is {target} bytes; at most {MAX_URI} are accepted"),
+        ))
+    } else if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        Some(ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            format!(
+                "{} header fields of {header_bytes} bytes; at most {MAX_HEADERS} fields and {MAX_HEADER_BYTES} bytes are accepted",
+                headers.len()
+            ),
+        ))
+    } else {
+        None
+    };
+    match refusal {
+        None => next.run(request).await,
+        Some(e) => {
+            let mut response = e.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
 /// The write routes take POST only: any other method is answered 405 here, before the
 /// write rate limit, so a client that GETs a write route is told so and spends none of
 /// its writes.
@@ -241,6 +292,7 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
         .merge(writes)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn(json_errors))
+        .layer(axum::middleware::from_fn(head_limits))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(hub)
 }
@@ -327,6 +379,8 @@ pub fn serve_shared(hub: Shared, listener: TcpListener, limits: &Limits) -> Resu
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(header_timeout)
+                // Above `MAX_HEADERS`, so that `head_limits` answers with JSON.
+                .max_headers(4 * MAX_HEADERS)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
