@@ -418,75 +418,76 @@ pub fn when(secs: u64) -> String {
 /// An impact preview in plain words: the charter change, the conformance checks, and every
 /// past decision that would have come out differently, both explanations side by side.
 pub fn preview_text(state: &TrustState, report: &ImpactPreview) -> String {
+    preview_doc_text(&crate::wire::PreviewDoc::of(state, report))
+}
+
+/// [`preview_text`] of a preview as the API sends it (what `cltd --server` prints).
+pub fn preview_doc_text(doc: &crate::wire::PreviewDoc) -> String {
     let mut lines = vec![format!(
         "impact preview of module {} over the first {} log entries ({} transitions re-judged)",
-        hex::encode(report.module),
-        report.entries,
-        report.transitions
+        doc.module, doc.entries, doc.transitions
     )];
     // Against the charter in force when the preview ran (what it was about); a preview
     // stored before cltd recorded that is compared with today's, and says so.
-    let (in_force, today) = match &report.in_force {
-        Some(c) => (c, ""),
-        None => (
-            &state.charter,
-            " (compared with the charter in force today)",
-        ),
+    let today = if doc.in_force_charter.is_some() {
+        ""
+    } else {
+        " (compared with the charter in force today)"
     };
-    let changes = charter_changes(in_force, &report.charter);
-    if changes.is_empty() {
+    if doc.charter_changes.is_empty() {
         lines.push(format!("charter: unchanged{today}"));
     } else {
-        lines.push(format!("charter: {}{today}", changes.join("; ")));
+        lines.push(format!(
+            "charter: {}{today}",
+            doc.charter_changes.join("; ")
+        ));
     }
-    let passed = report.conformance.iter().filter(|c| c.passed).count();
+    let passed = doc.conformance.iter().filter(|c| c.passed).count();
     lines.push(format!(
         "entrenched clauses: {passed} of {} conformance checks passed",
-        report.conformance.len()
+        doc.conformance.len()
     ));
-    for c in &report.conformance {
+    for c in &doc.conformance {
         lines.push(format!(
             "  [{}] {}: {}",
             if c.passed { "ok" } else { "FAIL" },
-            c.clause.name(),
+            c.clause,
             c.vector
         ));
         if !c.passed {
             lines.push(format!("         the candidate {}", c.detail));
         }
     }
-    if let Some(why) = &report.stopped {
+    if let Some(why) = &doc.stopped {
         lines.push(format!("INCOMPLETE: {why}"));
     }
-    if report.differing == 0 {
+    if doc.differing == 0 {
         lines.push("no past decision would have come out differently".into());
     } else {
         lines.push(format!(
             "{} past decision(s) would have come out differently{}:",
-            report.differing,
-            if report.differing as usize > report.differences.len() {
-                format!(" (the first {} listed)", report.differences.len())
+            doc.differing,
+            if doc.differing as usize > doc.differences.len() {
+                format!(" (the first {} listed)", doc.differences.len())
             } else {
                 String::new()
             }
         ));
-        for d in &report.differences {
+        for d in &doc.differences {
             lines.push(format!(
                 "  entry {} ({}): {} by {}",
                 d.index,
                 when(d.time),
                 d.action,
-                who(state, d.signer)
+                d.signer_name
             ));
             lines.push(format!(
                 "    in force:  {} — {}",
-                d.logged.headline(),
-                d.logged.explanation()
+                d.in_force.headline, d.in_force.explanation
             ));
             lines.push(format!(
                 "    candidate: {} — {}",
-                d.candidate.headline(),
-                d.candidate.explanation()
+                d.candidate.headline, d.candidate.explanation
             ));
         }
     }

@@ -10,13 +10,13 @@ use cltd_runtime::{
     Entry, EntryBody, Grant, ImpactPreview, Judgement, Member, Parameter, ProposalBody,
     ProposalState, SignedTransition, TrustState, Verdict,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::render::{self, Turnout, who};
 
 /// A charter parameter.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ParamDoc {
     /// Its key.
     pub key: String,
@@ -38,7 +38,7 @@ impl ParamDoc {
 }
 
 /// A member's standing delegation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProxyDoc {
     /// The delegate's key.
     pub delegate: String,
@@ -47,7 +47,7 @@ pub struct ProxyDoc {
 }
 
 /// A member.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MemberDoc {
     /// Their key.
     pub key: String,
@@ -78,7 +78,7 @@ impl MemberDoc {
 }
 
 /// A dataset's field.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FieldDoc {
     /// Its name.
     pub name: String,
@@ -87,7 +87,7 @@ pub struct FieldDoc {
 }
 
 /// An asset held in trust.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AssetDoc {
     /// Its id.
     pub id: String,
@@ -122,7 +122,7 @@ impl AssetDoc {
 }
 
 /// One class's count on a proposal.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ClassTallyDoc {
     /// The class.
     pub class: String,
@@ -137,7 +137,7 @@ pub struct ClassTallyDoc {
 }
 
 /// A ballot.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BallotDoc {
     /// The voter's key.
     pub voter: String,
@@ -148,7 +148,7 @@ pub struct BallotDoc {
 }
 
 /// A proposal's decision.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DecisionDoc {
     /// `passed`, `rejected` or `expired`.
     pub outcome: String,
@@ -159,7 +159,7 @@ pub struct DecisionDoc {
 }
 
 /// What an amendment proposes.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AmendmentDoc {
     /// The candidate module.
     pub module: String,
@@ -171,7 +171,7 @@ pub struct AmendmentDoc {
 
 /// A verdict: allowed (with the decision of a close, and the bylaw's notes) or denied (with
 /// the reason code, the clause and the explanation).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum VerdictDoc {
     /// Allowed.
@@ -225,7 +225,7 @@ fn decision(d: &cltd_runtime::Decision) -> DecisionDoc {
 
 /// What closing an open proposal now would decide: the bylaw's verdict, or why it could not
 /// judge.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum DryRunDoc {
     /// The verdict.
@@ -238,7 +238,7 @@ pub enum DryRunDoc {
 }
 
 /// A proposal, with its tally by class and its ballots.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProposalDoc {
     /// Its number.
     pub id: u64,
@@ -340,7 +340,7 @@ impl ProposalDoc {
 }
 
 /// An access grant.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GrantDoc {
     /// The personal fields of its dataset it covers.
     pub personal_fields: Vec<String>,
@@ -389,7 +389,7 @@ impl GrantDoc {
 }
 
 /// A trust's whole state.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StateDoc {
     /// The trust id.
     pub trust_id: String,
@@ -450,7 +450,7 @@ impl StateDoc {
 }
 
 /// The engine profile a trust was founded with.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EngineDoc {
     /// The wasmtime version.
     pub wasmtime: String,
@@ -465,7 +465,7 @@ pub struct EngineDoc {
 }
 
 /// The trust a successor succeeded.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PredecessorDoc {
     /// Its id.
     pub trust_id: String,
@@ -476,7 +476,7 @@ pub struct PredecessorDoc {
 }
 
 /// A log entry: the genesis, or a judged transition.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum EntryDoc {
     /// Entry 0.
@@ -486,7 +486,7 @@ pub enum EntryDoc {
 }
 
 /// The genesis entry.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GenesisDoc {
     /// 0.
     pub index: u64,
@@ -515,7 +515,7 @@ pub struct GenesisDoc {
 }
 
 /// A judged transition.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TransitionDoc {
     /// Its index.
     pub index: u64,
@@ -612,7 +612,7 @@ impl EntryDoc {
 }
 
 /// A judgement in an impact preview.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct JudgementDoc {
     /// `allowed`, `passed`, `denied (code)`, `failed`, ...
     pub headline: String,
@@ -628,7 +628,7 @@ fn judgement(j: &Judgement) -> JudgementDoc {
 }
 
 /// A past decision the candidate would have made differently.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DifferenceDoc {
     /// The entry.
     pub index: u64,
@@ -647,7 +647,7 @@ pub struct DifferenceDoc {
 }
 
 /// One conformance vector's result.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConformanceDoc {
     /// The entrenched clause.
     pub clause: String,
@@ -660,7 +660,7 @@ pub struct ConformanceDoc {
 }
 
 /// An amendment's impact preview.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PreviewDoc {
     /// The candidate module.
     pub module: String,
@@ -741,7 +741,7 @@ impl PreviewDoc {
 }
 
 /// A hosted trust in the list.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TrustSummaryDoc {
     /// Its id.
     pub id: String,
@@ -754,42 +754,42 @@ pub struct TrustSummaryDoc {
 }
 
 /// `GET /v1/trusts`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TrustListDoc {
     /// Every hosted trust.
     pub trusts: Vec<TrustSummaryDoc>,
 }
 
 /// `GET /v1/trusts/{id}/members`: members by class name.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MembersDoc {
     /// Class name to its members.
     pub members: BTreeMap<String, Vec<MemberDoc>>,
 }
 
 /// `GET /v1/trusts/{id}/assets`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AssetsDoc {
     /// Every asset.
     pub assets: Vec<AssetDoc>,
 }
 
 /// `GET /v1/trusts/{id}/proposals`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProposalsDoc {
     /// Every proposal.
     pub proposals: Vec<ProposalDoc>,
 }
 
 /// `GET /v1/trusts/{id}/grants`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GrantsDoc {
     /// The grants asked for.
     pub grants: Vec<GrantDoc>,
 }
 
 /// A ballot with the voter's class.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VoteDoc {
     /// The voter's key.
     pub voter: String,
@@ -802,7 +802,7 @@ pub struct VoteDoc {
 }
 
 /// `GET /v1/trusts/{id}/proposals/{number}/votes`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct VotesDoc {
     /// The proposal.
     pub proposal: u64,
@@ -811,7 +811,7 @@ pub struct VotesDoc {
 }
 
 /// `GET /v1/trusts/{id}/log`: a page of entries.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LogPageDoc {
     /// The entries, oldest first.
     pub entries: Vec<EntryDoc>,
@@ -822,7 +822,7 @@ pub struct LogPageDoc {
 }
 
 /// `GET /v1/trusts/{id}/proof`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProofDoc {
     /// `inclusion` or `consistency`.
     pub proof: String,
@@ -835,7 +835,7 @@ pub struct ProofDoc {
 }
 
 /// A module that was in force.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct InForceDoc {
     /// The module.
     pub module: String,
@@ -848,7 +848,7 @@ pub struct InForceDoc {
 }
 
 /// A stored component.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StoredModuleDoc {
     /// Its hash.
     pub module: String,
@@ -861,7 +861,7 @@ pub struct StoredModuleDoc {
 }
 
 /// `GET /v1/trusts/{id}/modules`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ModulesDoc {
     /// The module in force.
     pub in_force: String,
@@ -872,7 +872,7 @@ pub struct ModulesDoc {
 }
 
 /// A stored module as it describes itself (and an upload's answer, with `new`).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ModuleDoc {
     /// Its hash.
     pub module: String,
@@ -893,7 +893,7 @@ pub struct ModuleDoc {
 }
 
 /// `GET /v1/trusts/{id}/signers/{key}`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SignerDoc {
     /// The key.
     pub key: String,
@@ -908,7 +908,7 @@ pub struct SignerDoc {
 }
 
 /// The receipt of a logged transition.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReceiptDoc {
     /// Its entry's index.
     pub index: u64,

@@ -1046,6 +1046,71 @@ fn members_act_through_cltd_server_while_it_runs() {
     assert_eq!(r.code, cltd::EXIT_ERROR);
     assert!(r.err.contains("not-found"), "{}", r.err);
 
+    // Amending from afar: upload a candidate, preview it (unsigned: nothing stored; signed:
+    // stored), then propose the amendment, whose charter comes from the server.
+    let r = remote(
+        amara.path(),
+        &["bylaws", "upload", "--as", "amara", "minimal"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.starts_with("stored module "), "{}", r.out);
+    let minimal = r.out["stored module ".len()..][..64].to_string();
+    let r = remote(amara.path(), &["amend", "preview", &minimal]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out
+            .starts_with(&format!("impact preview of module {minimal}"))
+            && r.out.contains("not stored (unsigned)"),
+        "{}",
+        r.out
+    );
+    let r = remote(
+        amara.path(),
+        &[
+            "propose",
+            "--as",
+            "amara",
+            "--title",
+            "Adopt minimal",
+            "--days",
+            "30",
+            "amend",
+            "--module",
+            &minimal,
+        ],
+    );
+    assert_eq!(
+        r.code,
+        cltd::EXIT_ERROR,
+        "no stored preview yet: {}{}",
+        r.out,
+        r.err
+    );
+    let r = remote(
+        amara.path(),
+        &["amend", "preview", &minimal, "--as", "amara", "--json"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    let p: Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(p["stored"], true, "{p}");
+    let r = remote(
+        amara.path(),
+        &[
+            "propose",
+            "--as",
+            "amara",
+            "--title",
+            "Adopt minimal",
+            "--days",
+            "30",
+            "amend",
+            "--module",
+            &minimal,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(r.out.contains("proposal 2 opened"), "{}", r.out);
+
     // The dashboard shows the vote, and tells a member without JavaScript this command.
     let mut page = agent
         .get(&format!("{base}/trusts/{id}/proposals/1"))

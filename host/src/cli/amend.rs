@@ -88,6 +88,92 @@ pub fn upload(
     Ok(crate::EXIT_OK)
 }
 
+/// `cltd --server URL bylaws upload`: the component is made and hashed here, the upload
+/// signed with the member's key here, and the server checks and stores it.
+pub(crate) fn upload_remote(ctx: &mut Ctx, signer: &str, wasm: &[u8]) -> Result<i32> {
+    let remote = ctx.remote.as_ref().context("no --server")?;
+    let kp = ctx.signing_key(signer)?;
+    let id = remote.trust_id()?;
+    let component = to_component(wasm).context("upload refused, nothing stored")?;
+    let approval = UploadSignature::sign(&kp, id, module_hash(&component));
+    let up = remote
+        .post_signed(
+            &format!("/v1/trusts/{id}/modules"),
+            "application/wasm",
+            &component,
+            Some(&approval),
+        )
+        .context("upload refused, nothing stored")?;
+    let field = |k: &str| up[k].as_str().unwrap_or_default().to_string();
+    ctx.print(&up, || {
+        let mut text = format!(
+            "{} module {} ({} bytes): {} {}",
+            if up["new"].as_bool().unwrap_or(false) {
+                "stored"
+            } else {
+                "already stored:"
+            },
+            field("module"),
+            up["size"],
+            field("name"),
+            field("version")
+        );
+        for line in up["summary"].as_array().into_iter().flatten() {
+            text.push_str(&format!("\n  {}", line.as_str().unwrap_or_default()));
+        }
+        text
+    })?;
+    Ok(crate::EXIT_OK)
+}
+
+/// `cltd --server URL amend preview`: the server computes the preview (storing it when a
+/// member signs, `--as`); printed as `cltd amend preview` prints one.
+fn preview_remote(
+    ctx: &mut Ctx,
+    module: &str,
+    set: &[String],
+    unset: &[String],
+    signer: Option<&str>,
+) -> Result<i32> {
+    let remote = ctx.remote.as_ref().context("no --server")?;
+    let module: ModuleHash = module.parse()?;
+    let id = remote.trust_id()?;
+    let current = remote.charter(&id)?;
+    let proposed = proposed_charter(&current, set, unset)?;
+    let approval = match signer {
+        Some(signer) => Some(UploadSignature::sign_preview(
+            &ctx.signing_key(signer)?,
+            id,
+            module,
+            &proposed,
+        )),
+        None => None,
+    };
+    let changes = serde_json::json!({
+        "set": set.iter().filter_map(|s| s.split_once('=')).collect::<std::collections::BTreeMap<_, _>>(),
+        "unset": unset,
+    });
+    let doc = remote
+        .post_signed(
+            &format!("/v1/trusts/{id}/modules/{module}/preview"),
+            "application/json",
+            changes.to_string().as_bytes(),
+            approval.as_ref(),
+        )
+        .context("no impact preview was made (nothing stored)")?;
+    let typed: crate::wire::PreviewDoc = serde_json::from_value(doc.clone())
+        .context("the server's impact preview does not read as one")?;
+    ctx.print(&doc, || {
+        let stored = match typed.stored {
+            Some(true) => "\nstored: amendments naming this candidate and charter may open",
+            _ if signer.is_some() => "\nnot stored: an amendment already names this candidate and charter, or one is stored at this log size",
+            _ => "\nnot stored (unsigned): sign with --as to store it",
+        };
+        format!("{}{stored}", render::preview_doc_text(&typed))
+    })?;
+    Ok(crate::EXIT_OK)
+}
+
 /// `cltd amend preview`: replay the history under the candidate and store the report.
 pub fn preview(
     out: &mut dyn Write,
@@ -161,6 +247,10 @@ pub(crate) enum AmendCommand {
         /// Remove a charter parameter.
         #[arg(long)]
         unset: Vec<String>,
+        /// With --server: sign as this member (keyring name or key file) so that the server
+        /// stores the preview; without, it computes it and stores nothing.
+        #[arg(long = "as")]
+        signer: Option<String>,
     },
     /// Print the stored impact preview of amendment proposal N.
     Show {
@@ -173,9 +263,15 @@ pub(crate) enum AmendCommand {
 pub(crate) fn amend(ctx: &mut Ctx, command: AmendCommand) -> Result<i32> {
     let dir = ctx.data_dir();
     match command {
-        AmendCommand::Preview { module, set, unset } => {
-            preview(ctx.out, &dir, &module, &set, &unset, ctx.json)
-        }
+        AmendCommand::Preview {
+            module,
+            set,
+            unset,
+            signer,
+        } => match ctx.remote.is_some() {
+            true => preview_remote(ctx, &module, &set, &unset, signer.as_deref()),
+            false => preview(ctx.out, &dir, &module, &set, &unset, ctx.json),
+        },
         AmendCommand::Show { proposal } => show(ctx.out, &dir, proposal, ctx.json),
     }
 }

@@ -72,8 +72,9 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
     /// Act on a trust that a `cltd serve` at this URL hosts, from your own machine: the
-    /// member verbs (propose, vote, close, execute, withdraw, delegate, asset) sign locally
-    /// and post; `checkpoint` reads the server's. Other commands refuse it.
+    /// member verbs (propose, vote, close, execute, withdraw, delegate, asset) and `bylaws
+    /// upload` sign locally and post; `amend preview` asks the server (`--as` to store it);
+    /// `checkpoint` reads the server's. Other commands refuse it.
     #[arg(long, global = true, env = "CLTD_SERVER", value_name = "URL")]
     server: Option<String>,
     /// With --server: the trust's id (needed when the server hosts more than one).
@@ -249,12 +250,18 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                 | Command::Delegate { .. }
                 | Command::Asset { .. }
                 | Command::Checkpoint
+                | Command::Bylaws {
+                    command: bylaws::BylawsCommand::Upload { .. }
+                }
+                | Command::Amend {
+                    command: amend::AmendCommand::Preview { .. }
+                }
                 | Command::Keys { .. }
                 | Command::Completions { .. }
         )
     {
         anyhow::bail!(
-            "this command does not work with --server: over a server, cltd signs and posts the member verbs (propose, vote, close, execute, withdraw, delegate, asset) and reads `checkpoint`; read the rest on the server's dashboard or its /v1 API (nothing was done)"
+            "this command does not work with --server: over a server, cltd signs and posts the member verbs (propose, vote, close, execute, withdraw, delegate, asset) and `bylaws upload`, asks for `amend preview` and reads `checkpoint`; read the rest on the server's dashboard or its /v1 API (nothing was done)"
         );
     }
     let json = ctx.json;
@@ -291,6 +298,12 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         Command::Show { what, id } => read::show(ctx.out, &data_dir, what, id, json),
         Command::Log { from, limit } => read::log(ctx.out, &data_dir, from, limit, json),
         Command::Verify => read::verify(ctx.out, &data_dir, json),
+        Command::Bylaws {
+            command: bylaws::BylawsCommand::Upload { signer, bylaw },
+        } if ctx.remote.is_some() => {
+            let wasm = setup::read_bylaw(&bylaw, &ctx.bylaws_dir)?;
+            amend::upload_remote(ctx, &signer, &wasm)
+        }
         Command::Bylaws { command } => {
             bylaws::bylaws(ctx.out, &ctx.bylaws_dir, &data_dir, command, json)
         }

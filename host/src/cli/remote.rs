@@ -81,11 +81,28 @@ impl Remote {
 
     /// POST `body` (`content_type`) to `path`; the JSON answer.
     pub(crate) fn post(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Value> {
-        let r = self
+        self.post_signed(path, content_type, body, None)
+    }
+
+    /// [`Remote::post`] with a member's approval in the `cltd-signer` and `cltd-signature`
+    /// headers (an upload's, or a preview's to store it).
+    pub(crate) fn post_signed(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        approval: Option<&cltd_runtime::UploadSignature>,
+    ) -> Result<Value> {
+        let mut request = self
             .agent
             .post(&format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .send(body);
+            .header("content-type", content_type);
+        if let Some(a) = approval {
+            request = request
+                .header("cltd-signer", a.signer.to_hex())
+                .header("cltd-signature", hex::encode(&a.signature));
+        }
+        let r = request.send(body);
         let text = self.answer(path, r)?;
         serde_json::from_str(&text).with_context(|| format!("{path} did not answer JSON"))
     }
