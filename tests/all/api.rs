@@ -1229,3 +1229,63 @@ fn oversized_request_heads_get_the_documented_json_errors() {
     ));
     assert_eq!(status, 200, "{body}");
 }
+
+/// A proposal's page shows the quorum of the charter it was opened under: an amendment
+/// that lowers the quorum while it is open moves no marker on it (the bylaw judges it by
+/// its own rules), while a proposal opened afterwards shows the new quorum.
+#[test]
+fn a_proposal_page_shows_the_quorum_it_was_opened_under() {
+    use crate::amendments::{amendment, close, draft, open, param, vote as cast};
+    let mut h = Harness::classic();
+    let ordinary = |title: &str| {
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: title.into(),
+            text: String::new(),
+            window: 60 * DAY,
+        })
+    };
+    let before = open(&mut h, ordinary("Opened under the founding charter"));
+    let classic = h.trust.state().module;
+    let quarter = vec![param("ordinary-quorum", "1/4")];
+    h.trust.preview_amendment(&classic, &quarter).unwrap();
+    let amend = open(&mut h, draft(amendment(&classic, quarter.clone(), &[]), 30));
+    cast(
+        &mut h,
+        amend,
+        &["r1", "r2", "r3", "c1", "c2", "c3", "p1", "p2", "p3"],
+        &[],
+    );
+    h.wait_days(30);
+    assert_eq!(close(&mut h, amend), cltd_runtime::Outcome::Passed);
+    h.wait_days(7);
+    h.allowed("c1", Action::Execute(amend));
+    let after = open(&mut h, ordinary("Opened under the amended charter"));
+    let id = h.trust.id_hex();
+    let founding_quorum = h.trust.state().proposals[&before]
+        .rules
+        .charter
+        .iter()
+        .find(|p| p.key == "ordinary-quorum")
+        .map(|p| p.value.clone());
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    let server = Server::start(dir.path());
+    let quorum_of = |number: u64| {
+        let (_, page) = server.get(&format!("/trusts/{id}/proposals/{number}"));
+        let at = page
+            .find("title=\"quorum ")
+            .unwrap_or_else(|| panic!("{page}"));
+        page[at + "title=\"quorum ".len()..]
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    // classic-clt's default when the founding charter does not set it.
+    assert_eq!(
+        quorum_of(before),
+        founding_quorum.unwrap_or_else(|| "1/3".into())
+    );
+    assert_eq!(quorum_of(after), "1/4");
+}
