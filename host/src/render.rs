@@ -1,8 +1,8 @@
 //! Human text and JSON views of a trust, its proposals and its log.
 
 use cltd_runtime::{
-    Action, Effect, Entry, EntryBody, Grant, ImpactPreview, Parameter, ProposalBody, ProposalState,
-    SignedTransition, StakeholderClass, TrustState, Verdict,
+    Action, Effect, Entry, Grant, ImpactPreview, Parameter, ProposalBody, ProposalState,
+    StakeholderClass, TrustState, Verdict,
 };
 
 /// Names members by key: the member's display name, else a short key.
@@ -113,18 +113,7 @@ pub fn fields_text(fields: &[String]) -> String {
 
 /// A verdict in one line.
 pub fn verdict_text(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Allow(a) => match &a.decision {
-            Some(d) => format!(
-                "ALLOWED; outcome {}: {}",
-                d.outcome.name().to_uppercase(),
-                d.explanation
-            ),
-            None if a.notes.is_empty() => "ALLOWED".into(),
-            None => format!("ALLOWED ({})", a.notes.join("; ")),
-        },
-        Verdict::Deny(d) => format!("DENIED [{}] under {}: {}", d.code, d.clause, d.explanation),
-    }
+    verdict_doc_text(&crate::wire::VerdictDoc::of(verdict))
 }
 
 /// The verdict as the trust recorded it: for a close, the decision the host recorded on the
@@ -292,49 +281,169 @@ impl Turnout {
 
 /// A proposal in a few lines.
 pub fn proposal_text(state: &TrustState, p: &ProposalState) -> String {
-    let pr = &p.proposal;
-    let t = Turnout::of(p);
-    let (eligible, voted) = t.totals();
-    let pct = cltd_runtime::percent(voted, eligible);
+    let doc = crate::wire::StateDoc::of(state, state.time);
+    proposal_doc_text(&doc, &crate::wire::ProposalDoc::of(state, p))
+}
+
+/// [`proposal_text`] of a proposal as the API sends it, in the trust `state` it belongs to.
+pub fn proposal_doc_text(state: &crate::wire::StateDoc, p: &crate::wire::ProposalDoc) -> String {
+    let pct = cltd_runtime::percent(p.voted, p.eligible);
     let mut s = format!(
-        "#{} [{}] {}\n   {} by {}; voting {} to {}\n   {voted} of {eligible} eligible have voted ({pct}%)",
-        pr.id,
-        pr.status.name(),
-        pr.title,
-        body_text(state, &pr.body),
-        who(state, &pr.proposer),
-        when(pr.opened_at),
-        when(pr.closes_at),
+        "#{} [{}] {}\n   {} by {}; voting {} to {}\n   {} of {} eligible have voted ({pct}%)",
+        p.id,
+        p.status,
+        p.title,
+        p.summary,
+        p.proposer_name,
+        when(p.opened_at),
+        when(p.closes_at),
+        p.voted,
+        p.eligible,
     );
-    for (class, electors, yes, no, abstain) in &t.classes {
+    for c in &p.tally {
         s.push_str(&format!(
-            "\n   {:<9} {yes} yes, {no} no, {abstain} abstain of {electors}",
-            class.name()
+            "\n   {:<9} {} yes, {} no, {} abstain of {}",
+            c.class, c.yes, c.no, c.abstain, c.electors
         ));
     }
     if let Some(d) = &p.decision {
-        s.push_str(&format!(
-            "\n   outcome: {} — {}",
-            d.outcome.name(),
-            d.explanation
-        ));
+        s.push_str(&format!("\n   outcome: {} — {}", d.outcome, d.explanation));
         if let (Some(until), None) = (d.not_before, p.executed_at) {
             s.push_str(&format!("\n   timelocked: executable from {}", when(until)));
         }
     }
-    if p.rules.module != state.module || p.rules.charter != state.charter {
+    if p.module != state.module || p.rules_charter != state.charter {
         s.push_str(&format!(
             "\n   decided under the rules in force when it opened (module {}), not the amended ones",
-            short_hex(&hex::encode(p.rules.module))
+            short_hex(&p.module)
         ));
     }
-    if let ProposalBody::AmendBylaws(a) = &pr.body {
+    if let Some(a) = &p.amendment {
         s.push_str(&format!(
             "\n   candidate module {}; its impact preview: `cltd amend show {}`",
-            a.module, pr.id
+            a.module, p.id
         ));
     }
     s
+}
+
+/// [`who`] in a trust's state as the API sends it: a member's name (with the key's first
+/// bytes when two share it), else `key 0a1b2c3d…`.
+pub fn who_in(s: &crate::wire::StateDoc, key: &str) -> String {
+    let short = key.get(..8).unwrap_or(key);
+    match s.members.iter().find(|m| m.key == key) {
+        Some(m) if s.members.iter().filter(|o| o.name == m.name).count() > 1 => {
+            format!("{} ({short})", m.name)
+        }
+        Some(m) => m.name.clone(),
+        None => format!("key {short}…"),
+    }
+}
+
+/// What `cltd show` prints: the trust (`all`) or one part of it, from its state as the API
+/// sends it (so the store and a server print the same).
+pub fn state_doc_text(s: &crate::wire::StateDoc, part: &str) -> String {
+    let mut out = Vec::new();
+    let name_of = |key: &str| who_in(s, key);
+    if part == "all" {
+        out.push(format!("{} (trust {})", s.name, s.trust_id));
+        out.push(format!(
+            "bylaw module {}; log of {} entries, head {}",
+            s.module, s.log_size, s.head
+        ));
+        let params: Vec<String> = s
+            .charter
+            .iter()
+            .map(|p| format!("{}={}", p.key, p.value))
+            .collect();
+        out.push(format!(
+            "charter: {}",
+            if params.is_empty() {
+                "(defaults)".to_string()
+            } else {
+                params.join(", ")
+            }
+        ));
+        out.push(format!(
+            "entrenched: {}",
+            if s.entrenched.is_empty() {
+                "(none)".to_string()
+            } else {
+                s.entrenched.join(", ")
+            }
+        ));
+    }
+    if matches!(part, "all" | "members") {
+        out.push(format!("\nmembers ({}):", s.members.len()));
+        for m in &s.members {
+            out.push(format!(
+                "  {:<16} {:<9} admitted {}  {}{}",
+                m.name,
+                m.class,
+                when(m.admitted_at),
+                m.key,
+                m.proxy.as_ref().map_or_else(String::new, |p| format!(
+                    "\n  {:<16} delegates to {} until {}",
+                    "",
+                    name_of(&p.delegate),
+                    when(p.until)
+                ))
+            ));
+        }
+    }
+    if matches!(part, "all" | "assets") {
+        out.push(format!("\nassets ({}):", s.assets.len()));
+        for a in &s.assets {
+            let fields: Vec<String> = a
+                .fields
+                .iter()
+                .map(|f| {
+                    if f.personal {
+                        format!("{} (personal)", f.name)
+                    } else {
+                        f.name.clone()
+                    }
+                })
+                .collect();
+            out.push(format!(
+                "  {:<20} {:<15} {:<9} {}{}",
+                a.id,
+                a.kind,
+                a.lock,
+                a.description,
+                if fields.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n  {:<20} fields: {}", "", fields.join(", "))
+                }
+            ));
+        }
+    }
+    if matches!(part, "all" | "proposals") {
+        out.push(format!("\nproposals ({}):", s.proposals.len()));
+        for p in &s.proposals {
+            out.push(format!(
+                "  {}",
+                proposal_doc_text(s, p).replace('\n', "\n  ")
+            ));
+        }
+    }
+    if matches!(part, "all" | "grants") {
+        out.push(format!("\naccess grants ({}):", s.grants.len()));
+        for g in &s.grants {
+            out.push(format!(
+                "  #{} {} -> {} of `{}` {} {} for: {}",
+                g.id,
+                name_of(&g.grantee),
+                fields_text(&g.fields),
+                g.asset,
+                if g.expired { "EXPIRED" } else { "until" },
+                when(g.expires_at),
+                g.purpose
+            ));
+        }
+    }
+    out.join("\n")
 }
 
 /// The stakeholder classes, in the order pages and listings show them.
@@ -372,42 +481,66 @@ pub fn grant_touches(state: &TrustState, g: &Grant, key: &[u8]) -> bool {
 
 /// One log entry in one or two lines.
 pub fn entry_text(state: &TrustState, entry: &Entry) -> String {
-    let hash = hex::encode(cltd_runtime::entry_hash(entry));
-    match &entry.body {
-        EntryBody::Genesis(g) => format!(
+    entry_doc_text(&crate::wire::EntryDoc::of(state, entry))
+}
+
+/// [`entry_text`] of an entry as the API sends it (what `cltd --server URL log` prints).
+pub fn entry_doc_text(doc: &crate::wire::EntryDoc) -> String {
+    use crate::wire::EntryDoc;
+    match doc {
+        EntryDoc::Genesis(g) => format!(
             "{:>5}  {}  {}  GENESIS \"{}\" with {} founders, {} assets, module {}{}",
-            entry.index,
-            &hash[..16],
-            when(entry.time),
-            g.charter.name,
-            g.charter.founders.len(),
-            g.charter.assets.len(),
-            &hex::encode(g.module)[..16],
+            g.index,
+            short(&g.hash, 16),
+            when(g.time),
+            g.name,
+            g.founders,
+            g.assets,
+            short(&g.module, 16),
             g.predecessor.as_ref().map_or_else(String::new, |p| format!(
                 ", succeeding trust {} at entry {}",
-                short_hex(&hex::encode(p.trust_id)),
+                short_hex(&p.trust_id),
                 p.size
             ))
         ),
-        EntryBody::Transition(rec) => {
-            let (signer, action, verdict) = match SignedTransition::decode(&rec.signed) {
-                Ok((_, b)) => (
-                    who(state, b.signer),
-                    action_text(state, &b.action),
-                    as_recorded(state, &b.action, &rec.verdict),
-                ),
-                Err(_) => ("?".into(), "undecodable".into(), rec.verdict.clone()),
-            };
-            format!(
-                "{:>5}  {}  {}  {signer}: {action}\n       -> {} (fuel {})",
-                entry.index,
-                &hash[..16],
-                when(entry.time),
-                verdict_text(&verdict),
-                rec.fuel
-            )
-        }
+        EntryDoc::Transition(t) => format!(
+            "{:>5}  {}  {}  {}: {}\n       -> {} (fuel {})",
+            t.index,
+            short(&t.hash, 16),
+            when(t.time),
+            t.signer_name.as_deref().unwrap_or("?"),
+            t.action.as_deref().unwrap_or("undecodable"),
+            verdict_doc_text(&t.verdict),
+            t.fuel
+        ),
     }
+}
+
+/// [`verdict_text`] of a verdict as the API sends it.
+pub fn verdict_doc_text(v: &crate::wire::VerdictDoc) -> String {
+    use crate::wire::VerdictDoc;
+    match v {
+        VerdictDoc::Allowed {
+            decision: Some(d), ..
+        } => format!(
+            "ALLOWED; outcome {}: {}",
+            d.outcome.to_uppercase(),
+            d.explanation
+        ),
+        VerdictDoc::Allowed { notes, .. } if notes.is_empty() => "ALLOWED".into(),
+        VerdictDoc::Allowed { notes, .. } => format!("ALLOWED ({})", notes.join("; ")),
+        VerdictDoc::Denied {
+            code,
+            clause,
+            explanation,
+            ..
+        } => format!("DENIED [{code}] under {clause}: {explanation}"),
+    }
+}
+
+/// The first `n` characters of `text` (all of it when shorter).
+fn short(text: &str, n: usize) -> &str {
+    text.get(..n).unwrap_or(text)
 }
 
 /// Host time (seconds since the Unix epoch) as `YYYY-MM-DD HH:MM UTC`.

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::render::{self, Turnout, who};
 
 /// A charter parameter.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ParamDoc {
     /// Its key.
     pub key: String,
@@ -258,6 +258,8 @@ pub struct ProposalDoc {
     pub proposer_name: String,
     /// The module it is judged by (in force when it opened).
     pub module: String,
+    /// The charter it is judged with (in force when it opened).
+    pub rules_charter: Vec<ParamDoc>,
     /// When it opened.
     pub opened_at: u64,
     /// When voting ends.
@@ -299,6 +301,7 @@ impl ProposalDoc {
             proposer: hex::encode(&pr.proposer),
             proposer_name: who(state, &pr.proposer),
             module: hex::encode(p.rules.module),
+            rules_charter: ParamDoc::list(&p.rules.charter),
             opened_at: pr.opened_at,
             closes_at: pr.closes_at,
             eligible,

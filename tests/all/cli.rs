@@ -1026,8 +1026,47 @@ fn members_act_through_cltd_server_while_it_runs() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     let c: Value = serde_json::from_str(&r.out).unwrap();
     assert_eq!(c["size"], 4);
-    // What does not talk to a server says so, and does nothing.
+    // The reads print what they print on the store, from the server's answers; an inclusion
+    // proof is checked against the server's signed checkpoint before it is printed.
     let r = remote(amara.path(), &["show"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains("members (4):")
+            && r.out.contains("amara            resident")
+            && r.out.contains("#1 [open] Adopt a policy")
+            && r.out.contains("resident  1 yes, 0 no, 0 abstain of 2"),
+        "{}",
+        r.out
+    );
+    let r = remote(amara.path(), &["show", "proposal", "1", "--json"]);
+    let p: Value = serde_json::from_str(&r.out).unwrap();
+    assert_eq!(p["ballots"][0]["voter_name"], "bo", "{p}");
+    let r = remote(amara.path(), &["log"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains("GENESIS \"Riverside\"")
+            && r.out.contains("bo: vote yes on proposal 1")
+            && r.out.contains("-> DENIED"),
+        "{}",
+        r.out
+    );
+    let r = remote(amara.path(), &["prove", "inclusion", "2"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.starts_with("# inclusion in the log of 4 entries"),
+        "{}",
+        r.out
+    );
+    // `explain` re-executes the server's audit bundle on the member's machine.
+    let r = remote(amara.path(), &["explain", "2"]);
+    assert_eq!(r.code, 0, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains("bo") && r.out.contains("vote yes"),
+        "{}",
+        r.out
+    );
+    // What does not talk to a server says so, and does nothing.
+    let r = remote(amara.path(), &["verify"]);
     assert_eq!(r.code, cltd::EXIT_ERROR);
     assert!(r.err.contains("does not work with --server"), "{}", r.err);
     // A server hosting no trust with that id: the server's 404, exit 1.

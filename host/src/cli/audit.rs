@@ -91,6 +91,93 @@ pub fn prove(
     Ok(crate::EXIT_OK)
 }
 
+/// `cltd --server URL prove ...`: the server's proof, printed as `cltd prove` prints one,
+/// with the server's signed checkpoint it is relative to. An inclusion proof is checked
+/// here first: the entry's leaf, hashed from the entry the server serves, must lead to the
+/// checkpoint's root.
+pub(crate) fn prove_remote(
+    out: &mut dyn Write,
+    remote: &super::remote::Remote,
+    index: Option<u64>,
+    old: Option<u64>,
+    json: bool,
+) -> Result<i32> {
+    let id = remote.trust_id()?;
+    let query = match (index, old) {
+        (Some(i), _) => format!("index={i}"),
+        (None, Some(m)) => format!("old={m}"),
+        (None, None) => anyhow::bail!("nothing to prove"),
+    };
+    // A commit between the two reads moves the checkpoint on: ask again, a few times.
+    let mut tries = 0;
+    let (proof, note, checkpoint) = loop {
+        let note = remote.get_text(&format!("/v1/trusts/{id}/checkpoint"))?;
+        let checkpoint = cltd_runtime::SignedNote::parse(&note)
+            .ok()
+            .and_then(|n| cltd_runtime::Checkpoint::parse(&n.text).ok())
+            .context("the server's checkpoint is not a signed checkpoint")?;
+        let proof: crate::wire::ProofDoc =
+            serde_json::from_value(remote.get(&format!("/v1/trusts/{id}/proof?{query}"))?)
+                .context("the server's proof does not read as one")?;
+        if proof.size == checkpoint.size {
+            break (proof, note, checkpoint);
+        }
+        tries += 1;
+        anyhow::ensure!(
+            tries < 5,
+            "the server's log kept growing between its checkpoint and its proof"
+        );
+    };
+    let hash = |b64: &str| -> Result<cltd_runtime::TreeHash> {
+        B64.decode(b64)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .with_context(|| format!("`{b64}` is not a base64 SHA-256 hash"))
+    };
+    anyhow::ensure!(
+        hash(&proof.root)? == checkpoint.root,
+        "the server's proof is not relative to its own checkpoint"
+    );
+    if let Some(i) = index {
+        let page: crate::wire::LogPageDoc =
+            serde_json::from_value(remote.get(&format!("/v1/trusts/{id}/log?from={i}&limit=1"))?)
+                .context("the server's log page does not read as one")?;
+        let entry = page
+            .entries
+            .first()
+            .context("the server has no such entry")?;
+        let entry_hash = match entry {
+            crate::wire::EntryDoc::Genesis(g) => &g.hash,
+            crate::wire::EntryDoc::Transition(t) => &t.hash,
+        };
+        let leaf = cltd_runtime::leaf_hash(
+            &hex::decode(entry_hash).context("the server's entry hash is not hex")?,
+        );
+        let path = proof
+            .hashes
+            .iter()
+            .map(|h| hash(h))
+            .collect::<Result<Vec<_>>>()?;
+        cltd_runtime::verify_inclusion(i, checkpoint.size, &leaf, &path, &checkpoint.root)
+            .context("the server's inclusion proof does not verify")?;
+    }
+    if json {
+        let v = json!({"proof": proof.proof, "size": proof.size, "hashes": proof.hashes, "checkpoint": note});
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        writeln!(
+            out,
+            "# {} in the log of {} entries (RFC 6962, base64 SHA-256)",
+            proof.proof, proof.size
+        )?;
+        for h in &proof.hashes {
+            writeln!(out, "{h}")?;
+        }
+        write!(out, "\n{note}")?;
+    }
+    Ok(crate::EXIT_OK)
+}
+
 /// `cltd export`: write the audit bundle to `path`.
 pub fn export(out: &mut dyn Write, dir: &Path, path: &Path, json: bool) -> Result<i32> {
     let trust = setup::open_for_reading(dir)?;
@@ -298,6 +385,19 @@ pub fn explain_live(out: &mut dyn Write, dir: &Path, index: u64, json: bool) -> 
     let trust = setup::open_for_reading(dir)?;
     let bytes = trust.export()?.to_bytes();
     drop(trust);
+    explain_bundle(out, &bytes, index, json)
+}
+
+/// `cltd --server URL explain N`: the server's audit bundle, re-executed here (the member
+/// trusts their own replay, not the server's word), then explained as on the store.
+pub(crate) fn explain_remote(
+    out: &mut dyn Write,
+    remote: &super::remote::Remote,
+    index: u64,
+    json: bool,
+) -> Result<i32> {
+    let id = remote.trust_id()?;
+    let bytes = remote.get_bytes(&format!("/v1/trusts/{id}/bundle"))?;
     explain_bundle(out, &bytes, index, json)
 }
 

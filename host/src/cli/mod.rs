@@ -74,7 +74,8 @@ struct Cli {
     /// Act on a trust that a `cltd serve` at this URL hosts, from your own machine: the
     /// member verbs (propose, vote, close, execute, withdraw, delegate, asset) and `bylaws
     /// upload` sign locally and post; `amend preview` asks the server (`--as` to store it);
-    /// `checkpoint` reads the server's. Other commands refuse it.
+    /// `show`, `log`, `checkpoint` and `prove` read the server's (an inclusion proof checked
+    /// here), `explain` re-executes the server's audit bundle here. Others refuse it.
     #[arg(long, global = true, env = "CLTD_SERVER", value_name = "URL")]
     server: Option<String>,
     /// With --server: the trust's id (needed when the server hosts more than one).
@@ -250,6 +251,10 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                 | Command::Delegate { .. }
                 | Command::Asset { .. }
                 | Command::Checkpoint
+                | Command::Log { .. }
+                | Command::Prove { .. }
+                | Command::Show { .. }
+                | Command::Explain { .. }
                 | Command::Bylaws {
                     command: bylaws::BylawsCommand::Upload { .. }
                 }
@@ -261,7 +266,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         )
     {
         anyhow::bail!(
-            "this command does not work with --server: over a server, cltd signs and posts the member verbs (propose, vote, close, execute, withdraw, delegate, asset) and `bylaws upload`, asks for `amend preview` and reads `checkpoint`; read the rest on the server's dashboard or its /v1 API (nothing was done)"
+            "this command does not work with --server: over a server, cltd signs and posts the member verbs (propose, vote, close, execute, withdraw, delegate, asset) and `bylaws upload`, asks for `amend preview`, and reads with `show`, `log`, `explain`, `checkpoint` and `prove`; nothing was done"
         );
     }
     let json = ctx.json;
@@ -295,8 +300,14 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             withdraw,
         } => act::delegate(ctx, signer, to, days, withdraw),
         Command::Asset { command } => act::asset(ctx, command),
-        Command::Show { what, id } => read::show(ctx.out, &data_dir, what, id, json),
-        Command::Log { from, limit } => read::log(ctx.out, &data_dir, from, limit, json),
+        Command::Show { what, id } => match &ctx.remote {
+            Some(remote) => read::show_remote(ctx.out, remote, what, id, json),
+            None => read::show(ctx.out, &data_dir, what, id, json),
+        },
+        Command::Log { from, limit } => match &ctx.remote {
+            Some(remote) => read::log_remote(ctx.out, remote, from, limit, json),
+            None => read::log(ctx.out, &data_dir, from, limit, json),
+        },
         Command::Verify => read::verify(ctx.out, &data_dir, json),
         Command::Bylaws {
             command: bylaws::BylawsCommand::Upload { signer, bylaw },
@@ -310,14 +321,20 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         Command::Bench { args } => serve::forward(ctx, "bench", &args),
         Command::CrashTest { args } => serve::forward(ctx, "crash-test", &args),
         Command::Checkpoint => audit::checkpoint(ctx),
-        Command::Explain { index } => audit::explain_live(ctx.out, &data_dir, index, json),
+        Command::Explain { index } => match &ctx.remote {
+            Some(remote) => audit::explain_remote(ctx.out, remote, index, json),
+            None => audit::explain_live(ctx.out, &data_dir, index, json),
+        },
         Command::Serve(args) => serve::serve(ctx, args),
         Command::Prove { command } => {
             let (index, old) = match command {
                 ProveCommand::Inclusion { index } => (Some(index), None),
                 ProveCommand::Consistency { old_size } => (None, Some(old_size)),
             };
-            audit::prove(ctx.out, &data_dir, index, old, json)
+            match &ctx.remote {
+                Some(remote) => audit::prove_remote(ctx.out, remote, index, old, json),
+                None => audit::prove(ctx.out, &data_dir, index, old, json),
+            }
         }
         Command::Witness { command } => audit::witness(ctx, command),
         Command::Export { out: path } => audit::export(ctx.out, &data_dir, &path, json),

@@ -28,140 +28,96 @@ pub(crate) fn show(
     json: bool,
 ) -> Result<i32> {
     let trust = setup::open_for_reading(dir)?;
-    let s = trust.state();
+    print_state(
+        out,
+        &crate::wire::StateDoc::of(trust.state(), trust.now()),
+        what,
+        id,
+        json,
+    )
+}
+
+/// `cltd --server URL show`: the server's state of the trust, printed as `cltd show` prints
+/// the store's.
+pub(crate) fn show_remote(
+    out: &mut dyn Write,
+    remote: &super::remote::Remote,
+    what: ShowWhat,
+    id: Option<u64>,
+    json: bool,
+) -> Result<i32> {
+    let trust = remote.trust_id()?;
+    let state: crate::wire::StateDoc =
+        serde_json::from_value(remote.get(&format!("/v1/trusts/{trust}"))?)
+            .context("the server's trust state does not read as one")?;
+    print_state(out, &state, what, id, json)
+}
+
+fn print_state(
+    out: &mut dyn Write,
+    s: &crate::wire::StateDoc,
+    what: ShowWhat,
+    id: Option<u64>,
+    json: bool,
+) -> Result<i32> {
     if what == ShowWhat::Proposal {
         let id = id.context("`show proposal` needs a proposal number")?;
         let p = s
             .proposals
-            .get(&id)
+            .iter()
+            .find(|p| p.id == id)
             .with_context(|| format!("there is no proposal {id}"))?;
         if json {
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&crate::wire::ProposalDoc::of(s, p))?
-            )?;
+            writeln!(out, "{}", serde_json::to_string_pretty(p)?)?;
         } else {
-            writeln!(out, "{}", render::proposal_text(s, p))?;
+            writeln!(out, "{}", render::proposal_doc_text(s, p))?;
         }
         return Ok(crate::EXIT_OK);
+    }
+    let (v, part) = match what {
+        ShowWhat::All | ShowWhat::Proposal => (serde_json::to_value(s)?, "all"),
+        ShowWhat::Members => (serde_json::to_value(&s.members)?, "members"),
+        ShowWhat::Assets => (serde_json::to_value(&s.assets)?, "assets"),
+        ShowWhat::Proposals => (serde_json::to_value(&s.proposals)?, "proposals"),
+        ShowWhat::Grants => (serde_json::to_value(&s.grants)?, "grants"),
+    };
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+    } else {
+        let text = render::state_doc_text(s, part);
+        writeln!(out, "{}", text.trim_start_matches('\n'))?;
+    }
+    Ok(crate::EXIT_OK)
+}
+
+/// `cltd --server URL log`: the server's log pages, printed as `cltd log` prints the store's.
+pub(crate) fn log_remote(
+    out: &mut dyn Write,
+    remote: &super::remote::Remote,
+    from: u64,
+    limit: usize,
+    json: bool,
+) -> Result<i32> {
+    let id = remote.trust_id()?;
+    let mut entries: Vec<crate::wire::EntryDoc> = Vec::new();
+    let mut next = Some(from);
+    while let Some(at) = next.filter(|_| entries.len() < limit) {
+        let want = (limit - entries.len()).min(crate::server::MAX_PAGE);
+        let page: crate::wire::LogPageDoc = serde_json::from_value(
+            remote.get(&format!("/v1/trusts/{id}/log?from={at}&limit={want}"))?,
+        )
+        .context("the server's log page does not read as one")?;
+        if page.entries.is_empty() {
+            break;
+        }
+        entries.extend(page.entries);
+        next = page.next;
     }
     if json {
-        let all = crate::wire::StateDoc::of(s, trust.now());
-        let v = match what {
-            ShowWhat::All | ShowWhat::Proposal => serde_json::to_value(&all)?,
-            ShowWhat::Members => serde_json::to_value(&all.members)?,
-            ShowWhat::Assets => serde_json::to_value(&all.assets)?,
-            ShowWhat::Proposals => serde_json::to_value(&all.proposals)?,
-            ShowWhat::Grants => serde_json::to_value(&all.grants)?,
-        };
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-        return Ok(crate::EXIT_OK);
-    }
-    if what == ShowWhat::All {
-        writeln!(out, "{} (trust {})", s.name, hex::encode(s.id))?;
-        writeln!(
-            out,
-            "bylaw module {}; log of {} entries, head {}",
-            hex::encode(s.module),
-            s.size,
-            hex::encode(s.head)
-        )?;
-        let params: Vec<String> = s
-            .charter
-            .iter()
-            .map(|p| format!("{}={}", p.key, p.value))
-            .collect();
-        writeln!(
-            out,
-            "charter: {}",
-            if params.is_empty() {
-                "(defaults)".to_string()
-            } else {
-                params.join(", ")
-            }
-        )?;
-        let clauses: Vec<&str> = s.entrenched.iter().map(|c| c.name()).collect();
-        writeln!(
-            out,
-            "entrenched: {}",
-            if clauses.is_empty() {
-                "(none)".to_string()
-            } else {
-                clauses.join(", ")
-            }
-        )?;
-    }
-    if matches!(what, ShowWhat::All | ShowWhat::Members) {
-        writeln!(out, "\nmembers ({}):", s.members.len())?;
-        for m in s.members.values() {
-            writeln!(
-                out,
-                "  {:<16} {:<9} admitted {}  {}{}",
-                m.name,
-                m.class.name(),
-                render::when(m.admitted_at),
-                hex::encode(&m.key),
-                m.proxy.as_ref().map_or_else(String::new, |p| format!(
-                    "\n  {:<16} delegates to {} until {}",
-                    "",
-                    render::who(s, &p.delegate),
-                    render::when(p.until)
-                ))
-            )?;
-        }
-    }
-    if matches!(what, ShowWhat::All | ShowWhat::Assets) {
-        writeln!(out, "\nassets ({}):", s.assets.len())?;
-        for a in s.assets.values() {
-            writeln!(
-                out,
-                "  {:<20} {:<15} {:<9} {}{}",
-                a.id,
-                a.kind.name(),
-                a.lock.name(),
-                a.description,
-                if a.fields.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "\n  {:<20} fields: {}",
-                        "",
-                        render::dataset_fields(&a.fields)
-                    )
-                }
-            )?;
-        }
-    }
-    if matches!(what, ShowWhat::All | ShowWhat::Proposals) {
-        writeln!(out, "\nproposals ({}):", s.proposals.len())?;
-        for p in s.proposals.values() {
-            writeln!(
-                out,
-                "  {}",
-                render::proposal_text(s, p).replace('\n', "\n  ")
-            )?;
-        }
-    }
-    if matches!(what, ShowWhat::All | ShowWhat::Grants) {
-        writeln!(out, "\naccess grants ({}):", s.grants.len())?;
-        let now = trust.now();
-        for g in s.grants.values() {
-            writeln!(
-                out,
-                "  #{} {} -> {} of `{}` {} {} for: {}",
-                g.id,
-                render::who(s, &g.grantee),
-                render::fields_text(&g.fields),
-                g.asset_id,
-                if g.expires_at <= now {
-                    "EXPIRED"
-                } else {
-                    "until"
-                },
-                render::when(g.expires_at),
-                g.purpose
-            )?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&entries)?)?;
+    } else {
+        for e in &entries {
+            writeln!(out, "{}", render::entry_doc_text(e))?;
         }
     }
     Ok(crate::EXIT_OK)

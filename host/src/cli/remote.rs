@@ -73,6 +73,33 @@ impl Remote {
         self.answer(path, r)
     }
 
+    /// GET `path` as bytes.
+    pub(crate) fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let mut r = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .with_context(|| format!("reach {} for {path}", self.base))?;
+        if r.status().is_success() {
+            return r
+                .body_mut()
+                .with_config()
+                .limit(u64::MAX)
+                .read_to_vec()
+                .with_context(|| format!("read {path}"));
+        }
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let field = |k: &str| body["error"][k].as_str().map(str::to_string);
+        Err(ServerError {
+            status,
+            code: field("code").unwrap_or_else(|| "error".into()),
+            message: field("message").unwrap_or(text),
+        }
+        .into())
+    }
+
     /// GET `path` as JSON.
     pub(crate) fn get(&self, path: &str) -> Result<Value> {
         let text = self.get_text(path)?;

@@ -241,6 +241,7 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
         .routes(routes!(reads::modules))
         .routes(routes!(reads::module))
         .routes(routes!(reads::component))
+        .routes(routes!(reads::bundle))
         .routes(routes!(reads::signer))
         .split_for_parts();
     let (small_writes, small_doc) = OpenApiRouter::new()

@@ -490,6 +490,31 @@ pub async fn component(
         .expect("a valid response"))
 }
 
+/// The trust's audit bundle: every entry, every module its replay needs, the checkpoint
+/// (with the witnesses' cosignatures gathered for it) and the trust's keys, as `cltd export`
+/// writes it, for `cltd audit verify` or `cltd explain` anywhere. Made on the snapshot of
+/// the last commit, on the preview pool (it reads the whole log), so at most as many are
+/// made at once as previews.
+#[utoipa::path(get, path = "/v1/trusts/{id}/bundle", tag = "log",
+    params(("id" = String, Path, description = "The trust id (hex)")),
+    responses((status = 200, description = "The audit bundle", body = Binary, content_type = "application/octet-stream"),
+              (status = 404, description = "No such trust", body = ErrorBody),
+              (status = 503, description = "`busy`: every worker is busy and the queue is full (Retry-After)", body = ErrorBody)))]
+pub async fn bundle(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, crate::server::hub::PoolError> {
+    let snap = crate::server::hub::snapshot(&hub, &id)?;
+    let bytes = hub
+        .previews()
+        .run(move |_| Ok(snap.export()?.to_bytes()))
+        .await?;
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(Body::from(bytes))
+        .expect("a valid response"))
+}
+
 /// The stored impact preview of an amendment proposal: every past decision the candidate
 /// would have made differently and its conformance to the entrenched clauses.
 #[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}/preview", tag = "bylaws",
