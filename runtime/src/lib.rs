@@ -67,7 +67,7 @@ pub use transition::{
     CheckedTransition, Keypair, MAX_TRANSITION_BYTES, PREVIEW_DOMAIN, SignedTransition,
     TRANSITION_DOMAIN, TransitionBody, UPLOAD_DOMAIN, UploadSignature,
 };
-pub use trust::{HOST_KEY_FILE, Receipt, STORE_FILE, Snapshot, Trust};
+pub use trust::{CheckedUpload, HOST_KEY_FILE, Receipt, STORE_FILE, Snapshot, Trust};
 
 // What trusts, proposals and verdicts are (the contract's types and the host's records).
 pub use id::{EntryHash, MemberKey, ModuleHash, ParseIdError, TrustId, parse_hash};

@@ -40,6 +40,23 @@ pub struct Snapshot {
     pub(crate) stopped: Arc<std::sync::OnceLock<String>>,
 }
 
+/// A bylaw upload that passed every check ([`Snapshot::check_upload`]) and is ready to be
+/// stored with [`crate::Trust::store_upload`].
+#[derive(Debug)]
+pub struct CheckedUpload {
+    pub(crate) component: Vec<u8>,
+    pub(crate) hash: ModuleHash,
+    pub(crate) uploader: MemberKey,
+    pub(crate) info: crate::model::BylawInfo,
+}
+
+impl CheckedUpload {
+    /// The component's hash.
+    pub fn hash(&self) -> ModuleHash {
+        self.hash
+    }
+}
+
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshot")
@@ -157,6 +174,34 @@ impl Snapshot {
     /// [`crate::verify`] on its own store.
     pub fn verify(&self) -> Result<crate::replay::VerifyReport> {
         crate::replay::verify(&*self.db, &self.runtime)
+    }
+
+    /// Check a bylaw upload approved by a member's [`UploadSignature`] over this trust and
+    /// the component's hash, writing nothing: size, then the signature and membership
+    /// (before any compiling), then world, imports and a bounded compile, and the bylaw's
+    /// description of itself under the charter in force.
+    pub fn check_upload(&self, wasm: &[u8], approval: &UploadSignature) -> Result<CheckedUpload> {
+        let component = crate::amendment::upload_component(wasm)?;
+        let hash = crate::engine::module_hash(&component);
+        approval.verify(&self.state.id, &hash)?;
+        if !self.state.members.contains_key(&approval.signer) {
+            return Err(RefusalError::Amendment(format!(
+                "only members may upload bylaw modules; {} is not a member",
+                self.state.who(approval.signer.as_slice())
+            ))
+            .into());
+        }
+        crate::amendment::compile_bounded(&self.runtime, &component)?;
+        let info = self
+            .runtime
+            .describe(&hash, &self.state.charter)
+            .map_err(crate::error::Error::from)?;
+        Ok(CheckedUpload {
+            component,
+            hash,
+            uploader: approval.signer,
+            info,
+        })
     }
 
     /// Compute the impact preview of `module` with the `proposed` charter over this

@@ -14,8 +14,8 @@ use redb::{Database, ReadableDatabase};
 
 use crate::amendment::{self, Upload};
 use crate::clock::Clock;
-use crate::engine::{Runtime, module_hash, to_component};
-use crate::error::{Error, RefusalError, Result, StoreError};
+use crate::engine::{Runtime, to_component};
+use crate::error::{RefusalError, Result, StoreError};
 use crate::host_rules;
 use crate::id::{EntryHash, MemberKey, ModuleHash};
 use crate::keyfile::{read_secret_key, write_secret_key};
@@ -26,7 +26,7 @@ use crate::pipeline::{
 };
 use crate::preview::ImpactPreview;
 use crate::schema::*;
-pub use crate::snapshot::Snapshot;
+pub use crate::snapshot::{CheckedUpload, Snapshot};
 use crate::state::{Change, TrustState};
 pub use crate::store::STORE_FILE;
 use crate::store::{
@@ -597,28 +597,32 @@ impl Trust {
     }
 
     /// Upload a candidate bylaw (a component, or a core module built with wit-bindgen),
-    /// approved by a member's [`UploadSignature`] over this trust and the component's hash.
-    /// Checked before anything is stored: size, then the signature and membership (before
-    /// any compiling), then world, imports and a bounded compile. Stored content-addressed
-    /// by its blake3 hash; uploading the same bytes twice is harmless. Uploading changes no
-    /// governance state: only an `amend-bylaws` proposal that the members pass can put the
-    /// module in force.
+    /// approved by a member's [`UploadSignature`] over this trust and the component's hash:
+    /// [`Snapshot::check_upload`], then [`Trust::store_upload`]. Uploading the same bytes
+    /// twice is harmless. Uploading changes no governance state: only an `amend-bylaws`
+    /// proposal that the members pass can put the module in force.
     pub fn upload_module(&self, wasm: &[u8], approval: &UploadSignature) -> Result<Upload> {
-        let component = amendment::upload_component(wasm)?;
-        let hash = module_hash(&component);
-        approval.verify(&self.state.id, &hash)?;
-        if !self.state.members.contains_key(&approval.signer) {
+        let checked = self.check_upload(wasm, approval)?;
+        self.store_upload(checked)
+    }
+
+    /// Store an upload checked on this trust or a snapshot of it, content-addressed by its
+    /// blake3 hash (one small write: a server checks and compiles off the trust's lock and
+    /// takes the lock only for this). The uploader must still be a member.
+    pub fn store_upload(&self, checked: CheckedUpload) -> Result<Upload> {
+        let CheckedUpload {
+            component,
+            hash,
+            uploader,
+            info,
+        } = checked;
+        if !self.state.members.contains_key(&uploader) {
             return Err(RefusalError::Amendment(format!(
                 "only members may upload bylaw modules; {} is not a member",
-                self.state.who(approval.signer.as_slice())
+                self.state.who(uploader.as_slice())
             ))
             .into());
         }
-        amendment::compile_bounded(&self.runtime, &component)?;
-        let info = self
-            .runtime
-            .describe(&hash, &self.state.charter)
-            .map_err(Error::from)?;
         let new = read_module(&*self.db, &hash)?.is_none();
         if new {
             self.write(|txn| {
@@ -631,7 +635,7 @@ impl Trust {
             hash,
             size: component.len(),
             new,
-            uploader: approval.signer,
+            uploader,
             info,
         })
     }

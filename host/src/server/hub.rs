@@ -3,9 +3,10 @@
 //! beside it, and the helpers every handler uses to reach one.
 //!
 //! Reads never take a trust's lock: they run on the snapshot published after the last
-//! commit, so a commit in progress (an fsync), an upload compiling or a preview replaying
-//! the log holds up no reader. Only what writes takes the lock: signed transitions (through
-//! the group committer), uploads, storing a signed preview, storing a cosigned checkpoint.
+//! commit, so a commit in progress (an fsync) holds up no reader. Only what writes takes the
+//! lock, and only for its write: signed transitions (through the group committer), storing
+//! an upload (checked and compiled on a snapshot first), storing a signed preview (computed
+//! on a snapshot first), storing a cosigned checkpoint.
 
 use std::collections::BTreeMap;
 use std::path::Path;

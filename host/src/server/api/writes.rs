@@ -171,9 +171,12 @@ pub async fn upload(
         signer: cltd_runtime::MemberKey(header_hex::<32>(&headers, SIGNER_HEADER)?),
         signature: header_hex::<64>(&headers, SIGNATURE_HEADER)?.to_vec(),
     };
+    // Checked and compiled on the snapshot, off the trust's lock; stored under it.
+    let snap = snapshot(&hub, &id)?;
     blocking(move || {
+        let checked = snap.check_upload(&body, &approval)?;
         with_trust(&hub, &id, |t| {
-            let up = t.upload_module(&body, &approval)?;
+            let up = t.store_upload(checked)?;
             Ok(axum::Json(ModuleDoc {
                 module: hex::encode(up.hash),
                 size: up.size,
