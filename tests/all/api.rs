@@ -1289,3 +1289,44 @@ fn a_proposal_page_shows_the_quorum_it_was_opened_under() {
     );
     assert_eq!(quorum_of(after), "1/4");
 }
+
+/// However many strangers ask, an unsigned impact preview writes nothing: the store's every
+/// table is byte for byte what it was, and its file did not grow.
+#[test]
+fn anonymous_previews_never_write_to_the_store() {
+    let h = Harness::classic();
+    let id = h.trust.id_hex();
+    let module = hex::encode(h.trust.state().module);
+    let store = h.dir.path().join(cltd_runtime::STORE_FILE);
+    let Harness { dir, trust, .. } = h;
+    let hub = std::sync::Arc::new(cltd::server::Hub::hosting(vec![trust]));
+    let server = Server::sharing(hub.clone());
+    while server.get("/readyz").0 != 200 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = cltd::server::snapshot(&hub, &id).unwrap().dump().unwrap();
+    let size = std::fs::metadata(&store).unwrap().len();
+    let url = format!("/v1/trusts/{id}/modules/{module}/preview");
+    let bodies: [&[u8]; 3] = [
+        b"{}",
+        br#"{"set": {"ordinary-quorum": "1/4"}}"#,
+        br#"{"set": {"ordinary-quorum": "1/5"}, "unset": []}"#,
+    ];
+    let mut answered = 0;
+    for i in 0..21 {
+        let (status, p) = server.post(&url, bodies[i % bodies.len()]);
+        match status {
+            200 => {
+                assert_eq!(p["stored"], false, "{p}");
+                answered += 1;
+            }
+            503 => assert_eq!(code(&p), Some("busy"), "{p}"),
+            _ => panic!("{status} {p}"),
+        }
+    }
+    assert!(answered > 0);
+    let after = cltd::server::snapshot(&hub, &id).unwrap().dump().unwrap();
+    assert!(before == after, "an unsigned preview changed the store");
+    assert_eq!(std::fs::metadata(&store).unwrap().len(), size);
+    drop(dir);
+}
