@@ -44,7 +44,9 @@ PY
 )
 export CLTD_TRUST CLTD_MODULE CLTD_AMENDMENT
 
-cd "$here"
+# Schemathesis keeps a cache in the directory it runs in: keep it under target/.
+mkdir -p "$root/target/schemathesis"
+cd "$root/target/schemathesis"
 PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks "$venv/bin/st" --config-file "$here/schemathesis.toml" \
     run "http://127.0.0.1:$port/openapi.json" \
     --wait-for-schema 60 --max-examples "${CLTD_SCHEMATHESIS_EXAMPLES:-25}" \
