@@ -436,8 +436,8 @@ impl StateDoc {
                 .iter()
                 .map(|c| c.name().to_string())
                 .collect(),
-            members: state.members.values().map(MemberDoc::of).collect(),
-            assets: state.assets.values().map(AssetDoc::of).collect(),
+            members: state.members.values().map(|m| MemberDoc::of(m)).collect(),
+            assets: state.assets.values().map(|a| AssetDoc::of(a)).collect(),
             proposals: state
                 .proposals
                 .values()

@@ -183,6 +183,7 @@ fn proposal(state: &TrustState, id: u64) -> Result<&ProposalState, RefusalError>
     state
         .proposals
         .get(&id)
+        .map(|p| &**p)
         .ok_or_else(|| RefusalError::NotFound(format!("there is no proposal {id}")))
 }
 
@@ -468,10 +469,12 @@ pub(crate) fn view(state: &TrustState, signer: &MemberKey, action: &Action, now:
         charter: rules(state, action).charter.to_vec(),
         now,
         actor: signer.to_vec(),
-        actor_member: state.members.get(signer).cloned(),
+        actor_member: state.members.get(signer).map(|m| (**m).clone()),
         members: state.class_counts(),
         proposal: proposal.cloned(),
-        asset: asset_id.and_then(|id| state.assets.get(id)).cloned(),
+        asset: asset_id
+            .and_then(|id| state.assets.get(id))
+            .map(|a| (**a).clone()),
         subject: subject.cloned(),
     }
 }
@@ -607,7 +610,7 @@ pub(crate) fn effects(
             );
         }
         Action::Vote(v) => {
-            let mut p = state.proposals[&v.proposal].clone();
+            let mut p = (*state.proposals[&v.proposal]).clone();
             p.proposal.ballots.push(Ballot {
                 voter: signer.to_vec(),
                 choice: v.choice,
@@ -619,7 +622,7 @@ pub(crate) fn effects(
             put(&mut changes, p);
         }
         Action::Close(id) => {
-            let mut p = state.proposals[id].clone();
+            let mut p = (*state.proposals[id]).clone();
             let mut decision = allowance
                 .decision
                 .clone()
@@ -657,14 +660,14 @@ pub(crate) fn effects(
             put(&mut changes, p);
         }
         Action::Withdraw(id) => {
-            let mut p = state.proposals[id].clone();
+            let mut p = (*state.proposals[id]).clone();
             p.proposal.status = ProposalStatus::Withdrawn;
             p.closed_at = Some(now);
             effects.push(Effect::ProposalWithdrawn { proposal: *id });
             put(&mut changes, p);
         }
         Action::Execute(id) => {
-            let mut p = state.proposals[id].clone();
+            let mut p = (*state.proposals[id]).clone();
             p.proposal.status = ProposalStatus::Executed;
             p.executed_at = Some(now);
             effects.push(Effect::ProposalExecuted { proposal: *id });
@@ -744,7 +747,7 @@ pub(crate) fn effects(
             });
         }
         Action::LockAsset(id) => {
-            let mut asset = state.assets[id].clone();
+            let mut asset = (*state.assets[id]).clone();
             asset.lock = LockStatus::Perpetual;
             changes.push(Change::Asset {
                 id: id.clone(),
@@ -753,7 +756,7 @@ pub(crate) fn effects(
             effects.push(Effect::AssetLocked { asset: id.clone() });
         }
         Action::Delegate(d) => {
-            let mut member = state.members[signer].clone();
+            let mut member = (*state.members[signer]).clone();
             member.proxy = d.delegate.as_ref().map(|to| Proxy {
                 delegate: to.clone(),
                 until: d.until,
@@ -788,24 +791,24 @@ mod tests {
         for (n, name) in [(1, "ada"), (2, "bo")] {
             s.members.insert(
                 key(n),
-                Member {
+                std::sync::Arc::new(Member {
                     key: key(n).to_vec(),
                     name: name.into(),
                     class: StakeholderClass::Resident,
                     admitted_at: 0,
                     proxy: None,
-                },
+                }),
             );
         }
         s.assets.insert(
             "census".into(),
-            crate::model::Asset {
+            std::sync::Arc::new(crate::model::Asset {
                 id: "census".into(),
                 kind: AssetKind::Dataset,
                 lock: LockStatus::Unlocked,
                 description: String::new(),
                 fields: vec![],
-            },
+            }),
         );
         s
     }

@@ -5,6 +5,7 @@
 //! into the log entry (see [`changes_digest`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +63,9 @@ pub(crate) fn changes_digest(changes: &[Change]) -> Hash {
     *h.finalize().as_bytes()
 }
 
-/// Everything the host knows about a trust, in memory.
+/// Everything the host knows about a trust, in memory. Records are shared (`Arc`) and
+/// replaced whole by each change, so copying the state (what a commit does while a reader
+/// holds a snapshot of it) copies pointers, not members, proposals and their ballots.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustState {
     /// The trust's id.
@@ -76,13 +79,13 @@ pub struct TrustState {
     /// Entrenched clauses, in canonical order.
     pub entrenched: Vec<Clause>,
     /// Members by key.
-    pub members: BTreeMap<MemberKey, Member>,
+    pub members: BTreeMap<MemberKey, Arc<Member>>,
     /// Assets by id.
-    pub assets: BTreeMap<String, Asset>,
+    pub assets: BTreeMap<String, Arc<Asset>>,
     /// Proposals by number (from 1).
-    pub proposals: BTreeMap<u64, ProposalState>,
+    pub proposals: BTreeMap<u64, Arc<ProposalState>>,
     /// Access grants by number (from 1).
-    pub grants: BTreeMap<u64, Grant>,
+    pub grants: BTreeMap<u64, Arc<Grant>>,
     /// Next sequence number per signer (absent: 0).
     pub nonces: BTreeMap<MemberKey, u64>,
     /// Number of log entries.
@@ -108,23 +111,32 @@ impl TrustState {
         }
         match change {
             Change::Member { key, member } => {
-                let old = set(&mut self.members, &key, member);
-                Change::Member { key, member: old }
+                let old = set(&mut self.members, &key, member.map(Arc::new));
+                Change::Member {
+                    key,
+                    member: old.map(Arc::unwrap_or_clone),
+                }
             }
             Change::Asset { id, asset } => {
-                let old = set(&mut self.assets, &id, asset);
-                Change::Asset { id, asset: old }
+                let old = set(&mut self.assets, &id, asset.map(Arc::new));
+                Change::Asset {
+                    id,
+                    asset: old.map(Arc::unwrap_or_clone),
+                }
             }
             Change::Proposal { id, proposal } => {
-                let old = set(&mut self.proposals, &id, proposal.map(|p| *p));
+                let old = set(&mut self.proposals, &id, proposal.map(|p| Arc::new(*p)));
                 Change::Proposal {
                     id,
-                    proposal: old.map(Box::new),
+                    proposal: old.map(|p| Box::new(Arc::unwrap_or_clone(p))),
                 }
             }
             Change::Grant { id, grant } => {
-                let old = set(&mut self.grants, &id, grant);
-                Change::Grant { id, grant: old }
+                let old = set(&mut self.grants, &id, grant.map(Arc::new));
+                Change::Grant {
+                    id,
+                    grant: old.map(Arc::unwrap_or_clone),
+                }
             }
             Change::Nonce { key, next } => {
                 let old = set(&mut self.nonces, &key, next);
@@ -207,7 +219,7 @@ impl TrustState {
     pub fn member(&self, key: impl AsRef<[u8]>) -> Option<&Member> {
         let key = key.as_ref();
         let key = MemberKey(key.try_into().ok()?);
-        self.members.get(&key)
+        self.members.get(&key).map(|m| &**m)
     }
 }
 

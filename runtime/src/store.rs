@@ -2,6 +2,7 @@
 //! them, so the rest of the runtime never touches redb's tables directly.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, WriteTransaction};
 use serde::{Serialize, de::DeserializeOwned};
@@ -182,25 +183,28 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
     };
     for row in txn.open_table(MEMBERS)?.iter()? {
         let (k, v) = row?;
-        state
-            .members
-            .insert(MemberKey(*k.value()), decode(v.value(), "member")?);
+        state.members.insert(
+            MemberKey(*k.value()),
+            Arc::new(decode(v.value(), "member")?),
+        );
     }
     for row in txn.open_table(ASSETS)?.iter()? {
         let (k, v) = row?;
         state
             .assets
-            .insert(k.value().to_string(), decode(v.value(), "asset")?);
+            .insert(k.value().to_string(), Arc::new(decode(v.value(), "asset")?));
     }
     for row in txn.open_table(PROPOSALS)?.iter()? {
         let (k, v) = row?;
         state
             .proposals
-            .insert(k.value(), decode(v.value(), "proposal")?);
+            .insert(k.value(), Arc::new(decode(v.value(), "proposal")?));
     }
     for row in txn.open_table(GRANTS)?.iter()? {
         let (k, v) = row?;
-        state.grants.insert(k.value(), decode(v.value(), "grant")?);
+        state
+            .grants
+            .insert(k.value(), Arc::new(decode(v.value(), "grant")?));
     }
     for row in txn.open_table(NONCES)?.iter()? {
         let (k, v) = row?;

@@ -103,7 +103,7 @@ pub async fn members(
                 .members
                 .values()
                 .filter(|m| m.class == class)
-                .map(MemberDoc::of)
+                .map(|m| MemberDoc::of(m))
                 .collect();
             members.insert(class.name().to_string(), list);
         }
@@ -121,7 +121,7 @@ pub async fn assets(
     UrlPath(id): UrlPath<String>,
 ) -> Result<axum::Json<AssetsDoc>, ApiError> {
     read(&hub, &id, |t| {
-        let assets = t.state().assets.values().map(AssetDoc::of).collect();
+        let assets = t.state().assets.values().map(|a| AssetDoc::of(a)).collect();
         Ok(axum::Json(AssetsDoc { assets }))
     })
 }
