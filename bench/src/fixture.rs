@@ -70,6 +70,39 @@ impl Fixture {
         })
     }
 
+    /// Open `n` ordinary resolutions (30-day windows), proposed by the members in turn (one
+    /// member may hold only so many open proposals), committed in batches; the number of
+    /// the first.
+    pub fn open_resolutions(&mut self, n: usize) -> Result<u64> {
+        let trust = &mut self.trust;
+        let first = trust.state().next_proposal_id();
+        let opens: Vec<Vec<u8>> = (0..n as u64)
+            .map(|i| {
+                let opener = &self.keys[i as usize % self.keys.len()];
+                let seq = trust.state().next_seq(&opener.member_key()) + i / self.keys.len() as u64;
+                SignedTransition::sign(
+                    opener,
+                    trust.id(),
+                    seq,
+                    Action::Propose(ProposalDraft {
+                        body: ProposalBody::Ordinary,
+                        title: format!("Resolution {i}"),
+                        text: String::new(),
+                        window: 30 * DAY,
+                    }),
+                )
+                .to_bytes()
+            })
+            .collect();
+        for chunk in opens.chunks(256) {
+            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            for r in trust.submit_batch(&refs) {
+                r?;
+            }
+        }
+        Ok(first)
+    }
+
     /// `n` signed transitions of a realistic stream, to be submitted in order: a member
     /// proposes an ordinary resolution, then every member votes on it; repeat.
     pub fn stream(&self, n: usize) -> Vec<Vec<u8>> {

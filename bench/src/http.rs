@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use cltd_runtime::{
-    Action, Applicant, Charter, Choice, Clause, Keypair, ProposalBody, ProposalDraft,
-    SignedTransition, StakeholderClass, SystemClock, Trust, Vote,
+    Action, Applicant, Charter, Choice, Clause, Keypair, SignedTransition, StakeholderClass,
+    SystemClock, Trust, Vote,
 };
 use serde::Serialize;
 
@@ -192,35 +192,10 @@ pub fn run(
         idle(wasm, idle_dir.path(), idle_trusts).context("the idle-trusts measurement")?;
 
     // The loaded trust: enough open proposals for every vote, opened before serving.
-    let fx = Fixture::on(cltd::setup::runtime()?, wasm, members)?;
+    let mut fx = Fixture::on(cltd::setup::runtime()?, wasm, members)?;
     let proposals = votes.div_ceil(members);
-    let mut trust = fx.trust;
-    let first_id = trust.state().next_proposal_id();
-    // Opened in turn by every member (one member may hold only so many open proposals).
-    let opens: Vec<Vec<u8>> = (0..proposals as u64)
-        .map(|i| {
-            let opener = &fx.keys[i as usize % fx.keys.len()];
-            let seq = trust.state().next_seq(&opener.member_key()) + i / fx.keys.len() as u64;
-            SignedTransition::sign(
-                opener,
-                trust.id(),
-                seq,
-                Action::Propose(ProposalDraft {
-                    body: ProposalBody::Ordinary,
-                    title: format!("Resolution {i}"),
-                    text: String::new(),
-                    window: 30 * 86_400,
-                }),
-            )
-            .to_bytes()
-        })
-        .collect();
-    for chunk in opens.chunks(256) {
-        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
-        for r in trust.submit_batch(&refs) {
-            r?;
-        }
-    }
+    let first_id = fx.open_resolutions(proposals)?;
+    let trust = fx.trust;
     // Pre-sign every vote; client c casts the votes of members c, c + clients, ... in
     // proposal order, so each member's sequence numbers arrive in order.
     let id = trust.id();

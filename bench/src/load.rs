@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
 use cltd::server::{Hub, Limits};
-use cltd_runtime::{Action, Choice, ProposalBody, ProposalDraft, SignedTransition, TrustId, Vote};
+use cltd_runtime::{Action, Choice, SignedTransition, TrustId, Vote};
 use serde::Serialize;
 
 use crate::fixture::{Fixture, Latency};
@@ -124,34 +124,10 @@ pub fn run(wasm: &[u8], plan: &LoadPlan) -> Result<LoadReport> {
         bail!("the load needs at least 3 members, 1 voter and 1 proposal");
     }
     let voters = plan.voters.min(plan.members);
-    let fx = Fixture::on(cltd::setup::runtime()?, wasm, plan.members)?;
-    let mut trust = fx.trust;
-    let first = trust.state().next_proposal_id();
-    // The proposals to vote on, opened in turn by every member before serving.
-    let opens: Vec<Vec<u8>> = (0..plan.proposals as u64)
-        .map(|i| {
-            let opener = &fx.keys[i as usize % fx.keys.len()];
-            let seq = trust.state().next_seq(&opener.member_key()) + i / fx.keys.len() as u64;
-            SignedTransition::sign(
-                opener,
-                trust.id(),
-                seq,
-                Action::Propose(ProposalDraft {
-                    body: ProposalBody::Ordinary,
-                    title: format!("Resolution {i}"),
-                    text: String::new(),
-                    window: 30 * 86_400,
-                }),
-            )
-            .to_bytes()
-        })
-        .collect();
-    for chunk in opens.chunks(256) {
-        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
-        for r in trust.submit_batch(&refs) {
-            r?;
-        }
-    }
+    let mut fx = Fixture::on(cltd::setup::runtime()?, wasm, plan.members)?;
+    // The proposals to vote on, opened before serving.
+    let first = fx.open_resolutions(plan.proposals)?;
+    let trust = fx.trust;
     let id = trust.id();
     let hex = trust.id_hex();
     let module = trust.state().module.to_hex();

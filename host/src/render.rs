@@ -88,14 +88,15 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
 }
 
 /// A dataset's fields in words, personal ones marked: `postcode (personal), asthma`.
-pub fn dataset_fields(fields: &[cltd_runtime::DataField]) -> String {
+/// Each field is its name and whether it holds personal data.
+pub fn dataset_fields<'a>(fields: impl IntoIterator<Item = (&'a str, bool)>) -> String {
     fields
-        .iter()
-        .map(|f| {
-            if f.personal {
-                format!("{} (personal)", f.name)
+        .into_iter()
+        .map(|(name, personal)| {
+            if personal {
+                format!("{name} (personal)")
             } else {
-                f.name.clone()
+                name.to_string()
             }
         })
         .collect::<Vec<_>>()
@@ -281,12 +282,20 @@ impl Turnout {
 
 /// A proposal in a few lines.
 pub fn proposal_text(state: &TrustState, p: &ProposalState) -> String {
-    let doc = crate::wire::StateDoc::of(state, state.time);
-    proposal_doc_text(&doc, &crate::wire::ProposalDoc::of(state, p))
+    proposal_doc_text(
+        &crate::wire::ProposalDoc::of(state, p),
+        &hex::encode(state.module),
+        &crate::wire::ParamDoc::list(&state.charter),
+    )
 }
 
-/// [`proposal_text`] of a proposal as the API sends it, in the trust `state` it belongs to.
-pub fn proposal_doc_text(state: &crate::wire::StateDoc, p: &crate::wire::ProposalDoc) -> String {
+/// [`proposal_text`] of a proposal as the API sends it, in a trust whose module and charter
+/// in force are `module` and `charter` (it says when the proposal is judged by others).
+pub fn proposal_doc_text(
+    p: &crate::wire::ProposalDoc,
+    module: &str,
+    charter: &[crate::wire::ParamDoc],
+) -> String {
     let pct = cltd_runtime::percent(p.voted, p.eligible);
     let mut s = format!(
         "#{} [{}] {}\n   {} by {}; voting {} to {}\n   {} of {} eligible have voted ({pct}%)",
@@ -312,7 +321,7 @@ pub fn proposal_doc_text(state: &crate::wire::StateDoc, p: &crate::wire::Proposa
             s.push_str(&format!("\n   timelocked: executable from {}", when(until)));
         }
     }
-    if p.module != state.module || p.rules_charter != state.charter {
+    if p.module != module || p.rules_charter != charter {
         s.push_str(&format!(
             "\n   decided under the rules in force when it opened (module {}), not the amended ones",
             short_hex(&p.module)
@@ -394,17 +403,7 @@ pub fn state_doc_text(s: &crate::wire::StateDoc, part: &str) -> String {
     if matches!(part, "all" | "assets") {
         out.push(format!("\nassets ({}):", s.assets.len()));
         for a in &s.assets {
-            let fields: Vec<String> = a
-                .fields
-                .iter()
-                .map(|f| {
-                    if f.personal {
-                        format!("{} (personal)", f.name)
-                    } else {
-                        f.name.clone()
-                    }
-                })
-                .collect();
+            let fields = dataset_fields(a.fields.iter().map(|f| (f.name.as_str(), f.personal)));
             out.push(format!(
                 "  {:<20} {:<15} {:<9} {}{}",
                 a.id,
@@ -414,7 +413,7 @@ pub fn state_doc_text(s: &crate::wire::StateDoc, part: &str) -> String {
                 if fields.is_empty() {
                     String::new()
                 } else {
-                    format!("\n  {:<20} fields: {}", "", fields.join(", "))
+                    format!("\n  {:<20} fields: {fields}", "")
                 }
             ));
         }
@@ -424,7 +423,7 @@ pub fn state_doc_text(s: &crate::wire::StateDoc, part: &str) -> String {
         for p in &s.proposals {
             out.push(format!(
                 "  {}",
-                proposal_doc_text(s, p).replace('\n', "\n  ")
+                proposal_doc_text(p, &s.module, &s.charter).replace('\n', "\n  ")
             ));
         }
     }

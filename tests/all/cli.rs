@@ -1103,21 +1103,19 @@ fn members_act_through_cltd_server_while_it_runs() {
         "{}",
         r.out
     );
-    let r = remote(
-        amara.path(),
-        &[
-            "propose",
-            "--as",
-            "amara",
-            "--title",
-            "Adopt minimal",
-            "--days",
-            "30",
-            "amend",
-            "--module",
-            &minimal,
-        ],
-    );
+    let propose_minimal = [
+        "propose",
+        "--as",
+        "amara",
+        "--title",
+        "Adopt minimal",
+        "--days",
+        "30",
+        "amend",
+        "--module",
+        &minimal,
+    ];
+    let r = remote(amara.path(), &propose_minimal);
     assert_eq!(
         r.code,
         cltd::EXIT_ERROR,
@@ -1132,21 +1130,7 @@ fn members_act_through_cltd_server_while_it_runs() {
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     let p: Value = serde_json::from_str(&r.out).unwrap();
     assert_eq!(p["stored"], true, "{p}");
-    let r = remote(
-        amara.path(),
-        &[
-            "propose",
-            "--as",
-            "amara",
-            "--title",
-            "Adopt minimal",
-            "--days",
-            "30",
-            "amend",
-            "--module",
-            &minimal,
-        ],
-    );
+    let r = remote(amara.path(), &propose_minimal);
     assert_eq!(r.code, 0, "{}{}", r.out, r.err);
     assert!(r.out.contains("proposal 2 opened"), "{}", r.out);
 

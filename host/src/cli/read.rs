@@ -70,7 +70,11 @@ fn print_state(
         if json {
             writeln!(out, "{}", serde_json::to_string_pretty(p)?)?;
         } else {
-            writeln!(out, "{}", render::proposal_doc_text(s, p))?;
+            writeln!(
+                out,
+                "{}",
+                render::proposal_doc_text(p, &s.module, &s.charter)
+            )?;
         }
         return Ok(crate::EXIT_OK);
     }

@@ -20,6 +20,19 @@ pub struct ServerError {
     pub message: String,
 }
 
+/// The API's error answer (`{"error": {"code", "message"}}`, else its text) as a
+/// [`ServerError`].
+fn server_error(status: u16, text: &str) -> anyhow::Error {
+    let body: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let field = |k: &str| body["error"][k].as_str().map(str::to_string);
+    ServerError {
+        status,
+        code: field("code").unwrap_or_else(|| "error".into()),
+        message: field("message").unwrap_or_else(|| text.trim().to_string()),
+    }
+    .into()
+}
+
 /// A `cltd serve` and, when it hosts more than one, which of its trusts.
 pub(crate) struct Remote {
     base: String,
@@ -57,14 +70,7 @@ impl Remote {
         if (200..300).contains(&status) {
             return Ok(text);
         }
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let field = |k: &str| body["error"][k].as_str().map(str::to_string);
-        Err(ServerError {
-            status,
-            code: field("code").unwrap_or_else(|| "error".into()),
-            message: field("message").unwrap_or_else(|| text.trim().to_string()),
-        }
-        .into())
+        Err(server_error(status, &text))
     }
 
     /// GET `path` as text.
@@ -90,14 +96,7 @@ impl Remote {
         }
         let status = r.status().as_u16();
         let text = r.body_mut().read_to_string().unwrap_or_default();
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let field = |k: &str| body["error"][k].as_str().map(str::to_string);
-        Err(ServerError {
-            status,
-            code: field("code").unwrap_or_else(|| "error".into()),
-            message: field("message").unwrap_or(text),
-        }
-        .into())
+        Err(server_error(status, &text))
     }
 
     /// GET `path` as JSON.

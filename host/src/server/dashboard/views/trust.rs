@@ -235,7 +235,9 @@ impl AssetsPage {
                     lock: a.lock.name(),
                     locked: a.lock == LockStatus::Perpetual,
                     description: a.description.clone(),
-                    fields: render::dataset_fields(&a.fields),
+                    fields: render::dataset_fields(
+                        a.fields.iter().map(|f| (f.name.as_str(), f.personal)),
+                    ),
                 })
                 .collect(),
             grants: {
