@@ -43,6 +43,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod arena;
 mod charter;
 pub mod clauses;
 mod ratio;
@@ -71,6 +72,12 @@ pub use bindings::cltd::bylaws::types::{
     Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, StakeholderClass,
     Verdict, View, Vote,
 };
+/// Every bylaw built for Wasm with this SDK allocates from a bump [`arena::Arena`]: an
+/// instance lives for one call, so nothing needs freeing (feature `arena`, on by default).
+#[cfg(all(target_arch = "wasm32", feature = "arena"))]
+#[global_allocator]
+static ARENA: arena::Arena = arena::Arena::new();
+
 pub use charter::{Bound, Charter, CharterError, CharterReader, CharterReport};
 pub use ratio::{Ratio, RatioError, percent};
 pub use reason::Reason;
