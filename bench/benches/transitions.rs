@@ -19,7 +19,7 @@ const MEMBERS: usize = 30;
 fn bylaw_calls(c: &mut Criterion) {
     let wasm = wasm();
     let mut g = c.benchmark_group("bylaw");
-    // Instances allocated on demand (the default), then from the pooling allocator.
+    // Instances allocated on demand, then from the pooling allocator (the default).
     for (pooling, name) in [(false, "wasm-fresh-instance"), (true, "wasm-fresh-pooled")] {
         let profile = cltd_runtime::EngineProfile {
             pooling,

@@ -27,9 +27,10 @@ pub struct BenchOptions {
     /// least one member per submitter).
     #[arg(long, default_value_t = 64)]
     pub submitters: usize,
-    /// Take instances from wasmtime's pooling allocator instead of allocating on demand.
+    /// Allocate every instance on demand instead of taking them from wasmtime's pooling
+    /// allocator (the default).
     #[arg(long)]
-    pub pooling: bool,
+    pub on_demand: bool,
     /// Also audit an exported history of this many entries (0: skip).
     #[arg(long, default_value_t = 10_000)]
     pub audit_entries: usize,
@@ -97,9 +98,10 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         transitions,
         batch,
         submitters,
-        pooling,
+        on_demand,
         audit_entries,
     } = options.clone();
+    let pooling = !on_demand;
     let profile = cltd_runtime::EngineProfile {
         pooling,
         ..Default::default()

@@ -2,12 +2,13 @@
 //! running them in a fresh, limited instance for every call.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{Config, Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap};
 
 use crate::error::{EvalError, LoadError};
 use crate::id::ModuleHash;
@@ -32,6 +33,13 @@ pub const MAX_COMPONENT_BYTES: usize = 2 * 1024 * 1024;
 /// heap, and resetting those in place is cheaper than the page faults that would refill them
 /// (measured: a vote's fresh-instance call took 70 us with none kept, 42 us with 256 KiB).
 const KEEP_RESIDENT: usize = 256 << 10;
+
+/// Instances the pooling allocator holds at once. A bylaw instance lives for one call, so this
+/// bounds concurrent calls, not trusts: a server's committers, preview workers and request
+/// threads rarely run more at once, and a call beyond it is served by an engine that
+/// allocates on demand (see [`Runtime`]). Each slot reserves address space for the largest
+/// memory; at most [`KEEP_RESIDENT`] of each stays resident.
+pub(crate) const POOL_SLOTS: u32 = 32;
 
 /// Most functions a bylaw component may define across its core modules. The four bylaws
 /// shipped with cltd define well under a thousand; the limit keeps a pathological component
@@ -66,7 +74,10 @@ pub struct EngineProfile {
     pub max_stack_bytes: u64,
     /// Cranelift canonicalizes NaNs (always on: floats must be deterministic).
     pub nan_canonicalization: bool,
-    /// Instances come from wasmtime's pooling allocator rather than on demand.
+    /// Instances come from wasmtime's pooling allocator ([`POOL_SLOTS`] at once, the
+    /// default), calls beyond it from an engine allocating on demand; false: on demand only.
+    /// Either way a call uses the same fuel (fuel counts the bylaw's instructions, whatever
+    /// memory they run in), so replays do not compare it.
     pub pooling: bool,
 }
 
@@ -78,7 +89,7 @@ impl Default for EngineProfile {
             memory_bytes: 64 << 20,
             max_stack_bytes: 512 << 10,
             nan_canonicalization: true,
-            pooling: false,
+            pooling: true,
         }
     }
 }
@@ -156,11 +167,69 @@ impl ResourceLimiter for Sandbox {
     }
 }
 
-/// The shared bylaw engine: one per process, shared by every trust.
-pub struct Runtime {
+/// How one try at a bylaw call went (see [`Runtime::run`]).
+enum Attempt<R> {
+    /// The instance pool had no free slot.
+    PoolExhausted,
+    /// The call ran: its result and the fuel it used.
+    Ran(Result<R, EvalError>, u64),
+}
+
+/// One wasmtime engine and the bylaws compiled for it.
+struct Lane {
     engine: Engine,
     linker: Linker<Sandbox>,
     cache: Mutex<HashMap<ModuleHash, Arc<BylawPre<Sandbox>>>>,
+}
+
+impl Lane {
+    fn new(config: &Config) -> Result<Lane, LoadError> {
+        let engine = Engine::new(config).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let linker = Linker::new(&engine);
+        Ok(Lane {
+            engine,
+            linker,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn get(&self, hash: &ModuleHash) -> Option<Arc<BylawPre<Sandbox>>> {
+        self.cache
+            .lock()
+            .expect("bylaw cache lock poisoned")
+            .get(hash)
+            .cloned()
+    }
+
+    /// Compile `component` for this engine and link it (no checks beyond wasmtime's own).
+    fn compile(&self, component: &[u8]) -> Result<(Component, BylawPre<Sandbox>), LoadError> {
+        let compiled = Component::new(&self.engine, component)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&compiled)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = BylawPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        Ok((compiled, pre))
+    }
+}
+
+/// The shared bylaw engine: one per process, shared by every trust.
+///
+/// With [`EngineProfile::pooling`] (the default) instances come from a pool of
+/// [`POOL_SLOTS`]; a call that finds the pool exhausted runs instead on a second engine that
+/// allocates on demand, compiled for lazily (a module is compiled for it the first time it
+/// is needed there), so many trusts in one server never run out of instances.
+pub struct Runtime {
+    lane: Lane,
+    /// The on-demand engine calls fall back to when the pool is exhausted (pooling only).
+    fallback: Option<OnceLock<Result<Lane, String>>>,
+    /// The config the fallback engine is built from.
+    fallback_config: Option<Config>,
+    /// Every prepared component's bytes, to compile it for the fallback engine.
+    sources: Mutex<HashMap<ModuleHash, Arc<[u8]>>>,
+    /// Calls that ran on the fallback engine.
+    fell_back: AtomicU64,
     /// What each (module, charter) opens to non-members (see
     /// [`Runtime::open_to_non_members`]).
     open_kinds: Mutex<HashMap<Hash, Vec<ActionKind>>>,
@@ -173,6 +242,7 @@ impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("profile", &self.profile)
+            .field("fell_back", &self.fell_back)
             .finish_non_exhaustive()
     }
 }
@@ -214,6 +284,13 @@ fn is_type_only_contract_import(engine: &Engine, name: &str, item: &ComponentIte
 impl Runtime {
     /// Build an engine for `profile`. Fails only if wasmtime rejects the configuration.
     pub fn new(profile: EngineProfile) -> Result<Runtime, LoadError> {
+        Runtime::with_pool_slots(profile, POOL_SLOTS)
+    }
+
+    /// [`Runtime::new`] with `slots` instances in the pool (at least 1; ignored without
+    /// pooling) instead of the default 32.
+    pub fn with_pool_slots(profile: EngineProfile, slots: u32) -> Result<Runtime, LoadError> {
+        let slots = slots.max(1);
         let mut config = Config::new();
         config
             .wasm_component_model(true)
@@ -224,12 +301,16 @@ impl Runtime {
             .max_wasm_stack(
                 usize::try_from(profile.max_stack_bytes).expect("stack limit fits in usize"),
             );
+        let fallback_config = profile.pooling.then(|| config.clone());
         if profile.pooling {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
-            pool.total_component_instances(64)
-                .total_core_instances(64)
-                .total_memories(64)
-                .total_tables(64)
+            // A bylaw component has one core instance, memory and table of its own; the
+            // component model's adapters may add up to three more core instances and tables
+            // (the limiter's caps), so the core pools are four times the component pool.
+            pool.total_component_instances(slots)
+                .total_core_instances(4 * slots)
+                .total_memories(slots)
+                .total_tables(4 * slots)
                 .max_memory_size(
                     usize::try_from(profile.memory_bytes).expect("memory limit fits in usize"),
                 )
@@ -237,12 +318,12 @@ impl Runtime {
                 .table_keep_resident(KEEP_RESIDENT);
             config.allocation_strategy(pool);
         }
-        let engine = Engine::new(&config).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        let linker = Linker::new(&engine);
         Ok(Runtime {
-            engine,
-            linker,
-            cache: Mutex::new(HashMap::new()),
+            lane: Lane::new(&config)?,
+            fallback: profile.pooling.then(OnceLock::new),
+            fallback_config,
+            sources: Mutex::new(HashMap::new()),
+            fell_back: AtomicU64::new(0),
             open_kinds: Mutex::new(HashMap::new()),
             natives: Mutex::new(HashMap::new()),
             profile,
@@ -258,12 +339,7 @@ impl Runtime {
     /// hash. Returns the hash. Compiling an already-cached hash is free.
     pub fn prepare(&self, component: &[u8]) -> Result<ModuleHash, LoadError> {
         let hash = module_hash(component);
-        if self
-            .cache
-            .lock()
-            .expect("bylaw cache lock poisoned")
-            .contains_key(&hash)
-        {
+        if self.lane.get(&hash).is_some() {
             return Ok(hash);
         }
         if component.len() > MAX_COMPONENT_BYTES {
@@ -284,12 +360,12 @@ impl Runtime {
                 limit: MAX_FUNCTIONS,
             });
         }
-        let compiled = Component::new(&self.engine, component)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let (compiled, pre) = self.lane.compile(component)?;
+        let engine = &self.lane.engine;
         let ty = compiled.component_type();
         let imports: Vec<String> = ty
-            .imports(&self.engine)
-            .filter(|(name, item)| !is_type_only_contract_import(&self.engine, name, &item.ty))
+            .imports(engine)
+            .filter(|(name, item)| !is_type_only_contract_import(engine, name, &item.ty))
             .map(|(name, _)| name.to_string())
             .collect();
         if !imports.is_empty() {
@@ -298,39 +374,142 @@ impl Runtime {
                 imports.join(", ")
             )));
         }
-        let pre = self
-            .linker
-            .instantiate_pre(&compiled)
-            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = BylawPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        self.check_migrate(&pre)?;
-        self.cache
+        let pre = Arc::new(pre);
+        if self.fallback.is_some() {
+            self.sources
+                .lock()
+                .expect("bylaw sources lock poisoned")
+                .insert(hash, component.into());
+        }
+        if let Err(e) = self.check_migrate(&pre, &hash) {
+            self.sources
+                .lock()
+                .expect("bylaw sources lock poisoned")
+                .remove(&hash);
+            return Err(e);
+        }
+        self.lane
+            .cache
             .lock()
             .expect("bylaw cache lock poisoned")
-            .insert(hash, Arc::new(pre));
+            .insert(hash, pre);
         Ok(hash)
     }
 
     /// A component may export `migrate`; if it does, its type must be the contract's.
-    fn check_migrate(&self, pre: &BylawPre<Sandbox>) -> Result<(), LoadError> {
-        let mut store = self.store().map_err(|e| LoadError::Link(e.to_string()))?;
-        let instance = pre
-            .instance_pre()
-            .instantiate(&mut store)
-            .map_err(|e| LoadError::Link(format!("instantiating the component failed: {e:#}")))?;
-        if instance
-            .get_export_index(&mut store, None, "migrate")
-            .is_some()
-        {
-            instance
-                .get_typed_func::<MigrateParams, MigrateResults>(&mut store, "migrate")
-                .map_err(|e| {
-                    LoadError::Link(format!(
-                        "its `migrate` export does not have the contract's type: {e:#}"
-                    ))
-                })?;
+    fn check_migrate(
+        &self,
+        pre: &Arc<BylawPre<Sandbox>>,
+        hash: &ModuleHash,
+    ) -> Result<(), LoadError> {
+        let (checked, _) = self.run(pre.clone(), hash, |store, pre| {
+            let instance = pre.instance_pre().instantiate(&mut *store)?;
+            if instance
+                .get_export_index(&mut *store, None, "migrate")
+                .is_some()
+            {
+                instance
+                    .get_typed_func::<MigrateParams, MigrateResults>(&mut *store, "migrate")
+                    .map_err(|e| {
+                        wasmtime::Error::msg(format!(
+                            "its `migrate` export does not have the contract's type: {e:#}"
+                        ))
+                    })?;
+            }
+            Ok(())
+        });
+        checked.map_err(|e| LoadError::Link(format!("{e}")))
+    }
+
+    /// Run `call` in a fresh store on the pooled engine's `pre`; if the pool is exhausted,
+    /// run it instead on the on-demand engine's compilation of `hash` (compiled on first
+    /// need). Returns the result and the fuel the call used.
+    fn run<R>(
+        &self,
+        pre: Arc<BylawPre<Sandbox>>,
+        hash: &ModuleHash,
+        call: impl Fn(&mut Store<Sandbox>, &BylawPre<Sandbox>) -> wasmtime::Result<R>,
+    ) -> (Result<R, EvalError>, u64) {
+        match self.attempt(&self.lane.engine, &pre, &call) {
+            Ok(Attempt::PoolExhausted) => {
+                let fallback = match self.fallback_pre(hash) {
+                    Ok(pre) => pre,
+                    Err(e) => return (Err(e), 0),
+                };
+                self.fell_back.fetch_add(1, Ordering::Relaxed);
+                let engine = &self.fallback_lane().expect("fallback_pre built it").engine;
+                match self.attempt(engine, &fallback, &call) {
+                    Ok(Attempt::Ran(result, fuel)) => (result, fuel),
+                    Ok(Attempt::PoolExhausted) => unreachable!("the on-demand engine has no pool"),
+                    Err(e) => (Err(e), 0),
+                }
+            }
+            Ok(Attempt::Ran(result, fuel)) => (result, fuel),
+            Err(e) => (Err(e), 0),
         }
-        Ok(())
+    }
+
+    /// One try at `call` on `engine`: `PoolExhausted` if the instance pool had no slot
+    /// (nothing of the bylaw ran), else what it gave and the fuel it used.
+    fn attempt<R>(
+        &self,
+        engine: &Engine,
+        pre: &BylawPre<Sandbox>,
+        call: &impl Fn(&mut Store<Sandbox>, &BylawPre<Sandbox>) -> wasmtime::Result<R>,
+    ) -> Result<Attempt<R>, EvalError> {
+        let mut store = self.store(engine)?;
+        let result = call(&mut store, pre);
+        let fuel = self.profile.fuel_per_call - store.get_fuel().unwrap_or(0);
+        match result {
+            Err(e) if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+                Ok(Attempt::PoolExhausted)
+            }
+            result => Ok(Attempt::Ran(
+                result.map_err(|e| self.classify(&store, &e)),
+                fuel,
+            )),
+        }
+    }
+
+    /// The on-demand engine (pooling profiles only), built on first need.
+    fn fallback_lane(&self) -> Result<&Lane, EvalError> {
+        let (Some(cell), Some(config)) = (&self.fallback, &self.fallback_config) else {
+            return Err(EvalError::Host("this engine has no fallback".into()));
+        };
+        cell.get_or_init(|| Lane::new(config).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| EvalError::Host(format!("building the on-demand engine: {e}")))
+    }
+
+    /// The on-demand engine's compilation of `hash`, compiled on first need.
+    fn fallback_pre(&self, hash: &ModuleHash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
+        let lane = self.fallback_lane()?;
+        if let Some(pre) = lane.get(hash) {
+            return Ok(pre);
+        }
+        let source = self
+            .sources
+            .lock()
+            .expect("bylaw sources lock poisoned")
+            .get(hash)
+            .cloned()
+            .ok_or_else(|| {
+                EvalError::Host(format!("bylaw module {} is not loaded", hex::encode(hash)))
+            })?;
+        let (_, pre) = lane
+            .compile(&source)
+            .map_err(|e| EvalError::Host(format!("compiling for the on-demand engine: {e}")))?;
+        let pre = Arc::new(pre);
+        lane.cache
+            .lock()
+            .expect("bylaw cache lock poisoned")
+            .insert(*hash, pre.clone());
+        Ok(pre)
+    }
+
+    /// Calls that found the instance pool exhausted and ran on the on-demand engine.
+    pub fn fallback_calls(&self) -> u64 {
+        self.fell_back.load(Ordering::Relaxed)
     }
 
     /// From now on, answer every call to the bylaw `hash` with `bylaw`, compiled natively
@@ -363,41 +542,35 @@ impl Runtime {
             return contain(|| native.migrate(previous, proposed));
         }
         let pre = self.pre(hash)?;
-        let mut store = self.store()?;
-        let result = (|| {
-            let instance = pre.instance_pre().instantiate(&mut store)?;
+        self.run(pre, hash, |store, pre| {
+            let instance = pre.instance_pre().instantiate(&mut *store)?;
             if instance
-                .get_export_index(&mut store, None, "migrate")
+                .get_export_index(&mut *store, None, "migrate")
                 .is_none()
             {
                 return Ok(None);
             }
             let func =
-                instance.get_typed_func::<MigrateParams, MigrateResults>(&mut store, "migrate")?;
-            let (out,) = func.call(&mut store, (previous.to_vec(), proposed.to_vec()))?;
+                instance.get_typed_func::<MigrateParams, MigrateResults>(&mut *store, "migrate")?;
+            let (out,) = func.call(&mut *store, (previous.to_vec(), proposed.to_vec()))?;
             Ok(Some(out))
-        })();
-        result.map_err(|e| self.classify(&store, e))
+        })
+        .0
     }
 
     fn pre(&self, hash: &ModuleHash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
-        self.cache
-            .lock()
-            .expect("bylaw cache lock poisoned")
-            .get(hash)
-            .cloned()
-            .ok_or_else(|| {
-                EvalError::Host(format!("bylaw module {} is not loaded", hex::encode(hash)))
-            })
+        self.lane.get(hash).ok_or_else(|| {
+            EvalError::Host(format!("bylaw module {} is not loaded", hex::encode(hash)))
+        })
     }
 
-    fn store(&self) -> Result<Store<Sandbox>, EvalError> {
+    fn store(&self, engine: &Engine) -> Result<Store<Sandbox>, EvalError> {
         let sandbox = Sandbox {
             memory_bytes: usize::try_from(self.profile.memory_bytes)
                 .expect("memory limit fits in usize"),
             exceeded: None,
         };
-        let mut store = Store::new(&self.engine, sandbox);
+        let mut store = Store::new(engine, sandbox);
         store.limiter(|s| s as &mut dyn ResourceLimiter);
         store
             .set_fuel(self.profile.fuel_per_call)
@@ -431,15 +604,10 @@ impl Runtime {
             Ok(pre) => pre,
             Err(e) => return (Err(e), 0),
         };
-        let mut store = match self.store() {
-            Ok(store) => store,
-            Err(e) => return (Err(e), 0),
-        };
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|bylaw| bylaw.call_evaluate(&mut store, view, action));
-        let fuel = self.profile.fuel_per_call - store.get_fuel().unwrap_or(0);
-        (result.map_err(|e| self.classify(&store, e)), fuel)
+        self.run(pre, hash, |store, pre| {
+            pre.instantiate(&mut *store)?
+                .call_evaluate(&mut *store, view, action)
+        })
     }
 
     /// The kinds of action the bylaw `hash`, with `charter`, judges from non-members (its
@@ -481,14 +649,14 @@ impl Runtime {
             return contain(|| native.describe(charter));
         }
         let pre = self.pre(hash)?;
-        let mut store = self.store()?;
-        let result = pre
-            .instantiate(&mut store)
-            .and_then(|bylaw| bylaw.call_describe(&mut store, charter));
-        result.map_err(|e| self.classify(&store, e))
+        self.run(pre, hash, |store, pre| {
+            pre.instantiate(&mut *store)?
+                .call_describe(&mut *store, charter)
+        })
+        .0
     }
 
-    fn classify(&self, store: &Store<Sandbox>, error: wasmtime::Error) -> EvalError {
+    fn classify(&self, store: &Store<Sandbox>, error: &wasmtime::Error) -> EvalError {
         if let Some(limit) = &store.data().exceeded {
             return EvalError::ResourceLimit(limit.clone());
         }

@@ -37,9 +37,14 @@ fn genesis() -> Entry {
                 entrenched: Clause::ALL.to_vec(),
             },
             module: cltd_runtime::ModuleHash([0xab; 32]),
+            // Every field pinned, so the bytes do not follow the defaults.
             engine: EngineProfile {
                 wasmtime: "48.0.8".into(),
-                ..EngineProfile::default()
+                fuel_per_call: 200_000_000,
+                memory_bytes: 64 << 20,
+                max_stack_bytes: 512 << 10,
+                nan_canonicalization: true,
+                pooling: false,
             },
             host_key: key(9).public(),
             predecessor: Some(Predecessor {

@@ -5,7 +5,7 @@ use cltd_runtime::{
     Action, BYLAW_FAILED, LoadError, Parameter, ProposalBody, ProposalDraft, RefusalError, Runtime,
 };
 
-use crate::support::{DAY, Harness, bylaw};
+use crate::support::{DAY, Harness, bylaw, classic};
 
 /// A trust on the hostile bylaw. It entrenches no clause: a bylaw that breaks them cannot
 /// found a trust that entrenches them (see `guarantees.rs`).
@@ -263,4 +263,54 @@ fn a_component_without_the_bylaw_exports_is_refused() {
     let wasm = wat::parse_str("(component)").unwrap();
     let rt = Runtime::new(Default::default()).unwrap();
     assert!(matches!(rt.prepare(&wasm), Err(LoadError::Link(_))));
+}
+
+#[test]
+fn calls_beyond_the_instance_pool_run_on_demand_with_the_same_fuel() {
+    // One pooled instance: while a hostile bylaw spins in it until its fuel runs out, every
+    // other call on the engine finds the pool exhausted and must fall back, not fail.
+    let rt = std::sync::Arc::new(Runtime::with_pool_slots(Default::default(), 1).unwrap());
+    assert!(rt.profile().pooling, "pooling is the default");
+    let hostile_params = vec![Parameter {
+        key: "hostile".into(),
+        value: "loop".into(),
+    }];
+    let mut bad = Harness::try_on(
+        rt.clone(),
+        &bylaw("hostile-bylaw"),
+        hostile_params,
+        Vec::new(),
+    )
+    .unwrap();
+    let mut good = Harness::try_on(
+        rt.clone(),
+        &classic(),
+        vec![],
+        cltd_runtime::Clause::ALL.to_vec(),
+    )
+    .unwrap();
+    let spinning = bad.sign("r1", any_action());
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            bad.trust.submit(&spinning).unwrap();
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut n = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) || n == 0 {
+            let receipt = good.allowed("r1", any_action());
+            assert!(receipt.verdict.denial().is_none());
+            n += 1;
+        }
+    });
+    assert!(
+        rt.fallback_calls() > 0,
+        "no call found the one-slot pool taken while the hostile bylaw spun"
+    );
+    // Replayed on an uncontended pooled engine, every fallen-back call used the fuel it
+    // recorded: the fallback changes where an instance lives, not what it computes.
+    let fresh = Runtime::new(Default::default()).unwrap();
+    let report = cltd_runtime::verify(good.trust.database(), &fresh).unwrap();
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(fresh.fallback_calls(), 0);
 }

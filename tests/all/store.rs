@@ -143,7 +143,7 @@ fn the_benchmark_runs_end_to_end() {
         transitions: 12,
         batch: 4,
         submitters: 4,
-        pooling: false,
+        on_demand: false,
         audit_entries: 50,
     };
     let report = cltd_bench::transitions::run(&classic(), &options).unwrap();

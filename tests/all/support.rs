@@ -110,6 +110,16 @@ impl Harness {
         params: Vec<Parameter>,
         entrenched: Vec<Clause>,
     ) -> Result<Harness, Error> {
+        Harness::try_on(runtime(), wasm, params, entrenched)
+    }
+
+    /// [`Harness::try_with`] on the engine `runtime`.
+    pub fn try_on(
+        runtime: Arc<Runtime>,
+        wasm: &[u8],
+        params: Vec<Parameter>,
+        entrenched: Vec<Clause>,
+    ) -> Result<Harness, Error> {
         let dir = TempDir::new().expect("temp dir");
         let clock = Arc::new(ManualClock::new(1_800_000_000));
         let mut keys = BTreeMap::new();
@@ -145,13 +155,7 @@ impl Harness {
             ],
             entrenched,
         };
-        let trust = Trust::create(
-            dir.path(),
-            runtime(),
-            charter,
-            wasm,
-            Box::new(clock.clone()),
-        )?;
+        let trust = Trust::create(dir.path(), runtime, charter, wasm, Box::new(clock.clone()))?;
         Ok(Harness {
             dir,
             trust,
