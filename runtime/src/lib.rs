@@ -42,6 +42,7 @@ mod merkle;
 mod model;
 mod native;
 mod outcome;
+mod par;
 mod pipeline;
 mod preview;
 mod publish;

@@ -12,7 +12,7 @@ use crate::error::{CharterError, RefusalError, Result};
 use crate::host_rules;
 use crate::id::{EntryHash, MemberKey, ModuleHash};
 use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
-use crate::model::{Action, Charter, ProposalBody, Verdict};
+use crate::model::{Action, Charter, ProposalBody, Verdict, View};
 use crate::state::{Change, TrustState, changes_digest};
 use crate::store::{has_preview, preview_key};
 use crate::transition::CheckedTransition;
@@ -36,22 +36,10 @@ pub(crate) enum Mode {
     Replay,
 }
 
-/// Judge the signed transition `bytes` at host time `now` against `state`: the host's
-/// checks, then the bylaw in force. Pure with respect to `state`; writes nothing. `db` is
-/// read for amendment candidates (stored modules and, live, their previews).
-pub(crate) fn judge(
-    runtime: &Runtime,
-    db: &impl ReadableDatabase,
-    state: &TrustState,
-    bytes: &[u8],
-    now: u64,
-    mode: Mode,
-) -> Result<Judged> {
-    let checked = CheckedTransition::check(bytes.to_vec(), &state.id)?;
-    judge_checked(runtime, db, state, &checked, now, mode)
-}
-
-/// [`judge`] a transition whose encoding, trust and signature are already checked.
+/// Judge a signed transition, its encoding, trust and signature already checked (see
+/// [`CheckedTransition::check`]), at host time `now` against `state`: the host's checks,
+/// then the bylaw in force. Pure with respect to `state`; writes nothing. `db` is read for
+/// amendment candidates (stored modules and, live, their previews).
 pub(crate) fn judge_checked(
     runtime: &Runtime,
     db: &impl ReadableDatabase,
@@ -60,7 +48,40 @@ pub(crate) fn judge_checked(
     now: u64,
     mode: Mode,
 ) -> Result<Judged> {
-    let (bytes, body) = (checked.bytes(), checked.body().clone());
+    let asked = ask(runtime, db, state, checked, now, mode)?;
+    let started = std::time::Instant::now();
+    let (verdict, fuel) = asked.answer(runtime)?;
+    let bylaw_time = started.elapsed();
+    let mut judged = asked.conclude(runtime, db, state, verdict, fuel, now)?;
+    judged.bylaw_time = bylaw_time;
+    Ok(judged)
+}
+
+/// A checked transition the host accepts for judging, with what the bylaw is asked: the
+/// part of judging that reads the state. [`Asked::answer`] calls the bylaw and reads
+/// nothing else, so a replay can ask the bylaws of many entries at once.
+pub(crate) struct Asked {
+    bytes: Vec<u8>,
+    signer: MemberKey,
+    seq: u64,
+    action: Action,
+    /// How messages name a signer who is not a member (`None` for a member).
+    stranger: Option<String>,
+    /// The module whose rules judge the action.
+    pub module: ModuleHash,
+    view: View,
+}
+
+/// The host's checks of `checked` against `state` at `now`, and the view the bylaw gets.
+pub(crate) fn ask(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    state: &TrustState,
+    checked: &CheckedTransition,
+    now: u64,
+    mode: Mode,
+) -> Result<Asked> {
+    let body = checked.body();
     let rules = host_rules::rules(state, &body.action);
     let member = state.members.contains_key(&body.signer);
     // Strangers are refused before anything else, without trace: only the kinds of action
@@ -102,63 +123,96 @@ pub(crate) fn judge_checked(
         }
     }
     let view = host_rules::view(state, &body.signer, &body.action, now);
-    let started = std::time::Instant::now();
-    let (result, fuel) = runtime.evaluate_metered(rules.module, &view, &body.action);
-    let bylaw_time = started.elapsed();
-    let verdict = match result.and_then(|v| host_rules::check_verdict(&body.action, &v).map(|()| v))
-    {
-        Ok(v) => v,
-        // The bylaw failed: logged as the host's denial, so the sequence number is spent and
-        // the same signed bytes cannot be made to burn the fuel budget again.
-        Err(e) if e.is_guest_failure() => host_rules::failure_verdict(&e),
-        Err(e) => return Err(e.into()),
-    };
-    if !member && let Verdict::Deny(d) = &verdict {
-        return Err(RefusalError::NotAllowedToNonMember {
-            who: host_rules::who(state, body.signer.as_slice()),
-            action: body.action.name(),
-            code: d.code.clone(),
-            explanation: d.explanation.clone(),
-        }
-        .into());
-    }
-    let activation = match (&body.action, verdict.is_allowed()) {
-        (Action::Execute(id), true) => match &state.proposals[id].proposal.body {
-            ProposalBody::AmendBylaws(a) => Some(amendment::candidate(runtime, db, state, a, now)?),
-            _ => None,
-        },
-        _ => None,
-    };
-    let (effects, changes) = host_rules::effects(
-        state,
-        &body.signer,
-        body.seq,
-        &body.action,
-        &verdict,
-        now,
-        activation.as_ref(),
-    );
-    let entry = Entry {
-        format: ENTRY_FORMAT,
-        index: state.size,
-        prev: state.head,
-        time: now,
-        body: EntryBody::Transition(TransitionRecord {
-            signed: bytes.to_vec(),
-            module: *rules.module,
-            verdict,
-            effects,
-            fuel,
-            changes: changes_digest(&changes),
-        }),
-    };
-    Ok(Judged {
-        entry,
-        changes,
+    Ok(Asked {
+        bytes: checked.bytes().to_vec(),
         signer: body.signer,
-        action: body.action,
-        bylaw_time,
+        seq: body.seq,
+        action: body.action.clone(),
+        stranger: (!member).then(|| host_rules::who(state, body.signer.as_slice())),
+        module: *rules.module,
+        view,
     })
+}
+
+impl Asked {
+    /// Ask the bylaw: its verdict, checked for shape (a failure becomes the host's denial
+    /// `bylaw-failed`), and the fuel it used. A non-member's denied action is refused.
+    pub(crate) fn answer(&self, runtime: &Runtime) -> Result<(Verdict, u64)> {
+        let (result, fuel) = runtime.evaluate_metered(&self.module, &self.view, &self.action);
+        let verdict =
+            match result.and_then(|v| host_rules::check_verdict(&self.action, &v).map(|()| v)) {
+                Ok(v) => v,
+                // The bylaw failed: logged as the host's denial, so the sequence number is
+                // spent and the same signed bytes cannot be made to burn the fuel budget again.
+                Err(e) if e.is_guest_failure() => host_rules::failure_verdict(&e),
+                Err(e) => return Err(e.into()),
+            };
+        if let Some(who) = &self.stranger
+            && let Verdict::Deny(d) = &verdict
+        {
+            return Err(RefusalError::NotAllowedToNonMember {
+                who: who.clone(),
+                action: self.action.name(),
+                code: d.code.clone(),
+                explanation: d.explanation.clone(),
+            }
+            .into());
+        }
+        Ok((verdict, fuel))
+    }
+
+    /// The entry and state changes `verdict` (which used `fuel`) makes of this transition
+    /// in `state`, the state it was asked in. `verdict` must have the shape the action
+    /// calls for (see `host_rules::check_verdict`).
+    pub(crate) fn conclude(
+        &self,
+        runtime: &Runtime,
+        db: &impl ReadableDatabase,
+        state: &TrustState,
+        verdict: Verdict,
+        fuel: u64,
+        now: u64,
+    ) -> Result<Judged> {
+        let activation = match (&self.action, verdict.is_allowed()) {
+            (Action::Execute(id), true) => match &state.proposals[id].proposal.body {
+                ProposalBody::AmendBylaws(a) => {
+                    Some(amendment::candidate(runtime, db, state, a, now)?)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let (effects, changes) = host_rules::effects(
+            state,
+            &self.signer,
+            self.seq,
+            &self.action,
+            &verdict,
+            now,
+            activation.as_ref(),
+        );
+        let entry = Entry {
+            format: ENTRY_FORMAT,
+            index: state.size,
+            prev: state.head,
+            time: now,
+            body: EntryBody::Transition(TransitionRecord {
+                signed: self.bytes.clone(),
+                module: self.module,
+                verdict,
+                effects,
+                fuel,
+                changes: changes_digest(&changes),
+            }),
+        };
+        Ok(Judged {
+            entry,
+            changes,
+            signer: self.signer,
+            action: self.action.clone(),
+            bylaw_time: std::time::Duration::ZERO,
+        })
+    }
 }
 
 /// Apply a judged entry to `state`; returns what undoes it.

@@ -7,10 +7,12 @@ use redb::ReadableDatabase;
 use crate::engine::Runtime;
 use crate::error::{Error, LoadError, Result, StoreError};
 use crate::id::{EntryHash, ModuleHash, TrustId};
-use crate::log::{Entry, EntryBody, entry_hash_of};
-use crate::pipeline::{Mode, advance, genesis_state, judge};
+use crate::log::{Entry, EntryBody, TransitionRecord, entry_hash_of};
+use crate::model::{Action, Verdict};
+use crate::pipeline::{Asked, Mode, advance, ask, genesis_state};
 use crate::state::TrustState;
 use crate::store::{STORE_FILE, load_state, read_entries, read_intact_module};
+use crate::transition::CheckedTransition;
 
 /// Where a replay first disagrees with the stored log or state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,9 +113,30 @@ pub fn verify_store(
     Ok(StoreVerification { report, repaired })
 }
 
+/// Entries replayed per window: the host's checks and state changes run through a window
+/// in order, then the window's bylaw calls run on every core. Bounds the views held at once.
+const WINDOW: usize = 1024;
+
+/// A transition whose host checks and state changes the replay has made, with the bylaw
+/// call still to re-run: what the log says the bylaw answered, to compare.
+struct Pending {
+    index: u64,
+    asked: Asked,
+    verdict: Verdict,
+    fuel: u64,
+}
+
 /// Replay the log in `db` (entries and modules; other tables only if `compare_state`),
-/// calling `progress(done, total)` after each entry. Returns the report and the replayed
-/// state (as far as the replay got).
+/// calling `progress(done, total)` as entries are replayed. Returns the report and the
+/// replayed state (as far as the replay got).
+///
+/// The state is rebuilt entry by entry, in order, applying the changes each entry's
+/// *logged* verdict makes (checked against the entry's effects and changes digest); the
+/// bylaw calls, whose views that state gives, are then re-run a window at a time on every
+/// core and their verdicts and fuel compared with the log. Signatures are checked on every
+/// core first. As long as every verdict matches, this is exactly the state a one-by-one
+/// replay reaches; at the first entry whose verdict does not, the report names it (an
+/// earlier divergence of any other kind is found first, as entries are checked in order).
 pub(crate) fn replay(
     db: &impl ReadableDatabase,
     runtime: &Runtime,
@@ -128,143 +151,113 @@ pub(crate) fn replay(
     report.size = stored.len() as u64;
     let mut state = TrustState::default();
     let mut prev_time = 0;
-    for (i, (key, bytes)) in stored.iter().enumerate() {
-        let i = i as u64;
-        if *key != i {
-            return diverge(
-                &mut report,
-                &state,
-                i,
-                format!("entry {i} is missing: the next stored entry is {key}"),
-            );
-        }
-        let entry = match Entry::from_bytes(bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                return diverge(&mut report, &state, i, format!("does not decode: {e}"));
+    // The trust id the genesis entry defines, to check signatures against before the
+    // replay reaches it (a log without a genesis entry diverges at entry 0 anyway).
+    let trust = stored
+        .first()
+        .and_then(|(_, bytes)| Entry::from_bytes(bytes).ok())
+        .and_then(|e| match &e.body {
+            EntryBody::Genesis(g) => Some(genesis_state(g, &e).0.id),
+            EntryBody::Transition(_) => None,
+        })
+        .unwrap_or_default();
+    for window in stored.chunks(WINDOW) {
+        let first = window[0].0;
+        // Decode every entry, and check every transition's signature, on every core.
+        let decoded = crate::par::map(window, |(_, bytes)| {
+            let entry = Entry::from_bytes(bytes);
+            let checked = match &entry {
+                Ok(Entry {
+                    body: EntryBody::Transition(rec),
+                    ..
+                }) => Some(CheckedTransition::check(rec.signed.clone(), &trust)),
+                _ => None,
+            };
+            (entry, checked)
+        });
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut found: Option<(u64, String)> = None;
+        for ((key, bytes), (entry, checked)) in window.iter().zip(decoded) {
+            let i = report.checked;
+            if let Some(reason) = check_entry(i, *key, &entry, &state, prev_time) {
+                found = Some((i, reason));
+                break;
             }
-        };
-        if entry.index != i {
-            return diverge(
-                &mut report,
-                &state,
-                i,
-                format!(
-                    "entry stored at {i} claims index {}: entries were reordered",
-                    entry.index
-                ),
-            );
-        }
-        if entry.prev != state.head {
-            return diverge(
-                &mut report,
-                &state,
-                i,
-                format!(
-                    "hash chain broken: entry stores previous hash {}, but entry {} hashes to {}",
-                    hex::encode(entry.prev),
-                    i.saturating_sub(1),
-                    hex::encode(state.head)
-                ),
-            );
-        }
-        if entry.time < prev_time {
-            return diverge(
-                &mut report,
-                &state,
-                i,
-                format!("time goes backwards ({} after {prev_time})", entry.time),
-            );
-        }
-        prev_time = entry.time;
-        match &entry.body {
-            EntryBody::Genesis(g) => {
-                if i != 0 {
-                    return diverge(&mut report, &state, i, "a second genesis entry".into());
-                }
-                report.engine_matches = g.engine.replay_compatible(runtime.profile());
-                if let Err(reason) = load(db, runtime, &g.module) {
-                    return diverge(&mut report, &state, i, reason);
-                }
-                report.modules.push(g.module);
-                state = genesis_state(g, &entry).0;
-                report.trust_id = state.id;
-            }
-            EntryBody::Transition(rec) => {
-                if i == 0 {
-                    return diverge(
-                        &mut report,
-                        &state,
-                        0,
-                        "the first entry is not a genesis entry".into(),
-                    );
-                }
-                let judged = match judge(runtime, db, &state, &rec.signed, entry.time, Mode::Replay)
-                {
-                    Ok(j) => j,
-                    Err(e) => {
-                        return diverge(
-                            &mut report,
-                            &state,
-                            i,
-                            format!("the replay does not accept this transition: {e}"),
-                        );
+            let entry = entry.expect("check_entry checked it decodes");
+            prev_time = entry.time;
+            match &entry.body {
+                EntryBody::Genesis(g) => {
+                    report.engine_matches = g.engine.replay_compatible(runtime.profile());
+                    if let Err(reason) = load(db, runtime, &g.module) {
+                        found = Some((i, reason));
+                        break;
                     }
-                };
-                let EntryBody::Transition(again) = &judged.entry.body else {
-                    unreachable!("judge makes transitions")
-                };
-                let mismatch = if again.module != rec.module {
-                    Some(format!(
-                        "judged by module {}, but the rules for this action are module {}",
-                        hex::encode(rec.module),
-                        hex::encode(again.module)
-                    ))
-                } else if again.verdict != rec.verdict {
-                    Some(format!(
-                        "verdict differs: logged {:?}, replay gives {:?}",
-                        rec.verdict, again.verdict
-                    ))
-                } else if again.effects != rec.effects {
-                    Some(format!(
-                        "effects differ: logged {:?}, replay gives {:?}",
-                        rec.effects, again.effects
-                    ))
-                } else if again.changes != rec.changes {
-                    Some("state changes differ from the logged digest".to_string())
-                } else if report.engine_matches && again.fuel != rec.fuel {
-                    Some(format!(
-                        "fuel differs: logged {}, replay used {}",
-                        rec.fuel, again.fuel
-                    ))
-                } else {
-                    None
-                };
-                if let Some(reason) = mismatch {
-                    return diverge(&mut report, &state, i, reason);
+                    report.modules.push(g.module);
+                    state = genesis_state(g, &entry).0;
+                    report.trust_id = state.id;
+                    state.head = entry_hash_of(bytes);
                 }
-                if again.verdict.is_allowed() {
-                    report.allowed += 1;
-                } else {
-                    report.denied += 1;
+                EntryBody::Transition(rec) => {
+                    let checked = checked.expect("transitions are checked");
+                    match step(runtime, db, &mut state, &entry, rec, checked) {
+                        Ok(asked) => {
+                            pending.push(Pending {
+                                index: i,
+                                asked,
+                                verdict: rec.verdict.clone(),
+                                fuel: rec.fuel,
+                            });
+                            if rec.verdict.is_allowed() {
+                                report.allowed += 1;
+                            } else {
+                                report.denied += 1;
+                            }
+                            if !report.modules.contains(&state.module) {
+                                report.modules.push(state.module);
+                            }
+                        }
+                        Err(reason) => {
+                            found = Some((i, reason));
+                            break;
+                        }
+                    }
                 }
-                // Keep the logged fuel when engines differ, so the entry hash is the logged one.
-                let mut judged = judged;
-                judged.entry = entry.clone();
-                advance(&mut state, &judged);
-                if !report.modules.contains(&state.module) {
-                    report.modules.push(state.module);
-                }
-                report.checked = i + 1;
-                report.head = state.head;
-                progress(i + 1, report.size);
-                continue;
             }
+            report.checked = i + 1;
+            report.head = state.head;
         }
-        state.head = entry_hash_of(bytes);
-        report.checked = i + 1;
-        report.head = state.head;
-        progress(i + 1, report.size);
+        // Re-run the window's bylaw calls on every core; the earliest disagreement wins.
+        let engine_matches = report.engine_matches;
+        let judged = crate::par::map(&pending, |p| rejudge(runtime, p, engine_matches));
+        if let Some((p, reason)) = pending
+            .iter()
+            .zip(judged)
+            .find_map(|(p, r)| r.err().map(|reason| (p, reason)))
+            && found.as_ref().is_none_or(|(i, _)| p.index <= *i)
+        {
+            found = Some((p.index, reason));
+        }
+        if let Some((index, reason)) = found {
+            // Entries from `index` on were not verified: count only those before it.
+            for p in pending.iter().filter(|p| p.index >= index) {
+                if p.verdict.is_allowed() {
+                    report.allowed -= 1;
+                } else {
+                    report.denied -= 1;
+                }
+            }
+            report.checked = index;
+            report.head = if index == 0 {
+                EntryHash::default()
+            } else {
+                stored
+                    .get(index as usize - 1)
+                    .map(|(_, b)| entry_hash_of(b))
+                    .unwrap_or_default()
+            };
+            return diverge(&mut report, &state, index, reason);
+        }
+        progress(first + window.len() as u64, report.size);
     }
     if stored.is_empty() {
         return diverge(&mut report, &state, 0, "the log is empty".into());
@@ -313,6 +306,136 @@ pub(crate) fn replay(
         return diverge(&mut report, &state, size, reason);
     }
     Ok((report, state))
+}
+
+/// The checks of an entry's place in the log: stored at index `i` under its own index,
+/// decodable, chained to the previous entry, not going back in time, the genesis entry
+/// first and only first. The reason if not.
+fn check_entry(
+    i: u64,
+    key: u64,
+    entry: &std::result::Result<Entry, StoreError>,
+    state: &TrustState,
+    prev_time: u64,
+) -> Option<String> {
+    if key != i {
+        return Some(format!(
+            "entry {i} is missing: the next stored entry is {key}"
+        ));
+    }
+    let entry = match entry {
+        Ok(e) => e,
+        Err(e) => return Some(format!("does not decode: {e}")),
+    };
+    if entry.index != i {
+        return Some(format!(
+            "entry stored at {i} claims index {}: entries were reordered",
+            entry.index
+        ));
+    }
+    if entry.prev != state.head {
+        return Some(format!(
+            "hash chain broken: entry stores previous hash {}, but entry {} hashes to {}",
+            hex::encode(entry.prev),
+            i.saturating_sub(1),
+            hex::encode(state.head)
+        ));
+    }
+    if entry.time < prev_time {
+        return Some(format!(
+            "time goes backwards ({} after {prev_time})",
+            entry.time
+        ));
+    }
+    match (&entry.body, i) {
+        (EntryBody::Genesis(_), 0) | (EntryBody::Transition(_), 1..) => None,
+        (EntryBody::Genesis(_), _) => Some("a second genesis entry".into()),
+        (EntryBody::Transition(_), 0) => Some("the first entry is not a genesis entry".into()),
+    }
+}
+
+/// Replay one transition's host checks and state changes, taking the bylaw's answer from
+/// the log: the changes must be the ones the entry records. Returns the bylaw call to re-run.
+fn step(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    state: &mut TrustState,
+    entry: &Entry,
+    rec: &TransitionRecord,
+    checked: std::result::Result<CheckedTransition, crate::error::RefusalError>,
+) -> std::result::Result<Asked, String> {
+    let refused = |e: Error| format!("the replay does not accept this transition: {e}");
+    let checked = checked.map_err(|e| refused(e.into()))?;
+    let asked = ask(runtime, db, state, &checked, entry.time, Mode::Replay).map_err(refused)?;
+    if asked.module != rec.module {
+        return Err(format!(
+            "judged by module {}, but the rules for this action are module {}",
+            hex::encode(rec.module),
+            hex::encode(asked.module)
+        ));
+    }
+    // The one shape the state changes rely on; any other misshapen verdict is caught when
+    // the bylaw is asked again (it cannot give one: the host would log `bylaw-failed`).
+    if let (Action::Close(_), Verdict::Allow(a)) = (&checked.body().action, &rec.verdict)
+        && a.decision.is_none()
+    {
+        return Err(format!(
+            "verdict differs: logged {:?}, which does not decide the proposal it closes",
+            rec.verdict
+        ));
+    }
+    let judged = asked
+        .conclude(
+            runtime,
+            db,
+            state,
+            rec.verdict.clone(),
+            rec.fuel,
+            entry.time,
+        )
+        .map_err(refused)?;
+    let EntryBody::Transition(again) = &judged.entry.body else {
+        unreachable!("judging makes transitions")
+    };
+    if again.effects != rec.effects {
+        return Err(format!(
+            "effects differ: logged {:?}, replay gives {:?}",
+            rec.effects, again.effects
+        ));
+    }
+    if again.changes != rec.changes {
+        return Err("state changes differ from the logged digest".to_string());
+    }
+    // The logged entry, so the hash chain follows the log whatever the engine.
+    let mut judged = judged;
+    judged.entry = entry.clone();
+    advance(state, &judged);
+    Ok(asked)
+}
+
+/// Ask the bylaw again and compare its answer with the log's. The reason if they differ.
+fn rejudge(
+    runtime: &Runtime,
+    p: &Pending,
+    engine_matches: bool,
+) -> std::result::Result<(), String> {
+    let (verdict, fuel) = p
+        .asked
+        .answer(runtime)
+        .map_err(|e| format!("the replay does not accept this transition: {e}"))?;
+    if verdict != p.verdict {
+        return Err(format!(
+            "verdict differs: logged {:?}, replay gives {:?}",
+            p.verdict, verdict
+        ));
+    }
+    if engine_matches && fuel != p.fuel {
+        return Err(format!(
+            "fuel differs: logged {}, replay used {fuel}",
+            p.fuel
+        ));
+    }
+    Ok(())
 }
 
 fn load(

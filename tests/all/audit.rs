@@ -1,6 +1,8 @@
 //! `verify`: a faithful store verifies; any tampering is found and located.
 
-use cltd_runtime::{Action, Choice, ProposalBody, ProposalDraft, Trust, Vote, verify};
+use cltd_runtime::{
+    Action, Choice, ProposalBody, ProposalDraft, SignedTransition, Trust, Vote, verify,
+};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::support::{DAY, Harness, bylaw, runtime};
@@ -180,5 +182,78 @@ fn a_swapped_module_is_detected() {
     assert!(
         err.to_string().contains("altered"),
         "opening refuses a swapped module: {err}"
+    );
+}
+
+/// A history longer than the replay's window (1,024 entries), so that checking it spans
+/// several windows of bylaw calls re-run in parallel.
+fn long_history() -> (tempfile::TempDir, std::path::PathBuf, u64) {
+    let mut h = Harness::classic();
+    let names = ["r1", "r2", "r3", "c1", "c2", "c3", "p1", "p2", "p3"];
+    // Signed ahead with consecutive sequence numbers, committed in batches of 100.
+    let mut signed = Vec::new();
+    for i in 0..1_100 {
+        // Every seventh one is denied (too short a window), so verdicts differ in kind.
+        let window = if i % 7 == 0 { DAY } else { 7 * DAY };
+        let kp = h.key(names[i % names.len()]);
+        let action = Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: format!("resolution {i}"),
+            text: String::new(),
+            window,
+        });
+        let seq = (i / names.len()) as u64;
+        signed.push(SignedTransition::sign(&kp, h.trust.id(), seq, action).to_bytes());
+    }
+    for chunk in signed.chunks(100) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        for r in h.trust.submit_batch(&refs) {
+            r.unwrap();
+        }
+    }
+    let size = h.trust.state().size;
+    let path = h.dir.path().join("trust.redb");
+    let Harness { dir, trust, .. } = h;
+    drop(trust);
+    (dir, path, size)
+}
+
+#[test]
+fn a_long_history_verifies_and_the_earliest_tampering_is_named() {
+    let (_dir, path, size) = long_history();
+    let report = verify_file(&path);
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.checked, size);
+    let denied = (0..1_100).filter(|i| i % 7 == 0).count() as u64;
+    assert_eq!((report.allowed, report.denied), (1_100 - denied, denied));
+
+    // Entry 1,030's fuel is rewritten: only re-running its bylaw call shows it, while the
+    // next entry's link to it breaks the hash chain, which the in-order checks see. The
+    // earlier of the two is the divergence, however the work was spread over the cores.
+    let k = 1_030;
+    let mut e = cltd_runtime::Entry::from_bytes(&entry(&path, k)).unwrap();
+    if let cltd_runtime::EntryBody::Transition(rec) = &mut e.body {
+        rec.fuel += 1;
+    }
+    edit_log(&path, |log| {
+        log.insert(k, e.to_bytes().as_slice()).unwrap();
+    });
+    let report = verify_file(&path);
+    let d = report.divergence.clone().expect("divergence");
+    assert_eq!(d.index, k, "{d}");
+    assert!(d.reason.contains("fuel differs"), "{d}");
+    assert_eq!(
+        report.checked, k,
+        "entries before the divergence are checked"
+    );
+    assert_eq!(
+        report.allowed + report.denied,
+        k - 1,
+        "only transitions before the divergence are counted"
+    );
+    assert_eq!(
+        report.head,
+        cltd_runtime::entry_hash_of(&entry(&path, k - 1)),
+        "the head of the last entry checked"
     );
 }
