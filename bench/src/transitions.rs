@@ -308,12 +308,16 @@ impl Probe {
             actor_member: fx.trust.state().member(fx.keys[0].public()).cloned(),
             members: fx.trust.state().class_counts(),
             proposal: Some(p.proposal.clone()),
+            roll: None,
             asset: None,
             subject: None,
         };
         let close_view = view.clone();
+        // The vote's view: the same proposal before its last ballot.
         let mut open = p.proposal.clone();
-        open.ballots.pop();
+        let mut roll = (*fx.trust.state().rolls[&id]).clone();
+        let last = roll.ballots().last().map(|(v, _)| v.key).expect("ballots");
+        roll.set(&last, None, &mut open.votes);
         view.proposal = Some(open);
         view.now = p.proposal.opened_at;
         let vote_view = view;

@@ -12,7 +12,7 @@
 //!     &[(1, StakeholderClass::Worker), (2, StakeholderClass::Worker), (3, StakeholderClass::User)],
 //!     &[(1, Choice::Yes), (3, Choice::No)],
 //! );
-//! let tally = Tally::of(&p);
+//! let tally = Tally::of(&p.counted());
 //! let third = Ratio::new(1, 3).unwrap();
 //! assert!(clauses::quorum(&tally, third, "§2", "ordinary").is_none());
 //! let half = Ratio::new(1, 2).unwrap();
@@ -376,7 +376,7 @@ mod tests {
             ],
         );
         let v = in_each_class(
-            &Tally::of(&p),
+            &Tally::of(&p.counted()),
             &[Resident, Community],
             Ratio::of(2, 3),
             Reach::AtLeast,
@@ -389,7 +389,10 @@ mod tests {
             d.explanation,
             "§5 asset lock: dispose-asset needs 2/3 of votes cast in each class; community class: no yes-or-no votes (1 abstained), needs 2/3"
         );
-        assert_eq!(yes_of_cast(Tally::of(&p).class(Resident)), "2 of 3 (67%)");
+        assert_eq!(
+            yes_of_cast(Tally::of(&p.counted()).class(Resident)),
+            "2 of 3 (67%)"
+        );
     }
 
     crate::reasons! {

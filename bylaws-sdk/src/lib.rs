@@ -67,10 +67,10 @@ pub mod bindings {
 
 pub use bindings::cltd::bylaws::types::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, DataField, Decision,
-    Delegation, Denial, Disposal, Elector, LockStatus, Member, Outcome, Parameter, ParameterSpec,
-    Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, StakeholderClass,
-    Verdict, View, Vote,
+    AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField,
+    Decision, Delegation, Denial, Disposal, Elector, LockStatus, Member, Outcome, Parameter,
+    ParameterSpec, Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll,
+    StakeholderClass, Verdict, View, Vote, Votes,
 };
 /// Every bylaw built for Wasm with this SDK allocates from a bump [`arena::Arena`]: an
 /// instance lives for one call, so nothing needs freeing (feature `arena`, on by default).
@@ -221,7 +221,17 @@ impl BylawInfo {
             parameters: report.parameters,
             problems: report.problems,
             open_to_non_members: Vec::new(),
+            needs_roll: Vec::new(),
         }
+    }
+
+    /// Declare the kinds of action for which this bylaw reads the proposal's whole
+    /// electorate and ballots (the view's `roll`). Every other call gets only the host's
+    /// count (`proposal.votes`, read through [`Tally`]), which costs the same whatever the
+    /// size of the electorate: declare only what the bylaw cannot decide without.
+    pub fn needs_roll(mut self, kinds: &[ActionKind]) -> BylawInfo {
+        self.needs_roll = kinds.to_vec();
+        self
     }
 
     /// Declare the kinds of action this bylaw judges when a non-member signs them.
@@ -247,6 +257,23 @@ impl ClassCounts {
     /// Members in all classes.
     pub fn total(&self) -> u64 {
         CLASSES.iter().map(|c| u64::from(self.get(*c))).sum()
+    }
+}
+
+impl Action {
+    /// The kind of action (what [`BylawInfo::needs_roll`] and
+    /// [`BylawInfo::open_to`] list).
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Action::Propose(_) => ActionKind::Propose,
+            Action::Vote(_) => ActionKind::Vote,
+            Action::Close(_) => ActionKind::Close,
+            Action::Execute(_) => ActionKind::Execute,
+            Action::Withdraw(_) => ActionKind::Withdraw,
+            Action::RegisterAsset(_) => ActionKind::RegisterAsset,
+            Action::LockAsset(_) => ActionKind::LockAsset,
+            Action::Delegate(_) => ActionKind::Delegate,
+        }
     }
 }
 

@@ -1,8 +1,9 @@
-//! Counting a proposal's ballots against its frozen electorate.
+//! A proposal's tally: read from the host's count in the view (`proposal.votes`), and the
+//! same count made from a roll (the electorate and ballots), as the host keeps it.
 
 use std::collections::BTreeMap;
 
-use crate::{Choice, Proposal, StakeholderClass};
+use crate::{Choice, ClassVotes, Proposal, Roll, StakeholderClass, Votes};
 
 /// The count for one stakeholder class (or for everybody).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,22 +24,21 @@ impl ClassTally {
         self.yes + self.no
     }
 
-    fn count(&mut self, choice: Choice) {
-        match choice {
-            Choice::Yes => self.yes += 1,
-            Choice::No => self.no += 1,
-            Choice::Abstain => self.abstain += 1,
-        }
-    }
-
     /// Everybody who took part, abstentions included (the quorum count).
     pub fn turnout(&self) -> u64 {
         self.yes + self.no + self.abstain
     }
+
+    fn add(&mut self, other: &ClassTally) {
+        self.electorate += other.electorate;
+        self.yes += other.yes;
+        self.no += other.no;
+        self.abstain += other.abstain;
+    }
 }
 
-/// A proposal's tally: overall and per class. Only ballots from the frozen electorate count,
-/// and only one per elector (the host guarantees both; the tally re-checks).
+/// A proposal's tally: overall and per class, from the count the host keeps (only ballots
+/// from the frozen electorate, one per elector).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     /// Everybody.
@@ -50,63 +50,37 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Count `proposal`'s ballots: one member, one vote, cast in person.
+    /// `proposal`'s ballots: one member, one vote, cast in person.
     pub fn of(proposal: &Proposal) -> Tally {
-        Tally::count(proposal, false)
+        Tally::from_votes(&proposal.votes, false)
     }
 
-    /// Count `proposal`'s ballots, and for each elector who did not vote, their delegate's
+    /// `proposal`'s ballots, and for each elector who did not vote, their delegate's
     /// ballot, if the elector's delegation (frozen when the proposal opened) was still in
     /// force when voting closed and the delegate voted in person. An elector's own ballot
     /// always overrides their delegate's; delegations do not chain.
     pub fn with_proxies(proposal: &Proposal) -> Tally {
-        Tally::count(proposal, true)
+        Tally::from_votes(&proposal.votes, true)
     }
 
-    fn count(proposal: &Proposal, proxies: bool) -> Tally {
+    fn from_votes(votes: &Votes, proxies: bool) -> Tally {
         let mut tally = Tally::default();
-        // Electors by key, so counting is O(n log n) however large the electorate.
-        let mut electors: BTreeMap<&[u8], (StakeholderClass, Option<Choice>)> = BTreeMap::new();
-        for elector in &proposal.electorate {
-            if electors
-                .insert(&elector.key, (elector.class, None))
-                .is_none()
-            {
-                tally.class_mut(elector.class).electorate += 1;
-                tally.all.electorate += 1;
-            }
-        }
-        for ballot in &proposal.ballots {
-            let Some((class, voted)) = electors.get_mut(ballot.voter.as_slice()) else {
-                continue;
+        for (i, class) in crate::CLASSES.iter().enumerate() {
+            let v = votes.class(*class);
+            let (py, pn, pa) = if proxies {
+                (v.proxy_yes, v.proxy_no, v.proxy_abstain)
+            } else {
+                (0, 0, 0)
             };
-            if voted.is_some() {
-                continue;
-            }
-            *voted = Some(ballot.choice);
-            let class = *class;
-            tally.class_mut(class).count(ballot.choice);
-            tally.all.count(ballot.choice);
-        }
-        if proxies {
-            for elector in &proposal.electorate {
-                let Some(proxy) = &elector.proxy else {
-                    continue;
-                };
-                if proxy.until < proposal.closes_at
-                    || electors
-                        .get(elector.key.as_slice())
-                        .is_none_or(|e| e.1.is_some())
-                {
-                    continue;
-                }
-                let Some(choice) = electors.get(proxy.delegate.as_slice()).and_then(|d| d.1) else {
-                    continue;
-                };
-                tally.class_mut(elector.class).count(choice);
-                tally.all.count(choice);
-                tally.by_proxy += 1;
-            }
+            let t = ClassTally {
+                electorate: u64::from(v.electorate),
+                yes: u64::from(v.yes) + u64::from(py),
+                no: u64::from(v.no) + u64::from(pn),
+                abstain: u64::from(v.abstain) + u64::from(pa),
+            };
+            tally.classes[i] = t;
+            tally.all.add(&t);
+            tally.by_proxy += u64::from(py) + u64::from(pn) + u64::from(pa);
         }
         tally
     }
@@ -115,9 +89,108 @@ impl Tally {
     pub fn class(&self, class: StakeholderClass) -> &ClassTally {
         &self.classes[class_index(class)]
     }
+}
 
-    fn class_mut(&mut self, class: StakeholderClass) -> &mut ClassTally {
-        &mut self.classes[class_index(class)]
+impl Votes {
+    /// The count of one class.
+    pub fn class(&self, class: StakeholderClass) -> &ClassVotes {
+        match class {
+            StakeholderClass::Resident => &self.resident,
+            StakeholderClass::Community => &self.community,
+            StakeholderClass::Public => &self.public,
+            StakeholderClass::Worker => &self.worker,
+            StakeholderClass::User => &self.user,
+            StakeholderClass::DataEthicsCouncil => &self.data_ethics_council,
+        }
+    }
+
+    fn class_mut(&mut self, class: StakeholderClass) -> &mut ClassVotes {
+        match class {
+            StakeholderClass::Resident => &mut self.resident,
+            StakeholderClass::Community => &mut self.community,
+            StakeholderClass::Public => &mut self.public,
+            StakeholderClass::Worker => &mut self.worker,
+            StakeholderClass::User => &mut self.user,
+            StakeholderClass::DataEthicsCouncil => &mut self.data_ethics_council,
+        }
+    }
+
+    /// The count the host keeps of `roll`, for a proposal whose voting closes at
+    /// `closes_at`: each elector's first ballot in person; for an elector who did not vote,
+    /// their delegate's ballot in person as a proxy count, if the delegation frozen with the
+    /// electorate lasts until `closes_at` (no chains). Ballots from outside the electorate
+    /// do not count. What the testing kit puts in the views it makes.
+    pub fn of_roll(roll: &Roll, closes_at: u64) -> Votes {
+        let mut votes = Votes::default();
+        // Electors by key, so counting is O(n log n) however large the electorate.
+        let mut electors: BTreeMap<&[u8], (StakeholderClass, Option<Choice>)> = BTreeMap::new();
+        for elector in &roll.electorate {
+            if electors
+                .insert(&elector.key, (elector.class, None))
+                .is_none()
+            {
+                votes.class_mut(elector.class).electorate += 1;
+            }
+        }
+        for ballot in &roll.ballots {
+            let Some((class, voted)) = electors.get_mut(ballot.voter.as_slice()) else {
+                continue;
+            };
+            if voted.is_some() {
+                continue;
+            }
+            *voted = Some(ballot.choice);
+            let v = votes.class_mut(*class);
+            match ballot.choice {
+                Choice::Yes => v.yes += 1,
+                Choice::No => v.no += 1,
+                Choice::Abstain => v.abstain += 1,
+            }
+        }
+        for elector in &roll.electorate {
+            let Some(proxy) = &elector.proxy else {
+                continue;
+            };
+            if proxy.until < closes_at
+                || electors
+                    .get(elector.key.as_slice())
+                    .is_none_or(|e| e.1.is_some())
+            {
+                continue;
+            }
+            let Some(choice) = electors.get(proxy.delegate.as_slice()).and_then(|d| d.1) else {
+                continue;
+            };
+            let v = votes.class_mut(elector.class);
+            match choice {
+                Choice::Yes => v.proxy_yes += 1,
+                Choice::No => v.proxy_no += 1,
+                Choice::Abstain => v.proxy_abstain += 1,
+            }
+        }
+        votes
+    }
+}
+
+impl Default for Votes {
+    fn default() -> Self {
+        let zero = ClassVotes {
+            electorate: 0,
+            yes: 0,
+            no: 0,
+            abstain: 0,
+            proxy_yes: 0,
+            proxy_no: 0,
+            proxy_abstain: 0,
+        };
+        Votes {
+            resident: zero,
+            community: zero,
+            public: zero,
+            worker: zero,
+            user: zero,
+            data_ethics_council: zero,
+        }
     }
 }
 
@@ -147,7 +220,7 @@ mod tests {
                 (2, Choice::Abstain),
             ],
         );
-        let t = Tally::of(&p);
+        let t = Tally::of(&p.counted());
         assert_eq!(
             t.all,
             ClassTally {
@@ -176,7 +249,7 @@ mod tests {
             ],
             &[(1, Choice::Yes), (3, Choice::No)],
         );
-        p.closes_at = 100;
+        p.proposal.closes_at = 100;
         let proxy = |to: u8, until| {
             Some(Proxy {
                 delegate: key(to),
@@ -185,13 +258,13 @@ mod tests {
         };
         // 2 -> 1 in force at close; 3 -> 1 but 3 voted (override); 4 -> 2 (2 did not vote in
         // person: no chain); 5 -> 1 lapsed before close.
-        p.electorate[1].proxy = proxy(1, 100);
-        p.electorate[2].proxy = proxy(1, 500);
-        p.electorate[3].proxy = proxy(2, 500);
-        p.electorate[4].proxy = proxy(1, 99);
-        let plain = Tally::of(&p);
+        p.roll.electorate[1].proxy = proxy(1, 100);
+        p.roll.electorate[2].proxy = proxy(1, 500);
+        p.roll.electorate[3].proxy = proxy(2, 500);
+        p.roll.electorate[4].proxy = proxy(1, 99);
+        let plain = Tally::of(&p.counted());
         assert_eq!((plain.all.yes, plain.all.no, plain.by_proxy), (1, 1, 0));
-        let t = Tally::with_proxies(&p);
+        let t = Tally::with_proxies(&p.counted());
         assert_eq!((t.all.yes, t.all.no, t.by_proxy), (2, 1, 1));
         assert_eq!(t.class(StakeholderClass::Worker).yes, 2);
         assert_eq!(t.class(StakeholderClass::User).turnout(), 0);

@@ -12,9 +12,9 @@
 //! ```
 
 use crate::{
-    Action, Asset, AssetKind, Ballot, Choice, ClassCounts, Denial, Elector, LockStatus, Member,
-    Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, Reason, StakeholderClass,
-    Verdict, View,
+    Action, ActionKind, Asset, AssetKind, Ballot, Choice, ClassCounts, Denial, Elector, LockStatus,
+    Member, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, Reason, Roll,
+    StakeholderClass, Verdict, View, Votes,
 };
 
 /// Assert that `verdict` allows the action; a failure shows the denial's code, clause and
@@ -91,6 +91,29 @@ pub struct Scenario {
     pub members: Vec<Member>,
     /// Assets held in trust.
     pub assets: Vec<Asset>,
+    /// Kinds of action whose views carry the proposal's roll (what the bylaw under test
+    /// declares with [`crate::BylawInfo::needs_roll`]; none by default, as the host does).
+    pub roll_for: Vec<ActionKind>,
+}
+
+/// A proposal in a test: what the bylaw is shown of it, and its frozen electorate and
+/// ballots. The host's count (`proposal.votes`) is made from the roll whenever a view is
+/// (see [`Poll::counted`]), as the host keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poll {
+    /// The proposal (its `votes` are recounted from `roll` in every view).
+    pub proposal: Proposal,
+    /// Its electorate and ballots.
+    pub roll: Roll,
+}
+
+impl Poll {
+    /// The proposal with the host's count of its roll, as a view carries it.
+    pub fn counted(&self) -> Proposal {
+        let mut p = self.proposal.clone();
+        p.votes = Votes::of_roll(&self.roll, p.closes_at);
+        p
+    }
 }
 
 impl Scenario {
@@ -181,38 +204,60 @@ impl Scenario {
         self
     }
 
+    /// Views of these kinds of action carry the proposal's roll.
+    pub fn roll_for(mut self, kinds: &[ActionKind]) -> Self {
+        self.roll_for = kinds.to_vec();
+        self
+    }
+
     /// Open `draft` as proposal `id` by member `proposer`, freezing the current electorate.
-    pub fn open(&self, id: u64, proposer: u8, draft: &ProposalDraft) -> Proposal {
-        Proposal {
-            id,
-            body: draft.body.clone(),
-            proposer: key(proposer),
-            title: draft.title.clone(),
-            text: draft.text.clone(),
-            opened_at: self.now,
-            closes_at: self.now.saturating_add(draft.window),
-            status: ProposalStatus::Open,
-            electorate: self
-                .members
-                .iter()
-                .map(|m| Elector {
-                    key: m.key.clone(),
-                    class: m.class,
-                    proxy: m.proxy.clone().filter(|p| p.until > self.now),
-                })
-                .collect(),
-            ballots: Vec::new(),
+    pub fn open(&self, id: u64, proposer: u8, draft: &ProposalDraft) -> Poll {
+        let mut electorate: Vec<Elector> = self
+            .members
+            .iter()
+            .map(|m| Elector {
+                key: m.key.clone(),
+                class: m.class,
+                proxy: m.proxy.clone().filter(|p| p.until > self.now),
+            })
+            .collect();
+        electorate.sort_by(|a, b| a.key.cmp(&b.key));
+        Poll {
+            proposal: Proposal {
+                id,
+                body: draft.body.clone(),
+                proposer: key(proposer),
+                title: draft.title.clone(),
+                text: draft.text.clone(),
+                opened_at: self.now,
+                closes_at: self.now.saturating_add(draft.window),
+                status: ProposalStatus::Open,
+                votes: Votes::default(),
+            },
+            roll: Roll {
+                electorate,
+                ballots: Vec::new(),
+            },
         }
     }
 
-    /// The view the host would pass when `actor` takes `action` (with `proposal` being the
+    /// The view the host would pass when `actor` takes `action` (with `poll` being the
     /// proposal the action refers to, if any).
-    pub fn view(&self, actor: u8, action: &Action, proposal: Option<&Proposal>) -> View {
-        self.view_as(&key(actor), action, proposal)
+    pub fn view(&self, actor: u8, action: &Action, poll: Option<&Poll>) -> View {
+        self.view_as(&key(actor), action, poll)
     }
 
     /// The view the host would pass when the key `actor` takes `action`.
-    pub fn view_as(&self, actor: &[u8], action: &Action, proposal: Option<&Proposal>) -> View {
+    pub fn view_as(&self, actor: &[u8], action: &Action, poll: Option<&Poll>) -> View {
+        let proposal = poll.map(Poll::counted);
+        let roll = poll
+            .filter(|_| self.roll_for.contains(&action.kind()))
+            .map(|p| {
+                let mut roll = p.roll.clone();
+                roll.ballots.sort_by(|a, b| a.voter.cmp(&b.voter));
+                roll
+            });
+        let proposal = proposal.as_ref();
         let body = match action {
             Action::Propose(d) => Some(&d.body),
             _ => proposal.map(|p| &p.body),
@@ -251,6 +296,7 @@ impl Scenario {
                 data_ethics_council: count(StakeholderClass::DataEthicsCouncil),
             },
             proposal: proposal.cloned(),
+            roll,
             asset: asset_id.and_then(|id| self.assets.iter().find(|a| a.id == id).cloned()),
             subject: subject_key.and_then(|k| self.members.iter().find(|m| &m.key == k).cloned()),
         }
@@ -259,38 +305,43 @@ impl Scenario {
 
 /// A proposal with the given electorate `(key number, class)` and ballots
 /// `(key number, choice)`, for tally tests.
-pub fn proposal_with(electors: &[(u8, StakeholderClass)], ballots: &[(u8, Choice)]) -> Proposal {
-    Proposal {
-        id: 1,
-        body: ProposalBody::Ordinary,
-        proposer: key(electors.first().map_or(0, |e| e.0)),
-        title: String::new(),
-        text: String::new(),
-        opened_at: 0,
-        closes_at: 0,
-        status: ProposalStatus::Open,
-        electorate: electors
-            .iter()
-            .map(|&(n, class)| Elector {
-                key: key(n),
-                class,
-                proxy: None,
-            })
-            .collect(),
-        ballots: ballots
-            .iter()
-            .map(|&(n, choice)| Ballot {
-                voter: key(n),
-                choice,
-            })
-            .collect(),
+pub fn proposal_with(electors: &[(u8, StakeholderClass)], ballots: &[(u8, Choice)]) -> Poll {
+    Poll {
+        proposal: Proposal {
+            id: 1,
+            body: ProposalBody::Ordinary,
+            proposer: key(electors.first().map_or(0, |e| e.0)),
+            title: String::new(),
+            text: String::new(),
+            opened_at: 0,
+            closes_at: 0,
+            status: ProposalStatus::Open,
+            votes: Votes::default(),
+        },
+        roll: Roll {
+            electorate: electors
+                .iter()
+                .map(|&(n, class)| Elector {
+                    key: key(n),
+                    class,
+                    proxy: None,
+                })
+                .collect(),
+            ballots: ballots
+                .iter()
+                .map(|&(n, choice)| Ballot {
+                    voter: key(n),
+                    choice,
+                })
+                .collect(),
+        },
     }
 }
 
-/// Cast `choice` for each member number in `voters` on `proposal`.
-pub fn cast(proposal: &mut Proposal, voters: impl IntoIterator<Item = u8>, choice: Choice) {
+/// Cast `choice` for each member number in `voters` on `poll`.
+pub fn cast(poll: &mut Poll, voters: impl IntoIterator<Item = u8>, choice: Choice) {
     for n in voters {
-        proposal.ballots.push(Ballot {
+        poll.roll.ballots.push(Ballot {
             voter: key(n),
             choice,
         });

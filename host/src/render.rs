@@ -236,30 +236,21 @@ pub struct Turnout {
 }
 
 impl Turnout {
-    /// Count a proposal.
+    /// Count a proposal: the ballots cast in person, from the host's count.
     pub fn of(p: &ProposalState) -> Turnout {
         let mut classes = Vec::new();
         for class in CLASSES {
-            let electors: Vec<&[u8]> = p
-                .proposal
-                .electorate
-                .iter()
-                .filter(|e| e.class == class)
-                .map(|e| e.key.as_slice())
-                .collect();
-            let (mut yes, mut no, mut abstain) = (0, 0, 0);
-            for b in &p.proposal.ballots {
-                if electors.contains(&b.voter.as_slice()) {
-                    match b.choice {
-                        cltd_runtime::Choice::Yes => yes += 1,
-                        cltd_runtime::Choice::No => no += 1,
-                        cltd_runtime::Choice::Abstain => abstain += 1,
-                    }
-                }
-            }
+            let mut votes = p.proposal.votes;
+            let v = cltd_runtime::class_votes(&mut votes, class);
             // A class with no electors is not part of this trust's vote.
-            if !electors.is_empty() {
-                classes.push((class, electors.len() as u64, yes, no, abstain));
+            if v.electorate > 0 {
+                classes.push((
+                    class,
+                    u64::from(v.electorate),
+                    u64::from(v.yes),
+                    u64::from(v.no),
+                    u64::from(v.abstain),
+                ));
             }
         }
         Turnout { classes }

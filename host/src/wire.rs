@@ -317,13 +317,15 @@ impl ProposalDoc {
                     abstain,
                 })
                 .collect(),
-            ballots: pr
-                .ballots
-                .iter()
-                .map(|b| BallotDoc {
-                    voter: hex::encode(&b.voter),
-                    voter_name: who(state, &b.voter),
-                    choice: b.choice.name().to_string(),
+            ballots: state
+                .rolls
+                .get(&pr.id)
+                .into_iter()
+                .flat_map(|r| r.ballots())
+                .map(|(v, choice)| BallotDoc {
+                    voter: hex::encode(v.key),
+                    voter_name: who(state, v.key),
+                    choice: choice.name().to_string(),
                 })
                 .collect(),
             decision: p.decision.as_ref().map(decision),

@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Runtime;
 use crate::host_rules;
-use crate::id::{ModuleHash, TrustId};
+use crate::id::{MemberKey, ModuleHash, TrustId};
 use crate::model::{
-    Action, Amendment, Asset, AssetKind, Ballot, Choice, ClassCounts, Clause, Disposal, Elector,
-    LockStatus, Member, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus,
-    StakeholderClass, Verdict, View, Vote, percent,
+    Action, Amendment, Asset, AssetKind, Choice, ClassCounts, Clause, Disposal, LockStatus, Member,
+    Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass,
+    Verdict, View, Vote, percent,
 };
+use crate::roll::{ProposalRoll, Voter};
 
 /// The result of one conformance vector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,7 +135,14 @@ impl Setting {
 }
 
 impl Bench<'_> {
-    fn view(&self, actor: usize, action: &Action, proposal: Option<&Proposal>, now: u64) -> View {
+    fn view(
+        &self,
+        actor: usize,
+        action: &Action,
+        poll: Option<&(Proposal, ProposalRoll)>,
+        now: u64,
+    ) -> View {
+        let proposal = poll.map(|p| &p.0);
         let body = match action {
             Action::Propose(d) => Some(&d.body),
             _ => proposal.map(|p| &p.body),
@@ -159,6 +167,12 @@ impl Bench<'_> {
             actor_member: Some(self.members[actor].clone()),
             members: counts,
             proposal: proposal.cloned(),
+            roll: poll
+                .filter(|_| {
+                    self.runtime
+                        .needs_roll(self.module, self.charter, action.kind())
+                })
+                .map(|p| p.1.to_wit()),
             asset,
             subject: None,
         }
@@ -168,10 +182,10 @@ impl Bench<'_> {
         &self,
         actor: usize,
         action: &Action,
-        proposal: Option<&Proposal>,
+        poll: Option<&(Proposal, ProposalRoll)>,
         now: u64,
     ) -> Result<Verdict, String> {
-        let view = self.view(actor, action, proposal, now);
+        let view = self.view(actor, action, poll, now);
         let eval = self
             .runtime
             .evaluate(self.module, &view, action)
@@ -237,51 +251,58 @@ impl Bench<'_> {
         let Some(window) = window else {
             return Ok(Run::NotOpened(refusal));
         };
-        let mut proposal = Proposal {
-            id: 1,
-            body: body.clone(),
-            proposer: self.members[0].key.clone(),
-            title: title(body).into(),
-            text: "As discussed at the general meeting.".into(),
-            opened_at: t0,
-            closes_at: t0 + window,
-            status: ProposalStatus::Open,
-            electorate: self
-                .members
+        let key = |m: &Member| MemberKey(m.key.as_slice().try_into().expect("32-byte keys"));
+        let roll = ProposalRoll::new(
+            self.members
                 .iter()
-                .map(|m| Elector {
-                    key: m.key.clone(),
+                .map(|m| Voter {
+                    key: key(m),
                     class: m.class,
                     proxy: None,
                 })
                 .collect(),
-            ballots: Vec::new(),
-        };
+            t0 + window,
+        );
+        let mut poll = (
+            Proposal {
+                id: 1,
+                body: body.clone(),
+                proposer: self.members[0].key.clone(),
+                title: title(body).into(),
+                text: "As discussed at the general meeting.".into(),
+                opened_at: t0,
+                closes_at: t0 + window,
+                status: ProposalStatus::Open,
+                votes: roll.count(),
+            },
+            roll,
+        );
         for &(voter, choice) in ballots {
             let action = Action::Vote(Vote {
                 proposal: 1,
                 choice,
             });
             if self
-                .judge(voter, &action, Some(&proposal), t0 + 1)?
+                .judge(voter, &action, Some(&poll), t0 + 1)?
                 .is_allowed()
             {
-                proposal.ballots.push(Ballot {
-                    voter: self.members[voter].key.clone(),
-                    choice,
-                });
+                let (proposal, roll) = &mut poll;
+                roll.set(
+                    &key(&self.members[voter]),
+                    Some(choice),
+                    &mut proposal.votes,
+                );
             }
         }
         let close = Action::Close(1);
-        Ok(
-            match self.judge(0, &close, Some(&proposal), proposal.closes_at)? {
-                Verdict::Deny(d) => Run::NotClosed(format!("{}: {}", d.code, d.explanation)),
-                Verdict::Allow(a) => {
-                    let d = a.decision.expect("check_verdict requires a decision");
-                    Run::Closed(d.outcome, d.explanation)
-                }
-            },
-        )
+        let closes_at = poll.0.closes_at;
+        Ok(match self.judge(0, &close, Some(&poll), closes_at)? {
+            Verdict::Deny(d) => Run::NotClosed(format!("{}: {}", d.code, d.explanation)),
+            Verdict::Allow(a) => {
+                let d = a.decision.expect("check_verdict requires a decision");
+                Run::Closed(d.outcome, d.explanation)
+            }
+        })
     }
 }
 

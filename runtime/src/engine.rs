@@ -18,12 +18,12 @@ use crate::native::NativeBylaw;
 /// The wasmtime version this runtime is built against.
 pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
 
-/// The WIT contract this runtime implements. Bylaws built against any `0.4.x` of it are
+/// The WIT contract this runtime implements. Bylaws built against any `0.5.x` of it are
 /// accepted (the component model matches interface versions semver-compatibly).
-pub const CONTRACT: &str = "cltd:bylaws@0.4.0";
+pub const CONTRACT: &str = "cltd:bylaws@0.5.0";
 
 /// The import name prefix of the contract's type-only interface, for any compatible version.
-pub(crate) const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.4.";
+pub(crate) const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.5.";
 
 /// Largest bylaw component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 2 * 1024 * 1024;
@@ -167,6 +167,15 @@ impl ResourceLimiter for Sandbox {
     }
 }
 
+/// What a bylaw declares about itself under one charter that the host acts on.
+#[derive(Debug, Default)]
+struct Declared {
+    /// Kinds of action it judges from non-members.
+    open: Vec<ActionKind>,
+    /// Kinds of action whose view carries the proposal's roll.
+    roll: Vec<ActionKind>,
+}
+
 /// How one try at a bylaw call went (see [`Runtime::run`]).
 enum Attempt<R> {
     /// The instance pool had no free slot.
@@ -230,9 +239,9 @@ pub struct Runtime {
     sources: Mutex<HashMap<ModuleHash, Arc<[u8]>>>,
     /// Calls that ran on the fallback engine.
     fell_back: AtomicU64,
-    /// What each (module, charter) opens to non-members (see
-    /// [`Runtime::open_to_non_members`]).
-    open_kinds: Mutex<HashMap<Hash, Vec<ActionKind>>>,
+    /// What each (module, charter) declares about itself (see
+    /// [`Runtime::open_to_non_members`] and [`Runtime::needs_roll`]).
+    declared: Mutex<HashMap<Hash, Arc<Declared>>>,
     /// Bylaws run natively instead of their component (tests only: see [`NativeBylaw`]).
     natives: Mutex<HashMap<ModuleHash, Arc<dyn NativeBylaw>>>,
     profile: EngineProfile,
@@ -324,7 +333,7 @@ impl Runtime {
             fallback_config,
             sources: Mutex::new(HashMap::new()),
             fell_back: AtomicU64::new(0),
-            open_kinds: Mutex::new(HashMap::new()),
+            declared: Mutex::new(HashMap::new()),
             natives: Mutex::new(HashMap::new()),
             profile,
         })
@@ -614,29 +623,44 @@ impl Runtime {
     /// `describe`, remembered per module and charter: the rules in force and those frozen
     /// with pending proposals are few). A bylaw that fails to describe itself opens nothing.
     pub fn open_to_non_members(&self, hash: &ModuleHash, charter: &[Parameter]) -> Vec<ActionKind> {
+        self.declared(hash, charter).open.clone()
+    }
+
+    /// Whether the bylaw `hash`, with `charter`, reads the proposal's roll (`view.roll`)
+    /// when judging an action of `kind` (its `describe`'s `needs-roll`, remembered like
+    /// [`Runtime::open_to_non_members`]). A bylaw that fails to describe itself gets none.
+    pub fn needs_roll(&self, hash: &ModuleHash, charter: &[Parameter], kind: ActionKind) -> bool {
+        self.declared(hash, charter).roll.contains(&kind)
+    }
+
+    fn declared(&self, hash: &ModuleHash, charter: &[Parameter]) -> Arc<Declared> {
         const MAX_REMEMBERED: usize = 1_024;
         let mut h = blake3::Hasher::new_derive_key("cltd 2026-12 open kinds cache key v1");
         h.update(hash.as_slice());
         h.update(&postcard::to_stdvec(charter).expect("in-memory encoding cannot fail"));
         let key = *h.finalize().as_bytes();
-        if let Some(kinds) = self
-            .open_kinds
+        if let Some(declared) = self
+            .declared
             .lock()
-            .expect("open kinds lock poisoned")
+            .expect("declarations lock poisoned")
             .get(&key)
         {
-            return kinds.clone();
+            return declared.clone();
         }
-        let kinds = self
-            .describe(hash, charter)
-            .map(|info| info.open_to_non_members)
-            .unwrap_or_default();
-        let mut cache = self.open_kinds.lock().expect("open kinds lock poisoned");
+        let declared = Arc::new(
+            self.describe(hash, charter)
+                .map(|info| Declared {
+                    open: info.open_to_non_members,
+                    roll: info.needs_roll,
+                })
+                .unwrap_or_default(),
+        );
+        let mut cache = self.declared.lock().expect("declarations lock poisoned");
         if cache.len() >= MAX_REMEMBERED {
             cache.clear();
         }
-        cache.insert(key, kinds.clone());
-        kinds
+        cache.insert(key, declared.clone());
+        declared
     }
 
     /// Ask the bylaw `hash` to describe itself under `charter`.

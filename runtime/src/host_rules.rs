@@ -12,11 +12,11 @@ use crate::clock::utc;
 use crate::error::{EvalError, LifecycleError, RefusalError};
 use crate::id::{MemberKey, ModuleHash};
 use crate::model::{
-    Action, Amendment, Ballot, Clause, Constitution, Denial, Effect, Elector, Grant, LockStatus,
-    Outcome, Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict,
-    View,
+    Action, Amendment, Clause, Constitution, Denial, Effect, Grant, LockStatus, Outcome, Parameter,
+    Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict, View,
 };
 use crate::outcome::{self, PROCEDURE_MIN_WINDOW_DAYS};
+use crate::roll::{ProposalRoll, Voter};
 use crate::state::{Change, TrustState};
 
 const MAX_TITLE: usize = 200;
@@ -283,12 +283,8 @@ pub(crate) fn check(
                     now,
                 }));
             }
-            if !p
-                .proposal
-                .electorate
-                .iter()
-                .any(|e| e.key == signer.as_slice())
-            {
+            let roll = state.rolls.get(&v.proposal);
+            if !roll.is_some_and(|r| r.contains(signer)) {
                 return Err(lifecycle(LifecycleError::NotInElectorate {
                     who: who(state, signer.as_slice()),
                     proposal: v.proposal,
@@ -300,11 +296,7 @@ pub(crate) fn check(
                     proposal: v.proposal,
                 }));
             }
-            if p.proposal
-                .ballots
-                .iter()
-                .any(|b| b.voter == signer.as_slice())
-            {
+            if roll.is_some_and(|r| r.choice(signer).is_some()) {
                 return Err(lifecycle(LifecycleError::AlreadyVoted {
                     who: who(state, signer.as_slice()),
                     proposal: v.proposal,
@@ -439,8 +431,15 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// The snapshot of state the bylaw gets with `action`.
-pub(crate) fn view(state: &TrustState, signer: &MemberKey, action: &Action, now: u64) -> View {
+/// The snapshot of state the bylaw gets with `action`; with the proposal's roll if
+/// `with_roll` (the bylaw lists the action's kind in `needs-roll`).
+pub(crate) fn view(
+    state: &TrustState,
+    signer: &MemberKey,
+    action: &Action,
+    now: u64,
+    with_roll: bool,
+) -> View {
     let proposal = action
         .target()
         .and_then(|id| state.proposals.get(&id))
@@ -472,6 +471,11 @@ pub(crate) fn view(state: &TrustState, signer: &MemberKey, action: &Action, now:
         actor_member: state.members.get(signer).map(|m| (**m).clone()),
         members: state.class_counts(),
         proposal: proposal.cloned(),
+        roll: action
+            .target()
+            .filter(|_| with_roll)
+            .and_then(|id| state.rolls.get(&id))
+            .map(|r| r.to_wit()),
         asset: asset_id
             .and_then(|id| state.assets.get(id))
             .map(|a| (**a).clone()),
@@ -571,17 +575,20 @@ pub(crate) fn effects(
     match action {
         Action::Propose(d) => {
             let id = state.next_proposal_id();
-            let electorate: Vec<Elector> = state
+            let electorate: Vec<Voter> = state
                 .members
-                .values()
-                .map(|m| Elector {
-                    key: m.key.clone(),
+                .iter()
+                .map(|(key, m)| Voter {
+                    key: *key,
                     class: m.class,
                     // A delegation counts on the proposals opened while it is in force.
-                    proxy: m.proxy.clone().filter(|p| p.until > now),
+                    proxy: m.proxy.as_ref().filter(|p| p.until > now).and_then(|p| {
+                        Some((MemberKey(p.delegate.as_slice().try_into().ok()?), p.until))
+                    }),
                 })
                 .collect();
             let closes_at = now.saturating_add(d.window);
+            let votes = ProposalRoll::new(electorate.clone(), closes_at).count();
             effects.push(Effect::ProposalOpened {
                 proposal: id,
                 closes_at,
@@ -599,8 +606,7 @@ pub(crate) fn effects(
                         opened_at: now,
                         closes_at,
                         status: ProposalStatus::Open,
-                        electorate,
-                        ballots: Vec::new(),
+                        votes,
                     },
                     rules: state.constitution(),
                     decision: None,
@@ -608,18 +614,21 @@ pub(crate) fn effects(
                     executed_at: None,
                 },
             );
+            changes.push(Change::Electorate {
+                id,
+                electorate: Some(electorate),
+            });
         }
         Action::Vote(v) => {
-            let mut p = (*state.proposals[&v.proposal]).clone();
-            p.proposal.ballots.push(Ballot {
-                voter: signer.to_vec(),
-                choice: v.choice,
-            });
             effects.push(Effect::VoteRecorded {
                 proposal: v.proposal,
                 choice: v.choice,
             });
-            put(&mut changes, p);
+            changes.push(Change::Ballot {
+                id: v.proposal,
+                voter: *signer,
+                choice: Some(v.choice),
+            });
         }
         Action::Close(id) => {
             let mut p = (*state.proposals[id]).clone();

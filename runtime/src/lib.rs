@@ -47,6 +47,7 @@ mod pipeline;
 mod preview;
 mod publish;
 mod replay;
+mod roll;
 mod schema;
 mod snapshot;
 mod state;
@@ -74,12 +75,13 @@ pub use trust::{CheckedUpload, HOST_KEY_FILE, Receipt, STORE_FILE, Snapshot, Tru
 pub use id::{EntryHash, MemberKey, ModuleHash, ParseIdError, TrustId, parse_hash};
 pub use model::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, Clause,
+    AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, ClassVotes, Clause,
     Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash,
     Key, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody,
-    ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, StakeholderClass, Verdict,
-    View, Vote, percent,
+    ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, Roll, StakeholderClass,
+    Verdict, View, Vote, Votes, percent,
 };
+pub use roll::{ProposalRoll, Voter, class_votes, zero_votes};
 
 // The host's own rules and the entrenched clauses' floors.
 pub use host_rules::{BYLAW_FAILED, MAX_OPEN_PER_PROPOSER};

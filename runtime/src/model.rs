@@ -17,11 +17,38 @@ mod bindings {
 pub(crate) use bindings::BylawPre;
 pub use bindings::cltd::bylaws::types::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, DataField, Decision,
-    Delegation, Denial, Disposal, Elector, LockStatus, Member, Outcome, Parameter, ParameterSpec,
-    Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, StakeholderClass,
-    Verdict, View, Vote,
+    AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField,
+    Decision, Delegation, Denial, Disposal, Elector, LockStatus, Member, Outcome, Parameter,
+    ParameterSpec, Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll,
+    StakeholderClass, Verdict, View, Vote, Votes,
 };
+
+impl Default for ClassCounts {
+    fn default() -> Self {
+        ClassCounts::zero()
+    }
+}
+
+impl Choice {
+    /// The byte a ballot is stored as.
+    pub(crate) fn to_byte(self) -> u8 {
+        match self {
+            Choice::Yes => 0,
+            Choice::No => 1,
+            Choice::Abstain => 2,
+        }
+    }
+
+    /// The choice a stored byte stands for.
+    pub(crate) fn from_byte(b: u8) -> Option<Choice> {
+        match b {
+            0 => Some(Choice::Yes),
+            1 => Some(Choice::No),
+            2 => Some(Choice::Abstain),
+            _ => None,
+        }
+    }
+}
 
 /// An invariant the host enforces on every bylaw module the trust may adopt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -106,7 +133,8 @@ pub struct Constitution {
 /// A proposal and what the host recorded about its decision and execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProposalState {
-    /// The proposal as bylaws see it (status, frozen electorate, ballots).
+    /// The proposal as bylaws see it (status, and the host's count of its ballots; the
+    /// electorate and ballots are in [`crate::TrustState::rolls`]).
     pub proposal: Proposal,
     /// The rules in force when it opened, frozen with the electorate: every vote, close,
     /// execution and withdrawal of this proposal is judged by this module with this charter,

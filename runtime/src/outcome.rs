@@ -3,7 +3,8 @@
 //! state in numbers (see `docs/design.md`, "Entrenched clauses").
 
 use crate::model::{
-    Choice, Clause, LockStatus, Proposal, ProposalBody, ProposalState, StakeholderClass, percent,
+    ClassVotes, Clause, LockStatus, Proposal, ProposalBody, ProposalState, StakeholderClass, Votes,
+    percent,
 };
 use crate::state::TrustState;
 
@@ -24,26 +25,13 @@ pub const PROCEDURE_CLASS_TURNOUT: (u64, u64) = (1, 2);
 pub fn procedure(proposal: &Proposal) -> Result<(), String> {
     let mut shortfalls = Vec::new();
     for class in StakeholderClass::ALL {
-        let electors: Vec<&[u8]> = proposal
-            .electorate
-            .iter()
-            .filter(|e| e.class == class)
-            .map(|e| e.key.as_slice())
-            .collect();
-        if electors.is_empty() {
+        let v = class_of(&proposal.votes, class);
+        if v.electorate == 0 {
             continue;
         }
-        let (mut yes, mut no, mut abstain) = (0u64, 0u64, 0u64);
-        for b in &proposal.ballots {
-            if electors.contains(&b.voter.as_slice()) {
-                match b.choice {
-                    Choice::Yes => yes += 1,
-                    Choice::No => no += 1,
-                    Choice::Abstain => abstain += 1,
-                }
-            }
-        }
-        let n = electors.len() as u64;
+        // Ballots cast in person only: the procedure counts no proxies.
+        let (yes, no, abstain) = (u64::from(v.yes), u64::from(v.no), u64::from(v.abstain));
+        let n = u64::from(v.electorate);
         let turnout = yes + no + abstain;
         let (tn, td) = PROCEDURE_CLASS_TURNOUT;
         let (an, ad) = PROCEDURE_CLASS_THRESHOLD;
@@ -92,14 +80,6 @@ struct Count {
 }
 
 impl Count {
-    fn add(&mut self, choice: Choice) {
-        match choice {
-            Choice::Yes => self.yes += 1,
-            Choice::No => self.no += 1,
-            Choice::Abstain => self.abstain += 1,
-        }
-    }
-
     fn cast(&self) -> u64 {
         self.yes + self.no
     }
@@ -119,47 +99,37 @@ impl Count {
     }
 }
 
-/// The host's own count of a proposal, per class and overall: each elector's own ballot, or,
-/// for an elector who did not vote, the ballot of the delegate frozen with the electorate if
-/// the delegation lasted until voting closed (as `bylaws_sdk::Tally::with_proxies` counts:
-/// no chains). Ballots from outside the electorate, and second ballots, do not count.
+/// The host's own count of a proposal, per class (those with electors) and overall: each
+/// elector's own ballot, or, for an elector who did not vote, the ballot of the delegate
+/// frozen with the electorate if the delegation lasted until voting closed (as
+/// `bylaws_sdk::Tally::with_proxies` counts: no chains), from the count the host keeps
+/// (`proposal.votes`, see `roll.rs`).
 fn count(proposal: &Proposal) -> (Count, Vec<(StakeholderClass, Count)>) {
-    use std::collections::BTreeMap;
-    let mut choices: BTreeMap<&[u8], Option<Choice>> = BTreeMap::new();
-    for e in &proposal.electorate {
-        choices.insert(&e.key, None);
-    }
-    for b in &proposal.ballots {
-        if let Some(slot) = choices.get_mut(b.voter.as_slice())
-            && slot.is_none()
-        {
-            *slot = Some(b.choice);
-        }
-    }
     let mut all = Count::default();
-    let mut classes: Vec<(StakeholderClass, Count)> = Vec::new();
-    for e in &proposal.electorate {
-        let own = choices.get(e.key.as_slice()).copied().flatten();
-        let by_proxy = || {
-            let proxy = e.proxy.as_ref().filter(|p| p.until >= proposal.closes_at)?;
-            choices.get(proxy.delegate.as_slice()).copied().flatten()
-        };
-        let i = match classes.iter().position(|(c, _)| *c == e.class) {
-            Some(i) => i,
-            None => {
-                classes.push((e.class, Count::default()));
-                classes.len() - 1
-            }
-        };
-        classes[i].1.electors += 1;
-        all.electors += 1;
-        if let Some(choice) = own.or_else(by_proxy) {
-            classes[i].1.add(choice);
-            all.add(choice);
+    let mut classes = Vec::new();
+    for class in StakeholderClass::ALL {
+        let v = class_of(&proposal.votes, class);
+        if v.electorate == 0 {
+            continue;
         }
+        let c = Count {
+            electors: u64::from(v.electorate),
+            yes: u64::from(v.yes) + u64::from(v.proxy_yes),
+            no: u64::from(v.no) + u64::from(v.proxy_no),
+            abstain: u64::from(v.abstain) + u64::from(v.proxy_abstain),
+        };
+        all.electors += c.electors;
+        all.yes += c.yes;
+        all.no += c.no;
+        all.abstain += c.abstain;
+        classes.push((class, c));
     }
-    classes.sort_by_key(|(c, _)| StakeholderClass::ALL.iter().position(|x| x == c));
     (all, classes)
+}
+
+fn class_of(votes: &Votes, class: StakeholderClass) -> ClassVotes {
+    let mut votes = *votes;
+    *crate::roll::class_votes(&mut votes, class)
 }
 
 /// The outcome floors of the entrenched clauses, checked by the host on every proposal that
@@ -228,12 +198,29 @@ pub(crate) fn floor(state: &TrustState, p: &ProposalState) -> Result<(), String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Ballot, Elector, ProposalStatus, Proxy};
+    use crate::id::MemberKey;
+    use crate::model::{Choice, ProposalStatus};
+    use crate::roll::{ProposalRoll, Voter};
 
-    fn proposal(
-        ballots: &[(u8, StakeholderClass, Choice)],
-        electors: &[(u8, StakeholderClass)],
-    ) -> Proposal {
+    /// An elector: key number, class, and delegate number and until.
+    type TestElector = (u8, StakeholderClass, Option<(u8, u64)>);
+
+    /// A proposal closing at 10 with `electors`, counted by the host after `ballots` (key
+    /// number, choice).
+    fn counted(electors: &[TestElector], ballots: &[(u8, Choice)]) -> Proposal {
+        let voters = electors
+            .iter()
+            .map(|&(k, class, proxy)| Voter {
+                key: MemberKey([k; 32]),
+                class,
+                proxy: proxy.map(|(to, until)| (MemberKey([to; 32]), until)),
+            })
+            .collect();
+        let mut roll = ProposalRoll::new(voters, 10);
+        let mut votes = roll.count();
+        for &(k, choice) in ballots {
+            roll.set(&MemberKey([k; 32]), Some(choice), &mut votes);
+        }
         Proposal {
             id: 1,
             body: ProposalBody::Ordinary,
@@ -241,24 +228,19 @@ mod tests {
             title: String::new(),
             text: String::new(),
             opened_at: 0,
-            closes_at: 1,
+            closes_at: 10,
             status: ProposalStatus::Open,
-            electorate: electors
-                .iter()
-                .map(|&(k, class)| Elector {
-                    key: vec![k; 32],
-                    class,
-                    proxy: None,
-                })
-                .collect(),
-            ballots: ballots
-                .iter()
-                .map(|&(k, _, choice)| Ballot {
-                    voter: vec![k; 32],
-                    choice,
-                })
-                .collect(),
+            votes,
         }
+    }
+
+    fn plain(
+        ballots: &[(u8, StakeholderClass, Choice)],
+        electors: &[(u8, StakeholderClass)],
+    ) -> Proposal {
+        let electors: Vec<_> = electors.iter().map(|&(k, c)| (k, c, None)).collect();
+        let ballots: Vec<_> = ballots.iter().map(|&(k, _, c)| (k, c)).collect();
+        counted(&electors, &ballots)
     }
 
     #[test]
@@ -279,18 +261,18 @@ mod tests {
             (3, Community, Choice::Yes),
             (4, Community, Choice::Yes),
         ];
-        assert_eq!(procedure(&proposal(&all_yes, &electors)), Ok(()));
+        assert_eq!(procedure(&plain(&all_yes, &electors)), Ok(()));
         // Community turnout is one of two (meets 1/2) but its only vote is no.
         let split = [
             (1, Resident, Choice::Yes),
             (2, Resident, Choice::Yes),
             (3, Community, Choice::No),
         ];
-        let err = procedure(&proposal(&split, &electors)).unwrap_err();
+        let err = procedure(&plain(&split, &electors)).unwrap_err();
         assert!(err.contains("community class: 0 of 1"), "{err}");
         // Nobody from the community class voted.
         let absent = [(1, Resident, Choice::Yes), (2, Resident, Choice::Yes)];
-        let err = procedure(&proposal(&absent, &electors)).unwrap_err();
+        let err = procedure(&plain(&absent, &electors)).unwrap_err();
         assert!(err.contains("community class: 0 of 2 took part"), "{err}");
         // Three of four yes in a class is enough.
         let electors4 = [(1, Public), (2, Public), (3, Public), (4, Public)];
@@ -300,44 +282,68 @@ mod tests {
             (3, Public, Choice::Yes),
             (4, Public, Choice::No),
         ];
-        assert_eq!(procedure(&proposal(&three, &electors4)), Ok(()));
+        assert_eq!(procedure(&plain(&three, &electors4)), Ok(()));
+        // Proxies do not count towards the procedure.
+        let by_proxy = counted(
+            &[
+                (1, Public, None),
+                (2, Public, Some((1, 10))),
+                (3, Public, Some((1, 10))),
+            ],
+            &[(1, Choice::Yes)],
+        );
+        let err = procedure(&by_proxy).unwrap_err();
+        assert!(err.contains("public class: 1 of 3 took part"), "{err}");
     }
 
     #[test]
     fn the_asset_lock_floor_counts_each_class_and_proxies() {
         use StakeholderClass::*;
-        let electors = [(1, Resident), (2, Resident), (3, Resident), (4, Community)];
-        let mut p = proposal(
-            &[
-                (1, Resident, Choice::Yes),
-                (2, Resident, Choice::No),
-                (4, Community, Choice::Yes),
-            ],
-            &electors,
-        );
+        let ballots = [(1, Choice::Yes), (2, Choice::No), (4, Choice::Yes)];
         // Resident 1 of 2: short of 2/3.
+        let p = counted(
+            &[
+                (1, Resident, None),
+                (2, Resident, None),
+                (3, Resident, None),
+                (4, Community, None),
+            ],
+            &ballots,
+        );
         let (_, classes) = count(&p);
         assert!(!classes[0].1.reaches(ASSET_LOCK_THRESHOLD));
         assert_eq!(classes[0].1.words(), "1 of 2 (50%)");
         // Elector 3 delegated to elector 1 until voting closed: the delegate's yes counts.
-        p.electorate[2].proxy = Some(Proxy {
-            delegate: vec![1; 32],
-            until: p.closes_at,
-        });
+        let p = counted(
+            &[
+                (1, Resident, None),
+                (2, Resident, None),
+                (3, Resident, Some((1, 10))),
+                (4, Community, None),
+            ],
+            &ballots,
+        );
         let (all, classes) = count(&p);
         assert_eq!(classes[0].1.words(), "2 of 3 (67%)");
         assert!(classes[0].1.reaches(ASSET_LOCK_THRESHOLD));
         assert_eq!((all.yes, all.no, all.electors), (3, 1, 4));
-        // A lapsed delegation does not count; a second ballot never does.
-        p.electorate[2].proxy.as_mut().unwrap().until = p.closes_at - 1;
-        p.ballots.push(Ballot {
-            voter: vec![1; 32],
-            choice: Choice::No,
-        });
+        // A lapsed delegation does not count.
+        let p = counted(
+            &[
+                (1, Resident, None),
+                (2, Resident, None),
+                (3, Resident, Some((1, 9))),
+                (4, Community, None),
+            ],
+            &ballots,
+        );
         let (all, _) = count(&p);
         assert_eq!((all.yes, all.no), (2, 1));
         // A class that casts no yes-or-no vote falls short.
-        let only_abstain = proposal(&[(4, Community, Choice::Abstain)], &electors);
+        let only_abstain = plain(
+            &[(4, Community, Choice::Abstain)],
+            &[(1, Resident), (4, Community)],
+        );
         let (_, classes) = count(&only_abstain);
         assert_eq!(classes[1].1.words(), "no yes-or-no votes (1 abstained)");
         assert!(!classes[1].1.reaches(ASSET_LOCK_THRESHOLD));

@@ -122,7 +122,8 @@ pub(crate) fn ask(
             }
         }
     }
-    let view = host_rules::view(state, &body.signer, &body.action, now);
+    let with_roll = runtime.needs_roll(rules.module, rules.charter, body.action.kind());
+    let view = host_rules::view(state, &body.signer, &body.action, now, with_roll);
     Ok(Asked {
         bytes: checked.bytes().to_vec(),
         signer: body.signer,

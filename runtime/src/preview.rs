@@ -248,7 +248,8 @@ pub fn preview(
             EntryBody::Transition(rec) => rec,
         };
         let (_, body) = SignedTransition::decode(&rec.signed)?;
-        let mut view = host_rules::view(&state, &body.signer, &body.action, entry.time);
+        let with_roll = runtime.needs_roll(module, &charter, body.action.kind());
+        let mut view = host_rules::view(&state, &body.signer, &body.action, entry.time, with_roll);
         view.charter = charter.clone();
         let candidate = match runtime.evaluate(module, &view, &body.action) {
             Ok(eval) => match host_rules::check_verdict(&body.action, &eval.verdict) {

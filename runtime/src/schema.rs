@@ -5,10 +5,12 @@
 
 use redb::TableDefinition;
 
-/// Version of the store layout written by this runtime. 3: proposals carry the rules they
-/// were opened under, bylaws speak contract `cltd:bylaws@0.4` (founding checks, typed charter
-/// problems, actions open to non-members) and a bylaw's failure is logged.
-pub(crate) const STORE_FORMAT: u32 = 3;
+/// Version of the store layout written by this runtime. 4: bylaws speak contract
+/// `cltd:bylaws@0.5` (the host's count in the view), a proposal's electorate and ballots are
+/// kept in their own tables ([`ELECTORATES`], [`BALLOTS`]) and a vote writes one ballot.
+/// 3: proposals carry the rules they were opened under, contract `0.4`, a bylaw's failure
+/// is logged.
+pub(crate) const STORE_FORMAT: u32 = 4;
 
 /// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE),
 /// `constitution` (the rules in force, postcard).
@@ -23,6 +25,12 @@ pub(crate) const MEMBERS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::n
 pub(crate) const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("assets");
 /// Proposals by number.
 pub(crate) const PROPOSALS: TableDefinition<u64, &[u8]> = TableDefinition::new("proposals");
+/// Each proposal's electorate, frozen when it opened (`Vec<roll::Voter>`, postcard), by
+/// proposal number: written once.
+pub(crate) const ELECTORATES: TableDefinition<u64, &[u8]> = TableDefinition::new("electorates");
+/// Ballots cast in person, by proposal number and voter: the choice (0 yes, 1 no,
+/// 2 abstain).
+pub(crate) const BALLOTS: TableDefinition<(u64, &[u8; 32]), u8> = TableDefinition::new("ballots");
 /// Access grants by number.
 pub(crate) const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
 /// Amendment impact previews as immutable records, by [`crate::preview_key`] (the candidate

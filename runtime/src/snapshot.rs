@@ -107,7 +107,11 @@ impl Snapshot {
     /// The snapshot of state the bylaw would be given if `signer` took `action` at host
     /// time `now` (for explaining and previewing decisions; nothing is evaluated).
     pub fn view(&self, signer: &MemberKey, action: &Action, now: u64) -> crate::model::View {
-        host_rules::view(&self.state, signer, action, now)
+        let rules = host_rules::rules(&self.state, action);
+        let with_roll = self
+            .runtime
+            .needs_roll(rules.module, rules.charter, action.kind());
+        host_rules::view(&self.state, signer, action, now, with_roll)
     }
 
     /// Host time now: the clock, never earlier than the last entry (what a transition
@@ -126,7 +130,16 @@ impl Snapshot {
         }
         let action = Action::Close(number);
         let rules = host_rules::rules(&self.state, &action);
-        let view = host_rules::view(&self.state, &MemberKey::default(), &action, self.state.time);
+        let with_roll = self
+            .runtime
+            .needs_roll(rules.module, rules.charter, action.kind());
+        let view = host_rules::view(
+            &self.state,
+            &MemberKey::default(),
+            &action,
+            self.state.time,
+            with_roll,
+        );
         let verdict = match self
             .runtime
             .evaluate(rules.module, &view, &action)

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::model::{
-    Asset, ClassCounts, Clause, Constitution, Grant, Hash, Member, Parameter, ProposalState,
+    Asset, Choice, ClassCounts, Clause, Constitution, Grant, Hash, Member, Parameter, ProposalState,
 };
+use crate::roll::{ProposalRoll, Voter};
 
 /// One change to the trust's state: the new value of one record (`None` removes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,12 +32,29 @@ pub enum Change {
         /// The new record.
         asset: Option<Asset>,
     },
-    /// A proposal opened or updated.
+    /// A proposal opened or updated (its electorate and ballots are not in the record: see
+    /// `Electorate` and `Ballot`).
     Proposal {
         /// The proposal's number.
         id: u64,
         /// The new record.
         proposal: Option<Box<ProposalState>>,
+    },
+    /// A proposal's electorate frozen as it opens (after the proposal's own record).
+    Electorate {
+        /// The proposal's number.
+        id: u64,
+        /// The electors (`None` removes them, undoing the opening).
+        electorate: Option<Vec<Voter>>,
+    },
+    /// A ballot cast in person on a proposal (whose count, `votes`, it updates).
+    Ballot {
+        /// The proposal's number.
+        id: u64,
+        /// The voter.
+        voter: MemberKey,
+        /// Their choice (`None` takes the ballot back, undoing it).
+        choice: Option<Choice>,
     },
     /// An access grant made.
     Grant {
@@ -82,8 +100,12 @@ pub struct TrustState {
     pub members: BTreeMap<MemberKey, Arc<Member>>,
     /// Assets by id.
     pub assets: BTreeMap<String, Arc<Asset>>,
-    /// Proposals by number (from 1).
+    /// Proposals by number (from 1), each with the host's count of its ballots.
     pub proposals: BTreeMap<u64, Arc<ProposalState>>,
+    /// Each proposal's frozen electorate and ballots, by number.
+    pub rolls: BTreeMap<u64, Arc<ProposalRoll>>,
+    /// Member counts per class, kept as members come and go.
+    pub counts: ClassCounts,
     /// Access grants by number (from 1).
     pub grants: BTreeMap<u64, Arc<Grant>>,
     /// Next sequence number per signer (absent: 0).
@@ -111,7 +133,14 @@ impl TrustState {
         }
         match change {
             Change::Member { key, member } => {
+                let classes = member.as_ref().map(|m| m.class);
                 let old = set(&mut self.members, &key, member.map(Arc::new));
+                if let Some(old) = &old {
+                    *self.counts.get_mut(old.class) -= 1;
+                }
+                if let Some(class) = classes {
+                    *self.counts.get_mut(class) += 1;
+                }
                 Change::Member {
                     key,
                     member: old.map(Arc::unwrap_or_clone),
@@ -129,6 +158,29 @@ impl TrustState {
                 Change::Proposal {
                     id,
                     proposal: old.map(|p| Box::new(Arc::unwrap_or_clone(p))),
+                }
+            }
+            Change::Electorate { id, electorate } => {
+                let closes_at = self.proposals.get(&id).map_or(0, |p| p.proposal.closes_at);
+                let roll = electorate.map(|e| Arc::new(ProposalRoll::new(e, closes_at)));
+                let old = set(&mut self.rolls, &id, roll);
+                Change::Electorate {
+                    id,
+                    electorate: old.map(|r| r.electorate().to_vec()),
+                }
+            }
+            Change::Ballot { id, voter, choice } => {
+                let (Some(roll), Some(proposal)) =
+                    (self.rolls.get_mut(&id), self.proposals.get_mut(&id))
+                else {
+                    return Change::Ballot { id, voter, choice };
+                };
+                let votes = &mut Arc::make_mut(proposal).proposal.votes;
+                let old = Arc::make_mut(roll).set(&voter, choice, votes);
+                Change::Ballot {
+                    id,
+                    voter,
+                    choice: old,
                 }
             }
             Change::Grant { id, grant } => {
@@ -175,6 +227,11 @@ impl TrustState {
 
     /// Member counts per class.
     pub fn class_counts(&self) -> ClassCounts {
+        self.counts
+    }
+
+    /// Member counts per class, counted from the members (what [`TrustState::counts`] keeps).
+    pub fn count_members(&self) -> ClassCounts {
         let mut counts = ClassCounts::zero();
         for m in self.members.values() {
             *counts.get_mut(m.class) += 1;

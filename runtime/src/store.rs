@@ -11,7 +11,8 @@ use crate::engine::module_hash;
 use crate::error::{LoadError, Result, StoreError};
 use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, encode};
-use crate::model::{Constitution, Hash, Parameter};
+use crate::model::{Choice, Constitution, Hash, Parameter};
+use crate::roll::{ProposalRoll, Voter};
 use crate::schema::*;
 
 /// The file inside a trust's data directory that holds its store.
@@ -36,6 +37,8 @@ pub(crate) struct StateTables<'txn> {
     members: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
     assets: redb::Table<'txn, &'static str, &'static [u8]>,
     proposals: redb::Table<'txn, u64, &'static [u8]>,
+    electorates: redb::Table<'txn, u64, &'static [u8]>,
+    ballots: redb::Table<'txn, (u64, &'static [u8; 32]), u8>,
     grants: redb::Table<'txn, u64, &'static [u8]>,
     nonces: redb::Table<'txn, &'static [u8; 32], u64>,
 }
@@ -47,6 +50,8 @@ impl<'txn> StateTables<'txn> {
             members: txn.open_table(MEMBERS)?,
             assets: txn.open_table(ASSETS)?,
             proposals: txn.open_table(PROPOSALS)?,
+            electorates: txn.open_table(ELECTORATES)?,
+            ballots: txn.open_table(BALLOTS)?,
             grants: txn.open_table(GRANTS)?,
             nonces: txn.open_table(NONCES)?,
         })
@@ -71,6 +76,16 @@ impl<'txn> StateTables<'txn> {
             }
             Change::Asset { id, asset } => put(&mut self.assets, id.as_str(), asset.as_ref()),
             Change::Proposal { id, proposal } => put(&mut self.proposals, *id, proposal.as_deref()),
+            Change::Electorate { id, electorate } => {
+                put(&mut self.electorates, *id, electorate.as_ref())
+            }
+            Change::Ballot { id, voter, choice } => {
+                match choice {
+                    Some(c) => self.ballots.insert((*id, voter.as_bytes()), c.to_byte())?,
+                    None => self.ballots.remove((*id, voter.as_bytes()))?,
+                };
+                Ok(())
+            }
             Change::Grant { id, grant } => put(&mut self.grants, *id, grant.as_ref()),
             Change::Nonce { key, next } => {
                 match next {
@@ -200,6 +215,39 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
             .proposals
             .insert(k.value(), Arc::new(decode(v.value(), "proposal")?));
     }
+    for row in txn.open_table(ELECTORATES)?.iter()? {
+        let (k, v) = row?;
+        let id = k.value();
+        let electorate: Vec<Voter> = decode(v.value(), "electorate")?;
+        let closes_at = state
+            .proposals
+            .get(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("electorate of no proposal {id}")))?
+            .proposal
+            .closes_at;
+        state
+            .rolls
+            .insert(id, Arc::new(ProposalRoll::new(electorate, closes_at)));
+    }
+    for row in txn.open_table(BALLOTS)?.iter()? {
+        let (k, v) = row?;
+        let (id, voter) = k.value();
+        let choice = Choice::from_byte(v.value())
+            .ok_or_else(|| StoreError::Corrupt(format!("ballot on proposal {id}")))?;
+        let roll = state
+            .rolls
+            .get_mut(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("ballot on proposal {id}")))?;
+        let mut scratch = crate::roll::zero_votes();
+        Arc::make_mut(roll).set(&MemberKey(*voter), Some(choice), &mut scratch);
+    }
+    // The count each proposal carries is the count of its roll.
+    for (id, roll) in &state.rolls {
+        if let Some(p) = state.proposals.get_mut(id) {
+            Arc::make_mut(p).proposal.votes = roll.count();
+        }
+    }
+    state.counts = state.count_members();
     for row in txn.open_table(GRANTS)?.iter()? {
         let (k, v) = row?;
         state

@@ -265,8 +265,7 @@ fn a_decision_is_explained_from_the_bundle_alone() {
     let x = explain(&bytes, &runtime(), last).unwrap().unwrap();
     let body = x.body.expect("a transition");
     assert!(matches!(body.action, Action::Close(1)));
-    let p = &x.before.proposals[&1];
-    assert_eq!(p.proposal.ballots.len(), 5, "the tally as it stood");
+    assert_eq!(x.before.rolls[&1].turnout(), 5, "the tally as it stood");
     let cltd_runtime::EntryBody::Transition(rec) = &x.entry.body else {
         panic!("a transition")
     };

@@ -142,7 +142,7 @@ fn member_admitted_after_opening_cannot_vote_and_does_not_count() {
         "{err:?}"
     );
     assert_eq!(
-        h.trust.state().proposals[&2].proposal.electorate.len(),
+        h.trust.state().rolls[&2].electorate().len(),
         9,
         "the denominator stays frozen"
     );
@@ -282,7 +282,7 @@ fn a_removed_member_no_longer_votes_but_the_denominator_stays() {
         matches!(err, RefusalError::NotAMember { action: "vote", .. }),
         "{err:?}"
     );
-    assert_eq!(h.trust.state().proposals[&2].proposal.electorate.len(), 9);
+    assert_eq!(h.trust.state().rolls[&2].electorate().len(), 9);
 }
 
 #[test]

@@ -97,21 +97,24 @@ fn an_unknown_store_format_is_refused_by_number() {
             err,
             Error::Store(StoreError::Format {
                 found: 99,
-                supported: 3
+                supported: 4
             })
         ),
         "{err}"
     );
     assert!(err.to_string().contains("made by a newer cltd"), "{err}");
-    // A store made before founding checks and per-proposal rules: refused with what to do.
-    set_format(2);
-    let err = Trust::open(&dir, runtime(), Box::new(SystemClock)).unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("made by an earlier cltd"), "{text}");
-    assert!(
-        text.contains("cltd export") && text.contains("init --from"),
-        "{text}"
-    );
+    // Stores made before founding checks and per-proposal rules (2), and before ballots had
+    // their own table (3): refused with what to do.
+    for earlier in [2, 3] {
+        set_format(earlier);
+        let err = Trust::open(&dir, runtime(), Box::new(SystemClock)).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("made by an earlier cltd"), "{text}");
+        assert!(
+            text.contains("cltd export") && text.contains("init --from"),
+            "{text}"
+        );
+    }
     drop(keep);
 }
 

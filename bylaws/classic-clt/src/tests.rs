@@ -1,7 +1,7 @@
 //! Native unit tests of the classic-clt clauses, through the SDK's test kit.
 
 use super::*;
-use bylaws_sdk::testing::{Scenario, allows, cast, denies, key};
+use bylaws_sdk::testing::{Poll, Scenario, allows, cast, denies, key};
 use bylaws_sdk::{AccessRequest, Applicant, Choice, DAY, Disposal, Outcome, StakeholderClass::*};
 
 fn trust() -> Scenario {
@@ -287,7 +287,7 @@ fn amendments_need_thirty_days_notice() {
 #[test]
 fn amendments_need_two_thirds_a_quorum_of_half_and_carry_a_timelock() {
     let t = trust();
-    let close = |p: &Proposal| {
+    let close = |p: &Poll| {
         ClassicClt::evaluate(&t.view(1, &Action::Close(1), Some(p)), &Action::Close(1))
             .decision()
             .cloned()

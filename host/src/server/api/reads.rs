@@ -243,20 +243,16 @@ pub async fn votes(
             .proposals
             .get(&number)
             .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
-        let votes = p
-            .proposal
-            .ballots
-            .iter()
-            .map(|b| VoteDoc {
-                voter: hex::encode(&b.voter),
-                name: render::who(s, &b.voter),
-                class: p
-                    .proposal
-                    .electorate
-                    .iter()
-                    .find(|e| e.key == b.voter)
-                    .map(|e| e.class.name().to_string()),
-                choice: b.choice.name().to_string(),
+        let votes = s
+            .rolls
+            .get(&p.proposal.id)
+            .into_iter()
+            .flat_map(|r| r.ballots())
+            .map(|(v, choice)| VoteDoc {
+                voter: hex::encode(v.key),
+                name: render::who(s, v.key),
+                class: Some(v.class.name().to_string()),
+                choice: choice.name().to_string(),
             })
             .collect();
         Ok(axum::Json(VotesDoc {

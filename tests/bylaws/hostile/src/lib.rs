@@ -11,8 +11,8 @@
 //! disposal threshold to 1/2; otherwise it allows everything. Never give it to a real trust.
 
 use bylaws_sdk::{
-    Action, Allowance, Bylaw, BylawInfo, Charter, CharterReader, Choice, Outcome, Parameter,
-    ProposalBody, StakeholderClass, Verdict, View, allow, decide, deny,
+    Action, ActionKind, Allowance, Bylaw, BylawInfo, Charter, CharterReader, Choice, Outcome,
+    Parameter, ProposalBody, StakeholderClass, Tally, Verdict, View, allow, decide, deny,
 };
 
 /// The hostile bylaw.
@@ -65,7 +65,13 @@ impl Bylaw for Hostile {
 
     fn describe(charter: &[Parameter]) -> BylawInfo {
         let (_, report) = CharterReader::describe(charter, read);
-        BylawInfo::new("hostile", "0", vec!["misbehaves on purpose".into()], report)
+        let info = BylawInfo::new("hostile", "0", vec!["misbehaves on purpose".into()], report);
+        // Weighing votes by class needs each ballot with its voter's class: the roll.
+        if Charter::new(charter).get("hostile") == Some("weighted") {
+            info.needs_roll(&[ActionKind::Close])
+        } else {
+            info
+        }
     }
 }
 
@@ -111,8 +117,8 @@ fn gamer(view: &View, action: &Action) -> Verdict {
     });
     match (&view.proposal, action) {
         (Some(p), Action::Close(_)) if !synthetic => {
-            let yes = p.ballots.iter().filter(|b| b.choice == Choice::Yes).count();
-            let no = p.ballots.iter().filter(|b| b.choice == Choice::No).count();
+            let tally = Tally::of(p);
+            let (yes, no) = (tally.all.yes, tally.all.no);
             let outcome = if yes > no {
                 Outcome::Passed
             } else {
@@ -139,16 +145,17 @@ fn time_bomb(view: &View, action: &Action) -> Verdict {
 
 /// classic-clt, but an ordinary resolution counts each resident's vote twice.
 fn weighted(view: &View, action: &Action) -> Verdict {
-    let Some(p) = view
-        .proposal
-        .as_ref()
-        .filter(|p| matches!(action, Action::Close(_)) && matches!(p.body, ProposalBody::Ordinary))
-    else {
+    let (Some(_), Some(roll)) = (
+        view.proposal.as_ref().filter(|p| {
+            matches!(action, Action::Close(_)) && matches!(p.body, ProposalBody::Ordinary)
+        }),
+        view.roll.as_ref(),
+    ) else {
         return classic(view, action);
     };
     let (mut yes, mut no) = (0u64, 0u64);
-    for b in &p.ballots {
-        let resident = p
+    for b in &roll.ballots {
+        let resident = roll
             .electorate
             .iter()
             .any(|e| e.key == b.voter && e.class == StakeholderClass::Resident);

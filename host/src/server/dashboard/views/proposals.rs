@@ -430,17 +430,15 @@ impl ProposalPage {
             yes_share: share(totals.0, cast),
             per_class,
             classes,
-            ballots: pr
-                .ballots
-                .iter()
-                .map(|b| BallotRow {
-                    name: render::who(s, &b.voter),
-                    class: pr
-                        .electorate
-                        .iter()
-                        .find(|e| e.key == b.voter)
-                        .map_or("", |e| e.class.name()),
-                    choice: match b.choice {
+            ballots: s
+                .rolls
+                .get(&pr.id)
+                .into_iter()
+                .flat_map(|r| r.ballots())
+                .map(|(v, choice)| BallotRow {
+                    name: render::who(s, v.key),
+                    class: v.class.name(),
+                    choice: match choice {
                         Choice::Yes => "yes",
                         Choice::No => "no",
                         Choice::Abstain => "abstain",
