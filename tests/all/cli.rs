@@ -1148,3 +1148,67 @@ fn members_act_through_cltd_server_while_it_runs() {
         "{html}"
     );
 }
+
+#[test]
+fn a_trust_is_founded_from_a_membership_roll_checked_whole() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    let key = |n: u8| hex::encode(crate::support::key_for(&format!("m{n}")).public());
+    let roll_path = d.join("roll.csv");
+    // A bad roll: every bad line is named and nothing is founded.
+    std::fs::write(
+        &roll_path,
+        format!(
+            "# name,class,key\nm1,resident,{}\nm2,landlord,{}\nm3,public,abcd\nm4,community,{}\n\nm5,public\n",
+            key(1),
+            key(2),
+            key(1)
+        ),
+    )
+    .unwrap();
+    let roll = roll_path.display().to_string();
+    let r = cltd(
+        d,
+        &["init", "--name", "Roll Trust", "--members-file", &roll],
+    );
+    assert_eq!(r.code, cltd::EXIT_ERROR, "{}{}", r.out, r.err);
+    for expected in [
+        "nothing was founded",
+        "line 3: `landlord` is not a stakeholder class",
+        "line 4: `abcd` is not 64 hex digits",
+        "line 5: the same key as line 2",
+        "line 7: 2 fields",
+    ] {
+        assert!(r.err.contains(expected), "{expected}: {}", r.err);
+    }
+    assert!(!d.join("trust.redb").exists(), "nothing founded: {}", r.err);
+    // A good roll of 300 members, three classes, with a founder named beside it.
+    ok(d, &["keys", "new", "amara"]);
+    let mut text = String::from("# the roll\n");
+    for n in 0..300u32 {
+        let class = ["resident", "community", "public"][n as usize % 3];
+        let kp = crate::support::key_for(&format!("member {n}"));
+        text.push_str(&format!(
+            "member {n},{class},{}\n",
+            hex::encode(kp.public())
+        ));
+    }
+    std::fs::write(&roll_path, text).unwrap();
+    let out = ok(
+        d,
+        &[
+            "--json",
+            "init",
+            "--name",
+            "Roll Trust",
+            "--members-file",
+            &roll,
+            "--founder",
+            "amara:resident",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["members"], 301, "{out}");
+    let shown = ok(d, &["--json", "show"]);
+    assert!(shown.contains("member 299"), "{shown}");
+}

@@ -24,8 +24,13 @@ pub(crate) struct InitArgs {
     #[arg(long, default_value = "classic-clt")]
     bylaw: String,
     /// A founder, NAME:CLASS (key NAME from the keyring) or NAME:CLASS:PUBLIC_KEY_HEX.
-    #[arg(long = "founder", required_unless_present = "from")]
+    #[arg(long = "founder", required_unless_present_any = ["from", "members_file"])]
     founders: Vec<String>,
+    /// A membership roll to found the trust with, beside any --founder: one member per
+    /// line, `NAME,CLASS,PUBLIC_KEY_HEX` (blank lines and lines starting with `#` skipped).
+    /// The whole roll is checked before anything is written; every bad line is named.
+    #[arg(long, value_name = "ROLL_CSV")]
+    members_file: Option<PathBuf>,
     /// An asset held from the start, ID:KIND:LOCK[:DESCRIPTION]
     /// (KIND: dataset, code-repository, platform, domain, server; LOCK: perpetual, unlocked).
     #[arg(long = "asset")]
@@ -47,7 +52,7 @@ pub(crate) struct InitArgs {
     /// (which this one cannot run): its name, members, assets and entrenched clauses carry
     /// over, its charter with --param and --unset applied; that store is left unchanged.
     #[arg(long, value_name = "EARLIER_DATA_DIR",
-          conflicts_with_all = ["name", "founders", "assets", "fields", "entrench"])]
+          conflicts_with_all = ["name", "founders", "members_file", "assets", "fields", "entrench"])]
     from: Option<PathBuf>,
 }
 
@@ -116,6 +121,80 @@ pub(crate) fn succeed(ctx: &mut Ctx, from: &Path, args: &InitArgs) -> Result<i32
     Ok(crate::EXIT_OK)
 }
 
+/// Most bad lines of a roll named in one refusal (the count of the rest follows).
+const ROLL_ERRORS_SHOWN: usize = 20;
+
+/// The members of a roll: `NAME,CLASS,PUBLIC_KEY_HEX` per line, blank lines and `#` comments
+/// skipped. Every line is checked (a name of 1 to 200 bytes without a comma, a class cltd
+/// knows, 64 hex digits, no key twice) before any is accepted; `Err` names the bad lines
+/// (the first twenty, and how many more).
+pub(crate) fn read_roll(text: &str) -> Result<Vec<Applicant>, String> {
+    let mut members = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    let mut errors = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let n = n + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [name, class, key] = fields.as_slice() else {
+            errors.push(format!(
+                "line {n}: {} fields, expected NAME,CLASS,PUBLIC_KEY_HEX",
+                fields.len()
+            ));
+            continue;
+        };
+        let class = StakeholderClass::parse(class).ok_or_else(|| {
+            format!(
+                "line {n}: `{class}` is not a stakeholder class ({})",
+                StakeholderClass::ALL.map(StakeholderClass::name).join(", ")
+            )
+        });
+        let key = hex::decode(key)
+            .ok()
+            .filter(|k| k.len() == 32)
+            .ok_or_else(|| format!("line {n}: `{key}` is not 64 hex digits"));
+        let name_ok = (!name.is_empty() && name.len() <= 200)
+            .then_some(())
+            .ok_or_else(|| format!("line {n}: a name is 1 to 200 bytes"));
+        match (class, key, name_ok) {
+            (Ok(class), Ok(key), Ok(())) => {
+                if let Some(first) = seen.insert(key.clone(), n) {
+                    errors.push(format!("line {n}: the same key as line {first}"));
+                    continue;
+                }
+                members.push(Applicant {
+                    key,
+                    name: (*name).to_string(),
+                    class,
+                });
+            }
+            (class, key, name_ok) => {
+                errors.extend(
+                    [class.err(), key.err(), name_ok.err()]
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        return Ok(members);
+    }
+    let more = errors.len().saturating_sub(ROLL_ERRORS_SHOWN);
+    let mut text = errors
+        .into_iter()
+        .take(ROLL_ERRORS_SHOWN)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if more > 0 {
+        text.push_str(&format!("; and {more} more"));
+    }
+    Err(format!("nothing was founded: {text}"))
+}
+
 /// `cltd init`: found a trust (or, with `--from`, its successor).
 pub(crate) fn init(ctx: &mut Ctx, args: InitArgs) -> Result<i32> {
     if let Some(from) = &args.from {
@@ -149,6 +228,13 @@ pub(crate) fn init(ctx: &mut Ctx, args: InitArgs) -> Result<i32> {
             name: name.to_string(),
             class,
         });
+    }
+    if let Some(path) = &args.members_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the roll {}", path.display()))?;
+        founders.extend(
+            read_roll(&text).map_err(|e| anyhow::anyhow!("the roll {}: {e}", path.display()))?,
+        );
     }
     let mut assets = Vec::new();
     for a in &args.assets {
