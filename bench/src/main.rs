@@ -78,6 +78,16 @@ enum Command {
         #[arg(long, default_value = "classic-clt")]
         bylaw: String,
     },
+    /// Open the trust in DIR in this fresh process and print, as JSON, the milliseconds it
+    /// took and the resident memory it added (what `bench` runs to measure opening).
+    #[command(hide = true)]
+    OpenProbe {
+        /// The trust's data directory.
+        dir: PathBuf,
+        /// Its bylaw (a core module or component), compiled before measuring: an engine
+        /// compiles a module once for every trust that uses it.
+        bylaw: PathBuf,
+    },
 }
 
 /// The `cltd` binary the crash test serves with: `CLTD_BIN`, else the `cltd` beside this
@@ -175,6 +185,16 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
             )?;
             let report = cltd_bench::transitions::run(&wasm, &options)?;
             print(out, json, &report, || report.text())?;
+            Ok(cltd::EXIT_OK)
+        }
+        Command::OpenProbe { dir, bylaw } => {
+            let wasm = std::fs::read(&bylaw)?;
+            let (ms, mib) = cltd_bench::transitions::open_in_process(&dir, &wasm)?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"open_ms": ms, "rss_mib": mib})
+            )?;
             Ok(cltd::EXIT_OK)
         }
         Command::CrashTest {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use cltd_runtime::{Action, Choice, Vote};
+use cltd_runtime::{Action, Choice, SignedTransition, Vote};
 use serde::Serialize;
 
 use crate::fixture::{Fixture, Latency};
@@ -71,6 +71,16 @@ pub struct BenchReport {
     pub concurrent_batch_mean: f64,
     /// Mean fuel per vote.
     pub fuel_per_vote: u64,
+    /// Founding the bench trust with every member in its charter, seconds.
+    pub founding_s: f64,
+    /// Bytes written to the store per transition (mostly votes), one durable commit each.
+    pub bytes_per_vote: u64,
+    /// Closing the proposal every member voted on, durably (host and bylaw), milliseconds.
+    pub close_ms: f64,
+    /// Opening the bench trust's store, milliseconds.
+    pub open_ms: f64,
+    /// Resident memory the opened trust added, MiB.
+    pub open_rss_mib: f64,
     /// Audit of an exported history, when asked for.
     pub audit: Option<crate::audit::AuditFigures>,
 }
@@ -79,6 +89,14 @@ pub struct BenchReport {
 pub mod targets {
     /// Bylaw invocation with a fresh instance, p50, microseconds.
     pub const INVOKE_P50_US: f64 = 10.0;
+    /// Closing a proposal of 100,000 electors, host and bylaw, milliseconds (issue 17).
+    pub const CLOSE_MS: f64 = 50.0;
+    /// Founding a 100,000-member trust from its roll, seconds (issue 17).
+    pub const FOUNDING_S: f64 = 30.0;
+    /// Opening a 100,000-member trust, milliseconds (issue 17).
+    pub const OPEN_MS: f64 = 1_000.0;
+    /// Resident memory of an open 100,000-member trust, MiB (issue 17).
+    pub const OPEN_RSS_MIB: f64 = 100.0;
     /// Durable transitions per second on one trust with group commit.
     pub const GROUP_TPS: f64 = 20_000.0;
     /// p99 submit-to-durable latency under group commit, milliseconds.
@@ -111,8 +129,12 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         bail!("bench needs at least 3 members, 1 transition, a batch of 1 and 1 submitter");
     }
     // End-to-end, one durable commit per transition.
+    let t0 = Instant::now();
     let mut fx = Fixture::on(runtime.clone(), wasm, members)?;
+    let founding_s = t0.elapsed().as_secs_f64();
+    let written = bytes_written();
     let (e2e, sustained_tps, fuel_per_vote) = one_by_one(&mut fx, transitions)?;
+    let bytes_per_vote = bytes_written().saturating_sub(written) / transitions as u64;
 
     // The same with the bylaw compiled natively into the host: what the sandbox costs.
     let native_rt = Arc::new(cltd_runtime::Runtime::new(profile)?);
@@ -176,6 +198,26 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
 
     // Bylaw invocation alone, and natively.
     let (invoke_vote, invoke_close, native_vote, native_close) = invocations(&mut fx, members)?;
+    // The proposal every member voted on, closed for real.
+    let last = fx.trust.state().next_proposal_id() - 1;
+    let closes_at = fx.trust.state().proposals[&last].proposal.closes_at;
+    fx.clock.set(closes_at);
+    let close = SignedTransition::sign(
+        &fx.keys[0],
+        fx.trust.id(),
+        fx.trust.state().next_seq(&fx.keys[0].member_key()),
+        Action::Close(last),
+    )
+    .to_bytes();
+    let t0 = Instant::now();
+    let closed = fx.trust.submit(&close)?;
+    let close_ms = t0.elapsed().as_secs_f64() * 1e3;
+    anyhow::ensure!(closed.verdict.is_allowed(), "the bench close was denied");
+    // Opening the store again, and the memory it takes: in a fresh process when this is
+    // `cltd-bench` (memory this one freed would be reused and hide it), else here.
+    let Fixture { dir, trust, .. } = fx;
+    drop(trust);
+    let (open_ms, open_rss_mib) = open_probe(dir.path(), wasm)?;
     let audit = if audit_entries > 0 {
         crate::audit::run(wasm, &[audit_entries])?.pop()
     } else {
@@ -198,8 +240,82 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         concurrent_latency: Latency::of(latencies),
         concurrent_batch_mean,
         fuel_per_vote,
+        founding_s,
+        bytes_per_vote,
+        close_ms,
+        open_ms,
+        open_rss_mib,
         audit,
     })
+}
+
+/// Open the trust in `dir` (milliseconds) and the resident memory that added (MiB), in a
+/// child `cltd-bench open-probe` when this process is `cltd-bench`, else in this process.
+fn open_probe(dir: &std::path::Path, wasm: &[u8]) -> Result<(f64, f64)> {
+    let exe = std::env::current_exe()?;
+    let is_bench = exe
+        .file_stem()
+        .is_some_and(|n| n.to_string_lossy() == "cltd-bench");
+    if !is_bench {
+        return open_in_process(dir, wasm);
+    }
+    let bylaw = dir.join("bench-bylaw.wasm");
+    std::fs::write(&bylaw, wasm)?;
+    let out = std::process::Command::new(exe)
+        .arg("open-probe")
+        .arg(dir)
+        .arg(&bylaw)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "open-probe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok((
+        v["open_ms"].as_f64().unwrap_or(0.0),
+        v["rss_mib"].as_f64().unwrap_or(0.0),
+    ))
+}
+
+/// Open the trust in `dir`, governed by `wasm`, here: milliseconds, and MiB of resident
+/// memory added (after the engine is built and has compiled `wasm`, which every trust on
+/// that bylaw shares, so neither is counted).
+pub fn open_in_process(dir: &std::path::Path, wasm: &[u8]) -> Result<(f64, f64)> {
+    let runtime = cltd::setup::runtime()?;
+    runtime.prepare(&cltd_runtime::to_component(wasm)?)?;
+    let rss = rss_kib();
+    let t0 = Instant::now();
+    let trust = cltd_runtime::Trust::open(dir, runtime, Box::new(cltd_runtime::SystemClock))?;
+    let ms = t0.elapsed().as_secs_f64() * 1e3;
+    let mib = rss_kib().saturating_sub(rss) as f64 / 1024.0;
+    drop(trust);
+    Ok((ms, mib))
+}
+
+/// Bytes this process has written (Linux `/proc/self/io` `wchar`; 0 elsewhere).
+fn bytes_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("wchar:"))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Resident set size of this process, KiB (Linux; 0 elsewhere).
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Submit `transitions` of the fixture's stream one durable commit each: the latencies,
@@ -288,8 +404,11 @@ impl Probe {
     pub fn new(fx: &mut Fixture, members: usize) -> Result<Probe> {
         // A fresh proposal with every ballot cast, on the fixture's trust.
         let stream = fx.stream(members + 1);
-        for t in &stream {
-            fx.trust.submit(t)?;
+        for chunk in stream.chunks(256) {
+            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            for r in fx.trust.submit_batch(&refs) {
+                r?;
+            }
         }
         let (id, p) = fx
             .trust
@@ -418,6 +537,30 @@ impl BenchReport {
                 "fuel per vote".into(),
                 self.fuel_per_vote.to_string(),
                 String::new(),
+            ),
+            (
+                "bytes written per transition (votes)".into(),
+                self.bytes_per_vote.to_string(),
+                String::new(),
+            ),
+            (
+                format!("close of a {}-elector proposal, durable", self.members),
+                format!("{:.1} ms", self.close_ms),
+                format!("<= {} ms", targets::CLOSE_MS),
+            ),
+            (
+                format!("founding with {} members", self.members),
+                format!("{:.2} s", self.founding_s),
+                format!("<= {} s", targets::FOUNDING_S),
+            ),
+            (
+                "opening the trust; resident memory it adds".into(),
+                format!("{:.0} ms; {:.1} MiB", self.open_ms, self.open_rss_mib),
+                format!(
+                    "<= {} ms; <= {} MiB",
+                    targets::OPEN_MS,
+                    targets::OPEN_RSS_MIB
+                ),
             ),
         ];
         if let Some(a) = &self.audit {
