@@ -235,100 +235,184 @@ pub fn preview(
     let txn = db.begin_read().map_err(StoreError::from)?;
     let log = txn.open_table(LOG).map_err(StoreError::from)?;
     let mut state = TrustState::default();
+    let passed = |d: Option<std::time::Instant>| d.is_some_and(|d| std::time::Instant::now() >= d);
     // Bounded by the state's size: the store may hold entries committed after it.
-    for row in log.range(0..now.size).map_err(StoreError::from)? {
-        let (_, bytes) = row.map_err(StoreError::from)?;
-        let entry = Entry::from_bytes(bytes.value())?;
-        progress(entry.index + 1, now.size);
-        let rec = match &entry.body {
-            EntryBody::Genesis(g) => {
-                state = genesis_state(g, &entry).0;
-                continue;
+    let mut rows = log.range(0..now.size).map_err(StoreError::from)?;
+    'windows: loop {
+        // In log order: each transition's view under the candidate's charter, and the state
+        // advanced as the history went (the logged verdict and logged activation).
+        let mut pending: Vec<Pending> = Vec::new();
+        while pending.len() < PREVIEW_WINDOW {
+            let Some(row) = rows.next() else { break };
+            let (_, bytes) = row.map_err(StoreError::from)?;
+            let entry = Entry::from_bytes(bytes.value())?;
+            let rec = match &entry.body {
+                EntryBody::Genesis(g) => {
+                    state = genesis_state(g, &entry).0;
+                    continue;
+                }
+                EntryBody::Transition(rec) => rec,
+            };
+            let (_, body) = SignedTransition::decode(&rec.signed)?;
+            let with_roll = runtime.needs_roll(module, &charter, body.action.kind());
+            let mut view =
+                host_rules::view(&state, &body.signer, &body.action, entry.time, with_roll);
+            view.charter = charter.clone();
+            let activation = rec.effects.iter().find_map(|e| match e {
+                Effect::BylawsAmended {
+                    module,
+                    charter,
+                    entrenched,
+                } => Some(Constitution {
+                    module: *module,
+                    charter: charter.clone(),
+                    entrenched: entrenched.clone(),
+                }),
+                _ => None,
+            });
+            let (_, changes) = host_rules::effects(
+                &state,
+                &body.signer,
+                body.seq,
+                &body.action,
+                &rec.verdict,
+                entry.time,
+                activation.as_ref(),
+            );
+            if changes_digest(&changes) != rec.changes {
+                return Err(StoreError::Corrupt(format!(
+                    "entry {} does not replay to its logged state changes; run `cltd verify`",
+                    entry.index
+                ))
+                .into());
             }
-            EntryBody::Transition(rec) => rec,
-        };
-        let (_, body) = SignedTransition::decode(&rec.signed)?;
-        let with_roll = runtime.needs_roll(module, &charter, body.action.kind());
-        let mut view = host_rules::view(&state, &body.signer, &body.action, entry.time, with_roll);
-        view.charter = charter.clone();
-        let candidate = match runtime.evaluate(module, &view, &body.action) {
-            Ok(eval) => match host_rules::check_verdict(&body.action, &eval.verdict) {
-                Ok(()) => Judgement::of(&eval.verdict),
-                Err(e) => Judgement::Failed {
-                    error: e.to_string(),
-                },
-            },
+            let head_before = state.head;
+            state.apply_all(&changes);
+            state.size += 1;
+            state.head = entry_hash(&entry);
+            state.time = entry.time;
+            pending.push(Pending {
+                index: entry.index,
+                time: entry.time,
+                signer: body.signer,
+                action: body.action,
+                view,
+                logged: Judgement::of(&rec.verdict),
+                head_before,
+                head_after: state.head,
+            });
+        }
+        if pending.is_empty() {
+            break;
+        }
+        // The candidate's judgements, on every core; none once the deadline has passed or
+        // the candidate has failed too often (so a hostile candidate costs a bounded time).
+        let failed = std::sync::atomic::AtomicU64::new(0);
+        let judged = crate::par::map(&pending, |p| {
+            if passed(deadline) || failed.load(std::sync::atomic::Ordering::Relaxed) >= MAX_FAILURES
+            {
+                return None;
+            }
+            let candidate = judge(runtime, module, &p.view, &p.action);
+            if matches!(candidate, Judgement::Failed { .. }) {
+                failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Some(candidate)
+        });
+        // In log order: count, list, and stop where the history says.
+        for (p, candidate) in pending.into_iter().zip(judged) {
+            let candidate = match candidate {
+                Some(c) => c,
+                // Skipped on the cores once failures piled up: judged here, in order, so the
+                // preview stops exactly where a one-by-one preview would.
+                None if !passed(deadline) => judge(runtime, module, &p.view, &p.action),
+                None => {
+                    report.entries = p.index;
+                    report.head = p.head_before;
+                    report.stopped = Some(format!(
+                        "this server's time limit for a preview ran out; the preview stopped after entry {} of {}",
+                        p.index.saturating_sub(1),
+                        now.size
+                    ));
+                    break 'windows;
+                }
+            };
+            progress(p.index + 1, now.size);
+            report.transitions += 1;
+            if matches!(candidate, Judgement::Failed { .. }) {
+                failures += 1;
+            }
+            if !p.logged.same_decision(&candidate) {
+                report.differing += 1;
+                if report.differences.len() < MAX_LISTED_DIFFERENCES {
+                    report.differences.push(Difference {
+                        index: p.index,
+                        time: p.time,
+                        signer: p.signer,
+                        action: describe_action(&p.action),
+                        logged: p.logged,
+                        candidate,
+                    });
+                }
+            }
+            report.entries = p.index + 1;
+            report.head = p.head_after;
+            if failures >= MAX_FAILURES {
+                report.stopped = Some(format!(
+                    "the candidate failed to judge {failures} transitions; the preview stopped after entry {}",
+                    p.index
+                ));
+                break 'windows;
+            }
+            if passed(deadline) {
+                report.stopped = Some(format!(
+                    "this server's time limit for a preview ran out; the preview stopped after entry {} of {}",
+                    p.index, now.size
+                ));
+                break 'windows;
+            }
+        }
+    }
+    if report.stopped.is_none() {
+        report.entries = state.size;
+        report.head = state.head;
+    }
+    Ok(report)
+}
+
+/// Transitions viewed in log order before the candidate judges them on every core: bounds
+/// the views held at once, and what a candidate can spend past a stop.
+const PREVIEW_WINDOW: usize = 256;
+
+/// A transition of the history with the view the candidate judges it on.
+struct Pending {
+    index: u64,
+    time: u64,
+    signer: MemberKey,
+    action: Action,
+    view: crate::model::View,
+    logged: Judgement,
+    /// The log's head before and after this entry.
+    head_before: EntryHash,
+    head_after: EntryHash,
+}
+
+/// The candidate `module`'s judgement of `action` on `view`.
+fn judge(
+    runtime: &Runtime,
+    module: &ModuleHash,
+    view: &crate::model::View,
+    action: &Action,
+) -> Judgement {
+    match runtime.evaluate(module, view, action) {
+        Ok(eval) => match host_rules::check_verdict(action, &eval.verdict) {
+            Ok(()) => Judgement::of(&eval.verdict),
             Err(e) => Judgement::Failed {
                 error: e.to_string(),
             },
-        };
-        let logged = Judgement::of(&rec.verdict);
-        report.transitions += 1;
-        if matches!(candidate, Judgement::Failed { .. }) {
-            failures += 1;
-        }
-        if !logged.same_decision(&candidate) {
-            report.differing += 1;
-            if report.differences.len() < MAX_LISTED_DIFFERENCES {
-                report.differences.push(Difference {
-                    index: entry.index,
-                    time: entry.time,
-                    signer: body.signer,
-                    action: describe_action(&body.action),
-                    logged,
-                    candidate,
-                });
-            }
-        }
-        // Follow the history as it happened: the logged verdict and logged activation.
-        let activation = rec.effects.iter().find_map(|e| match e {
-            Effect::BylawsAmended {
-                module,
-                charter,
-                entrenched,
-            } => Some(Constitution {
-                module: *module,
-                charter: charter.clone(),
-                entrenched: entrenched.clone(),
-            }),
-            _ => None,
-        });
-        let (_, changes) = host_rules::effects(
-            &state,
-            &body.signer,
-            body.seq,
-            &body.action,
-            &rec.verdict,
-            entry.time,
-            activation.as_ref(),
-        );
-        if changes_digest(&changes) != rec.changes {
-            return Err(StoreError::Corrupt(format!(
-                "entry {} does not replay to its logged state changes; run `cltd verify`",
-                entry.index
-            ))
-            .into());
-        }
-        state.apply_all(&changes);
-        state.size += 1;
-        state.head = entry_hash(&entry);
-        state.time = entry.time;
-        if failures >= MAX_FAILURES {
-            report.stopped = Some(format!(
-                "the candidate failed to judge {failures} transitions; the preview stopped after entry {}",
-                entry.index
-            ));
-            break;
-        }
-        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            report.stopped = Some(format!(
-                "this server's time limit for a preview ran out; the preview stopped after entry {} of {}",
-                entry.index, now.size
-            ));
-            break;
-        }
+        },
+        Err(e) => Judgement::Failed {
+            error: e.to_string(),
+        },
     }
-    report.entries = state.size;
-    report.head = state.head;
-    Ok(report)
 }
