@@ -30,7 +30,8 @@ pub use crate::snapshot::{CheckedUpload, Snapshot};
 use crate::state::{Change, TrustState};
 pub use crate::store::STORE_FILE;
 use crate::store::{
-    StateTables, durable_write, head_bytes, load_state, preview_key, read_module, stored_format,
+    PAGE_CACHE_BYTES, StateTables, durable_write, head_bytes, load_state, preview_key, read_module,
+    stored_format,
 };
 use crate::transition::{CheckedTransition, Keypair, UploadSignature};
 
@@ -220,7 +221,9 @@ impl Trust {
         if new_host_key {
             write_secret_key(&dir.join(HOST_KEY_FILE), &host).map_err(StoreError::Io)?;
         }
-        let db = Database::create(&path)?;
+        let db = Database::builder()
+            .set_cache_size(PAGE_CACHE_BYTES)
+            .create(&path)?;
         let txn = durable_write(&db)?;
         {
             let mut meta = txn.open_table(META)?;
@@ -296,7 +299,10 @@ impl Trust {
             }
             .into());
         }
-        Trust::open_db(dir, Database::open(&path)?, runtime, clock, prepare)
+        let db = Database::builder()
+            .set_cache_size(PAGE_CACHE_BYTES)
+            .open(&path)?;
+        Trust::open_db(dir, db, runtime, clock, prepare)
     }
 
     /// Open the trust in `dir` with its store on `backend` (the store file's bytes through
