@@ -15,6 +15,7 @@ use cltd_runtime::{
 use serde::Serialize;
 
 use crate::fixture::{Fixture, Latency};
+use crate::process::rss_kib;
 use cltd::server::{Hub, Limits};
 
 /// What the HTTP bench measured.
@@ -64,19 +65,6 @@ impl HttpReport {
             self.disk_per_trust / 1024,
         )
     }
-}
-
-/// Resident set size of this process, KiB (Linux; 0 elsewhere).
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Serve `root` on a loopback port in a background thread; its base URL, once it answers.

@@ -12,4 +12,5 @@ pub mod crash;
 pub mod fixture;
 pub mod http;
 pub mod load;
+pub mod process;
 pub mod transitions;

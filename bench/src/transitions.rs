@@ -10,6 +10,7 @@ use cltd_runtime::{Action, Choice, SignedTransition, Vote};
 use serde::Serialize;
 
 use crate::fixture::{Fixture, Latency};
+use crate::process::{bytes_written, rss_kib};
 
 /// What `cltd bench` measures, and on what (its command-line options).
 #[derive(Debug, Clone, clap::Args)]
@@ -291,31 +292,6 @@ pub fn open_in_process(dir: &std::path::Path, wasm: &[u8]) -> Result<(f64, f64)>
     let mib = rss_kib().saturating_sub(rss) as f64 / 1024.0;
     drop(trust);
     Ok((ms, mib))
-}
-
-/// Bytes this process has written (Linux `/proc/self/io` `wchar`; 0 elsewhere).
-fn bytes_written() -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("wchar:"))
-                .and_then(|n| n.trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Resident set size of this process, KiB (Linux; 0 elsewhere).
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Submit `transitions` of the fixture's stream one durable commit each: the latencies,
