@@ -247,6 +247,11 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
             .rolls
             .get_mut(&id)
             .ok_or_else(|| StoreError::Corrupt(format!("ballot on proposal {id}")))?;
+        if !roll.contains(&MemberKey(*voter)) {
+            return Err(StoreError::Corrupt(format!(
+                "a ballot on proposal {id} from a key outside its electorate"
+            )));
+        }
         let mut scratch = crate::roll::zero_votes();
         Arc::make_mut(roll).set(&MemberKey(*voter), Some(choice), &mut scratch);
     }

@@ -257,3 +257,49 @@ fn a_long_history_verifies_and_the_earliest_tampering_is_named() {
         "the head of the last entry checked"
     );
 }
+
+#[test]
+fn a_ballot_moved_to_another_elector_is_detected() {
+    // r1's yes moved to r2, of the same class: every count stays the same, so only the
+    // stored ballots themselves can show it.
+    let (_dir, path) = history();
+    const BALLOTS: TableDefinition<(u64, &[u8; 32]), u8> = TableDefinition::new("ballots");
+    let (r1, r2) = (
+        crate::support::key_for("r1").public(),
+        crate::support::key_for("r2").public(),
+    );
+    {
+        let db = Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut ballots = txn.open_table(BALLOTS).unwrap();
+            let choice = ballots.remove((1, &r1)).unwrap().unwrap().value();
+            ballots.insert((1, &r2), choice).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let d = verify_file(&path).divergence.expect("divergence");
+    assert_eq!(
+        d.index, 8,
+        "found after the last entry, comparing the stored state: {d}"
+    );
+    assert!(d.reason.contains("electorates and ballots"), "{d}");
+
+    // A ballot from a key outside the electorate: the stored state does not even load.
+    let stranger = crate::support::key_for("stranger").public();
+    {
+        let db = Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(BALLOTS)
+            .unwrap()
+            .insert((1, &stranger), 0)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let d = verify_file(&path).divergence.expect("divergence");
+    assert!(
+        d.reason
+            .contains("a ballot on proposal 1 from a key outside its electorate"),
+        "{d}"
+    );
+}
