@@ -106,6 +106,9 @@ pub struct TrustState {
     pub rolls: BTreeMap<u64, Arc<ProposalRoll>>,
     /// Member counts per class, kept as members come and go.
     pub counts: ClassCounts,
+    /// Members per name, kept as members come and go (so naming a key in a message does not
+    /// scan every member: see [`TrustState::who`]).
+    pub name_counts: BTreeMap<String, u32>,
     /// Access grants by number (from 1).
     pub grants: BTreeMap<u64, Arc<Grant>>,
     /// Next sequence number per signer (absent: 0).
@@ -133,13 +136,20 @@ impl TrustState {
         }
         match change {
             Change::Member { key, member } => {
-                let classes = member.as_ref().map(|m| m.class);
+                let new = member.as_ref().map(|m| (m.class, m.name.clone()));
                 let old = set(&mut self.members, &key, member.map(Arc::new));
                 if let Some(old) = &old {
                     *self.counts.get_mut(old.class) -= 1;
+                    if let Some(n) = self.name_counts.get_mut(&old.name) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.name_counts.remove(&old.name);
+                        }
+                    }
                 }
-                if let Some(class) = classes {
+                if let Some((class, name)) = new {
                     *self.counts.get_mut(class) += 1;
+                    *self.name_counts.entry(name).or_insert(0) += 1;
                 }
                 Change::Member {
                     key,
@@ -230,6 +240,15 @@ impl TrustState {
         self.counts
     }
 
+    /// Members per name, counted from the members (what [`TrustState::name_counts`] keeps).
+    pub fn count_names(&self) -> BTreeMap<String, u32> {
+        let mut names = BTreeMap::new();
+        for m in self.members.values() {
+            *names.entry(m.name.clone()).or_insert(0) += 1;
+        }
+        names
+    }
+
     /// Member counts per class, counted from the members (what [`TrustState::counts`] keeps).
     pub fn count_members(&self) -> ClassCounts {
         let mut counts = ClassCounts::zero();
@@ -262,7 +281,7 @@ impl TrustState {
         let short = || hex::encode(key.get(..4).unwrap_or(key));
         match self.member(key) {
             Some(m) => {
-                if self.members.values().filter(|o| o.name == m.name).count() > 1 {
+                if self.name_counts.get(&m.name).copied().unwrap_or(0) > 1 {
                     format!("{} ({})", m.name, short())
                 } else {
                     m.name.clone()
@@ -310,6 +329,32 @@ mod tests {
         assert_ne!(state, before);
         state.apply_all(&undo);
         assert_eq!(state, before);
+    }
+
+    #[test]
+    fn a_name_two_members_share_is_told_apart_by_key_while_both_are_members() {
+        use crate::model::{Member, StakeholderClass};
+        let member = |n: u8| Change::Member {
+            key: MemberKey([n; 32]),
+            member: Some(Member {
+                key: vec![n; 32],
+                name: "Sam".into(),
+                class: StakeholderClass::Resident,
+                admitted_at: 0,
+                proxy: None,
+            }),
+        };
+        let mut state = TrustState::default();
+        state.apply(member(1));
+        assert_eq!(state.who([1u8; 32]), "Sam");
+        let undo = state.apply(member(2));
+        assert_eq!(state.who([1u8; 32]), "Sam (01010101)");
+        assert_eq!(state.who([2u8; 32]), "Sam (02020202)");
+        assert_eq!(state.name_counts, state.count_names());
+        state.apply(undo);
+        assert_eq!(state.who([1u8; 32]), "Sam");
+        assert_eq!(state.name_counts, state.count_names());
+        assert_eq!(state.counts, state.count_members());
     }
 
     #[test]

@@ -262,6 +262,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
         }
     }
     state.counts = state.count_members();
+    state.name_counts = state.count_names();
     for row in txn.open_table(GRANTS)?.iter()? {
         let (k, v) = row?;
         state
