@@ -132,11 +132,12 @@ bylaws-sdk = {{ path = "{sdk}" }}
 # rebuild the component byte for byte and check the hash a trust's log records.
 [workspace]
 
-# What `cltd bylaws build` uses: small, aborting on panic, one codegen unit (reproducible).
+# What `cltd bylaws build` uses: optimised for speed (every transition runs it), aborting on
+# panic, one codegen unit (reproducible).
 [profile.guest]
 inherits = "release"
 panic = "abort"
-opt-level = "s"
+opt-level = 3
 codegen-units = 1
 lto = true
 strip = "debuginfo"
