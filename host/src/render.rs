@@ -240,8 +240,7 @@ impl Turnout {
     pub fn of(p: &ProposalState) -> Turnout {
         let mut classes = Vec::new();
         for class in CLASSES {
-            let mut votes = p.proposal.votes;
-            let v = cltd_runtime::class_votes(&mut votes, class);
+            let v = p.proposal.votes.class(class);
             // A class with no electors is not part of this trust's vote.
             if v.electorate > 0 {
                 classes.push((

@@ -588,7 +588,7 @@ pub(crate) fn effects(
                 })
                 .collect();
             let closes_at = now.saturating_add(d.window);
-            let votes = ProposalRoll::new(electorate.clone(), closes_at).count();
+            let votes = ProposalRoll::opening_count(&electorate);
             effects.push(Effect::ProposalOpened {
                 proposal: id,
                 closes_at,

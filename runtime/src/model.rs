@@ -361,6 +361,53 @@ impl ClassCounts {
     }
 }
 
+impl Votes {
+    /// A count with nobody in it.
+    pub fn zero() -> Votes {
+        let zero = ClassVotes {
+            electorate: 0,
+            yes: 0,
+            no: 0,
+            abstain: 0,
+            proxy_yes: 0,
+            proxy_no: 0,
+            proxy_abstain: 0,
+        };
+        Votes {
+            resident: zero,
+            community: zero,
+            public: zero,
+            worker: zero,
+            user: zero,
+            data_ethics_council: zero,
+        }
+    }
+
+    /// The count of one class.
+    pub fn class(&self, class: StakeholderClass) -> &ClassVotes {
+        match class {
+            StakeholderClass::Resident => &self.resident,
+            StakeholderClass::Community => &self.community,
+            StakeholderClass::Public => &self.public,
+            StakeholderClass::Worker => &self.worker,
+            StakeholderClass::User => &self.user,
+            StakeholderClass::DataEthicsCouncil => &self.data_ethics_council,
+        }
+    }
+
+    /// The count of one class, to change.
+    pub fn class_mut(&mut self, class: StakeholderClass) -> &mut ClassVotes {
+        match class {
+            StakeholderClass::Resident => &mut self.resident,
+            StakeholderClass::Community => &mut self.community,
+            StakeholderClass::Public => &mut self.public,
+            StakeholderClass::Worker => &mut self.worker,
+            StakeholderClass::User => &mut self.user,
+            StakeholderClass::DataEthicsCouncil => &mut self.data_ethics_council,
+        }
+    }
+}
+
 impl AssetKind {
     /// Every kind, in the contract's order.
     pub const ALL: [AssetKind; 5] = [

@@ -3,8 +3,7 @@
 //! state in numbers (see `docs/design.md`, "Entrenched clauses").
 
 use crate::model::{
-    ClassVotes, Clause, LockStatus, Proposal, ProposalBody, ProposalState, StakeholderClass, Votes,
-    percent,
+    Clause, LockStatus, Proposal, ProposalBody, ProposalState, StakeholderClass, percent,
 };
 use crate::state::TrustState;
 
@@ -25,7 +24,7 @@ pub const PROCEDURE_CLASS_TURNOUT: (u64, u64) = (1, 2);
 pub fn procedure(proposal: &Proposal) -> Result<(), String> {
     let mut shortfalls = Vec::new();
     for class in StakeholderClass::ALL {
-        let v = class_of(&proposal.votes, class);
+        let v = proposal.votes.class(class);
         if v.electorate == 0 {
             continue;
         }
@@ -108,7 +107,7 @@ fn count(proposal: &Proposal) -> (Count, Vec<(StakeholderClass, Count)>) {
     let mut all = Count::default();
     let mut classes = Vec::new();
     for class in StakeholderClass::ALL {
-        let v = class_of(&proposal.votes, class);
+        let v = proposal.votes.class(class);
         if v.electorate == 0 {
             continue;
         }
@@ -125,11 +124,6 @@ fn count(proposal: &Proposal) -> (Count, Vec<(StakeholderClass, Count)>) {
         classes.push((class, c));
     }
     (all, classes)
-}
-
-fn class_of(votes: &Votes, class: StakeholderClass) -> ClassVotes {
-    let mut votes = *votes;
-    *crate::roll::class_votes(&mut votes, class)
 }
 
 /// The outcome floors of the entrenched clauses, checked by the host on every proposal that

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::id::MemberKey;
-use crate::model::{Ballot, Choice, ClassVotes, Elector, Proxy, Roll, StakeholderClass, Votes};
+use crate::model::{Ballot, Choice, Elector, Proxy, Roll, StakeholderClass, Votes};
 
 /// An elector as the host keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,7 +157,7 @@ impl ProposalRoll {
             },
             (None, None) => return,
         };
-        let v = class_votes(votes, class);
+        let v = votes.class_mut(class);
         let slot = match (choice, proxy) {
             (Choice::Yes, false) => &mut v.yes,
             (Choice::No, false) => &mut v.no,
@@ -169,12 +169,18 @@ impl ProposalRoll {
         *slot = if add { *slot + 1 } else { *slot - 1 };
     }
 
+    /// The count of `electorate` before anybody has voted: its electors per class.
+    pub fn opening_count(electorate: &[Voter]) -> Votes {
+        let mut votes = Votes::zero();
+        for v in electorate {
+            votes.class_mut(v.class).electorate += 1;
+        }
+        votes
+    }
+
     /// The count of this roll from scratch (what [`ProposalRoll::set`] keeps up to date).
     pub fn count(&self) -> Votes {
-        let mut votes = zero_votes();
-        for v in self.electorate.iter() {
-            class_votes(&mut votes, v.class).electorate += 1;
-        }
+        let mut votes = ProposalRoll::opening_count(&self.electorate);
         for e in 0..self.electorate.len() {
             self.contribute(e, &mut votes, true);
         }
@@ -205,39 +211,6 @@ impl ProposalRoll {
                 })
                 .collect(),
         }
-    }
-}
-
-/// A count with nobody in it.
-pub fn zero_votes() -> Votes {
-    let zero = ClassVotes {
-        electorate: 0,
-        yes: 0,
-        no: 0,
-        abstain: 0,
-        proxy_yes: 0,
-        proxy_no: 0,
-        proxy_abstain: 0,
-    };
-    Votes {
-        resident: zero,
-        community: zero,
-        public: zero,
-        worker: zero,
-        user: zero,
-        data_ethics_council: zero,
-    }
-}
-
-/// One class's count in `votes`.
-pub fn class_votes(votes: &mut Votes, class: StakeholderClass) -> &mut ClassVotes {
-    match class {
-        StakeholderClass::Resident => &mut votes.resident,
-        StakeholderClass::Community => &mut votes.community,
-        StakeholderClass::Public => &mut votes.public,
-        StakeholderClass::Worker => &mut votes.worker,
-        StakeholderClass::User => &mut votes.user,
-        StakeholderClass::DataEthicsCouncil => &mut votes.data_ethics_council,
     }
 }
 

@@ -252,7 +252,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
                 "a ballot on proposal {id} from a key outside its electorate"
             )));
         }
-        let mut scratch = crate::roll::zero_votes();
+        let mut scratch = crate::model::Votes::zero();
         Arc::make_mut(roll).set(&MemberKey(*voter), Some(choice), &mut scratch);
     }
     // The count each proposal carries is the count of its roll.
