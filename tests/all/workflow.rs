@@ -268,3 +268,58 @@ fn concurrent_submitters_share_durable_group_commits() {
     );
     drop(dir);
 }
+
+#[test]
+fn a_panic_while_committing_answers_every_waiting_submitter_with_an_error() {
+    let mut h = Harness::classic();
+    let id = h.trust.id();
+    let names = ["r1", "r2", "r3", "c1", "c2"];
+    let signed: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| {
+            cltd_runtime::SignedTransition::sign(
+                &h.key(n),
+                id,
+                0,
+                propose(ProposalBody::Ordinary, 7),
+            )
+            .to_bytes()
+        })
+        .collect();
+    let Harness { dir, trust, .. } = h;
+    let committer = std::sync::Arc::new(cltd_runtime::GroupCommitter::new(trust, 16));
+    // The first submitter leads; its answer panics while it holds the trust, after the
+    // others have had time to queue behind it.
+    let leader = {
+        let s = committer.clone();
+        let first = cltd_runtime::CheckedTransition::check(signed[0].clone(), &id).unwrap();
+        std::thread::spawn(move || {
+            s.submit_checked(
+                first,
+                Box::new(|_, _| {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    panic!("a reply that panics");
+                }),
+            )
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (answered, answers) = std::sync::mpsc::channel();
+    for t in signed[1..].iter().cloned() {
+        let (s, answered) = (committer.clone(), answered.clone());
+        std::thread::spawn(move || answered.send(s.submit(t)));
+    }
+    assert!(leader.join().is_err(), "the leader's thread panicked");
+    for _ in 1..signed.len() {
+        // Each is answered, not left waiting: with an error, since the trust is unusable.
+        let answer = answers
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("a submitter queued behind a panicking leader is answered");
+        assert!(matches!(&answer, Err(Error::Store(_))), "{answer:?}");
+    }
+    assert!(
+        committer.lock().is_err(),
+        "the fault is reported to readers too"
+    );
+    drop(dir);
+}
