@@ -307,7 +307,9 @@ fn a_panic_while_committing_answers_every_waiting_submitter_with_an_error() {
     let (answered, answers) = std::sync::mpsc::channel();
     for t in signed[1..].iter().cloned() {
         let (s, answered) = (committer.clone(), answered.clone());
-        std::thread::spawn(move || answered.send(s.submit(t)));
+        std::thread::spawn(move || {
+            let _ = answered.send(s.submit(t));
+        });
     }
     assert!(leader.join().is_err(), "the leader's thread panicked");
     for _ in 1..signed.len() {
