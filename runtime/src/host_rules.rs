@@ -200,14 +200,7 @@ pub(crate) fn check(
 ) -> Result<(), RefusalError> {
     match action {
         Action::Propose(d) => {
-            let open = state
-                .proposals
-                .values()
-                .filter(|p| {
-                    p.proposal.status == ProposalStatus::Open
-                        && p.proposal.proposer == signer.as_slice()
-                })
-                .count();
+            let open = state.open_by(signer.as_slice()) as usize;
             if open >= MAX_OPEN_PER_PROPOSER {
                 return Err(lifecycle(LifecycleError::TooManyOpen {
                     who: who(state, signer.as_slice()),

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::model::{
-    Asset, Choice, ClassCounts, Clause, Constitution, Grant, Hash, Member, Parameter, ProposalState,
+    Asset, Choice, ClassCounts, Clause, Constitution, Grant, Hash, Member, Parameter,
+    ProposalState, ProposalStatus,
 };
 use crate::roll::{ProposalRoll, Voter};
 
@@ -109,6 +110,9 @@ pub struct TrustState {
     /// Members per name, kept as members come and go (so naming a key in a message does not
     /// scan every member: see [`TrustState::who`]).
     pub name_counts: BTreeMap<String, u32>,
+    /// Open proposals per proposer's key, kept as proposals change (so checking a member's
+    /// limit on open proposals does not scan every proposal the trust ever had).
+    pub open_counts: BTreeMap<Vec<u8>, u32>,
     /// Access grants by number (from 1).
     pub grants: BTreeMap<u64, Arc<Grant>>,
     /// Next sequence number per signer (absent: 0).
@@ -164,7 +168,22 @@ impl TrustState {
                 }
             }
             Change::Proposal { id, proposal } => {
+                let opener = |p: &ProposalState| {
+                    (p.proposal.status == ProposalStatus::Open).then(|| p.proposal.proposer.clone())
+                };
+                let new = proposal.as_deref().and_then(opener);
                 let old = set(&mut self.proposals, &id, proposal.map(|p| Arc::new(*p)));
+                if let Some(key) = old.as_deref().and_then(opener)
+                    && let Some(n) = self.open_counts.get_mut(&key)
+                {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.open_counts.remove(&key);
+                    }
+                }
+                if let Some(key) = new {
+                    *self.open_counts.entry(key).or_insert(0) += 1;
+                }
                 Change::Proposal {
                     id,
                     proposal: old.map(|p| Box::new(Arc::unwrap_or_clone(p))),
@@ -247,6 +266,23 @@ impl TrustState {
             *names.entry(m.name.clone()).or_insert(0) += 1;
         }
         names
+    }
+
+    /// Open proposals per proposer, counted from the proposals (what
+    /// [`TrustState::open_counts`] keeps).
+    pub fn count_open(&self) -> BTreeMap<Vec<u8>, u32> {
+        let mut open = BTreeMap::new();
+        for p in self.proposals.values() {
+            if p.proposal.status == ProposalStatus::Open {
+                *open.entry(p.proposal.proposer.clone()).or_insert(0) += 1;
+            }
+        }
+        open
+    }
+
+    /// Open proposals `key` has proposed.
+    pub fn open_by(&self, key: &[u8]) -> u32 {
+        self.open_counts.get(key).copied().unwrap_or(0)
     }
 
     /// Member counts per class, counted from the members (what [`TrustState::counts`] keeps).

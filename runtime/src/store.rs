@@ -263,6 +263,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
     }
     state.counts = state.count_members();
     state.name_counts = state.count_names();
+    state.open_counts = state.count_open();
     for row in txn.open_table(GRANTS)?.iter()? {
         let (k, v) = row?;
         state

@@ -376,4 +376,27 @@ fn a_flood_of_proposals_from_one_member_is_refused_without_trace() {
     h.allowed("r2", ordinary(7));
     h.allowed("r1", Action::Withdraw(1));
     h.allowed("r1", ordinary(7));
+    // Room for exactly one: the count the state keeps follows every change, and a store
+    // opened again counts the same.
+    assert!(matches!(
+        h.refused("r1", ordinary(7)),
+        RefusalError::Lifecycle(LifecycleError::TooManyOpen { .. })
+    ));
+    assert_eq!(h.trust.state().open_counts, h.trust.state().count_open());
+    let state = h.trust.state().clone();
+    let crate::support::Harness { dir, trust, .. } = h;
+    drop(trust);
+    let reopened = cltd_runtime::Trust::open(
+        dir.path(),
+        crate::support::runtime(),
+        Box::new(cltd_runtime::SystemClock),
+    )
+    .unwrap();
+    assert_eq!(reopened.state().open_counts, state.open_counts);
+    assert_eq!(
+        reopened
+            .state()
+            .open_by(&state.proposals[&2].proposal.proposer),
+        256
+    );
 }
