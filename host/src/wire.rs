@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use cltd_runtime::{
-    Entry, EntryBody, Grant, ImpactPreview, Judgement, Member, Parameter, ProposalBody,
-    ProposalState, SignedTransition, TrustState, Verdict,
+    Choice, Entry, EntryBody, Grant, ImpactPreview, Judgement, Member, MemberKey, Parameter,
+    ProposalBody, ProposalState, SignedTransition, TrustState, Verdict, Voter,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -147,6 +147,37 @@ pub struct BallotDoc {
     pub choice: String,
 }
 
+/// Ballots a [`ProposalDoc`] lists (and the dashboard's proposal page shows); the rest are
+/// read a page at a time from `GET .../proposals/{number}/votes?after=KEY`.
+pub const BALLOTS_LISTED: usize = 100;
+
+/// Most ballots on one page of `GET .../proposals/{number}/votes`.
+pub const VOTES_PAGE_MAX: usize = 1000;
+
+/// Up to `limit` of the ballots cast on a proposal after key `after`, in key order, and the
+/// key to continue after when more remain (`None`: this page ends the list).
+pub fn ballot_page<'a>(
+    state: &'a TrustState,
+    proposal: u64,
+    after: Option<&MemberKey>,
+    limit: usize,
+) -> (Vec<(&'a Voter, Choice)>, Option<String>) {
+    let mut page: Vec<_> = state
+        .rolls
+        .get(&proposal)
+        .into_iter()
+        .flat_map(|r| r.ballots_after(after))
+        .take(limit + 1)
+        .collect();
+    let next = (page.len() > limit).then(|| {
+        page.truncate(limit);
+        page.last()
+            .map(|(v, _)| hex::encode(v.key))
+            .unwrap_or_default()
+    });
+    (page, next)
+}
+
 /// A proposal's decision.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DecisionDoc {
@@ -270,8 +301,11 @@ pub struct ProposalDoc {
     pub voted: u64,
     /// The count by class.
     pub tally: Vec<ClassTallyDoc>,
-    /// The ballots.
+    /// The first ballots cast, in key order: at most [`BALLOTS_LISTED`].
     pub ballots: Vec<BallotDoc>,
+    /// When more ballots were cast than are listed: the key after which
+    /// `GET .../proposals/{number}/votes?after=` continues (null: all are listed).
+    pub ballots_next: Option<String>,
     /// The decision, once closed.
     pub decision: Option<DecisionDoc>,
     /// What an amendment proposes.
@@ -291,6 +325,7 @@ impl ProposalDoc {
         let pr = &p.proposal;
         let t = Turnout::of(p);
         let (eligible, voted) = t.totals();
+        let (ballots, ballots_next) = ballot_page(state, pr.id, None, BALLOTS_LISTED);
         ProposalDoc {
             id: pr.id,
             status: pr.status.name().to_string(),
@@ -317,17 +352,15 @@ impl ProposalDoc {
                     abstain,
                 })
                 .collect(),
-            ballots: state
-                .rolls
-                .get(&pr.id)
+            ballots: ballots
                 .into_iter()
-                .flat_map(|r| r.ballots())
                 .map(|(v, choice)| BallotDoc {
                     voter: hex::encode(v.key),
                     voter_name: who(state, v.key),
                     choice: choice.name().to_string(),
                 })
                 .collect(),
+            ballots_next,
             decision: p.decision.as_ref().map(decision),
             amendment: match &pr.body {
                 ProposalBody::AmendBylaws(a) => Some(AmendmentDoc {
@@ -811,8 +844,10 @@ pub struct VoteDoc {
 pub struct VotesDoc {
     /// The proposal.
     pub proposal: u64,
-    /// Its ballots.
+    /// A page of its ballots, in key order.
     pub votes: Vec<VoteDoc>,
+    /// The key to ask `?after=` for the next page (null: this page ends the list).
+    pub next: Option<String>,
 }
 
 /// `GET /v1/trusts/{id}/log`: a page of entries.

@@ -112,6 +112,19 @@ impl ProposalRoll {
             .filter_map(|(v, c)| c.map(|c| (v, c)))
     }
 
+    /// Ballots cast in person by electors whose keys sort after `after` (all of them for
+    /// `None`), in key order: a page of [`ProposalRoll::ballots`] found by binary search.
+    pub fn ballots_after(
+        &self,
+        after: Option<&MemberKey>,
+    ) -> impl Iterator<Item = (&Voter, Choice)> + '_ {
+        let start = after.map_or(0, |k| self.electorate.partition_point(|v| v.key <= *k));
+        self.electorate[start..]
+            .iter()
+            .zip(&self.choices[start..])
+            .filter_map(|(v, c)| c.map(|c| (v, c)))
+    }
+
     /// Ballots cast in person.
     pub fn turnout(&self) -> usize {
         self.choices.iter().flatten().count()
@@ -281,5 +294,16 @@ mod tests {
         assert_eq!((votes.user.yes, votes.user.proxy_yes), (1, 0));
         assert_eq!(roll.turnout(), 3);
         assert_eq!(roll.choice(&k(9)), None, "not an elector: not counted");
+        // Pages of ballots in key order, continued after any key, elector or not.
+        let keys = |after: Option<MemberKey>| {
+            roll.ballots_after(after.as_ref())
+                .map(|(v, _)| v.key.0[0])
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(None), [1, 3, 6]);
+        assert_eq!(keys(Some(k(1))), [3, 6]);
+        assert_eq!(keys(Some(k(2))), [3, 6], "after a key that did not vote");
+        assert_eq!(keys(Some(k(6))), Vec::<u8>::new());
+        assert_eq!(keys(Some(k(0))), [1, 3, 6], "before the first key");
     }
 }

@@ -1330,3 +1330,149 @@ fn anonymous_previews_never_write_to_the_store() {
     assert_eq!(std::fs::metadata(&store).unwrap().len(), size);
     drop(dir);
 }
+
+/// A regional trust's proposal: its page and document list the first ballots, and the rest
+/// are read a page at a time, in key order, none twice and none missed.
+#[test]
+fn a_proposal_with_many_ballots_is_read_a_page_at_a_time() {
+    use cltd_runtime::{Applicant, Charter, Clause, ManualClock, StakeholderClass, Trust};
+    let dir = tempfile::TempDir::new().unwrap();
+    let names: Vec<String> = (0..250).map(|i| format!("m{i}")).collect();
+    let keys: Vec<_> = names.iter().map(|n| crate::support::key_for(n)).collect();
+    let classes = [
+        StakeholderClass::Resident,
+        StakeholderClass::Community,
+        StakeholderClass::Public,
+    ];
+    let charter = Charter {
+        name: "Regional Trust".into(),
+        params: vec![],
+        founders: names
+            .iter()
+            .zip(&keys)
+            .enumerate()
+            .map(|(i, (n, k))| Applicant {
+                key: k.public().to_vec(),
+                name: n.clone(),
+                class: classes[i % 3],
+            })
+            .collect(),
+        assets: vec![],
+        entrenched: Clause::ALL.to_vec(),
+    };
+    let clock = std::sync::Arc::new(ManualClock::new(1_800_000_000));
+    let mut trust = Trust::create(
+        dir.path(),
+        crate::support::runtime(),
+        charter,
+        &crate::support::classic(),
+        Box::new(clock),
+    )
+    .unwrap();
+    let id = trust.id();
+    let propose = SignedTransition::sign(
+        &keys[0],
+        id,
+        0,
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: "Adopt the regional plan".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
+    )
+    .to_bytes();
+    trust.submit(&propose).unwrap();
+    // 230 of the 250 vote, in one group commit.
+    let votes: Vec<Vec<u8>> = keys[..230]
+        .iter()
+        .map(|k| {
+            let seq = trust.state().next_seq(&k.member_key());
+            SignedTransition::sign(
+                k,
+                id,
+                seq,
+                Action::Vote(Vote {
+                    proposal: 1,
+                    choice: Choice::Yes,
+                }),
+            )
+            .to_bytes()
+        })
+        .collect();
+    let refs: Vec<&[u8]> = votes.iter().map(Vec::as_slice).collect();
+    for r in trust.submit_batch(&refs) {
+        r.unwrap();
+    }
+    let mut expected: Vec<String> = keys[..230]
+        .iter()
+        .map(|k| hex::encode(k.public()))
+        .collect();
+    expected.sort();
+    let t = format!("/v1/trusts/{}", trust.id_hex());
+    drop(trust);
+    let server = Server::start(dir.path());
+
+    // The document lists the first 100 and says where the rest continue.
+    let (status, p) = server.get(&format!("{t}/proposals/1"));
+    assert_eq!(status, 200);
+    let p = json(&p);
+    assert_eq!(p["voted"], 230);
+    let listed: Vec<&str> = p["ballots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["voter"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, expected[..100]);
+    assert_eq!(p["ballots_next"], expected[99].as_str());
+
+    // Pages of 64 from the start: every ballot once, in key order, and the end says so.
+    let mut read = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = after
+            .as_ref()
+            .map_or(String::new(), |a| format!("&after={a}"));
+        let (status, v) = server.get(&format!("{t}/proposals/1/votes?limit=64{query}"));
+        assert_eq!(status, 200, "{v}");
+        let v = json(&v);
+        let page = v["votes"].as_array().unwrap();
+        assert!(page.len() <= 64);
+        read.extend(
+            page.iter()
+                .map(|b| b["voter"].as_str().unwrap().to_string()),
+        );
+        match v["next"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(read, expected);
+    // A page without a limit holds at most 1000; limit 0 counts as 1.
+    let (_, all) = server.get(&format!("{t}/proposals/1/votes"));
+    assert_eq!(json(&all)["votes"].as_array().unwrap().len(), 230);
+    assert_eq!(json(&all)["next"], Value::Null);
+    let (_, one) = server.get(&format!("{t}/proposals/1/votes?limit=0"));
+    assert_eq!(json(&one)["votes"].as_array().unwrap().len(), 1);
+    // A bad cursor is a 400 with the stable code, not an empty page.
+    for bad in ["xyz", "00", &"0".repeat(66)] {
+        let (status, e) = server.get(&format!("{t}/proposals/1/votes?after={bad}"));
+        assert_eq!((status, code(&json(&e))), (400, Some("bad-query")), "{bad}");
+    }
+    let (status, _) = server.get(&format!("{t}/proposals/2/votes"));
+    assert_eq!(status, 404);
+
+    // The dashboard shows the first 100, the full count, and where to read the rest.
+    let trust_id = t.trim_start_matches("/v1/trusts/");
+    let (_, page) = server.get(&format!("/trusts/{trust_id}/proposals/1"));
+    assert!(page.contains("Ballots (230)"), "{page}");
+    assert_eq!(page.matches("<tr><th scope=\"row\">m").count(), 100);
+    assert!(
+        page.contains(&format!(
+            "130 more: <a href=\"{t}/proposals/1/votes?after={}\">",
+            expected[99]
+        )),
+        "{page}"
+    );
+}

@@ -225,29 +225,56 @@ pub async fn proposal(
     })
 }
 
-/// The ballots cast on a proposal: voter key, name, class and choice.
+/// Which page of a proposal's ballots.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VotesQuery {
+    /// List the ballots of voters whose keys sort after this one (hex; the previous page's
+    /// `next`); from the first when absent.
+    #[param(pattern = "^[0-9a-fA-F]{64}$")]
+    after: Option<String>,
+    /// Most ballots to return (default and at most 1000; 0 counts as 1).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
+    limit: Option<usize>,
+}
+
+/// The ballots cast on a proposal, a page at a time in key order: voter key, name, class
+/// and choice; `next` is the key to ask `?after=` for next.
 #[utoipa::path(get, path = "/v1/trusts/{id}/proposals/{number}/votes", tag = "proposals",
     params(("id" = String, Path, description = "The trust id (hex)"),
-           ("number" = u64, Path, description = "The proposal number", minimum = 0, maximum = 9223372036854775807_i64)),
+           ("number" = u64, Path, description = "The proposal number", minimum = 0, maximum = 9223372036854775807_i64),
+           VotesQuery),
     responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
-              (status = 200, description = "`{\"votes\": [{voter, name, class, choice}]}`", body = VotesDoc),
+              (status = 200, description = "`{\"votes\": [{voter, name, class, choice}], \"next\": KEY|null}`", body = VotesDoc),
               (status = 404, description = "No such trust or proposal", body = ErrorBody)))]
 pub async fn votes(
     State(hub): State<Shared>,
     UrlPath((id, number)): UrlPath<(String, u64)>,
+    Query(q): Query<VotesQuery>,
 ) -> Result<axum::Json<VotesDoc>, ApiError> {
     bounded("number", number)?;
+    bounded("limit", q.limit.unwrap_or(0) as u64)?;
+    let limit = q.limit.unwrap_or(VOTES_PAGE_MAX).clamp(1, VOTES_PAGE_MAX);
+    let after = match &q.after {
+        None => None,
+        Some(k) => Some(
+            hex::decode(k)
+                .ok()
+                .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                .map(cltd_runtime::MemberKey)
+                .ok_or_else(|| ApiError::bad_query("after: give a voter's key as 64 hex digits"))?,
+        ),
+    };
     read(&hub, &id, |t| {
         let s = t.state();
-        let p = s
-            .proposals
-            .get(&number)
-            .ok_or_else(|| ApiError::not_found(format!("there is no proposal {number}")))?;
-        let votes = s
-            .rolls
-            .get(&p.proposal.id)
+        if !s.proposals.contains_key(&number) {
+            return Err(ApiError::not_found(format!(
+                "there is no proposal {number}"
+            )));
+        }
+        let (page, next) = ballot_page(s, number, after.as_ref(), limit);
+        let votes = page
             .into_iter()
-            .flat_map(|r| r.ballots())
             .map(|(v, choice)| VoteDoc {
                 voter: hex::encode(v.key),
                 name: render::who(s, v.key),
@@ -258,6 +285,7 @@ pub async fn votes(
         Ok(axum::Json(VotesDoc {
             proposal: number,
             votes,
+            next,
         }))
     })
 }

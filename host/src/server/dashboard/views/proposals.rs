@@ -286,8 +286,12 @@ pub struct ProposalPage {
     pub per_class: bool,
     /// Per class.
     pub classes: Vec<ClassTally>,
-    /// Ballots.
+    /// The first ballots, in key order (at most [`crate::wire::BALLOTS_LISTED`]).
     pub ballots: Vec<BallotRow>,
+    /// Ballots cast beyond those listed (read them from the API, a page at a time).
+    pub ballots_unlisted: u64,
+    /// Where the API's next page of ballots starts, when some are unlisted.
+    pub ballots_next: Option<String>,
     /// Timeline.
     pub steps: Vec<Step>,
     /// The bylaw's decision, once closed.
@@ -318,6 +322,9 @@ impl ProposalPage {
         let turnout = Turnout::of(p);
         let (eligible, voted) = turnout.totals();
         let totals = turnout.choices();
+        let ballot_count = s.rolls.get(&number).map_or(0, |r| r.turnout());
+        let (ballots, ballots_next) =
+            crate::wire::ballot_page(s, number, None, crate::wire::BALLOTS_LISTED);
         let Needs {
             quorum,
             threshold,
@@ -430,11 +437,9 @@ impl ProposalPage {
             yes_share: share(totals.0, cast),
             per_class,
             classes,
-            ballots: s
-                .rolls
-                .get(&pr.id)
+            ballots_unlisted: (ballot_count as u64).saturating_sub(ballots.len() as u64),
+            ballots: ballots
                 .into_iter()
-                .flat_map(|r| r.ballots())
                 .map(|(v, choice)| BallotRow {
                     name: render::who(s, v.key),
                     class: v.class.name(),
@@ -445,6 +450,7 @@ impl ProposalPage {
                     },
                 })
                 .collect(),
+            ballots_next,
             steps,
             decision: p
                 .decision
