@@ -162,7 +162,9 @@ impl Bundle {
         out
     }
 
-    /// Parse bundle bytes; a damaged bundle is reported with the section it damages.
+    /// Parse bundle bytes; a damaged bundle is reported with the section it damages (the
+    /// first damaged section, as if read from the start). The entries' and modules' framing
+    /// is read in order and their digests are then checked on every core.
     pub fn parse(bytes: &[u8]) -> Result<Bundle, BundleError> {
         let err = |location, reason: String| BundleError { location, reason };
         if bytes.get(..16) != Some(BUNDLE_MAGIC.as_slice()) {
@@ -171,70 +173,137 @@ impl Bundle {
                 "not a cltd audit bundle (bad magic bytes)".into(),
             ));
         }
-        let mut rest = &bytes[16..];
-        let mut next = |location: Location, kind: u8, index: u64| -> Result<&[u8], BundleError> {
-            if rest.len() < HEADER {
-                return Err(err(location, "the bundle ends inside this section".into()));
+        let mut reader = Sections { rest: &bytes[16..] };
+        let manifest: Manifest = postcard::from_bytes(
+            reader
+                .frame(Location::Manifest, KIND_MANIFEST, 0)?
+                .checked()?,
+        )
+        .map_err(|e| err(Location::Manifest, format!("does not decode: {e}")))?;
+        let checkpoint = String::from_utf8(
+            reader
+                .frame(Location::Checkpoint, KIND_CHECKPOINT, 0)?
+                .checked()?
+                .to_vec(),
+        )
+        .map_err(|_| err(Location::Checkpoint, "not UTF-8 text".into()))?;
+        // The manifest's counts are untrusted: the framing ends the loop at the bundle's end.
+        let wanted = (0..manifest.entries)
+            .map(|i| (Location::Entry(i), KIND_ENTRY, i))
+            .chain((0..manifest.modules).map(|i| (Location::Module(i), KIND_MODULE, i)));
+        let mut framed = Vec::new();
+        let mut framing = Ok(());
+        for (location, kind, index) in wanted {
+            match reader.frame(location, kind, index) {
+                Ok(section) => framed.push(section),
+                Err(e) => {
+                    framing = Err(e);
+                    break;
+                }
             }
-            let (header, tail) = rest.split_at(HEADER);
-            if header[0] != kind {
-                return Err(err(
-                    location,
-                    format!("expected section kind {kind}, found {}", header[0]),
-                ));
-            }
-            let found = u64::from_le_bytes(header[1..9].try_into().expect("8 bytes"));
-            if found != index {
-                return Err(err(
-                    location,
-                    format!("section numbered {found} where {index} belongs"),
-                ));
-            }
-            let len = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes")) as usize;
-            if len > MAX_SECTION || len > tail.len() {
-                return Err(err(
-                    location,
-                    format!(
-                        "section length {len} runs past the bundle ({} bytes left)",
-                        tail.len()
-                    ),
-                ));
-            }
-            let (payload, after) = tail.split_at(len);
-            if header[13..] != digest(kind, index, payload) {
-                return Err(err(
-                    location,
-                    "the section's bytes do not match its digest: it was damaged or altered".into(),
-                ));
-            }
-            rest = after;
-            Ok(payload)
-        };
-        let manifest: Manifest = postcard::from_bytes(next(Location::Manifest, KIND_MANIFEST, 0)?)
-            .map_err(|e| err(Location::Manifest, format!("does not decode: {e}")))?;
-        let checkpoint =
-            String::from_utf8(next(Location::Checkpoint, KIND_CHECKPOINT, 0)?.to_vec())
-                .map_err(|_| err(Location::Checkpoint, "not UTF-8 text".into()))?;
-        let mut entries = Vec::new();
-        for i in 0..manifest.entries {
-            entries.push(next(Location::Entry(i), KIND_ENTRY, i)?.to_vec());
         }
-        let mut modules = Vec::new();
-        for i in 0..manifest.modules {
-            modules.push(next(Location::Module(i), KIND_MODULE, i)?.to_vec());
-        }
-        if !rest.is_empty() {
-            return Err(err(
+        if framing.is_ok() && !reader.rest.is_empty() {
+            framing = Err(err(
                 Location::End,
-                format!("{} unexpected bytes after the last section", rest.len()),
+                format!(
+                    "{} unexpected bytes after the last section",
+                    reader.rest.len()
+                ),
             ));
         }
+        // A damaged section before a framing fault is the first fault.
+        if let Some(bad) = crate::par::map(&framed, |s| s.checked().err())
+            .into_iter()
+            .flatten()
+            .next()
+        {
+            return Err(bad);
+        }
+        framing?;
+        let entries = framed.len().min(manifest.entries as usize);
+        let modules = framed.split_off(entries);
+        let payloads = |sections: Vec<Section<'_>>| -> Vec<Vec<u8>> {
+            sections.into_iter().map(|s| s.payload.to_vec()).collect()
+        };
         Ok(Bundle {
             manifest,
             checkpoint,
-            entries,
-            modules,
+            entries: payloads(framed),
+            modules: payloads(modules),
         })
+    }
+}
+
+/// The bundle's sections not yet read.
+struct Sections<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Sections<'a> {
+    /// The next section, which must be of `kind` and numbered `index`: its framing checked,
+    /// its digest not yet.
+    fn frame(
+        &mut self,
+        location: Location,
+        kind: u8,
+        index: u64,
+    ) -> Result<Section<'a>, BundleError> {
+        let err = |reason: String| BundleError { location, reason };
+        if self.rest.len() < HEADER {
+            return Err(err("the bundle ends inside this section".into()));
+        }
+        let (header, tail) = self.rest.split_at(HEADER);
+        if header[0] != kind {
+            return Err(err(format!(
+                "expected section kind {kind}, found {}",
+                header[0]
+            )));
+        }
+        let found = u64::from_le_bytes(header[1..9].try_into().expect("8 bytes"));
+        if found != index {
+            return Err(err(format!(
+                "section numbered {found} where {index} belongs"
+            )));
+        }
+        let len = u32::from_le_bytes(header[9..13].try_into().expect("4 bytes")) as usize;
+        if len > MAX_SECTION || len > tail.len() {
+            return Err(err(format!(
+                "section length {len} runs past the bundle ({} bytes left)",
+                tail.len()
+            )));
+        }
+        let (payload, after) = tail.split_at(len);
+        self.rest = after;
+        Ok(Section {
+            location,
+            kind,
+            index,
+            digest: &header[13..],
+            payload,
+        })
+    }
+}
+
+/// A framed section.
+struct Section<'a> {
+    location: Location,
+    kind: u8,
+    index: u64,
+    digest: &'a [u8],
+    payload: &'a [u8],
+}
+
+impl<'a> Section<'a> {
+    /// The payload, once its digest matches.
+    fn checked(&self) -> Result<&'a [u8], BundleError> {
+        if self.digest != digest(self.kind, self.index, self.payload) {
+            return Err(BundleError {
+                location: self.location,
+                reason: "the section's bytes do not match its digest: it was damaged or altered"
+                    .into(),
+            });
+        }
+        Ok(self.payload)
     }
 }
 
@@ -284,5 +353,45 @@ mod tests {
         let mut longer = bytes;
         longer.push(0);
         assert_eq!(Bundle::parse(&longer).unwrap_err().location, Location::End);
+    }
+
+    #[test]
+    fn the_first_fault_is_reported_when_digests_are_checked_on_every_core() {
+        let b = Bundle {
+            manifest: Manifest {
+                entries: 200,
+                ..sample().manifest
+            },
+            entries: (0..200u8).map(|i| vec![i; 40]).collect(),
+            ..sample()
+        };
+        let bytes = b.to_bytes();
+        assert_eq!(Bundle::parse(&bytes).unwrap(), b);
+        let layout = b.layout();
+        let payload_of = |location| {
+            let (_, r) = layout.iter().find(|(l, _)| *l == location).unwrap();
+            r.start + HEADER
+        };
+        // Two damaged entries: the earlier one is named.
+        let mut damaged = bytes.clone();
+        damaged[payload_of(Location::Entry(170))] ^= 1;
+        damaged[payload_of(Location::Entry(40))] ^= 1;
+        assert_eq!(
+            Bundle::parse(&damaged).unwrap_err().location,
+            Location::Entry(40)
+        );
+        // A damaged entry before a framing fault: the entry is named, then the framing.
+        let mut truncated = bytes.clone();
+        truncated.truncate(bytes.len() - 1);
+        let mut both = truncated.clone();
+        both[payload_of(Location::Entry(150))] ^= 1;
+        assert_eq!(
+            Bundle::parse(&both).unwrap_err().location,
+            Location::Entry(150)
+        );
+        assert_eq!(
+            Bundle::parse(&truncated).unwrap_err().location,
+            Location::Module(1)
+        );
     }
 }
