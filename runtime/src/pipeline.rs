@@ -11,7 +11,9 @@ use crate::engine::Runtime;
 use crate::error::{CharterError, RefusalError, Result};
 use crate::host_rules;
 use crate::id::{EntryHash, MemberKey, ModuleHash};
-use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, entry_hash};
+use crate::log::{
+    ENTRY_FORMAT, Entry, EntryBody, Genesis, TransitionRecord, entry_hash, entry_hash_of,
+};
 use crate::model::{Action, Charter, ProposalBody, Verdict, View};
 use crate::state::{Change, TrustState, changes_digest};
 use crate::store::{has_preview, preview_key};
@@ -20,6 +22,11 @@ use crate::transition::CheckedTransition;
 /// A transition judged against a state, ready to commit.
 pub(crate) struct Judged {
     pub entry: Entry,
+    /// The entry's stored bytes and their hash, encoded once when judged (see
+    /// [`Judged::logged`] for the one place an entry is replaced).
+    pub bytes: Vec<u8>,
+    /// [`entry_hash_of`] of `bytes`.
+    pub hash: EntryHash,
     pub changes: Vec<Change>,
     pub signer: MemberKey,
     pub action: Action,
@@ -206,13 +213,30 @@ impl Asked {
                 changes: changes_digest(&changes),
             }),
         };
+        let bytes = entry.to_bytes();
         Ok(Judged {
+            hash: entry_hash_of(&bytes),
+            bytes,
             entry,
             changes,
             signer: self.signer,
             action: self.action.clone(),
             bylaw_time: std::time::Duration::ZERO,
         })
+    }
+}
+
+impl Judged {
+    /// This judgement with `entry` in place of the entry it made (a replay follows the
+    /// logged entry, so the hash chain follows the log whatever the engine).
+    pub(crate) fn logged(self, entry: Entry) -> Judged {
+        let bytes = entry.to_bytes();
+        Judged {
+            hash: entry_hash_of(&bytes),
+            bytes,
+            entry,
+            ..self
+        }
     }
 }
 
@@ -224,7 +248,7 @@ pub(crate) fn advance(
     let before = (state.size, state.head, state.time);
     let undo = state.apply_all(&judged.changes);
     state.size += 1;
-    state.head = entry_hash(&judged.entry);
+    state.head = judged.hash;
     state.time = judged.entry.time;
     (undo, before)
 }

@@ -407,10 +407,7 @@ fn step(
     if again.changes != rec.changes {
         return Err("state changes differ from the logged digest".to_string());
     }
-    // The logged entry, so the hash chain follows the log whatever the engine.
-    let mut judged = judged;
-    judged.entry = entry.clone();
-    advance(state, &judged);
+    advance(state, &judged.logged(entry.clone()));
     Ok(asked)
 }
 

@@ -17,6 +17,7 @@
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
 
 use crate::error::StoreError;
+use crate::id::EntryHash;
 use crate::log::entry_hash_of;
 use crate::merkle::{self, TreeHash};
 use crate::schema::TREE;
@@ -156,15 +157,15 @@ pub(crate) fn covered(
         .map_or(0, |(k, _)| k.value() + 1))
 }
 
-/// Append the tree nodes of entries `first..` (their stored bytes) to `table`, in the same
-/// write transaction as the entries.
-pub(crate) fn append<'e>(
+/// Append the tree nodes of entries `first..` (given by their hashes, [`entry_hash_of`]
+/// their stored bytes) to `table`, in the same write transaction as the entries.
+pub(crate) fn append(
     table: &mut redb::Table<'_, u64, &'static [u8; 32]>,
     first: u64,
-    entries: impl IntoIterator<Item = &'e [u8]>,
+    entries: impl IntoIterator<Item = EntryHash>,
 ) -> Result<(), StoreError> {
-    for (n, bytes) in (first..).zip(entries) {
-        let leaf = merkle::leaf_hash(entry_hash_of(bytes).as_slice());
+    for (n, hash) in (first..).zip(entries) {
+        let leaf = merkle::leaf_hash(hash.as_slice());
         let nodes = appended(n, leaf, &mut |level, index| {
             table
                 .get(node_key(level, index))?

@@ -19,7 +19,9 @@ use crate::error::{RefusalError, Result, StoreError};
 use crate::host_rules;
 use crate::id::{EntryHash, MemberKey, ModuleHash};
 use crate::keyfile::{read_secret_key, write_secret_key};
-use crate::log::{ENTRY_FORMAT, Entry, EntryBody, Genesis, Predecessor, encode, entry_hash};
+use crate::log::{
+    ENTRY_FORMAT, Entry, EntryBody, Genesis, Predecessor, encode, entry_hash, entry_hash_of,
+};
 use crate::model::{Action, Charter, Effect, Parameter, ProposalBody, ProposalStatus, Verdict};
 use crate::pipeline::{
     Judged, Mode, advance, check_charter, check_founding, genesis_state, judge_checked,
@@ -237,7 +239,11 @@ impl Trust {
                 .insert(module.as_bytes(), component.as_slice())?;
             let genesis_bytes = entry.to_bytes();
             txn.open_table(LOG)?.insert(0, genesis_bytes.as_slice())?;
-            crate::tree::append(&mut txn.open_table(TREE)?, 0, [genesis_bytes.as_slice()])?;
+            crate::tree::append(
+                &mut txn.open_table(TREE)?,
+                0,
+                [entry_hash_of(&genesis_bytes)],
+            )?;
             // Opening every table creates it, so readers never meet a missing one.
             let mut tables = StateTables::open(&txn)?;
             for c in &changes {
@@ -390,7 +396,7 @@ impl Trust {
             crate::tree::append(
                 &mut txn.open_table(TREE)?,
                 covered,
-                entries.iter().map(Vec::as_slice),
+                entries.iter().map(|e| entry_hash_of(e)),
             )
         })?;
         Ok(())
@@ -537,12 +543,12 @@ impl Trust {
                     "committed"
                 );
                 for (i, j) in accepted {
-                    let EntryBody::Transition(rec) = j.entry.body.clone() else {
+                    let EntryBody::Transition(rec) = j.entry.body else {
                         unreachable!("judge makes transitions")
                     };
                     results[i] = Some(Ok(Receipt {
                         index: j.entry.index,
-                        entry_hash: entry_hash(&j.entry),
+                        entry_hash: j.hash,
                         time: j.entry.time,
                         verdict: rec.verdict,
                         effects: rec.effects,
@@ -577,16 +583,14 @@ impl Trust {
         self.write(|txn| {
             {
                 let mut log = txn.open_table(LOG)?;
-                let bytes: Vec<Vec<u8>> =
-                    accepted.iter().map(|(_, j)| j.entry.to_bytes()).collect();
-                for ((_, j), b) in accepted.iter().zip(&bytes) {
-                    log.insert(j.entry.index, b.as_slice())?;
+                for (_, j) in accepted {
+                    log.insert(j.entry.index, j.bytes.as_slice())?;
                 }
                 if let Some((_, first)) = accepted.first() {
                     crate::tree::append(
                         &mut txn.open_table(TREE)?,
                         first.entry.index,
-                        bytes.iter().map(Vec::as_slice),
+                        accepted.iter().map(|(_, j)| j.hash),
                     )?;
                 }
             }
