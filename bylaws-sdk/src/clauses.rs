@@ -22,8 +22,8 @@
 //! ```
 
 use crate::{
-    Bound, CharterReader, ClassTally, DAY, Outcome, Ratio, Reason, StakeholderClass, Tally,
-    Verdict, decide, decide_with_timelock, percent,
+    Applicant, Bound, CharterReader, ClassTally, DAY, Denial, Outcome, Ratio, Reason,
+    StakeholderClass, Tally, Verdict, allow, decide, decide_with_timelock, percent,
 };
 
 /// How a bylaw decides amendments to itself: the four parameters classic-clt,
@@ -348,6 +348,47 @@ pub fn in_each_class(
             ),
         )
     }
+}
+
+/// An `admit-members` list judged applicant by applicant: the first refusal of
+/// `admissible` (the bylaw's rule for one applicant, `None` when they may be admitted), its
+/// explanation prefixed with which applicant it is; allowed when every one is admissible.
+/// The host has already refused lists that are empty, too long, repeat a key or name a
+/// member, so `admissible` judges what the bylaw decides: classes, names.
+///
+/// ```
+/// use bylaws_sdk::{clauses, deny, Applicant, StakeholderClass};
+/// let list = vec![
+///     Applicant { key: vec![1; 32], name: "Ada".into(), class: StakeholderClass::Resident },
+///     Applicant { key: vec![2; 32], name: "Bo".into(), class: StakeholderClass::Worker },
+/// ];
+/// let v = clauses::each_applicant(&list, |a| {
+///     (a.class != StakeholderClass::Resident).then(|| deny("class-not-admitted", "§3", "residents only"))
+/// });
+/// assert_eq!(v.denial().unwrap().explanation, "applicant 2 of 2 (Bo): residents only");
+/// ```
+pub fn each_applicant(
+    list: &[Applicant],
+    admissible: impl Fn(&Applicant) -> Option<Verdict>,
+) -> Verdict {
+    for (i, a) in list.iter().enumerate() {
+        match admissible(a) {
+            Some(Verdict::Deny(d)) => {
+                return Verdict::Deny(Denial {
+                    explanation: format!(
+                        "applicant {} of {} ({}): {}",
+                        i + 1,
+                        list.len(),
+                        a.name,
+                        d.explanation
+                    ),
+                    ..d
+                });
+            }
+            Some(Verdict::Allow(_)) | None => {}
+        }
+    }
+    allow()
 }
 
 #[cfg(test)]

@@ -48,6 +48,7 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
         ProposalBody::AdmitMember(a) => {
             format!("admitting {} as a {} member", a.name, a.class.name())
         }
+        ProposalBody::AdmitMembers(list) => applicants_text(list),
         ProposalBody::RemoveMember(k) => format!("removing {}", who(state, k)),
         ProposalBody::DisposeAsset(d) => {
             format!("disposing of `{}` to {}", d.asset_id, d.recipient)
@@ -85,6 +86,31 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
             text
         }
     }
+}
+
+/// A list of applicants in a line: how many, the first few names, how many of each class.
+fn applicants_text(list: &[cltd_runtime::Applicant]) -> String {
+    const NAMED: usize = 3;
+    let mut names: Vec<&str> = list.iter().take(NAMED).map(|a| a.name.as_str()).collect();
+    let more = list.len().saturating_sub(NAMED);
+    let more = (more > 0).then(|| format!("{more} more"));
+    names.extend(more.as_deref());
+    let mut classes: std::collections::BTreeMap<&str, usize> = Default::default();
+    for a in list {
+        *classes.entry(a.class.name()).or_default() += 1;
+    }
+    let classes: Vec<String> = classes.iter().map(|(c, n)| format!("{n} {c}")).collect();
+    format!(
+        "admitting {} {} ({}): {}",
+        list.len(),
+        if list.len() == 1 {
+            "applicant"
+        } else {
+            "applicants"
+        },
+        names.join(", "),
+        classes.join(", ")
+    )
 }
 
 /// A dataset's fields in words, personal ones marked: `postcode (personal), asthma`.

@@ -108,7 +108,8 @@ pub struct AssetSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProposeSpec {
-    /// `ordinary`, `admit`, `remove`, `dispose`, `grant-access`, `amend` or `resolution`.
+    /// `ordinary`, `admit`, `admit-members`, `remove`, `dispose`, `grant-access`, `amend` or
+    /// `resolution`.
     pub kind: String,
     /// Title (default: the kind).
     pub title: Option<String>,
@@ -121,6 +122,9 @@ pub struct ProposeSpec {
     pub name: Option<String>,
     /// `admit`: the applicant's class.
     pub class: Option<String>,
+    /// `admit-members`: the applicants, by name (also the key's seed) and class.
+    #[serde(default)]
+    pub applicants: Vec<MemberSpec>,
     /// `dispose`, `grant-access`: the asset.
     pub asset: Option<String>,
     /// `dispose`: who receives it.
@@ -341,6 +345,18 @@ fn proposal(p: &ProposeSpec, in_force: Option<&InForce<'_>>) -> Result<Action> {
                 class: class(need(&p.class, "class", "admit")?)?,
             })
         }
+        "admit-members" => ProposalBody::AdmitMembers(
+            p.applicants
+                .iter()
+                .map(|a| {
+                    Ok(Applicant {
+                        key: key_for(&a.name).public().to_vec(),
+                        name: a.name.clone(),
+                        class: class(&a.class)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        ),
         "remove" => {
             ProposalBody::RemoveMember(key_for(need(&p.name, "name", "remove")?).public().to_vec())
         }

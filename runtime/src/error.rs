@@ -36,7 +36,7 @@ pub enum LoadError {
     #[error("could not compile the bylaw component: {0}")]
     Compile(String),
     /// The component does not implement the `cltd:bylaws/bylaw` world, or imports anything.
-    #[error("the component does not fit the cltd:bylaws@0.5 `bylaw` world: {0}")]
+    #[error("the component does not fit the cltd:bylaws@0.6 `bylaw` world: {0}")]
     Link(String),
     /// Compiling the component took longer than the runtime allows.
     #[error("compiling the bylaw component took more than {0} seconds")]
@@ -529,6 +529,12 @@ pub enum LifecycleError {
     /// Admitting an applicant who is already a member.
     #[error("the applicant is already a member")]
     AlreadyMember,
+    /// Admitting a list of applicants, one of whom is already a member.
+    #[error("{who} is already a member: a list of applicants is admitted whole or not at all")]
+    ApplicantIsMember {
+        /// The applicant.
+        who: String,
+    },
     /// Removing a member who is no longer one.
     #[error("the member to remove is no longer a member")]
     AlreadyRemoved,

@@ -12,8 +12,8 @@ use crate::clock::utc;
 use crate::error::{EvalError, LifecycleError, RefusalError};
 use crate::id::{MemberKey, ModuleHash};
 use crate::model::{
-    Action, Amendment, Clause, Constitution, Denial, Effect, Grant, LockStatus, Outcome, Parameter,
-    Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict, View,
+    Action, Amendment, Applicant, Clause, Constitution, Denial, Effect, Grant, LockStatus, Outcome,
+    Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict, View,
 };
 use crate::outcome::{self, PROCEDURE_MIN_WINDOW_DAYS};
 use crate::roll::{ProposalRoll, Voter};
@@ -33,6 +33,10 @@ const MAX_FIELDS: usize = 256;
 /// Open proposals one member may have at once: a flood of proposals from one member is
 /// refused (and leaves no trace) rather than logged.
 pub const MAX_OPEN_PER_PROPOSER: usize = 256;
+
+/// Most applicants one `admit-members` proposal may list (its transition's size bounds it
+/// too: [`crate::MAX_TRANSITION_BYTES`]).
+pub const MAX_APPLICANTS: usize = 1_000;
 
 /// Check a list of field names: bounded, non-empty names, no repeats.
 fn check_fields<'a>(
@@ -130,6 +134,40 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<(), RefusalError> {
     Ok(())
 }
 
+/// An `admit-members` list: 1 to [`MAX_APPLICANTS`] applicants, each with a key and a name
+/// of bounded length, no key twice, nobody already a member.
+fn check_applicants(state: &TrustState, list: &[Applicant]) -> Result<(), RefusalError> {
+    if list.is_empty() {
+        return Err(invalid(
+            "an admit-members proposal lists at least one applicant",
+        ));
+    }
+    if list.len() > MAX_APPLICANTS {
+        return Err(invalid(format!(
+            "an admit-members proposal lists at most {MAX_APPLICANTS} applicants, got {}",
+            list.len()
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, a) in list.iter().enumerate() {
+        let n = i + 1;
+        let key = check_key(&format!("applicant {n}'s key"), &a.key)?;
+        check_len(&format!("applicant {n}'s name"), &a.name, MAX_NAME)?;
+        if !seen.insert(key) {
+            return Err(invalid(format!(
+                "applicant {n} ({}) is listed twice",
+                hex::encode(key)
+            )));
+        }
+        if state.member(&a.key).is_some() {
+            return Err(lifecycle(LifecycleError::ApplicantIsMember {
+                who: who(state, &a.key),
+            }));
+        }
+    }
+    Ok(())
+}
+
 fn check_key(what: &str, key: &[u8]) -> Result<MemberKey, RefusalError> {
     key.try_into().map(MemberKey).map_err(|_| {
         invalid(format!(
@@ -221,6 +259,7 @@ pub(crate) fn check(
                     check_key("applicant key", &a.key)?;
                     check_len("applicant name", &a.name, MAX_NAME)?;
                 }
+                ProposalBody::AdmitMembers(list) => check_applicants(state, list)?,
                 ProposalBody::RemoveMember(k) => {
                     check_key("member key", k)?;
                 }
@@ -338,6 +377,13 @@ pub(crate) fn check(
             match &p.proposal.body {
                 ProposalBody::AdmitMember(a) if state.member(&a.key).is_some() => {
                     return Err(lifecycle(LifecycleError::AlreadyMember));
+                }
+                ProposalBody::AdmitMembers(list) => {
+                    if let Some(a) = list.iter().find(|a| state.member(&a.key).is_some()) {
+                        return Err(lifecycle(LifecycleError::ApplicantIsMember {
+                            who: who(state, &a.key),
+                        }));
+                    }
                 }
                 ProposalBody::RemoveMember(k) if state.member(k).is_none() => {
                     return Err(lifecycle(LifecycleError::AlreadyRemoved));
@@ -685,6 +731,19 @@ pub(crate) fn effects(
                         key: a.key.clone(),
                         class: a.class,
                     });
+                }
+                ProposalBody::AdmitMembers(list) => {
+                    for a in list {
+                        let key = check_key("applicant", &a.key).expect("checked when proposed");
+                        changes.push(Change::Member {
+                            key,
+                            member: Some(a.admit(now)),
+                        });
+                        effects.push(Effect::MemberAdmitted {
+                            key: a.key.clone(),
+                            class: a.class,
+                        });
+                    }
                 }
                 ProposalBody::RemoveMember(k) => {
                     let key = check_key("member", k).expect("checked when proposed");

@@ -84,7 +84,7 @@ pub use model::{
 pub use roll::{ProposalRoll, Voter};
 
 // The host's own rules and the entrenched clauses' floors.
-pub use host_rules::{BYLAW_FAILED, MAX_OPEN_PER_PROPOSER};
+pub use host_rules::{BYLAW_FAILED, MAX_APPLICANTS, MAX_OPEN_PER_PROPOSER};
 pub use outcome::{
     AMENDMENT_THRESHOLD, ASSET_LOCK_THRESHOLD, PROCEDURE_CLASS_THRESHOLD, PROCEDURE_CLASS_TURNOUT,
     PROCEDURE_MIN_WINDOW_DAYS, procedure,

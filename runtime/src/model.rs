@@ -492,6 +492,7 @@ impl ProposalBody {
             ProposalBody::GrantAccess(_) => "grant-access",
             ProposalBody::AmendBylaws(_) => "amend-bylaws",
             ProposalBody::Resolution(_) => "resolution",
+            ProposalBody::AdmitMembers(_) => "admit-members",
         }
     }
 }

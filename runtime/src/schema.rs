@@ -5,12 +5,14 @@
 
 use redb::TableDefinition;
 
-/// Version of the store layout written by this runtime. 4: bylaws speak contract
+/// Version of the store layout written by this runtime. 5: bylaws speak contract
+/// `cltd:bylaws@0.6` (proposals may admit several applicants), so a store whose modules
+/// speak 0.5 cannot run here. 4: bylaws speak contract
 /// `cltd:bylaws@0.5` (the host's count in the view), a proposal's electorate and ballots are
 /// kept in their own tables ([`ELECTORATES`], [`BALLOTS`]) and a vote writes one ballot.
 /// 3: proposals carry the rules they were opened under, contract `0.4`, a bylaw's failure
 /// is logged.
-pub(crate) const STORE_FORMAT: u32 = 4;
+pub(crate) const STORE_FORMAT: u32 = 5;
 
 /// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE),
 /// `constitution` (the rules in force, postcard).

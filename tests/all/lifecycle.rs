@@ -358,6 +358,110 @@ fn the_same_key_cannot_be_a_member_twice() {
     // Founding with one key twice is refused before anything is written (tests/all/store.rs).
 }
 
+/// An `admit-members` proposal with these applicants (name, class), keys from their names.
+fn admit_members(h: &mut Harness, list: &[(&str, cltd_runtime::StakeholderClass)]) -> Action {
+    Action::Propose(ProposalDraft {
+        body: ProposalBody::AdmitMembers(
+            list.iter()
+                .map(|(name, class)| cltd_runtime::Applicant {
+                    key: h.pk(name),
+                    name: (*name).into(),
+                    class: *class,
+                })
+                .collect(),
+        ),
+        title: "Admit the new block".into(),
+        text: String::new(),
+        window: 7 * DAY,
+    })
+}
+
+#[test]
+fn several_applicants_are_admitted_by_one_resolution_all_or_none() {
+    use cltd_runtime::StakeholderClass::{Community, Resident};
+    let mut h = Harness::classic();
+    let members = h.trust.state().members.len();
+
+    // The host refuses, without trace: an empty list, a key twice, a member, too many.
+    for (list, what) in [
+        (vec![], "empty"),
+        (vec![("gita", Resident), ("gita", Community)], "twice"),
+        (vec![("gita", Resident), ("r2", Resident)], "member"),
+    ] {
+        let action = admit_members(&mut h, &list);
+        let err = h.refused("r1", action);
+        match what {
+            "member" => assert!(
+                matches!(
+                    &err,
+                    RefusalError::Lifecycle(LifecycleError::ApplicantIsMember { who }) if who.contains("r2")
+                ),
+                "{what}: {err:?}"
+            ),
+            _ => assert!(matches!(err, RefusalError::Invalid(_)), "{what}: {err:?}"),
+        }
+    }
+    let names: Vec<String> = (0..=cltd_runtime::MAX_APPLICANTS)
+        .map(|i| format!("a{i}"))
+        .collect();
+    let too_many: Vec<_> = names.iter().map(|n| (n.as_str(), Resident)).collect();
+    let action = admit_members(&mut h, &too_many);
+    let err = h.refused("r1", action);
+    assert!(
+        matches!(&err, RefusalError::Invalid(m) if m.contains("at most 1000")),
+        "{err:?}"
+    );
+
+    // The bylaw judges each applicant and names the first it will not admit.
+    let action = admit_members(
+        &mut h,
+        &[
+            ("gita", Resident),
+            ("hugo", cltd_runtime::StakeholderClass::Worker),
+        ],
+    );
+    assert_eq!(h.denied("r1", action), "class-not-admitted");
+
+    // Two lists naming Ida: the first executed admits everyone on it; the second can
+    // then never admit anyone, since Ida is a member.
+    let first = admit_members(&mut h, &[("gita", Resident), ("ida", Community)]);
+    h.allowed("r1", first);
+    let second = admit_members(&mut h, &[("jon", Resident), ("ida", Community)]);
+    h.allowed("r2", second);
+    for id in [1, 2] {
+        for v in ["r1", "r2", "c1"] {
+            h.allowed(v, vote(id, Choice::Yes));
+        }
+    }
+    h.wait_days(7);
+    for id in [1, 2] {
+        h.allowed("r1", Action::Close(id));
+    }
+    let receipt = h.allowed("r1", Action::Execute(1));
+    assert_eq!(
+        receipt
+            .effects
+            .iter()
+            .filter(|e| matches!(e, cltd_runtime::Effect::MemberAdmitted { .. }))
+            .count(),
+        2
+    );
+    assert_eq!(h.trust.state().members.len(), members + 2);
+    let err = h.refused("r1", Action::Execute(2));
+    assert!(
+        matches!(
+            &err,
+            RefusalError::Lifecycle(LifecycleError::ApplicantIsMember { who }) if who.contains("ida")
+        ),
+        "{err:?}"
+    );
+    let jon = h.pk("jon");
+    assert!(h.trust.state().member(&jon).is_none());
+    // The newcomers act, and the log replays to the same state.
+    h.allowed("gita", ordinary(7));
+    assert!(h.trust.verify().unwrap().is_ok());
+}
+
 #[test]
 fn a_flood_of_proposals_from_one_member_is_refused_without_trace() {
     let mut h = Harness::classic();

@@ -25,9 +25,9 @@
 
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
-    AccessRequest, Action, Asset, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport,
-    LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason,
-    StakeholderClass, Tally, Verdict, View, allow, allow_with_note, decide, percent,
+    AccessRequest, Action, Applicant, Asset, AssetKind, Bound, Bylaw, BylawInfo, CharterReader,
+    CharterReport, LockStatus, Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio,
+    Reason, StakeholderClass, Tally, Verdict, View, allow, allow_with_note, decide, percent,
 };
 
 bylaws_sdk::reasons! {
@@ -367,18 +367,15 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     match &draft.body {
         ProposalBody::Ordinary => allow(),
         ProposalBody::AdmitMember(a) => {
-            if !CLASSES.contains(&a.class) {
-                return Why::ClassNotAdmitted.deny(format!(
-                        "a civic data trust's members are community, public or data-ethics-council; not {}",
-                        a.class.name()
-                    ),
-                );
+            if let Some(denial) = admissible(a) {
+                return denial;
             }
             if view.subject.is_some() {
                 return Why::AlreadyAMember.deny("the applicant is already a member");
             }
             allow()
         }
+        ProposalBody::AdmitMembers(list) => clauses::each_applicant(list, admissible),
         ProposalBody::RemoveMember(_) => match view.subject {
             Some(_) => allow(),
             None => Why::NotAMemberToRemove.deny("only a member can be removed"),
@@ -397,6 +394,16 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             r.kind
         )),
     }
+}
+
+/// §3: why `applicant` cannot be admitted (`None`: they can).
+fn admissible(applicant: &Applicant) -> Option<Verdict> {
+    (!CLASSES.contains(&applicant.class)).then(|| {
+        Why::ClassNotAdmitted.deny(format!(
+            "a civic data trust's members are community, public or data-ethics-council; not {}",
+            applicant.class.name()
+        ))
+    })
 }
 
 /// §5: what a grant proposal must say.

@@ -23,9 +23,9 @@
 
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
-    Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, LockStatus,
-    Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason, StakeholderClass, Tally,
-    Verdict, View, allow, allow_with_note,
+    Action, Applicant, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport,
+    LockStatus, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason, StakeholderClass,
+    Tally, Verdict, View, allow, allow_with_note,
 };
 
 bylaws_sdk::reasons! {
@@ -357,17 +357,9 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             if view.subject.is_some() {
                 return Why::AlreadyAMember.deny("the applicant is already a member");
             }
-            if !CLT_CLASSES.contains(&applicant.class) {
-                return Why::ClassNotAdmitted.deny(format!(
-                    "a classic land trust's members are resident, community or public; not {}",
-                    applicant.class.name()
-                ));
-            }
-            if applicant.name.trim().is_empty() {
-                return Why::MissingName.deny("an applicant needs a display name");
-            }
-            allow()
+            admissible(applicant).unwrap_or_else(allow)
         }
+        ProposalBody::AdmitMembers(list) => clauses::each_applicant(list, admissible),
         ProposalBody::RemoveMember(_) => match view.subject {
             Some(_) => allow(),
             None => Why::NotAMemberToRemove.deny("only a member can be removed"),
@@ -445,6 +437,20 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let clause = "§2 ordinary resolutions";
     clauses::quorum(&tally, params.ordinary_quorum, clause, kind)
         .unwrap_or_else(|| clauses::simple_majority(&tally, params.ordinary_majority, clause, kind))
+}
+
+/// §3: why `applicant` cannot be admitted (`None`: they can).
+fn admissible(applicant: &Applicant) -> Option<Verdict> {
+    if !CLT_CLASSES.contains(&applicant.class) {
+        return Some(Why::ClassNotAdmitted.deny(format!(
+            "a classic land trust's members are resident, community or public; not {}",
+            applicant.class.name()
+        )));
+    }
+    if applicant.name.trim().is_empty() {
+        return Some(Why::MissingName.deny("an applicant needs a display name"));
+    }
+    None
 }
 
 fn execute(view: &View) -> Verdict {

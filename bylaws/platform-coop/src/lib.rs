@@ -23,9 +23,9 @@
 
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
-    Action, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, DAY, Delegation,
-    LockStatus, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason, Resolution,
-    StakeholderClass, Tally, Verdict, View, allow, allow_with_note,
+    Action, Applicant, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, DAY,
+    Delegation, LockStatus, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason,
+    Resolution, StakeholderClass, Tally, Verdict, View, allow, allow_with_note,
 };
 
 bylaws_sdk::reasons! {
@@ -354,16 +354,11 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
     }
     match &draft.body {
         ProposalBody::Ordinary | ProposalBody::AmendBylaws(_) => allow(),
-        ProposalBody::AdmitMember(a) if !CLASSES.contains(&a.class) => {
-            Why::ClassNotAdmitted.deny(format!(
-                "a platform cooperative's members are workers or users; not {}",
-                a.class.name()
-            ))
-        }
-        ProposalBody::AdmitMember(_) if view.subject.is_some() => {
-            Why::AlreadyAMember.deny("the applicant is already a member")
-        }
-        ProposalBody::AdmitMember(_) => allow(),
+        ProposalBody::AdmitMember(a) => admissible(a).unwrap_or_else(|| match view.subject {
+            Some(_) => Why::AlreadyAMember.deny("the applicant is already a member"),
+            None => allow(),
+        }),
+        ProposalBody::AdmitMembers(list) => clauses::each_applicant(list, admissible),
         ProposalBody::RemoveMember(_) if view.subject.is_none() => {
             Why::NotAMemberToRemove.deny("only a member can be removed")
         }
@@ -462,6 +457,16 @@ pub fn surplus(r: &Resolution) -> Result<Surplus, String> {
         ));
     }
     Ok(s)
+}
+
+/// §3: why `applicant` cannot be admitted (`None`: they can).
+fn admissible(applicant: &Applicant) -> Option<Verdict> {
+    (!CLASSES.contains(&applicant.class)).then(|| {
+        Why::ClassNotAdmitted.deny(format!(
+            "a platform cooperative's members are workers or users; not {}",
+            applicant.class.name()
+        ))
+    })
 }
 
 fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
