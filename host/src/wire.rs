@@ -178,6 +178,36 @@ pub fn ballot_page<'a>(
     (page, next)
 }
 
+/// An applicant a proposal would admit.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApplicantDoc {
+    /// Their public key (hex).
+    pub key: String,
+    /// Their name.
+    pub name: String,
+    /// The class they would join.
+    pub class: String,
+}
+
+impl ApplicantDoc {
+    /// Everyone an `admit-member` or `admit-members` proposal would admit, in its order
+    /// (empty for other kinds).
+    pub fn of(body: &ProposalBody) -> Vec<ApplicantDoc> {
+        let list = match body {
+            ProposalBody::AdmitMember(a) => std::slice::from_ref(a),
+            ProposalBody::AdmitMembers(list) => list.as_slice(),
+            _ => &[],
+        };
+        list.iter()
+            .map(|a| ApplicantDoc {
+                key: hex::encode(&a.key),
+                name: a.name.clone(),
+                class: a.class.name().to_string(),
+            })
+            .collect()
+    }
+}
+
 /// A proposal's decision.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DecisionDoc {
@@ -308,6 +338,9 @@ pub struct ProposalDoc {
     pub ballots_next: Option<String>,
     /// The decision, once closed.
     pub decision: Option<DecisionDoc>,
+    /// Whom it would admit (`admit-member`, `admit-members`; empty otherwise): the whole
+    /// list, so members read it before they vote.
+    pub applicants: Vec<ApplicantDoc>,
     /// What an amendment proposes.
     pub amendment: Option<AmendmentDoc>,
     /// When it was last closed, withdrawn or executed.
@@ -362,6 +395,7 @@ impl ProposalDoc {
                 .collect(),
             ballots_next,
             decision: p.decision.as_ref().map(decision),
+            applicants: ApplicantDoc::of(&pr.body),
             amendment: match &pr.body {
                 ProposalBody::AmendBylaws(a) => Some(AmendmentDoc {
                     module: a.module.clone(),

@@ -1476,3 +1476,56 @@ fn a_proposal_with_many_ballots_is_read_a_page_at_a_time() {
         "{page}"
     );
 }
+
+#[test]
+fn members_read_every_applicant_of_a_membership_drive_before_they_vote() {
+    use cltd_runtime::{Applicant, StakeholderClass};
+    let mut h = Harness::classic();
+    let applicants: Vec<Applicant> = (0..120)
+        .map(|i| {
+            let name = format!("newcomer-{i:03}");
+            Applicant {
+                key: h.pk(&name),
+                name,
+                class: StakeholderClass::Community,
+            }
+        })
+        .collect();
+    h.allowed(
+        "r1",
+        Action::Propose(ProposalDraft {
+            body: ProposalBody::AdmitMembers(applicants.clone()),
+            title: "Spring intake".into(),
+            text: String::new(),
+            window: 7 * DAY,
+        }),
+    );
+    let t = format!("/v1/trusts/{}", h.trust.id_hex());
+    let dir = h.dir.path().to_path_buf();
+    let Harness {
+        dir: keep, trust, ..
+    } = h;
+    drop(trust);
+    let server = Server::start(&dir);
+
+    let (status, p) = server.get(&format!("{t}/proposals/1"));
+    assert_eq!(status, 200);
+    let p = json(&p);
+    assert_eq!(p["kind"], "admit-members");
+    assert_eq!(
+        p["summary"],
+        "admitting 120 applicants (newcomer-000, newcomer-001, newcomer-002, 117 more): 120 community"
+    );
+    let listed = p["applicants"].as_array().unwrap();
+    assert_eq!(listed.len(), 120);
+    for (doc, a) in listed.iter().zip(&applicants) {
+        assert_eq!(doc["key"], hex::encode(&a.key).as_str());
+        assert_eq!(doc["name"], a.name.as_str());
+        assert_eq!(doc["class"], "community");
+    }
+    let trust_id = t.trim_start_matches("/v1/trusts/");
+    let (_, page) = server.get(&format!("/trusts/{trust_id}/proposals/1"));
+    assert!(page.contains("Applicants (120)"), "{page}");
+    assert!(page.contains("<tr><th scope=\"row\">newcomer-119</th><td>community</td>"));
+    drop(keep);
+}

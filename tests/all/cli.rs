@@ -1211,4 +1211,47 @@ fn a_trust_is_founded_from_a_membership_roll_checked_whole() {
     assert_eq!(v["members"], 301, "{out}");
     let shown = ok(d, &["--json", "show"]);
     assert!(shown.contains("member 299"), "{shown}");
+
+    // A membership drive: a bad roll proposes nothing; a good one opens one proposal.
+    let intake = d.join("intake.csv");
+    std::fs::write(
+        &intake,
+        format!("gita,resident,{}\nhugo,resident,xyz\n", key(7)),
+    )
+    .unwrap();
+    let intake = intake.display().to_string();
+    let drive = |roll: &str| {
+        let args = [
+            "propose",
+            "--as",
+            "amara",
+            "--title",
+            "Spring intake",
+            "--days",
+            "7",
+            "admit-members",
+            "--roll",
+            roll,
+        ];
+        cltd(d, &args)
+    };
+    let r = drive(&intake);
+    assert_eq!(r.code, cltd::EXIT_ERROR, "{}{}", r.out, r.err);
+    assert!(
+        r.err.contains("nothing was proposed") && r.err.contains("line 2: `xyz`"),
+        "{}",
+        r.err
+    );
+    std::fs::write(
+        d.join("intake.csv"),
+        format!("gita,resident,{}\nhugo,community,{}\n", key(7), key(8)),
+    )
+    .unwrap();
+    let r = drive(&intake);
+    assert_eq!(r.code, cltd::EXIT_OK, "{}{}", r.out, r.err);
+    let shown = ok(d, &["show", "proposals"]);
+    assert!(
+        shown.contains("admitting 2 applicants (gita, hugo): 1 community, 1 resident"),
+        "{shown}"
+    );
 }

@@ -1,7 +1,7 @@
 //! The member verbs: `propose`, `vote`, `close`, `execute`, `withdraw`, `delegate`,
 //! `asset`; each signs one transition with a keyring key and submits it.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use cltd_runtime::{
     AccessRequest, Action, Amendment, Applicant, AssetDraft, Choice, Clock, Delegation, Disposal,
@@ -47,6 +47,14 @@ pub(crate) enum ProposalKind {
         /// Stakeholder class.
         #[arg(long, value_enum)]
         class: ClassArg,
+    },
+    /// Admit several applicants by one resolution, from a membership roll.
+    AdmitMembers {
+        /// The roll: one applicant per line, `NAME,CLASS,PUBLIC_KEY_HEX` (blank lines and
+        /// lines starting with `#` skipped), as for `cltd init --members-file`; at most
+        /// 1,000 applicants. The whole roll is checked before anything is signed.
+        #[arg(long, value_name = "ROLL_CSV")]
+        roll: std::path::PathBuf,
     },
     /// Remove a member.
     Remove {
@@ -249,6 +257,28 @@ pub(crate) fn propose(ctx: &mut Ctx, args: ProposeArgs) -> Result<i32> {
             name,
             class: class.into(),
         }),
+        ProposalKind::AdmitMembers { roll } => {
+            let text = std::fs::read_to_string(&roll)
+                .with_context(|| format!("reading the roll {}", roll.display()))?;
+            let list = super::found::read_roll(&text).map_err(|e| {
+                anyhow::anyhow!("the roll {}: nothing was proposed: {e}", roll.display())
+            })?;
+            if list.is_empty() {
+                bail!(
+                    "the roll {} lists nobody: nothing was proposed",
+                    roll.display()
+                );
+            }
+            if list.len() > cltd_runtime::MAX_APPLICANTS {
+                bail!(
+                    "the roll {} lists {} applicants; one proposal admits at most {}: split it",
+                    roll.display(),
+                    list.len(),
+                    cltd_runtime::MAX_APPLICANTS
+                );
+            }
+            ProposalBody::AdmitMembers(list)
+        }
         ProposalKind::Remove { member } => {
             ProposalBody::RemoveMember(keyring.resolve_public(&member)?)
         }

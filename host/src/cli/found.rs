@@ -127,7 +127,8 @@ const ROLL_ERRORS_SHOWN: usize = 20;
 /// The members of a roll: `NAME,CLASS,PUBLIC_KEY_HEX` per line, blank lines and `#` comments
 /// skipped. Every line is checked (a name of 1 to 200 bytes without a comma, a class cltd
 /// knows, 64 hex digits, no key twice) before any is accepted; `Err` names the bad lines
-/// (the first twenty, and how many more).
+/// (the first twenty, and how many more). `cltd init --members-file` and `cltd propose
+/// admit-members --roll` read rolls with it.
 pub(crate) fn read_roll(text: &str) -> Result<Vec<Applicant>, String> {
     let mut members = Vec::new();
     let mut seen = std::collections::HashMap::new();
@@ -192,7 +193,7 @@ pub(crate) fn read_roll(text: &str) -> Result<Vec<Applicant>, String> {
     if more > 0 {
         text.push_str(&format!("; and {more} more"));
     }
-    Err(format!("nothing was founded: {text}"))
+    Err(text)
 }
 
 /// `cltd init`: found a trust (or, with `--from`, its successor).
@@ -232,9 +233,9 @@ pub(crate) fn init(ctx: &mut Ctx, args: InitArgs) -> Result<i32> {
     if let Some(path) = &args.members_file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading the roll {}", path.display()))?;
-        founders.extend(
-            read_roll(&text).map_err(|e| anyhow::anyhow!("the roll {}: {e}", path.display()))?,
-        );
+        founders.extend(read_roll(&text).map_err(|e| {
+            anyhow::anyhow!("the roll {}: nothing was founded: {e}", path.display())
+        })?);
     }
     let mut assets = Vec::new();
     for a in &args.assets {

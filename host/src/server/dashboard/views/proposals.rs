@@ -286,6 +286,8 @@ pub struct ProposalPage {
     pub per_class: bool,
     /// Per class.
     pub classes: Vec<ClassTally>,
+    /// Whom the proposal would admit, in its order (empty unless it admits members).
+    pub applicants: Vec<crate::wire::ApplicantDoc>,
     /// The first ballots, in key order (at most [`crate::wire::BALLOTS_LISTED`]).
     pub ballots: Vec<BallotRow>,
     /// Ballots cast beyond those listed (read them from the API, a page at a time).
@@ -451,6 +453,7 @@ impl ProposalPage {
                 })
                 .collect(),
             ballots_next,
+            applicants: crate::wire::ApplicantDoc::of(&pr.body),
             steps,
             decision: p
                 .decision
