@@ -134,6 +134,19 @@ fn check_len(what: &str, text: &str, max: usize) -> Result<(), RefusalError> {
     Ok(())
 }
 
+/// Admit an applicant of an executed proposal: the member and the effect that says so.
+fn admit(a: &Applicant, now: u64, changes: &mut Vec<Change>, effects: &mut Vec<Effect>) {
+    let key = check_key("applicant", &a.key).expect("checked when proposed");
+    changes.push(Change::Member {
+        key,
+        member: Some(a.admit(now)),
+    });
+    effects.push(Effect::MemberAdmitted {
+        key: a.key.clone(),
+        class: a.class,
+    });
+}
+
 /// An `admit-members` list: 1 to [`MAX_APPLICANTS`] applicants, each with a key and a name
 /// of bounded length, no key twice, nobody already a member.
 fn check_applicants(state: &TrustState, list: &[Applicant]) -> Result<(), RefusalError> {
@@ -721,28 +734,10 @@ pub(crate) fn effects(
             effects.push(Effect::ProposalExecuted { proposal: *id });
             match &p.proposal.body {
                 ProposalBody::Ordinary | ProposalBody::Resolution(_) => {}
-                ProposalBody::AdmitMember(a) => {
-                    let key = check_key("applicant", &a.key).expect("checked when proposed");
-                    changes.push(Change::Member {
-                        key,
-                        member: Some(a.admit(now)),
-                    });
-                    effects.push(Effect::MemberAdmitted {
-                        key: a.key.clone(),
-                        class: a.class,
-                    });
-                }
+                ProposalBody::AdmitMember(a) => admit(a, now, &mut changes, &mut effects),
                 ProposalBody::AdmitMembers(list) => {
                     for a in list {
-                        let key = check_key("applicant", &a.key).expect("checked when proposed");
-                        changes.push(Change::Member {
-                            key,
-                            member: Some(a.admit(now)),
-                        });
-                        effects.push(Effect::MemberAdmitted {
-                            key: a.key.clone(),
-                            class: a.class,
-                        });
+                        admit(a, now, &mut changes, &mut effects);
                     }
                 }
                 ProposalBody::RemoveMember(k) => {

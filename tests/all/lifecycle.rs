@@ -307,6 +307,19 @@ fn a_vote_swing_after_a_proposal_passed_is_refused() {
     }
 }
 
+/// Proposals 1 and 2 voted through by r1, r2 and c1, and closed as passed.
+fn pass_both(h: &mut Harness) {
+    for id in [1, 2] {
+        for v in ["r1", "r2", "c1"] {
+            h.allowed(v, vote(id, Choice::Yes));
+        }
+    }
+    h.wait_days(7);
+    for id in [1, 2] {
+        h.allowed("r1", Action::Close(id));
+    }
+}
+
 #[test]
 fn the_same_key_cannot_be_a_member_twice() {
     let mut h = Harness::classic();
@@ -340,15 +353,7 @@ fn the_same_key_cannot_be_a_member_twice() {
     };
     h.allowed("r1", admit_ada());
     h.allowed("r2", admit_ada());
-    for id in [1, 2] {
-        for v in ["r1", "r2", "c1"] {
-            h.allowed(v, vote(id, Choice::Yes));
-        }
-    }
-    h.wait_days(7);
-    for id in [1, 2] {
-        h.allowed("r1", Action::Close(id));
-    }
+    pass_both(&mut h);
     h.allowed("r1", Action::Execute(1));
     let err = h.refused("r1", Action::Execute(2));
     assert!(
@@ -428,15 +433,7 @@ fn several_applicants_are_admitted_by_one_resolution_all_or_none() {
     h.allowed("r1", first);
     let second = admit_members(&mut h, &[("jon", Resident), ("ida", Community)]);
     h.allowed("r2", second);
-    for id in [1, 2] {
-        for v in ["r1", "r2", "c1"] {
-            h.allowed(v, vote(id, Choice::Yes));
-        }
-    }
-    h.wait_days(7);
-    for id in [1, 2] {
-        h.allowed("r1", Action::Close(id));
-    }
+    pass_both(&mut h);
     let receipt = h.allowed("r1", Action::Execute(1));
     assert_eq!(
         receipt
