@@ -251,34 +251,30 @@ pub fn run(
     }
 
     d.chapter("2. Admitting members of all three classes")?;
-    d.say("Membership is open: three applicants ask to join, and the members decide by ordinary resolution.")?;
-    let mut ids = Vec::new();
-    for (name, class) in APPLICANTS {
-        let applicant = d.applicant(name, class);
-        let r = d.propose(
-            "amara",
-            &format!("Admit {name}"),
-            ProposalBody::AdmitMember(applicant),
-            7,
-        )?;
-        ids.push(proposal_id(&r)?);
-    }
-    for id in &ids {
-        d.votes(
-            *id,
-            &[
-                ("amara", Choice::Yes),
-                ("bo", Choice::Yes),
-                ("chen", Choice::Yes),
-                ("eli", Choice::Abstain),
-            ],
-        )?;
-    }
+    d.say("Membership is open: after a neighbourhood meeting three applicants ask to join, and the members admit them together by one ordinary resolution (a membership drive: all of them, or none).")?;
+    let applicants = APPLICANTS
+        .iter()
+        .map(|(name, class)| d.applicant(name, *class))
+        .collect();
+    let r = d.propose(
+        "amara",
+        "Admit the applicants from the spring meeting",
+        ProposalBody::AdmitMembers(applicants),
+        7,
+    )?;
+    let id = proposal_id(&r)?;
+    d.votes(
+        id,
+        &[
+            ("amara", Choice::Yes),
+            ("bo", Choice::Yes),
+            ("chen", Choice::Yes),
+            ("eli", Choice::Abstain),
+        ],
+    )?;
     d.wait(7)?;
-    for id in &ids {
-        d.act("chen", Action::Close(*id))?;
-        d.act("chen", Action::Execute(*id))?;
-    }
+    d.act("chen", Action::Close(id))?;
+    d.act("chen", Action::Execute(id))?;
     let c = d.trust.state().class_counts();
     d.say(&format!(
         "The trust now has {} residents, {} community and {} public members.",

@@ -12,6 +12,7 @@ fn the_demo_tells_its_story_and_verifies() {
     let text = String::from_utf8(out).unwrap();
     assert!(report.verified, "{text}");
     for expected in [
+        "propose admitting 3 applicants (farah, gus, hana)",
         "farah admitted as a resident member",
         "gus admitted as a community member",
         "hana admitted as a public member",
@@ -23,7 +24,7 @@ fn the_demo_tells_its_story_and_verifies() {
         "9 of 9 conformance checks passed",
         "1 past decision(s) would have come out differently",
         "candidate: passed",
-        "refused, nothing recorded: proposal 8 is timelocked",
+        "refused, nothing recorded: proposal 6 is timelocked",
         "the bylaws are amended",
         "VERIFIED",
     ] {
