@@ -172,13 +172,18 @@ fn check_applicants(state: &TrustState, list: &[Applicant]) -> Result<(), Refusa
                 hex::encode(key)
             )));
         }
-        if state.member(&a.key).is_some() {
-            return Err(lifecycle(LifecycleError::ApplicantIsMember {
-                who: who(state, &a.key),
-            }));
-        }
     }
-    Ok(())
+    none_a_member(state, list)
+}
+
+/// Refuse a list of applicants naming a member (when proposed, and again when executed).
+fn none_a_member(state: &TrustState, list: &[Applicant]) -> Result<(), RefusalError> {
+    match list.iter().find(|a| state.member(&a.key).is_some()) {
+        Some(a) => Err(lifecycle(LifecycleError::ApplicantIsMember {
+            who: who(state, &a.key),
+        })),
+        None => Ok(()),
+    }
 }
 
 fn check_key(what: &str, key: &[u8]) -> Result<MemberKey, RefusalError> {
@@ -391,13 +396,7 @@ pub(crate) fn check(
                 ProposalBody::AdmitMember(a) if state.member(&a.key).is_some() => {
                     return Err(lifecycle(LifecycleError::AlreadyMember));
                 }
-                ProposalBody::AdmitMembers(list) => {
-                    if let Some(a) = list.iter().find(|a| state.member(&a.key).is_some()) {
-                        return Err(lifecycle(LifecycleError::ApplicantIsMember {
-                            who: who(state, &a.key),
-                        }));
-                    }
-                }
+                ProposalBody::AdmitMembers(list) => none_a_member(state, list)?,
                 ProposalBody::RemoveMember(k) if state.member(k).is_none() => {
                     return Err(lifecycle(LifecycleError::AlreadyRemoved));
                 }

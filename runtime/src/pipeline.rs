@@ -228,8 +228,13 @@ impl Asked {
 
 impl Judged {
     /// This judgement with `entry` in place of the entry it made (a replay follows the
-    /// logged entry, so the hash chain follows the log whatever the engine).
-    pub(crate) fn logged(self, entry: Entry) -> Judged {
+    /// logged entry, so the hash chain follows the log whatever the engine). Usually they
+    /// are equal, and the encoding made when judging stands.
+    pub(crate) fn logged(self, entry: &Entry) -> Judged {
+        if *entry == self.entry {
+            return self;
+        }
+        let entry = entry.clone();
         let bytes = entry.to_bytes();
         Judged {
             hash: entry_hash_of(&bytes),

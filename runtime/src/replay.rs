@@ -407,7 +407,7 @@ fn step(
     if again.changes != rec.changes {
         return Err("state changes differ from the logged digest".to_string());
     }
-    advance(state, &judged.logged(entry.clone()));
+    advance(state, &judged.logged(entry));
     Ok(asked)
 }
 

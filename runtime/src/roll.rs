@@ -106,10 +106,7 @@ impl ProposalRoll {
 
     /// Every ballot cast in person, in key order.
     pub fn ballots(&self) -> impl Iterator<Item = (&Voter, Choice)> + '_ {
-        self.electorate
-            .iter()
-            .zip(&self.choices)
-            .filter_map(|(v, c)| c.map(|c| (v, c)))
+        self.ballots_after(None)
     }
 
     /// Ballots cast in person by electors whose keys sort after `after` (all of them for

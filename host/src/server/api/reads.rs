@@ -168,17 +168,11 @@ pub async fn grants(
     UrlPath(id): UrlPath<String>,
     Query(q): Query<GrantQuery>,
 ) -> Result<axum::Json<GrantsDoc>, ApiError> {
-    let touching = match &q.touching {
-        None => None,
-        Some(k) => Some(
-            hex::decode(k)
-                .ok()
-                .filter(|k| k.len() == 32)
-                .ok_or_else(|| {
-                    ApiError::bad_query("touching: give a member's key as 64 hex digits")
-                })?,
-        ),
-    };
+    let touching = q
+        .touching
+        .as_deref()
+        .map(parse_hash_param::<cltd_runtime::MemberKey>)
+        .transpose()?;
     read(&hub, &id, |t| {
         let s = t.state();
         let grants = s
@@ -187,7 +181,7 @@ pub async fn grants(
             .filter(|g| {
                 touching
                     .as_ref()
-                    .is_none_or(|k| render::grant_touches(s, g, k))
+                    .is_none_or(|k| render::grant_touches(s, g, k.as_slice()))
             })
             .map(|g| GrantDoc::of(s, g, t.now()))
             .collect();
@@ -255,16 +249,11 @@ pub async fn votes(
     bounded("number", number)?;
     bounded("limit", q.limit.unwrap_or(0) as u64)?;
     let limit = q.limit.unwrap_or(VOTES_PAGE_MAX).clamp(1, VOTES_PAGE_MAX);
-    let after = match &q.after {
-        None => None,
-        Some(k) => Some(
-            hex::decode(k)
-                .ok()
-                .and_then(|k| <[u8; 32]>::try_from(k).ok())
-                .map(cltd_runtime::MemberKey)
-                .ok_or_else(|| ApiError::bad_query("after: give a voter's key as 64 hex digits"))?,
-        ),
-    };
+    let after = q
+        .after
+        .as_deref()
+        .map(parse_hash_param::<cltd_runtime::MemberKey>)
+        .transpose()?;
     read(&hub, &id, |t| {
         let s = t.state();
         if !s.proposals.contains_key(&number) {
