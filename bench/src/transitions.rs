@@ -76,6 +76,8 @@ pub struct BenchReport {
     pub founding_s: f64,
     /// Bytes written to the store per transition (mostly votes), one durable commit each.
     pub bytes_per_vote: u64,
+    /// Bytes written per proposal the concurrent submitters opened (group commit).
+    pub bytes_per_opening: u64,
     /// Closing the proposal every member voted on, durably (host and bylaw), milliseconds.
     pub close_ms: f64,
     /// Opening the bench trust's store, milliseconds.
@@ -169,6 +171,7 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         })
         .collect::<Result<_>>()?;
     let committer = std::sync::Arc::new(cltd_runtime::GroupCommitter::new(cx.trust, batch));
+    let written = bytes_written();
     let start = Instant::now();
     let handles: Vec<_> = work
         .into_iter()
@@ -193,6 +196,8 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         );
     }
     let concurrent_tps = (per_thread * threads) as f64 / start.elapsed().as_secs_f64();
+    let bytes_per_opening =
+        bytes_written().saturating_sub(written) / (per_thread * threads).max(1) as u64;
     let (batches, done) = committer.stats();
     let concurrent_batch_mean = done as f64 / batches.max(1) as f64;
     drop(committer);
@@ -243,6 +248,7 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         fuel_per_vote,
         founding_s,
         bytes_per_vote,
+        bytes_per_opening,
         close_ms,
         open_ms,
         open_rss_mib,
@@ -517,6 +523,11 @@ impl BenchReport {
             (
                 "bytes written per transition (votes)".into(),
                 self.bytes_per_vote.to_string(),
+                String::new(),
+            ),
+            (
+                "  per proposal opened (submitters)".into(),
+                self.bytes_per_opening.to_string(),
                 String::new(),
             ),
             (

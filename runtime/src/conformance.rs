@@ -21,7 +21,7 @@ use crate::model::{
     Outcome, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, StakeholderClass,
     Verdict, View, Vote, percent,
 };
-use crate::roll::{ProposalRoll, Voter};
+use crate::roll::{ProposalRoll, Roster, Voter};
 
 /// The result of one conformance vector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,14 +253,16 @@ impl Bench<'_> {
         };
         let key = |m: &Member| MemberKey(m.key.as_slice().try_into().expect("32-byte keys"));
         let roll = ProposalRoll::new(
-            self.members
-                .iter()
-                .map(|m| Voter {
-                    key: key(m),
-                    class: m.class,
-                    proxy: None,
-                })
-                .collect(),
+            Roster::new(
+                self.members
+                    .iter()
+                    .map(|m| Voter {
+                        key: key(m),
+                        class: m.class,
+                        proxy: None,
+                    })
+                    .collect(),
+            ),
             t0 + window,
         );
         let mut poll = (

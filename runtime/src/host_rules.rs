@@ -16,7 +16,6 @@ use crate::model::{
     Parameter, Proposal, ProposalBody, ProposalState, ProposalStatus, Proxy, Verdict, View,
 };
 use crate::outcome::{self, PROCEDURE_MIN_WINDOW_DAYS};
-use crate::roll::{ProposalRoll, Voter};
 use crate::state::{Change, TrustState};
 
 const MAX_TITLE: usize = 200;
@@ -626,24 +625,13 @@ pub(crate) fn effects(
     match action {
         Action::Propose(d) => {
             let id = state.next_proposal_id();
-            let electorate: Vec<Voter> = state
-                .members
-                .iter()
-                .map(|(key, m)| Voter {
-                    key: *key,
-                    class: m.class,
-                    // A delegation counts on the proposals opened while it is in force.
-                    proxy: m.proxy.as_ref().filter(|p| p.until > now).and_then(|p| {
-                        Some((MemberKey(p.delegate.as_slice().try_into().ok()?), p.until))
-                    }),
-                })
-                .collect();
+            let (roster, fresh) = state.roster_now(now);
             let closes_at = now.saturating_add(d.window);
-            let votes = ProposalRoll::opening_count(&electorate);
+            let votes = *roster.opening_count();
             effects.push(Effect::ProposalOpened {
                 proposal: id,
                 closes_at,
-                electorate: electorate.len() as u64,
+                electorate: roster.voters().len() as u64,
             });
             put(
                 &mut changes,
@@ -665,9 +653,16 @@ pub(crate) fn effects(
                     executed_at: None,
                 },
             );
+            let hash = *roster.hash();
+            if fresh {
+                changes.push(Change::Roster {
+                    hash,
+                    roster: Some(roster),
+                });
+            }
             changes.push(Change::Electorate {
                 id,
-                electorate: Some(electorate),
+                roster: Some(hash),
             });
         }
         Action::Vote(v) => {
@@ -977,5 +972,100 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_opening_with_the_remembered_roster_makes_the_changes_a_rebuilt_roster_makes() {
+        use crate::model::{Allowance, ProposalDraft};
+        let mut s = state();
+        s.members.insert(
+            key(3),
+            std::sync::Arc::new(Member {
+                key: key(3).to_vec(),
+                name: "cy".into(),
+                class: StakeholderClass::Community,
+                admitted_at: 0,
+                // Lapsed before anything opens: never frozen.
+                proxy: Some(Proxy {
+                    delegate: key(2).to_vec(),
+                    until: NOW - 1,
+                }),
+            }),
+        );
+        std::sync::Arc::make_mut(s.members.get_mut(&key(1)).unwrap()).proxy = Some(Proxy {
+            delegate: key(2).to_vec(),
+            until: NOW + 100,
+        });
+        s.counts = s.count_members();
+        s.name_counts = s.count_names();
+        let allow = Verdict::Allow(Allowance {
+            decision: None,
+            notes: vec![],
+        });
+        let propose = Action::Propose(ProposalDraft {
+            body: ProposalBody::Ordinary,
+            title: "t".into(),
+            text: String::new(),
+            window: 10,
+        });
+        // The changes of an opening at `now`, checked against the same state without its
+        // memo; and whether they freeze a new roster.
+        let open = |s: &TrustState, now: u64| {
+            let (_, changes) = effects(s, &key(2), 0, &propose, &allow, now, None);
+            let mut cold = s.clone();
+            cold.memo = crate::state::RosterMemo::default();
+            let (_, rebuilt) = effects(&cold, &key(2), 0, &propose, &allow, now, None);
+            assert_eq!(changes, rebuilt, "opening at {now}");
+            let fresh = changes.iter().any(|c| matches!(c, Change::Roster { .. }));
+            (changes, fresh)
+        };
+        let (c, fresh) = open(&s, NOW);
+        assert!(fresh, "the first opening freezes the members");
+        s.apply_all(&c);
+        let (c, fresh) = open(&s, NOW + 99);
+        assert!(!fresh, "the same members, 1's delegation still in force");
+        s.apply_all(&c);
+        let (c, fresh) = open(&s, NOW + 100);
+        assert!(fresh, "1's delegation lapsed: a different electorate");
+        s.apply_all(&c);
+        assert_eq!(s.rosters.len(), 2);
+        assert_eq!(s.rolls[&3].electorate()[0].proxy, None);
+        assert!(s.rolls[&1].electorate()[0].proxy.is_some());
+        // A member changes, an opening freezes them, and both are undone (a batch rolled
+        // back): the next opening is what it would have been without them.
+        let undo_member = s.apply(Change::Member {
+            key: key(4),
+            member: Some(Member {
+                key: key(4).to_vec(),
+                name: "di".into(),
+                class: StakeholderClass::Public,
+                admitted_at: 0,
+                proxy: None,
+            }),
+        });
+        let (c, fresh) = open(&s, NOW + 200);
+        assert!(fresh);
+        let undo = s.apply_all(&c);
+        s.apply_all(&undo);
+        s.apply(undo_member);
+        let (c, fresh) = open(&s, NOW + 200);
+        assert!(!fresh, "the members of the third opening");
+        s.apply_all(&c);
+        assert_eq!(s.rosters.len(), 2);
+        // Undoing an opening that froze a roster takes the roster away, memo and all.
+        let (c, _) = open(&s, NOW + 300);
+        s.apply_all(&c);
+        s.apply(Change::Member {
+            key: key(3),
+            member: None,
+        });
+        let (c, fresh) = open(&s, NOW + 300);
+        assert!(fresh);
+        let undo = s.apply_all(&c);
+        assert_eq!(s.rosters.len(), 3);
+        s.apply_all(&undo);
+        assert_eq!(s.rosters.len(), 2);
+        let (_, fresh) = open(&s, NOW + 300);
+        assert!(fresh);
     }
 }

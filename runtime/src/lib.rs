@@ -81,7 +81,7 @@ pub use model::{
     ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, Roll, StakeholderClass,
     Verdict, View, Vote, Votes, percent,
 };
-pub use roll::{ProposalRoll, Voter};
+pub use roll::{ProposalRoll, Roster, Voter};
 
 // The host's own rules and the entrenched clauses' floors.
 pub use host_rules::{BYLAW_FAILED, MAX_APPLICANTS, MAX_OPEN_PER_PROPOSER};

@@ -194,7 +194,7 @@ mod tests {
     use super::*;
     use crate::id::MemberKey;
     use crate::model::{Choice, ProposalStatus};
-    use crate::roll::{ProposalRoll, Voter};
+    use crate::roll::{ProposalRoll, Roster, Voter};
 
     /// An elector: key number, class, and delegate number and until.
     type TestElector = (u8, StakeholderClass, Option<(u8, u64)>);
@@ -210,7 +210,7 @@ mod tests {
                 proxy: proxy.map(|(to, until)| (MemberKey([to; 32]), until)),
             })
             .collect();
-        let mut roll = ProposalRoll::new(voters, 10);
+        let mut roll = ProposalRoll::new(Roster::new(voters), 10);
         let mut votes = roll.count();
         for &(k, choice) in ballots {
             roll.set(&MemberKey([k; 32]), Some(choice), &mut votes);

@@ -289,6 +289,7 @@ pub(crate) fn replay(
         (on_disk.members != state.members, "members"),
         (on_disk.assets != state.assets, "assets"),
         (on_disk.proposals != state.proposals, "proposals"),
+        (on_disk.rosters != state.rosters, "frozen electorates"),
         (on_disk.rolls != state.rolls, "electorates and ballots"),
         (on_disk.grants != state.grants, "access grants"),
         (on_disk.nonces != state.nonces, "sequence numbers"),

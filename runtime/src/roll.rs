@@ -1,19 +1,21 @@
 //! A proposal's frozen electorate and its ballots, as the host keeps them, and the count
 //! (`votes`) it keeps from them.
 //!
-//! The electorate is frozen when a proposal opens and never changes, so it is shared
-//! (`Arc`) by every copy of the state; a ballot sets one byte of the per-elector choices and
-//! adjusts the count in place, touching only the voter and the electors who delegated to
-//! them. So a vote costs the same whatever the size of the electorate (bar copying one byte
-//! per elector when a published snapshot shares the choices), and the bylaw's view carries
-//! the count, not the ballots.
+//! The electorate is frozen when a proposal opens and never changes. It is a [`Roster`]:
+//! named by its digest and shared (`Arc`) by every proposal opened while the members, their
+//! classes and their delegations in force are the same, and by every copy of the state, so
+//! opening a proposal in an unchanged trust writes a reference, not a list of members. A
+//! ballot sets one byte of the per-elector choices and adjusts the count in place, touching
+//! only the voter and the electors who delegated to them. So a vote costs the same whatever
+//! the size of the electorate (bar copying one byte per elector when a published snapshot
+//! shares the choices), and the bylaw's view carries the count, not the ballots.
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::id::MemberKey;
-use crate::model::{Ballot, Choice, Elector, Proxy, Roll, StakeholderClass, Votes};
+use crate::model::{Ballot, Choice, Elector, Hash, Proxy, Roll, StakeholderClass, Votes};
 
 /// An elector as the host keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,72 +28,169 @@ pub struct Voter {
     pub proxy: Option<(MemberKey, u64)>,
 }
 
+/// An electorate as frozen when a proposal opens: the electors in key order (a key listed
+/// twice counts once), named by the digest of their encoding. Cloning shares the electors.
+///
+/// Encoded (serde) as its electors only: the digest and the counts are derived from them
+/// when it is decoded, so a stored roster cannot name a digest it does not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roster {
+    hash: Hash,
+    voters: Arc<[Voter]>,
+    /// The count before anybody has voted: electors per class.
+    count: Votes,
+    /// The earliest end of a delegation it carries (`u64::MAX` for none).
+    lapse: u64,
+}
+
+impl Roster {
+    /// The roster of `voters`, in any order.
+    pub fn new(mut voters: Vec<Voter>) -> Roster {
+        // Members come in key order from the state's map: already sorted, checked in O(n).
+        if !voters.is_sorted_by_key(|v| v.key) {
+            voters.sort_by_key(|v| v.key);
+        }
+        voters.dedup_by(|a, b| a.key == b.key);
+        let mut h = blake3::Hasher::new_derive_key("cltd 2026-12 roster v1");
+        h.update(&postcard::to_stdvec(&voters).expect("in-memory encoding cannot fail"));
+        let mut count = Votes::zero();
+        for v in &voters {
+            count.class_mut(v.class).electorate += 1;
+        }
+        let lapse = voters
+            .iter()
+            .filter_map(|v| v.proxy.map(|(_, until)| until))
+            .min()
+            .unwrap_or(u64::MAX);
+        Roster {
+            hash: *h.finalize().as_bytes(),
+            voters: voters.into(),
+            count,
+            lapse,
+        }
+    }
+
+    /// The digest that names it (over its electors' postcard encoding).
+    pub fn hash(&self) -> &Hash {
+        &self.hash
+    }
+
+    /// The electors, in key order.
+    pub fn voters(&self) -> &[Voter] {
+        &self.voters
+    }
+
+    /// The count before anybody has voted: its electors per class.
+    pub fn opening_count(&self) -> &Votes {
+        &self.count
+    }
+
+    /// The earliest time a delegation it carries ends (`u64::MAX` if it carries none): the
+    /// roster of the same members frozen at a later time is the same only before then.
+    pub fn lapse(&self) -> u64 {
+        self.lapse
+    }
+}
+
+impl Serialize for Roster {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.voters.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Roster {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Roster, D::Error> {
+        Vec::<Voter>::deserialize(d).map(Roster::new)
+    }
+}
+
 /// A proposal's electorate (in key order), who delegated to whom, and each elector's ballot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProposalRoll {
-    electorate: Arc<[Voter]>,
+    roster: Roster,
     /// For elector `i`, `delegators[starts[i]..starts[i + 1]]` are the electors whose
-    /// delegation to `i` counts at the close (it lasts until voting closes).
+    /// delegation to `i` counts at the close (it lasts until voting closes). Both empty when
+    /// no delegation counts.
     starts: Arc<[u32]>,
     delegators: Arc<[u32]>,
-    /// Each elector's delegate, if their delegation counts (index into the electorate).
-    delegate: Arc<[Option<u32>]>,
+    /// Each elector's delegate, if their delegation counts (index into the electorate,
+    /// [`NO_DELEGATE`] for none); empty when no delegation counts.
+    delegate: Arc<[u32]>,
     /// Each elector's ballot in person.
     choices: Vec<Option<Choice>>,
 }
 
+/// In [`ProposalRoll::delegate`]: the elector's delegation does not count.
+const NO_DELEGATE: u32 = u32::MAX;
+
 impl ProposalRoll {
-    /// The roll of a proposal closing at `closes_at` with `electorate` (in any order; a key
-    /// listed twice counts once), nobody having voted.
-    pub fn new(mut electorate: Vec<Voter>, closes_at: u64) -> ProposalRoll {
-        electorate.sort_by_key(|v| v.key);
-        electorate.dedup_by(|a, b| a.key == b.key);
+    /// The roll of a proposal closing at `closes_at` with electorate `roster`, nobody having
+    /// voted.
+    pub fn new(roster: Roster, closes_at: u64) -> ProposalRoll {
+        let electorate = roster.voters();
         let index = |key: &MemberKey| {
             electorate
                 .binary_search_by(|v| v.key.cmp(key))
                 .ok()
                 .map(|i| u32::try_from(i).expect("fewer than 2^32 electors"))
         };
-        let delegate: Vec<Option<u32>> = electorate
-            .iter()
-            .map(|v| match v.proxy {
-                Some((to, until)) if until >= closes_at => index(&to),
-                _ => None,
-            })
-            .collect();
-        let mut counts = vec![0u32; electorate.len() + 1];
-        for d in delegate.iter().flatten() {
-            counts[*d as usize + 1] += 1;
-        }
-        for i in 1..counts.len() {
-            counts[i] += counts[i - 1];
-        }
-        let mut next = counts.clone();
-        let mut delegators = vec![0u32; delegate.iter().flatten().count()];
-        for (i, d) in delegate.iter().enumerate() {
-            if let Some(d) = d {
-                let slot = &mut next[*d as usize];
-                delegators[*slot as usize] = u32::try_from(i).expect("fewer than 2^32 electors");
-                *slot += 1;
+        let delegate: Vec<u32> = if roster.lapse() == u64::MAX {
+            // Nobody delegated.
+            Vec::new()
+        } else {
+            electorate
+                .iter()
+                .map(|v| match v.proxy {
+                    Some((to, until)) if until >= closes_at => index(&to).unwrap_or(NO_DELEGATE),
+                    _ => NO_DELEGATE,
+                })
+                .collect()
+        };
+        let counted = delegate.iter().filter(|d| **d != NO_DELEGATE).count();
+        let (starts, delegators, delegate) = if counted == 0 {
+            (Vec::new(), Vec::new(), Vec::new())
+        } else {
+            let mut counts = vec![0u32; electorate.len() + 1];
+            for d in delegate.iter().filter(|d| **d != NO_DELEGATE) {
+                counts[*d as usize + 1] += 1;
             }
-        }
+            for i in 1..counts.len() {
+                counts[i] += counts[i - 1];
+            }
+            let mut next = counts.clone();
+            let mut delegators = vec![0u32; counted];
+            for (i, d) in delegate.iter().enumerate() {
+                if *d != NO_DELEGATE {
+                    let slot = &mut next[*d as usize];
+                    delegators[*slot as usize] =
+                        u32::try_from(i).expect("fewer than 2^32 electors");
+                    *slot += 1;
+                }
+            }
+            (counts, delegators, delegate)
+        };
         ProposalRoll {
             choices: vec![None; electorate.len()],
-            electorate: electorate.into(),
-            starts: counts.into(),
+            starts: starts.into(),
             delegators: delegators.into(),
             delegate: delegate.into(),
+            roster,
         }
     }
 
     /// The frozen electorate, in key order.
     pub fn electorate(&self) -> &[Voter] {
-        &self.electorate
+        self.roster.voters()
+    }
+
+    /// The frozen electorate as shared with other proposals.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
     }
 
     /// The elector with `key`, and their position.
     fn find(&self, key: &MemberKey) -> Option<usize> {
-        self.electorate.binary_search_by(|v| v.key.cmp(key)).ok()
+        self.electorate().binary_search_by(|v| v.key.cmp(key)).ok()
     }
 
     /// Whether `key` is in the frozen electorate.
@@ -115,8 +214,9 @@ impl ProposalRoll {
         &self,
         after: Option<&MemberKey>,
     ) -> impl Iterator<Item = (&Voter, Choice)> + '_ {
-        let start = after.map_or(0, |k| self.electorate.partition_point(|v| v.key <= *k));
-        self.electorate[start..]
+        let electorate = self.electorate();
+        let start = after.map_or(0, |k| electorate.partition_point(|v| v.key <= *k));
+        electorate[start..]
             .iter()
             .zip(&self.choices[start..])
             .filter_map(|(v, c)| c.map(|c| (v, c)))
@@ -151,17 +251,21 @@ impl ProposalRoll {
     }
 
     fn delegators_of(&self, i: usize) -> impl Iterator<Item = u32> + '_ {
-        let (from, to) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        let (from, to) = match self.starts.get(i..i + 2) {
+            Some(&[from, to]) => (from as usize, to as usize),
+            _ => (0, 0),
+        };
         self.delegators[from..to].iter().copied()
     }
 
     /// Add (or take away) what elector `e` counts for: their own ballot, or else their
     /// delegate's as a proxy.
     fn contribute(&self, e: usize, votes: &mut Votes, add: bool) {
-        let class = self.electorate[e].class;
-        let (choice, proxy) = match (self.choices[e], self.delegate[e]) {
+        let class = self.electorate()[e].class;
+        let delegate = self.delegate.get(e).filter(|d| **d != NO_DELEGATE);
+        let (choice, proxy) = match (self.choices[e], delegate) {
             (Some(c), _) => (c, false),
-            (None, Some(d)) => match self.choices[d as usize] {
+            (None, Some(&d)) => match self.choices[d as usize] {
                 Some(c) => (c, true),
                 None => return,
             },
@@ -179,19 +283,10 @@ impl ProposalRoll {
         *slot = if add { *slot + 1 } else { *slot - 1 };
     }
 
-    /// The count of `electorate` before anybody has voted: its electors per class.
-    pub fn opening_count(electorate: &[Voter]) -> Votes {
-        let mut votes = Votes::zero();
-        for v in electorate {
-            votes.class_mut(v.class).electorate += 1;
-        }
-        votes
-    }
-
     /// The count of this roll from scratch (what [`ProposalRoll::set`] keeps up to date).
     pub fn count(&self) -> Votes {
-        let mut votes = ProposalRoll::opening_count(&self.electorate);
-        for e in 0..self.electorate.len() {
+        let mut votes = self.roster.count;
+        for e in 0..self.electorate().len() {
             self.contribute(e, &mut votes, true);
         }
         votes
@@ -202,7 +297,7 @@ impl ProposalRoll {
         let key = |k: &MemberKey| k.to_vec();
         Roll {
             electorate: self
-                .electorate
+                .electorate()
                 .iter()
                 .map(|v| Elector {
                     key: key(&v.key),
@@ -268,7 +363,7 @@ mod tests {
                 proxy: Some((k(9), 500)),
             },
         ];
-        let mut roll = ProposalRoll::new(voters, 100);
+        let mut roll = ProposalRoll::new(Roster::new(voters), 100);
         let mut votes = roll.count();
         assert_eq!(votes.worker.electorate, 4);
         assert_eq!(votes.user.electorate, 2);

@@ -5,14 +5,16 @@
 
 use redb::TableDefinition;
 
-/// Version of the store layout written by this runtime. 5: bylaws speak contract
+/// Version of the store layout written by this runtime. 6: proposals opened with the same
+/// electors share one frozen electorate ([`ROSTERS`]), named by digest in the log's state
+/// changes, so a log of format 5 digests its openings differently. 5: bylaws speak contract
 /// `cltd:bylaws@0.6` (proposals may admit several applicants), so a store whose modules
 /// speak 0.5 cannot run here. 4: bylaws speak contract
 /// `cltd:bylaws@0.5` (the host's count in the view), a proposal's electorate and ballots are
 /// kept in their own tables ([`ELECTORATES`], [`BALLOTS`]) and a vote writes one ballot.
 /// 3: proposals carry the rules they were opened under, contract `0.4`, a bylaw's failure
 /// is logged.
-pub(crate) const STORE_FORMAT: u32 = 5;
+pub(crate) const STORE_FORMAT: u32 = 6;
 
 /// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE),
 /// `constitution` (the rules in force, postcard).
@@ -27,9 +29,13 @@ pub(crate) const MEMBERS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::n
 pub(crate) const ASSETS: TableDefinition<&str, &[u8]> = TableDefinition::new("assets");
 /// Proposals by number.
 pub(crate) const PROPOSALS: TableDefinition<u64, &[u8]> = TableDefinition::new("proposals");
-/// Each proposal's electorate, frozen when it opened (`Vec<roll::Voter>`, postcard), by
-/// proposal number: written once.
-pub(crate) const ELECTORATES: TableDefinition<u64, &[u8]> = TableDefinition::new("electorates");
+/// Every electorate a proposal was frozen with (`roll::Roster`, postcard: its electors), by
+/// digest: written once, when the first proposal with those electors opens.
+pub(crate) const ROSTERS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("rosters");
+/// Each proposal's electorate, frozen when it opened: the digest of its roster in
+/// [`ROSTERS`], by proposal number.
+pub(crate) const ELECTORATES: TableDefinition<u64, &[u8; 32]> =
+    TableDefinition::new("proposal_rosters");
 /// Ballots cast in person, by proposal number and voter: the choice (0 yes, 1 no,
 /// 2 abstain).
 pub(crate) const BALLOTS: TableDefinition<(u64, &[u8; 32]), u8> = TableDefinition::new("ballots");

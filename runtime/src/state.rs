@@ -14,7 +14,7 @@ use crate::model::{
     Asset, Choice, ClassCounts, Clause, Constitution, Grant, Hash, Member, Parameter,
     ProposalState, ProposalStatus,
 };
-use crate::roll::{ProposalRoll, Voter};
+use crate::roll::{ProposalRoll, Roster, Voter};
 
 /// One change to the trust's state: the new value of one record (`None` removes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,12 +41,21 @@ pub enum Change {
         /// The new record.
         proposal: Option<Box<ProposalState>>,
     },
-    /// A proposal's electorate frozen as it opens (after the proposal's own record).
+    /// An electorate frozen for the first time (before the first proposal that names it):
+    /// later proposals opened with the same electors name it by its digest.
+    Roster {
+        /// Its digest.
+        hash: Hash,
+        /// The electors (`None` removes them, undoing the first opening that froze them).
+        roster: Option<Roster>,
+    },
+    /// A proposal's electorate frozen as it opens (after the proposal's own record): a
+    /// roster already in the state.
     Electorate {
         /// The proposal's number.
         id: u64,
-        /// The electors (`None` removes them, undoing the opening).
-        electorate: Option<Vec<Voter>>,
+        /// The roster's digest (`None` removes the proposal's roll, undoing the opening).
+        roster: Option<Hash>,
     },
     /// A ballot cast in person on a proposal (whose count, `votes`, it updates).
     Ballot {
@@ -82,6 +91,23 @@ pub(crate) fn changes_digest(changes: &[Change]) -> Hash {
     *h.finalize().as_bytes()
 }
 
+/// The digest of the roster of a trust's members as they are, and the times it holds for:
+/// frozen at `from`, the same members give the same roster at any time from `from` until
+/// (not including) the earliest end of a delegation it carries. Cleared whenever a member
+/// changes. A cache of a function of the state, so it takes no part in comparing states:
+/// with it or without it, opening a proposal makes the same changes (see
+/// [`TrustState::roster_now`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RosterMemo(Option<(Hash, u64, u64)>);
+
+impl PartialEq for RosterMemo {
+    fn eq(&self, _: &RosterMemo) -> bool {
+        true
+    }
+}
+
+impl Eq for RosterMemo {}
+
 /// Everything the host knows about a trust, in memory. Records are shared (`Arc`) and
 /// replaced whole by each change, so copying the state (what a commit does while a reader
 /// holds a snapshot of it) copies pointers, not members, proposals and their ballots.
@@ -105,6 +131,11 @@ pub struct TrustState {
     pub proposals: BTreeMap<u64, Arc<ProposalState>>,
     /// Each proposal's frozen electorate and ballots, by number.
     pub rolls: BTreeMap<u64, Arc<ProposalRoll>>,
+    /// Every electorate a proposal was opened with, by digest: proposals opened while the
+    /// electors are the same share one.
+    pub rosters: BTreeMap<Hash, Roster>,
+    /// The roster of the members as they are now, if known (a cache: see [`RosterMemo`]).
+    pub(crate) memo: RosterMemo,
     /// Member counts per class, kept as members come and go.
     pub counts: ClassCounts,
     /// Members per name, kept as members come and go (so naming a key in a message does not
@@ -140,6 +171,7 @@ impl TrustState {
         }
         match change {
             Change::Member { key, member } => {
+                self.memo = RosterMemo::default();
                 let new = member.as_ref().map(|m| (m.class, m.name.clone()));
                 let old = set(&mut self.members, &key, member.map(Arc::new));
                 if let Some(old) = &old {
@@ -189,13 +221,33 @@ impl TrustState {
                     proposal: old.map(|p| Box::new(Arc::unwrap_or_clone(p))),
                 }
             }
-            Change::Electorate { id, electorate } => {
-                let closes_at = self.proposals.get(&id).map_or(0, |p| p.proposal.closes_at);
-                let roll = electorate.map(|e| Arc::new(ProposalRoll::new(e, closes_at)));
+            Change::Roster { hash, roster } => {
+                if roster.is_none() && self.memo.0.is_some_and(|(h, ..)| h == hash) {
+                    self.memo = RosterMemo::default();
+                }
+                let old = set(&mut self.rosters, &hash, roster);
+                Change::Roster { hash, roster: old }
+            }
+            Change::Electorate { id, roster } => {
+                let (opened_at, closes_at) = self
+                    .proposals
+                    .get(&id)
+                    .map_or((0, 0), |p| (p.proposal.opened_at, p.proposal.closes_at));
+                let roster = roster.map(|hash| {
+                    self.rosters
+                        .get(&hash)
+                        .expect("a roster is in the state before a proposal names it")
+                        .clone()
+                });
+                if let Some(r) = &roster {
+                    // Frozen from the members as they are now, at `opened_at`.
+                    self.memo = RosterMemo(Some((*r.hash(), opened_at, r.lapse())));
+                }
+                let roll = roster.map(|r| Arc::new(ProposalRoll::new(r, closes_at)));
                 let old = set(&mut self.rolls, &id, roll);
                 Change::Electorate {
                     id,
-                    electorate: old.map(|r| r.electorate().to_vec()),
+                    roster: old.map(|r| *r.roster().hash()),
                 }
             }
             Change::Ballot { id, voter, choice } => {
@@ -235,6 +287,36 @@ impl TrustState {
                 self.entrenched = entrenched;
                 Change::Constitution(Box::new(old))
             }
+        }
+    }
+
+    /// The electorate a proposal opened at `now` freezes: every member with their class and
+    /// their delegation if in force at `now` (a delegation counts on the proposals opened
+    /// while it is in force); and whether it is new (opening records it) rather than a
+    /// roster the state already has (opening names it). Without a change of members since
+    /// the last opening, this is the memo's roster, found without reading every member.
+    pub fn roster_now(&self, now: u64) -> (Roster, bool) {
+        if let Some((hash, from, lapse)) = self.memo.0
+            && (from..lapse).contains(&now)
+            && let Some(r) = self.rosters.get(&hash)
+        {
+            return (r.clone(), false);
+        }
+        let roster = Roster::new(
+            self.members
+                .iter()
+                .map(|(key, m)| Voter {
+                    key: *key,
+                    class: m.class,
+                    proxy: m.proxy.as_ref().filter(|p| p.until > now).and_then(|p| {
+                        Some((MemberKey(p.delegate.as_slice().try_into().ok()?), p.until))
+                    }),
+                })
+                .collect(),
+        );
+        match self.rosters.get(roster.hash()) {
+            Some(r) => (r.clone(), false),
+            None => (roster, true),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::error::{LoadError, Result, StoreError};
 use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, encode};
 use crate::model::{Choice, Constitution, Hash, Parameter};
-use crate::roll::{ProposalRoll, Voter};
+use crate::roll::{ProposalRoll, Roster};
 use crate::schema::*;
 
 /// The file inside a trust's data directory that holds its store.
@@ -46,7 +46,8 @@ pub(crate) struct StateTables<'txn> {
     members: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
     assets: redb::Table<'txn, &'static str, &'static [u8]>,
     proposals: redb::Table<'txn, u64, &'static [u8]>,
-    electorates: redb::Table<'txn, u64, &'static [u8]>,
+    rosters: redb::Table<'txn, &'static [u8; 32], &'static [u8]>,
+    electorates: redb::Table<'txn, u64, &'static [u8; 32]>,
     ballots: redb::Table<'txn, (u64, &'static [u8; 32]), u8>,
     grants: redb::Table<'txn, u64, &'static [u8]>,
     nonces: redb::Table<'txn, &'static [u8; 32], u64>,
@@ -59,6 +60,7 @@ impl<'txn> StateTables<'txn> {
             members: txn.open_table(MEMBERS)?,
             assets: txn.open_table(ASSETS)?,
             proposals: txn.open_table(PROPOSALS)?,
+            rosters: txn.open_table(ROSTERS)?,
             electorates: txn.open_table(ELECTORATES)?,
             ballots: txn.open_table(BALLOTS)?,
             grants: txn.open_table(GRANTS)?,
@@ -85,8 +87,13 @@ impl<'txn> StateTables<'txn> {
             }
             Change::Asset { id, asset } => put(&mut self.assets, id.as_str(), asset.as_ref()),
             Change::Proposal { id, proposal } => put(&mut self.proposals, *id, proposal.as_deref()),
-            Change::Electorate { id, electorate } => {
-                put(&mut self.electorates, *id, electorate.as_ref())
+            Change::Roster { hash, roster } => put(&mut self.rosters, hash, roster.as_ref()),
+            Change::Electorate { id, roster } => {
+                match roster {
+                    Some(hash) => self.electorates.insert(*id, hash)?,
+                    None => self.electorates.remove(*id)?,
+                };
+                Ok(())
             }
             Change::Ballot { id, voter, choice } => {
                 match choice {
@@ -224,10 +231,24 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
             .proposals
             .insert(k.value(), Arc::new(decode(v.value(), "proposal")?));
     }
+    for row in txn.open_table(ROSTERS)?.iter()? {
+        let (k, v) = row?;
+        let roster: Roster = decode(v.value(), "roster")?;
+        if roster.hash() != k.value() {
+            return Err(StoreError::Corrupt(format!(
+                "the roster stored as {} has digest {}",
+                hex::encode(k.value()),
+                hex::encode(roster.hash())
+            )));
+        }
+        state.rosters.insert(*roster.hash(), roster);
+    }
     for row in txn.open_table(ELECTORATES)?.iter()? {
         let (k, v) = row?;
         let id = k.value();
-        let electorate: Vec<Voter> = decode(v.value(), "electorate")?;
+        let roster = state.rosters.get(v.value()).cloned().ok_or_else(|| {
+            StoreError::Corrupt(format!("proposal {id} names a roster the store lacks"))
+        })?;
         let closes_at = state
             .proposals
             .get(&id)
@@ -236,7 +257,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
             .closes_at;
         state
             .rolls
-            .insert(id, Arc::new(ProposalRoll::new(electorate, closes_at)));
+            .insert(id, Arc::new(ProposalRoll::new(roster, closes_at)));
     }
     for row in txn.open_table(BALLOTS)?.iter()? {
         let (k, v) = row?;

@@ -105,24 +105,26 @@ fn transition_for_another_trust_is_refused() {
     ));
 }
 
+/// A proposal to admit "newcomer" to the public class.
+fn admit_newcomer(h: &mut Harness) -> Action {
+    Action::Propose(ProposalDraft {
+        body: ProposalBody::AdmitMember(cltd_runtime::Applicant {
+            key: h.pk("newcomer"),
+            name: "Newcomer".into(),
+            class: cltd_runtime::StakeholderClass::Public,
+        }),
+        title: "Admit Newcomer".into(),
+        text: String::new(),
+        window: 7 * DAY,
+    })
+}
+
 #[test]
 fn member_admitted_after_opening_cannot_vote_and_does_not_count() {
     let mut h = Harness::classic();
     // Proposal 1 admits newcomer; proposal 2 opens before the admission is executed.
-    let newcomer = h.pk("newcomer");
-    h.allowed(
-        "r1",
-        Action::Propose(ProposalDraft {
-            body: ProposalBody::AdmitMember(cltd_runtime::Applicant {
-                key: newcomer,
-                name: "Newcomer".into(),
-                class: cltd_runtime::StakeholderClass::Public,
-            }),
-            title: "Admit Newcomer".into(),
-            text: String::new(),
-            window: 7 * DAY,
-        }),
-    );
+    let admit = admit_newcomer(&mut h);
+    h.allowed("r1", admit);
     for v in ["r1", "r2", "c1", "c2", "p1"] {
         h.allowed(v, vote(1, Choice::Yes));
     }
@@ -500,4 +502,53 @@ fn a_flood_of_proposals_from_one_member_is_refused_without_trace() {
             .open_by(&state.proposals[&2].proposal.proposer),
         256
     );
+}
+
+#[test]
+fn proposals_opened_while_the_members_are_unchanged_share_one_frozen_electorate() {
+    let mut h = Harness::classic();
+    let admit = admit_newcomer(&mut h);
+    h.allowed("r1", admit);
+    h.allowed("c1", ordinary(7));
+    // A proposal the bylaw denies (too short a window) freezes nothing.
+    assert!(!h.denied("c2", ordinary(1)).is_empty());
+    let rosters = |h: &Harness| {
+        let s = h.trust.state();
+        let names: Vec<_> = s.rolls.values().map(|r| *r.roster().hash()).collect();
+        (s.rosters.len(), names)
+    };
+    let (stored, named) = rosters(&h);
+    assert_eq!(stored, 1, "two openings, one frozen electorate");
+    assert_eq!(named[0], named[1]);
+
+    pass_both(&mut h);
+    h.allowed("r1", Action::Execute(1));
+    // The members changed: the next opening freezes them anew; the earlier proposals keep
+    // theirs, and a second opening with the new members shares the new one.
+    h.allowed("newcomer", ordinary(7));
+    h.allowed("r2", ordinary(7));
+    let (stored, named) = rosters(&h);
+    assert_eq!(stored, 2);
+    assert_eq!(named[2], named[3]);
+    assert_ne!(named[0], named[2]);
+    let state = h.trust.state();
+    assert_eq!(state.rolls[&2].electorate().len(), 9);
+    assert_eq!(state.rolls[&3].electorate().len(), 10);
+    assert_eq!(state.rolls[&4].roster().voters().len(), 10);
+    h.allowed("newcomer", vote(4, Choice::Yes));
+
+    // What is stored is what was in memory, and the log replays to it.
+    assert!(h.trust.verify().unwrap().is_ok());
+    let before = h.trust.state().clone();
+    let crate::support::Harness {
+        dir, trust, clock, ..
+    } = h;
+    drop(trust);
+    let reopened = cltd_runtime::Trust::open(
+        dir.path(),
+        crate::support::runtime(),
+        Box::new(clock.clone()),
+    )
+    .unwrap();
+    assert!(*reopened.state() == before, "the reopened state differs");
 }
