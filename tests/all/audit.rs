@@ -303,3 +303,62 @@ fn a_ballot_moved_to_another_elector_is_detected() {
         "{d}"
     );
 }
+
+#[test]
+fn a_frozen_electorate_rewritten_or_swapped_is_detected() {
+    const ROSTERS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("rosters");
+    const NAMED: TableDefinition<u64, &[u8; 32]> = TableDefinition::new("proposal_rosters");
+    let (_dir, path) = history();
+    let (hash, voters) = {
+        let db = Database::open(&path).unwrap();
+        let txn = db.begin_read().unwrap();
+        let rosters = txn.open_table(ROSTERS).unwrap();
+        let (k, v) = rosters.iter().unwrap().next().unwrap().unwrap();
+        let roster: cltd_runtime::Roster = postcard::from_bytes(v.value()).unwrap();
+        (*k.value(), roster.voters().to_vec())
+    };
+    // Proposal 1's electorate without p3, an elector who did not vote: its count of ballots
+    // is the same, only its denominator differs.
+    let p3 = cltd_runtime::MemberKey(crate::support::key_for("p3").public());
+    let fewer: Vec<_> = voters.iter().filter(|v| v.key != p3).cloned().collect();
+    assert_eq!(fewer.len() + 1, voters.len());
+    let fewer = cltd_runtime::Roster::new(fewer);
+    let write = |f: &dyn Fn(&redb::WriteTransaction)| {
+        let db = Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        f(&txn);
+        txn.commit().unwrap();
+    };
+    // Stored under its own digest and named by the proposal: the replay disagrees (first on
+    // the proposal's count, which the store recounts from its roll).
+    write(&|txn| {
+        txn.open_table(ROSTERS)
+            .unwrap()
+            .insert(
+                fewer.hash(),
+                postcard::to_stdvec(&fewer).unwrap().as_slice(),
+            )
+            .unwrap();
+        txn.open_table(NAMED)
+            .unwrap()
+            .insert(1, fewer.hash())
+            .unwrap();
+    });
+    let d = verify_file(&path).divergence.expect("divergence");
+    assert!(d.reason.contains("stored proposals differ"), "{d}");
+    // Rewritten in place, under the digest of the electorate the log froze: the stored
+    // state does not even load.
+    write(&|txn| {
+        txn.open_table(ROSTERS)
+            .unwrap()
+            .remove(fewer.hash())
+            .unwrap();
+        txn.open_table(NAMED).unwrap().insert(1, &hash).unwrap();
+        txn.open_table(ROSTERS)
+            .unwrap()
+            .insert(&hash, postcard::to_stdvec(&fewer).unwrap().as_slice())
+            .unwrap();
+    });
+    let d = verify_file(&path).divergence.expect("divergence");
+    assert!(d.reason.contains("has digest"), "{d}");
+}
