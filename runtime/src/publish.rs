@@ -182,7 +182,7 @@ impl Snapshot {
             since: self.entries(0, 1)?.first().map_or(0, |e| e.time),
             by: None,
         }];
-        for (number, p) in &self.state.proposals {
+        for (number, p) in self.state.proposals.iter() {
             if let (ProposalBody::AmendBylaws(a), Some(at)) = (&p.proposal.body, p.executed_at) {
                 let module = a.module.parse::<ModuleHash>().map_err(|_| {
                     StoreError::Corrupt(format!(

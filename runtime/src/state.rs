@@ -15,6 +15,7 @@ use crate::model::{
     ProposalState, ProposalStatus,
 };
 use crate::roll::{ProposalRoll, Roster, Voter};
+use crate::shared_map::SharedMap;
 
 /// One change to the trust's state: the new value of one record (`None` removes it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,9 +109,11 @@ impl PartialEq for RosterMemo {
 
 impl Eq for RosterMemo {}
 
-/// Everything the host knows about a trust, in memory. Records are shared (`Arc`) and
-/// replaced whole by each change, so copying the state (what a commit does while a reader
-/// holds a snapshot of it) copies pointers, not members, proposals and their ballots.
+/// Everything the host knows about a trust, in memory. Its maps are [`SharedMap`]s of
+/// shared (`Arc`) records replaced whole by each change, so copying the state (what a commit
+/// does while a reader holds a snapshot of it) copies a few pointers, and the commit then
+/// copies only the paths to the entries it changes: its cost does not grow with the members,
+/// proposals or ballots the trust has.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustState {
     /// The trust's id.
@@ -124,30 +127,30 @@ pub struct TrustState {
     /// Entrenched clauses, in canonical order.
     pub entrenched: Vec<Clause>,
     /// Members by key.
-    pub members: BTreeMap<MemberKey, Arc<Member>>,
+    pub members: SharedMap<MemberKey, Arc<Member>>,
     /// Assets by id.
-    pub assets: BTreeMap<String, Arc<Asset>>,
+    pub assets: SharedMap<String, Arc<Asset>>,
     /// Proposals by number (from 1), each with the host's count of its ballots.
-    pub proposals: BTreeMap<u64, Arc<ProposalState>>,
+    pub proposals: SharedMap<u64, Arc<ProposalState>>,
     /// Each proposal's frozen electorate and ballots, by number.
-    pub rolls: BTreeMap<u64, Arc<ProposalRoll>>,
+    pub rolls: SharedMap<u64, Arc<ProposalRoll>>,
     /// Every electorate a proposal was opened with, by digest: proposals opened while the
     /// electors are the same share one.
-    pub rosters: BTreeMap<Hash, Roster>,
+    pub rosters: SharedMap<Hash, Roster>,
     /// The roster of the members as they are now, if known (a cache: see [`RosterMemo`]).
     pub(crate) memo: RosterMemo,
     /// Member counts per class, kept as members come and go.
     pub counts: ClassCounts,
     /// Members per name, kept as members come and go (so naming a key in a message does not
     /// scan every member: see [`TrustState::who`]).
-    pub name_counts: BTreeMap<String, u32>,
+    pub name_counts: SharedMap<String, u32>,
     /// Open proposals per proposer's key, kept as proposals change (so checking a member's
     /// limit on open proposals does not scan every proposal the trust ever had).
-    pub open_counts: BTreeMap<Vec<u8>, u32>,
+    pub open_counts: SharedMap<Vec<u8>, u32>,
     /// Access grants by number (from 1).
-    pub grants: BTreeMap<u64, Arc<Grant>>,
+    pub grants: SharedMap<u64, Arc<Grant>>,
     /// Next sequence number per signer (absent: 0).
-    pub nonces: BTreeMap<MemberKey, u64>,
+    pub nonces: SharedMap<MemberKey, u64>,
     /// Number of log entries.
     pub size: u64,
     /// Hash of the last log entry.
@@ -159,8 +162,8 @@ pub struct TrustState {
 impl TrustState {
     /// Apply `change`, returning the change that undoes it.
     pub fn apply(&mut self, change: Change) -> Change {
-        fn set<K: Ord + Clone, V>(
-            map: &mut BTreeMap<K, V>,
+        fn set<K: Ord + Clone, V: Clone>(
+            map: &mut SharedMap<K, V>,
             key: &K,
             value: Option<V>,
         ) -> Option<V> {
@@ -185,7 +188,7 @@ impl TrustState {
                 }
                 if let Some((class, name)) = new {
                     *self.counts.get_mut(class) += 1;
-                    *self.name_counts.entry(name).or_insert(0) += 1;
+                    *self.name_counts.get_or_insert_with(name, || 0) += 1;
                 }
                 Change::Member {
                     key,
@@ -214,7 +217,7 @@ impl TrustState {
                     }
                 }
                 if let Some(key) = new {
-                    *self.open_counts.entry(key).or_insert(0) += 1;
+                    *self.open_counts.get_or_insert_with(key, || 0) += 1;
                 }
                 Change::Proposal {
                     id,
@@ -342,24 +345,24 @@ impl TrustState {
     }
 
     /// Members per name, counted from the members (what [`TrustState::name_counts`] keeps).
-    pub fn count_names(&self) -> BTreeMap<String, u32> {
+    pub fn count_names(&self) -> SharedMap<String, u32> {
         let mut names = BTreeMap::new();
         for m in self.members.values() {
             *names.entry(m.name.clone()).or_insert(0) += 1;
         }
-        names
+        names.into_iter().collect()
     }
 
     /// Open proposals per proposer, counted from the proposals (what
     /// [`TrustState::open_counts`] keeps).
-    pub fn count_open(&self) -> BTreeMap<Vec<u8>, u32> {
+    pub fn count_open(&self) -> SharedMap<Vec<u8>, u32> {
         let mut open = BTreeMap::new();
         for p in self.proposals.values() {
             if p.proposal.status == ProposalStatus::Open {
                 *open.entry(p.proposal.proposer.clone()).or_insert(0) += 1;
             }
         }
-        open
+        open.into_iter().collect()
     }
 
     /// Open proposals `key` has proposed.

@@ -277,7 +277,7 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
         Arc::make_mut(roll).set(&MemberKey(*voter), Some(choice), &mut scratch);
     }
     // The count each proposal carries is the count of its roll.
-    for (id, roll) in &state.rolls {
+    for (id, roll) in state.rolls.iter() {
         if let Some(p) = state.proposals.get_mut(id) {
             Arc::make_mut(p).proposal.votes = roll.count();
         }
