@@ -4,11 +4,12 @@
 //! The electorate is frozen when a proposal opens and never changes. It is a [`Roster`]:
 //! named by its digest and shared (`Arc`) by every proposal opened while the members, their
 //! classes and their delegations in force are the same, and by every copy of the state, so
-//! opening a proposal in an unchanged trust writes a reference, not a list of members. A
-//! ballot sets one byte of the per-elector choices and adjusts the count in place, touching
-//! only the voter and the electors who delegated to them. So a vote costs the same whatever
-//! the size of the electorate (bar copying one byte per elector when a published snapshot
-//! shares the choices), and the bylaw's view carries the count, not the ballots.
+//! opening a proposal in an unchanged trust writes a reference, not a list of members. The
+//! ballots cast in person are a [`SharedMap`] from elector to choice: a ballot sets one entry
+//! and adjusts the count in place, touching only the voter and the electors who delegated to
+//! them, and copies of the state share the rest. So opening a proposal and casting a vote
+//! cost the same whatever the size of the electorate, even while a published snapshot shares
+//! the roll, and the bylaw's view carries the count, not the ballots.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::id::MemberKey;
 use crate::model::{Ballot, Choice, Elector, Hash, Proxy, Roll, StakeholderClass, Votes};
+use crate::shared_map::SharedMap;
 
 /// An elector as the host keeps them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,8 +118,28 @@ pub struct ProposalRoll {
     /// Each elector's delegate, if their delegation counts (index into the electorate,
     /// [`NO_DELEGATE`] for none); empty when no delegation counts.
     delegate: Arc<[u32]>,
-    /// Each elector's ballot in person.
-    choices: Vec<Option<Choice>>,
+    /// The ballots cast in person, by elector (index into the electorate).
+    choices: SharedMap<u32, Choice>,
+}
+
+/// Elector `i`'s position as the key of [`ProposalRoll::choices`].
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 electors")
+}
+
+/// Add one to (or take one from) `votes` for a ballot of `choice` counting for an elector of
+/// `class`, in person or by `proxy`.
+fn tally(votes: &mut Votes, class: StakeholderClass, choice: Choice, proxy: bool, add: bool) {
+    let v = votes.class_mut(class);
+    let slot = match (choice, proxy) {
+        (Choice::Yes, false) => &mut v.yes,
+        (Choice::No, false) => &mut v.no,
+        (Choice::Abstain, false) => &mut v.abstain,
+        (Choice::Yes, true) => &mut v.proxy_yes,
+        (Choice::No, true) => &mut v.proxy_no,
+        (Choice::Abstain, true) => &mut v.proxy_abstain,
+    };
+    *slot = if add { *slot + 1 } else { *slot - 1 };
 }
 
 /// In [`ProposalRoll::delegate`]: the elector's delegation does not count.
@@ -170,7 +192,7 @@ impl ProposalRoll {
             (counts, delegators, delegate)
         };
         ProposalRoll {
-            choices: vec![None; electorate.len()],
+            choices: SharedMap::new(),
             starts: starts.into(),
             delegators: delegators.into(),
             delegate: delegate.into(),
@@ -200,7 +222,12 @@ impl ProposalRoll {
 
     /// The ballot `key` cast in person, if any.
     pub fn choice(&self, key: &MemberKey) -> Option<Choice> {
-        self.find(key).and_then(|i| self.choices[i])
+        self.find(key).and_then(|i| self.choice_of(i))
+    }
+
+    /// The ballot elector `i` cast in person, if any.
+    fn choice_of(&self, i: usize) -> Option<Choice> {
+        self.choices.get(&index(i)).copied()
     }
 
     /// Every ballot cast in person, in key order.
@@ -216,15 +243,14 @@ impl ProposalRoll {
     ) -> impl Iterator<Item = (&Voter, Choice)> + '_ {
         let electorate = self.electorate();
         let start = after.map_or(0, |k| electorate.partition_point(|v| v.key <= *k));
-        electorate[start..]
-            .iter()
-            .zip(&self.choices[start..])
-            .filter_map(|(v, c)| c.map(|c| (v, c)))
+        self.choices
+            .range(index(start)..)
+            .map(|(i, c)| (&electorate[*i as usize], *c))
     }
 
     /// Ballots cast in person.
     pub fn turnout(&self) -> usize {
-        self.choices.iter().flatten().count()
+        self.choices.len()
     }
 
     /// Set `key`'s ballot to `choice` (`None` takes it back), adjusting `votes`, the count
@@ -243,7 +269,10 @@ impl ProposalRoll {
         for &e in &affected {
             self.contribute(e, votes, false);
         }
-        let old = std::mem::replace(&mut self.choices[i], choice);
+        let old = match choice {
+            Some(c) => self.choices.insert(index(i), c),
+            None => self.choices.remove(&index(i)),
+        };
         for &e in &affected {
             self.contribute(e, votes, true);
         }
@@ -263,31 +292,36 @@ impl ProposalRoll {
     fn contribute(&self, e: usize, votes: &mut Votes, add: bool) {
         let class = self.electorate()[e].class;
         let delegate = self.delegate.get(e).filter(|d| **d != NO_DELEGATE);
-        let (choice, proxy) = match (self.choices[e], delegate) {
+        let (choice, proxy) = match (self.choice_of(e), delegate) {
             (Some(c), _) => (c, false),
-            (None, Some(&d)) => match self.choices[d as usize] {
+            (None, Some(&d)) => match self.choice_of(d as usize) {
                 Some(c) => (c, true),
                 None => return,
             },
             (None, None) => return,
         };
-        let v = votes.class_mut(class);
-        let slot = match (choice, proxy) {
-            (Choice::Yes, false) => &mut v.yes,
-            (Choice::No, false) => &mut v.no,
-            (Choice::Abstain, false) => &mut v.abstain,
-            (Choice::Yes, true) => &mut v.proxy_yes,
-            (Choice::No, true) => &mut v.proxy_no,
-            (Choice::Abstain, true) => &mut v.proxy_abstain,
-        };
-        *slot = if add { *slot + 1 } else { *slot - 1 };
+        tally(votes, class, choice, proxy, add);
     }
 
-    /// The count of this roll from scratch (what [`ProposalRoll::set`] keeps up to date).
+    /// The count of this roll from scratch (what [`ProposalRoll::set`] keeps up to date),
+    /// from the ballots cast: each voter's own, and for each elector who delegated to them
+    /// and did not vote, the same choice by proxy.
     pub fn count(&self) -> Votes {
         let mut votes = self.roster.count;
-        for e in 0..self.electorate().len() {
-            self.contribute(e, &mut votes, true);
+        let electorate = self.electorate();
+        for (&i, &choice) in self.choices.iter() {
+            tally(
+                &mut votes,
+                electorate[i as usize].class,
+                choice,
+                false,
+                true,
+            );
+            for d in self.delegators_of(i as usize) {
+                if !self.choices.contains_key(&d) {
+                    tally(&mut votes, electorate[d as usize].class, choice, true, true);
+                }
+            }
         }
         votes
     }
