@@ -150,11 +150,11 @@ impl ProposalRoll {
     /// voted.
     pub fn new(roster: Roster, closes_at: u64) -> ProposalRoll {
         let electorate = roster.voters();
-        let index = |key: &MemberKey| {
+        let position = |key: &MemberKey| {
             electorate
                 .binary_search_by(|v| v.key.cmp(key))
                 .ok()
-                .map(|i| u32::try_from(i).expect("fewer than 2^32 electors"))
+                .map(index)
         };
         let delegate: Vec<u32> = if roster.lapse() == u64::MAX {
             // Nobody delegated.
@@ -163,7 +163,7 @@ impl ProposalRoll {
             electorate
                 .iter()
                 .map(|v| match v.proxy {
-                    Some((to, until)) if until >= closes_at => index(&to).unwrap_or(NO_DELEGATE),
+                    Some((to, until)) if until >= closes_at => position(&to).unwrap_or(NO_DELEGATE),
                     _ => NO_DELEGATE,
                 })
                 .collect()
@@ -184,8 +184,7 @@ impl ProposalRoll {
             for (i, d) in delegate.iter().enumerate() {
                 if *d != NO_DELEGATE {
                     let slot = &mut next[*d as usize];
-                    delegators[*slot as usize] =
-                        u32::try_from(i).expect("fewer than 2^32 electors");
+                    delegators[*slot as usize] = index(i);
                     *slot += 1;
                 }
             }

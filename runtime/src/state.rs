@@ -4,7 +4,6 @@
 //! this in-memory state, written to redb in the transition's write transaction, and digested
 //! into the log entry (see [`changes_digest`]).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -346,23 +345,23 @@ impl TrustState {
 
     /// Members per name, counted from the members (what [`TrustState::name_counts`] keeps).
     pub fn count_names(&self) -> SharedMap<String, u32> {
-        let mut names = BTreeMap::new();
+        let mut names = SharedMap::new();
         for m in self.members.values() {
-            *names.entry(m.name.clone()).or_insert(0) += 1;
+            *names.get_or_insert_with(m.name.clone(), || 0) += 1;
         }
-        names.into_iter().collect()
+        names
     }
 
     /// Open proposals per proposer, counted from the proposals (what
     /// [`TrustState::open_counts`] keeps).
     pub fn count_open(&self) -> SharedMap<Vec<u8>, u32> {
-        let mut open = BTreeMap::new();
+        let mut open = SharedMap::new();
         for p in self.proposals.values() {
             if p.proposal.status == ProposalStatus::Open {
-                *open.entry(p.proposal.proposer.clone()).or_insert(0) += 1;
+                *open.get_or_insert_with(p.proposal.proposer.clone(), || 0) += 1;
             }
         }
-        open.into_iter().collect()
+        open
     }
 
     /// Open proposals `key` has proposed.
