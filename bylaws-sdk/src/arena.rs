@@ -54,16 +54,18 @@ impl Arena {
         true
     }
 
-    /// The first free address, starting past the memory the module was instantiated with
-    /// (its data, stack and whatever else the linker placed there) on first use.
+    /// The first free address: on first use, the linker's heap base (past the stack and
+    /// static data), so the memory the module was instantiated with serves before any is
+    /// grown. cltd's guest recipe links bylaws with an initial heap for this: a call that
+    /// stays within it never grows memory, and growing costs the host two page-protection
+    /// changes per call (one to grow, one to shrink the pooled slot back for the next).
     fn start(&self) -> usize {
         let next = self.next.load(Ordering::Relaxed);
         if next != 0 {
             return next;
         }
-        let top = current_size();
-        self.end.store(top, Ordering::Relaxed);
-        top
+        self.end.store(current_size(), Ordering::Relaxed);
+        heap_base()
     }
 }
 
@@ -138,6 +140,18 @@ fn current_size() -> usize {
     core::arch::wasm32::memory_size(0) * PAGE
 }
 
+/// The first byte past the stack and static data, as the linker placed them.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+fn heap_base() -> usize {
+    unsafe extern "C" {
+        /// Defined by the wasm linker (lld): the first address free for a heap.
+        static __heap_base: u8;
+    }
+    // Only the address is taken; the byte there is never read.
+    core::ptr::addr_of!(__heap_base) as usize
+}
+
 #[cfg(target_arch = "wasm32")]
 fn grow(pages: usize) -> Option<()> {
     (core::arch::wasm32::memory_grow(0, pages) != usize::MAX).then_some(())
@@ -151,6 +165,11 @@ fn current_size() -> usize {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+fn heap_base() -> usize {
+    native::heap_base()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn grow(pages: usize) -> Option<()> {
     native::grow(pages)
 }
@@ -158,7 +177,8 @@ fn grow(pages: usize) -> Option<()> {
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     //! A stand-in "linear memory" for the arena's native unit tests: one thread-local
-    //! buffer of a few pages.
+    //! buffer of a few pages, the first of which starts with half a page of "static data"
+    //! and is otherwise free heap.
     use std::cell::Cell;
 
     use super::PAGE;
@@ -177,6 +197,15 @@ mod native {
         MEMORY.with(|m| m.0.as_ptr() as usize) + GROWN.with(Cell::get) * PAGE
     }
 
+    pub(super) fn heap_base() -> usize {
+        MEMORY.with(|m| m.0.as_ptr() as usize) + PAGE / 2
+    }
+
+    #[cfg(test)]
+    pub(super) fn grown() -> usize {
+        GROWN.with(Cell::get)
+    }
+
     pub(super) fn grow(pages: usize) -> Option<()> {
         GROWN.with(|g| (g.get() + pages <= PAGES).then(|| g.set(g.get() + pages)))
     }
@@ -192,6 +221,10 @@ mod tests {
         let arena = Arena::new();
         // SAFETY: the arena's blocks lie in the test's own buffer; layouts are valid.
         unsafe {
+            // The initial memory's free part serves first: nothing grows.
+            let first = arena.alloc(Layout::from_size_align(PAGE / 4, 1).unwrap());
+            assert_eq!(first as usize, native::heap_base());
+            assert_eq!(native::grown(), 1, "served from the initial memory");
             let a = arena.alloc(Layout::from_size_align(3, 1).unwrap());
             let b = arena.alloc(Layout::from_size_align(8, 8).unwrap());
             assert_eq!(b as usize % 8, 0, "aligned");
