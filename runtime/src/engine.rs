@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{
+    Component, ComponentExportIndex, Instance, InstancePre, Linker, TypedFunc,
+};
 use wasmtime::{Config, Engine, PoolConcurrencyLimitError, ResourceLimiter, Store, Trap};
 
 use crate::error::{EvalError, LoadError};
 use crate::id::ModuleHash;
-use crate::model::{Action, ActionKind, BylawInfo, BylawPre, Hash, Parameter, Verdict, View};
+use crate::model::{Action, ActionKind, BylawInfo, Hash, Parameter, Verdict, View};
 use crate::native::NativeBylaw;
 
 /// The wasmtime version this runtime is built against.
@@ -116,6 +118,10 @@ pub struct Evaluation {
 
 type MigrateParams = (Vec<Parameter>, Vec<Parameter>);
 type MigrateResults = (Result<Vec<Parameter>, String>,);
+/// The contract's `evaluate`, as the host calls it.
+type EvaluateFunc<'a> = TypedFunc<(&'a View, &'a Action), (Verdict,)>;
+/// The contract's `describe`, as the host calls it.
+type DescribeFunc<'a> = TypedFunc<(&'a [Parameter],), (BylawInfo,)>;
 
 /// Per-call store data: the resource limits and whether they were hit.
 struct Sandbox {
@@ -184,11 +190,102 @@ enum Attempt<R> {
     Ran(Result<R, EvalError>, u64),
 }
 
+/// A bylaw compiled and linked for one engine, with its exports found once.
+///
+/// Checking an export's type walks the whole contract (every record's field names), which
+/// cost about a tenth of a vote's call when done per instance, as generated bindings do. A
+/// component's export types belong to the component, not to an instance: they are checked
+/// against the first instance made, and every later instance's functions are used as the
+/// types that check established.
+struct Prepared {
+    pre: InstancePre<Sandbox>,
+    evaluate: ComponentExportIndex,
+    describe: ComponentExportIndex,
+    /// Whether `evaluate` and `describe` have the contract's types (the reason if not):
+    /// decided on the first instance.
+    typed: OnceLock<Result<(), String>>,
+}
+
+impl Prepared {
+    /// Link `compiled` and find its exports; fails if it lacks `evaluate` or `describe`.
+    fn new(linker: &Linker<Sandbox>, compiled: &Component) -> Result<Prepared, LoadError> {
+        let pre = linker
+            .instantiate_pre(compiled)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let export = |name: &str| {
+            compiled
+                .get_export_index(None, name)
+                .ok_or_else(|| LoadError::Link(format!("the component does not export `{name}`")))
+        };
+        Ok(Prepared {
+            evaluate: export("evaluate")?,
+            describe: export("describe")?,
+            pre,
+            typed: OnceLock::new(),
+        })
+    }
+
+    /// A fresh instance in `store`, with its exports checked (on the first instance only).
+    fn instantiate(&self, store: &mut Store<Sandbox>) -> wasmtime::Result<Instance> {
+        let instance = self.pre.instantiate(&mut *store)?;
+        self.typed
+            .get_or_init(|| {
+                instance
+                    .get_typed_func::<(&View, &Action), (Verdict,)>(&mut *store, &self.evaluate)
+                    .and_then(|_| {
+                        instance.get_typed_func::<(&[Parameter],), (BylawInfo,)>(
+                            &mut *store,
+                            &self.describe,
+                        )
+                    })
+                    .map(|_| ())
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .clone()
+            .map_err(wasmtime::Error::msg)?;
+        Ok(instance)
+    }
+
+    /// Call `evaluate` in a fresh instance.
+    fn evaluate(
+        &self,
+        store: &mut Store<Sandbox>,
+        view: &View,
+        action: &Action,
+    ) -> wasmtime::Result<Verdict> {
+        let instance = self.instantiate(store)?;
+        let func = instance
+            .get_func(&mut *store, self.evaluate)
+            .ok_or_else(|| wasmtime::Error::msg("the instance lost its `evaluate` export"))?;
+        // SAFETY: `func` is the export `self.evaluate` of an instance of `self.pre`'s
+        // component, whose type `instantiate` checked against exactly this signature.
+        #[allow(unsafe_code)]
+        let func: EvaluateFunc<'_> = unsafe { TypedFunc::new_unchecked(func) };
+        Ok(func.call(&mut *store, (view, action))?.0)
+    }
+
+    /// Call `describe` in a fresh instance.
+    fn describe(
+        &self,
+        store: &mut Store<Sandbox>,
+        charter: &[Parameter],
+    ) -> wasmtime::Result<BylawInfo> {
+        let instance = self.instantiate(store)?;
+        let func = instance
+            .get_func(&mut *store, self.describe)
+            .ok_or_else(|| wasmtime::Error::msg("the instance lost its `describe` export"))?;
+        // SAFETY: as in `evaluate`, for `describe`.
+        #[allow(unsafe_code)]
+        let func: DescribeFunc<'_> = unsafe { TypedFunc::new_unchecked(func) };
+        Ok(func.call(&mut *store, (charter,))?.0)
+    }
+}
+
 /// One wasmtime engine and the bylaws compiled for it.
 struct Lane {
     engine: Engine,
     linker: Linker<Sandbox>,
-    cache: Mutex<HashMap<ModuleHash, Arc<BylawPre<Sandbox>>>>,
+    cache: Mutex<HashMap<ModuleHash, Arc<Prepared>>>,
 }
 
 impl Lane {
@@ -202,7 +299,7 @@ impl Lane {
         })
     }
 
-    fn get(&self, hash: &ModuleHash) -> Option<Arc<BylawPre<Sandbox>>> {
+    fn get(&self, hash: &ModuleHash) -> Option<Arc<Prepared>> {
         self.cache
             .lock()
             .expect("bylaw cache lock poisoned")
@@ -211,14 +308,10 @@ impl Lane {
     }
 
     /// Compile `component` for this engine and link it (no checks beyond wasmtime's own).
-    fn compile(&self, component: &[u8]) -> Result<(Component, BylawPre<Sandbox>), LoadError> {
+    fn compile(&self, component: &[u8]) -> Result<(Component, Prepared), LoadError> {
         let compiled = Component::new(&self.engine, component)
             .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        let pre = self
-            .linker
-            .instantiate_pre(&compiled)
-            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = BylawPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = Prepared::new(&self.linker, &compiled)?;
         Ok((compiled, pre))
     }
 }
@@ -324,7 +417,10 @@ impl Runtime {
                     usize::try_from(profile.memory_bytes).expect("memory limit fits in usize"),
                 )
                 .linear_memory_keep_resident(KEEP_RESIDENT)
-                .table_keep_resident(KEEP_RESIDENT);
+                .table_keep_resident(KEEP_RESIDENT)
+                // Where the kernel has PAGEMAP_SCAN (Linux 6.7+), reset only the pages a call
+                // dirtied instead of the lowest KEEP_RESIDENT bytes whole; elsewhere as before.
+                .pagemap_scan(wasmtime::Enabled::Auto);
             config.allocation_strategy(pool);
         }
         Ok(Runtime {
@@ -406,13 +502,9 @@ impl Runtime {
     }
 
     /// A component may export `migrate`; if it does, its type must be the contract's.
-    fn check_migrate(
-        &self,
-        pre: &Arc<BylawPre<Sandbox>>,
-        hash: &ModuleHash,
-    ) -> Result<(), LoadError> {
+    fn check_migrate(&self, pre: &Arc<Prepared>, hash: &ModuleHash) -> Result<(), LoadError> {
         let (checked, _) = self.run(pre.clone(), hash, |store, pre| {
-            let instance = pre.instance_pre().instantiate(&mut *store)?;
+            let instance = pre.pre.instantiate(&mut *store)?;
             if instance
                 .get_export_index(&mut *store, None, "migrate")
                 .is_some()
@@ -435,9 +527,9 @@ impl Runtime {
     /// need). Returns the result and the fuel the call used.
     fn run<R>(
         &self,
-        pre: Arc<BylawPre<Sandbox>>,
+        pre: Arc<Prepared>,
         hash: &ModuleHash,
-        call: impl Fn(&mut Store<Sandbox>, &BylawPre<Sandbox>) -> wasmtime::Result<R>,
+        call: impl Fn(&mut Store<Sandbox>, &Prepared) -> wasmtime::Result<R>,
     ) -> (Result<R, EvalError>, u64) {
         match self.attempt(&self.lane.engine, &pre, &call) {
             Ok(Attempt::PoolExhausted) => {
@@ -463,8 +555,8 @@ impl Runtime {
     fn attempt<R>(
         &self,
         engine: &Engine,
-        pre: &BylawPre<Sandbox>,
-        call: &impl Fn(&mut Store<Sandbox>, &BylawPre<Sandbox>) -> wasmtime::Result<R>,
+        pre: &Prepared,
+        call: &impl Fn(&mut Store<Sandbox>, &Prepared) -> wasmtime::Result<R>,
     ) -> Result<Attempt<R>, EvalError> {
         let mut store = self.store(engine)?;
         let result = call(&mut store, pre);
@@ -491,7 +583,7 @@ impl Runtime {
     }
 
     /// The on-demand engine's compilation of `hash`, compiled on first need.
-    fn fallback_pre(&self, hash: &ModuleHash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
+    fn fallback_pre(&self, hash: &ModuleHash) -> Result<Arc<Prepared>, EvalError> {
         let lane = self.fallback_lane()?;
         if let Some(pre) = lane.get(hash) {
             return Ok(pre);
@@ -552,7 +644,7 @@ impl Runtime {
         }
         let pre = self.pre(hash)?;
         self.run(pre, hash, |store, pre| {
-            let instance = pre.instance_pre().instantiate(&mut *store)?;
+            let instance = pre.pre.instantiate(&mut *store)?;
             if instance
                 .get_export_index(&mut *store, None, "migrate")
                 .is_none()
@@ -567,7 +659,7 @@ impl Runtime {
         .0
     }
 
-    fn pre(&self, hash: &ModuleHash) -> Result<Arc<BylawPre<Sandbox>>, EvalError> {
+    fn pre(&self, hash: &ModuleHash) -> Result<Arc<Prepared>, EvalError> {
         self.lane.get(hash).ok_or_else(|| {
             EvalError::Host(format!("bylaw module {} is not loaded", hex::encode(hash)))
         })
@@ -613,10 +705,7 @@ impl Runtime {
             Ok(pre) => pre,
             Err(e) => return (Err(e), 0),
         };
-        self.run(pre, hash, |store, pre| {
-            pre.instantiate(&mut *store)?
-                .call_evaluate(&mut *store, view, action)
-        })
+        self.run(pre, hash, |store, pre| pre.evaluate(store, view, action))
     }
 
     /// The kinds of action the bylaw `hash`, with `charter`, judges from non-members (its
@@ -673,11 +762,8 @@ impl Runtime {
             return contain(|| native.describe(charter));
         }
         let pre = self.pre(hash)?;
-        self.run(pre, hash, |store, pre| {
-            pre.instantiate(&mut *store)?
-                .call_describe(&mut *store, charter)
-        })
-        .0
+        self.run(pre, hash, |store, pre| pre.describe(store, charter))
+            .0
     }
 
     fn classify(&self, store: &Store<Sandbox>, error: &wasmtime::Error) -> EvalError {

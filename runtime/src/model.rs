@@ -14,7 +14,6 @@ mod bindings {
     });
 }
 
-pub(crate) use bindings::BylawPre;
 pub use bindings::cltd::bylaws::types::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
     AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField,
