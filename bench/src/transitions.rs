@@ -46,6 +46,14 @@ pub struct BenchReport {
     pub members: usize,
     /// Bylaw call on a vote, fresh wasm instance each time.
     pub invoke_vote: Latency,
+    /// The same vote with every parameter the bylaw declares set in the charter (to its
+    /// default), so the guest reads each from its string: the bench trust's own charter is
+    /// empty.
+    pub invoke_vote_full_charter: Latency,
+    /// Parameters in that charter.
+    pub charter_parameters: usize,
+    /// Fuel for a vote with that charter (`fuel_per_vote` is with the trust's own).
+    pub fuel_full_charter: u64,
     /// Bylaw call closing a proposal (tallying every member's ballot), fresh instance.
     pub invoke_close: Latency,
     /// The same close logic run natively, no sandbox.
@@ -203,7 +211,15 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
     drop(committer);
 
     // Bylaw invocation alone, and natively.
-    let (invoke_vote, invoke_close, native_vote, native_close) = invocations(&mut fx, members)?;
+    let Invocations {
+        vote: invoke_vote,
+        vote_full_charter: invoke_vote_full_charter,
+        charter_parameters,
+        fuel_full_charter,
+        close: invoke_close,
+        native_vote,
+        native_close,
+    } = invocations(&mut fx, members)?;
     // The proposal every member voted on, closed for real.
     let last = fx.trust.state().next_proposal_id() - 1;
     let closes_at = fx.trust.state().proposals[&last].proposal.closes_at;
@@ -233,6 +249,9 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         pooling,
         members,
         invoke_vote,
+        invoke_vote_full_charter,
+        charter_parameters,
+        fuel_full_charter,
         invoke_close,
         native_close,
         native_vote,
@@ -323,12 +342,28 @@ fn one_by_one(fx: &mut Fixture, transitions: usize) -> Result<(Latency, f64, u64
     ))
 }
 
+/// The bylaw alone, timed by [`invocations`].
+#[derive(Debug, Clone)]
+pub struct Invocations {
+    /// A vote, fresh instance per call.
+    pub vote: Latency,
+    /// The same vote with every declared charter parameter set to its default.
+    pub vote_full_charter: Latency,
+    /// Parameters in that charter.
+    pub charter_parameters: usize,
+    /// Fuel for the vote with that charter.
+    pub fuel_full_charter: u64,
+    /// Closing the proposal every member voted on, fresh instance per call.
+    pub close: Latency,
+    /// The vote's logic natively.
+    pub native_vote: Latency,
+    /// The close's logic natively.
+    pub native_close: Latency,
+}
+
 /// Time the bylaw alone on a vote and on closing a fully voted proposal, in wasm (fresh
 /// instance per call) and natively.
-pub fn invocations(
-    fx: &mut Fixture,
-    members: usize,
-) -> Result<(Latency, Latency, Latency, Latency)> {
+pub fn invocations(fx: &mut Fixture, members: usize) -> Result<Invocations> {
     const CALLS: usize = 2_000;
     // Untimed calls first: the first call of a module checks its export types, and the
     // first use of each pooled slot faults its pages in.
@@ -349,6 +384,18 @@ pub fn invocations(
         Ok(Latency::of(v))
     };
     let invoke_vote = timed(&probe.vote_view, &probe.vote)?;
+    let declared = rt.describe(&module, &[])?.parameters;
+    let full_charter = cltd_runtime::View {
+        charter: declared
+            .iter()
+            .map(|p| cltd_runtime::Parameter {
+                key: p.key.clone(),
+                value: p.default.clone(),
+            })
+            .collect(),
+        ..probe.vote_view.clone()
+    };
+    let vote_full_charter = timed(&full_charter, &probe.vote)?;
     let invoke_close = timed(&probe.close_view, &probe.close)?;
     let native = |view: &bylaws_sdk::View, action: &bylaws_sdk::Action| {
         let mut v = Vec::with_capacity(CALLS);
@@ -363,7 +410,15 @@ pub fn invocations(
     };
     let native_vote = native(&probe.native_vote_view, &probe.native_vote);
     let native_close = native(&probe.native_close_view, &probe.native_close);
-    Ok((invoke_vote, invoke_close, native_vote, native_close))
+    Ok(Invocations {
+        vote: invoke_vote,
+        vote_full_charter,
+        charter_parameters: declared.len(),
+        fuel_full_charter: rt.evaluate(&module, &full_charter, &probe.vote)?.fuel,
+        close: invoke_close,
+        native_vote,
+        native_close,
+    })
 }
 
 /// Matching inputs for the sandboxed and native bylaw: a vote and a close on a proposal
@@ -461,6 +516,14 @@ impl BenchReport {
                 "bylaw invocation, vote (fresh instance)".into(),
                 l(&self.invoke_vote),
                 format!("p50 <= {} us", targets::INVOKE_P50_US),
+            ),
+            (
+                format!(
+                    "  the same, {} charter parameters set (fuel {})",
+                    self.charter_parameters, self.fuel_full_charter
+                ),
+                l(&self.invoke_vote_full_charter),
+                String::new(),
             ),
             (
                 "bylaw invocation, close (fresh instance)".into(),
