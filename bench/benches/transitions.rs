@@ -35,6 +35,24 @@ fn bylaw_calls(c: &mut Criterion) {
                     .expect("vote evaluates")
             })
         });
+        // The same vote with every parameter the bylaw declares set in the charter.
+        let declared = rt.describe(&module, &[]).expect("describe").parameters;
+        let full_charter = cltd_runtime::View {
+            charter: declared
+                .iter()
+                .map(|p| cltd_runtime::Parameter {
+                    key: p.key.clone(),
+                    value: p.default.clone(),
+                })
+                .collect(),
+            ..probe.vote_view.clone()
+        };
+        g.bench_function(format!("vote-full-charter/{name}"), |b| {
+            b.iter(|| {
+                rt.evaluate(&module, &full_charter, &probe.vote)
+                    .expect("vote evaluates")
+            })
+        });
         g.bench_function(format!("close/{name}"), |b| {
             b.iter(|| {
                 rt.evaluate(&module, &probe.close_view, &probe.close)
