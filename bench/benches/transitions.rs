@@ -36,17 +36,9 @@ fn bylaw_calls(c: &mut Criterion) {
             })
         });
         // The same vote with every parameter the bylaw declares set in the charter.
-        let declared = rt.describe(&module, &[]).expect("describe").parameters;
-        let full_charter = cltd_runtime::View {
-            charter: declared
-                .iter()
-                .map(|p| cltd_runtime::Parameter {
-                    key: p.key.clone(),
-                    value: p.default.clone(),
-                })
-                .collect(),
-            ..probe.vote_view.clone()
-        };
+        let full_charter =
+            cltd_bench::transitions::with_full_charter(&rt, &module, &probe.vote_view)
+                .expect("describe");
         g.bench_function(format!("vote-full-charter/{name}"), |b| {
             b.iter(|| {
                 rt.evaluate(&module, &full_charter, &probe.vote)

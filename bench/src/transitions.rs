@@ -342,6 +342,26 @@ fn one_by_one(fx: &mut Fixture, transitions: usize) -> Result<(Latency, f64, u64
     ))
 }
 
+/// `view` with every parameter the bylaw `module` declares set in its charter, each to its
+/// default (so the bylaw reads each from its strings and decides as with none set).
+pub fn with_full_charter(
+    rt: &cltd_runtime::Runtime,
+    module: &cltd_runtime::ModuleHash,
+    view: &cltd_runtime::View,
+) -> Result<cltd_runtime::View> {
+    let declared = rt.describe(module, &[])?.parameters;
+    Ok(cltd_runtime::View {
+        charter: declared
+            .into_iter()
+            .map(|p| cltd_runtime::Parameter {
+                key: p.key,
+                value: p.default,
+            })
+            .collect(),
+        ..view.clone()
+    })
+}
+
 /// The bylaw alone, timed by [`invocations`].
 #[derive(Debug, Clone)]
 pub struct Invocations {
@@ -384,17 +404,7 @@ pub fn invocations(fx: &mut Fixture, members: usize) -> Result<Invocations> {
         Ok(Latency::of(v))
     };
     let invoke_vote = timed(&probe.vote_view, &probe.vote)?;
-    let declared = rt.describe(&module, &[])?.parameters;
-    let full_charter = cltd_runtime::View {
-        charter: declared
-            .iter()
-            .map(|p| cltd_runtime::Parameter {
-                key: p.key.clone(),
-                value: p.default.clone(),
-            })
-            .collect(),
-        ..probe.vote_view.clone()
-    };
+    let full_charter = with_full_charter(&rt, &module, &probe.vote_view)?;
     let vote_full_charter = timed(&full_charter, &probe.vote)?;
     let invoke_close = timed(&probe.close_view, &probe.close)?;
     let native = |view: &bylaws_sdk::View, action: &bylaws_sdk::Action| {
@@ -413,7 +423,7 @@ pub fn invocations(fx: &mut Fixture, members: usize) -> Result<Invocations> {
     Ok(Invocations {
         vote: invoke_vote,
         vote_full_charter,
-        charter_parameters: declared.len(),
+        charter_parameters: full_charter.charter.len(),
         fuel_full_charter: rt.evaluate(&module, &full_charter, &probe.vote)?.fuel,
         close: invoke_close,
         native_vote,
