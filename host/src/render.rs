@@ -468,7 +468,7 @@ pub const CLASSES: [StakeholderClass; 6] = StakeholderClass::ALL;
 pub fn classes_of(state: &TrustState) -> Vec<StakeholderClass> {
     CLASSES
         .into_iter()
-        .filter(|c| state.members.values().any(|m| m.class == *c))
+        .filter(|c| state.counts.get(*c) > 0)
         .collect()
 }
 

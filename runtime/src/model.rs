@@ -348,6 +348,18 @@ impl ClassCounts {
     }
 
     /// The count for one class.
+    pub fn get(&self, class: StakeholderClass) -> u32 {
+        match class {
+            StakeholderClass::Resident => self.resident,
+            StakeholderClass::Community => self.community,
+            StakeholderClass::Public => self.public,
+            StakeholderClass::Worker => self.worker,
+            StakeholderClass::User => self.user,
+            StakeholderClass::DataEthicsCouncil => self.data_ethics_council,
+        }
+    }
+
+    /// The count for one class, to change.
     pub fn get_mut(&mut self, class: StakeholderClass) -> &mut u32 {
         match class {
             StakeholderClass::Resident => &mut self.resident,

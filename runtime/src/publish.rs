@@ -13,7 +13,7 @@ use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
 use crate::merkle;
 use crate::model::{Action, ProposalBody, ProposalState};
 use crate::schema::*;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{GenesisFacts, Snapshot};
 use crate::store::{read_entries, read_module};
 use crate::transition::SignedTransition;
 use crate::tree;
@@ -51,29 +51,41 @@ impl Snapshot {
     /// The Merkle root of the whole log: O(log n) reads of the stored tree, or every
     /// entry's hash when there is no complete stored tree.
     pub fn root(&self) -> Result<merkle::TreeHash> {
+        self.root_at(self.state.size)?
+            .ok_or_else(|| StoreError::Corrupt("the log is shorter than its state".into()).into())
+    }
+
+    /// The Merkle root of the log's first `size` entries (what a checkpoint of that size
+    /// signs), or `None` when `size` is past this snapshot's log: O(log n) reads of the
+    /// stored tree, or every entry's hash when there is no complete stored tree.
+    pub fn root_at(&self, size: u64) -> Result<Option<merkle::TreeHash>> {
+        if size > self.state.size {
+            return Ok(None);
+        }
         let txn = self.db.begin_read()?;
         match self.full_tree(&txn)? {
-            Some(table) => Ok(tree::range_root(
-                &mut tree::reader(&table),
-                0,
-                self.state.size,
-            )?),
-            None => Ok(merkle::root(&self.leaves()?)),
+            Some(table) => Ok(Some(tree::range_root(&mut tree::reader(&table), 0, size)?)),
+            None => {
+                let leaves = self.leaves()?;
+                Ok(leaves
+                    .get(..usize::try_from(size).unwrap_or(usize::MAX))
+                    .map(merkle::root))
+            }
         }
     }
 
     /// A checkpoint of the whole log, signed with the host key as a C2SP signed note.
     pub fn checkpoint(&self) -> Result<SignedNote> {
-        let genesis = self.genesis()?;
+        let host_key = self.host_key()?;
         let host = self
             .host
             .as_ref()
-            .filter(|k| k.public() == genesis.host_key)
+            .filter(|k| k.public() == host_key)
             .ok_or_else(|| {
                 Error::HostKey(format!(
                     "{} is missing or holds another key (the trust's is {})",
                     self.path.join(HOST_KEY_FILE).display(),
-                    hex::encode(genesis.host_key)
+                    hex::encode(host_key)
                 ))
             })?;
         let checkpoint = Checkpoint {
@@ -178,8 +190,8 @@ impl Snapshot {
     /// executed amendment's, with the time it came into force.
     pub fn module_history(&self) -> Result<Vec<InForce<'_>>> {
         let mut out = vec![InForce {
-            module: self.genesis()?.module,
-            since: self.entries(0, 1)?.first().map_or(0, |e| e.time),
+            module: self.genesis_facts()?.module,
+            since: self.genesis_facts()?.time,
             by: None,
         }];
         for (number, p) in self.state.proposals.iter() {
@@ -265,6 +277,32 @@ impl Snapshot {
             out.push(Entry::from_bytes(v.value())?);
         }
         Ok(out)
+    }
+
+    /// The host's public key, as the genesis entry records it: the key every checkpoint of
+    /// this log is signed with.
+    pub fn host_key(&self) -> Result<crate::model::Key> {
+        Ok(self.genesis_facts()?.host_key)
+    }
+
+    /// What reads need of the genesis entry, decoded on first use (see [`GenesisFacts`]).
+    fn genesis_facts(&self) -> Result<GenesisFacts> {
+        if let Some(facts) = self.genesis_facts.get() {
+            return Ok(*facts);
+        }
+        let facts = match self.entries(0, 1)?.pop() {
+            Some(Entry {
+                time,
+                body: EntryBody::Genesis(g),
+                ..
+            }) => GenesisFacts {
+                host_key: g.host_key,
+                module: g.module,
+                time,
+            },
+            _ => return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()).into()),
+        };
+        Ok(*self.genesis_facts.get_or_init(|| facts))
     }
 
     /// The genesis entry's contents.
@@ -390,8 +428,7 @@ impl Trust {
         if note.text != fresh.text {
             return Err(CheckpointError::NotCurrent.into());
         }
-        let genesis = self.genesis()?;
-        note.verify(&origin(&self.state.id), &genesis.host_key)
+        note.verify(&origin(&self.state.id), &self.host_key()?)
             .map_err(|e| CheckpointError::Unsigned(e.to_string()))?;
         let mut merged = self.stored_checkpoint()?.unwrap_or(fresh);
         for s in &note.signatures {

@@ -38,6 +38,23 @@ pub struct Snapshot {
     pub(crate) host: Option<Keypair>,
     /// Set when a storage write failed: the trust's handle then writes nothing more.
     pub(crate) stopped: Arc<std::sync::OnceLock<String>>,
+    /// What reads need of the genesis entry, decoded once per handle and shared by its
+    /// snapshots (see [`GenesisFacts`]).
+    pub(crate) genesis_facts: Arc<std::sync::OnceLock<GenesisFacts>>,
+}
+
+/// What reads keep asking of the genesis entry: the host key (every checkpoint), the first
+/// module and the founding's time (the module history). The genesis never changes, and decoding it costs as
+/// much as its charter's roll (3.5 MB at 100,000 members, about 30 ms), so it is decoded once
+/// per handle, on first use, rather than on every checkpoint or dashboard page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GenesisFacts {
+    /// The host's key, which signs checkpoints.
+    pub(crate) host_key: crate::model::Key,
+    /// The bylaw component in force from the start.
+    pub(crate) module: ModuleHash,
+    /// The founding's host time.
+    pub(crate) time: u64,
 }
 
 /// A bylaw upload that passed every check ([`Snapshot::check_upload`]) and is ready to be

@@ -259,6 +259,7 @@ impl Trust {
             clock: Arc::from(clock),
             host: Some(host),
             stopped: Arc::default(),
+            genesis_facts: Arc::default(),
         }))
     }
 
@@ -339,6 +340,7 @@ impl Trust {
             clock: Arc::from(clock),
             host: read_host_key(dir),
             stopped: Arc::default(),
+            genesis_facts: Arc::default(),
         });
         tracing::debug!(trust = %hex::encode(trust.state.id), size = trust.state.size, dir = %dir.display(), "opened");
         if !prepare {

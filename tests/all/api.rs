@@ -236,7 +236,46 @@ fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
     assert!(note.starts_with(&format!("cltd/trust/{id}\n4\n")), "{note}");
     let (status, m) = server.get(&format!("/v1/trusts/{id}/members"));
     assert_eq!(status, 200);
-    assert_eq!(json(&m)["members"]["resident"].as_array().unwrap().len(), 3);
+    let m = json(&m);
+    assert_eq!(m["members"]["resident"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        (m["counts"]["resident"].as_u64(), &m["next"]),
+        (Some(3), &Value::Null)
+    );
+    // Members a page at a time: every member once, in key order, whatever the page size;
+    // one class only when asked; bad queries are 400 `bad-query`.
+    let page_through = |query: &str| {
+        let (mut keys, mut after) = (Vec::new(), String::new());
+        loop {
+            let (status, m) = server.get(&format!("/v1/trusts/{id}/members?limit=2{query}{after}"));
+            assert_eq!(status, 200, "{m}");
+            let m = json(&m);
+            let mut page: Vec<String> = m["members"]
+                .as_object()
+                .unwrap()
+                .values()
+                .flat_map(|l| l.as_array().unwrap().iter())
+                .map(|x| x["key"].as_str().unwrap().to_string())
+                .collect();
+            assert!(page.len() <= 2, "{m}");
+            page.sort();
+            keys.extend(page);
+            match m["next"].as_str() {
+                Some(next) => after = format!("&after={next}"),
+                None => return keys,
+            }
+        }
+    };
+    let all = page_through("");
+    assert_eq!(all.len(), 9, "{all:?}");
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+    let residents = page_through("&class=resident");
+    assert_eq!(residents.len(), 3);
+    assert!(residents.iter().all(|k| all.contains(k)));
+    for bad in ["class=landlord", "after=xyz", "limit=-1"] {
+        let (status, e) = server.get(&format!("/v1/trusts/{id}/members?{bad}"));
+        assert_eq!(status, 400, "{bad}: {e}");
+    }
     let (_, a) = server.get(&format!("/v1/trusts/{id}/assets"));
     assert_eq!(json(&a)["assets"].as_array().unwrap().len(), 2);
     // Proofs verify against the root they come with.
@@ -546,6 +585,10 @@ fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages(
         ("/".to_string(), "Test Trust"),
         (format!("/trusts/{id}"), "Latest checkpoint"),
         (format!("/trusts/{id}/members"), "r3"),
+        (
+            format!("/trusts/{id}/members?class=resident"),
+            "resident (3)",
+        ),
         (format!("/trusts/{id}/assets"), "tenancy-data"),
         (format!("/trusts/{id}/proposals"), "State reasons"),
         (

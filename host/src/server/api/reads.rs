@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::Response;
-use cltd_runtime::{ModuleHash, ProposalBody, Snapshot};
+use cltd_runtime::{ModuleHash, ProposalBody, Snapshot, StakeholderClass};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -86,28 +86,73 @@ pub async fn trust(
     })
 }
 
-/// Members grouped by stakeholder class.
+/// Which members to list, a page at a time.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MembersQuery {
+    /// Only the members of this stakeholder class.
+    #[param(pattern = "^(resident|community|public|worker|user|data-ethics-council)$")]
+    class: Option<String>,
+    /// List the members whose keys sort after this one (hex; the previous page's `next`);
+    /// from the first when absent.
+    #[param(pattern = "^[0-9a-fA-F]{64}$")]
+    after: Option<String>,
+    /// Most members to return (default and at most 1000; 0 counts as 1).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
+    limit: Option<usize>,
+}
+
+/// Members, a page at a time in key order, grouped by stakeholder class, with each class's
+/// count in the whole trust; `next` is the key to ask `?after=` for next.
 #[utoipa::path(get, path = "/v1/trusts/{id}/members", tag = "trusts",
-    params(("id" = String, Path, description = "The trust id (hex)")),
-    responses((status = 200, description = "`{\"members\": {\"resident\": [...], \"community\": [...], \"public\": [...]}}`", body = MembersDoc),
+    params(("id" = String, Path, description = "The trust id (hex)"), MembersQuery),
+    responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
+              (status = 200, description = "`{\"members\": {\"resident\": [...], ...}, \"counts\": {\"resident\": N, ...}, \"next\": KEY|null}`", body = MembersDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn members(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
+    Query(q): Query<MembersQuery>,
 ) -> Result<axum::Json<MembersDoc>, ApiError> {
+    bounded("limit", q.limit.unwrap_or(0) as u64)?;
+    let limit = q
+        .limit
+        .unwrap_or(MEMBERS_PAGE_MAX)
+        .clamp(1, MEMBERS_PAGE_MAX);
+    let class = q
+        .class
+        .as_deref()
+        .map(|name| {
+            StakeholderClass::parse(name)
+                .ok_or_else(|| ApiError::bad_query(format!("`{name}` is not a stakeholder class")))
+        })
+        .transpose()?;
+    let after = q
+        .after
+        .as_deref()
+        .map(parse_hash_param::<cltd_runtime::MemberKey>)
+        .transpose()?;
     read(&hub, &id, |t| {
-        let mut members = std::collections::BTreeMap::new();
-        for class in render::CLASSES {
-            let list: Vec<MemberDoc> = t
-                .state()
-                .members
-                .values()
-                .filter(|m| m.class == class)
-                .map(|m| MemberDoc::of(m))
-                .collect();
-            members.insert(class.name().to_string(), list);
+        let s = t.state();
+        let (page, next) = member_page(s, class, after.as_ref(), limit);
+        let mut members: std::collections::BTreeMap<String, Vec<MemberDoc>> = render::CLASSES
+            .iter()
+            .map(|c| (c.name().to_string(), Vec::new()))
+            .collect();
+        for m in page {
+            if let Some(list) = members.get_mut(m.class.name()) {
+                list.push(MemberDoc::of(m));
+            }
         }
-        Ok(axum::Json(MembersDoc { members }))
+        let counts = render::CLASSES
+            .iter()
+            .map(|c| (c.name().to_string(), u64::from(s.counts.get(*c))))
+            .collect();
+        Ok(axum::Json(MembersDoc {
+            members,
+            counts,
+            next,
+        }))
     })
 }
 

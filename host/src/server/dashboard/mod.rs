@@ -85,11 +85,32 @@ async fn overview(
     page(&p)
 }
 
+/// `?class=NAME&after=KEY`: which page of members to show.
+#[derive(Deserialize)]
+struct MembersQuery {
+    class: Option<String>,
+    after: Option<String>,
+}
+
 async fn members(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
+    Query(q): Query<MembersQuery>,
 ) -> Result<Html<String>, PageError> {
-    let p = read(&hub, &id, |t| Ok(MembersPage::of(t)))?;
+    let class = q
+        .class
+        .as_deref()
+        .map(|name| {
+            cltd_runtime::StakeholderClass::parse(name)
+                .ok_or_else(|| ApiError::bad_query(format!("`{name}` is not a stakeholder class")))
+        })
+        .transpose()?;
+    let after = q
+        .after
+        .as_deref()
+        .map(crate::server::error::parse_hash_param::<cltd_runtime::MemberKey>)
+        .transpose()?;
+    let p = read(&hub, &id, |t| Ok(MembersPage::of(t, class, after.as_ref())))?;
     page(&p)
 }
 

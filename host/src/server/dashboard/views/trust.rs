@@ -1,10 +1,11 @@
 //! The trust pages: overview (with its checkpoint), members, assets and grants.
 
 use askama::Template;
-use cltd_runtime::{Checkpoint, LockStatus, ProposalStatus, Snapshot};
+use cltd_runtime::{Checkpoint, LockStatus, MemberKey, ProposalStatus, Snapshot, StakeholderClass};
 
 use crate::render::{self, when};
 use crate::server::error::ApiError;
+use crate::wire::{MEMBERS_PAGE_MAX, member_page};
 
 use super::*;
 
@@ -31,12 +32,8 @@ impl CheckpointView {
         let cp = Checkpoint::parse(&note.text)
             .map_err(|e| ApiError::internal(format!("the stored checkpoint: {e}")))?;
         let origin = cltd_runtime::origin(&t.id());
-        let signed = note.verify(&origin, &t.genesis()?.host_key).is_ok();
-        let leaves = t.leaves()?;
-        let consistent = usize::try_from(cp.size)
-            .ok()
-            .and_then(|n| leaves.get(..n))
-            .is_some_and(|prefix| cltd_runtime::root(prefix) == cp.root);
+        let signed = note.verify(&origin, &t.host_key()?).is_ok();
+        let consistent = t.root_at(cp.size)? == Some(cp.root);
         Ok(CheckpointView {
             note: note.to_string(),
             size: cp.size,
@@ -94,12 +91,7 @@ impl OverviewPage {
             entrenched: s.entrenched.iter().map(|c| c.name()).collect(),
             classes: render::classes_of(s)
                 .iter()
-                .map(|c| {
-                    (
-                        c.name(),
-                        s.members.values().filter(|m| m.class == *c).count(),
-                    )
-                })
+                .map(|c| (c.name(), s.counts.get(*c) as usize))
                 .collect(),
             assets: (
                 s.assets.len(),
@@ -131,29 +123,44 @@ pub struct MemberRow {
     pub proxy: String,
 }
 
-/// `/trusts/{id}/members`.
+/// `/trusts/{id}/members`: a page of members (at most [`MEMBERS_PAGE_MAX`]), in key order,
+/// of one class or all.
 #[derive(Template)]
 #[template(path = "members.html")]
 pub struct MembersPage {
     /// Navigation.
     pub nav: Nav,
-    /// Each class and its members.
-    pub classes: Vec<(&'static str, Vec<MemberRow>)>,
+    /// Each class listed, its members in the whole trust, and its members on this page.
+    pub classes: Vec<(&'static str, u32, Vec<MemberRow>)>,
+    /// The class asked for (`?class=`), if any.
+    pub class: Option<&'static str>,
+    /// Whether this page starts after the first member (`?after=`).
+    pub later: bool,
+    /// The query of the next page, when more members remain.
+    pub next: Option<String>,
 }
 
 impl MembersPage {
-    /// The members of `t`.
-    pub fn of(t: &Snapshot) -> MembersPage {
+    /// The members of `t` after key `after`, of `class` only if one is given.
+    pub fn of(
+        t: &Snapshot,
+        class: Option<StakeholderClass>,
+        after: Option<&MemberKey>,
+    ) -> MembersPage {
         let s = t.state();
+        let (page, next) = member_page(s, class, after, MEMBERS_PAGE_MAX);
+        let listed: Vec<StakeholderClass> = match class {
+            Some(c) => vec![c],
+            None => render::classes_of(s),
+        };
         MembersPage {
             nav: Nav::of(t, "members"),
-            classes: render::classes_of(s)
-                .iter()
+            classes: listed
+                .into_iter()
                 .map(|c| {
-                    let rows = s
-                        .members
-                        .values()
-                        .filter(|m| m.class == *c)
+                    let rows = page
+                        .iter()
+                        .filter(|m| m.class == c)
                         .map(|m| MemberRow {
                             name: m.name.clone(),
                             key: hex::encode(&m.key),
@@ -163,9 +170,15 @@ impl MembersPage {
                             }),
                         })
                         .collect();
-                    (c.name(), rows)
+                    (c.name(), s.counts.get(c), rows)
                 })
                 .collect(),
+            class: class.map(StakeholderClass::name),
+            later: after.is_some(),
+            next: next.map(|key| match class {
+                Some(c) => format!("class={}&after={key}", c.name()),
+                None => format!("after={key}"),
+            }),
         }
     }
 }
