@@ -41,6 +41,24 @@ pub struct HttpReport {
     pub open_s: f64,
     /// Store size on disk per trust, bytes.
     pub disk_per_trust: u64,
+    /// Reads of the loaded trust (its state, members and proposals), each asked [`READS`]
+    /// times in a row after the votes: the path, the median time to the last byte and the
+    /// body's size.
+    pub reads: Vec<ReadFigure>,
+}
+
+/// Times each of [`HttpReport::reads`] is asked.
+pub const READS: usize = 5;
+
+/// One read's figures (see [`HttpReport::reads`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadFigure {
+    /// The path, with `{id}` for the trust.
+    pub path: String,
+    /// Median time to the last byte, milliseconds.
+    pub p50_ms: f64,
+    /// Body size, bytes.
+    pub bytes: usize,
 }
 
 impl HttpReport {
@@ -48,9 +66,22 @@ impl HttpReport {
     pub fn text(&self) -> String {
         let per_trust = (self.rss_after_kib.saturating_sub(self.rss_before_kib)) as f64
             / self.idle_trusts.max(1) as f64;
+        let reads: String = self
+            .reads
+            .iter()
+            .map(|r| {
+                format!(
+                    "\n  GET {}: p50 {:.1} ms, {} KiB",
+                    r.path,
+                    r.p50_ms,
+                    r.bytes / 1024
+                )
+            })
+            .collect();
         format!(
             "signed votes over HTTP (loopback, {} clients, {} members, durable receipts, group commit):\n  \
              {:.0} votes/s over {} votes; latency p50 {:.1} ms, p99 {:.1} ms\n\
+             reads of the trust after the votes ({READS} each, one client):{reads}\n\
              {} idle trusts in one `cltd serve`: opened in {:.1} s; resident memory {} MiB -> {} MiB ({per_trust:.0} KiB per trust); {} KiB on disk per trust",
             self.clients,
             self.members,
@@ -243,6 +274,17 @@ pub fn run(
         );
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let reads = [
+        "/v1/trusts/{id}",
+        "/v1/trusts/{id}/members",
+        "/v1/trusts/{id}/proposals",
+        "/trusts/{id}",
+        "/trusts/{id}/members",
+        "/trusts/{id}/proposals",
+    ]
+    .into_iter()
+    .map(|path| read_figure(&base, path, &trust_hex))
+    .collect::<Result<_>>()?;
     Ok(HttpReport {
         members,
         clients,
@@ -254,5 +296,27 @@ pub fn run(
         rss_after_kib,
         open_s,
         disk_per_trust,
+        reads,
+    })
+}
+
+/// Ask `path` (with `{id}` standing for `trust`) [`READS`] times in a row.
+fn read_figure(base: &str, path: &str, trust: &str) -> Result<ReadFigure> {
+    let agent = agent();
+    let url = format!("{base}{}", path.replace("{id}", trust));
+    let mut times = Vec::with_capacity(READS);
+    let mut bytes = 0;
+    for _ in 0..READS {
+        let t0 = Instant::now();
+        let mut r = agent.get(&url).call()?;
+        let body = r.body_mut().with_config().limit(u64::MAX).read_to_vec()?;
+        ensure!(r.status() == 200, "GET {path} answered {}", r.status());
+        times.push(t0.elapsed());
+        bytes = body.len();
+    }
+    Ok(ReadFigure {
+        path: path.to_string(),
+        p50_ms: Latency::of(times).p50_us / 1000.0,
+        bytes,
     })
 }
