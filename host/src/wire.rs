@@ -881,11 +881,18 @@ pub struct AssetsDoc {
     pub assets: Vec<AssetDoc>,
 }
 
-/// `GET /v1/trusts/{id}/proposals`.
+/// Most proposals on one page of `GET /v1/trusts/{id}/proposals` (each lists up to
+/// [`BALLOTS_LISTED`] ballots) and of the dashboard's proposals page: proposals accumulate
+/// for as long as a trust lives, and one answer listing them all grew with its history.
+pub const PROPOSALS_PAGE_MAX: usize = 100;
+
+/// `GET /v1/trusts/{id}/proposals`: a page of proposals, by number.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProposalsDoc {
-    /// Every proposal.
+    /// The proposals on this page, oldest first.
     pub proposals: Vec<ProposalDoc>,
+    /// The number to ask `?from=` for the next page (null: this page ends the list).
+    pub next: Option<u64>,
 }
 
 /// `GET /v1/trusts/{id}/grants`.

@@ -489,6 +489,27 @@ fn the_api_serves_votes_signers_modules_uploads_previews_docs_metrics_and_pages(
     assert_eq!(server.get(&format!("{t}/proposals/2/preview")), (status, p));
     let (status, e) = server.get(&format!("{t}/proposals/1/preview"));
     assert_eq!((status, code(&json(&e))), (404, Some("not-found")));
+    // Proposals a page at a time, oldest first; the dashboard's newest first.
+    let ids = |doc: &Value| -> Vec<u64> {
+        let list = doc["proposals"].as_array().unwrap();
+        list.iter().map(|p| p["id"].as_u64().unwrap()).collect()
+    };
+    let (status, all) = server.get(&format!("{t}/proposals"));
+    assert_eq!(status, 200);
+    let all = json(&all);
+    assert_eq!((ids(&all), &all["next"]), (vec![1, 2], &Value::Null));
+    let first = json(&server.get(&format!("{t}/proposals?limit=1")).1);
+    assert_eq!((ids(&first), first["next"].as_u64()), (vec![1], Some(2)));
+    let second = json(&server.get(&format!("{t}/proposals?from=2&limit=1")).1);
+    assert_eq!((ids(&second), &second["next"]), (vec![2], &Value::Null));
+    let (status, e) = server.get(&format!("{t}/proposals?from=x"));
+    assert_eq!(status, 400, "{e}");
+    let (status, older) = server.get(&format!("/trusts/{id}/proposals?before=2"));
+    assert_eq!(status, 200);
+    assert!(
+        older.contains("/proposals/1\"") && !older.contains("/proposals/2\""),
+        "{older}"
+    );
 
     // The OpenAPI document lists every endpoint; the docs page every error code.
     let (status, doc) = server.get("/openapi.json");

@@ -171,23 +171,49 @@ pub async fn assets(
     })
 }
 
-/// Proposals, each with its live tally.
+/// Which proposals to list, a page at a time.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProposalsQuery {
+    /// List the proposals numbered from this one (the previous page's `next`); from the
+    /// first when absent.
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
+    from: Option<u64>,
+    /// Most proposals to return (default and at most 100; 0 counts as 1).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
+    limit: Option<usize>,
+}
+
+/// Proposals, oldest first, a page at a time, each with its live tally and its first
+/// ballots; `next` is the number to ask `?from=` for next.
 #[utoipa::path(get, path = "/v1/trusts/{id}/proposals", tag = "proposals",
-    params(("id" = String, Path, description = "The trust id (hex)")),
-    responses((status = 200, description = "`{\"proposals\": [...]}`", body = ProposalsDoc),
+    params(("id" = String, Path, description = "The trust id (hex)"), ProposalsQuery),
+    responses((status = 400, description = "`bad-query`: a path or query parameter does not parse", body = ErrorBody),
+              (status = 200, description = "`{\"proposals\": [...], \"next\": N|null}`", body = ProposalsDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn proposals(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
+    Query(q): Query<ProposalsQuery>,
 ) -> Result<axum::Json<ProposalsDoc>, ApiError> {
+    let from = bounded("from", q.from.unwrap_or(0))?;
+    bounded("limit", q.limit.unwrap_or(0) as u64)?;
+    let limit = q
+        .limit
+        .unwrap_or(PROPOSALS_PAGE_MAX)
+        .clamp(1, PROPOSALS_PAGE_MAX);
     read(&hub, &id, |t| {
         let s = t.state();
-        let proposals = s
-            .proposals
-            .values()
-            .map(|p| ProposalDoc::of(s, p))
+        let mut page: Vec<_> = s.proposals.range(from..).take(limit + 1).collect();
+        let next = (page.len() > limit).then(|| {
+            let (number, _) = page.pop().expect("more than `limit` proposals");
+            *number
+        });
+        let proposals = page
+            .into_iter()
+            .map(|(_, p)| ProposalDoc::of(s, p))
             .collect();
-        Ok(axum::Json(ProposalsDoc { proposals }))
+        Ok(axum::Json(ProposalsDoc { proposals, next }))
     })
 }
 

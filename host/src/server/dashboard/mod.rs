@@ -122,11 +122,18 @@ async fn assets(
     page(&p)
 }
 
+/// `?before=N`: which page of proposals to show (those numbered below N).
+#[derive(Deserialize)]
+struct ProposalsQuery {
+    before: Option<u64>,
+}
+
 async fn proposals(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
+    Query(q): Query<ProposalsQuery>,
 ) -> Result<Html<String>, PageError> {
-    let p = read(&hub, &id, |t| Ok(ProposalsPage::of(t)))?;
+    let p = read(&hub, &id, |t| Ok(ProposalsPage::of(t, q.before)))?;
     page(&p)
 }
 

@@ -7,6 +7,7 @@ use cltd_runtime::{
 
 use crate::render::{self, Turnout, when};
 use crate::server::error::ApiError;
+use crate::wire::PROPOSALS_PAGE_MAX;
 
 use super::*;
 
@@ -52,22 +53,37 @@ impl ProposalRow {
 pub struct ProposalsPage {
     /// Navigation.
     pub nav: Nav,
-    /// Newest first.
+    /// Newest first, at most [`PROPOSALS_PAGE_MAX`].
     pub proposals: Vec<ProposalRow>,
+    /// Proposals in the whole trust.
+    pub total: usize,
+    /// Whether this page starts before the newest proposal (`?before=`).
+    pub older: bool,
+    /// The number to ask `?before=` for the next (older) page, when more remain.
+    pub next: Option<u64>,
 }
 
 impl ProposalsPage {
-    /// The proposals of `t`.
-    pub fn of(t: &Snapshot) -> ProposalsPage {
+    /// The proposals of `t` numbered below `before` (all when `None`), newest first.
+    pub fn of(t: &Snapshot, before: Option<u64>) -> ProposalsPage {
         let s = t.state();
+        let mut page: Vec<_> = s
+            .proposals
+            .range(..before.unwrap_or(u64::MAX))
+            .rev()
+            .take(PROPOSALS_PAGE_MAX + 1)
+            .map(|(_, p)| ProposalRow::of(s, p))
+            .collect();
+        let next = (page.len() > PROPOSALS_PAGE_MAX).then(|| {
+            page.truncate(PROPOSALS_PAGE_MAX);
+            page.last().map_or(0, |p| p.id)
+        });
         ProposalsPage {
             nav: Nav::of(t, "proposals"),
-            proposals: s
-                .proposals
-                .values()
-                .rev()
-                .map(|p| ProposalRow::of(s, p))
-                .collect(),
+            proposals: page,
+            total: s.proposals.len(),
+            older: before.is_some(),
+            next,
         }
     }
 }
