@@ -71,10 +71,10 @@ impl HttpReport {
             .iter()
             .map(|r| {
                 format!(
-                    "\n  GET {}: p50 {:.1} ms, {} KiB",
+                    "\n  GET {}: p50 {:.1} ms, {:.1} KiB",
                     r.path,
                     r.p50_ms,
-                    r.bytes / 1024
+                    r.bytes as f64 / 1024.0
                 )
             })
             .collect();

@@ -490,7 +490,8 @@ impl GrantDoc {
     }
 }
 
-/// A trust's whole state.
+/// A trust's whole state, as `cltd show` prints it (from the store, or gathered from a
+/// server's endpoints a page at a time).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StateDoc {
     /// The trust id.
@@ -872,6 +873,64 @@ pub struct MembersDoc {
     pub counts: BTreeMap<String, u64>,
     /// The key to ask `?after=` for the next page (null: this page ends the list).
     pub next: Option<String>,
+}
+
+/// `GET /v1/trusts/{id}`: a trust at a glance. Its members, assets, proposals and grants
+/// are counted here and listed by their own endpoints, the long lists a page at a time, so
+/// that what this answer costs does not grow with the trust.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TrustDoc {
+    /// The trust id.
+    pub trust_id: String,
+    /// Its name.
+    pub name: String,
+    /// The module in force.
+    pub module: String,
+    /// Log entries.
+    pub log_size: u64,
+    /// The last entry's hash.
+    pub head: String,
+    /// The last entry's host time.
+    pub time: u64,
+    /// The charter in force.
+    pub charter: Vec<ParamDoc>,
+    /// The entrenched clauses.
+    pub entrenched: Vec<String>,
+    /// Members per class name (`GET .../members`).
+    pub members: BTreeMap<String, u64>,
+    /// Assets (`GET .../assets`).
+    pub assets: u64,
+    /// Proposals (`GET .../proposals`).
+    pub proposals: u64,
+    /// Access grants (`GET .../grants`).
+    pub grants: u64,
+}
+
+impl TrustDoc {
+    /// `state` at a glance.
+    pub fn of(state: &TrustState) -> TrustDoc {
+        TrustDoc {
+            trust_id: hex::encode(state.id),
+            name: state.name.clone(),
+            module: hex::encode(state.module),
+            log_size: state.size,
+            head: hex::encode(state.head),
+            time: state.time,
+            charter: ParamDoc::list(&state.charter),
+            entrenched: state
+                .entrenched
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+            members: StakeholderClass::ALL
+                .iter()
+                .map(|c| (c.name().to_string(), u64::from(state.counts.get(*c))))
+                .collect(),
+            assets: state.assets.len() as u64,
+            proposals: state.proposals.len() as u64,
+            grants: state.grants.len() as u64,
+        }
+    }
 }
 
 /// `GET /v1/trusts/{id}/assets`.

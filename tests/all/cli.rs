@@ -1182,10 +1182,11 @@ fn a_trust_is_founded_from_a_membership_roll_checked_whole() {
         assert!(r.err.contains(expected), "{expected}: {}", r.err);
     }
     assert!(!d.join("trust.redb").exists(), "nothing founded: {}", r.err);
-    // A good roll of 300 members, three classes, with a founder named beside it.
+    // A good roll of 1,200 members (more than a page of the API's members), three classes,
+    // with a founder named beside it.
     ok(d, &["keys", "new", "amara"]);
     let mut text = String::from("# the roll\n");
-    for n in 0..300u32 {
+    for n in 0..1200u32 {
         let class = ["resident", "community", "public"][n as usize % 3];
         let kp = crate::support::key_for(&format!("member {n}"));
         text.push_str(&format!(
@@ -1208,9 +1209,9 @@ fn a_trust_is_founded_from_a_membership_roll_checked_whole() {
         ],
     );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["members"], 301, "{out}");
+    assert_eq!(v["members"], 1201, "{out}");
     let shown = ok(d, &["--json", "show"]);
-    assert!(shown.contains("member 299"), "{shown}");
+    assert!(shown.contains("member 1199"), "{shown}");
 
     // A membership drive: a bad roll proposes nothing; a good one opens one proposal.
     let intake = d.join("intake.csv");
@@ -1254,4 +1255,22 @@ fn a_trust_is_founded_from_a_membership_roll_checked_whole() {
         shown.contains("admitting 2 applicants (gita, hugo): 1 community, 1 resident"),
         "{shown}"
     );
+
+    // Served, the trust reads the same through `cltd --server`, which gathers the members
+    // a page at a time (1,000 a page) and the rest from their own endpoints.
+    let local: serde_json::Value = serde_json::from_str(&ok(d, &["--json", "show"])).unwrap();
+    let hub = cltd::server::Hub::open(d).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        cltd::server::serve(hub, listener, &cltd::server::Limits::default())
+    });
+    let home = tempfile::TempDir::new().unwrap();
+    let remote: serde_json::Value = serde_json::from_str(&ok(
+        home.path(),
+        &["--server", base.as_str(), "--json", "show"],
+    ))
+    .unwrap();
+    assert_eq!(remote["members"].as_array().unwrap().len(), 1201);
+    assert_eq!(remote, local);
 }

@@ -46,11 +46,73 @@ pub(crate) fn show_remote(
     id: Option<u64>,
     json: bool,
 ) -> Result<i32> {
-    let trust = remote.trust_id()?;
-    let state: crate::wire::StateDoc =
-        serde_json::from_value(remote.get(&format!("/v1/trusts/{trust}"))?)
-            .context("the server's trust state does not read as one")?;
+    let state = remote_state(remote)?;
     print_state(out, &state, what, id, json)
+}
+
+/// The trust's whole state as the server has it, gathered as `cltd show` prints it: the
+/// trust at a glance, then its members and proposals a page at a time, its assets and its
+/// grants. A commit between two pages can make the lists a mix of two moments; the log size
+/// is read first, so what is shown is at least that recent.
+fn remote_state(remote: &super::remote::Remote) -> Result<crate::wire::StateDoc> {
+    use crate::wire::{AssetsDoc, GrantsDoc, MembersDoc, ProposalsDoc, StateDoc, TrustDoc};
+    fn read<T: serde::de::DeserializeOwned>(
+        remote: &super::remote::Remote,
+        path: &str,
+    ) -> Result<T> {
+        serde_json::from_value(remote.get(path)?)
+            .with_context(|| format!("the server's answer to {path} does not read as expected"))
+    }
+    let id = remote.trust_id()?;
+    let base = format!("/v1/trusts/{id}");
+    let glance: TrustDoc = read(remote, &base)?;
+    let mut members = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = after
+            .as_ref()
+            .map_or_else(String::new, |k| format!("?after={k}"));
+        let page: MembersDoc = read(remote, &format!("{base}/members{query}"))?;
+        members.extend(page.members.into_values().flatten());
+        match page.next {
+            None => break,
+            // Keys only grow from page to page: a faulty server that named the same page
+            // again would otherwise keep the client asking forever.
+            Some(key) if after.as_ref().is_some_and(|a| key <= *a) => {
+                bail!(
+                    "the server's members page after {after:?} names {key} next: it does not move on"
+                )
+            }
+            Some(key) => after = Some(key),
+        }
+    }
+    members.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut proposals = Vec::new();
+    let mut from = Some(0);
+    while let Some(at) = from {
+        let page: ProposalsDoc = read(remote, &format!("{base}/proposals?from={at}"))?;
+        proposals.extend(page.proposals);
+        from = page.next;
+        if from.is_some_and(|next| next <= at) {
+            bail!("the server's proposals page from {at} names {from:?} next: it does not move on");
+        }
+    }
+    let assets: AssetsDoc = read(remote, &format!("{base}/assets"))?;
+    let grants: GrantsDoc = read(remote, &format!("{base}/grants"))?;
+    Ok(StateDoc {
+        trust_id: glance.trust_id,
+        name: glance.name,
+        module: glance.module,
+        log_size: glance.log_size,
+        head: glance.head,
+        time: glance.time,
+        charter: glance.charter,
+        entrenched: glance.entrenched,
+        members,
+        assets: assets.assets,
+        proposals,
+        grants: grants.grants,
+    })
 }
 
 fn print_state(

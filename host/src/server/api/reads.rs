@@ -72,18 +72,18 @@ pub async fn trusts(State(hub): State<Shared>) -> Result<axum::Json<TrustListDoc
     Ok(axum::Json(TrustListDoc { trusts }))
 }
 
-/// One trust's whole state: charter, entrenched clauses, members, assets, proposals, grants.
+/// One trust at a glance: its log's size and head, module, charter and entrenched clauses,
+/// and how many members (per class), assets, proposals and grants it has; each list is read
+/// from its own endpoint.
 #[utoipa::path(get, path = "/v1/trusts/{id}", tag = "trusts",
     params(("id" = String, Path, description = "The trust id (hex)")),
-    responses((status = 200, description = "The trust's state", body = StateDoc),
+    responses((status = 200, description = "The trust at a glance", body = TrustDoc),
               (status = 404, description = "No such trust", body = ErrorBody)))]
 pub async fn trust(
     State(hub): State<Shared>,
     UrlPath(id): UrlPath<String>,
-) -> Result<axum::Json<StateDoc>, ApiError> {
-    read(&hub, &id, |t| {
-        Ok(axum::Json(StateDoc::of(t.state(), t.now())))
-    })
+) -> Result<axum::Json<TrustDoc>, ApiError> {
+    read(&hub, &id, |t| Ok(axum::Json(TrustDoc::of(t.state()))))
 }
 
 /// Which members to list, a page at a time.
