@@ -371,12 +371,13 @@ pub fn state_doc_text(s: &crate::wire::StateDoc, part: &str) -> String {
     let mut out = Vec::new();
     let name_of = |key: &str| who_in(s, key);
     if part == "all" {
-        out.push(format!("{} (trust {})", s.name, s.trust_id));
+        out.push(format!("{} (trust {})", s.trust.name, s.trust.trust_id));
         out.push(format!(
             "bylaw module {}; log of {} entries, head {}",
-            s.module, s.log_size, s.head
+            s.trust.module, s.trust.log_size, s.trust.head
         ));
         let params: Vec<String> = s
+            .trust
             .charter
             .iter()
             .map(|p| format!("{}={}", p.key, p.value))
@@ -391,10 +392,10 @@ pub fn state_doc_text(s: &crate::wire::StateDoc, part: &str) -> String {
         ));
         out.push(format!(
             "entrenched: {}",
-            if s.entrenched.is_empty() {
+            if s.trust.entrenched.is_empty() {
                 "(none)".to_string()
             } else {
-                s.entrenched.join(", ")
+                s.trust.entrenched.join(", ")
             }
         ));
     }
@@ -439,7 +440,7 @@ pub fn state_doc_text(s: &crate::wire::StateDoc, part: &str) -> String {
         for p in &s.proposals {
             out.push(format!(
                 "  {}",
-                proposal_doc_text(p, &s.module, &s.charter).replace('\n', "\n  ")
+                proposal_doc_text(p, &s.trust.module, &s.trust.charter).replace('\n', "\n  ")
             ));
         }
     }

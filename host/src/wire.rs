@@ -490,10 +490,10 @@ impl GrantDoc {
     }
 }
 
-/// A trust's whole state, as `cltd show` prints it (from the store, or gathered from a
-/// server's endpoints a page at a time).
+/// What a trust is, whatever its size: its id and name, its log's size and head, its module,
+/// charter and entrenched clauses (the first fields of [`TrustDoc`] and [`StateDoc`]).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct StateDoc {
+pub struct TrustInfoDoc {
     /// The trust id.
     pub trust_id: String,
     /// Its name.
@@ -510,6 +510,35 @@ pub struct StateDoc {
     pub charter: Vec<ParamDoc>,
     /// The entrenched clauses.
     pub entrenched: Vec<String>,
+}
+
+impl TrustInfoDoc {
+    /// What `state` is.
+    pub fn of(state: &TrustState) -> TrustInfoDoc {
+        TrustInfoDoc {
+            trust_id: hex::encode(state.id),
+            name: state.name.clone(),
+            module: hex::encode(state.module),
+            log_size: state.size,
+            head: hex::encode(state.head),
+            time: state.time,
+            charter: ParamDoc::list(&state.charter),
+            entrenched: state
+                .entrenched
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
+        }
+    }
+}
+
+/// A trust's whole state, as `cltd show` prints it (from the store, or gathered from a
+/// server's endpoints a page at a time).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StateDoc {
+    /// What the trust is.
+    #[serde(flatten)]
+    pub trust: TrustInfoDoc,
     /// The members.
     pub members: Vec<MemberDoc>,
     /// The assets.
@@ -524,18 +553,7 @@ impl StateDoc {
     /// `state` at host time `now` as a document.
     pub fn of(state: &TrustState, now: u64) -> StateDoc {
         StateDoc {
-            trust_id: hex::encode(state.id),
-            name: state.name.clone(),
-            module: hex::encode(state.module),
-            log_size: state.size,
-            head: hex::encode(state.head),
-            time: state.time,
-            charter: ParamDoc::list(&state.charter),
-            entrenched: state
-                .entrenched
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect(),
+            trust: TrustInfoDoc::of(state),
             members: state.members.values().map(|m| MemberDoc::of(m)).collect(),
             assets: state.assets.values().map(|a| AssetDoc::of(a)).collect(),
             proposals: state
@@ -880,22 +898,9 @@ pub struct MembersDoc {
 /// that what this answer costs does not grow with the trust.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TrustDoc {
-    /// The trust id.
-    pub trust_id: String,
-    /// Its name.
-    pub name: String,
-    /// The module in force.
-    pub module: String,
-    /// Log entries.
-    pub log_size: u64,
-    /// The last entry's hash.
-    pub head: String,
-    /// The last entry's host time.
-    pub time: u64,
-    /// The charter in force.
-    pub charter: Vec<ParamDoc>,
-    /// The entrenched clauses.
-    pub entrenched: Vec<String>,
+    /// What the trust is.
+    #[serde(flatten)]
+    pub trust: TrustInfoDoc,
     /// Members per class name (`GET .../members`).
     pub members: BTreeMap<String, u64>,
     /// Assets (`GET .../assets`).
@@ -910,18 +915,7 @@ impl TrustDoc {
     /// `state` at a glance.
     pub fn of(state: &TrustState) -> TrustDoc {
         TrustDoc {
-            trust_id: hex::encode(state.id),
-            name: state.name.clone(),
-            module: hex::encode(state.module),
-            log_size: state.size,
-            head: hex::encode(state.head),
-            time: state.time,
-            charter: ParamDoc::list(&state.charter),
-            entrenched: state
-                .entrenched
-                .iter()
-                .map(|c| c.name().to_string())
-                .collect(),
+            trust: TrustInfoDoc::of(state),
             members: StakeholderClass::ALL
                 .iter()
                 .map(|c| (c.name().to_string(), u64::from(state.counts.get(*c))))

@@ -100,14 +100,7 @@ fn remote_state(remote: &super::remote::Remote) -> Result<crate::wire::StateDoc>
     let assets: AssetsDoc = read(remote, &format!("{base}/assets"))?;
     let grants: GrantsDoc = read(remote, &format!("{base}/grants"))?;
     Ok(StateDoc {
-        trust_id: glance.trust_id,
-        name: glance.name,
-        module: glance.module,
-        log_size: glance.log_size,
-        head: glance.head,
-        time: glance.time,
-        charter: glance.charter,
-        entrenched: glance.entrenched,
+        trust: glance.trust,
         members,
         assets: assets.assets,
         proposals,
@@ -135,7 +128,7 @@ fn print_state(
             writeln!(
                 out,
                 "{}",
-                render::proposal_doc_text(p, &s.module, &s.charter)
+                render::proposal_doc_text(p, &s.trust.module, &s.trust.charter)
             )?;
         }
         return Ok(crate::EXIT_OK);
