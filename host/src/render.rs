@@ -352,16 +352,40 @@ pub fn proposal_doc_text(
     s
 }
 
-/// [`who`] in a trust's state as the API sends it: a member's name (with the key's first
-/// bytes when two share it), else `key 0a1b2c3d…`.
-pub fn who_in(s: &crate::wire::StateDoc, key: &str) -> String {
-    let short = key.get(..8).unwrap_or(key);
-    match s.members.iter().find(|m| m.key == key) {
-        Some(m) if s.members.iter().filter(|o| o.name == m.name).count() > 1 => {
-            format!("{} ({short})", m.name)
+/// [`who`] in a trust's state as the API sends it, with its members indexed once (a trust
+/// may have 100,000 members, and a listing names a member on every line).
+pub struct NamesIn<'a> {
+    /// Each member's name by key (hex).
+    by_key: std::collections::HashMap<&'a str, &'a str>,
+    /// Members per name.
+    per_name: std::collections::HashMap<&'a str, u32>,
+}
+
+impl<'a> NamesIn<'a> {
+    /// Index the members of `s`.
+    pub fn of(s: &'a crate::wire::StateDoc) -> NamesIn<'a> {
+        let mut names = NamesIn {
+            by_key: std::collections::HashMap::with_capacity(s.members.len()),
+            per_name: std::collections::HashMap::new(),
+        };
+        for m in &s.members {
+            names.by_key.insert(m.key.as_str(), m.name.as_str());
+            *names.per_name.entry(m.name.as_str()).or_default() += 1;
         }
-        Some(m) => m.name.clone(),
-        None => format!("key {short}…"),
+        names
+    }
+
+    /// A member's name (with the key's first bytes when two share it), else
+    /// `key 0a1b2c3d…`.
+    pub fn who(&self, key: &str) -> String {
+        let short = key.get(..8).unwrap_or(key);
+        match self.by_key.get(key) {
+            Some(name) if self.per_name.get(name).is_some_and(|n| *n > 1) => {
+                format!("{name} ({short})")
+            }
+            Some(name) => name.to_string(),
+            None => format!("key {short}…"),
+        }
     }
 }
 
@@ -369,7 +393,8 @@ pub fn who_in(s: &crate::wire::StateDoc, key: &str) -> String {
 /// sends it (so the store and a server print the same).
 pub fn state_doc_text(s: &crate::wire::StateDoc, part: &str) -> String {
     let mut out = Vec::new();
-    let name_of = |key: &str| who_in(s, key);
+    let names = NamesIn::of(s);
+    let name_of = |key: &str| names.who(key);
     if part == "all" {
         out.push(format!("{} (trust {})", s.trust.name, s.trust.trust_id));
         out.push(format!(
@@ -641,4 +666,45 @@ pub fn preview_doc_text(doc: &crate::wire::PreviewDoc) -> String {
         }
     }
     lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NamesIn;
+    use crate::wire::{MemberDoc, StateDoc, TrustInfoDoc};
+
+    fn member(key: char, name: &str) -> MemberDoc {
+        MemberDoc {
+            key: key.to_string().repeat(64),
+            name: name.to_string(),
+            class: "resident".to_string(),
+            admitted_at: 0,
+            proxy: None,
+        }
+    }
+
+    #[test]
+    fn names_in_a_state_doc_tell_namesakes_apart_and_unknown_keys_by_key() {
+        let s = StateDoc {
+            trust: TrustInfoDoc {
+                trust_id: String::new(),
+                name: String::new(),
+                module: String::new(),
+                log_size: 0,
+                head: String::new(),
+                time: 0,
+                charter: vec![],
+                entrenched: vec![],
+            },
+            members: vec![member('a', "sam"), member('b', "sam"), member('c', "ida")],
+            assets: vec![],
+            proposals: vec![],
+            grants: vec![],
+        };
+        let names = NamesIn::of(&s);
+        assert_eq!(names.who(&"c".repeat(64)), "ida");
+        assert_eq!(names.who(&"a".repeat(64)), "sam (aaaaaaaa)");
+        assert_eq!(names.who(&"b".repeat(64)), "sam (bbbbbbbb)");
+        assert_eq!(names.who(&"d".repeat(64)), "key dddddddd…");
+    }
 }
