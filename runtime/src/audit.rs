@@ -19,7 +19,7 @@ use crate::checkpoint::{Checkpoint, SignedNote, origin};
 use crate::engine::{Runtime, module_hash};
 use crate::error::{Result, StoreError};
 use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
-use crate::log::{Entry, EntryBody, Genesis, entry_hash_of};
+use crate::log::{Entry, EntryBody, Genesis};
 use crate::merkle::{self, TreeHash};
 use crate::model::{Effect, Key};
 use crate::replay::replay;
@@ -138,7 +138,7 @@ pub fn audit(
         reexecuted: options.reexecute,
         ..AuditReport::default()
     };
-    let bundle = match Bundle::parse(bytes) {
+    let (bundle, hashes) = match Bundle::parse_hashed(bytes) {
         Ok(b) => b,
         Err(e) => {
             report.failure = Some(e);
@@ -206,7 +206,7 @@ pub fn audit(
     let outcome = if options.reexecute {
         reexecute(&bundle, runtime, &mut report, progress)?.map(|_| ())
     } else {
-        light(&bundle, &mut report, progress)
+        light(&bundle, &hashes, &mut report, progress)
     };
     if let Err(e) = outcome {
         report.failure = Some(e);
@@ -215,7 +215,7 @@ pub fn audit(
 
     // The Merkle root against the signed checkpoint.
     // Every entry decoded in the pass above; the tree is over the bytes as stored.
-    let leaves = merkle::entry_leaves(&bundle.entries);
+    let leaves = merkle::leaves_of(&hashes);
     let root = merkle::root(&leaves);
     if root != checkpoint.root {
         return Ok(fail(
@@ -268,6 +268,7 @@ pub fn audit(
 /// running any bylaw.
 fn light(
     bundle: &Bundle,
+    hashes: &[EntryHash],
     report: &mut AuditReport,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(), BundleError> {
@@ -306,7 +307,7 @@ fn light(
             (entry, signed)
         })
     });
-    for (i, (bytes, (entry, signed))) in bundle.entries.iter().zip(decoded).enumerate() {
+    for (i, (hash, (entry, signed))) in hashes.iter().zip(decoded).enumerate() {
         let i = i as u64;
         let err = |reason: String| BundleError {
             location: Location::Entry(i),
@@ -398,7 +399,7 @@ fn light(
         if !report.modules.contains(&module) {
             report.modules.push(module);
         }
-        prev = entry_hash_of(bytes);
+        prev = *hash;
         report.checked = i + 1;
         progress(i + 1, total);
     }

@@ -5,7 +5,15 @@
 //! bundle  = MAGIC (16 bytes) section*
 //! section = kind u8 ‖ index u64 LE ‖ length u32 LE ‖ digest [32] ‖ payload [length]
 //! digest  = blake3::derive_key("cltd 2026-11 bundle section v1", kind ‖ index ‖ payload)
+//!           for the manifest, checkpoint and modules;
+//!           blake3::derive_key("cltd 2026-12 bundle entry section v2", index ‖ entry hash)
+//!           for an entry, its entry hash being the log's (`log::entry_hash_of`)
 //! ```
+//!
+//! Version 2 digests an entry through its entry hash so that reading a bundle hashes each
+//! entry's bytes once: the hash that checks the section is the one the hash chain and the
+//! Merkle leaves need ([`Bundle::parse_hashed`]). Version 1 bundles (every digest over the
+//! payload, magic `cltd-bundle-v1`) are still read.
 //!
 //! Sections come in a fixed order: the manifest, the checkpoint (a C2SP signed note), the
 //! entries `0..n` (their stored bytes), the modules `0..m` (component bytes). The digests do
@@ -15,13 +23,17 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::id::TrustId;
+use crate::id::{EntryHash, TrustId};
+use crate::log::entry_hash_of;
 use crate::model::Key;
 
-/// The first 16 bytes of every bundle.
-pub const BUNDLE_MAGIC: &[u8; 16] = b"cltd-bundle-v1\n\0";
+/// The first 16 bytes of every bundle written now (version 2).
+pub const BUNDLE_MAGIC: &[u8; 16] = b"cltd-bundle-v2\n\0";
+/// The first 16 bytes of a version 1 bundle, whose entry digests are over the entry's bytes.
+pub const BUNDLE_MAGIC_V1: &[u8; 16] = b"cltd-bundle-v1\n\0";
 
 const DIGEST_CONTEXT: &str = "cltd 2026-11 bundle section v1";
+const ENTRY_DIGEST_CONTEXT: &str = "cltd 2026-12 bundle entry section v2";
 const HEADER: usize = 1 + 8 + 4 + 32;
 const MAX_SECTION: usize = 4 << 20;
 
@@ -99,6 +111,8 @@ const KIND_CHECKPOINT: u8 = 2;
 const KIND_ENTRY: u8 = 3;
 const KIND_MODULE: u8 = 4;
 
+/// A section's digest over its payload (every section of a version 1 bundle; the
+/// manifest, checkpoint and modules of a version 2 one).
 fn digest(kind: u8, index: u64, payload: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new_derive_key(DIGEST_CONTEXT);
     h.update(&[kind]);
@@ -107,12 +121,24 @@ fn digest(kind: u8, index: u64, payload: &[u8]) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
+/// A version 2 entry section's digest, over its entry hash.
+fn entry_digest(index: u64, hash: &EntryHash) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key(ENTRY_DIGEST_CONTEXT);
+    h.update(&index.to_le_bytes());
+    h.update(hash.as_slice());
+    *h.finalize().as_bytes()
+}
+
 fn push(out: &mut Vec<u8>, kind: u8, index: u64, payload: &[u8]) {
     out.push(kind);
     out.extend_from_slice(&index.to_le_bytes());
     let len = u32::try_from(payload.len()).expect("sections are at most 4 MiB");
     out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&digest(kind, index, payload));
+    let digest = match kind {
+        KIND_ENTRY => entry_digest(index, &entry_hash_of(payload)),
+        _ => digest(kind, index, payload),
+    };
+    out.extend_from_slice(&digest);
     out.extend_from_slice(payload);
 }
 
@@ -166,13 +192,24 @@ impl Bundle {
     /// first damaged section, as if read from the start). The entries' and modules' framing
     /// is read in order and their digests are then checked on every core.
     pub fn parse(bytes: &[u8]) -> Result<Bundle, BundleError> {
+        Bundle::parse_hashed(bytes).map(|(bundle, _)| bundle)
+    }
+
+    /// [`Bundle::parse`], with each entry's hash (`log::entry_hash_of` of its bytes), in log
+    /// order: computed once, while the section digests are checked, for the hash chain and
+    /// the Merkle leaves to use.
+    pub fn parse_hashed(bytes: &[u8]) -> Result<(Bundle, Vec<EntryHash>), BundleError> {
         let err = |location, reason: String| BundleError { location, reason };
-        if bytes.get(..16) != Some(BUNDLE_MAGIC.as_slice()) {
-            return Err(err(
-                Location::Header,
-                "not a cltd audit bundle (bad magic bytes)".into(),
-            ));
-        }
+        let version = match bytes.get(..16) {
+            Some(m) if m == BUNDLE_MAGIC.as_slice() => 2,
+            Some(m) if m == BUNDLE_MAGIC_V1.as_slice() => 1,
+            _ => {
+                return Err(err(
+                    Location::Header,
+                    "not a cltd audit bundle (bad magic bytes)".into(),
+                ));
+            }
+        };
         let mut reader = Sections { rest: &bytes[16..] };
         let manifest: Manifest = postcard::from_bytes(
             reader
@@ -212,12 +249,12 @@ impl Bundle {
             ));
         }
         // A damaged section before a framing fault is the first fault.
-        if let Some(bad) = crate::par::map(&framed, |s| s.checked().err())
-            .into_iter()
-            .flatten()
-            .next()
-        {
-            return Err(bad);
+        let checked = crate::par::map(&framed, |s| s.checked_hashed(version));
+        let mut hashes = Vec::with_capacity(framed.len());
+        for c in checked {
+            if let Some(hash) = c? {
+                hashes.push(hash);
+            }
         }
         framing?;
         let entries = framed.len().min(manifest.entries as usize);
@@ -225,12 +262,13 @@ impl Bundle {
         let payloads = |sections: Vec<Section<'_>>| -> Vec<Vec<u8>> {
             sections.into_iter().map(|s| s.payload.to_vec()).collect()
         };
-        Ok(Bundle {
+        let bundle = Bundle {
             manifest,
             checkpoint,
             entries: payloads(framed),
             modules: payloads(modules),
-        })
+        };
+        Ok((bundle, hashes))
     }
 }
 
@@ -294,16 +332,34 @@ struct Section<'a> {
 }
 
 impl<'a> Section<'a> {
-    /// The payload, once its digest matches.
+    /// The payload, once its digest (over the payload) matches.
     fn checked(&self) -> Result<&'a [u8], BundleError> {
         if self.digest != digest(self.kind, self.index, self.payload) {
-            return Err(BundleError {
-                location: self.location,
-                reason: "the section's bytes do not match its digest: it was damaged or altered"
-                    .into(),
-            });
+            return Err(self.damaged());
         }
         Ok(self.payload)
+    }
+
+    /// Check the digest as a bundle of `version` defines it; an entry's hash, for an entry.
+    fn checked_hashed(&self, version: u8) -> Result<Option<EntryHash>, BundleError> {
+        if self.kind != KIND_ENTRY {
+            return self.checked().map(|_| None);
+        }
+        if version == 1 {
+            self.checked()?;
+        }
+        let hash = entry_hash_of(self.payload);
+        if version >= 2 && self.digest != entry_digest(self.index, &hash) {
+            return Err(self.damaged());
+        }
+        Ok(Some(hash))
+    }
+
+    fn damaged(&self) -> BundleError {
+        BundleError {
+            location: self.location,
+            reason: "the section's bytes do not match its digest: it was damaged or altered".into(),
+        }
     }
 }
 
@@ -329,6 +385,54 @@ mod tests {
     fn round_trips() {
         let b = sample();
         assert_eq!(Bundle::parse(&b.to_bytes()).unwrap(), b);
+    }
+
+    /// `b` as version 1 wrote it: its magic, and every digest over its payload.
+    fn v1_bytes(b: &Bundle) -> Vec<u8> {
+        let mut bytes = b.to_bytes();
+        bytes[..16].copy_from_slice(BUNDLE_MAGIC_V1);
+        for (location, range) in b.layout() {
+            if let Location::Entry(i) = location {
+                let d = digest(KIND_ENTRY, i, &b.entries[i as usize]);
+                bytes[range.start + 13..range.start + HEADER].copy_from_slice(&d);
+            }
+        }
+        bytes
+    }
+
+    #[test]
+    fn version_1_bundles_are_still_read_with_the_same_entry_hashes() {
+        let b = sample();
+        let hashes: Vec<EntryHash> = b.entries.iter().map(|e| entry_hash_of(e)).collect();
+        let v2 = b.to_bytes();
+        let v1 = v1_bytes(&b);
+        assert_ne!(v1, v2);
+        assert_eq!(
+            Bundle::parse_hashed(&v2).unwrap(),
+            (b.clone(), hashes.clone())
+        );
+        assert_eq!(Bundle::parse_hashed(&v1).unwrap(), (b.clone(), hashes));
+        // A damaged entry of a version 1 bundle is still named.
+        let (_, entry1) = b.layout()[4].clone();
+        let mut damaged = v1.clone();
+        damaged[entry1.start + HEADER + 5] ^= 1;
+        assert_eq!(
+            Bundle::parse(&damaged).unwrap_err().location,
+            Location::Entry(1)
+        );
+        // One version's digests under the other's magic are refused at the first entry.
+        let mut mixed = v2;
+        mixed[..16].copy_from_slice(BUNDLE_MAGIC_V1);
+        assert_eq!(
+            Bundle::parse(&mixed).unwrap_err().location,
+            Location::Entry(0)
+        );
+        let mut mixed = v1;
+        mixed[..16].copy_from_slice(BUNDLE_MAGIC);
+        assert_eq!(
+            Bundle::parse(&mixed).unwrap_err().location,
+            Location::Entry(0)
+        );
     }
 
     #[test]

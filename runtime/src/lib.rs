@@ -114,8 +114,8 @@ pub use log::{
     Entry, EntryBody, Genesis, Predecessor, TransitionRecord, entry_hash, entry_hash_of,
 };
 pub use merkle::{
-    TreeHash, consistency_proof, empty_root, entry_leaves, inclusion_proof, leaf_hash, node_hash,
-    root, verify_consistency, verify_inclusion,
+    TreeHash, consistency_proof, empty_root, entry_leaves, inclusion_proof, leaf_hash, leaves_of,
+    node_hash, root, verify_consistency, verify_inclusion,
 };
 pub use publish::{InForce, LogProof, ProofKind};
 pub use witness::{
@@ -125,7 +125,7 @@ pub use witness::{
 
 // Verifying: replaying a store, auditing a bundle offline.
 pub use audit::{AuditOptions, AuditReport, Explanation, Remembered, audit, explain, explain_with};
-pub use bundle::{BUNDLE_MAGIC, Bundle, BundleError, Location, Manifest};
+pub use bundle::{BUNDLE_MAGIC, BUNDLE_MAGIC_V1, Bundle, BundleError, Location, Manifest};
 pub use replay::{Divergence, StoreVerification, VerifyReport, verify, verify_store};
 
 // Errors.

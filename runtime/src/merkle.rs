@@ -58,14 +58,27 @@ fn threads_for(n: usize) -> usize {
 /// with the entry hash taken over the bytes ([`crate::entry_hash_of`]). Long logs are
 /// hashed on every core.
 pub fn entry_leaves<E: AsRef<[u8]> + Sync>(entries: &[E]) -> Vec<TreeHash> {
-    let leaf = |e: &E| leaf_hash(crate::log::entry_hash_of(e.as_ref()).as_slice());
-    let threads = threads_for(entries.len());
+    spread(entries, |e| {
+        leaf_hash(crate::log::entry_hash_of(e.as_ref()).as_slice())
+    })
+}
+
+/// The leaf hashes of entries whose entry hashes are known (as [`entry_leaves`] computes
+/// them from the entries' bytes), on several cores for a long log.
+pub fn leaves_of(hashes: &[crate::id::EntryHash]) -> Vec<TreeHash> {
+    spread(hashes, |h| leaf_hash(h.as_slice()))
+}
+
+/// `leaf` of every item, in order, on [`threads_for`] threads.
+fn spread<T: Sync>(items: &[T], leaf: impl Fn(&T) -> TreeHash + Sync) -> Vec<TreeHash> {
+    let threads = threads_for(items.len());
     if threads == 1 {
-        return entries.iter().map(leaf).collect();
+        return items.iter().map(leaf).collect();
     }
+    let leaf = &leaf;
     std::thread::scope(|s| {
-        let parts: Vec<_> = entries
-            .chunks(entries.len().div_ceil(threads))
+        let parts: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
             .map(|part| s.spawn(move || part.iter().map(leaf).collect::<Vec<_>>()))
             .collect();
         parts
