@@ -893,6 +893,14 @@ pub struct MembersDoc {
     pub next: Option<String>,
 }
 
+/// Each class's name and its members in `state`, from the counts the state keeps.
+pub fn class_counts(state: &TrustState) -> BTreeMap<String, u64> {
+    StakeholderClass::ALL
+        .iter()
+        .map(|c| (c.name().to_string(), u64::from(state.counts.get(*c))))
+        .collect()
+}
+
 /// `GET /v1/trusts/{id}`: a trust at a glance. Its members, assets, proposals and grants
 /// are counted here and listed by their own endpoints, the long lists a page at a time, so
 /// that what this answer costs does not grow with the trust.
@@ -916,10 +924,7 @@ impl TrustDoc {
     pub fn of(state: &TrustState) -> TrustDoc {
         TrustDoc {
             trust: TrustInfoDoc::of(state),
-            members: StakeholderClass::ALL
-                .iter()
-                .map(|c| (c.name().to_string(), u64::from(state.counts.get(*c))))
-                .collect(),
+            members: class_counts(state),
             assets: state.assets.len() as u64,
             proposals: state.proposals.len() as u64,
             grants: state.grants.len() as u64,

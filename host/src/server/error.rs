@@ -112,6 +112,12 @@ pub fn parse_hash_param<T: std::str::FromStr>(text: &str) -> Result<T, ApiError>
         .map_err(|_| ApiError::bad_query(format!("`{text}` is not 64 hex digits")))
 }
 
+/// A stakeholder class named in a query (`?class=`), or 400 `bad-query`.
+pub fn parse_class_param(name: &str) -> Result<cltd_runtime::StakeholderClass, ApiError> {
+    cltd_runtime::StakeholderClass::parse(name)
+        .ok_or_else(|| ApiError::bad_query(format!("`{name}` is not a stakeholder class")))
+}
+
 /// A number from a path or query: the API declares every count and index as a
 /// non-negative 64-bit signed integer (what every JSON toolchain holds exactly), so a larger
 /// one is refused with 400 `bad-query` rather than read as an unsigned number.

@@ -6,12 +6,12 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::header;
 use axum::response::Response;
-use cltd_runtime::{ModuleHash, ProposalBody, Snapshot, StakeholderClass};
+use cltd_runtime::{ModuleHash, ProposalBody, Snapshot};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::render;
-use crate::server::error::{ApiError, ErrorBody, bounded, parse_hash_param};
+use crate::server::error::{ApiError, ErrorBody, bounded, parse_class_param, parse_hash_param};
 use crate::server::hub::{Shared, read};
 use crate::server::limits::MAX_PAGE;
 use crate::wire::*;
@@ -119,14 +119,7 @@ pub async fn members(
         .limit
         .unwrap_or(MEMBERS_PAGE_MAX)
         .clamp(1, MEMBERS_PAGE_MAX);
-    let class = q
-        .class
-        .as_deref()
-        .map(|name| {
-            StakeholderClass::parse(name)
-                .ok_or_else(|| ApiError::bad_query(format!("`{name}` is not a stakeholder class")))
-        })
-        .transpose()?;
+    let class = q.class.as_deref().map(parse_class_param).transpose()?;
     let after = q
         .after
         .as_deref()
@@ -144,13 +137,9 @@ pub async fn members(
                 list.push(MemberDoc::of(m));
             }
         }
-        let counts = render::CLASSES
-            .iter()
-            .map(|c| (c.name().to_string(), u64::from(s.counts.get(*c))))
-            .collect();
         Ok(axum::Json(MembersDoc {
             members,
-            counts,
+            counts: class_counts(s),
             next,
         }))
     })

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::server::error::ApiError;
+use crate::server::error::{ApiError, parse_class_param, parse_hash_param};
 use crate::server::hub::{Shared, read};
 use views::{
     AssetsPage, AuditPage, BylawsPage, IndexPage, LogPage, MembersPage, OverviewPage, ProposalPage,
@@ -97,18 +97,11 @@ async fn members(
     UrlPath(id): UrlPath<String>,
     Query(q): Query<MembersQuery>,
 ) -> Result<Html<String>, PageError> {
-    let class = q
-        .class
-        .as_deref()
-        .map(|name| {
-            cltd_runtime::StakeholderClass::parse(name)
-                .ok_or_else(|| ApiError::bad_query(format!("`{name}` is not a stakeholder class")))
-        })
-        .transpose()?;
+    let class = q.class.as_deref().map(parse_class_param).transpose()?;
     let after = q
         .after
         .as_deref()
-        .map(crate::server::error::parse_hash_param::<cltd_runtime::MemberKey>)
+        .map(parse_hash_param::<cltd_runtime::MemberKey>)
         .transpose()?;
     let p = read(&hub, &id, |t| Ok(MembersPage::of(t, class, after.as_ref())))?;
     page(&p)
