@@ -52,6 +52,22 @@ fn bylaw_calls(c: &mut Criterion) {
             })
         });
     }
+    // Closing with the roll in the view (what a bylaw that lists `close` in `needs-roll` is
+    // given), the roll built per call as the host builds it, at 30 and 10,000 electors.
+    for members in [MEMBERS, 10_000] {
+        let rt = std::sync::Arc::new(
+            cltd_runtime::Runtime::new(cltd_runtime::EngineProfile::default()).expect("engine"),
+        );
+        let mut fx = cltd_bench::fixture::Fixture::on(rt.clone(), &wasm, members).expect("fixture");
+        let probe = cltd_bench::transitions::Probe::new(&mut fx, members).expect("probe");
+        let module = fx.trust.state().module;
+        g.bench_function(format!("close-with-roll/{members}"), |b| {
+            b.iter(|| {
+                rt.evaluate(&module, &probe.close_view_with_roll(), &probe.close)
+                    .expect("close evaluates")
+            })
+        });
+    }
     let mut fx = cltd_bench::fixture::Fixture::new(&wasm, MEMBERS).expect("fixture");
     let probe = cltd_bench::transitions::Probe::new(&mut fx, MEMBERS).expect("probe");
     g.bench_function("vote/native", |b| {

@@ -56,6 +56,9 @@ pub struct BenchReport {
     pub fuel_full_charter: u64,
     /// Bylaw call closing a proposal (tallying every member's ballot), fresh instance.
     pub invoke_close: Latency,
+    /// The same close with the proposal's roll (electorate and ballots) built and passed
+    /// in the view, as for a bylaw that lists `close` in `needs-roll`.
+    pub invoke_close_with_roll: Latency,
     /// The same close logic run natively, no sandbox.
     pub native_close: Latency,
     /// The same vote logic run natively.
@@ -217,6 +220,7 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         charter_parameters,
         fuel_full_charter,
         close: invoke_close,
+        close_with_roll: invoke_close_with_roll,
         native_vote,
         native_close,
     } = invocations(&mut fx, members)?;
@@ -253,6 +257,7 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
         charter_parameters,
         fuel_full_charter,
         invoke_close,
+        invoke_close_with_roll,
         native_close,
         native_vote,
         end_to_end: e2e,
@@ -375,6 +380,8 @@ pub struct Invocations {
     pub fuel_full_charter: u64,
     /// Closing the proposal every member voted on, fresh instance per call.
     pub close: Latency,
+    /// The same close with the roll in the view (built per call, as the host does).
+    pub close_with_roll: Latency,
     /// The vote's logic natively.
     pub native_vote: Latency,
     /// The close's logic natively.
@@ -407,6 +414,18 @@ pub fn invocations(fx: &mut Fixture, members: usize) -> Result<Invocations> {
     let full_charter = with_full_charter(&rt, &module, &probe.vote_view)?;
     let vote_full_charter = timed(&full_charter, &probe.vote)?;
     let invoke_close = timed(&probe.close_view, &probe.close)?;
+    // With the roll: lowering it grows with the electorate, so fewer calls at scale.
+    let roll_calls = (200_000 / members).clamp(20, CALLS);
+    let mut v = Vec::with_capacity(roll_calls);
+    for i in 0..roll_calls + roll_calls / 10 {
+        let t0 = Instant::now();
+        let view = probe.close_view_with_roll();
+        std::hint::black_box(rt.evaluate(&module, &view, &probe.close)?);
+        if i >= roll_calls / 10 {
+            v.push(t0.elapsed());
+        }
+    }
+    let close_with_roll = Latency::of(v);
     let native = |view: &bylaws_sdk::View, action: &bylaws_sdk::Action| {
         let mut v = Vec::with_capacity(CALLS);
         for _ in 0..CALLS {
@@ -426,6 +445,7 @@ pub fn invocations(fx: &mut Fixture, members: usize) -> Result<Invocations> {
         charter_parameters: full_charter.charter.len(),
         fuel_full_charter: rt.evaluate(&module, &full_charter, &probe.vote)?.fuel,
         close: invoke_close,
+        close_with_roll,
         native_vote,
         native_close,
     })
@@ -450,6 +470,20 @@ pub struct Probe {
     pub native_close_view: bylaws_sdk::View,
     /// Native close.
     pub native_close: bylaws_sdk::Action,
+    /// The closed proposal's electorate and ballots as the host keeps them: what a bylaw
+    /// that lists `close` in `needs-roll` is given in `view.roll`.
+    pub roll: Arc<cltd_runtime::ProposalRoll>,
+}
+
+impl Probe {
+    /// The close's view with the roll in it, built from the host's roll as the host builds
+    /// it for each call of a bylaw that asks for it.
+    pub fn close_view_with_roll(&self) -> cltd_runtime::View {
+        cltd_runtime::View {
+            roll: Some(self.roll.to_wit()),
+            ..self.close_view.clone()
+        }
+    }
 }
 
 impl Probe {
@@ -487,7 +521,8 @@ impl Probe {
         let close_view = view.clone();
         // The vote's view: the same proposal before its last ballot.
         let mut open = p.proposal.clone();
-        let mut roll = (*fx.trust.state().rolls[&id]).clone();
+        let kept_roll = fx.trust.state().rolls[&id].clone();
+        let mut roll = (*kept_roll).clone();
         let last = roll.ballots().last().map(|(v, _)| v.key).expect("ballots");
         roll.set(&last, None, &mut open.votes);
         view.proposal = Some(open);
@@ -512,6 +547,7 @@ impl Probe {
             }),
             native_close_view,
             native_close: bylaws_sdk::Action::Close(id),
+            roll: kept_roll,
         })
     }
 }
@@ -539,6 +575,11 @@ impl BenchReport {
                 "bylaw invocation, close (fresh instance)".into(),
                 l(&self.invoke_close),
                 format!("p50 <= {} us", targets::INVOKE_P50_US),
+            ),
+            (
+                "  the same, roll in the view (needs-roll)".into(),
+                l(&self.invoke_close_with_roll),
+                String::new(),
             ),
             (
                 "same vote logic natively".into(),

@@ -48,6 +48,7 @@ mod charter;
 pub mod clauses;
 mod ratio;
 pub mod reason;
+pub mod roll;
 mod tally;
 pub mod testing;
 mod verdict;
@@ -67,9 +68,9 @@ pub mod bindings {
 
 pub use bindings::cltd::bylaws::types::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField,
-    Decision, Delegation, Denial, Disposal, Elector, LockStatus, Member, Outcome, Parameter,
-    ParameterSpec, Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll,
+    AssetKind, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField, Decision,
+    Delegation, Denial, Disposal, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal,
+    ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll, RollProxy,
     StakeholderClass, Verdict, View, Vote, Votes,
 };
 /// Every bylaw built for Wasm with this SDK allocates from a bump [`arena::Arena`]: an
@@ -81,6 +82,7 @@ static ARENA: arena::Arena = arena::Arena::new();
 pub use charter::{Bound, Charter, CharterError, CharterReader, CharterReport};
 pub use ratio::{Ratio, RatioError, percent};
 pub use reason::Reason;
+pub use roll::{Ballot, Elector, ElectorProxy, RollKey, key_bytes, roll_key};
 pub use tally::{ClassTally, Tally};
 pub use verdict::{allow, allow_with_note, decide, decide_with_timelock, deny};
 

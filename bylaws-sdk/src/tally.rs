@@ -1,8 +1,6 @@
 //! A proposal's tally: read from the host's count in the view (`proposal.votes`), and the
 //! same count made from a roll (the electorate and ballots), as the host keeps it.
 
-use std::collections::BTreeMap;
-
 use crate::{Choice, ClassVotes, Proposal, Roll, StakeholderClass, Votes};
 
 /// The count for one stakeholder class (or for everybody).
@@ -116,60 +114,47 @@ impl Votes {
     }
 
     /// The count the host keeps of `roll`, for a proposal whose voting closes at
-    /// `closes_at`: each elector's first ballot in person; for an elector who did not vote,
-    /// their delegate's ballot in person as a proxy count, if the delegation frozen with the
-    /// electorate lasts until `closes_at` (no chains). Ballots from outside the electorate
-    /// do not count. What the testing kit puts in the views it makes.
+    /// `closes_at`: each elector's ballot in person; for an elector who did not vote, their
+    /// delegate's ballot in person as a proxy count, if the delegation frozen with the
+    /// electorate lasts until `closes_at` (no chains). What the testing kit puts in the
+    /// views it makes.
     pub fn of_roll(roll: &Roll, closes_at: u64) -> Votes {
         let mut votes = Votes::default();
-        // Electors by key, so counting is O(n log n) however large the electorate.
-        let mut electors: BTreeMap<&[u8], (StakeholderClass, Option<Choice>)> = BTreeMap::new();
-        for elector in &roll.electorate {
-            if electors
-                .insert(&elector.key, (elector.class, None))
-                .is_none()
-            {
-                votes.class_mut(elector.class).electorate += 1;
+        for class in roll.electors().map(|e| e.class) {
+            votes.class_mut(class).electorate += 1;
+        }
+        for (i, choice) in roll.ballots() {
+            if let Some(class) = roll.class(i) {
+                tally(votes.class_mut(class), choice, false);
             }
         }
-        for ballot in &roll.ballots {
-            let Some((class, voted)) = electors.get_mut(ballot.voter.as_slice()) else {
+        for (i, elector) in roll.electors().enumerate() {
+            let Some(proxy) = elector.proxy else {
                 continue;
             };
-            if voted.is_some() {
+            if proxy.until < closes_at || roll.choice(i).is_some() {
                 continue;
             }
-            *voted = Some(ballot.choice);
-            let v = votes.class_mut(*class);
-            match ballot.choice {
-                Choice::Yes => v.yes += 1,
-                Choice::No => v.no += 1,
-                Choice::Abstain => v.abstain += 1,
-            }
-        }
-        for elector in &roll.electorate {
-            let Some(proxy) = &elector.proxy else {
+            let Some(choice) = roll.find(proxy.delegate).and_then(|d| roll.choice(d)) else {
                 continue;
             };
-            if proxy.until < closes_at
-                || electors
-                    .get(elector.key.as_slice())
-                    .is_none_or(|e| e.1.is_some())
-            {
-                continue;
-            }
-            let Some(choice) = electors.get(proxy.delegate.as_slice()).and_then(|d| d.1) else {
-                continue;
-            };
-            let v = votes.class_mut(elector.class);
-            match choice {
-                Choice::Yes => v.proxy_yes += 1,
-                Choice::No => v.proxy_no += 1,
-                Choice::Abstain => v.proxy_abstain += 1,
-            }
+            tally(votes.class_mut(elector.class), choice, true);
         }
         votes
     }
+}
+
+/// Count one ballot of `choice` in `v`, in person or by proxy.
+fn tally(v: &mut ClassVotes, choice: Choice, proxy: bool) {
+    let slot = match (choice, proxy) {
+        (Choice::Yes, false) => &mut v.yes,
+        (Choice::No, false) => &mut v.no,
+        (Choice::Abstain, false) => &mut v.abstain,
+        (Choice::Yes, true) => &mut v.proxy_yes,
+        (Choice::No, true) => &mut v.proxy_no,
+        (Choice::Abstain, true) => &mut v.proxy_abstain,
+    };
+    *slot += 1;
 }
 
 impl Default for Votes {
@@ -204,7 +189,7 @@ fn class_index(class: StakeholderClass) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{key, proposal_with};
+    use crate::testing::{elector_key, key, proposal_with};
 
     #[test]
     fn counts_only_electors_once() {
@@ -238,7 +223,7 @@ mod tests {
 
     #[test]
     fn proxies_count_only_in_force_unoverridden_and_unchained() {
-        use crate::Proxy;
+        use crate::ElectorProxy;
         let mut p = proposal_with(
             &[
                 (1, StakeholderClass::Worker),
@@ -251,17 +236,17 @@ mod tests {
         );
         p.proposal.closes_at = 100;
         let proxy = |to: u8, until| {
-            Some(Proxy {
-                delegate: key(to),
+            Some(ElectorProxy {
+                delegate: elector_key(to),
                 until,
             })
         };
         // 2 -> 1 in force at close; 3 -> 1 but 3 voted (override); 4 -> 2 (2 did not vote in
         // person: no chain); 5 -> 1 lapsed before close.
-        p.roll.electorate[1].proxy = proxy(1, 100);
-        p.roll.electorate[2].proxy = proxy(1, 500);
-        p.roll.electorate[3].proxy = proxy(2, 500);
-        p.roll.electorate[4].proxy = proxy(1, 99);
+        p.electorate[1].proxy = proxy(1, 100);
+        p.electorate[2].proxy = proxy(1, 500);
+        p.electorate[3].proxy = proxy(2, 500);
+        p.electorate[4].proxy = proxy(1, 99);
         let plain = Tally::of(&p.counted());
         assert_eq!((plain.all.yes, plain.all.no, plain.by_proxy), (1, 1, 0));
         let t = Tally::with_proxies(&p.counted());

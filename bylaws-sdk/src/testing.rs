@@ -12,9 +12,9 @@
 //! ```
 
 use crate::{
-    Action, ActionKind, Asset, AssetKind, Ballot, Choice, ClassCounts, Denial, Elector, LockStatus,
-    Member, Parameter, Proposal, ProposalBody, ProposalDraft, ProposalStatus, Reason, Roll,
-    StakeholderClass, Verdict, View, Votes,
+    Action, ActionKind, Asset, AssetKind, Ballot, Choice, ClassCounts, Denial, Elector,
+    ElectorProxy, LockStatus, Member, Parameter, Proposal, ProposalBody, ProposalDraft,
+    ProposalStatus, Reason, Roll, StakeholderClass, Verdict, View, Votes,
 };
 
 /// Assert that `verdict` allows the action; a failure shows the denial's code, clause and
@@ -76,6 +76,11 @@ pub fn key(n: u8) -> Vec<u8> {
     vec![n; 32]
 }
 
+/// The same key as a proposal's roll carries it ([`crate::RollKey`]).
+pub fn elector_key(n: u8) -> crate::RollKey {
+    crate::roll_key(&[n; 32]).expect("32 bytes")
+}
+
 /// A trust's state, as far as a bylaw can see it, built up for a test.
 #[derive(Debug, Clone, Default)]
 pub struct Scenario {
@@ -97,21 +102,28 @@ pub struct Scenario {
 }
 
 /// A proposal in a test: what the bylaw is shown of it, and its frozen electorate and
-/// ballots. The host's count (`proposal.votes`) is made from the roll whenever a view is
-/// (see [`Poll::counted`]), as the host keeps it.
+/// ballots. The host's count (`proposal.votes`) is made from them whenever a view is (see
+/// [`Poll::counted`]), as the host keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Poll {
-    /// The proposal (its `votes` are recounted from `roll` in every view).
+    /// The proposal (its `votes` are recounted from the roll in every view).
     pub proposal: Proposal,
-    /// Its electorate and ballots.
-    pub roll: Roll,
+    /// Its electorate (a key listed twice counts once).
+    pub electorate: Vec<Elector>,
+    /// Ballots cast in person, in the order cast (an elector's first counts).
+    pub ballots: Vec<Ballot>,
 }
 
 impl Poll {
+    /// Its roll, as the host passes it in `view.roll`.
+    pub fn roll(&self) -> Roll {
+        Roll::new(&self.electorate, &self.ballots)
+    }
+
     /// The proposal with the host's count of its roll, as a view carries it.
     pub fn counted(&self) -> Proposal {
         let mut p = self.proposal.clone();
-        p.votes = Votes::of_roll(&self.roll, p.closes_at);
+        p.votes = Votes::of_roll(&self.roll(), p.closes_at);
         p
     }
 }
@@ -216,12 +228,19 @@ impl Scenario {
             .members
             .iter()
             .map(|m| Elector {
-                key: m.key.clone(),
+                key: crate::roll_key(&m.key).expect("a test member's key is 32 bytes"),
                 class: m.class,
-                proxy: m.proxy.clone().filter(|p| p.until > self.now),
+                proxy: m
+                    .proxy
+                    .as_ref()
+                    .filter(|p| p.until > self.now)
+                    .map(|p| ElectorProxy {
+                        delegate: crate::roll_key(&p.delegate).expect("a 32-byte delegate"),
+                        until: p.until,
+                    }),
             })
             .collect();
-        electorate.sort_by(|a, b| a.key.cmp(&b.key));
+        electorate.sort_by_key(|e| e.key);
         Poll {
             proposal: Proposal {
                 id,
@@ -234,10 +253,8 @@ impl Scenario {
                 status: ProposalStatus::Open,
                 votes: Votes::default(),
             },
-            roll: Roll {
-                electorate,
-                ballots: Vec::new(),
-            },
+            electorate,
+            ballots: Vec::new(),
         }
     }
 
@@ -252,11 +269,7 @@ impl Scenario {
         let proposal = poll.map(Poll::counted);
         let roll = poll
             .filter(|_| self.roll_for.contains(&action.kind()))
-            .map(|p| {
-                let mut roll = p.roll.clone();
-                roll.ballots.sort_by(|a, b| a.voter.cmp(&b.voter));
-                roll
-            });
+            .map(Poll::roll);
         let proposal = proposal.as_ref();
         let body = match action {
             Action::Propose(d) => Some(&d.body),
@@ -318,31 +331,29 @@ pub fn proposal_with(electors: &[(u8, StakeholderClass)], ballots: &[(u8, Choice
             status: ProposalStatus::Open,
             votes: Votes::default(),
         },
-        roll: Roll {
-            electorate: electors
-                .iter()
-                .map(|&(n, class)| Elector {
-                    key: key(n),
-                    class,
-                    proxy: None,
-                })
-                .collect(),
-            ballots: ballots
-                .iter()
-                .map(|&(n, choice)| Ballot {
-                    voter: key(n),
-                    choice,
-                })
-                .collect(),
-        },
+        electorate: electors
+            .iter()
+            .map(|&(n, class)| Elector {
+                key: elector_key(n),
+                class,
+                proxy: None,
+            })
+            .collect(),
+        ballots: ballots
+            .iter()
+            .map(|&(n, choice)| Ballot {
+                voter: elector_key(n),
+                choice,
+            })
+            .collect(),
     }
 }
 
 /// Cast `choice` for each member number in `voters` on `poll`.
 pub fn cast(poll: &mut Poll, voters: impl IntoIterator<Item = u8>, choice: Choice) {
     for n in voters {
-        poll.roll.ballots.push(Ballot {
-            voter: key(n),
+        poll.ballots.push(Ballot {
+            voter: elector_key(n),
             choice,
         });
     }

@@ -36,7 +36,7 @@ pub enum LoadError {
     #[error("could not compile the bylaw component: {0}")]
     Compile(String),
     /// The component does not implement the `cltd:bylaws/bylaw` world, or imports anything.
-    #[error("the component does not fit the cltd:bylaws@0.6 `bylaw` world: {0}")]
+    #[error("the component does not fit the cltd:bylaws@0.7 `bylaw` world: {0}")]
     Link(String),
     /// Compiling the component took longer than the runtime allows.
     #[error("compiling the bylaw component took more than {0} seconds")]

@@ -137,6 +137,25 @@ id32!(
     "a member key"
 );
 
+impl MemberKey {
+    /// The key as a proposal's roll carries it (`roll-key`): four 64-bit words read
+    /// big-endian, so they order as the bytes do.
+    pub fn to_words(&self) -> (u64, u64, u64, u64) {
+        let w =
+            |i: usize| u64::from_be_bytes(self.0[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        (w(0), w(1), w(2), w(3))
+    }
+
+    /// The key a roll's four words stand for ([`MemberKey::to_words`] undone).
+    pub fn from_words((a, b, c, d): (u64, u64, u64, u64)) -> MemberKey {
+        let mut k = [0u8; 32];
+        for (i, w) in [a, b, c, d].into_iter().enumerate() {
+            k[i * 8..i * 8 + 8].copy_from_slice(&w.to_be_bytes());
+        }
+        MemberKey(k)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,11 +77,11 @@ pub use trust::{CheckedUpload, HOST_KEY_FILE, Receipt, STORE_FILE, Snapshot, Tru
 pub use id::{EntryHash, MemberKey, ModuleHash, ParseIdError, TrustId, parse_hash};
 pub use model::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, Ballot, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, ClassVotes, Clause,
-    Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Elector, Grant, Hash,
-    Key, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody,
-    ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, Roll, StakeholderClass,
-    Verdict, View, Vote, Votes, percent,
+    AssetKind, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, ClassVotes, Clause,
+    Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Grant, Hash, Key,
+    LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody, ProposalDraft,
+    ProposalState, ProposalStatus, Proxy, Resolution, Roll, RollProxy, StakeholderClass, Verdict,
+    View, Vote, Votes, percent,
 };
 pub use roll::{ProposalRoll, Roster, Voter};
 

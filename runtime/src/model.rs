@@ -16,9 +16,9 @@ mod bindings {
 
 pub use bindings::cltd::bylaws::types::{
     AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, Ballot, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField,
-    Decision, Delegation, Denial, Disposal, Elector, LockStatus, Member, Outcome, Parameter,
-    ParameterSpec, Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll,
+    AssetKind, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField, Decision,
+    Delegation, Denial, Disposal, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal,
+    ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll, RollProxy,
     StakeholderClass, Verdict, View, Vote, Votes,
 };
 
@@ -29,7 +29,8 @@ impl Default for ClassCounts {
 }
 
 impl Choice {
-    /// The byte a ballot is stored as.
+    /// The byte a ballot is stored as: its case number in the contract's `choice`, which is
+    /// also how a roll passes it (`roll.choices`).
     pub(crate) fn to_byte(self) -> u8 {
         match self {
             Choice::Yes => 0,

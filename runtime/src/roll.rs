@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::id::MemberKey;
-use crate::model::{Ballot, Choice, Elector, Hash, Proxy, Roll, StakeholderClass, Votes};
+use crate::model::{Choice, Hash, Roll, RollProxy, StakeholderClass, Votes};
 use crate::shared_map::SharedMap;
 
 /// An elector as the host keeps them.
@@ -325,30 +325,47 @@ impl ProposalRoll {
         votes
     }
 
-    /// The roll as a bylaw reads it (`view.roll`): electors and ballots in key order.
+    /// The roll as a bylaw reads it (`view.roll`): the electors' keys (as words) and
+    /// classes, their delegations, and the ballots cast in person, as lists of numbers that
+    /// are built, and lowered into the guest, a copy of memory each.
     pub fn to_wit(&self) -> Roll {
-        let key = |k: &MemberKey| k.to_vec();
-        Roll {
-            electorate: self
-                .electorate()
-                .iter()
-                .map(|v| Elector {
-                    key: key(&v.key),
-                    class: v.class,
-                    proxy: v.proxy.map(|(to, until)| Proxy {
-                        delegate: key(&to),
-                        until,
-                    }),
-                })
-                .collect(),
-            ballots: self
-                .ballots()
-                .map(|(v, choice)| Ballot {
-                    voter: key(&v.key),
-                    choice,
-                })
-                .collect(),
+        let electorate = self.electorate();
+        let mut keys = Vec::with_capacity(4 * electorate.len());
+        let mut classes = Vec::with_capacity(electorate.len());
+        let mut proxies = Vec::new();
+        for (i, v) in electorate.iter().enumerate() {
+            let (a, b, c, d) = v.key.to_words();
+            keys.extend([a, b, c, d]);
+            classes.push(class_number(v.class));
+            if let Some((to, until)) = v.proxy {
+                proxies.push(RollProxy {
+                    elector: index(i),
+                    delegate: to.to_words(),
+                    until,
+                });
+            }
         }
+        // A choice's stored byte is also its case number in the contract's `choice`.
+        let (voters, choices) = self.choices.iter().map(|(i, c)| (*i, c.to_byte())).unzip();
+        Roll {
+            keys,
+            classes,
+            proxies,
+            voters,
+            choices,
+        }
+    }
+}
+
+/// `class`'s case number in the contract's `stakeholder-class` (what `roll.classes` holds).
+fn class_number(class: StakeholderClass) -> u8 {
+    match class {
+        StakeholderClass::Resident => 0,
+        StakeholderClass::Community => 1,
+        StakeholderClass::Public => 2,
+        StakeholderClass::Worker => 3,
+        StakeholderClass::User => 4,
+        StakeholderClass::DataEthicsCouncil => 5,
     }
 }
 

@@ -5,7 +5,9 @@
 
 use redb::TableDefinition;
 
-/// Version of the store layout written by this runtime. 6: proposals opened with the same
+/// Version of the store layout written by this runtime. 7: bylaws speak contract
+/// `cltd:bylaws@0.7` (a roll's keys are words), so a store whose modules speak 0.6 cannot
+/// run here. 6: proposals opened with the same
 /// electors share one frozen electorate ([`ROSTERS`]), named by digest in the log's state
 /// changes, so a log of format 5 digests its openings differently. 5: bylaws speak contract
 /// `cltd:bylaws@0.6` (proposals may admit several applicants), so a store whose modules
@@ -14,7 +16,7 @@ use redb::TableDefinition;
 /// kept in their own tables ([`ELECTORATES`], [`BALLOTS`]) and a vote writes one ballot.
 /// 3: proposals carry the rules they were opened under, contract `0.4`, a bylaw's failure
 /// is logged.
-pub(crate) const STORE_FORMAT: u32 = 6;
+pub(crate) const STORE_FORMAT: u32 = 7;
 
 /// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE),
 /// `constitution` (the rules in force, postcard).

@@ -97,16 +97,17 @@ fn an_unknown_store_format_is_refused_by_number() {
             err,
             Error::Store(StoreError::Format {
                 found: 99,
-                supported: 6
+                supported: 7
             })
         ),
         "{err}"
     );
     assert!(err.to_string().contains("made by a newer cltd"), "{err}");
     // Stores made before founding checks and per-proposal rules (2), before ballots had
-    // their own table (3), of bylaws speaking contract 0.5 (4), and before proposals shared
-    // frozen electorates (5): refused with what to do.
-    for earlier in [2, 3, 4, 5] {
+    // their own table (3), of bylaws speaking contract 0.5 (4), before proposals shared
+    // frozen electorates (5), and of bylaws speaking contract 0.6 (6): refused with what
+    // to do.
+    for earlier in [2, 3, 4, 5, 6] {
         set_format(earlier);
         let err = Trust::open(&dir, runtime(), Box::new(SystemClock)).unwrap_err();
         let text = err.to_string();

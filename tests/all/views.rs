@@ -231,10 +231,41 @@ fn views_of_actions_on_a_proposal_are_identical_too() {
     for number in numbers {
         // The kit recounts the roll itself (`Votes::of_roll`): its view equal to the host's
         // also says the host's kept count is the SDK's count.
+        let roll: sdk::Roll = cltd::native::cross(&h.trust.state().rolls[&number].to_wit());
         let held = sdk::testing::Poll {
             proposal: cltd::native::cross(&h.trust.state().proposals[&number].proposal),
-            roll: cltd::native::cross(&h.trust.state().rolls[&number].to_wit()),
+            electorate: roll.electors().collect(),
+            ballots: roll
+                .ballots()
+                .map(|(i, choice)| sdk::Ballot {
+                    voter: roll.key(i).unwrap(),
+                    choice,
+                })
+                .collect(),
         };
+        // The SDK reads the host's roll as the host keeps it (keys, classes, choices), and
+        // the host lays it out as the SDK does from its electors and ballots.
+        let kept = &h.trust.state().rolls[&number];
+        let electors: Vec<(sdk::RollKey, sdk::StakeholderClass)> = kept
+            .electorate()
+            .iter()
+            .map(|v| (v.key.to_words(), cltd::native::cross(&v.class)))
+            .collect();
+        assert_eq!(
+            roll.electors().map(|e| (e.key, e.class)).collect::<Vec<_>>(),
+            electors
+        );
+        let ballots: Vec<(sdk::RollKey, sdk::Choice)> = kept
+            .ballots()
+            .map(|(v, c)| (v.key.to_words(), cltd::native::cross(&c)))
+            .collect();
+        assert_eq!(
+            roll.ballots()
+                .map(|(i, c)| (roll.key(i).unwrap(), c))
+                .collect::<Vec<_>>(),
+            ballots
+        );
+        assert_eq!(held.roll(), roll);
         let actions = [
             rt::Action::Vote(rt::Vote {
                 proposal: number,

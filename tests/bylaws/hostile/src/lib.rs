@@ -154,13 +154,10 @@ fn weighted(view: &View, action: &Action) -> Verdict {
         return classic(view, action);
     };
     let (mut yes, mut no) = (0u64, 0u64);
-    for b in &roll.ballots {
-        let resident = roll
-            .electorate
-            .iter()
-            .any(|e| e.key == b.voter && e.class == StakeholderClass::Resident);
+    for (voter, choice) in roll.ballots() {
+        let resident = roll.class(voter) == Some(StakeholderClass::Resident);
         let weight = if resident { 2 } else { 1 };
-        match b.choice {
+        match choice {
             Choice::Yes => yes += weight,
             Choice::No => no += weight,
             Choice::Abstain => {}
