@@ -565,7 +565,7 @@ impl BenchReport {
             ),
             (
                 format!(
-                    "  the same, {} charter parameters set (fuel {})",
+                    "  the same, {} parameters set (fuel {})",
                     self.charter_parameters, self.fuel_full_charter
                 ),
                 l(&self.invoke_vote_full_charter),

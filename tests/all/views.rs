@@ -252,7 +252,9 @@ fn views_of_actions_on_a_proposal_are_identical_too() {
             .map(|v| (v.key.to_words(), cltd::native::cross(&v.class)))
             .collect();
         assert_eq!(
-            roll.electors().map(|e| (e.key, e.class)).collect::<Vec<_>>(),
+            roll.electors()
+                .map(|e| (e.key, e.class))
+                .collect::<Vec<_>>(),
             electors
         );
         let ballots: Vec<(sdk::RollKey, sdk::Choice)> = kept
