@@ -127,10 +127,11 @@ pub enum StoreError {
     /// Filesystem error.
     #[error("{0}")]
     Io(#[from] std::io::Error),
-    /// An earlier write failed in storage; this handle writes nothing more (a failed fsync
-    /// leaves what is on disk unknown, so it is never retried) until the trust is reopened.
+    /// An earlier write failed in storage (a failed fsync leaves what is on disk unknown,
+    /// so it is never retried), or a replicated envelope did not replay here: this handle
+    /// writes nothing more until the trust is reopened. The text says which.
     #[error(
-        "writes are stopped since a storage write failed ({0}); nothing more is written or acknowledged until the trust is reopened"
+        "writes are stopped ({0}); nothing more is written or acknowledged until the trust is reopened"
     )]
     Stopped(String),
 }
@@ -295,6 +296,8 @@ pub enum CharterError {
     },
 }
 
+use crate::replica::ReplicaError;
+
 /// Any failure of the runtime.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -320,6 +323,17 @@ pub enum Error {
     /// A checkpoint could not be stored, or a proof about the log could not be made.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// The replication engine did not take a batch (nothing of it is acknowledged), or did
+    /// not give an envelope.
+    #[error(transparent)]
+    Replica(#[from] crate::replica::ReplicaError),
+    /// An envelope from the replication engine does not replay on this node: the trust is
+    /// stopped here (it takes no more writes and applies nothing more) until an operator
+    /// looks.
+    #[error(
+        "the replicated log diverges from this node's replay at {0}; this node stopped the trust"
+    )]
+    Diverged(crate::replay::Divergence),
 }
 
 /// The runtime's result type.
@@ -388,8 +402,11 @@ impl Error {
     /// Besides the refusals' codes ([`RefusalError::code`]): `bylaw-failed` and `module`
     /// (422) for a bylaw that failed or could not be loaded, `bad-charter` and
     /// `entrenched-clause` (422) for a charter refused, `invalid` (422) for a proof asked
-    /// beyond the log, `writes-stopped` (503) after a storage fault, and `internal` (500)
-    /// for the host's own faults (storage, the host key, a checkpoint it cannot store).
+    /// beyond the log, `writes-stopped` (503) after a storage fault, `cluster-conflict`,
+    /// `cluster-ambiguous` and `cluster-unavailable` (503) when the replication engine did not
+    /// take a batch, `diverged` (503) when a replicated envelope does not replay here, and
+    /// `internal` (500) for the host's own faults (storage, the host key, a checkpoint it
+    /// cannot store).
     pub fn code(&self) -> &'static str {
         match self {
             Error::Refused(r) => r.code(),
@@ -401,6 +418,10 @@ impl Error {
             Error::Checkpoint(
                 CheckpointError::NoSuchEntry { .. } | CheckpointError::Larger { .. },
             ) => "invalid",
+            Error::Replica(ReplicaError::Conflict { .. }) => "cluster-conflict",
+            Error::Replica(ReplicaError::Ambiguous(_)) => "cluster-ambiguous",
+            Error::Replica(_) => "cluster-unavailable",
+            Error::Diverged(_) => "diverged",
             Error::Store(_) | Error::HostKey(_) | Error::Checkpoint(_) => "internal",
         }
     }

@@ -47,6 +47,7 @@ mod pipeline;
 mod preview;
 mod publish;
 mod replay;
+mod replica;
 mod roll;
 mod schema;
 mod shared_map;
@@ -72,6 +73,11 @@ pub use transition::{
     TRANSITION_DOMAIN, TransitionBody, UPLOAD_DOMAIN, UploadSignature,
 };
 pub use trust::{CheckedUpload, HOST_KEY_FILE, Receipt, STORE_FILE, Snapshot, Trust};
+
+// Replicating a trust's log through an ordered, durable engine.
+pub use replica::{
+    Envelope, MAX_ENVELOPE_BYTES, MemoryReplicator, NextAppend, ReplicaError, Replicator,
+};
 
 // What trusts, proposals and verdicts are (the contract's types and the host's records).
 pub use id::{EntryHash, MemberKey, ModuleHash, ParseIdError, TrustId, parse_hash};

@@ -286,7 +286,7 @@ impl Snapshot {
     }
 
     /// What reads need of the genesis entry, decoded on first use (see [`GenesisFacts`]).
-    fn genesis_facts(&self) -> Result<GenesisFacts> {
+    pub(crate) fn genesis_facts(&self) -> Result<GenesisFacts> {
         if let Some(facts) = self.genesis_facts.get() {
             return Ok(*facts);
         }
@@ -299,6 +299,7 @@ impl Snapshot {
                 host_key: g.host_key,
                 module: g.module,
                 time,
+                engine_matches: g.engine.replay_compatible(self.runtime.profile()),
             },
             _ => return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()).into()),
         };

@@ -9,7 +9,7 @@ use crate::error::{Error, LoadError, Result, StoreError};
 use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::log::{Entry, EntryBody, TransitionRecord, entry_hash_of};
 use crate::model::{Action, Verdict};
-use crate::pipeline::{Asked, Mode, advance, ask, genesis_state};
+use crate::pipeline::{Asked, Judged, Mode, advance, ask, genesis_state};
 use crate::state::TrustState;
 use crate::store::{STORE_FILE, load_state, read_entries, read_intact_module};
 use crate::transition::CheckedTransition;
@@ -313,7 +313,7 @@ pub(crate) fn replay(
 /// The checks of an entry's place in the log: stored at index `i` under its own index,
 /// decodable, chained to the previous entry, not going back in time, the genesis entry
 /// first and only first. The reason if not.
-fn check_entry(
+pub(crate) fn check_entry(
     i: u64,
     key: u64,
     entry: &std::result::Result<Entry, StoreError>,
@@ -366,6 +366,21 @@ fn step(
     rec: &TransitionRecord,
     checked: std::result::Result<CheckedTransition, crate::error::RefusalError>,
 ) -> std::result::Result<Asked, String> {
+    let (asked, judged) = replay_transition(runtime, db, state, entry, rec, checked)?;
+    advance(state, &judged);
+    Ok(asked)
+}
+
+/// [`step`] without applying it: the bylaw call to re-run, and the judgement that follows
+/// the logged entry (its changes are the ones the entry's digest records).
+pub(crate) fn replay_transition(
+    runtime: &Runtime,
+    db: &impl ReadableDatabase,
+    state: &TrustState,
+    entry: &Entry,
+    rec: &TransitionRecord,
+    checked: std::result::Result<CheckedTransition, crate::error::RefusalError>,
+) -> std::result::Result<(Asked, Judged), String> {
     let refused = |e: Error| format!("the replay does not accept this transition: {e}");
     let checked = checked.map_err(|e| refused(e.into()))?;
     let asked = ask(runtime, db, state, &checked, entry.time, Mode::Replay).map_err(refused)?;
@@ -408,8 +423,8 @@ fn step(
     if again.changes != rec.changes {
         return Err("state changes differ from the logged digest".to_string());
     }
-    advance(state, &judged.logged(entry));
-    Ok(asked)
+    let judged = judged.logged(entry);
+    Ok((asked, judged))
 }
 
 /// Ask the bylaw again and compare its answer with the log's. The reason if they differ.
@@ -418,21 +433,28 @@ fn rejudge(
     p: &Pending,
     engine_matches: bool,
 ) -> std::result::Result<(), String> {
-    let (verdict, fuel) = p
-        .asked
+    compare_answer(runtime, &p.asked, &p.verdict, p.fuel, engine_matches)
+}
+
+/// Ask the bylaw of `asked` again: the reason if its verdict is not `verdict`, or (when the
+/// engine profile matches the log's) its fuel is not `fuel`.
+pub(crate) fn compare_answer(
+    runtime: &Runtime,
+    asked: &Asked,
+    verdict: &Verdict,
+    fuel: u64,
+    engine_matches: bool,
+) -> std::result::Result<(), String> {
+    let (again, used) = asked
         .answer(runtime)
         .map_err(|e| format!("the replay does not accept this transition: {e}"))?;
-    if verdict != p.verdict {
+    if &again != verdict {
         return Err(format!(
-            "verdict differs: logged {:?}, replay gives {:?}",
-            p.verdict, verdict
+            "verdict differs: logged {verdict:?}, replay gives {again:?}"
         ));
     }
-    if engine_matches && fuel != p.fuel {
-        return Err(format!(
-            "fuel differs: logged {}, replay used {fuel}",
-            p.fuel
-        ));
+    if engine_matches && used != fuel {
+        return Err(format!("fuel differs: logged {fuel}, replay used {used}"));
     }
     Ok(())
 }

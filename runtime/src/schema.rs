@@ -67,3 +67,6 @@ pub(crate) const META_HEAD: &str = "head";
 pub(crate) const META_CHECKPOINT: &str = "checkpoint";
 /// `META` key of the rules in force (module, charter, entrenched clauses).
 pub(crate) const META_CONSTITUTION: &str = "constitution";
+/// The replication engine's sequence of the last envelope this store applied (u64 LE);
+/// absent in a store that was never replicated.
+pub(crate) const META_CURSOR: &str = "replica-cursor";

@@ -36,7 +36,8 @@ pub struct Snapshot {
     pub(crate) state: Arc<TrustState>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) host: Option<Keypair>,
-    /// Set when a storage write failed: the trust's handle then writes nothing more.
+    /// Set when a storage write failed or a replicated envelope did not replay here: the
+    /// trust's handle then writes nothing more.
     pub(crate) stopped: Arc<std::sync::OnceLock<String>>,
     /// What reads need of the genesis entry, decoded once per handle and shared by its
     /// snapshots (see [`GenesisFacts`]).
@@ -55,6 +56,9 @@ pub(crate) struct GenesisFacts {
     pub(crate) module: ModuleHash,
     /// The founding's host time.
     pub(crate) time: u64,
+    /// The log was written under this runtime's engine profile, so fuel is compared when
+    /// an entry is re-executed.
+    pub(crate) engine_matches: bool,
 }
 
 /// A bylaw upload that passed every check ([`Snapshot::check_upload`]) and is ready to be
@@ -85,8 +89,8 @@ impl std::fmt::Debug for Snapshot {
 }
 
 impl Snapshot {
-    /// Why the trust's handle stopped writing, if a storage write failed (see
-    /// [`crate::StoreError::Stopped`]).
+    /// Why the trust's handle stopped writing, if a storage write failed or a replicated log
+    /// did not replay here (see [`crate::StoreError::Stopped`]).
     pub fn writes_stopped(&self) -> Option<&str> {
         self.stopped.get().map(String::as_str)
     }

@@ -27,6 +27,7 @@ use crate::pipeline::{
     Judged, Mode, advance, check_charter, check_founding, genesis_state, judge_checked,
 };
 use crate::preview::ImpactPreview;
+use crate::replica::ReplicaError;
 use crate::schema::*;
 pub use crate::snapshot::{CheckedUpload, Snapshot};
 use crate::state::{Change, TrustState};
@@ -77,7 +78,12 @@ pub struct Receipt {
 /// taken before it is unchanged by it.
 pub struct Trust {
     snap: Snapshot,
+    /// The replication engine and this store's cursor in it, once [`Trust::replicate`]
+    /// attached one: every batch is then appended there before it is committed here.
+    replica: Option<replicated::Replica>,
 }
+
+mod replicated;
 
 impl std::ops::Deref for Trust {
     type Target = Snapshot;
@@ -405,7 +411,10 @@ impl Trust {
     }
 
     fn holding(snap: Snapshot) -> Trust {
-        Trust { snap }
+        Trust {
+            snap,
+            replica: None,
+        }
     }
 
     /// The trust as of its last durable commit, to read on any thread while this handle
@@ -442,7 +451,7 @@ impl Trust {
         });
         if let Err(e) = &result {
             tracing::error!(trust = %hex::encode(self.state.id), error = %e, "a storage write failed: this trust takes no more writes until it is reopened");
-            let _ = self.stopped.set(e.to_string());
+            let _ = self.stopped.set(format!("a storage write failed: {e}"));
         }
         result
     }
@@ -491,6 +500,16 @@ impl Trust {
         &mut self,
         batch: Vec<Result<CheckedTransition>>,
     ) -> Vec<Result<Receipt>> {
+        self.judge_and_commit(batch, replicated::CONFLICT_RETRIES)
+    }
+
+    /// Judge `batch` in order and commit what is accepted; a replication conflict is
+    /// retried, after catching up, `retries` more times.
+    fn judge_and_commit(
+        &mut self,
+        batch: Vec<Result<CheckedTransition>>,
+        retries: u32,
+    ) -> Vec<Result<Receipt>> {
         if let Err(e) = self.writable() {
             let why = e.to_string();
             return batch
@@ -520,7 +539,7 @@ impl Trust {
             }
         }
         if !accepted.is_empty() {
-            self.finish_batch(accepted, undo, &mut results);
+            self.finish_batch(accepted, undo, &mut results, retries);
         }
         results
             .into_iter()
@@ -529,15 +548,63 @@ impl Trust {
     }
 
     /// Commit the accepted transitions of a batch and fill in their results; on failure,
-    /// roll the in-memory state back and answer each with the error.
+    /// roll the in-memory state back and answer each with the error. With a replication
+    /// engine attached, the batch is appended there first and committed here only once
+    /// the engine holds it; a conflict (another node appended first) is undone, caught up
+    /// and judged again, up to `retries` times.
     fn finish_batch(
         &mut self,
         accepted: Vec<(usize, Judged)>,
         undo: Vec<(Vec<Change>, (u64, EntryHash, u64))>,
         results: &mut [Option<Result<Receipt>>],
+        retries: u32,
     ) {
-        match self.commit(&accepted) {
+        let cursor = match self.append_batch(&accepted) {
+            Ok(cursor) => cursor,
+            Err(e) => {
+                self.roll_back(undo);
+                let answers: Vec<Result<Receipt>> = match e {
+                    ReplicaError::Conflict { .. } if retries > 0 => match self.catch_up() {
+                        // Judged again against the log as the other node extended it: each
+                        // transition's signature is checked again (a conflict is rare).
+                        Ok(_) => {
+                            let again = accepted
+                                .iter()
+                                .map(|(_, j)| {
+                                    let EntryBody::Transition(rec) = &j.entry.body else {
+                                        unreachable!("judge makes transitions")
+                                    };
+                                    Ok(CheckedTransition::check(
+                                        rec.signed.clone(),
+                                        &self.state.id,
+                                    )?)
+                                })
+                                .collect();
+                            self.judge_and_commit(again, retries - 1)
+                        }
+                        Err(caught) => {
+                            let why = format!("{e}, and catching up failed: {caught}");
+                            accepted
+                                .iter()
+                                .map(|_| Err(ReplicaError::Unavailable(why.clone()).into()))
+                                .collect()
+                        }
+                    },
+                    e => accepted.iter().map(|_| Err(e.clone().into())).collect(),
+                };
+                for ((i, _), answer) in accepted.iter().zip(answers) {
+                    results[*i] = Some(answer);
+                }
+                return;
+            }
+        };
+        match self.commit(&accepted, cursor) {
             Ok(()) => {
+                let size = self.state.size;
+                if let (Some(r), Some(seq)) = (self.replica.as_mut(), cursor) {
+                    r.cursor = seq;
+                    r.end = size;
+                }
                 tracing::debug!(
                     trust = %hex::encode(self.state.id),
                     entries = accepted.len(),
@@ -563,25 +630,34 @@ impl Trust {
                 }
             }
             Err(e) => {
-                let state = self.state_mut();
-                for (changes, (size, head, time)) in undo.into_iter().rev() {
-                    state.apply_all(&changes);
-                    state.size = size;
-                    state.head = head;
-                    state.time = time;
-                }
-                let msg = e.to_string();
+                self.roll_back(undo);
+                let msg = match cursor {
+                    None => format!("commit failed, nothing was written: {e}"),
+                    Some(seq) => format!(
+                        "the replication engine holds this batch (sequence {seq}), but this node failed to store it: {e}; it is applied here when the trust is reopened"
+                    ),
+                };
                 for (i, _) in accepted {
-                    results[i] = Some(Err(StoreError::Unavailable(format!(
-                        "commit failed, nothing was written: {msg}"
-                    ))
-                    .into()));
+                    results[i] = Some(Err(StoreError::Unavailable(msg.clone()).into()));
                 }
             }
         }
     }
 
-    fn commit(&self, accepted: &[(usize, Judged)]) -> Result<(), StoreError> {
+    /// Undo, newest first, what advancing the state by a batch's entries did.
+    fn roll_back(&mut self, undo: Vec<(Vec<Change>, (u64, EntryHash, u64))>) {
+        let state = self.state_mut();
+        for (changes, (size, head, time)) in undo.into_iter().rev() {
+            state.apply_all(&changes);
+            state.size = size;
+            state.head = head;
+            state.time = time;
+        }
+    }
+
+    /// Store the accepted entries and their state changes in one durable transaction,
+    /// with the replication cursor they were appended at, if any.
+    fn commit(&self, accepted: &[(usize, Judged)], cursor: Option<u64>) -> Result<(), StoreError> {
         self.write(|txn| {
             {
                 let mut log = txn.open_table(LOG)?;
@@ -602,8 +678,12 @@ impl Trust {
                     tables.write(c)?;
                 }
             }
-            txn.open_table(META)?
-                .insert(META_HEAD, head_bytes(&self.state).as_slice())?;
+            let mut meta = txn.open_table(META)?;
+            meta.insert(META_HEAD, head_bytes(&self.state).as_slice())?;
+            if let Some(seq) = cursor {
+                let end = self.state.size;
+                meta.insert(META_CURSOR, replicated::cursor_bytes(seq, end).as_slice())?;
+            }
             Ok(())
         })
     }

@@ -11,6 +11,7 @@ mod authoring;
 mod browser;
 mod bundles;
 mod cli;
+mod cluster;
 mod crash;
 mod demo;
 mod formats;

@@ -171,7 +171,27 @@ pub const CODES: &[(&str, u16, &str)] = &[
     (
         "writes-stopped",
         503,
-        "a storage write failed; the trust takes no writes until the server is restarted",
+        "a storage write failed (or, replicated, the log did not replay here); the trust takes no writes until the server is restarted",
+    ),
+    (
+        "cluster-conflict",
+        503,
+        "other nodes kept extending this trust's replicated log while the write was judged again; nothing of it was logged: retry",
+    ),
+    (
+        "cluster-ambiguous",
+        503,
+        "the replication engine did not confirm the write and could not be read back: it may yet appear in the log; resubmit the same signed bytes, do not sign again",
+    ),
+    (
+        "cluster-unavailable",
+        503,
+        "the replication engine has no quorum or cannot be reached; nothing was logged, reads go on",
+    ),
+    (
+        "diverged",
+        503,
+        "the replicated log does not replay on this node; the trust is stopped here until an operator looks",
     ),
     (
         "not-found",

@@ -1,0 +1,351 @@
+//! A trust whose log is replicated through an engine ([`Replicator`]): attaching one,
+//! appending each batch there before it is committed here, and applying what other nodes
+//! appended (re-executing every entry, as `verify` does) before judging anything new.
+//!
+//! Why no sequence of nodes, faults and retries can fork the log or lose an acknowledged
+//! transition:
+//! - A batch is acknowledged only after the engine stored it (an append returned, or a read
+//!   back found it) and this store committed it with the engine's sequence (the cursor) in
+//!   the same durable transaction. So an acknowledged entry is in the engine, and a store's
+//!   log is always a prefix of the engine's stream of this trust.
+//! - Every append names the cursor it extends, and the engine refuses it if anything came
+//!   after: two nodes that judged against the same log cannot both append. The one refused
+//!   undoes its batch in memory (nothing of it was written), applies what it missed, and
+//!   judges the batch again: a transition whose sequence number the other node used is then
+//!   refused as it would be on one machine.
+//! - An append whose outcome is unknown is resolved by reading the stream's last envelope:
+//!   if it is ours, it counts; if nothing came after the cursor, nothing was stored; if
+//!   the read fails, the batch is undone here and refused as ambiguous, and if it had been
+//!   stored after all, the next append conflicts and catching up applies it, judged
+//!   exactly as it was. The batch is never judged again blind.
+//! - An envelope is applied only if it continues this store's log (index and previous
+//!   hash), every entry is canonically encoded and chained, every signature checks, and
+//!   re-executing every transition gives the logged verdict, effects, state changes and
+//!   (with the same engine profile) fuel. Anything else stops the trust on this node
+//!   (`diverged`): it applies and writes nothing more until an operator looks.
+
+use std::sync::Arc;
+
+use redb::ReadableDatabase;
+
+use super::Trust;
+use crate::error::{Error, Result, StoreError};
+use crate::log::{Entry, EntryBody};
+use crate::pipeline::{Judged, advance};
+use crate::replay::{Divergence, check_entry, compare_answer, replay_transition};
+use crate::replica::{Envelope, ReplicaError, Replicator};
+use crate::schema::{LOG, META, META_CURSOR};
+use crate::state::Change;
+use crate::transition::CheckedTransition;
+
+/// How many times a batch refused by a conflict is judged again after catching up.
+pub(crate) const CONFLICT_RETRIES: u32 = 2;
+
+/// Envelopes read from the engine at a time while catching up, and entries per envelope
+/// when a store's existing log is first appended.
+const CHUNK: usize = 256;
+
+/// The engine a trust is replicated through, and where this store is in it.
+pub(crate) struct Replica {
+    engine: Arc<dyn Replicator>,
+    /// The engine's sequence of the last envelope this store holds (0: none).
+    pub(crate) cursor: u64,
+    /// The log size that envelope ends at.
+    pub(crate) end: u64,
+}
+
+/// The stored cursor: sequence and log end, little-endian.
+pub(super) fn cursor_bytes(seq: u64, end: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&seq.to_le_bytes());
+    b[8..].copy_from_slice(&end.to_le_bytes());
+    b
+}
+
+impl Trust {
+    /// Replicate this trust's log through `engine` from now on: apply what the engine holds
+    /// beyond this store's cursor, and append what this store holds beyond the engine (a
+    /// trust replicated for the first time puts its whole log there). From then on every
+    /// batch is appended to the engine before it is committed here. Returns the entries
+    /// applied from the engine.
+    pub fn replicate(&mut self, engine: Arc<dyn Replicator>) -> Result<u64> {
+        self.writable()?;
+        let (cursor, end) = {
+            let txn = self.db.begin_read()?;
+            let meta = txn.open_table(META).map_err(StoreError::from)?;
+            match meta.get(META_CURSOR).map_err(StoreError::from)? {
+                Some(v) if v.value().len() == 16 => {
+                    let b = v.value();
+                    let word = |r: std::ops::Range<usize>| {
+                        u64::from_le_bytes(b[r].try_into().expect("8 bytes"))
+                    };
+                    (word(0..8), word(8..16))
+                }
+                Some(_) => {
+                    return Err(StoreError::Corrupt(
+                        "the replication cursor is not 16 bytes".into(),
+                    )
+                    .into());
+                }
+                None => (0, 0),
+            }
+        };
+        self.replica = Some(Replica {
+            engine,
+            cursor,
+            end,
+        });
+        let applied = self.catch_up()?;
+        // What this store holds and the engine does not: its log from before it was
+        // replicated (nothing else is ever committed before it is appended).
+        while let Some(r) = &self.replica
+            && r.end < self.state.size
+        {
+            let entries: Vec<Vec<u8>> = {
+                let txn = self.db.begin_read()?;
+                let log = txn.open_table(LOG).map_err(StoreError::from)?;
+                log.range(r.end..self.state.size.min(r.end + CHUNK as u64))
+                    .map_err(StoreError::from)?
+                    .map(|row| row.map(|(_, v)| v.value().to_vec()))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(StoreError::from)?
+            };
+            let first = r.end;
+            let prev = if first == 0 {
+                crate::EntryHash::default()
+            } else {
+                self.entry_hash_at(first - 1)?
+            };
+            let envelope = Envelope {
+                trust: self.state.id,
+                first,
+                prev,
+                entries,
+            };
+            let seq = self.append_resolved(&envelope)?;
+            let end = envelope.end();
+            self.write(|txn| {
+                txn.open_table(META)?
+                    .insert(META_CURSOR, cursor_bytes(seq, end).as_slice())?;
+                Ok(())
+            })?;
+            if let Some(r) = self.replica.as_mut() {
+                r.cursor = seq;
+                r.end = end;
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Whether a replication engine is attached, and this store's sequence in it.
+    pub fn replication_cursor(&self) -> Option<u64> {
+        self.replica.as_ref().map(|r| r.cursor)
+    }
+
+    /// Apply every envelope the engine holds beyond this store's cursor (what other nodes
+    /// appended), each re-executed before it is committed. Returns the entries applied; 0
+    /// when no engine is attached.
+    pub fn catch_up(&mut self) -> Result<u64> {
+        let Some(r) = &self.replica else {
+            return Ok(0);
+        };
+        let engine = r.engine.clone();
+        let mut applied = 0;
+        loop {
+            self.writable()?;
+            let cursor = self.replica.as_ref().map_or(0, |r| r.cursor);
+            let batch = engine.read_after(&self.state.id, cursor, CHUNK)?;
+            if batch.is_empty() {
+                return Ok(applied);
+            }
+            for (seq, bytes) in batch {
+                applied += self.apply_envelope(seq, &bytes)?;
+            }
+        }
+    }
+
+    /// Apply the envelope at sequence `seq`: check it continues this log (entries this
+    /// store already holds must be byte for byte its own), re-execute every new entry, and
+    /// commit them with the cursor. A divergence stops the trust here. Returns the entries
+    /// applied.
+    fn apply_envelope(&mut self, seq: u64, bytes: &[u8]) -> Result<u64> {
+        let (cursor, _) = self.cursor();
+        if seq <= cursor {
+            return Ok(0);
+        }
+        let envelope = match Envelope::from_bytes(bytes) {
+            Ok(e) => e,
+            Err(e) => return Err(self.diverge(self.state.size, format!("sequence {seq}: {e}"))),
+        };
+        if envelope.trust != self.state.id {
+            return Err(self.diverge(
+                envelope.first,
+                format!("sequence {seq} is an envelope of trust {}", envelope.trust),
+            ));
+        }
+        if envelope.first > self.state.size {
+            return Err(self.diverge(
+                self.state.size,
+                format!(
+                    "sequence {seq} starts at entry {}, but this node holds {} entries",
+                    envelope.first, self.state.size
+                ),
+            ));
+        }
+        // Entries this store holds already (its log from before replication) must be the
+        // envelope's, byte for byte.
+        let held = (self.state.size - envelope.first).min(envelope.entries.len() as u64);
+        for k in 0..held {
+            let i = envelope.first + k;
+            let ours = {
+                let txn = self.db.begin_read()?;
+                let log = txn.open_table(LOG).map_err(StoreError::from)?;
+                log.get(i)
+                    .map_err(StoreError::from)?
+                    .map(|v| v.value().to_vec())
+            };
+            if ours.as_deref() != Some(envelope.entries[k as usize].as_slice()) {
+                return Err(self.diverge(
+                    i,
+                    format!("sequence {seq} holds another entry {i} than this node's log"),
+                ));
+            }
+        }
+        let engine_matches = self.genesis_facts()?.engine_matches;
+        let mut undo: Vec<(Vec<Change>, (u64, crate::EntryHash, u64))> = Vec::new();
+        let mut judged: Vec<(usize, Judged)> = Vec::new();
+        for (k, entry_bytes) in envelope.entries.iter().enumerate().skip(held as usize) {
+            let i = envelope.first + k as u64;
+            match self.replay_one(i, entry_bytes, engine_matches) {
+                Ok(j) => {
+                    undo.push(advance(self.state_mut(), &j));
+                    judged.push((k, j));
+                }
+                Err(reason) => {
+                    self.roll_back(undo);
+                    return Err(self.diverge(i, format!("sequence {seq}: {reason}")));
+                }
+            }
+        }
+        if let Err(e) = self.commit(&judged, Some(seq)) {
+            self.roll_back(undo);
+            return Err(e.into());
+        }
+        let size = self.state.size;
+        if let Some(r) = self.replica.as_mut() {
+            r.cursor = seq;
+            r.end = size;
+        }
+        Ok(judged.len() as u64)
+    }
+
+    /// Check and re-execute the entry `bytes` at index `i` against the state as it stands:
+    /// the judgement that applies it, or why it does not replay.
+    fn replay_one(
+        &self,
+        i: u64,
+        bytes: &[u8],
+        engine_matches: bool,
+    ) -> std::result::Result<Judged, String> {
+        let entry = Entry::from_bytes(bytes);
+        if let Some(reason) = check_entry(i, i, &entry, &self.state, self.state.time) {
+            return Err(reason);
+        }
+        let entry = entry.expect("check_entry checked it decodes");
+        if entry.to_bytes() != bytes {
+            return Err("the entry is not canonically encoded".into());
+        }
+        let EntryBody::Transition(rec) = &entry.body else {
+            return Err("a genesis entry in a replicated batch".into());
+        };
+        let checked = CheckedTransition::check(rec.signed.clone(), &self.state.id);
+        let (asked, judged) =
+            replay_transition(&self.runtime, &*self.db, &self.state, &entry, rec, checked)?;
+        compare_answer(
+            &self.runtime,
+            &asked,
+            &rec.verdict,
+            rec.fuel,
+            engine_matches,
+        )?;
+        Ok(judged)
+    }
+
+    /// Stop the trust on this node for a divergence at entry `index`, and say so.
+    fn diverge(&self, index: u64, reason: String) -> Error {
+        let divergence = Divergence { index, reason };
+        tracing::error!(trust = %hex::encode(self.state.id), %divergence, "the replicated log does not replay here: this node stopped the trust");
+        let _ = self.stopped.set(format!(
+            "the replicated log diverges from this node's replay at {divergence}"
+        ));
+        Error::Diverged(divergence)
+    }
+
+    /// This store's cursor and the log size it ends at ((0, 0) without an engine).
+    fn cursor(&self) -> (u64, u64) {
+        self.replica.as_ref().map_or((0, 0), |r| (r.cursor, r.end))
+    }
+
+    /// The hash of the stored entry `i`.
+    fn entry_hash_at(&self, i: u64) -> Result<crate::EntryHash> {
+        let txn = self.db.begin_read()?;
+        let log = txn.open_table(LOG).map_err(StoreError::from)?;
+        match log.get(i).map_err(StoreError::from)? {
+            Some(v) => Ok(crate::log::entry_hash_of(v.value())),
+            None => Err(StoreError::Corrupt(format!("entry {i} is missing")).into()),
+        }
+    }
+
+    /// Append a judged batch to the engine, if one is attached: its sequence (`None`
+    /// without an engine).
+    pub(super) fn append_batch(
+        &self,
+        accepted: &[(usize, Judged)],
+    ) -> std::result::Result<Option<u64>, ReplicaError> {
+        if self.replica.is_none() {
+            return Ok(None);
+        }
+        let first = &accepted.first().expect("a batch has an accepted entry").1;
+        let envelope = Envelope {
+            trust: self.state.id,
+            first: first.entry.index,
+            prev: first.entry.prev,
+            entries: accepted.iter().map(|(_, j)| j.bytes.clone()).collect(),
+        };
+        self.append_resolved(&envelope).map(Some)
+    }
+
+    /// Append `envelope` after this store's cursor; an unconfirmed append is resolved by
+    /// reading the stream's last envelope back, never by judging again.
+    fn append_resolved(&self, envelope: &Envelope) -> std::result::Result<u64, ReplicaError> {
+        let r = self.replica.as_ref().expect("an engine is attached");
+        let id = envelope.last_hash().expect("an envelope has entries");
+        match r
+            .engine
+            .append(&self.state.id, r.cursor, &id, &envelope.to_bytes())
+        {
+            Err(ReplicaError::Ambiguous(why)) => match r.engine.last(&self.state.id) {
+                Ok(Some((seq, bytes)))
+                    if seq > r.cursor
+                        && Envelope::from_bytes(&bytes)
+                            .ok()
+                            .and_then(|e| e.last_hash())
+                            == Some(id) =>
+                {
+                    Ok(seq)
+                }
+                Ok(Some((seq, _))) if seq > r.cursor => Err(ReplicaError::Conflict {
+                    expected: r.cursor,
+                    found: seq,
+                }),
+                Ok(_) => Err(ReplicaError::Unavailable(format!(
+                    "{why}; reading back shows it was not stored"
+                ))),
+                Err(e) => Err(ReplicaError::Ambiguous(format!(
+                    "{why}; reading back failed too ({e}), so it may yet appear in the log: resubmit the same signed bytes rather than signing again"
+                ))),
+            },
+            other => other,
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Replication through an engine (here the in-memory one, with injected faults): two nodes
+//! of one trust hold the same log; a node behind loses the race, catches up and judges
+//! again; an unconfirmed append is resolved by reading back, never by judging again blind;
+//! an unavailable engine answers and changes nothing; an envelope that does not replay stops
+//! the trust on the node that reads it.
+
+use std::sync::Arc;
+
+use cltd_runtime::{
+    Action, Choice, Entry, EntryBody, Envelope, Error, MemoryReplicator, NextAppend, ProposalBody,
+    ProposalDraft, RefusalError, Replicator, Trust, Vote,
+};
+use tempfile::TempDir;
+
+use crate::support::*;
+
+/// A second node of `h`'s trust: a copy of its store as it is now (as if copied to another
+/// machine), opened on the same clock. `h`'s handle is reopened.
+fn second_node(h: &mut Harness) -> Harness {
+    let dir = TempDir::new().unwrap();
+    let trust = std::mem::replace(&mut h.trust, placeholder());
+    drop(trust);
+    for name in [cltd_runtime::STORE_FILE, cltd_runtime::HOST_KEY_FILE] {
+        std::fs::copy(h.dir.path().join(name), dir.path().join(name)).unwrap();
+    }
+    h.trust = Trust::open(h.dir.path(), runtime(), Box::new(h.clock.clone())).unwrap();
+    let trust = Trust::open(dir.path(), runtime(), Box::new(h.clock.clone())).unwrap();
+    Harness {
+        dir,
+        trust,
+        clock: h.clock.clone(),
+        keys: h.keys.clone(),
+    }
+}
+
+/// A trust to hold a harness's place while its own handle is closed.
+fn placeholder() -> Trust {
+    Harness::classic().trust
+}
+
+/// Two nodes of one classic-clt trust, both replicated through one engine.
+fn pair() -> (Arc<MemoryReplicator>, Harness, Harness) {
+    let engine = Arc::new(MemoryReplicator::new());
+    let mut a = Harness::classic();
+    let mut b = second_node(&mut a);
+    // The first node puts the log it holds (the genesis) in the engine; the second finds
+    // it holds the same and only takes the cursor.
+    assert_eq!(a.trust.replicate(engine.clone()).unwrap(), 0);
+    assert_eq!(b.trust.replicate(engine.clone()).unwrap(), 0);
+    assert_eq!(a.trust.replication_cursor(), Some(1));
+    assert_eq!(b.trust.replication_cursor(), Some(1));
+    (engine, a, b)
+}
+
+fn log(t: &Trust) -> Vec<Entry> {
+    t.entries(0, usize::MAX).unwrap()
+}
+
+fn assert_same(a: &Harness, b: &Harness) {
+    assert_eq!(log(&a.trust), log(&b.trust));
+    assert_eq!(a.trust.state(), b.trust.state());
+    for t in [&a.trust, &b.trust] {
+        let report = t.verify().unwrap();
+        assert!(report.is_ok(), "{:?}", report.divergence);
+    }
+}
+
+fn ordinary(title: &str) -> Action {
+    Action::Propose(ProposalDraft {
+        body: ProposalBody::Ordinary,
+        title: title.into(),
+        text: String::new(),
+        window: 14 * DAY,
+    })
+}
+
+#[test]
+fn nodes_of_a_replicated_trust_hold_the_same_log() {
+    let (_engine, mut a, mut b) = pair();
+    a.allowed("r1", ordinary("one"));
+    a.allowed(
+        "r2",
+        Action::Vote(Vote {
+            proposal: 1,
+            choice: Choice::Yes,
+        }),
+    );
+    // A denial is logged, so it is replicated too.
+    a.denied(
+        "c1",
+        Action::Propose(ProposalDraft {
+            window: 1,
+            ..match ordinary("too short") {
+                Action::Propose(d) => d,
+                _ => unreachable!(),
+            }
+        }),
+    );
+    assert_eq!(b.trust.catch_up().unwrap(), 3);
+    assert_same(&a, &b);
+    // Either node writes; the other applies it.
+    b.allowed(
+        "c2",
+        Action::Vote(Vote {
+            proposal: 1,
+            choice: Choice::No,
+        }),
+    );
+    assert_eq!(a.trust.catch_up().unwrap(), 1);
+    assert_eq!(a.trust.catch_up().unwrap(), 0);
+    assert_same(&a, &b);
+    // A node reopened later picks up where its cursor was.
+    a.allowed("p1", ordinary("two"));
+    let clock = b.clock.clone();
+    drop(std::mem::replace(&mut b.trust, placeholder()));
+    b.trust = Trust::open(b.dir.path(), runtime(), Box::new(clock)).unwrap();
+    assert_eq!(b.trust.replicate(_engine.clone()).unwrap(), 1);
+    assert_same(&a, &b);
+}
+
+#[test]
+fn a_node_behind_loses_the_race_then_catches_up_and_judges_again() {
+    let (_engine, mut a, mut b) = pair();
+    // Signed on b's view, where r1 has not acted yet: sequence number 0.
+    let stale = b.sign("r1", ordinary("from b"));
+    let fresh = b.sign("c1", ordinary("also from b"));
+    a.allowed("r1", ordinary("from a"));
+    // b's append conflicts; it catches up and judges again: r1's 0 is spent now.
+    match b.trust.submit(&stale) {
+        Err(Error::Refused(RefusalError::BadSequence { .. })) => {}
+        other => panic!("expected bad-sequence after catching up, got {other:?}"),
+    }
+    assert_same(&a, &b);
+    // A transition still valid after catching up is committed in the same call.
+    a.allowed("p2", ordinary("a again"));
+    let r = b.trust.submit(&fresh).unwrap();
+    assert!(r.verdict.is_allowed());
+    assert_eq!(r.index, 3);
+    assert_eq!(a.trust.catch_up().unwrap(), 1);
+    assert_same(&a, &b);
+}
+
+#[test]
+fn an_unconfirmed_append_is_resolved_by_reading_back() {
+    let (engine, mut a, mut b) = pair();
+    // Stored, but the reply was lost: reading back finds it, so it counts.
+    engine.inject(NextAppend::StoreThenAmbiguous);
+    let r = a.allowed("r1", ordinary("one"));
+    assert_eq!(r.index, 1);
+    // Lost on the way: reading back shows nothing came after the cursor, so nothing was
+    // stored, and nothing here changed either; the same bytes go through afterwards.
+    let bytes = a.sign("r2", ordinary("two"));
+    let before = a.trust.dump().unwrap();
+    engine.inject(NextAppend::LoseThenAmbiguous);
+    let err = a.trust.submit(&bytes).unwrap_err();
+    assert_eq!(err.code(), "cluster-unavailable", "{err}");
+    assert_eq!(a.trust.dump().unwrap(), before);
+    a.trust.submit(&bytes).unwrap();
+    // Stored, then the engine went down before it could be read back: the outcome is
+    // unknown, so the node undoes it here and says so; once the engine is back, the next
+    // append conflicts with it and catching up applies it exactly as it was judged.
+    let unknown = a.sign("c1", ordinary("three"));
+    let before = a.trust.dump().unwrap();
+    engine.inject(NextAppend::StoreThenDown);
+    let err = a.trust.submit(&unknown).unwrap_err();
+    assert_eq!(err.code(), "cluster-ambiguous", "{err}");
+    assert!(
+        err.to_string().contains("resubmit the same signed bytes"),
+        "{err}"
+    );
+    assert_eq!(a.trust.dump().unwrap(), before);
+    engine.set_down(false);
+    a.allowed("c2", ordinary("four"));
+    assert_eq!(a.trust.state().size, 5);
+    match a.trust.submit(&unknown) {
+        Err(Error::Refused(RefusalError::BadSequence { .. })) => {}
+        other => panic!("the unknown transition is in the log: {other:?}"),
+    }
+    b.trust.catch_up().unwrap();
+    assert_same(&a, &b);
+}
+
+#[test]
+fn an_unavailable_engine_answers_and_changes_nothing() {
+    let (engine, mut a, b) = pair();
+    let bytes = a.sign("r1", ordinary("one"));
+    let before = a.trust.dump().unwrap();
+    let state = a.trust.state().clone();
+    engine.inject(NextAppend::Unavailable);
+    let err = a.trust.submit(&bytes).unwrap_err();
+    assert_eq!(err.code(), "cluster-unavailable", "{err}");
+    assert_eq!(a.trust.dump().unwrap(), before);
+    assert_eq!(a.trust.state(), &state);
+    engine.set_down(true);
+    assert_eq!(
+        a.trust.submit(&bytes).unwrap_err().code(),
+        "cluster-unavailable"
+    );
+    assert_eq!(a.trust.dump().unwrap(), before);
+    // Reads go on meanwhile, and writes once it is back.
+    assert_eq!(a.trust.entries(0, 10).unwrap().len(), 1);
+    engine.set_down(false);
+    a.trust.submit(&bytes).unwrap();
+    drop(b);
+}
+
+/// Replace the entry of envelope `seq` (its only one) by `tamper`'s version of it.
+fn tamper(engine: &MemoryReplicator, trust: &Trust, seq: u64, tamper: impl Fn(&mut Entry)) {
+    let (_, bytes) = engine
+        .read_after(&trust.id(), seq - 1, 1)
+        .unwrap()
+        .pop()
+        .unwrap();
+    let mut envelope = Envelope::from_bytes(&bytes).unwrap();
+    let mut entry = Entry::from_bytes(&envelope.entries[0]).unwrap();
+    tamper(&mut entry);
+    envelope.entries[0] = entry.to_bytes();
+    assert!(engine.replace(&trust.id(), seq, envelope.to_bytes()));
+}
+
+#[test]
+fn an_envelope_that_does_not_replay_stops_the_trust_on_the_follower() {
+    type Tamper = fn(&mut Entry);
+    let cases: [(&str, Tamper); 5] = [
+        ("hash chain broken", |e| e.prev.0[0] ^= 1),
+        ("verdict differs", |e| {
+            if let EntryBody::Transition(r) = &mut e.body
+                && let cltd_runtime::Verdict::Allow(a) = &mut r.verdict
+            {
+                a.notes.push("tampered".into());
+            }
+        }),
+        ("state changes differ", |e| {
+            if let EntryBody::Transition(r) = &mut e.body {
+                r.changes[0] ^= 1;
+            }
+        }),
+        ("fuel differs", |e| {
+            if let EntryBody::Transition(r) = &mut e.body {
+                r.fuel += 1;
+            }
+        }),
+        ("signature", |e| {
+            if let EntryBody::Transition(r) = &mut e.body {
+                let last = r.signed.len() - 1;
+                r.signed[last] ^= 1;
+            }
+        }),
+    ];
+    for (what, change) in cases {
+        let (engine, mut a, mut b) = pair();
+        a.allowed("r1", ordinary("one"));
+        tamper(&engine, &a.trust, 2, change);
+        let before = b.trust.dump().unwrap();
+        let err = b.trust.catch_up().unwrap_err();
+        let Error::Diverged(d) = &err else {
+            panic!("{what}: expected a divergence, got {err}");
+        };
+        assert_eq!(d.index, 1, "{what}");
+        assert!(d.reason.contains(what), "{what}: {}", d.reason);
+        assert_eq!(err.code(), "diverged");
+        assert_eq!(b.trust.dump().unwrap(), before, "{what}");
+        // Stopped on this node: it writes and applies nothing more.
+        assert!(b.trust.writes_stopped().is_some(), "{what}");
+        assert!(b.trust.catch_up().is_err());
+        let bytes = b.sign("c1", ordinary("after"));
+        assert_eq!(
+            b.trust.submit(&bytes).unwrap_err().code(),
+            "writes-stopped",
+            "{what}"
+        );
+        assert_eq!(engine.last(&a.trust.id()).unwrap().unwrap().0, 2);
+    }
+}
