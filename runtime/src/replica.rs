@@ -115,6 +115,9 @@ pub enum ReplicaError {
     /// Bytes in the stream are not an envelope this runtime reads.
     #[error("malformed envelope: {0}")]
     Malformed(String),
+    /// The engine holds no log of this trust.
+    #[error("the replication engine holds no log of trust {0}")]
+    NoLog(TrustId),
 }
 
 /// An ordered, durable log of envelopes per trust, with compare-and-append.

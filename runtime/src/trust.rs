@@ -229,34 +229,7 @@ impl Trust {
         if new_host_key {
             write_secret_key(&dir.join(HOST_KEY_FILE), &host).map_err(StoreError::Io)?;
         }
-        let db = Database::builder()
-            .set_cache_size(PAGE_CACHE_BYTES)
-            .create(&path)?;
-        let txn = durable_write(&db)?;
-        {
-            let mut meta = txn.open_table(META)?;
-            meta.insert(META_HEAD, head_bytes(&state).as_slice())?;
-            meta.insert(META_FORMAT, STORE_FORMAT.to_le_bytes().as_slice())?;
-            meta.insert(META_TRUST_ID, state.id.as_slice())?;
-            meta.insert(META_CONSTITUTION, encode(&state.constitution()).as_slice())?;
-            drop(meta);
-            txn.open_table(PREVIEW_RECORDS)?;
-            txn.open_table(MODULES)?
-                .insert(module.as_bytes(), component.as_slice())?;
-            let genesis_bytes = entry.to_bytes();
-            txn.open_table(LOG)?.insert(0, genesis_bytes.as_slice())?;
-            crate::tree::append(
-                &mut txn.open_table(TREE)?,
-                0,
-                [entry_hash_of(&genesis_bytes)],
-            )?;
-            // Opening every table creates it, so readers never meet a missing one.
-            let mut tables = StateTables::open(&txn)?;
-            for c in &changes {
-                tables.write(c)?;
-            }
-        }
-        txn.commit()?;
+        let db = write_founding(&path, &state, &entry, &changes, &component)?;
         Ok(Trust::holding(Snapshot {
             db: Arc::new(db),
             path: dir.to_path_buf(),
@@ -800,4 +773,44 @@ impl Trust {
         })?;
         Ok(stored)
     }
+}
+
+/// Create the store at `path` holding the genesis `entry` of the trust it founds (`state`,
+/// reached by `changes`) and its bylaw `component`, in one durable transaction.
+fn write_founding(
+    path: &Path,
+    state: &TrustState,
+    entry: &Entry,
+    changes: &[Change],
+    component: &[u8],
+) -> Result<Database> {
+    let db = Database::builder()
+        .set_cache_size(PAGE_CACHE_BYTES)
+        .create(path)?;
+    let txn = durable_write(&db)?;
+    {
+        let mut meta = txn.open_table(META)?;
+        meta.insert(META_HEAD, head_bytes(state).as_slice())?;
+        meta.insert(META_FORMAT, STORE_FORMAT.to_le_bytes().as_slice())?;
+        meta.insert(META_TRUST_ID, state.id.as_slice())?;
+        meta.insert(META_CONSTITUTION, encode(&state.constitution()).as_slice())?;
+        drop(meta);
+        txn.open_table(PREVIEW_RECORDS)?;
+        txn.open_table(MODULES)?
+            .insert(state.module.as_bytes(), component)?;
+        let genesis_bytes = entry.to_bytes();
+        txn.open_table(LOG)?.insert(0, genesis_bytes.as_slice())?;
+        crate::tree::append(
+            &mut txn.open_table(TREE)?,
+            0,
+            [entry_hash_of(&genesis_bytes)],
+        )?;
+        // Opening every table creates it, so readers never meet a missing one.
+        let mut tables = StateTables::open(&txn)?;
+        for c in changes {
+            tables.write(c)?;
+        }
+    }
+    txn.commit()?;
+    Ok(db)
 }

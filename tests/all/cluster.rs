@@ -272,3 +272,93 @@ fn an_envelope_that_does_not_replay_stops_the_trust_on_the_follower() {
         assert_eq!(engine.last(&a.trust.id()).unwrap().unwrap().0, 2);
     }
 }
+
+#[test]
+fn a_node_started_empty_catches_up_from_the_stream() {
+    let (engine, mut a, _b) = pair();
+    a.allowed("r1", ordinary("one"));
+    a.allowed(
+        "r2",
+        Action::Vote(Vote {
+            proposal: 1,
+            choice: Choice::Yes,
+        }),
+    );
+    let id = a.trust.id();
+    let dir = TempDir::new().unwrap();
+    // Refused, writing nothing: a trust the engine holds no log of, and a bylaw that is not
+    // the one the genesis entry names.
+    let other = cltd_runtime::TrustId([9; 32]);
+    let err = Trust::follow(
+        dir.path(),
+        runtime(),
+        Box::new(a.clock.clone()),
+        engine.clone(),
+        other,
+        &classic(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("holds no log"), "{err}");
+    let err = Trust::follow(
+        dir.path(),
+        runtime(),
+        Box::new(a.clock.clone()),
+        engine.clone(),
+        id,
+        &bylaw("minimal"),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "invalid", "{err}");
+    assert!(!dir.path().join(cltd_runtime::STORE_FILE).exists());
+    // From the genesis entry on, every entry re-executed: the same log and state.
+    let c = Trust::follow(
+        dir.path(),
+        runtime(),
+        Box::new(a.clock.clone()),
+        engine.clone(),
+        id,
+        &classic(),
+    )
+    .unwrap();
+    let mut c = Harness {
+        dir,
+        trust: c,
+        clock: a.clock.clone(),
+        keys: a.keys.clone(),
+    };
+    assert_same(&a, &c);
+    // And it takes part like any node.
+    c.allowed("c3", ordinary("from the new node"));
+    assert_eq!(a.trust.catch_up().unwrap(), 1);
+    assert_same(&a, &c);
+}
+
+#[test]
+fn a_trust_replicated_late_puts_its_whole_log_in_the_engine() {
+    let engine = Arc::new(MemoryReplicator::new());
+    let mut a = Harness::classic();
+    a.allowed("r1", ordinary("one"));
+    a.allowed("c1", ordinary("two"));
+    assert_eq!(a.trust.replicate(engine.clone()).unwrap(), 0);
+    // Its three entries went in one envelope.
+    assert_eq!(a.trust.replication_cursor(), Some(1));
+    let (_, bytes) = engine.last(&a.trust.id()).unwrap().unwrap();
+    assert_eq!(Envelope::from_bytes(&bytes).unwrap().entries.len(), 3);
+    let dir = TempDir::new().unwrap();
+    let c = Trust::follow(
+        dir.path(),
+        runtime(),
+        Box::new(a.clock.clone()),
+        engine.clone(),
+        a.trust.id(),
+        &classic(),
+    )
+    .unwrap();
+    let c = Harness {
+        dir,
+        trust: c,
+        clock: a.clock.clone(),
+        keys: a.keys.clone(),
+    };
+    assert_same(&a, &c);
+}

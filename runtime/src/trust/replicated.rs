@@ -24,14 +24,18 @@
 //!   (with the same engine profile) fuel. Anything else stops the trust on this node
 //!   (`diverged`): it applies and writes nothing more until an operator looks.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use redb::ReadableDatabase;
 
-use super::Trust;
-use crate::error::{Error, Result, StoreError};
+use super::{STORE_FILE, Snapshot, Trust, read_host_key, write_founding};
+use crate::clock::Clock;
+use crate::engine::{Runtime, to_component};
+use crate::error::{Error, RefusalError, Result, StoreError};
+use crate::id::TrustId;
 use crate::log::{Entry, EntryBody};
-use crate::pipeline::{Judged, advance};
+use crate::pipeline::{Judged, advance, check_founding, genesis_state};
 use crate::replay::{Divergence, check_entry, compare_answer, replay_transition};
 use crate::replica::{Envelope, ReplicaError, Replicator};
 use crate::schema::{LOG, META, META_CURSOR};
@@ -63,6 +67,81 @@ pub(super) fn cursor_bytes(seq: u64, end: u64) -> [u8; 16] {
 }
 
 impl Trust {
+    /// Found in `dir` a new node of trust `trust` from its log in `engine`: the genesis
+    /// entry the stream starts with (which must found `trust`) governed by `component`
+    /// (which must be the module it names), then every entry after it, each re-executed as
+    /// [`Trust::catch_up`] does, so the new store ends byte for byte the same as the
+    /// others'. Nothing is written if the stream or the component is refused; a divergence
+    /// found while catching up leaves the store stopped, as on any node.
+    pub fn follow(
+        dir: impl AsRef<Path>,
+        runtime: Arc<Runtime>,
+        clock: Box<dyn Clock>,
+        engine: Arc<dyn Replicator>,
+        trust: TrustId,
+        component: &[u8],
+    ) -> Result<Trust> {
+        let dir = dir.as_ref();
+        let path = dir.join(STORE_FILE);
+        if path.exists() {
+            return Err(StoreError::Exists(path.display().to_string()).into());
+        }
+        let Some((_, bytes)) = engine.read_after(&trust, 0, 1)?.pop() else {
+            return Err(ReplicaError::NoLog(trust).into());
+        };
+        let not_founding = |reason: String| Error::Diverged(Divergence { index: 0, reason });
+        let envelope = Envelope::from_bytes(&bytes)?;
+        let first = &envelope.entries[0];
+        let entry = Entry::from_bytes(first)
+            .map_err(|e| not_founding(format!("the stream's first entry: {e}")))?;
+        let genesis = match &entry.body {
+            EntryBody::Genesis(g)
+                if envelope.trust == trust
+                    && envelope.first == 0
+                    && entry.index == 0
+                    && &entry.to_bytes() == first =>
+            {
+                g
+            }
+            _ => {
+                return Err(not_founding(format!(
+                    "the stream of trust {trust} does not start with its genesis entry"
+                )));
+            }
+        };
+        let (state, changes) = genesis_state(genesis, &entry);
+        if state.id != trust {
+            return Err(not_founding(format!(
+                "the stream's genesis entry founds trust {}, not {trust}",
+                state.id
+            )));
+        }
+        let component = to_component(component)?;
+        let module = runtime.prepare(&component)?;
+        if module != genesis.module {
+            return Err(RefusalError::Invalid(format!(
+                "the bylaw given is module {module}, but the genesis entry names module {}",
+                genesis.module
+            ))
+            .into());
+        }
+        check_founding(&runtime, &module, &state)?;
+        std::fs::create_dir_all(dir).map_err(StoreError::from)?;
+        let db = write_founding(&path, &state, &entry, &changes, &component)?;
+        let mut node = Trust::holding(Snapshot {
+            db: Arc::new(db),
+            path: dir.to_path_buf(),
+            runtime,
+            state: Arc::new(state),
+            clock: Arc::from(clock),
+            host: read_host_key(dir),
+            stopped: Arc::default(),
+            genesis_facts: Arc::default(),
+        });
+        node.replicate(engine)?;
+        Ok(node)
+    }
+
     /// Replicate this trust's log through `engine` from now on: apply what the engine holds
     /// beyond this store's cursor, and append what this store holds beyond the engine (a
     /// trust replicated for the first time puts its whole log there). From then on every
