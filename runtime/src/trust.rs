@@ -230,16 +230,7 @@ impl Trust {
             write_secret_key(&dir.join(HOST_KEY_FILE), &host).map_err(StoreError::Io)?;
         }
         let db = write_founding(&path, &state, &entry, &changes, &component)?;
-        Ok(Trust::holding(Snapshot {
-            db: Arc::new(db),
-            path: dir.to_path_buf(),
-            runtime,
-            state: Arc::new(state),
-            clock: Arc::from(clock),
-            host: Some(host),
-            stopped: Arc::default(),
-            genesis_facts: Arc::default(),
-        }))
+        Ok(Trust::on(db, dir, runtime, state, clock, Some(host)))
     }
 
     /// Open the trust in data directory `dir`. Loads and re-hashes the active bylaw module.
@@ -311,16 +302,8 @@ impl Trust {
         prepare: bool,
     ) -> Result<Trust> {
         let state = load_state(&db)?;
-        let trust = Trust::holding(Snapshot {
-            db: Arc::new(db),
-            path: dir.to_path_buf(),
-            runtime,
-            state: Arc::new(state),
-            clock: Arc::from(clock),
-            host: read_host_key(dir),
-            stopped: Arc::default(),
-            genesis_facts: Arc::default(),
-        });
+        let host = read_host_key(dir);
+        let trust = Trust::on(db, dir, runtime, state, clock, host);
         tracing::debug!(trust = %hex::encode(trust.state.id), size = trust.state.size, dir = %dir.display(), "opened");
         if !prepare {
             return Ok(trust);
@@ -383,9 +366,26 @@ impl Trust {
         Ok(())
     }
 
-    fn holding(snap: Snapshot) -> Trust {
+    /// A handle on the store `db` in `dir`, holding `state`, writing, not replicated.
+    fn on(
+        db: Database,
+        dir: &Path,
+        runtime: Arc<Runtime>,
+        state: TrustState,
+        clock: Box<dyn Clock>,
+        host: Option<Keypair>,
+    ) -> Trust {
         Trust {
-            snap,
+            snap: Snapshot {
+                db: Arc::new(db),
+                path: dir.to_path_buf(),
+                runtime,
+                state: Arc::new(state),
+                clock: Arc::from(clock),
+                host,
+                stopped: Arc::default(),
+                genesis_facts: Arc::default(),
+            },
             replica: None,
         }
     }

@@ -52,6 +52,40 @@ fn pair() -> (Arc<MemoryReplicator>, Harness, Harness) {
     (engine, a, b)
 }
 
+/// A new node of `a`'s trust founded from `engine`'s stream in an empty directory,
+/// governed by `wasm`.
+fn follower(a: &Harness, engine: &Arc<MemoryReplicator>, wasm: &[u8]) -> Result<Harness, Error> {
+    follower_of(a, engine, a.trust.id(), wasm)
+}
+
+/// [`follower`] of the trust `id`.
+fn follower_of(
+    a: &Harness,
+    engine: &Arc<MemoryReplicator>,
+    id: cltd_runtime::TrustId,
+    wasm: &[u8],
+) -> Result<Harness, Error> {
+    let dir = TempDir::new().unwrap();
+    let trust = Trust::follow(
+        dir.path(),
+        runtime(),
+        Box::new(a.clock.clone()),
+        engine.clone(),
+        id,
+        wasm,
+    )
+    .inspect_err(|_| {
+        // A refused founding writes nothing.
+        assert!(!dir.path().join(cltd_runtime::STORE_FILE).exists());
+    })?;
+    Ok(Harness {
+        dir,
+        trust,
+        clock: a.clock.clone(),
+        keys: a.keys.clone(),
+    })
+}
+
 fn log(t: &Trust) -> Vec<Entry> {
     t.entries(0, usize::MAX).unwrap()
 }
@@ -63,6 +97,18 @@ fn assert_same(a: &Harness, b: &Harness) {
         let report = t.verify().unwrap();
         assert!(report.is_ok(), "{:?}", report.divergence);
     }
+}
+
+/// A proposal by r1 and r2's vote for it.
+fn some_history(a: &mut Harness) {
+    a.allowed("r1", ordinary("one"));
+    a.allowed(
+        "r2",
+        Action::Vote(Vote {
+            proposal: 1,
+            choice: Choice::Yes,
+        }),
+    );
 }
 
 fn ordinary(title: &str) -> Action {
@@ -77,14 +123,7 @@ fn ordinary(title: &str) -> Action {
 #[test]
 fn nodes_of_a_replicated_trust_hold_the_same_log() {
     let (_engine, mut a, mut b) = pair();
-    a.allowed("r1", ordinary("one"));
-    a.allowed(
-        "r2",
-        Action::Vote(Vote {
-            proposal: 1,
-            choice: Choice::Yes,
-        }),
-    );
+    some_history(&mut a);
     // A denial is logged, so it is replicated too.
     a.denied(
         "c1",
@@ -276,56 +315,16 @@ fn an_envelope_that_does_not_replay_stops_the_trust_on_the_follower() {
 #[test]
 fn a_node_started_empty_catches_up_from_the_stream() {
     let (engine, mut a, _b) = pair();
-    a.allowed("r1", ordinary("one"));
-    a.allowed(
-        "r2",
-        Action::Vote(Vote {
-            proposal: 1,
-            choice: Choice::Yes,
-        }),
-    );
-    let id = a.trust.id();
-    let dir = TempDir::new().unwrap();
+    some_history(&mut a);
     // Refused, writing nothing: a trust the engine holds no log of, and a bylaw that is not
     // the one the genesis entry names.
     let other = cltd_runtime::TrustId([9; 32]);
-    let err = Trust::follow(
-        dir.path(),
-        runtime(),
-        Box::new(a.clock.clone()),
-        engine.clone(),
-        other,
-        &classic(),
-    )
-    .unwrap_err();
+    let err = follower_of(&a, &engine, other, &classic()).err().unwrap();
     assert!(err.to_string().contains("holds no log"), "{err}");
-    let err = Trust::follow(
-        dir.path(),
-        runtime(),
-        Box::new(a.clock.clone()),
-        engine.clone(),
-        id,
-        &bylaw("minimal"),
-    )
-    .unwrap_err();
+    let err = follower(&a, &engine, &bylaw("minimal")).err().unwrap();
     assert_eq!(err.code(), "invalid", "{err}");
-    assert!(!dir.path().join(cltd_runtime::STORE_FILE).exists());
     // From the genesis entry on, every entry re-executed: the same log and state.
-    let c = Trust::follow(
-        dir.path(),
-        runtime(),
-        Box::new(a.clock.clone()),
-        engine.clone(),
-        id,
-        &classic(),
-    )
-    .unwrap();
-    let mut c = Harness {
-        dir,
-        trust: c,
-        clock: a.clock.clone(),
-        keys: a.keys.clone(),
-    };
+    let mut c = follower(&a, &engine, &classic()).unwrap();
     assert_same(&a, &c);
     // And it takes part like any node.
     c.allowed("c3", ordinary("from the new node"));
@@ -344,21 +343,6 @@ fn a_trust_replicated_late_puts_its_whole_log_in_the_engine() {
     assert_eq!(a.trust.replication_cursor(), Some(1));
     let (_, bytes) = engine.last(&a.trust.id()).unwrap().unwrap();
     assert_eq!(Envelope::from_bytes(&bytes).unwrap().entries.len(), 3);
-    let dir = TempDir::new().unwrap();
-    let c = Trust::follow(
-        dir.path(),
-        runtime(),
-        Box::new(a.clock.clone()),
-        engine.clone(),
-        a.trust.id(),
-        &classic(),
-    )
-    .unwrap();
-    let c = Harness {
-        dir,
-        trust: c,
-        clock: a.clock.clone(),
-        keys: a.keys.clone(),
-    };
+    let c = follower(&a, &engine, &classic()).unwrap();
     assert_same(&a, &c);
 }

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use redb::ReadableDatabase;
 
-use super::{STORE_FILE, Snapshot, Trust, read_host_key, write_founding};
+use super::{STORE_FILE, Trust, read_host_key, write_founding};
 use crate::clock::Clock;
 use crate::engine::{Runtime, to_component};
 use crate::error::{Error, RefusalError, Result, StoreError};
@@ -128,16 +128,7 @@ impl Trust {
         check_founding(&runtime, &module, &state)?;
         std::fs::create_dir_all(dir).map_err(StoreError::from)?;
         let db = write_founding(&path, &state, &entry, &changes, &component)?;
-        let mut node = Trust::holding(Snapshot {
-            db: Arc::new(db),
-            path: dir.to_path_buf(),
-            runtime,
-            state: Arc::new(state),
-            clock: Arc::from(clock),
-            host: read_host_key(dir),
-            stopped: Arc::default(),
-            genesis_facts: Arc::default(),
-        });
+        let mut node = Trust::on(db, dir, runtime, state, clock, read_host_key(dir));
         node.replicate(engine)?;
         Ok(node)
     }
