@@ -537,32 +537,18 @@ impl Trust {
             Err(e) => {
                 self.roll_back(undo);
                 let answers: Vec<Result<Receipt>> = match e {
-                    ReplicaError::Conflict { .. } if retries > 0 => match self.catch_up() {
-                        // Judged again against the log as the other node extended it: each
-                        // transition's signature is checked again (a conflict is rare).
-                        Ok(_) => {
-                            let again = accepted
-                                .iter()
-                                .map(|(_, j)| {
-                                    let EntryBody::Transition(rec) = &j.entry.body else {
-                                        unreachable!("judge makes transitions")
-                                    };
-                                    Ok(CheckedTransition::check(
-                                        rec.signed.clone(),
-                                        &self.state.id,
-                                    )?)
-                                })
-                                .collect();
-                            self.judge_and_commit(again, retries - 1)
+                    ReplicaError::Conflict { .. } if retries > 0 => {
+                        match self.catch_up_receipts() {
+                            Ok(applied) => self.judge_again(&accepted, applied, retries - 1),
+                            Err(caught) => {
+                                let why = format!("{e}, and catching up failed: {caught}");
+                                accepted
+                                    .iter()
+                                    .map(|_| Err(ReplicaError::Unavailable(why.clone()).into()))
+                                    .collect()
+                            }
                         }
-                        Err(caught) => {
-                            let why = format!("{e}, and catching up failed: {caught}");
-                            accepted
-                                .iter()
-                                .map(|_| Err(ReplicaError::Unavailable(why.clone()).into()))
-                                .collect()
-                        }
-                    },
+                    }
                     e => accepted.iter().map(|_| Err(e.clone().into())).collect(),
                 };
                 for ((i, _), answer) in accepted.iter().zip(answers) {
@@ -585,21 +571,7 @@ impl Trust {
                     "committed"
                 );
                 for (i, j) in accepted {
-                    let EntryBody::Transition(rec) = j.entry.body else {
-                        unreachable!("judge makes transitions")
-                    };
-                    results[i] = Some(Ok(Receipt {
-                        index: j.entry.index,
-                        entry_hash: j.hash,
-                        time: j.entry.time,
-                        verdict: rec.verdict,
-                        effects: rec.effects,
-                        fuel: rec.fuel,
-                        module: rec.module,
-                        signer: j.signer,
-                        action: j.action,
-                        bylaw_time: j.bylaw_time,
-                    }));
+                    results[i] = Some(Ok(receipt(j)));
                 }
             }
             Err(e) => {
@@ -813,4 +785,23 @@ fn write_founding(
     }
     txn.commit()?;
     Ok(db)
+}
+
+/// The receipt of a committed judgement.
+fn receipt(j: Judged) -> Receipt {
+    let EntryBody::Transition(rec) = j.entry.body else {
+        unreachable!("judge makes transitions")
+    };
+    Receipt {
+        index: j.entry.index,
+        entry_hash: j.hash,
+        time: j.entry.time,
+        verdict: rec.verdict,
+        effects: rec.effects,
+        fuel: rec.fuel,
+        module: rec.module,
+        signer: j.signer,
+        action: j.action,
+        bylaw_time: j.bylaw_time,
+    }
 }

@@ -346,3 +346,31 @@ fn a_trust_replicated_late_puts_its_whole_log_in_the_engine() {
     let c = follower(&a, &engine, &classic()).unwrap();
     assert_same(&a, &c);
 }
+
+#[test]
+fn a_resubmitted_unconfirmed_transition_gets_its_logged_receipt() {
+    let (engine, mut a, mut b) = pair();
+    // Twice: judged again at the same time, the entry is the same, and the engine's
+    // deduplication answers with the stored one; judged again later, it differs, the append
+    // conflicts, and catching up finds the transition in the log.
+    for (signer, later) in [("r1", 0), ("p1", 1)] {
+        let x = a.sign(signer, ordinary("x"));
+        engine.inject(NextAppend::StoreThenDown);
+        assert_eq!(a.trust.submit(&x).unwrap_err().code(), "cluster-ambiguous");
+        engine.set_down(false);
+        // Another node applies it and appends after it.
+        assert_eq!(b.trust.catch_up().unwrap(), 1);
+        let x_index = b.trust.state().size - 1;
+        b.allowed("c1", ordinary("y"));
+        a.clock.advance(later);
+        // Resubmitted, as the answer advised: its receipt is the logged entry.
+        let r = a.trust.submit(&x).unwrap();
+        assert_eq!(r.index, x_index, "{signer}");
+        assert_eq!(
+            r.entry_hash,
+            cltd_runtime::entry_hash(&log(&b.trust)[x_index as usize])
+        );
+        a.trust.catch_up().unwrap();
+        assert_same(&a, &b);
+    }
+}

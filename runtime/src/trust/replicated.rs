@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use redb::ReadableDatabase;
 
-use super::{STORE_FILE, Trust, read_host_key, write_founding};
+use super::{Receipt, STORE_FILE, Trust, read_host_key, write_founding};
 use crate::clock::Clock;
 use crate::engine::{Runtime, to_component};
 use crate::error::{Error, RefusalError, Result, StoreError};
@@ -216,11 +216,16 @@ impl Trust {
     /// appended), each re-executed before it is committed. Returns the entries applied; 0
     /// when no engine is attached.
     pub fn catch_up(&mut self) -> Result<u64> {
+        Ok(self.catch_up_receipts()?.len() as u64)
+    }
+
+    /// [`Trust::catch_up`], returning the receipt of each entry applied, by its signed bytes.
+    pub(super) fn catch_up_receipts(&mut self) -> Result<Vec<(Vec<u8>, Receipt)>> {
         let Some(r) = &self.replica else {
-            return Ok(0);
+            return Ok(Vec::new());
         };
         let engine = r.engine.clone();
-        let mut applied = 0;
+        let mut applied = Vec::new();
         loop {
             self.writable()?;
             let cursor = self.replica.as_ref().map_or(0, |r| r.cursor);
@@ -229,19 +234,59 @@ impl Trust {
                 return Ok(applied);
             }
             for (seq, bytes) in batch {
-                applied += self.apply_envelope(seq, &bytes)?;
+                applied.extend(self.apply_envelope(seq, &bytes)?);
             }
         }
     }
 
+    /// Answer the transitions of a batch refused by a conflict, now that the log other
+    /// nodes extended is applied (`applied`: the receipts of what catching up applied, by
+    /// signed bytes). A transition found among them was this node's own append, stored
+    /// though unconfirmed: its receipt is the logged one. The others are judged again
+    /// against the extended log (their signatures checked again: a conflict is rare), with
+    /// `retries` more conflicts allowed.
+    pub(super) fn judge_again(
+        &mut self,
+        accepted: &[(usize, Judged)],
+        mut applied: Vec<(Vec<u8>, Receipt)>,
+        retries: u32,
+    ) -> Vec<Result<Receipt>> {
+        let signed = |j: &Judged| match &j.entry.body {
+            EntryBody::Transition(rec) => rec.signed.clone(),
+            EntryBody::Genesis(_) => unreachable!("judge makes transitions"),
+        };
+        let mut answers: Vec<Option<Result<Receipt>>> = Vec::with_capacity(accepted.len());
+        let mut again = Vec::new();
+        for (_, j) in accepted {
+            let bytes = signed(j);
+            match applied.iter().position(|(b, _)| *b == bytes) {
+                Some(at) => answers.push(Some(Ok(applied.swap_remove(at).1))),
+                None => {
+                    answers.push(None);
+                    again.push(CheckedTransition::check(bytes, &self.state.id).map_err(Into::into));
+                }
+            }
+        }
+        let mut judged = if again.is_empty() {
+            Vec::new()
+        } else {
+            self.judge_and_commit(again, retries)
+        }
+        .into_iter();
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| judged.next().expect("an answer for each judged again")))
+            .collect()
+    }
+
     /// Apply the envelope at sequence `seq`: check it continues this log (entries this
     /// store already holds must be byte for byte its own), re-execute every new entry, and
-    /// commit them with the cursor. A divergence stops the trust here. Returns the entries
-    /// applied.
-    fn apply_envelope(&mut self, seq: u64, bytes: &[u8]) -> Result<u64> {
+    /// commit them with the cursor. A divergence stops the trust here. Returns the receipt
+    /// of each entry applied, by its signed bytes.
+    fn apply_envelope(&mut self, seq: u64, bytes: &[u8]) -> Result<Vec<(Vec<u8>, Receipt)>> {
         let (cursor, _) = self.cursor();
         if seq <= cursor {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let envelope = match Envelope::from_bytes(bytes) {
             Ok(e) => e,
@@ -306,7 +351,16 @@ impl Trust {
             r.cursor = seq;
             r.end = size;
         }
-        Ok(judged.len() as u64)
+        Ok(judged
+            .into_iter()
+            .map(|(_, j)| {
+                let signed = match &j.entry.body {
+                    EntryBody::Transition(rec) => rec.signed.clone(),
+                    EntryBody::Genesis(_) => unreachable!("replay_one applies transitions"),
+                };
+                (signed, super::receipt(j))
+            })
+            .collect())
     }
 
     /// Check and re-execute the entry `bytes` at index `i` against the state as it stands:
