@@ -321,6 +321,20 @@ pub(crate) fn read_entries(db: &impl ReadableDatabase) -> Result<Vec<(u64, Vec<u
     Ok(out)
 }
 
+/// The stored bytes of the log entries with indexes in `range`, in order (fewer if the log
+/// ends first).
+pub(crate) fn read_entry_bytes(
+    db: &impl ReadableDatabase,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let txn = db.begin_read()?;
+    let log = txn.open_table(LOG)?;
+    log.range(range)?
+        .map(|row| row.map(|(_, v)| v.value().to_vec()))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(StoreError::from)
+}
+
 /// Whether any impact preview of the pair `key` is stored.
 pub(crate) fn has_preview(db: &impl ReadableDatabase, key: &Hash) -> Result<bool, StoreError> {
     let txn = db.begin_read()?;

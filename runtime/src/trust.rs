@@ -33,8 +33,8 @@ pub use crate::snapshot::{CheckedUpload, Snapshot};
 use crate::state::{Change, TrustState};
 pub use crate::store::STORE_FILE;
 use crate::store::{
-    PAGE_CACHE_BYTES, StateTables, durable_write, head_bytes, load_state, preview_key, read_module,
-    stored_format,
+    PAGE_CACHE_BYTES, StateTables, durable_write, head_bytes, load_state, preview_key,
+    read_entry_bytes, read_module, stored_format,
 };
 use crate::transition::{CheckedTransition, Keypair, UploadSignature};
 
@@ -343,14 +343,7 @@ impl Trust {
         if covered >= self.state.size {
             return Ok(());
         }
-        let entries: Vec<Vec<u8>> = {
-            let txn = self.db.begin_read()?;
-            let log = txn.open_table(LOG)?;
-            log.range(covered..)?
-                .map(|row| row.map(|(_, v)| v.value().to_vec()))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(StoreError::from)?
-        };
+        let entries = read_entry_bytes(&*self.db, covered..self.state.size)?;
         tracing::info!(
             from = covered,
             to = self.state.size,

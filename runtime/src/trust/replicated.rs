@@ -38,8 +38,9 @@ use crate::log::{Entry, EntryBody};
 use crate::pipeline::{Judged, advance, check_founding, genesis_state};
 use crate::replay::{Divergence, check_entry, compare_answer, replay_transition};
 use crate::replica::{Envelope, ReplicaError, Replicator};
-use crate::schema::{LOG, META, META_CURSOR};
+use crate::schema::{META, META_CURSOR};
 use crate::state::Change;
+use crate::store::read_entry_bytes;
 use crate::transition::CheckedTransition;
 
 /// How many times a batch refused by a conflict is judged again after catching up.
@@ -64,6 +65,14 @@ pub(super) fn cursor_bytes(seq: u64, end: u64) -> [u8; 16] {
     b[..8].copy_from_slice(&seq.to_le_bytes());
     b[8..].copy_from_slice(&end.to_le_bytes());
     b
+}
+
+/// The signed transition a judgement logs.
+fn signed_bytes(j: &Judged) -> &[u8] {
+    match &j.entry.body {
+        EntryBody::Transition(rec) => &rec.signed,
+        EntryBody::Genesis(_) => unreachable!("judgements are of transitions"),
+    }
 }
 
 impl Trust {
@@ -171,15 +180,8 @@ impl Trust {
         while let Some(r) = &self.replica
             && r.end < self.state.size
         {
-            let entries: Vec<Vec<u8>> = {
-                let txn = self.db.begin_read()?;
-                let log = txn.open_table(LOG).map_err(StoreError::from)?;
-                log.range(r.end..self.state.size.min(r.end + CHUNK as u64))
-                    .map_err(StoreError::from)?
-                    .map(|row| row.map(|(_, v)| v.value().to_vec()))
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(StoreError::from)?
-            };
+            let entries =
+                read_entry_bytes(&*self.db, r.end..self.state.size.min(r.end + CHUNK as u64))?;
             let first = r.end;
             let prev = if first == 0 {
                 crate::EntryHash::default()
@@ -228,7 +230,7 @@ impl Trust {
         let mut applied = Vec::new();
         loop {
             self.writable()?;
-            let cursor = self.replica.as_ref().map_or(0, |r| r.cursor);
+            let cursor = self.cursor();
             let batch = engine.read_after(&self.state.id, cursor, CHUNK)?;
             if batch.is_empty() {
                 return Ok(applied);
@@ -251,14 +253,10 @@ impl Trust {
         mut applied: Vec<(Vec<u8>, Receipt)>,
         retries: u32,
     ) -> Vec<Result<Receipt>> {
-        let signed = |j: &Judged| match &j.entry.body {
-            EntryBody::Transition(rec) => rec.signed.clone(),
-            EntryBody::Genesis(_) => unreachable!("judge makes transitions"),
-        };
         let mut answers: Vec<Option<Result<Receipt>>> = Vec::with_capacity(accepted.len());
         let mut again = Vec::new();
         for (_, j) in accepted {
-            let bytes = signed(j);
+            let bytes = signed_bytes(j).to_vec();
             match applied.iter().position(|(b, _)| *b == bytes) {
                 Some(at) => answers.push(Some(Ok(applied.swap_remove(at).1))),
                 None => {
@@ -284,7 +282,7 @@ impl Trust {
     /// commit them with the cursor. A divergence stops the trust here. Returns the receipt
     /// of each entry applied, by its signed bytes.
     fn apply_envelope(&mut self, seq: u64, bytes: &[u8]) -> Result<Vec<(Vec<u8>, Receipt)>> {
-        let (cursor, _) = self.cursor();
+        let cursor = self.cursor();
         if seq <= cursor {
             return Ok(Vec::new());
         }
@@ -310,21 +308,13 @@ impl Trust {
         // Entries this store holds already (its log from before replication) must be the
         // envelope's, byte for byte.
         let held = (self.state.size - envelope.first).min(envelope.entries.len() as u64);
-        for k in 0..held {
-            let i = envelope.first + k;
-            let ours = {
-                let txn = self.db.begin_read()?;
-                let log = txn.open_table(LOG).map_err(StoreError::from)?;
-                log.get(i)
-                    .map_err(StoreError::from)?
-                    .map(|v| v.value().to_vec())
-            };
-            if ours.as_deref() != Some(envelope.entries[k as usize].as_slice()) {
-                return Err(self.diverge(
-                    i,
-                    format!("sequence {seq} holds another entry {i} than this node's log"),
-                ));
-            }
+        let ours = read_entry_bytes(&*self.db, envelope.first..envelope.first + held)?;
+        if let Some(k) = (0..held as usize).find(|&k| ours.get(k) != envelope.entries.get(k)) {
+            let i = envelope.first + k as u64;
+            return Err(self.diverge(
+                i,
+                format!("sequence {seq} holds another entry {i} than this node's log"),
+            ));
         }
         let engine_matches = self.genesis_facts()?.engine_matches;
         let mut undo: Vec<(Vec<Change>, (u64, crate::EntryHash, u64))> = Vec::new();
@@ -353,13 +343,7 @@ impl Trust {
         }
         Ok(judged
             .into_iter()
-            .map(|(_, j)| {
-                let signed = match &j.entry.body {
-                    EntryBody::Transition(rec) => rec.signed.clone(),
-                    EntryBody::Genesis(_) => unreachable!("replay_one applies transitions"),
-                };
-                (signed, super::receipt(j))
-            })
+            .map(|(_, j)| (signed_bytes(&j).to_vec(), super::receipt(j)))
             .collect())
     }
 
@@ -405,17 +389,15 @@ impl Trust {
         Error::Diverged(divergence)
     }
 
-    /// This store's cursor and the log size it ends at ((0, 0) without an engine).
-    fn cursor(&self) -> (u64, u64) {
-        self.replica.as_ref().map_or((0, 0), |r| (r.cursor, r.end))
+    /// This store's cursor (0 without an engine).
+    fn cursor(&self) -> u64 {
+        self.replica.as_ref().map_or(0, |r| r.cursor)
     }
 
     /// The hash of the stored entry `i`.
     fn entry_hash_at(&self, i: u64) -> Result<crate::EntryHash> {
-        let txn = self.db.begin_read()?;
-        let log = txn.open_table(LOG).map_err(StoreError::from)?;
-        match log.get(i).map_err(StoreError::from)? {
-            Some(v) => Ok(crate::log::entry_hash_of(v.value())),
+        match read_entry_bytes(&*self.db, i..i + 1)?.pop() {
+            Some(bytes) => Ok(crate::log::entry_hash_of(&bytes)),
             None => Err(StoreError::Corrupt(format!("entry {i} is missing")).into()),
         }
     }
