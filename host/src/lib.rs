@@ -5,6 +5,7 @@
 //! can also be driven from tests.
 
 pub mod cli;
+pub mod cluster;
 
 pub mod demo;
 pub mod guest;

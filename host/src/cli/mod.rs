@@ -18,6 +18,7 @@ pub mod amend;
 mod args;
 pub mod audit;
 mod bylaws;
+mod cluster;
 mod context;
 mod found;
 mod read;
@@ -215,6 +216,12 @@ enum Command {
     /// `/openapi.json`) and `/metrics` for the trust in --data-dir, or for every trust in the
     /// subdirectories of --trusts.
     Serve(serve::ServeArgs),
+    /// Set up or inspect the NATS JetStream cluster that `cltd serve --cluster` nodes
+    /// replicate trusts through.
+    Cluster {
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
+    },
     /// Witness other trusts' logs, or ask a witness to cosign this trust's checkpoint.
     Witness {
         #[command(subcommand)]
@@ -326,6 +333,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             None => audit::explain_live(ctx.out, &data_dir, index, json),
         },
         Command::Serve(args) => serve::serve(ctx, args),
+        Command::Cluster { command } => cluster::cluster(ctx, command),
         Command::Prove { command } => {
             let (index, old) = match command {
                 ProveCommand::Inclusion { index } => (Some(index), None),

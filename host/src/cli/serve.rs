@@ -45,6 +45,14 @@ pub(crate) struct ServeArgs {
     /// Seconds one impact preview may run before it stops and reports where.
     #[arg(long, default_value_t = 30)]
     pub(crate) preview_time: u64,
+    /// Serve as a node of a cluster: the NATS servers (comma-separated nats://host:port)
+    /// every trust's log is replicated through (set up with `cltd cluster init`). Trusts in
+    /// --trusts are replicated, and trusts other nodes replicate are taken on.
+    #[arg(long, requires = "node_id")]
+    pub(crate) cluster: Option<String>,
+    /// This node's id in the cluster (letters, digits, `-`, `_`; unique per node).
+    #[arg(long, requires = "cluster")]
+    pub(crate) node_id: Option<String>,
 }
 
 /// `cltd serve`: the JSON API and dashboard for every trust under a directory.
@@ -61,6 +69,8 @@ pub(crate) fn serve(ctx: &mut Ctx, args: ServeArgs) -> Result<i32> {
         preview_workers,
         preview_queue,
         preview_time,
+        cluster,
+        node_id,
     } = args;
     let limits = crate::server::Limits {
         read_timeout: std::time::Duration::from_secs(read_timeout),
@@ -74,9 +84,12 @@ pub(crate) fn serve(ctx: &mut Ctx, args: ServeArgs) -> Result<i32> {
         preview_time: std::time::Duration::from_secs(preview_time.max(1)),
     };
     let root = trusts.unwrap_or_else(|| ctx.data_dir());
-    let hub = crate::server::Hub::open(&root)?;
     let listener =
         std::net::TcpListener::bind(&listen).with_context(|| format!("listen on {listen}"))?;
+    if let (Some(servers), Some(node_id)) = (cluster, node_id) {
+        return serve_node(ctx, &root, listener, &limits, &servers, &node_id);
+    }
+    let hub = crate::server::Hub::open(&root)?;
     writeln!(
         ctx.out,
         "serving {} trust(s) from {} on http://{}/ (API: /v1/trusts, docs: /docs)",
@@ -86,6 +99,50 @@ pub(crate) fn serve(ctx: &mut Ctx, args: ServeArgs) -> Result<i32> {
     )?;
     ctx.out.flush()?;
     crate::server::serve(hub, listener, &limits)?;
+    Ok(crate::EXIT_OK)
+}
+
+/// `cltd serve --cluster`: replicate every trust under `root`, take on those other nodes
+/// replicate, and serve them all.
+fn serve_node(
+    ctx: &mut Ctx,
+    root: &std::path::Path,
+    listener: std::net::TcpListener,
+    limits: &crate::server::Limits,
+    servers: &str,
+    node_id: &str,
+) -> Result<i32> {
+    std::fs::create_dir_all(root).with_context(|| format!("create {}", root.display()))?;
+    let node = std::sync::Arc::new(crate::cluster::Node::join(
+        servers,
+        node_id,
+        &listener.local_addr()?.to_string(),
+    )?);
+    let mut hub = crate::server::Hub::open(root)?;
+    hub.limit_previews(limits);
+    for id in hub.ids() {
+        crate::server::hub::with_trust_blocking(&hub, &id, |t| {
+            node.share_modules(t)
+                .map_err(|e| crate::server::ApiError::internal(format!("{e:#}")))?;
+            t.replicate(node.replicator())?;
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("replicate trust {id}: {}", e.message()))?;
+        crate::server::hub::catch_up(&hub, &id)
+            .map_err(|e| anyhow::anyhow!("catch up trust {id}: {}", e.message()))?;
+    }
+    hub.join(node.clone());
+    let hub = std::sync::Arc::new(hub);
+    node.start(hub.clone(), root.to_path_buf(), crate::setup::runtime()?);
+    writeln!(
+        ctx.out,
+        "node {node_id} of the cluster at {servers}: serving {} trust(s) from {} on http://{}/",
+        hub.len(),
+        root.display(),
+        listener.local_addr()?
+    )?;
+    ctx.out.flush()?;
+    crate::server::serve_shared(hub, listener, limits)?;
     Ok(crate::EXIT_OK)
 }
 

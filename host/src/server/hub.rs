@@ -28,6 +28,8 @@ use crate::setup;
 struct Slot {
     committer: GroupCommitter,
     published: RwLock<Snapshot>,
+    /// The replication cursor as of the last publish (`None`: not replicated).
+    cursor: RwLock<Option<u64>>,
 }
 
 impl Slot {
@@ -40,6 +42,10 @@ impl Slot {
 
     /// Publish `trust` as it stands after a commit, for the readers that come next.
     fn publish(&self, trust: &Trust) {
+        *self
+            .cursor
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = trust.replication_cursor();
         let fresh = trust.snapshot();
         let mut published = self
             .published
@@ -54,8 +60,11 @@ impl Slot {
 
 /// The trusts one server hosts, by id (hex), and the pool their impact previews run on.
 pub struct Hub {
-    trusts: BTreeMap<String, Arc<Slot>>,
+    /// Behind a lock only so that a cluster node can take on trusts while it serves (it
+    /// finds them in the engine); reads of the map are short and never wait for a trust.
+    trusts: RwLock<BTreeMap<String, Arc<Slot>>>,
     previews: PreviewPool,
+    cluster: Option<Arc<crate::cluster::Node>>,
 }
 
 impl Hub {
@@ -89,29 +98,58 @@ impl Hub {
 
     /// Host trusts the caller has opened (on any storage backend, with any clock).
     pub fn hosting(trusts: Vec<Trust>) -> Hub {
-        let mut hosted = BTreeMap::new();
-        for trust in trusts {
-            trust.prepare_candidates();
-            metrics::log_size_is(&trust.id_hex(), trust.state().size);
-            let published = RwLock::new(trust.snapshot());
-            hosted.insert(
-                trust.id_hex(),
-                Arc::new(Slot {
-                    // A server commits everything queued when the trust comes free.
-                    committer: GroupCommitter::new(trust, usize::MAX),
-                    published,
-                }),
-            );
-        }
         let limits = super::Limits::default();
-        Hub {
-            trusts: hosted,
+        let hub = Hub {
+            trusts: RwLock::default(),
             previews: PreviewPool::new(
                 limits.preview_workers,
                 limits.preview_queue,
                 limits.preview_time,
             ),
+            cluster: None,
+        };
+        for trust in trusts {
+            hub.host(trust);
         }
+        hub
+    }
+
+    /// Take on `trust` (opened or followed while serving); one already hosted under its
+    /// id stays as it is.
+    pub fn host(&self, trust: Trust) {
+        trust.prepare_candidates();
+        metrics::log_size_is(&trust.id_hex(), trust.state().size);
+        let published = RwLock::new(trust.snapshot());
+        let cursor = RwLock::new(trust.replication_cursor());
+        let mut trusts = self
+            .trusts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        trusts.entry(trust.id_hex()).or_insert_with(|| {
+            Arc::new(Slot {
+                // A server commits everything queued when the trust comes free.
+                committer: GroupCommitter::new(trust, usize::MAX),
+                published,
+                cursor,
+            })
+        });
+    }
+
+    /// Serve as node `node` of a cluster: writes posted here for a trust another node
+    /// writes are forwarded to it.
+    pub fn join(&mut self, node: Arc<crate::cluster::Node>) {
+        self.cluster = Some(node);
+    }
+
+    /// The cluster this server is a node of, if any.
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Node>> {
+        self.cluster.as_ref()
+    }
+
+    fn map(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Slot>>> {
+        self.trusts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Bound impact previews as `limits` says (workers, queue, time).
@@ -125,17 +163,22 @@ impl Hub {
 
     /// Number of trusts hosted.
     pub fn len(&self) -> usize {
-        self.trusts.len()
+        self.map().len()
     }
 
     /// True when it hosts none.
     pub fn is_empty(&self) -> bool {
-        self.trusts.is_empty()
+        self.map().is_empty()
     }
 
     /// The hosted trusts' ids (hex), in order.
-    pub fn ids(&self) -> impl Iterator<Item = &String> {
-        self.trusts.keys()
+    pub fn ids(&self) -> Vec<String> {
+        self.map().keys().cloned().collect()
+    }
+
+    /// Whether trust `id` (hex) is hosted here.
+    pub fn hosts(&self, id: &str) -> bool {
+        self.map().contains_key(id)
     }
 
     /// The pool impact previews run on.
@@ -147,9 +190,10 @@ impl Hub {
 /// The state every handler shares.
 pub type Shared = Arc<Hub>;
 
-fn slot<'a>(hub: &'a Hub, id: &str) -> Result<&'a Arc<Slot>, ApiError> {
-    hub.trusts
+fn slot(hub: &Hub, id: &str) -> Result<Arc<Slot>, ApiError> {
+    hub.map()
         .get(id)
+        .cloned()
         .ok_or_else(|| ApiError::not_found(format!("this server hosts no trust {id}")))
 }
 
@@ -179,13 +223,60 @@ pub fn with_trust<T>(
     id: &str,
     f: impl FnOnce(&mut Trust) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let committer = &slot(hub, id)?.committer;
+    let slot = slot(hub, id)?;
+    let committer = &slot.committer;
     tokio::task::block_in_place(|| {
         let mut trust = committer
             .lock()
             .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
         f(&mut trust)
     })
+}
+
+/// [`read`], from a thread outside the server's runtime (a cluster node's follower).
+pub fn read_blocking<T>(
+    hub: &Hub,
+    id: &str,
+    f: impl FnOnce(&Snapshot) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    f(&snapshot(hub, id)?)
+}
+
+/// [`with_trust`], from a thread outside the server's runtime (a cluster node's follower).
+pub fn with_trust_blocking<T>(
+    hub: &Hub,
+    id: &str,
+    f: impl FnOnce(&mut Trust) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let slot = slot(hub, id)?;
+    let mut trust = slot
+        .committer
+        .lock()
+        .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
+    f(&mut trust)
+}
+
+/// Where trust `id` (hex) is in the replication engine's stream (`None`: not hosted or not
+/// replicated), as of its last published commit.
+pub fn cursor_of(hub: &Hub, id: &str) -> Option<u64> {
+    let slot = slot(hub, id).ok()?;
+    *slot
+        .cursor
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Apply what other nodes appended to trust `id` (hex), under its lock, and publish the
+/// result for readers. Returns the entries applied.
+pub fn catch_up(hub: &Hub, id: &str) -> Result<u64, ApiError> {
+    let slot = slot(hub, id)?;
+    let mut trust = slot
+        .committer
+        .lock()
+        .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
+    let applied = trust.catch_up().map_err(ApiError::from);
+    slot.publish(&trust);
+    applied
 }
 
 /// Submit signed transition bytes to trust `id`'s group committer, on the calling (blocking)
@@ -199,7 +290,7 @@ pub(crate) fn submit(
     bytes: &[u8],
     answer: impl FnOnce(cltd_runtime::Result<(&Trust, Receipt)>) + Send + 'static,
 ) -> Result<(), ApiError> {
-    let slot = slot(hub, id)?.clone();
+    let slot = slot(hub, id)?;
     let committer = &slot.committer;
     match CheckedTransition::check(bytes.to_vec(), &committer.id()) {
         Err(refused) => answer(Err(refused.into())),

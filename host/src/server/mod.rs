@@ -34,7 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::ApiError;
-pub use hub::{Hub, Shared, read, snapshot, with_trust};
+pub use hub::{Hub, Shared, read, read_blocking, snapshot, with_trust};
 pub use limits::{Limits, MAX_MODULE, MAX_PAGE, MAX_TRANSITION};
 
 use api::{reads, writes};

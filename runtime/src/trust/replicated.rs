@@ -30,6 +30,7 @@ use std::sync::Arc;
 use redb::ReadableDatabase;
 
 use super::{Receipt, STORE_FILE, Trust, read_host_key, write_founding};
+use crate::ModuleHash;
 use crate::clock::Clock;
 use crate::engine::{Runtime, to_component};
 use crate::error::{Error, RefusalError, Result, StoreError};
@@ -38,7 +39,7 @@ use crate::log::{Entry, EntryBody};
 use crate::pipeline::{Judged, advance, check_founding, genesis_state};
 use crate::replay::{Divergence, check_entry, compare_answer, replay_transition};
 use crate::replica::{Envelope, ReplicaError, Replicator};
-use crate::schema::{META, META_CURSOR};
+use crate::schema::{META, META_CURSOR, MODULES};
 use crate::state::Change;
 use crate::store::read_entry_bytes;
 use crate::transition::CheckedTransition;
@@ -207,6 +208,31 @@ impl Trust {
             }
         }
         Ok(applied)
+    }
+
+    /// Store a bylaw module another node took as an upload, fetched from the cluster's module
+    /// store, so that entries naming it (an amendment proposed or put in force there) can be
+    /// re-executed here. The bytes must hash to `expected` (the engine is trusted for
+    /// availability, never for content). Like an upload it changes no governance state.
+    /// Returns whether it was new.
+    pub fn store_replicated_module(&self, expected: &ModuleHash, component: &[u8]) -> Result<bool> {
+        let calculated = crate::engine::module_hash(component);
+        if &calculated != expected {
+            return Err(crate::error::LoadError::HashMismatch {
+                expected: hex::encode(expected),
+                calculated: hex::encode(calculated),
+            }
+            .into());
+        }
+        if crate::store::read_module(&*self.db, expected)?.is_some() {
+            return Ok(false);
+        }
+        self.write(|txn| {
+            txn.open_table(MODULES)?
+                .insert(expected.as_bytes(), component)?;
+            Ok(())
+        })?;
+        Ok(true)
     }
 
     /// Whether a replication engine is attached, and this store's sequence in it.

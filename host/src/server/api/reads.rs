@@ -31,8 +31,9 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(hub): State<Shared>) -> Response {
     let stopped: Vec<String> = hub
         .ids()
+        .into_iter()
         .filter_map(|id| {
-            read(&hub, id, |t| {
+            read(&hub, &id, |t| {
                 Ok(t.writes_stopped()
                     .map(|why| format!("{id}: writes stopped: {why}")))
             })
@@ -59,7 +60,7 @@ pub async fn readyz(State(hub): State<Shared>) -> Response {
 pub async fn trusts(State(hub): State<Shared>) -> Result<axum::Json<TrustListDoc>, ApiError> {
     let mut trusts = Vec::new();
     for id in hub.ids() {
-        trusts.push(read(&hub, id, |t| {
+        trusts.push(read(&hub, &id, |t| {
             let s = t.state();
             Ok(TrustSummaryDoc {
                 id: id.clone(),

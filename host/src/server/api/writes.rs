@@ -61,6 +61,41 @@ pub async fn submit(
             "the body must be a member-signed transition (canonical envelope bytes)",
         ));
     }
+    if let Some(node) = hub.cluster().cloned() {
+        let writer = node.writer_of(&id);
+        if writer != node.id()
+            && let Some(answer) = node.forward(&writer, &id, body.to_vec()).await
+        {
+            return forwarded(answer);
+        }
+    }
+    commit(hub, id, body.to_vec()).await.map(axum::Json)
+}
+
+/// The writer's answer to a transition this node forwarded, as this node's own answer.
+fn forwarded(answer: crate::cluster::node::Forwarded) -> Result<axum::Json<ReceiptDoc>, ApiError> {
+    match answer.receipt {
+        Some(receipt) if answer.status == 200 => Ok(axum::Json(receipt)),
+        _ => {
+            let code = answer.code.unwrap_or_default();
+            let code = crate::server::error::CODES
+                .iter()
+                .map(|(c, _, _)| *c)
+                .find(|c| *c == code)
+                .unwrap_or("internal");
+            Err(ApiError::new(
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                code,
+                answer.message.unwrap_or_default(),
+            ))
+        }
+    }
+}
+
+/// Commit signed transition bytes to trust `id` on this node (its group committer) and
+/// render the receipt: what `POST /v1/trusts/{id}/transitions` does on the trust's writer,
+/// and what a writer does with a transition another node forwarded.
+pub(crate) async fn commit(hub: Shared, id: String, body: Vec<u8>) -> Result<ReceiptDoc, ApiError> {
     let (reply, answer) = tokio::sync::oneshot::channel();
     let started = Instant::now();
     let trust_id = id.clone();
@@ -76,7 +111,6 @@ pub async fn submit(
     answer
         .await
         .map_err(|_| ApiError::internal("the commit was abandoned"))?
-        .map(axum::Json)
 }
 
 /// The answer to one transition of a group commit, with its metrics, rendered with the
@@ -177,6 +211,17 @@ pub async fn upload(
         let checked = snap.check_upload(&body, &approval)?;
         with_trust(&hub, &id, |t| {
             let up = t.store_upload(checked)?;
+            // A cluster node shares the module before answering, so that no entry naming it
+            // can be appended before every node can fetch it.
+            if let Some(node) = hub.cluster() {
+                node.share_modules(t).map_err(|e| {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "cluster-unavailable",
+                        format!("the module is stored on this node but not yet in the cluster's module store ({e:#}); upload it again"),
+                    )
+                })?;
+            }
             Ok(axum::Json(ModuleDoc {
                 module: hex::encode(up.hash),
                 size: up.size,

@@ -72,7 +72,7 @@ fn page(t: &impl Template) -> Result<Html<String>, PageError> {
 async fn index(State(hub): State<Shared>) -> Result<Html<String>, PageError> {
     let mut rows = Vec::new();
     for id in hub.ids() {
-        rows.push(read(&hub, id, |t| Ok(views::TrustRow::of(t)))?);
+        rows.push(read(&hub, &id, |t| Ok(views::TrustRow::of(t)))?);
     }
     page(&IndexPage { trusts: rows })
 }

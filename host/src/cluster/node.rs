@@ -1,0 +1,524 @@
+//! One `cltd serve --cluster` node: its heartbeat, which node writes each trust, the
+//! trusts it follows, the bylaw modules it shares, and the writes it forwards.
+//!
+//! - **Heartbeat.** Every second the node puts `node.<id>` in the heartbeat bucket, whose
+//!   entries expire after [`HEARTBEAT_TTL`]; the live nodes are the keys present.
+//! - **Writer.** Each trust is written by the live node that ranks first by rendezvous
+//!   hashing (blake3 of the trust id and the node id): every node computes the same answer
+//!   from the same live set, and when a node dies or stalls only its trusts move. The
+//!   choice is for efficiency only: safety comes from compare-and-append, so two nodes that
+//!   both think they write one trust cannot fork its log (one append is refused, that node
+//!   catches up and judges again).
+//! - **Forwarding.** A transition posted to a node that does not write its trust is sent to
+//!   the writer (NATS request/reply on `cltd.submit.<node>`), which commits it and answers
+//!   with its receipt, the same bytes any node would render. If the writer does not answer,
+//!   this node judges it itself (safe, as above).
+//! - **Following.** A background thread applies what other nodes appended to every hosted
+//!   trust (re-executing each entry) and takes on trusts it finds in the engine that it does
+//!   not host yet, founding each from the stream in `<trusts dir>/<trust id>`.
+//! - **Modules.** Every module a node holds is put in the engine's module store before any
+//!   entry naming it is appended; a node fetches (and re-hashes) the ones it lacks before it
+//!   applies entries.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{kv, object_store::ObjectStore};
+use cltd_runtime::{ModuleHash, Replicator, Runtime, SystemClock, Trust, TrustId};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::engine::{Engine, EngineError, HEARTBEAT_TTL, MODULES_BUCKET, NODES_BUCKET};
+use super::log::JetStreamLog;
+use crate::server::Hub;
+
+/// How often a node heartbeats and refreshes its view of the live nodes.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// How often a node applies what other nodes appended.
+const FOLLOW_EVERY: Duration = Duration::from_millis(100);
+/// How often a node looks for trusts in the engine that it does not host.
+const DISCOVER_EVERY: Duration = Duration::from_secs(1);
+/// How long a forwarded transition waits for the writer's answer.
+pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A node's heartbeat: where its API listens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The node's HTTP address.
+    pub http: String,
+}
+
+/// What the writer answers a forwarded transition: the receipt, or the API's error.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Forwarded {
+    /// The HTTP status the writer would have answered.
+    pub status: u16,
+    /// The receipt (on 200).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<crate::wire::ReceiptDoc>,
+    /// The API's stable error code (otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The error's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The subject node `id` takes forwarded transitions on.
+pub fn submit_subject(id: &str) -> String {
+    format!("cltd.submit.{id}")
+}
+
+/// The header naming the trust of a forwarded transition.
+pub const TRUST_HEADER: &str = "Cltd-Trust";
+
+/// One node of a cluster.
+pub struct Node {
+    id: String,
+    engine: Arc<Engine>,
+    log: Arc<JetStreamLog>,
+    nodes: kv::Store,
+    modules: ObjectStore,
+    live: RwLock<Vec<String>>,
+    /// Modules known to be in the module store (put or fetched by this node).
+    shared: Mutex<HashSet<ModuleHash>>,
+    http: String,
+}
+
+/// The node that writes trust `trust` (hex) among `live`: the highest rendezvous score.
+pub fn writer_among<'a>(trust: &str, live: &'a [String]) -> Option<&'a String> {
+    live.iter().max_by_key(|node| {
+        let mut h = blake3::Hasher::new();
+        h.update(b"cltd/writer/v1\0");
+        h.update(trust.as_bytes());
+        h.update(b"\0");
+        h.update(node.as_bytes());
+        *h.finalize().as_bytes()
+    })
+}
+
+impl Node {
+    /// Join the cluster at `servers` as node `id`, whose API listens at `http`.
+    pub fn join(servers: &str, id: &str, http: &str) -> Result<Node, EngineError> {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(EngineError::Address(format!(
+                "node id `{id}`: use letters, digits, `-` and `_`"
+            )));
+        }
+        let engine = Arc::new(Engine::connect(servers, &format!("cltd-{id}"))?);
+        let log = Arc::new(JetStreamLog::open(engine.clone())?);
+        let js = engine.js().clone();
+        let (nodes, modules) = engine.block(async move {
+            let nodes = js
+                .get_key_value(NODES_BUCKET)
+                .await
+                .map_err(|e| EngineError::js("open the heartbeat bucket", e))?;
+            let modules = js
+                .get_object_store(MODULES_BUCKET)
+                .await
+                .map_err(|e| EngineError::js("open the module store", e))?;
+            Ok::<_, EngineError>((nodes, modules))
+        })?;
+        Ok(Node {
+            id: id.to_string(),
+            engine,
+            log,
+            nodes,
+            modules,
+            live: RwLock::new(vec![id.to_string()]),
+            shared: Mutex::default(),
+            http: http.to_string(),
+        })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The engine's log of trusts, as the runtime's replicator.
+    pub fn replicator(&self) -> Arc<dyn Replicator> {
+        self.log.clone()
+    }
+
+    /// The engine connection.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The live nodes, as last read.
+    pub fn live(&self) -> Vec<String> {
+        self.live
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The node that writes trust `trust` (hex), by the live nodes as last read.
+    pub fn writer_of(&self, trust: &str) -> String {
+        let live = self.live();
+        writer_among(trust, &live)
+            .cloned()
+            .unwrap_or_else(|| self.id.clone())
+    }
+
+    /// Put every module `trust` stores in the module store (those not there yet), so that
+    /// no entry naming one is appended before the other nodes can fetch it.
+    pub fn share_modules(&self, trust: &Trust) -> anyhow::Result<()> {
+        for (hash, _) in trust.stored_modules()? {
+            if self.is_shared(&hash) {
+                continue;
+            }
+            let bytes = trust
+                .module_bytes(&hash)?
+                .ok_or_else(|| anyhow::anyhow!("module {hash} vanished"))?;
+            self.put_module(&hash, bytes)?;
+        }
+        Ok(())
+    }
+
+    fn is_shared(&self, hash: &ModuleHash) -> bool {
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(hash)
+    }
+
+    fn mark_shared(&self, hash: ModuleHash) {
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(hash);
+    }
+
+    /// Put module `hash` in the module store (idempotent: one already there is kept).
+    pub fn put_module(&self, hash: &ModuleHash, bytes: Vec<u8>) -> Result<(), EngineError> {
+        let store = self.modules.clone();
+        let name = hash.to_string();
+        self.engine.block(async move {
+            if store.info(&name).await.is_ok() {
+                return Ok(());
+            }
+            store
+                .put(name.as_str(), &mut bytes.as_slice())
+                .await
+                .map(|_| ())
+                .map_err(|e| EngineError::js("put a module in the module store", e))
+        })?;
+        self.mark_shared(*hash);
+        Ok(())
+    }
+
+    /// Module `hash` from the module store, if it is there.
+    pub fn fetch_module(&self, hash: &ModuleHash) -> Result<Option<Vec<u8>>, EngineError> {
+        let store = self.modules.clone();
+        let name = hash.to_string();
+        self.engine.block(async move {
+            use tokio::io::AsyncReadExt;
+            let mut object = match store.get(&name).await {
+                Ok(o) => o,
+                Err(e)
+                    if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound =>
+                {
+                    return Ok(None);
+                }
+                Err(e) => return Err(EngineError::js("fetch a module from the module store", e)),
+            };
+            let mut bytes = Vec::new();
+            object
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|e| EngineError::js("read a module from the module store", e))?;
+            Ok(Some(bytes))
+        })
+    }
+
+    /// Every module in the module store that `trust` does not hold, fetched, checked
+    /// against its name (its hash) and stored.
+    fn fetch_missing_modules(&self, hub: &Hub, id: &str) -> anyhow::Result<()> {
+        let store = self.modules.clone();
+        let names: Vec<String> = self.engine.block(async move {
+            let mut list = store
+                .list()
+                .await
+                .map_err(|e| EngineError::js("list the module store", e))?;
+            let mut names = Vec::new();
+            while let Some(info) = list.next().await {
+                let info = info.map_err(|e| EngineError::js("list the module store", e))?;
+                if !info.deleted {
+                    names.push(info.name);
+                }
+            }
+            Ok::<_, EngineError>(names)
+        })?;
+        let held: HashSet<ModuleHash> = crate::server::read_blocking(hub, id, |t| {
+            Ok(t.stored_modules()
+                .map_err(crate::server::ApiError::from)?
+                .into_iter()
+                .map(|(h, _)| h)
+                .collect())
+        })
+        .map_err(api)?;
+        for name in names {
+            let Ok(hash) = name.parse::<ModuleHash>() else {
+                continue;
+            };
+            if held.contains(&hash) {
+                continue;
+            }
+            if let Some(bytes) = self.fetch_module(&hash)? {
+                crate::server::hub::with_trust_blocking(hub, id, |t| {
+                    t.store_replicated_module(&hash, &bytes)
+                        .map_err(crate::server::ApiError::from)
+                })
+                .map_err(api)?;
+                self.mark_shared(hash);
+            }
+        }
+        Ok(())
+    }
+
+    /// Found trust `trust` (hex) on this node from the engine, in `root/<trust>`.
+    fn take_on(
+        &self,
+        hub: &Hub,
+        root: &std::path::Path,
+        runtime: &Arc<Runtime>,
+        trust: &str,
+    ) -> anyhow::Result<()> {
+        let id: TrustId = trust
+            .parse()
+            .map_err(|e| anyhow::anyhow!("trust id {trust} in the engine: {e:?}"))?;
+        let first = self
+            .log
+            .read_after(&id, 0, 1)?
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no log of trust {trust}"))?;
+        let envelope = cltd_runtime::Envelope::from_bytes(&first.1)?;
+        let genesis = envelope
+            .entries
+            .first()
+            .map(|b| cltd_runtime::Entry::from_bytes(b))
+            .transpose()?
+            .and_then(|e| match e.body {
+                cltd_runtime::EntryBody::Genesis(g) => Some(g),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                anyhow::anyhow!("the log of trust {trust} does not start with a genesis entry")
+            })?;
+        let component = self.fetch_module(&genesis.module)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "module {} (trust {trust}'s founding bylaw) is not in the module store yet",
+                genesis.module
+            )
+        })?;
+        let dir = root.join(trust);
+        let node = Trust::follow(
+            &dir,
+            runtime.clone(),
+            Box::new(SystemClock),
+            self.replicator(),
+            id,
+            &component,
+        )?;
+        tracing::info!(target: "cltd::cluster", trust, size = node.state().size, "took on a trust from the engine");
+        hub.host(node);
+        Ok(())
+    }
+
+    /// Start the node's background work: heartbeat, following, taking on trusts, and
+    /// answering forwarded transitions. Runs until the process ends.
+    pub fn start(self: &Arc<Self>, hub: Arc<Hub>, root: PathBuf, runtime: Arc<Runtime>) {
+        let heartbeat = self.clone();
+        self.engine
+            .handle()
+            .spawn(async move { heartbeat.beat().await });
+        let responder = self.clone();
+        let responder_hub = hub.clone();
+        self.engine
+            .handle()
+            .spawn(async move { responder.answer_forwarded(responder_hub).await });
+        let follower = self.clone();
+        std::thread::Builder::new()
+            .name("cltd-follow".into())
+            .spawn(move || follower.follow(&hub, &root, &runtime))
+            .expect("start the follower thread");
+    }
+
+    async fn beat(self: Arc<Self>) {
+        let value = serde_json::to_vec(&Heartbeat {
+            http: self.http.clone(),
+        })
+        .expect("a heartbeat serializes");
+        let key = format!("node.{}", self.id);
+        loop {
+            if let Err(e) = self.nodes.put(&key, value.clone().into()).await {
+                tracing::warn!(target: "cltd::cluster", error = %e, "heartbeat not stored");
+            }
+            match self.nodes.keys().await {
+                Ok(keys) => {
+                    let mut live: Vec<String> = keys
+                        .filter_map(|k| async move {
+                            k.ok()
+                                .and_then(|k| k.strip_prefix("node.").map(str::to_string))
+                        })
+                        .collect()
+                        .await;
+                    live.sort();
+                    if !live.is_empty() {
+                        *self
+                            .live
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = live;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(target: "cltd::cluster", error = %e, "live nodes not read")
+                }
+            }
+            tokio::time::sleep(HEARTBEAT_EVERY).await;
+        }
+    }
+
+    fn follow(&self, hub: &Hub, root: &std::path::Path, runtime: &Arc<Runtime>) {
+        let mut discovered = Instant::now() - DISCOVER_EVERY;
+        loop {
+            if discovered.elapsed() >= DISCOVER_EVERY {
+                discovered = Instant::now();
+                match self.log.trusts() {
+                    Ok(trusts) => {
+                        for trust in trusts.iter().filter(|t| !hub.hosts(t)) {
+                            if let Err(e) = self.take_on(hub, root, runtime, trust) {
+                                tracing::warn!(target: "cltd::cluster", trust, error = %format!("{e:#}"), "trust not taken on yet");
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "cltd::cluster", error = %e, "trusts in the engine not listed")
+                    }
+                }
+                // Modules uploaded on other nodes, so that an amendment naming one may be
+                // proposed here too (a follower also fetches them whenever it is behind).
+                for id in hub.ids() {
+                    if let Err(e) = self.fetch_missing_modules(hub, &id) {
+                        tracing::debug!(target: "cltd::cluster", trust = id, error = %format!("{e:#}"), "modules not fetched");
+                    }
+                }
+            }
+            for id in hub.ids() {
+                if let Err(e) = self.follow_one(hub, &id) {
+                    tracing::debug!(target: "cltd::cluster", trust = id, error = %format!("{e:#}"), "not caught up");
+                }
+            }
+            std::thread::sleep(FOLLOW_EVERY);
+        }
+    }
+
+    /// Apply what other nodes appended to trust `id`, fetching modules first when it is
+    /// behind.
+    fn follow_one(&self, hub: &Hub, id: &str) -> anyhow::Result<()> {
+        let trust: TrustId = id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("trust id {id}: {e:?}"))?;
+        let Some((last, _)) = self.log.last(&trust)? else {
+            return Ok(());
+        };
+        let cursor = crate::server::hub::cursor_of(hub, id);
+        if cursor.is_some_and(|c| c >= last) {
+            return Ok(());
+        }
+        self.fetch_missing_modules(hub, id)?;
+        crate::server::hub::catch_up(hub, id).map_err(api)?;
+        Ok(())
+    }
+
+    async fn answer_forwarded(self: Arc<Self>, hub: Arc<Hub>) {
+        let subject = submit_subject(&self.id);
+        let mut requests = loop {
+            match self.engine.client().subscribe(subject.clone()).await {
+                Ok(s) => break s,
+                Err(e) => {
+                    tracing::warn!(target: "cltd::cluster", error = %e, "cannot take forwarded writes yet");
+                    tokio::time::sleep(HEARTBEAT_EVERY).await;
+                }
+            }
+        };
+        while let Some(request) = requests.next().await {
+            let Some(reply) = request.reply.clone() else {
+                continue;
+            };
+            let trust = request
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(TRUST_HEADER))
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default();
+            let hub = hub.clone();
+            let client = self.engine.client().clone();
+            tokio::spawn(async move {
+                let answer =
+                    crate::server::api::writes::commit(hub, trust, request.payload.to_vec()).await;
+                let forwarded = match answer {
+                    Ok(receipt) => Forwarded {
+                        status: 200,
+                        receipt: Some(receipt),
+                        code: None,
+                        message: None,
+                    },
+                    Err(e) => Forwarded {
+                        status: e.status().as_u16(),
+                        receipt: None,
+                        code: Some(e.code().to_string()),
+                        message: Some(e.message().to_string()),
+                    },
+                };
+                let bytes = serde_json::to_vec(&forwarded).expect("an answer serializes");
+                if let Err(e) = client.publish(reply, bytes.into()).await {
+                    tracing::warn!(target: "cltd::cluster", error = %e, "a forwarded write's answer was not sent");
+                }
+            });
+        }
+    }
+
+    /// Send a transition for trust `trust` (hex) to node `writer` and wait for its answer;
+    /// `None` if the writer did not answer (the caller then judges it itself).
+    pub async fn forward(&self, writer: &str, trust: &str, body: Vec<u8>) -> Option<Forwarded> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(TRUST_HEADER, trust);
+        let client = self.engine.client().clone();
+        let subject = submit_subject(writer);
+        let request = async move {
+            client
+                .request_with_headers(subject, headers, body.into())
+                .await
+        };
+        let answer = tokio::time::timeout(FORWARD_TIMEOUT, self.engine.handle().spawn(request))
+            .await
+            .ok()?
+            .ok()?;
+        match answer {
+            Ok(message) => serde_json::from_slice(&message.payload).ok(),
+            Err(e) => {
+                tracing::warn!(target: "cltd::cluster", writer, error = %e, "forwarding failed; judging here");
+                None
+            }
+        }
+    }
+}
+
+/// An API error met on a node's own background work, for its log.
+fn api(e: crate::server::ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{} (`{}`)", e.message(), e.code())
+}
+
+/// How long a heartbeat lasts, for status output.
+pub fn heartbeat_ttl() -> Duration {
+    HEARTBEAT_TTL
+}
