@@ -18,5 +18,7 @@ echo "== cargo test" >&2
 cargo test --locked --workspace
 echo "== schemathesis: the API against its OpenAPI document" >&2
 "$root/scripts/schemathesis.sh"
+echo "== cluster test: 3 NATS JetStream servers, 3 cltd nodes, kills and a late joiner" >&2
+"$root/scripts/cluster-test.sh"
 echo "== fuzz smoke run" >&2
 "$root/scripts/fuzz.sh" "${CLTD_FUZZ_SECONDS:-20}"

@@ -8,6 +8,7 @@
 
 pub mod amendment;
 pub mod audit;
+pub mod cluster;
 pub mod crash;
 pub mod fixture;
 pub mod http;

@@ -56,6 +56,11 @@ enum Command {
         /// 4 dashboard readers, /healthz probed every 10 ms); 0 to skip it.
         #[arg(long, default_value_t = 20)]
         load_seconds: u64,
+        /// Instead, measure durable transitions through the NATS JetStream cluster at these
+        /// servers (comma-separated; set up with `cltd cluster init`) beside one node, in one
+        /// run (--submitters, --transitions, --batch apply).
+        #[arg(long)]
+        cluster: Option<String>,
     },
     /// Crash consistency: serve a new trust in a child `cltd serve`, load it with signed
     /// transitions, SIGKILL it at random moments, and check after each kill that every
@@ -137,8 +142,25 @@ fn dispatch(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<i32> {
             votes,
             idle_trusts,
             load_seconds,
+            cluster,
         } => {
             let wasm = cltd::setup::read_bylaw("classic-clt", &bylaws_dir)?;
+            if let Some(servers) = cluster {
+                writeln!(
+                    err,
+                    "measuring {} transitions from {} submitters on one node, then through {servers}...",
+                    options.transitions, options.submitters
+                )?;
+                let report = cltd_bench::cluster::run(
+                    &wasm,
+                    &servers,
+                    options.submitters,
+                    options.transitions,
+                    options.batch,
+                )?;
+                print(out, json, &report, || report.text())?;
+                return Ok(cltd::EXIT_OK);
+            }
             if http {
                 writeln!(
                     err,

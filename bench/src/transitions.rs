@@ -37,6 +37,73 @@ pub struct BenchOptions {
     pub audit_entries: usize,
 }
 
+/// What concurrent submitters through a group committer measured.
+pub struct Concurrent {
+    /// Durable transitions per second.
+    pub tps: f64,
+    /// Each transition's time from submission to its durable answer.
+    pub latencies: Vec<Duration>,
+    /// Bytes written to disk per transition.
+    pub bytes_per_transition: u64,
+    /// Transitions per group commit, on average.
+    pub batch_mean: f64,
+}
+
+/// Submit about `transitions` proposals from `threads` threads through a group committer
+/// over `cx`'s trust (committing at most `batch` at a time): each thread proposes as its
+/// own members (at least one each: a member's transitions are numbered in order), and is
+/// answered only when its transition is durable.
+pub fn concurrent(
+    cx: Fixture,
+    threads: usize,
+    transitions: usize,
+    batch: usize,
+) -> Result<Concurrent> {
+    let members = cx.keys.len();
+    let per_thread = transitions.div_ceil(threads);
+    let work: Vec<Vec<Vec<u8>>> = (0..threads)
+        .map(|t| {
+            let mine: Vec<usize> = (t..members).step_by(threads).collect();
+            cx.proposals_by(&mine, per_thread)
+        })
+        .collect::<Result<_>>()?;
+    let committer = std::sync::Arc::new(cltd_runtime::GroupCommitter::new(cx.trust, batch));
+    let written = bytes_written();
+    let start = Instant::now();
+    let handles: Vec<_> = work
+        .into_iter()
+        .map(|txs| {
+            let s = committer.clone();
+            std::thread::spawn(move || -> Result<Vec<Duration>> {
+                let mut latencies = Vec::with_capacity(txs.len());
+                for t in txs {
+                    let t0 = Instant::now();
+                    s.submit(t)?;
+                    latencies.push(t0.elapsed());
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a submitter thread panicked"))??,
+        );
+    }
+    let done = latencies.len();
+    let tps = done as f64 / start.elapsed().as_secs_f64();
+    let bytes_per_transition = bytes_written().saturating_sub(written) / done.max(1) as u64;
+    let (batches, committed) = committer.stats();
+    Ok(Concurrent {
+        tps,
+        latencies,
+        bytes_per_transition,
+        batch_mean: committed as f64 / batches.max(1) as f64,
+    })
+}
+
 /// What `cltd bench` measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -169,49 +236,15 @@ pub fn run(wasm: &[u8], options: &BenchOptions) -> Result<BenchReport> {
     }
     let group_commit_tps = transitions as f64 / start.elapsed().as_secs_f64();
 
-    // Concurrent submitters through the group committer: each thread proposes as its own
-    // members, and is answered only when its transition is durable.
-    // (At least one member per submitter: a member's transitions are numbered in order.)
+    // Concurrent submitters through the group committer.
+    let cx = Fixture::on(runtime.clone(), wasm, members.max(submitters))?;
+    let Concurrent {
+        tps: concurrent_tps,
+        latencies,
+        bytes_per_transition: bytes_per_opening,
+        batch_mean: concurrent_batch_mean,
+    } = concurrent(cx, submitters, transitions, batch)?;
     let threads = submitters;
-    let cx = Fixture::on(runtime.clone(), wasm, members.max(threads))?;
-    let per_thread = transitions.div_ceil(threads);
-    let work: Vec<Vec<Vec<u8>>> = (0..threads)
-        .map(|t| {
-            let mine: Vec<usize> = (t..members.max(threads)).step_by(threads).collect();
-            cx.proposals_by(&mine, per_thread)
-        })
-        .collect::<Result<_>>()?;
-    let committer = std::sync::Arc::new(cltd_runtime::GroupCommitter::new(cx.trust, batch));
-    let written = bytes_written();
-    let start = Instant::now();
-    let handles: Vec<_> = work
-        .into_iter()
-        .map(|txs| {
-            let s = committer.clone();
-            std::thread::spawn(move || -> Result<Vec<Duration>> {
-                let mut latencies = Vec::with_capacity(txs.len());
-                for t in txs {
-                    let t0 = Instant::now();
-                    s.submit(t)?;
-                    latencies.push(t0.elapsed());
-                }
-                Ok(latencies)
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for h in handles {
-        latencies.extend(
-            h.join()
-                .map_err(|_| anyhow::anyhow!("a submitter thread panicked"))??,
-        );
-    }
-    let concurrent_tps = (per_thread * threads) as f64 / start.elapsed().as_secs_f64();
-    let bytes_per_opening =
-        bytes_written().saturating_sub(written) / (per_thread * threads).max(1) as u64;
-    let (batches, done) = committer.stats();
-    let concurrent_batch_mean = done as f64 / batches.max(1) as f64;
-    drop(committer);
 
     // Bylaw invocation alone, and natively.
     let Invocations {

@@ -6,7 +6,8 @@
 //! How the engine's answers map to the runtime's ([`ReplicaError`]):
 //! - an acknowledgement (or a duplicate's, which names the first append's sequence): stored
 //!   on a quorum (with `sync_interval: always`, fsynced there);
-//! - error 10071, wrong last sequence: [`ReplicaError::Conflict`], nothing stored;
+//! - error 10071 or 10164, wrong last sequence: [`ReplicaError::Conflict`], nothing
+//!   stored;
 //! - no responders (no stream leader) or a request that was never sent:
 //!   [`ReplicaError::Unavailable`], nothing stored;
 //! - a timeout or a dropped connection after the request went out:
@@ -126,7 +127,13 @@ impl Replicator for JetStreamLog {
             match ack {
                 Ok(ack) => Ok(ack.sequence),
                 Err(e) => Err(match e.kind() {
+                    // The server also refuses with 10164, the same refusal without the
+                    // sequence (seen when a new stream leader checks the append).
                     PublishErrorKind::WrongLastSequence => ReplicaError::Conflict {
+                        expected,
+                        found: found_sequence(&e.to_string()),
+                    },
+                    _ if e.to_string().contains("error code 10164") => ReplicaError::Conflict {
                         expected,
                         found: found_sequence(&e.to_string()),
                     },

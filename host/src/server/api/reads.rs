@@ -637,6 +637,13 @@ pub async fn signer(
     let key: cltd_runtime::MemberKey = key
         .parse()
         .map_err(|_| ApiError::bad_query("a key is 64 hex digits"))?;
+    // On a cluster node, apply what the writer appended first, so that a member who acted
+    // through another node is told the sequence number after it (a stale one would only be
+    // refused, but the member would have to sign again). If the engine is out of reach,
+    // the answer is this node's latest.
+    if hub.cluster().is_some() {
+        let _ = tokio::task::block_in_place(|| crate::server::hub::catch_up(&hub, &id));
+    }
     read(&hub, &id, |t| {
         let s = t.state();
         let m = s.members.get(&key);

@@ -1,0 +1,323 @@
+"""The cluster test (issue 18), run by scripts/cluster-test.sh.
+
+Starts a 3-server NATS JetStream cluster (fsync before acknowledging) and three
+`cltd serve --cluster` nodes on loopback, puts members' transitions through all three
+nodes (so writes are forwarded to the trust's writer) while it SIGKILLs the stream leader,
+then the trust's writer node, then both, and SIGSTOPs the writer past its heartbeat TTL;
+then starts a fourth node with an empty data directory. Afterwards every node must hold
+the same log (same entry hashes, so the same bytes: each entry's hash covers the previous
+one), `cltd verify` must pass on every node's store, every receipt a client got must be
+in every log at its index with its hash, and no signer's sequence number may be used twice.
+
+Everything it starts it stops by PID. Standard library only.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+CLTD, NATS = sys.argv[1], sys.argv[2]
+WORK = tempfile.mkdtemp(prefix="cltd-cluster-")
+SERVERS = ",".join(f"nats://127.0.0.1:{14222 + i}" for i in range(3))
+MONITORS = ",".join(f"http://127.0.0.1:{14242 + i}" for i in range(3))
+HEARTBEAT_TTL = 4
+STARTED = time.monotonic()
+procs = {}
+
+
+def say(*what):
+    print(f"[{time.monotonic() - STARTED:6.1f}s]", *what, flush=True)
+
+
+def get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def wait_for(what, check, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"FAIL: timed out waiting for {what}")
+
+
+def start_nats(i):
+    name = f"n{i + 1}"
+    conf = os.path.join(WORK, f"{name}.conf")
+    routes = ", ".join(f"nats://127.0.0.1:{14232 + j}" for j in range(3))
+    with open(conf, "w") as f:
+        f.write(
+            f"""server_name: {name}
+listen: 127.0.0.1:{14222 + i}
+http: 127.0.0.1:{14242 + i}
+max_payload: 8MB
+jetstream {{ store_dir: "{WORK}/js{i + 1}", sync_interval: always }}
+cluster {{ name: cltd, listen: 127.0.0.1:{14232 + i}, routes: [{routes}] }}
+"""
+        )
+    log = open(os.path.join(WORK, f"{name}.log"), "a")
+    procs[name] = subprocess.Popen([NATS, "-c", conf], stdout=log, stderr=log)
+    wait_for(
+        f"NATS server {name}",
+        lambda: get(f"http://127.0.0.1:{14242 + i}/healthz?js-enabled-only=true")["status"] == "ok",
+        20,
+    )
+
+
+def node_dir(n):
+    return os.path.join(WORK, f"node{n}")
+
+
+def start_node(n):
+    log = open(os.path.join(WORK, f"node{n}.log"), "a")
+    env = dict(os.environ, RUST_LOG="cltd=info")
+    procs[f"node{n}"] = subprocess.Popen(
+        [CLTD, "serve", "--trusts", node_dir(n), "--listen", f"127.0.0.1:{17300 + n}",
+         "--cluster", SERVERS, "--node-id", f"node{n}",
+         "--writes-per-second", "100000", "--write-burst", "100000"],
+        stdout=log, stderr=log, env=env,
+    )
+
+
+def url(n):
+    return f"http://127.0.0.1:{17300 + n}"
+
+
+def sizes(nodes, trust):
+    out = {}
+    for n in nodes:
+        try:
+            out[n] = get(f"{url(n)}/v1/trusts/{trust}")["log_size"]
+        except Exception:
+            out[n] = None
+    return out
+
+
+def stream_leader():
+    for i in range(3):
+        try:
+            d = get(f"http://127.0.0.1:{14242 + i}/jsz?streams=true")
+            for a in d.get("account_details", []):
+                for s in a.get("stream_detail", []):
+                    if s["name"] == "CLTD_LOG" and s.get("cluster", {}).get("leader"):
+                        return s["cluster"]["leader"]
+        except Exception:
+            pass
+    return None
+
+
+def writer_node(trust):
+    out = subprocess.run([CLTD, "cluster", "status", "--cluster", SERVERS],
+                         capture_output=True, text=True, timeout=30).stdout
+    for line in out.splitlines():
+        if line.startswith(f"trust {trust}:") and "writer node" in line:
+            return int(line.rsplit("writer node", 1)[1])
+    return None
+
+
+receipts = []
+outcomes = {}
+stop_load = threading.Event()
+lock = threading.Lock()
+
+
+examples = {}
+
+
+def load(member, keyfile):
+    """One member acting through each node in turn until told to stop: opening a proposal,
+    then withdrawing it (so the member's open proposals stay under the limit)."""
+    i = 0
+    opened = None
+    while not stop_load.is_set():
+        n = 1 + (i % 3)
+        i += 1
+        if opened is None:
+            verb = ["propose", "--as", keyfile, "--title", f"{member} {i} via node{n}", "ordinary"]
+        else:
+            verb = ["withdraw", "--as", keyfile, str(opened)]
+        r = subprocess.run([CLTD, "--json", "--server", url(n)] + verb,
+                           capture_output=True, text=True, timeout=60)
+        with lock:
+            if r.returncode == 0:
+                doc = json.loads(r.stdout)
+                receipts.append((doc["index"], doc["entry_hash"], member))
+                outcomes["ok"] = outcomes.get("ok", 0) + 1
+                found = [e.split()[1] for e in doc["effects"] if e.startswith("proposal ") and " opened" in e]
+                opened = int(found[0]) if found else None
+            else:
+                try:
+                    error = json.loads(r.stdout or r.stderr)["error"]
+                    code = error["code"]
+                    examples.setdefault(code, error["message"])
+                except Exception:
+                    code = "no-answer"
+                    examples.setdefault(code, (r.stdout + r.stderr)[-300:])
+                outcomes[code] = outcomes.get(code, 0) + 1
+        time.sleep(random.uniform(0, 0.05))
+
+
+def main():
+    try:
+        run()
+    finally:
+        for name, p in procs.items():
+            if p.poll() is None:
+                try:
+                    os.kill(p.pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+                p.kill()
+                p.wait()
+        if os.environ.get("CLTD_KEEP_CLUSTER_TEST"):
+            print("kept", WORK)
+        else:
+            subprocess.run(["rm", "-rf", WORK])
+
+
+def run():
+    for i in range(3):
+        start_nats(i)
+    wait_for(
+        "the JetStream cluster to elect its meta leader",
+        lambda: all(get(f"http://127.0.0.1:{14242 + i}/jsz").get("meta_cluster", {}).get("leader")
+                    for i in range(3)),
+        30,
+    )
+    say("3 NATS servers up, meta leader elected")
+    subprocess.run([CLTD, "cluster", "init", "--cluster", SERVERS, "--monitor", MONITORS],
+                   check=True, stdout=subprocess.DEVNULL)
+    # A trust with a history (the demo's), founded in node 1's directory.
+    seed = os.path.join(node_dir(1), "riverside")
+    subprocess.run([CLTD, "demo", "--data-dir", seed], check=True, stdout=subprocess.DEVNULL)
+    keys = os.path.join(WORK, "keys")
+    os.rename(os.path.join(seed, "keys"), keys)
+    trust = None
+    for n in (1, 2, 3):
+        os.makedirs(node_dir(n), exist_ok=True)
+        start_node(n)
+    wait_for("node 1", lambda: urllib.request.urlopen(f"{url(1)}/healthz", timeout=2), 30)
+
+    def all_host():
+        nonlocal trust
+        ts = get(f"{url(1)}/v1/trusts")["trusts"]
+        trust = ts[0]["id"]
+        return all(get(f"{url(n)}/v1/trusts")["trusts"] for n in (2, 3))
+
+    wait_for("every node to take on the trust", all_host, 60)
+    say("3 cltd nodes up, each hosting trust", trust[:16])
+
+    members = ["bo", "chen", "dana"]
+    workers = [threading.Thread(target=load, args=(m, os.path.join(keys, f"{m}.key")))
+               for m in members]
+    for w in workers:
+        w.start()
+    time.sleep(6)
+
+    leader = stream_leader()
+    say("SIGKILL the stream leader", leader)
+    i = int(leader[1:]) - 1
+    procs[leader].kill()
+    procs[leader].wait()
+    time.sleep(8)
+    start_nats(i)
+    say("restarted", leader)
+    time.sleep(4)
+
+    w = writer_node(trust)
+    say(f"SIGKILL the trust's writer, node{w}")
+    procs[f"node{w}"].kill()
+    procs[f"node{w}"].wait()
+    time.sleep(HEARTBEAT_TTL + 4)
+    start_node(w)
+    say(f"restarted node{w}")
+    time.sleep(4)
+
+    leader, w = stream_leader(), writer_node(trust)
+    say(f"SIGKILL both the stream leader {leader} and the writer node{w}")
+    procs[leader].kill()
+    procs[f"node{w}"].kill()
+    procs[leader].wait()
+    procs[f"node{w}"].wait()
+    time.sleep(HEARTBEAT_TTL + 4)
+    start_nats(int(leader[1:]) - 1)
+    start_node(w)
+    say("restarted both")
+    time.sleep(4)
+
+    w = writer_node(trust)
+    say(f"SIGSTOP the writer node{w} for {HEARTBEAT_TTL + 3}s")
+    os.kill(procs[f"node{w}"].pid, signal.SIGSTOP)
+    time.sleep(HEARTBEAT_TTL + 3)
+    os.kill(procs[f"node{w}"].pid, signal.SIGCONT)
+    say(f"resumed node{w}")
+    time.sleep(4)
+
+    stop_load.set()
+    for t in workers:
+        t.join()
+    say("load stopped:", dict(sorted(outcomes.items())), f"{len(receipts)} receipts")
+    for code, message in sorted(examples.items()):
+        say(f"  e.g. {code}: {message}")
+    if len(receipts) < 30:
+        raise SystemExit(f"FAIL: only {len(receipts)} transitions were acknowledged")
+
+    os.makedirs(node_dir(4), exist_ok=True)
+    start_node(4)
+    nodes = (1, 2, 3, 4)
+
+    def converged():
+        s = sizes(nodes, trust)
+        return None not in s.values() and len(set(s.values())) == 1
+
+    wait_for("every node, the new one too, to reach the same log size", converged, 90)
+    say("converged at", sizes(nodes, trust))
+    for n in nodes:
+        p = procs[f"node{n}"]
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+
+    logs = {}
+    for n in nodes:
+        d = os.path.join(node_dir(n), "riverside" if n == 1 else trust)
+        v = subprocess.run([CLTD, "--data-dir", d, "verify"], capture_output=True, text=True)
+        if v.returncode != 0:
+            raise SystemExit(f"FAIL: cltd verify on node{n}:\n{v.stdout}{v.stderr}")
+        out = subprocess.run([CLTD, "--json", "--data-dir", d, "log"],
+                             capture_output=True, text=True, check=True).stdout
+        logs[n] = json.loads(out)
+    first = [e["hash"] for e in logs[1]]
+    for n in nodes:
+        if [e["hash"] for e in logs[n]] != first:
+            raise SystemExit(f"FAIL: node{n}'s log differs from node1's")
+    say(f"all 4 logs identical: {len(first)} entries; cltd verify passed on each")
+    by_index = {e["index"]: e["hash"] for e in logs[1]}
+    for index, h, member in receipts:
+        if by_index.get(index) != h:
+            raise SystemExit(f"FAIL: {member}'s receipt ({index}, {h}) is not in the logs")
+    say(f"every one of {len(receipts)} receipts is in every log")
+    seen = set()
+    for e in logs[1]:
+        if e.get("kind") == "transition":
+            key = (e["signer"], e["seq"])
+            if key in seen:
+                raise SystemExit(f"FAIL: signer {e['signer']} used sequence {e['seq']} twice")
+            seen.add(key)
+    say("no signer's sequence number was used twice")
+    say("PASS")
+
+
+if __name__ == "__main__":
+    main()
