@@ -8,6 +8,8 @@ cd "$root"
 
 "$root/scripts/build-bylaws.sh"
 "$root/scripts/browser-setup.sh"
+# The replication engine (the NATS server, pinned): tests/all/jetstream.rs and the cluster test.
+"$root/scripts/engine-setup.sh" >/dev/null
 export CLTD_BYLAWS_DIR="$root/target/bylaws"
 
 echo "== cargo fmt --check" >&2

@@ -17,6 +17,7 @@ mod demo;
 mod formats;
 mod guarantees;
 mod hostile;
+mod jetstream;
 mod lifecycle;
 mod store;
 mod support;

@@ -1,6 +1,7 @@
 //! The connection to the NATS JetStream cluster the nodes replicate through, and the names
 //! of what cltd keeps there: the log stream (one subject per trust), the node heartbeats
-//! (a KV bucket whose entries expire), and the bylaw modules (an object store).
+//! (a KV bucket whose entries expire), stored impact previews (a KV bucket), and the bylaw
+//! modules (an object store).
 //!
 //! The runtime's replication calls are synchronous (a trust's writer appends from a blocking
 //! thread), and the client is asynchronous: the connection lives on a small runtime of its
@@ -18,6 +19,9 @@ pub const LOG_STREAM: &str = "CLTD_LOG";
 /// The KV bucket where live nodes heartbeat (`node.<id>`; an entry expires after
 /// [`HEARTBEAT_TTL`]).
 pub const NODES_BUCKET: &str = "cltd-nodes";
+/// The KV bucket holding every stored impact preview (`<trust>.<blake3 of the report>`):
+/// an amendment opens only on a node that holds its preview.
+pub const PREVIEWS_BUCKET: &str = "cltd-previews";
 /// The object store holding every bylaw module a replicated trust names, by blake3 hash (hex).
 pub const MODULES_BUCKET: &str = "cltd-modules";
 /// How long a node's heartbeat lasts without renewal: a node silent this long is not live,
@@ -163,7 +167,8 @@ impl Engine {
     }
 
     /// Create what cltd keeps in the engine, or check it is there (idempotent): the log
-    /// stream, the heartbeat bucket and the module store, each with `replicas` copies.
+    /// stream, the heartbeat and preview buckets and the module store, each with `replicas`
+    /// copies.
     pub fn init(&self, replicas: usize) -> Result<Vec<String>, EngineError> {
         let js = self.js.clone();
         self.block(async move {
@@ -203,6 +208,24 @@ impl Engine {
                     .await
                     .map_err(|e| EngineError::js("create the heartbeat bucket", e))?;
                     made.push(format!("kv {NODES_BUCKET}: created, {replicas} replicas"));
+                }
+            }
+            match js.get_key_value(PREVIEWS_BUCKET).await {
+                Ok(_) => made.push(format!("kv {PREVIEWS_BUCKET}: present")),
+                Err(_) => {
+                    js.create_key_value(jetstream::kv::Config {
+                        bucket: PREVIEWS_BUCKET.to_string(),
+                        description: "cltd: stored impact previews".into(),
+                        history: 1,
+                        max_value_size: MAX_MESSAGE as i32,
+                        num_replicas: replicas,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|e| EngineError::js("create the preview bucket", e))?;
+                    made.push(format!(
+                        "kv {PREVIEWS_BUCKET}: created, {replicas} replicas"
+                    ));
                 }
             }
             match js.get_object_store(MODULES_BUCKET).await {

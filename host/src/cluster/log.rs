@@ -118,7 +118,8 @@ impl Replicator for JetStreamLog {
             .payload(envelope.to_vec().into())
             .message_id(hex::encode(id))
             .expected_last_subject_sequence(expected);
-        self.engine.block(async move {
+        let started = std::time::Instant::now();
+        let outcome = self.engine.block(async move {
             let sent = js.send_publish(subject, message).await;
             let ack = match sent {
                 Ok(future) => future.await,
@@ -143,7 +144,15 @@ impl Replicator for JetStreamLog {
                     _ => ReplicaError::Unavailable(e.to_string()),
                 }),
             }
-        })
+        });
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(ReplicaError::Conflict { .. }) => "conflict",
+            Err(ReplicaError::Ambiguous(_)) => "ambiguous",
+            Err(_) => "unavailable",
+        };
+        crate::server::metrics::appended(label, started.elapsed().as_secs_f64());
+        outcome
     }
 
     fn last(&self, trust: &TrustId) -> Result<Option<(u64, Vec<u8>)>, ReplicaError> {

@@ -18,7 +18,10 @@
 //!   not host yet, founding each from the stream in `<trusts dir>/<trust id>`.
 //! - **Modules.** Every module a node holds is put in the engine's module store before any
 //!   entry naming it is appended; a node fetches (and re-hashes) the ones it lacks before it
-//!   applies entries.
+//!   applies entries, and every second.
+//! - **Previews.** A stored impact preview is put in the preview bucket before the request
+//!   is answered; every node stores the ones it lacks (each checked to cover a prefix of its
+//!   log), so the writer can open an amendment whose preview another node computed.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -30,7 +33,9 @@ use cltd_runtime::{ModuleHash, Replicator, Runtime, SystemClock, Trust, TrustId}
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{Engine, EngineError, HEARTBEAT_TTL, MODULES_BUCKET, NODES_BUCKET};
+use super::engine::{
+    Engine, EngineError, HEARTBEAT_TTL, MODULES_BUCKET, NODES_BUCKET, PREVIEWS_BUCKET,
+};
 use super::log::JetStreamLog;
 use crate::server::Hub;
 
@@ -80,8 +85,11 @@ pub struct Node {
     engine: Arc<Engine>,
     log: Arc<JetStreamLog>,
     nodes: kv::Store,
+    previews: kv::Store,
     modules: ObjectStore,
     live: RwLock<Vec<String>>,
+    /// Preview keys already stored here.
+    previews_held: Mutex<HashSet<String>>,
     /// Modules known to be in the module store (put or fetched by this node).
     shared: Mutex<HashSet<ModuleHash>>,
     http: String,
@@ -114,24 +122,30 @@ impl Node {
         let engine = Arc::new(Engine::connect(servers, &format!("cltd-{id}"))?);
         let log = Arc::new(JetStreamLog::open(engine.clone())?);
         let js = engine.js().clone();
-        let (nodes, modules) = engine.block(async move {
+        let (nodes, previews, modules) = engine.block(async move {
             let nodes = js
                 .get_key_value(NODES_BUCKET)
                 .await
                 .map_err(|e| EngineError::js("open the heartbeat bucket", e))?;
+            let previews = js
+                .get_key_value(PREVIEWS_BUCKET)
+                .await
+                .map_err(|e| EngineError::js("open the preview bucket", e))?;
             let modules = js
                 .get_object_store(MODULES_BUCKET)
                 .await
                 .map_err(|e| EngineError::js("open the module store", e))?;
-            Ok::<_, EngineError>((nodes, modules))
+            Ok::<_, EngineError>((nodes, previews, modules))
         })?;
         Ok(Node {
             id: id.to_string(),
             engine,
             log,
             nodes,
+            previews,
             modules,
             live: RwLock::new(vec![id.to_string()]),
+            previews_held: Mutex::default(),
             shared: Mutex::default(),
             http: http.to_string(),
         })
@@ -284,6 +298,87 @@ impl Node {
         Ok(())
     }
 
+    /// Share a preview stored on trust `trust` (hex) with the other nodes.
+    pub fn share_preview(
+        &self,
+        trust: &str,
+        report: &cltd_runtime::ImpactPreview,
+    ) -> Result<(), EngineError> {
+        let bytes =
+            postcard::to_allocvec(report).map_err(|e| EngineError::js("encode a preview", e))?;
+        let key = format!("{trust}.{}", blake3::hash(&bytes).to_hex());
+        let store = self.previews.clone();
+        let put_key = key.clone();
+        self.engine.block(async move {
+            store
+                .put(put_key, bytes.into())
+                .await
+                .map(|_| ())
+                .map_err(|e| EngineError::js("put a preview in the preview bucket", e))
+        })?;
+        self.previews_held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key);
+        Ok(())
+    }
+
+    /// Store every preview of trust `id` (hex) other nodes shared that this node does not
+    /// hold yet. Each must cover a prefix of this node's log (`Trust::store_preview`
+    /// checks): one covering entries not applied here yet waits for the next round.
+    fn fetch_previews(&self, hub: &Hub, id: &str) -> anyhow::Result<()> {
+        let store = self.previews.clone();
+        let prefix = format!("{id}.");
+        let keys: Vec<String> = self.engine.block(async move {
+            let keys = store
+                .keys()
+                .await
+                .map_err(|e| EngineError::js("list the preview bucket", e))?;
+            let prefix = &prefix;
+            Ok::<_, EngineError>(
+                keys.filter_map(
+                    |k| async move { k.ok().filter(|k| k.starts_with(prefix.as_str())) },
+                )
+                .collect()
+                .await,
+            )
+        })?;
+        for key in keys {
+            let held = self
+                .previews_held
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&key);
+            if held {
+                continue;
+            }
+            let store = self.previews.clone();
+            let get_key = key.clone();
+            let Some(bytes) = self
+                .engine
+                .block(async move { store.get(get_key).await })
+                .map_err(|e| EngineError::js("read a preview", e))?
+            else {
+                continue;
+            };
+            if blake3::hash(&bytes).to_hex().as_str() != key.rsplit('.').next().unwrap_or("") {
+                tracing::warn!(target: "cltd::cluster", key, "a shared preview does not match its key; ignored");
+                continue;
+            }
+            let report: cltd_runtime::ImpactPreview = postcard::from_bytes(&bytes)?;
+            crate::server::hub::with_trust_blocking(hub, id, |t| {
+                t.store_preview(&report)
+                    .map_err(crate::server::ApiError::from)
+            })
+            .map_err(api)?;
+            self.previews_held
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key);
+        }
+        Ok(())
+    }
+
     /// Found trust `trust` (hex) on this node from the engine, in `root/<trust>`.
     fn take_on(
         &self,
@@ -410,6 +505,9 @@ impl Node {
                     if let Err(e) = self.fetch_missing_modules(hub, &id) {
                         tracing::debug!(target: "cltd::cluster", trust = id, error = %format!("{e:#}"), "modules not fetched");
                     }
+                    if let Err(e) = self.fetch_previews(hub, &id) {
+                        tracing::debug!(target: "cltd::cluster", trust = id, error = %format!("{e:#}"), "previews not fetched");
+                    }
                 }
             }
             for id in hub.ids() {
@@ -437,6 +535,27 @@ impl Node {
         self.fetch_missing_modules(hub, id)?;
         crate::server::hub::catch_up(hub, id).map_err(api)?;
         Ok(())
+    }
+
+    /// Entries the engine holds of trust `id` (hex) that this node has not applied.
+    pub fn lag(&self, hub: &Hub, id: &str) -> anyhow::Result<u64> {
+        let trust: TrustId = id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("trust id {id}: {e:?}"))?;
+        let end = match self.log.last(&trust)? {
+            Some((_, bytes)) => cltd_runtime::Envelope::from_bytes(&bytes)?.end(),
+            None => 0,
+        };
+        let size = crate::server::hub::snapshot(hub, id)
+            .map_err(api)?
+            .state()
+            .size;
+        Ok(end.saturating_sub(size))
+    }
+
+    /// Whether the client is connected to a server of the cluster now.
+    pub fn connected(&self) -> bool {
+        self.engine.client().connection_state() == async_nats::connection::State::Connected
     }
 
     async fn answer_forwarded(self: Arc<Self>, hub: Arc<Hub>) {
@@ -503,13 +622,19 @@ impl Node {
             .await
             .ok()?
             .ok()?;
-        match answer {
+        let answer = match answer {
             Ok(message) => serde_json::from_slice(&message.payload).ok(),
             Err(e) => {
                 tracing::warn!(target: "cltd::cluster", writer, error = %e, "forwarding failed; judging here");
                 None
             }
-        }
+        };
+        crate::server::metrics::forwarded(if answer.is_some() {
+            "answered"
+        } else {
+            "judged-here"
+        });
+        answer
     }
 }
 

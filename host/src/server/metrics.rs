@@ -61,6 +61,38 @@ fn describe() {
         "cltd_http_request_seconds",
         "HTTP request latency by method, route and status"
     );
+    metrics::describe_histogram!(
+        "cltd_cluster_append_seconds",
+        "Time to append one group commit's envelope to the replication engine"
+    );
+    metrics::describe_counter!(
+        "cltd_cluster_appends_total",
+        "Appends to the replication engine by outcome (ok, conflict, ambiguous, unavailable)"
+    );
+    metrics::describe_gauge!(
+        "cltd_cluster_lag_entries",
+        "Entries the engine holds of each trust that this node has not applied yet"
+    );
+    metrics::describe_counter!(
+        "cltd_cluster_forwarded_total",
+        "Transitions forwarded to the trust's writer, by outcome (answered, judged-here)"
+    );
+}
+
+/// Record one append to the replication engine: its outcome and how long it took.
+pub fn appended(outcome: &'static str, seconds: f64) {
+    metrics::counter!("cltd_cluster_appends_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("cltd_cluster_append_seconds").record(seconds);
+}
+
+/// Set how many entries this node has yet to apply of a trust.
+pub fn lag_is(trust: &str, entries: u64) {
+    metrics::gauge!("cltd_cluster_lag_entries", "trust" => trust.to_string()).set(entries as f64);
+}
+
+/// Count a transition forwarded to the trust's writer.
+pub fn forwarded(outcome: &'static str) {
+    metrics::counter!("cltd_cluster_forwarded_total", "outcome" => outcome).increment(1);
 }
 
 /// Record a logged transition (allowed or denied by the bylaw, or `failed`: the bylaw

@@ -23,8 +23,10 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: at least one trust is open, and no trust has stopped writing after a storage
-/// error (restart the server to reopen and repair its store).
+/// Readiness: at least one trust is open (a cluster node may start with none), no trust has
+/// stopped writing after a storage error (restart the server to reopen and repair its
+/// store), and a cluster node is connected to its engine; a cluster node also lists each
+/// trust's replication lag.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready", body = String, content_type = "text/plain"),
               (status = 503, description = "No trust loaded, or a trust's writes are stopped", body = String, content_type = "text/plain")))]
@@ -40,13 +42,53 @@ pub async fn readyz(State(hub): State<Shared>) -> Response {
             .unwrap_or_else(|e| Some(format!("{id}: {}", e.message())))
         })
         .collect();
-    let (status, text) = if hub.is_empty() {
+    // A cluster node also reports its engine connection and, per trust, the entries the
+    // engine holds that it has not applied yet. Disconnected, it takes no writes (reads go
+    // on), so it is not ready; lag alone is reported, not refused.
+    let mut cluster = Vec::new();
+    let mut disconnected = false;
+    if let Some(node) = hub.cluster().cloned() {
+        let hub = hub.clone();
+        let lines = tokio::task::spawn_blocking(move || {
+            let mut lines = vec![format!(
+                "node {}: engine {}",
+                node.id(),
+                if node.connected() {
+                    "connected"
+                } else {
+                    "disconnected"
+                }
+            )];
+            for id in hub.ids() {
+                lines.push(match node.lag(&hub, &id) {
+                    Ok(lag) => format!("{id}: replication lag {lag} entries"),
+                    Err(e) => format!("{id}: replication lag unknown ({e:#})"),
+                });
+            }
+            (lines, !node.connected())
+        })
+        .await;
+        if let Ok((lines, down)) = lines {
+            cluster = lines;
+            disconnected = down;
+        }
+    }
+    let (status, mut text) = if hub.is_empty() && hub.cluster().is_none() {
         (503, "no trusts loaded\n".to_string())
     } else if !stopped.is_empty() {
         (503, format!("{}\n", stopped.join("\n")))
+    } else if disconnected {
+        (
+            503,
+            "the replication engine is unreachable: writes are refused, reads go on\n".to_string(),
+        )
     } else {
         (200, format!("ok: {} trust(s)\n", hub.len()))
     };
+    for line in cluster {
+        text.push_str(&line);
+        text.push('\n');
+    }
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")

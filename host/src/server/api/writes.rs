@@ -323,7 +323,22 @@ pub async fn preview(
         None => false,
         Some(_) => {
             let report = report.clone();
-            blocking(move || with_trust(&hub, &id, |t| Ok(t.store_preview(&report)?))).await?
+            blocking(move || {
+                let stored = with_trust(&hub, &id, |t| Ok(t.store_preview(&report)?))?;
+                // A cluster node shares it before answering, so that the amendment may be
+                // proposed through any node (the writer must hold the preview to open it).
+                if let Some(node) = hub.cluster() {
+                    node.share_preview(&id, &report).map_err(|e| {
+                        ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "cluster-unavailable",
+                            format!("the preview is stored on this node but not yet shared with the cluster ({e}); ask again"),
+                        )
+                    })?;
+                }
+                Ok(stored)
+            })
+            .await?
         }
     };
     let mut answer = PreviewDoc::of(snap.state(), &report);
