@@ -346,10 +346,41 @@ def run():
     wait_for("the last votes to reach every node", converged, 30)
     say(f"amendment {opened} (module {module[:12]}) uploaded via node1, previewed via node2, "
         "opened via node3, voted via node4: on every node")
+    # Every node cosigns, as a witness with its own key, the checkpoint node 1 (which holds
+    # the trust's host key) signs, but only if its own re-executed log has that root.
+    status = subprocess.run([CLTD, "cluster", "status", "--cluster", SERVERS],
+                            capture_output=True, text=True, check=True).stdout
+    witnesses = {}
+    for line in status.splitlines():
+        if line.startswith("node ") and "--witness " in line:
+            name, key = line.rsplit("--witness ", 1)[1].split("=")
+            witnesses[name] = key
+    size = sizes([1], trust)[1]
+
+    def cosigned_by_all():
+        with urllib.request.urlopen(f"{url(1)}/v1/trusts/{trust}/checkpoint", timeout=5) as r:
+            note = r.read().decode()
+        return note.split("\n")[1] == str(size) and all(
+            f"\u2014 {name} " in note for name in witnesses)
+
+    wait_for("every node to cosign the latest checkpoint", cosigned_by_all, 30)
+    say(f"the checkpoint of {size} entries is cosigned by {', '.join(sorted(witnesses))}")
     for n in nodes:
         p = procs[f"node{n}"]
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=30)
+    bundle = os.path.join(WORK, "riverside.cltd-bundle")
+    subprocess.run([CLTD, "--data-dir", os.path.join(node_dir(1), "riverside"), "export",
+                    "--out", bundle], check=True, stdout=subprocess.DEVNULL)
+    others = [f"{n}={k}" for n, k in witnesses.items() if n != "cltd-node-node1"]
+    audit = subprocess.run([CLTD, "audit", "verify", bundle, "--no-reexec", "--state-dir",
+                            os.path.join(WORK, "audit")]
+                           + sum((["--witness", w] for w in others), []) + ["--quorum", "2"],
+                           capture_output=True, text=True)
+    if audit.returncode != 0:
+        raise SystemExit(f"FAIL: audit verify --quorum 2 over the other nodes' witnesses:\n"
+                         f"{audit.stdout}{audit.stderr}")
+    say(f"audit verify --quorum 2 passes over the witnesses of nodes 2-4 ({len(others)} keys)")
 
     logs = {}
     for n in nodes:

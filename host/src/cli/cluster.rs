@@ -87,7 +87,7 @@ pub(crate) fn cluster(ctx: &mut Ctx, command: ClusterCommand) -> Result<i32> {
         ClusterCommand::Status { cluster } => {
             let engine = std::sync::Arc::new(Engine::connect(&cluster, "cltd-status")?);
             let log = JetStreamLog::open(engine.clone())?;
-            let nodes = {
+            let beats = {
                 let js = engine.js().clone();
                 engine.block(async move {
                     use futures_util::StreamExt;
@@ -99,18 +99,35 @@ pub(crate) fn cluster(ctx: &mut Ctx, command: ClusterCommand) -> Result<i32> {
                         .keys()
                         .await
                         .map_err(|e| anyhow::anyhow!("read the heartbeat bucket: {e}"))?;
-                    let mut live: Vec<String> = keys
-                        .filter_map(|k| async move {
-                            k.ok()
-                                .and_then(|k| k.strip_prefix("node.").map(str::to_string))
-                        })
-                        .collect()
-                        .await;
-                    live.sort();
-                    Ok::<_, anyhow::Error>(live)
+                    let keys: Vec<String> =
+                        keys.filter_map(|k| async move { k.ok() }).collect().await;
+                    let mut beats = Vec::new();
+                    for key in keys {
+                        let Some(node) = key.strip_prefix("node.").map(str::to_string) else {
+                            continue;
+                        };
+                        let beat = kv.get(key.as_str()).await.ok().flatten().and_then(|v| {
+                            serde_json::from_slice::<crate::cluster::node::Heartbeat>(&v).ok()
+                        });
+                        beats.push((node, beat));
+                    }
+                    beats.sort_by(|a, b| a.0.cmp(&b.0));
+                    Ok::<_, anyhow::Error>(beats)
                 })?
             };
+            let nodes: Vec<String> = beats.iter().map(|(n, _)| n.clone()).collect();
             writeln!(ctx.out, "live nodes: {}", nodes.join(", "))?;
+            for (node, beat) in &beats {
+                if let Some(beat) = beat {
+                    writeln!(
+                        ctx.out,
+                        "node {node}: http://{}/, witness --witness {}={}",
+                        beat.http,
+                        crate::cluster::node::witness_name(node),
+                        beat.witness
+                    )?;
+                }
+            }
             for trust in log.trusts()? {
                 let id: TrustId = trust
                     .parse()

@@ -117,6 +117,7 @@ fn serve_node(
         servers,
         node_id,
         &listener.local_addr()?.to_string(),
+        root,
     )?);
     let mut hub = crate::server::Hub::open(root)?;
     hub.limit_previews(limits);

@@ -19,6 +19,12 @@
 //! - **Modules.** Every module a node holds is put in the engine's module store before any
 //!   entry naming it is appended; a node fetches (and re-hashes) the ones it lacks before it
 //!   applies entries, and every second.
+//! - **Witnesses.** Each node has a witness key of its own (`node-witness.key` in its
+//!   trusts directory). The node holding a trust's host key signs a checkpoint once the
+//!   log grew and asks every live node to cosign it; a node cosigns only a checkpoint whose
+//!   size and Merkle root its own applied (re-executed) log has. So `cltd audit verify
+//!   --witness cltd-node-a=KEY --witness cltd-node-b=KEY --quorum 2` proves that
+//!   independent replicas hold that very log.
 //! - **Previews.** A stored impact preview is put in the preview bucket before the request
 //!   is answered; every node stores the ones it lacks (each checked to cover a prefix of its
 //!   log), so the writer can open an amendment whose preview another node computed.
@@ -29,7 +35,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{kv, object_store::ObjectStore};
-use cltd_runtime::{ModuleHash, Replicator, Runtime, SystemClock, Trust, TrustId};
+use cltd_runtime::{
+    Checkpoint, Keypair, ModuleHash, Replicator, Runtime, SignedNote, SystemClock, Trust, TrustId,
+};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
@@ -48,11 +56,15 @@ const DISCOVER_EVERY: Duration = Duration::from_secs(1);
 /// How long a forwarded transition waits for the writer's answer.
 pub const FORWARD_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// A node's heartbeat: where its API listens.
+/// A node's heartbeat: where its API listens, and its witness key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Heartbeat {
     /// The node's HTTP address.
     pub http: String,
+    /// The node's witness public key (hex); its cosignatures are named
+    /// [`witness_name`]`(id)`.
+    #[serde(default)]
+    pub witness: String,
 }
 
 /// What the writer answers a forwarded transition: the receipt, or the API's error.
@@ -93,6 +105,25 @@ pub struct Node {
     /// Modules known to be in the module store (put or fetched by this node).
     shared: Mutex<HashSet<ModuleHash>>,
     http: String,
+    /// This node's witness key: it cosigns a trust's checkpoint only when its own applied
+    /// log has that size and root.
+    witness: Keypair,
+    /// Per trust, the checkpoint size last cosigned by the live nodes (on the node that
+    /// holds the trust's host key).
+    cosigned: Mutex<std::collections::HashMap<String, u64>>,
+}
+
+/// The name a node's cosignatures carry (its witness name).
+pub fn witness_name(node: &str) -> String {
+    format!("cltd-node-{node}")
+}
+
+/// The file a node keeps its witness key in, under its trusts directory.
+pub const WITNESS_KEY_FILE: &str = "node-witness.key";
+
+/// The subject node `id` cosigns checkpoints on.
+pub fn cosign_subject(id: &str) -> String {
+    format!("cltd.cosign.{id}")
 }
 
 /// The node that writes trust `trust` (hex) among `live`: the highest rendezvous score.
@@ -108,8 +139,14 @@ pub fn writer_among<'a>(trust: &str, live: &'a [String]) -> Option<&'a String> {
 }
 
 impl Node {
-    /// Join the cluster at `servers` as node `id`, whose API listens at `http`.
-    pub fn join(servers: &str, id: &str, http: &str) -> Result<Node, EngineError> {
+    /// Join the cluster at `servers` as node `id`, whose API listens at `http`, with the
+    /// witness key kept in `root` (made on first start).
+    pub fn join(
+        servers: &str,
+        id: &str,
+        http: &str,
+        root: &std::path::Path,
+    ) -> Result<Node, EngineError> {
         if id.is_empty()
             || !id
                 .chars()
@@ -119,6 +156,15 @@ impl Node {
                 "node id `{id}`: use letters, digits, `-` and `_`"
             )));
         }
+        let key_file = root.join(WITNESS_KEY_FILE);
+        let witness = match cltd_runtime::read_secret_key(&key_file) {
+            Some(k) => k,
+            None => {
+                let k = Keypair::generate().map_err(EngineError::Runtime)?;
+                cltd_runtime::write_secret_key(&key_file, &k).map_err(EngineError::Runtime)?;
+                k
+            }
+        };
         let engine = Arc::new(Engine::connect(servers, &format!("cltd-{id}"))?);
         let log = Arc::new(JetStreamLog::open(engine.clone())?);
         let js = engine.js().clone();
@@ -148,6 +194,8 @@ impl Node {
             previews_held: Mutex::default(),
             shared: Mutex::default(),
             http: http.to_string(),
+            witness,
+            cosigned: Mutex::default(),
         })
     }
 
@@ -440,6 +488,11 @@ impl Node {
         self.engine
             .handle()
             .spawn(async move { responder.answer_forwarded(responder_hub).await });
+        let cosigner = self.clone();
+        let cosigner_hub = hub.clone();
+        self.engine
+            .handle()
+            .spawn(async move { cosigner.answer_cosign(cosigner_hub).await });
         let follower = self.clone();
         std::thread::Builder::new()
             .name("cltd-follow".into())
@@ -450,6 +503,7 @@ impl Node {
     async fn beat(self: Arc<Self>) {
         let value = serde_json::to_vec(&Heartbeat {
             http: self.http.clone(),
+            witness: hex::encode(self.witness.public()),
         })
         .expect("a heartbeat serializes");
         let key = format!("node.{}", self.id);
@@ -508,6 +562,9 @@ impl Node {
                     if let Err(e) = self.fetch_previews(hub, &id) {
                         tracing::debug!(target: "cltd::cluster", trust = id, error = %format!("{e:#}"), "previews not fetched");
                     }
+                    if let Err(e) = self.gather_cosignatures(hub, &id) {
+                        tracing::debug!(target: "cltd::cluster", trust = id, error = %format!("{e:#}"), "checkpoint not cosigned");
+                    }
                 }
             }
             for id in hub.ids() {
@@ -556,6 +613,142 @@ impl Node {
     /// Whether the client is connected to a server of the cluster now.
     pub fn connected(&self) -> bool {
         self.engine.client().connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Cosign `note`, a checkpoint of trust `id` (hex), as this node's witness: only if it
+    /// is signed by the trust's host key and this node's own log, re-executed entry by
+    /// entry as it was applied, has the checkpoint's size and root (catching up first). The
+    /// cosignature line, or why not.
+    pub fn cosign(&self, hub: &Hub, id: &str, note: &str) -> anyhow::Result<String> {
+        let mut note = SignedNote::parse(note)?;
+        let checkpoint = Checkpoint::parse(&note.text)?;
+        let snap = crate::server::hub::snapshot(hub, id).map_err(api)?;
+        if checkpoint.origin != cltd_runtime::origin(&snap.id()) {
+            anyhow::bail!(
+                "the checkpoint is of {}, not of trust {id}",
+                checkpoint.origin
+            );
+        }
+        note.verify(&checkpoint.origin, &snap.host_key()?)?;
+        let snap = if snap.state().size < checkpoint.size {
+            crate::server::hub::catch_up(hub, id).map_err(api)?;
+            crate::server::hub::snapshot(hub, id).map_err(api)?
+        } else {
+            snap
+        };
+        match snap.root_at(checkpoint.size)? {
+            Some(root) if root == checkpoint.root => {}
+            Some(_) => anyhow::bail!(
+                "this node's log of {} entries has another root: the logs differ",
+                checkpoint.size
+            ),
+            None => anyhow::bail!(
+                "this node holds {} entries, fewer than the checkpoint's {}",
+                snap.state().size,
+                checkpoint.size
+            ),
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        note.signatures.clear();
+        note.add_cosignature(&witness_name(&self.id), &self.witness, now);
+        let line = note.to_string();
+        Ok(line[note.text.len() + 1..].to_string())
+    }
+
+    async fn answer_cosign(self: Arc<Self>, hub: Arc<Hub>) {
+        let subject = cosign_subject(&self.id);
+        let mut requests = loop {
+            match self.engine.client().subscribe(subject.clone()).await {
+                Ok(s) => break s,
+                Err(e) => {
+                    tracing::warn!(target: "cltd::cluster", error = %e, "cannot cosign yet");
+                    tokio::time::sleep(HEARTBEAT_EVERY).await;
+                }
+            }
+        };
+        while let Some(request) = requests.next().await {
+            let Some(reply) = request.reply.clone() else {
+                continue;
+            };
+            let trust = request
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(TRUST_HEADER))
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default();
+            let (node, hub, client) = (self.clone(), hub.clone(), self.engine.client().clone());
+            tokio::spawn(async move {
+                let note = String::from_utf8_lossy(&request.payload).into_owned();
+                let answer = tokio::task::spawn_blocking(move || node.cosign(&hub, &trust, &note))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r);
+                let text = match answer {
+                    Ok(line) => line,
+                    Err(e) => format!("refused: {e:#}"),
+                };
+                let _ = client.publish(reply, text.into_bytes().into()).await;
+            });
+        }
+    }
+
+    /// On the node holding trust `id`'s host key: once its log has grown, sign a fresh
+    /// checkpoint, ask every live node (itself too) to cosign it, and store it with the
+    /// cosignatures received. Nodes that refuse or do not answer are skipped (and named
+    /// in the log); an auditor's `audit verify --quorum K` decides how many are enough.
+    fn gather_cosignatures(&self, hub: &Hub, id: &str) -> anyhow::Result<()> {
+        let snap = crate::server::hub::snapshot(hub, id).map_err(api)?;
+        let size = snap.state().size;
+        let done = self
+            .cosigned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .copied();
+        if done == Some(size) {
+            return Ok(());
+        }
+        let Ok(note) = snap.checkpoint() else {
+            return Ok(()); // not the node holding the host key
+        };
+        let text = note.to_string();
+        let mut merged = note.clone();
+        for node in self.live() {
+            let client = self.engine.client().clone();
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(TRUST_HEADER, id);
+            let (subject, body) = (cosign_subject(&node), text.clone());
+            let answer = self.engine.block(async move {
+                tokio::time::timeout(
+                    FORWARD_TIMEOUT,
+                    client.request_with_headers(subject, headers, body.into_bytes().into()),
+                )
+                .await
+            });
+            let line = match answer {
+                Ok(Ok(m)) => String::from_utf8_lossy(&m.payload).into_owned(),
+                Ok(Err(e)) => format!("refused: {e}"),
+                Err(_) => "refused: no answer in time".into(),
+            };
+            if line.starts_with("refused: ") {
+                tracing::warn!(target: "cltd::cluster", trust = id, node, answer = line, "a node did not cosign");
+                continue;
+            }
+            let cosigned = SignedNote::parse(&format!("{}\n{line}", note.text))?;
+            merged.signatures.extend(cosigned.signatures);
+        }
+        crate::server::hub::with_trust_blocking(hub, id, |t| {
+            t.store_checkpoint(&merged)
+                .map_err(crate::server::ApiError::from)
+        })
+        .map_err(api)?;
+        self.cosigned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_string(), size);
+        Ok(())
     }
 
     async fn answer_forwarded(self: Arc<Self>, hub: Arc<Hub>) {
