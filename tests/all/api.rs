@@ -174,6 +174,30 @@ fn the_api_serves_reads_and_signed_writes_with_stable_errors() {
     assert_eq!(status, 200, "{receipt}");
     assert_eq!(receipt["index"], 2);
 
+    // Read your own writes: `?min-size` is met once the write is in, refused (412
+    // `behind`) beyond the log, 400 when it does not parse; answers carry the log size.
+    let trust_path = format!("/v1/trusts/{id}");
+    let mut r = server
+        .agent
+        .get(&format!("{}{trust_path}?min-size=3", server.base))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["cltd-log-size"], "3");
+    assert_eq!(json(&r.body_mut().read_to_string().unwrap())["log_size"], 3);
+    for (query, status, expected) in [
+        ("min-size=4", 412, "behind"),
+        ("min-size=-1", 400, "bad-query"),
+        ("min-size=9223372036854775808", 400, "bad-query"),
+    ] {
+        let (got, body) = server.get(&format!("{trust_path}/members?{query}"));
+        assert_eq!(
+            (got, code(&json(&body))),
+            (status, Some(expected)),
+            "{query}: {body}"
+        );
+    }
+
     // Replayed: 409 bad-sequence. Tampered signature: 401. Empty: 401. Huge: 413.
     let (status, e) = server.post(&t, &vote);
     assert_eq!(

@@ -337,6 +337,12 @@ def run():
             if time.monotonic() > deadline or "impact preview" not in str(e):
                 raise SystemExit(f"FAIL: the amendment did not open through node 3: {e}")
             time.sleep(0.5)
+    # Read your own write on another node at once: ?min-size makes node 2 catch up first.
+    index = doc["index"]
+    with urllib.request.urlopen(
+            f"{url(2)}/v1/trusts/{trust}/proposals/{opened}?min-size={index + 1}", timeout=10) as r:
+        if int(r.headers["cltd-log-size"]) < index + 1 or json.loads(r.read())["id"] != opened:
+            raise SystemExit("FAIL: ?min-size did not give node 2's answer after the write")
     for member in ("bo", "chen"):
         cli_json(4, ["vote", "--as", os.path.join(keys, f"{member}.key"), str(opened), "yes"])
     wait_for("every node to hold the amendment with its 2 votes", lambda: all(

@@ -63,6 +63,74 @@ struct Operations;
 /// Add the documentation and metrics endpoints to `doc`.
 pub fn add_operations(doc: &mut Document) {
     doc.merge(Operations::openapi());
+    add_min_size(doc);
+}
+
+/// Every read about one trust takes `?min-size=N` (read-your-writes across the nodes of a
+/// cluster; see `server::log_size`) and may answer 412 `behind`.
+fn add_min_size(doc: &mut Document) {
+    use utoipa::openapi::path::ParameterBuilder;
+    use utoipa::openapi::{ObjectBuilder, Required, ResponseBuilder, Type};
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let Some(get) = item.get.as_mut() else {
+            continue;
+        };
+        if !path.starts_with("/v1/trusts/{id}") {
+            continue;
+        }
+        get.parameters.get_or_insert_with(Vec::new).push(RefOr::T(
+            ParameterBuilder::new()
+                .name("min-size")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(
+                    "Answer only once this node holds at least this many entries of the trust's log (read your own writes on any node of a cluster); else 412 `behind`",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Int64,
+                        )))
+                        .minimum(Some(0)),
+                ))
+                .build(),
+        ));
+        get.responses
+            .responses
+            .entry("400".to_string())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description("`bad-query`: a query or path parameter does not parse")
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                    "ErrorBody",
+                                ))))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+        get.responses.responses.insert(
+            "412".to_string(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("`behind`: this node holds fewer entries than `min-size` asks for")
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                "ErrorBody",
+                            ))))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+    }
 }
 
 /// The routes for the document, its page and the metrics.

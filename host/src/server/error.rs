@@ -189,6 +189,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the replication engine has no quorum or cannot be reached; nothing was logged, reads go on",
     ),
     (
+        "behind",
+        412,
+        "this node has not yet applied as many log entries as `min-size` asks for: retry shortly, or ask another node",
+    ),
+    (
         "diverged",
         503,
         "the replicated log does not replay on this node; the trust is stopped here until an operator looks",

@@ -130,7 +130,7 @@ pub fn log_size_is(trust: &str, size: u64) {
 
 /// The trust a request is about: the segment after `/v1/trusts/` or `/trusts/` (empty for
 /// the rest), for the request log.
-fn trust_in(path: &str) -> &str {
+pub(crate) fn trust_in(path: &str) -> &str {
     path.strip_prefix("/v1/trusts/")
         .or_else(|| path.strip_prefix("/trusts/"))
         .and_then(|rest| rest.split('/').next())

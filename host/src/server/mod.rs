@@ -292,10 +292,79 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
         .merge(reads)
         .merge(writes)
         .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(axum::middleware::from_fn_with_state(hub.clone(), log_size))
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(head_limits))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(hub)
+}
+
+/// The response header carrying the answering node's log size of the trust a request is
+/// about (with `?min-size=N`, a client reads its own writes on any node of a cluster).
+pub const LOG_SIZE_HEADER: &str = "cltd-log-size";
+
+/// Middleware on requests about one trust (`/v1/trusts/{id}/...`): `?min-size=N` makes a
+/// read wait until this node has applied at least N entries of the trust's log (a cluster
+/// node catches up first; still short, it answers 412 `behind`), and every answer carries
+/// the node's log size in `cltd-log-size`.
+async fn log_size(
+    axum::extract::State(hub): axum::extract::State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let id = path
+        .strip_prefix("/v1/trusts/")
+        .map(|_| metrics::trust_in(path).to_string())
+        .filter(|id| hub.hosts(id));
+    let Some(id) = id else {
+        return next.run(request).await;
+    };
+    let min_size = request.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("min-size="))
+            .map(str::to_string)
+    });
+    let mut short = None;
+    if let Some(min) = min_size {
+        // At most i64::MAX, as the OpenAPI document says (an int64).
+        let Some(min) = min.parse::<i64>().ok().and_then(|m| u64::try_from(m).ok()) else {
+            return ApiError::bad_query(
+                "min-size must be a whole number of log entries (0 to 9223372036854775807)",
+            )
+            .into_response();
+        };
+        let size = |hub: &Hub| hub::snapshot(hub, &id).map(|s| s.state().size).unwrap_or(0);
+        if size(&hub) < min && hub.cluster().is_some() {
+            let (h, i) = (hub.clone(), id.clone());
+            let _ = tokio::task::spawn_blocking(move || hub::catch_up(&h, &i)).await;
+        }
+        let have = size(&hub);
+        if have < min {
+            short = Some((have, min));
+        }
+    }
+    let mut response = next.run(request).await;
+    // The request's own faults (a bad parameter) are answered as such; a good one that
+    // this node cannot answer fresh enough is `behind`.
+    if let Some((have, min)) = short
+        && response.status().is_success()
+    {
+        response = ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "behind",
+            format!(
+                "this node holds {have} entries of the trust's log, fewer than the {min} asked for (min-size): retry shortly, or ask another node"
+            ),
+        )
+        .into_response();
+    }
+    if let Ok(s) = hub::snapshot(&hub, &id)
+        && let Ok(v) = HeaderValue::from_str(&s.state().size.to_string())
+    {
+        response.headers_mut().insert(LOG_SIZE_HEADER, v);
+    }
+    response
 }
 
 /// Resolves on SIGINT or SIGTERM.
