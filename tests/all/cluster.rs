@@ -111,7 +111,8 @@ fn some_history(a: &mut Harness) {
     );
 }
 
-fn ordinary(title: &str) -> Action {
+/// An ordinary resolution titled `title`, open for 14 days.
+pub(crate) fn ordinary(title: &str) -> Action {
     Action::Propose(ProposalDraft {
         body: ProposalBody::Ordinary,
         title: title.into(),

@@ -11,11 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cltd::cluster::{Engine, JetStreamLog};
-use cltd_runtime::{
-    Action, EntryHash, ProposalBody, ProposalDraft, ReplicaError, Replicator, Trust, TrustId,
-};
+use cltd_runtime::{EntryHash, ReplicaError, Replicator, Trust, TrustId};
 use tempfile::TempDir;
 
+use crate::cluster::ordinary;
 use crate::support::*;
 
 /// A single JetStream server (one replica) in a directory of its own, killed when dropped.
@@ -135,15 +134,6 @@ fn the_jetstream_log_appends_by_compare_and_append_and_deduplicates() {
     let mut trusts = log.trusts().unwrap();
     trusts.sort();
     assert_eq!(trusts, vec![hex::encode([7; 32]), hex::encode([8; 32])]);
-}
-
-fn ordinary(title: &str) -> Action {
-    Action::Propose(ProposalDraft {
-        body: ProposalBody::Ordinary,
-        title: title.into(),
-        text: String::new(),
-        window: 14 * DAY,
-    })
 }
 
 #[test]

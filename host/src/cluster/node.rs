@@ -26,8 +26,9 @@
 //!   --witness cltd-node-a=KEY --witness cltd-node-b=KEY --quorum 2` proves that
 //!   independent replicas hold that very log.
 //! - **Previews.** A stored impact preview is put in the preview bucket before the request
-//!   is answered; every node stores the ones it lacks (each checked to cover a prefix of its
-//!   log), so the writer can open an amendment whose preview another node computed.
+//!   is answered; every node then computes and stores its own preview of the same module
+//!   and charter (the engine's copy only says which), so the writer can open an amendment
+//!   whose preview a member asked another node for.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -371,9 +372,9 @@ impl Node {
         Ok(())
     }
 
-    /// Store every preview of trust `id` (hex) other nodes shared that this node does not
-    /// hold yet. Each must cover a prefix of this node's log (`Trust::store_preview`
-    /// checks): one covering entries not applied here yet waits for the next round.
+    /// For every preview of trust `id` (hex) another node stored, compute and store this
+    /// node's own preview of the same module and charter, if it holds none (one computed
+    /// on more entries than this node has applied waits for the next round).
     fn fetch_previews(&self, hub: &Hub, id: &str) -> anyhow::Result<()> {
         let store = self.previews.clone();
         let prefix = format!("{id}.");
@@ -413,12 +414,24 @@ impl Node {
                 tracing::warn!(target: "cltd::cluster", key, "a shared preview does not match its key; ignored");
                 continue;
             }
-            let report: cltd_runtime::ImpactPreview = postcard::from_bytes(&bytes)?;
-            crate::server::hub::with_trust_blocking(hub, id, |t| {
-                t.store_preview(&report)
-                    .map_err(crate::server::ApiError::from)
-            })
-            .map_err(api)?;
+            // The engine is trusted for availability, not content: the shared report only
+            // names the pair (module, charter) a member asked about. This node computes its
+            // own preview of that pair over its own log and stores that.
+            let shared: cltd_runtime::ImpactPreview = postcard::from_bytes(&bytes)?;
+            let snap = crate::server::hub::snapshot(hub, id).map_err(api)?;
+            if snap.state().size < shared.entries {
+                continue; // computed on a longer log than this node has applied: later
+            }
+            if snap
+                .stored_preview(&shared.module, &shared.proposed)?
+                .is_none()
+            {
+                let own = snap.compute_preview(&shared.module, &shared.proposed, &mut |_, _| {})?;
+                crate::server::hub::with_trust_blocking(hub, id, |t| {
+                    t.store_preview(&own).map_err(crate::server::ApiError::from)
+                })
+                .map_err(api)?;
+            }
             self.previews_held
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -658,12 +671,38 @@ impl Node {
     }
 
     async fn answer_cosign(self: Arc<Self>, hub: Arc<Hub>) {
-        let subject = cosign_subject(&self.id);
+        let node = self.clone();
+        self.respond(cosign_subject(&self.id), "cosign", move |trust, payload| {
+            let (node, hub) = (node.clone(), hub.clone());
+            async move {
+                let note = String::from_utf8_lossy(&payload).into_owned();
+                let answer = tokio::task::spawn_blocking(move || node.cosign(&hub, &trust, &note))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r);
+                match answer {
+                    Ok(line) => line,
+                    Err(e) => format!("refused: {e:#}"),
+                }
+                .into_bytes()
+            }
+        })
+        .await;
+    }
+
+    /// Answer every request on `subject` with `answer(trust, payload)` (the trust its
+    /// header names), each in a task of its own; `what` names the work in the log while the
+    /// subscription cannot be made yet.
+    async fn respond<F, Fut>(&self, subject: String, what: &'static str, answer: F)
+    where
+        F: Fn(String, Vec<u8>) -> Fut,
+        Fut: std::future::Future<Output = Vec<u8>> + Send + 'static,
+    {
         let mut requests = loop {
             match self.engine.client().subscribe(subject.clone()).await {
                 Ok(s) => break s,
                 Err(e) => {
-                    tracing::warn!(target: "cltd::cluster", error = %e, "cannot cosign yet");
+                    tracing::warn!(target: "cltd::cluster", error = %e, what, "cannot take requests yet");
                     tokio::time::sleep(HEARTBEAT_EVERY).await;
                 }
             }
@@ -678,18 +717,13 @@ impl Node {
                 .and_then(|h| h.get(TRUST_HEADER))
                 .map(|v| v.as_str().to_string())
                 .unwrap_or_default();
-            let (node, hub, client) = (self.clone(), hub.clone(), self.engine.client().clone());
+            let answered = answer(trust, request.payload.to_vec());
+            let client = self.engine.client().clone();
             tokio::spawn(async move {
-                let note = String::from_utf8_lossy(&request.payload).into_owned();
-                let answer = tokio::task::spawn_blocking(move || node.cosign(&hub, &trust, &note))
-                    .await
-                    .map_err(anyhow::Error::from)
-                    .and_then(|r| r);
-                let text = match answer {
-                    Ok(line) => line,
-                    Err(e) => format!("refused: {e:#}"),
-                };
-                let _ = client.publish(reply, text.into_bytes().into()).await;
+                let bytes = answered.await;
+                if let Err(e) = client.publish(reply, bytes.into()).await {
+                    tracing::warn!(target: "cltd::cluster", error = %e, what, "an answer was not sent");
+                }
             });
         }
     }
@@ -752,51 +786,32 @@ impl Node {
     }
 
     async fn answer_forwarded(self: Arc<Self>, hub: Arc<Hub>) {
-        let subject = submit_subject(&self.id);
-        let mut requests = loop {
-            match self.engine.client().subscribe(subject.clone()).await {
-                Ok(s) => break s,
-                Err(e) => {
-                    tracing::warn!(target: "cltd::cluster", error = %e, "cannot take forwarded writes yet");
-                    tokio::time::sleep(HEARTBEAT_EVERY).await;
+        self.respond(
+            submit_subject(&self.id),
+            "forwarded writes",
+            move |trust, body| {
+                let hub = hub.clone();
+                async move {
+                    let forwarded = match crate::server::api::writes::commit(hub, trust, body).await
+                    {
+                        Ok(receipt) => Forwarded {
+                            status: 200,
+                            receipt: Some(receipt),
+                            code: None,
+                            message: None,
+                        },
+                        Err(e) => Forwarded {
+                            status: e.status().as_u16(),
+                            receipt: None,
+                            code: Some(e.code().to_string()),
+                            message: Some(e.message().to_string()),
+                        },
+                    };
+                    serde_json::to_vec(&forwarded).expect("an answer serializes")
                 }
-            }
-        };
-        while let Some(request) = requests.next().await {
-            let Some(reply) = request.reply.clone() else {
-                continue;
-            };
-            let trust = request
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(TRUST_HEADER))
-                .map(|v| v.as_str().to_string())
-                .unwrap_or_default();
-            let hub = hub.clone();
-            let client = self.engine.client().clone();
-            tokio::spawn(async move {
-                let answer =
-                    crate::server::api::writes::commit(hub, trust, request.payload.to_vec()).await;
-                let forwarded = match answer {
-                    Ok(receipt) => Forwarded {
-                        status: 200,
-                        receipt: Some(receipt),
-                        code: None,
-                        message: None,
-                    },
-                    Err(e) => Forwarded {
-                        status: e.status().as_u16(),
-                        receipt: None,
-                        code: Some(e.code().to_string()),
-                        message: Some(e.message().to_string()),
-                    },
-                };
-                let bytes = serde_json::to_vec(&forwarded).expect("an answer serializes");
-                if let Err(e) = client.publish(reply, bytes.into()).await {
-                    tracing::warn!(target: "cltd::cluster", error = %e, "a forwarded write's answer was not sent");
-                }
-            });
-        }
+            },
+        )
+        .await;
     }
 
     /// Send a transition for trust `trust` (hex) to node `writer` and wait for its answer;

@@ -96,29 +96,10 @@ fn add_min_size(doc: &mut Document) {
                 ))
                 .build(),
         ));
-        get.responses
-            .responses
-            .entry("400".to_string())
-            .or_insert_with(|| {
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description("`bad-query`: a query or path parameter does not parse")
-                        .content(
-                            "application/json",
-                            utoipa::openapi::ContentBuilder::new()
-                                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                                    "ErrorBody",
-                                ))))
-                                .build(),
-                        )
-                        .build(),
-                )
-            });
-        get.responses.responses.insert(
-            "412".to_string(),
+        let error = |description: &str| {
             RefOr::T(
                 ResponseBuilder::new()
-                    .description("`behind`: this node holds fewer entries than `min-size` asks for")
+                    .description(description)
                     .content(
                         "application/json",
                         utoipa::openapi::ContentBuilder::new()
@@ -128,7 +109,15 @@ fn add_min_size(doc: &mut Document) {
                             .build(),
                     )
                     .build(),
-            ),
+            )
+        };
+        get.responses
+            .responses
+            .entry("400".to_string())
+            .or_insert_with(|| error("`bad-query`: a query or path parameter does not parse"));
+        get.responses.responses.insert(
+            "412".to_string(),
+            error("`behind`: this node holds fewer entries than `min-size` asks for"),
         );
     }
 }

@@ -224,13 +224,7 @@ pub fn with_trust<T>(
     f: impl FnOnce(&mut Trust) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let slot = slot(hub, id)?;
-    let committer = &slot.committer;
-    tokio::task::block_in_place(|| {
-        let mut trust = committer
-            .lock()
-            .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
-        f(&mut trust)
-    })
+    tokio::task::block_in_place(|| f(&mut *locked(&slot)?))
 }
 
 /// [`read`], from a thread outside the server's runtime (a cluster node's follower).
@@ -249,11 +243,14 @@ pub fn with_trust_blocking<T>(
     f: impl FnOnce(&mut Trust) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     let slot = slot(hub, id)?;
-    let mut trust = slot
-        .committer
+    f(&mut *locked(&slot)?)
+}
+
+/// Trust of `slot`, under its lock.
+fn locked(slot: &Slot) -> Result<std::sync::MutexGuard<'_, Trust>, ApiError> {
+    slot.committer
         .lock()
-        .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
-    f(&mut trust)
+        .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))
 }
 
 /// Where trust `id` (hex) is in the replication engine's stream (`None`: not hosted or not
@@ -270,10 +267,7 @@ pub fn cursor_of(hub: &Hub, id: &str) -> Option<u64> {
 /// result for readers. Returns the entries applied.
 pub fn catch_up(hub: &Hub, id: &str) -> Result<u64, ApiError> {
     let slot = slot(hub, id)?;
-    let mut trust = slot
-        .committer
-        .lock()
-        .map_err(|_| ApiError::internal("a previous request panicked holding this trust"))?;
+    let mut trust = locked(&slot)?;
     let applied = trust.catch_up().map_err(ApiError::from);
     slot.publish(&trust);
     applied
