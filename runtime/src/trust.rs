@@ -410,11 +410,15 @@ impl Trust {
         fill: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.writable()?;
-        let result = durable_write(&self.db).and_then(|txn| {
+        self.stop_on_failure(durable_write(&self.db).and_then(|txn| {
             fill(&txn)?;
             txn.commit()?;
             Ok(())
-        });
+        }))
+    }
+
+    /// `result` of a storage write; a failure stops this trust's writes (logged).
+    fn stop_on_failure(&self, result: Result<(), StoreError>) -> Result<(), StoreError> {
         if let Err(e) = &result {
             tracing::error!(trust = %hex::encode(self.state.id), error = %e, "a storage write failed: this trust takes no more writes until it is reopened");
             let _ = self.stopped.set(format!("a storage write failed: {e}"));
@@ -525,9 +529,31 @@ impl Trust {
         results: &mut [Option<Result<Receipt>>],
         retries: u32,
     ) {
-        let cursor = match self.append_batch(&accepted) {
+        // Replicated, the engine's append (a network round trip to a quorum) runs beside
+        // filling this store's write transaction; the transaction is committed only once
+        // the engine holds the batch, and dropped (nothing written) if it does not.
+        let (appended, prepared) = if self.replica.is_some() {
+            std::thread::scope(|scope| {
+                let append = scope.spawn(|| self.append_batch(&accepted));
+                let prepared = self.writable().and_then(|()| {
+                    let txn = durable_write(&self.db)?;
+                    self.fill_commit(&txn, &accepted)?;
+                    Ok(txn)
+                });
+                let appended = append
+                    .join()
+                    .unwrap_or_else(|_| Err(ReplicaError::Ambiguous("the append panicked".into())));
+                (appended, Some(prepared))
+            })
+        } else {
+            (Ok(None), None)
+        };
+        let cursor = match appended {
             Ok(cursor) => cursor,
             Err(e) => {
+                if let Some(Ok(txn)) = prepared {
+                    let _ = txn.abort(); // nothing of the batch is written here
+                }
                 self.roll_back(undo);
                 let answers: Vec<Result<Receipt>> = match e {
                     ReplicaError::Conflict { .. } if retries > 0 => {
@@ -550,7 +576,20 @@ impl Trust {
                 return;
             }
         };
-        match self.commit(&accepted, cursor) {
+        let committed = match prepared {
+            None => self.commit(&accepted, cursor),
+            Some(prepared) => self.stop_on_failure(prepared.and_then(|txn| {
+                if let Some(seq) = cursor {
+                    txn.open_table(META)?.insert(
+                        META_CURSOR,
+                        replicated::cursor_bytes(seq, self.state.size).as_slice(),
+                    )?;
+                }
+                txn.commit()?;
+                Ok(())
+            })),
+        };
+        match committed {
             Ok(()) => {
                 let size = self.state.size;
                 if let (Some(r), Some(seq)) = (self.replica.as_mut(), cursor) {
@@ -597,33 +636,45 @@ impl Trust {
     /// with the replication cursor they were appended at, if any.
     fn commit(&self, accepted: &[(usize, Judged)], cursor: Option<u64>) -> Result<(), StoreError> {
         self.write(|txn| {
-            {
-                let mut log = txn.open_table(LOG)?;
-                for (_, j) in accepted {
-                    log.insert(j.entry.index, j.bytes.as_slice())?;
-                }
-                if let Some((_, first)) = accepted.first() {
-                    crate::tree::append(
-                        &mut txn.open_table(TREE)?,
-                        first.entry.index,
-                        accepted.iter().map(|(_, j)| j.hash),
-                    )?;
-                }
-            }
-            {
-                let mut tables = StateTables::open(txn)?;
-                for c in accepted.iter().flat_map(|(_, j)| &j.changes) {
-                    tables.write(c)?;
-                }
-            }
-            let mut meta = txn.open_table(META)?;
-            meta.insert(META_HEAD, head_bytes(&self.state).as_slice())?;
+            self.fill_commit(txn, accepted)?;
             if let Some(seq) = cursor {
                 let end = self.state.size;
-                meta.insert(META_CURSOR, replicated::cursor_bytes(seq, end).as_slice())?;
+                txn.open_table(META)?
+                    .insert(META_CURSOR, replicated::cursor_bytes(seq, end).as_slice())?;
             }
             Ok(())
         })
+    }
+
+    /// Write the accepted entries, their Merkle leaves, their state changes and the new
+    /// head into `txn` (everything a commit writes but the replication cursor).
+    fn fill_commit(
+        &self,
+        txn: &redb::WriteTransaction,
+        accepted: &[(usize, Judged)],
+    ) -> Result<(), StoreError> {
+        {
+            let mut log = txn.open_table(LOG)?;
+            for (_, j) in accepted {
+                log.insert(j.entry.index, j.bytes.as_slice())?;
+            }
+            if let Some((_, first)) = accepted.first() {
+                crate::tree::append(
+                    &mut txn.open_table(TREE)?,
+                    first.entry.index,
+                    accepted.iter().map(|(_, j)| j.hash),
+                )?;
+            }
+        }
+        {
+            let mut tables = StateTables::open(txn)?;
+            for c in accepted.iter().flat_map(|(_, j)| &j.changes) {
+                tables.write(c)?;
+            }
+        }
+        txn.open_table(META)?
+            .insert(META_HEAD, head_bytes(&self.state).as_slice())?;
+        Ok(())
     }
 
     /// Upload a candidate bylaw (a component, or a core module built with wit-bindgen),

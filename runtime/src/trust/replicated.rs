@@ -7,7 +7,9 @@
 //! - A batch is acknowledged only after the engine stored it (an append returned, or a read
 //!   back found it) and this store committed it with the engine's sequence (the cursor) in
 //!   the same durable transaction. So an acknowledged entry is in the engine, and a store's
-//!   log is always a prefix of the engine's stream of this trust.
+//!   log is always a prefix of the engine's stream of this trust. (The transaction is filled
+//!   while the append is in flight, but committed only after it returned; if it failed, the
+//!   transaction is aborted and nothing of the batch is written.)
 //! - Every append names the cursor it extends, and the engine refuses it if anything came
 //!   after: two nodes that judged against the same log cannot both append. The one refused
 //!   undoes its batch in memory (nothing of it was written), applies what it missed, and
