@@ -231,14 +231,22 @@ impl Node {
             )
         })?;
         let dir = root.join(trust);
-        let node = Trust::follow(
-            &dir,
-            runtime.clone(),
-            Box::new(SystemClock),
-            self.replicator(),
-            id,
-            &component,
-        )?;
+        // A store left by an earlier attempt that stopped while catching up (the engine
+        // went away) is opened and caught up, not founded again.
+        let node = if dir.join(cltd_runtime::STORE_FILE).exists() {
+            let mut node = Trust::open(&dir, runtime.clone(), Box::new(SystemClock))?;
+            node.replicate(self.replicator())?;
+            node
+        } else {
+            Trust::follow(
+                &dir,
+                runtime.clone(),
+                Box::new(SystemClock),
+                self.replicator(),
+                id,
+                &component,
+            )?
+        };
         tracing::info!(target: "cltd::cluster", trust, size = node.state().size, "took on a trust from the engine");
         hub.host(node);
         Ok(())
