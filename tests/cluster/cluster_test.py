@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 
 CLTD, NATS = sys.argv[1], sys.argv[2]
@@ -105,7 +106,7 @@ def sizes(nodes, trust):
     return out
 
 
-def stream_leader():
+def stream_leader_now():
     for i in range(3):
         try:
             d = get(f"http://127.0.0.1:{14242 + i}/jsz?streams=true")
@@ -118,13 +119,29 @@ def stream_leader():
     return None
 
 
+def stream_leader():
+    """The log stream's leader, asked again while it is being elected."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        leader = stream_leader_now()
+        if leader:
+            return leader
+        time.sleep(0.5)
+    raise SystemExit("FAIL: the log stream had no leader for 30 s")
+
+
 def writer_node(trust):
-    out = subprocess.run([CLTD, "cluster", "status", "--cluster", SERVERS],
-                         capture_output=True, text=True, timeout=30).stdout
-    for line in out.splitlines():
-        if line.startswith(f"trust {trust}:") and "writer node" in line:
-            return int(line.rsplit("writer node", 1)[1])
-    return None
+    """The trust's writer as `cltd cluster status` says (asked again while the engine is
+    between leaders and cannot say)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        r = subprocess.run([CLTD, "cluster", "status", "--cluster", SERVERS],
+                           capture_output=True, text=True, timeout=60)
+        for line in r.stdout.splitlines():
+            if line.startswith(f"trust {trust}:") and "writer node" in line:
+                return int(line.rsplit("writer node", 1)[1])
+        time.sleep(0.5)
+    raise SystemExit("FAIL: `cltd cluster status` named no writer for 30 s")
 
 
 class CliError(Exception):
@@ -189,9 +206,30 @@ def load(member, keyfile):
         time.sleep(random.uniform(0, 0.05))
 
 
+def diagnose():
+    """On a failure: what each node says about itself, and the warnings it logged."""
+    for n in range(1, 5):
+        try:
+            with urllib.request.urlopen(f"{url(n)}/readyz", timeout=5) as r:
+                print(f"node{n} /readyz {r.status}:\n{r.read().decode()}")
+        except urllib.error.HTTPError as e:
+            print(f"node{n} /readyz {e.code}:\n{e.read().decode()}")
+        except Exception as e:
+            print(f"node{n} /readyz: {e}")
+        log = os.path.join(WORK, f"node{n}.log")
+        if os.path.exists(log):
+            lines = [l for l in open(log, errors="replace") if " WARN " in l or " ERROR " in l]
+            print(f"node{n}: {len(lines)} warnings; the last ones:")
+            for l in lines[-15:]:
+                print("   ", l.rstrip()[:400])
+
+
 def main():
     try:
         run()
+    except BaseException:
+        diagnose()
+        raise
     finally:
         for name, p in procs.items():
             if p.poll() is None:

@@ -113,24 +113,39 @@ fn serve_node(
     node_id: &str,
 ) -> Result<i32> {
     std::fs::create_dir_all(root).with_context(|| format!("create {}", root.display()))?;
-    let node = std::sync::Arc::new(crate::cluster::Node::join(
-        servers,
-        node_id,
-        &listener.local_addr()?.to_string(),
-        root,
-    )?);
+    let http = listener.local_addr()?.to_string();
+    // The engine may be between leaders or restarting as a node starts: wait for it.
+    let node = std::sync::Arc::new(patiently(ctx, "join the cluster", || {
+        crate::cluster::Node::join(servers, node_id, &http, root).map_err(|e| {
+            let transient = !matches!(e, crate::cluster::EngineError::Address(_));
+            (transient, anyhow::Error::from(e))
+        })
+    })?);
     let mut hub = crate::server::Hub::open(root)?;
     hub.limit_previews(limits);
     for id in hub.ids() {
-        crate::server::hub::with_trust_blocking(&hub, &id, |t| {
-            node.share_modules(t)
-                .map_err(|e| crate::server::ApiError::internal(format!("{e:#}")))?;
-            t.replicate(node.replicator())?;
-            Ok(())
-        })
-        .map_err(|e| anyhow::anyhow!("replicate trust {id}: {}", e.message()))?;
-        crate::server::hub::catch_up(&hub, &id)
-            .map_err(|e| anyhow::anyhow!("catch up trust {id}: {}", e.message()))?;
+        // Never hosted unreplicated (a write committed here alone would fork the log):
+        // wait for the engine while it is unavailable; any other failure ends the start.
+        patiently(ctx, &format!("replicate trust {id}"), || {
+            crate::server::hub::with_trust_blocking(&hub, &id, |t| {
+                node.share_modules(t).map_err(|e| {
+                    crate::server::ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "cluster-unavailable",
+                        format!("{e:#}"),
+                    )
+                })?;
+                t.replicate(node.replicator())?;
+                Ok(())
+            })
+            .and_then(|()| crate::server::hub::catch_up(&hub, &id).map(|_| ()))
+            .map_err(|e| {
+                (
+                    e.code().starts_with("cluster-"),
+                    anyhow::anyhow!("{} (`{}`)", e.message(), e.code()),
+                )
+            })
+        })?;
     }
     hub.join(node.clone());
     let hub = std::sync::Arc::new(hub);
@@ -145,6 +160,30 @@ fn serve_node(
     ctx.out.flush()?;
     crate::server::serve_shared(hub, listener, limits)?;
     Ok(crate::EXIT_OK)
+}
+
+/// How long a starting cluster node waits for the engine before it gives up.
+const ENGINE_WAIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Run `attempt` until it succeeds, again every second while it fails with a transient
+/// error (`(true, why)`: the engine unavailable), for at most [`ENGINE_WAIT`]; a lasting
+/// error (`(false, why)`) ends it at once.
+fn patiently<T>(
+    ctx: &mut Ctx,
+    what: &str,
+    mut attempt: impl FnMut() -> std::result::Result<T, (bool, anyhow::Error)>,
+) -> Result<T> {
+    let started = std::time::Instant::now();
+    loop {
+        match attempt() {
+            Ok(t) => return Ok(t),
+            Err((true, e)) if started.elapsed() < ENGINE_WAIT => {
+                writeln!(ctx.err, "{what}: {e:#}; waiting for the engine")?;
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+            Err((_, e)) => return Err(e.context(what.to_string())),
+        }
+    }
 }
 
 /// Run `cltd-bench SUBCOMMAND ARGS` (the measurements live outside this binary), found
