@@ -4,7 +4,11 @@ Starts a 3-server NATS JetStream cluster (fsync before acknowledging) and three
 `cltd serve --cluster` nodes on loopback, puts members' transitions through all three
 nodes (so writes are forwarded to the trust's writer) while it SIGKILLs the stream leader,
 then the trust's writer node, then both, and SIGSTOPs the writer past its heartbeat TTL;
-then starts a fourth node with an empty data directory. Afterwards every node must hold
+then starts a fourth node with an empty data directory. An amendment is uploaded through
+node 1, previewed through node 2, opened through node 3 and voted through node 4; every node
+is restarted on a clock moved past its window (libfaketime), it is closed through node 3,
+restarted again past its timelock, executed through node 2, and every node must then judge
+by the new module. Afterwards every node must hold
 the same log (same entry hashes, so the same bytes: each entry's hash covers the previous
 one), `cltd verify` must pass on every node's store, every receipt a client got must be
 in every log at its index with its hash, and no signer's sequence number may be used twice.
@@ -24,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 
-CLTD, NATS = sys.argv[1], sys.argv[2]
+CLTD, NATS, FAKETIME_LIB = sys.argv[1], sys.argv[2], sys.argv[3]
 WORK = tempfile.mkdtemp(prefix="cltd-cluster-")
 SERVERS = ",".join(f"nats://127.0.0.1:{14222 + i}" for i in range(3))
 MONITORS = ",".join(f"http://127.0.0.1:{14242 + i}" for i in range(3))
@@ -81,9 +85,14 @@ def node_dir(n):
     return os.path.join(WORK, f"node{n}")
 
 
-def start_node(n):
+def start_node(n, days_ahead=0):
+    """Start node n; `days_ahead` runs it on a clock that many days ahead of the machine's
+    (libfaketime), for the amendment's voting window and timelock to run out."""
     log = open(os.path.join(WORK, f"node{n}.log"), "a")
     env = dict(os.environ, RUST_LOG="cltd=info")
+    if days_ahead:
+        env.update(LD_PRELOAD=FAKETIME_LIB, FAKETIME=f"+{days_ahead}d",
+                   FAKETIME_DONT_FAKE_MONOTONIC="1")
     procs[f"node{n}"] = subprocess.Popen(
         [CLTD, "serve", "--trusts", node_dir(n), "--listen", f"127.0.0.1:{17300 + n}",
          "--cluster", SERVERS, "--node-id", f"node{n}",
@@ -204,6 +213,42 @@ def load(member, keyfile):
                     # after its commit): the proposal is no longer open.
                     opened = None
         time.sleep(random.uniform(0, 0.05))
+
+
+def restart_all(nodes, trust, days_ahead, converged):
+    """Stop every node (SIGTERM) and start it again on a clock `days_ahead` days ahead;
+    wait until each hosts the trust with the same log and reports itself ready."""
+    for n in nodes:
+        p = procs[f"node{n}"]
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+    for n in nodes:
+        start_node(n, days_ahead)
+
+    def ready():
+        for n in nodes:
+            with urllib.request.urlopen(f"{url(n)}/readyz", timeout=5) as r:
+                if f"{trust}: replication lag 0 entries" not in r.read().decode():
+                    return False
+        return converged()
+
+    wait_for(f"every node back, {days_ahead} days on, ready with the same log", ready, 90)
+
+
+def act_when_ready(n, verb, seconds=60):
+    """A member verb through node n, asked again while the cluster is choosing the trust's
+    writer after a restart (refusals that leave nothing logged: unavailable, or a node not
+    yet caught up with the signer's sequence)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return cli_json(n, verb)
+        except CliError as e:
+            transient = any(code in str(e) for code in
+                            ("cluster-unavailable", "bad-sequence", "Connection refused"))
+            if not transient or time.monotonic() > deadline:
+                raise SystemExit(f"FAIL: {' '.join(verb[:1])} through node{n}: {e}")
+            time.sleep(0.5)
 
 
 def diagnose():
@@ -381,15 +426,41 @@ def run():
             f"{url(2)}/v1/trusts/{trust}/proposals/{opened}?min-size={index + 1}", timeout=10) as r:
         if int(r.headers["cltd-log-size"]) < index + 1 or json.loads(r.read())["id"] != opened:
             raise SystemExit("FAIL: ?min-size did not give node 2's answer after the write")
-    for member in ("bo", "chen"):
+    voters = ("amara", "bo", "chen", "dana", "eli")
+    for member in voters:
         cli_json(4, ["vote", "--as", os.path.join(keys, f"{member}.key"), str(opened), "yes"])
-    wait_for("every node to hold the amendment with its 2 votes", lambda: all(
+    wait_for(f"every node to hold the amendment with its {len(voters)} votes", lambda: all(
         get(f"{url(n)}/v1/trusts/{trust}/proposals/{opened}")["kind"] == "amend-bylaws"
-        and len(get(f"{url(n)}/v1/trusts/{trust}/proposals/{opened}/votes")["votes"]) == 2
+        and len(get(f"{url(n)}/v1/trusts/{trust}/proposals/{opened}/votes")["votes"]) == len(voters)
         for n in nodes), 30)
     wait_for("the last votes to reach every node", converged, 30)
     say(f"amendment {opened} (module {module[:12]}) uploaded via node1, previewed via node2, "
-        "opened via node3, voted via node4: on every node")
+        f"opened via node3, voted via node4: on every node")
+
+    # Its 30-day window and 7-day timelock run out on the nodes' clocks: every node is
+    # restarted on a clock moved ahead (libfaketime; the trust's time is the latest of the
+    # clock and its last entry's time), once past the window, once past the timelock. Then
+    # the amendment is closed through node 3 and executed through node 2, and every node
+    # must judge by the new module from then on.
+    closes_at = get(f"{url(1)}/v1/trusts/{trust}/proposals/{opened}")["closes_at"]
+    past_window = (closes_at - int(time.time())) // 86400 + 2
+    restart_all(nodes, trust, past_window, converged)
+    closed = act_when_ready(3, ["close", "--as", amara, str(opened)])
+    decision = get(f"{url(3)}/v1/trusts/{trust}/proposals/{opened}"
+                   f"?min-size={closed['index'] + 1}")["decision"]
+    if decision is None or decision["outcome"] != "passed":
+        raise SystemExit(f"FAIL: the amendment did not pass on closing: {closed} {decision}")
+    not_before = decision["not_before"]
+    say(f"amendment {opened} closed through node3 {past_window} days on: passed, "
+        f"timelocked for {(not_before - closed['time']) // 86400} days")
+    past_timelock = (not_before - int(time.time())) // 86400 + 2
+    restart_all(nodes, trust, past_timelock, converged)
+    act_when_ready(2, ["execute", "--as", amara, str(opened)])
+    wait_for("every node to judge by the amended module", lambda: all(
+        get(f"{url(n)}/v1/trusts/{trust}")["module"] == module for n in nodes), 30)
+    wait_for("the execution to reach every node", converged, 30)
+    say(f"amendment {opened} executed through node2 {past_timelock} days on: module "
+        f"{module[:12]} in force on every node")
     # Every node cosigns, as a witness with its own key, the checkpoint node 1 (which holds
     # the trust's host key) signs, but only if its own re-executed log has that root.
     status = subprocess.run([CLTD, "cluster", "status", "--cluster", SERVERS],
