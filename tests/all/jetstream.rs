@@ -21,6 +21,8 @@ use crate::support::*;
 struct Server {
     child: Child,
     url: String,
+    /// Its monitoring endpoint (`/varz`, ...).
+    monitor: String,
     _dir: TempDir,
 }
 
@@ -53,14 +55,21 @@ fn free_port() -> u16 {
 }
 
 fn server() -> Server {
+    server_syncing(true)
+}
+
+/// A server that fsyncs before acknowledging (`sync_always`), or one that does not (the
+/// engine's default).
+fn server_syncing(always: bool) -> Server {
     let dir = TempDir::new().unwrap();
-    let port = free_port();
+    let (port, http) = (free_port(), free_port());
     let conf = dir.path().join("nats.conf");
     std::fs::write(
         &conf,
         format!(
-            "listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{ store_dir: \"{}\", sync_interval: always }}\n",
-            dir.path().join("js").display()
+            "listen: 127.0.0.1:{port}\nhttp: 127.0.0.1:{http}\nmax_payload: 8MB\njetstream {{ store_dir: \"{}\"{} }}\n",
+            dir.path().join("js").display(),
+            if always { ", sync_interval: always" } else { "" }
         ),
     )
     .unwrap();
@@ -83,13 +92,14 @@ fn server() -> Server {
     Server {
         child,
         url,
+        monitor: format!("http://127.0.0.1:{http}"),
         _dir: dir,
     }
 }
 
 fn log_on(server: &Server) -> Arc<JetStreamLog> {
     let engine = Arc::new(Engine::connect(&server.url, "cltd-test").unwrap());
-    engine.init(1).unwrap();
+    engine.init(1, &[]).unwrap();
     Arc::new(JetStreamLog::open(engine).unwrap())
 }
 
@@ -178,4 +188,98 @@ fn two_nodes_replicate_through_jetstream_and_an_engine_gone_refuses_with_nothing
         "{err}"
     );
     assert_eq!(a.trust.dump().unwrap(), before);
+}
+
+/// `cltd cluster init` refuses servers that acknowledge before fsync unless told to accept
+/// them; accepted, the fact is recorded in the engine and every node says so on `/readyz`
+/// and on the dashboard's front page; a later init over servers that fsync clears it.
+#[test]
+fn servers_acknowledging_before_fsync_are_refused_unless_accepted_and_then_every_node_says_so() {
+    let server = server_syncing(false);
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "cltd",
+            "cluster",
+            "init",
+            "--cluster",
+            &server.url,
+            "--monitor",
+            &server.monitor,
+            "--replicas",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = cltd::cli::run(args, &mut out, &mut err);
+        crate::cli::Run {
+            code,
+            out: String::from_utf8(out).unwrap(),
+            err: String::from_utf8(err).unwrap(),
+        }
+    };
+    let refused = init(&[]);
+    assert_ne!(refused.code, 0, "{}", refused.out);
+    assert!(
+        refused.err.contains("acknowledge before fsync") && refused.err.contains("sync_interval"),
+        "{}",
+        refused.err
+    );
+    let engine = Engine::connect(&server.url, "cltd-test").unwrap();
+    assert!(
+        engine.lazy_fsync().is_err(),
+        "a refused init creates nothing"
+    );
+
+    let accepted = init(&["--allow-lazy-fsync"]);
+    assert_eq!(accepted.code, 0, "{}{}", accepted.out, accepted.err);
+    assert_eq!(engine.lazy_fsync().unwrap(), Some(server.monitor.clone()));
+
+    let trusts = TempDir::new().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let args = [
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--trusts",
+        &trusts.path().display().to_string(),
+        "--cluster",
+        &server.url,
+        "--node-id",
+        "a",
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let mut node = crate::crash::cltd()
+        .command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let ready = loop {
+        match ureq::get(&format!("{base}/readyz")).call() {
+            Ok(mut r) => break r.body_mut().read_to_string().unwrap(),
+            Err(_) if started.elapsed() < Duration::from_secs(60) => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            Err(e) => panic!("the node did not answer: {e}"),
+        }
+    };
+    let front = ureq::get(&format!("{base}/"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let _ = node.kill();
+    let _ = node.wait();
+    let warning = format!("servers {} acknowledge before fsync", server.monitor);
+    assert!(ready.contains(&warning), "{ready}");
+    assert!(
+        front.contains("class=\"warning\"") && front.contains(&warning),
+        "{front}"
+    );
+
+    engine.init(1, &[]).unwrap();
+    assert_eq!(engine.lazy_fsync().unwrap(), None);
 }

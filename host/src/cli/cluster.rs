@@ -79,7 +79,7 @@ pub(crate) fn cluster(ctx: &mut Ctx, command: ClusterCommand) -> Result<i32> {
                 );
             }
             let engine = Engine::connect(&cluster, "cltd-init")?;
-            for line in engine.init(replicas)? {
+            for line in engine.init(replicas, &lazy)? {
                 writeln!(ctx.out, "{line}")?;
             }
             Ok(crate::EXIT_OK)

@@ -33,6 +33,10 @@ pub const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
 /// configuration's `max_payload` must be at least this).
 pub const MAX_MESSAGE: usize = 8 << 20;
 
+/// The log stream's metadata key under which `cltd cluster init --allow-lazy-fsync` records
+/// the servers it found acknowledging before fsync, so that every node can say so.
+pub const LAZY_FSYNC_METADATA: &str = "cltd-lazy-fsync";
+
 /// The subject of trust `hex`'s log.
 pub fn log_subject(hex: &str) -> String {
     format!("cltd.log.{hex}")
@@ -169,10 +173,18 @@ impl Engine {
     /// Create what cltd keeps in the engine, or check it is there (idempotent): the log
     /// stream, the heartbeat and preview buckets and the module store, each with `replicas`
     /// copies.
-    pub fn init(&self, replicas: usize) -> Result<Vec<String>, EngineError> {
+    ///
+    /// `lazy` names the servers found acknowledging before fsync (accepted by the
+    /// operator): recorded in the log stream's metadata, or cleared when empty.
+    pub fn init(&self, replicas: usize, lazy: &[String]) -> Result<Vec<String>, EngineError> {
         let js = self.js.clone();
+        let lazy = (!lazy.is_empty()).then(|| lazy.join(", "));
         self.block(async move {
             let mut made = Vec::new();
+            let metadata: std::collections::HashMap<String, String> = lazy
+                .iter()
+                .map(|servers| (LAZY_FSYNC_METADATA.to_string(), servers.clone()))
+                .collect();
             let config = stream::Config {
                 name: LOG_STREAM.to_string(),
                 description: Some("cltd: every replicated trust's log, one subject each".into()),
@@ -183,10 +195,31 @@ impl Engine {
                 discard: stream::DiscardPolicy::New,
                 max_message_size: MAX_MESSAGE as i32,
                 duplicate_window: Duration::from_secs(120),
+                metadata: metadata.clone(),
                 ..Default::default()
             };
             match js.get_stream(LOG_STREAM).await {
-                Ok(_) => made.push(format!("stream {LOG_STREAM}: present")),
+                Ok(present) => {
+                    let mut config = present.cached_info().config.clone();
+                    if config.metadata.get(LAZY_FSYNC_METADATA) == lazy.as_ref() {
+                        made.push(format!("stream {LOG_STREAM}: present"));
+                    } else {
+                        config.metadata.remove(LAZY_FSYNC_METADATA);
+                        config.metadata.extend(metadata);
+                        js.update_stream(config)
+                            .await
+                            .map_err(|e| EngineError::js("record the servers' fsync setting", e))?;
+                        made.push(format!(
+                            "stream {LOG_STREAM}: present; {}",
+                            match &lazy {
+                                Some(servers) =>
+                                    format!("recorded that {servers} acknowledge before fsync"),
+                                None => "cleared the record of servers acknowledging before fsync"
+                                    .into(),
+                            }
+                        ));
+                    }
+                }
                 Err(_) => {
                     js.create_stream(config)
                         .await
@@ -245,6 +278,24 @@ impl Engine {
                 }
             }
             Ok(made)
+        })
+    }
+
+    /// The servers `cltd cluster init --allow-lazy-fsync` recorded as acknowledging before
+    /// fsync (`None`: every server fsyncs before acknowledging).
+    pub fn lazy_fsync(&self) -> Result<Option<String>, EngineError> {
+        let js = self.js.clone();
+        self.block(async move {
+            let stream = js
+                .get_stream(LOG_STREAM)
+                .await
+                .map_err(|e| EngineError::js("read the log stream's settings", e))?;
+            Ok(stream
+                .cached_info()
+                .config
+                .metadata
+                .get(LAZY_FSYNC_METADATA)
+                .cloned())
         })
     }
 }

@@ -89,6 +89,9 @@ pub struct Node {
     /// Per trust, the checkpoint size last cosigned by the live nodes (on the node that
     /// holds the trust's host key).
     cosigned: Mutex<std::collections::HashMap<String, u64>>,
+    /// The servers `cltd cluster init --allow-lazy-fsync` recorded as acknowledging before
+    /// fsync, as last read (`None`: all fsync first).
+    lazy_fsync: RwLock<Option<String>>,
 }
 
 /// The node that writes trust `trust` (hex) among `live`: the highest rendezvous score.
@@ -148,7 +151,9 @@ impl Node {
                 .map_err(|e| EngineError::js("open the module store", e))?;
             Ok::<_, EngineError>((nodes, previews, modules))
         })?;
+        let lazy_fsync = RwLock::new(engine.lazy_fsync()?);
         Ok(Node {
+            lazy_fsync,
             id: id.to_string(),
             engine,
             log,
@@ -162,6 +167,16 @@ impl Node {
             witness,
             cosigned: Mutex::default(),
         })
+    }
+
+    /// The servers recorded (by `cltd cluster init --allow-lazy-fsync`) as acknowledging
+    /// before fsync, so that an acknowledged decision could be lost if they lose power;
+    /// `None` when every server fsyncs first.
+    pub fn lazy_fsync(&self) -> Option<String> {
+        self.lazy_fsync
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// This node's id.
@@ -327,6 +342,17 @@ impl Node {
                     }
                     Err(e) => {
                         tracing::warn!(target: "cltd::cluster", error = %e, "trusts in the engine not listed")
+                    }
+                }
+                match self.engine.lazy_fsync() {
+                    Ok(lazy) => {
+                        *self
+                            .lazy_fsync
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = lazy
+                    }
+                    Err(e) => {
+                        tracing::debug!(target: "cltd::cluster", error = %e, "the engine's fsync setting not read")
                     }
                 }
                 // Modules uploaded on other nodes, so that an amendment naming one may be

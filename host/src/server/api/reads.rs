@@ -23,10 +23,18 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// What a node says when its engine's servers acknowledge before fsync (on `/readyz` and
+/// the dashboard's front page).
+pub(crate) fn lazy_fsync_warning(servers: &str) -> String {
+    format!(
+        "warning: the engine's servers {servers} acknowledge before fsync (accepted with `cltd cluster init --allow-lazy-fsync`): an acknowledged decision can be lost if those machines lose power"
+    )
+}
+
 /// Readiness: at least one trust is open (a cluster node may start with none), no trust has
 /// stopped writing after a storage error (restart the server to reopen and repair its
 /// store), and a cluster node is connected to its engine; a cluster node also lists each
-/// trust's replication lag.
+/// trust's replication lag, and warns when its engine's servers acknowledge before fsync.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready", body = String, content_type = "text/plain"),
               (status = 503, description = "No trust loaded, or a trust's writes are stopped", body = String, content_type = "text/plain")))]
@@ -59,6 +67,9 @@ pub async fn readyz(State(hub): State<Shared>) -> Response {
                     "disconnected"
                 }
             )];
+            if let Some(servers) = node.lazy_fsync() {
+                lines.push(lazy_fsync_warning(&servers));
+            }
             for id in hub.ids() {
                 lines.push(match node.lag(&hub, &id) {
                     Ok(lag) => format!("{id}: replication lag {lag} entries"),

@@ -74,7 +74,14 @@ async fn index(State(hub): State<Shared>) -> Result<Html<String>, PageError> {
     for id in hub.ids() {
         rows.push(read(&hub, &id, |t| Ok(views::TrustRow::of(t)))?);
     }
-    page(&IndexPage { trusts: rows })
+    let warning = hub
+        .cluster()
+        .and_then(|node| node.lazy_fsync())
+        .map(|servers| crate::server::api::reads::lazy_fsync_warning(&servers));
+    page(&IndexPage {
+        trusts: rows,
+        warning,
+    })
 }
 
 async fn overview(

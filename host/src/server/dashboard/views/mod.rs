@@ -94,6 +94,9 @@ pub(super) fn open_count(s: &TrustState) -> usize {
 pub struct IndexPage {
     /// The trusts.
     pub trusts: Vec<TrustRow>,
+    /// What the operator must know about this server first: on a cluster node whose engine
+    /// acknowledges before fsync, that an acknowledged decision can be lost.
+    pub warning: Option<String>,
 }
 
 pub(super) fn percent(part: u64, whole: u64) -> u64 {
