@@ -20,7 +20,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{EntryHash, TrustId};
+use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::log::entry_hash_of;
 
 /// Domain prefix of an encoded envelope.
@@ -147,6 +147,15 @@ pub trait Replicator: Send + Sync {
         after: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, ReplicaError>;
+
+    /// The bylaw module `module` (as uploaded) from the engine's module store, for an entry
+    /// to apply that names it (an amendment proposed on another node); `None` when the
+    /// engine keeps no modules or lacks this one. The engine is trusted for availability
+    /// only: the bytes are stored only if they hash to `module`.
+    fn module(&self, module: &ModuleHash) -> Result<Option<Vec<u8>>, ReplicaError> {
+        let _ = module;
+        Ok(None)
+    }
 }
 
 /// What [`MemoryReplicator`] does with the next append (fault injection for tests).
@@ -177,6 +186,9 @@ pub struct MemoryReplicator {
 #[derive(Debug, Default)]
 struct MemoryStreams {
     streams: BTreeMap<TrustId, Vec<(EntryHash, Vec<u8>)>>,
+    /// Its module store: modules by the hash they are stored under (unchecked, as an
+    /// engine's would be).
+    modules: BTreeMap<ModuleHash, Vec<u8>>,
     next: NextAppend,
     /// Reads fail while set (as when the engine is down).
     down: bool,
@@ -191,6 +203,12 @@ impl MemoryReplicator {
     /// Make the next append behave as `what` (then healthy again).
     pub fn inject(&self, what: NextAppend) {
         self.lock().next = what;
+    }
+
+    /// Keep `bytes` in the engine's module store under `module` (a node puts every module
+    /// it takes as an upload there before any entry names it).
+    pub fn put_module(&self, module: ModuleHash, bytes: Vec<u8>) {
+        self.lock().modules.insert(module, bytes);
     }
 
     /// Take the engine down (every call answers unavailable) or bring it back.
@@ -224,6 +242,14 @@ fn index(seq: u64) -> Option<usize> {
 }
 
 impl Replicator for MemoryReplicator {
+    fn module(&self, module: &ModuleHash) -> Result<Option<Vec<u8>>, ReplicaError> {
+        let g = self.lock();
+        if g.down {
+            return Err(ReplicaError::Unavailable("the engine is down".into()));
+        }
+        Ok(g.modules.get(module).cloned())
+    }
+
     fn append(
         &self,
         trust: &TrustId,

@@ -333,6 +333,54 @@ fn a_node_started_empty_catches_up_from_the_stream() {
     assert_same(&a, &c);
 }
 
+/// A node that was away (or not yet there) when a candidate module was uploaded elsewhere
+/// fetches it from the engine's module store before it re-executes the entry naming it;
+/// without it there, the replay stops at that entry and says which module is missing.
+#[test]
+fn a_module_an_entry_names_is_fetched_from_the_engine_before_that_entry_is_replayed() {
+    use crate::amendments::{amendment, draft, open, upload};
+    let (engine, mut a, _b) = pair();
+    some_history(&mut a);
+    let module = upload(&mut a, "reasoned-clt");
+    let charter = a.trust.state().charter.clone();
+    a.trust.preview_amendment(&module, &charter).unwrap();
+    open(&mut a, draft(amendment(&module, charter, &[]), 30));
+
+    let stops = || {
+        let dir = TempDir::new().unwrap();
+        let stopped = Trust::follow(
+            dir.path(),
+            runtime(),
+            Box::new(a.clock.clone()),
+            engine.clone(),
+            a.trust.id(),
+            &classic(),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(stopped, Error::Diverged(_))
+                && stopped.to_string().contains(&module.to_string()),
+            "{stopped}"
+        );
+    };
+    stops();
+    // A copy the engine altered is not stored: the replay still stops.
+    engine.put_module(module, b"not the module".to_vec());
+    stops();
+    let component = cltd_runtime::to_component(&bylaw("reasoned-clt")).unwrap();
+    engine.put_module(module, component);
+    let c = follower(&a, &engine, &classic()).unwrap();
+    assert_same(&a, &c);
+    assert!(
+        c.trust
+            .stored_modules()
+            .unwrap()
+            .iter()
+            .any(|(h, _)| *h == module)
+    );
+}
+
 #[test]
 fn a_trust_replicated_late_puts_its_whole_log_in_the_engine() {
     let engine = Arc::new(MemoryReplicator::new());

@@ -99,7 +99,7 @@ fn server_syncing(always: bool) -> Server {
 
 fn log_on(server: &Server) -> Arc<JetStreamLog> {
     let engine = Arc::new(Engine::connect(&server.url, "cltd-test").unwrap());
-    engine.init(1, &[]).unwrap();
+    engine.init(1, 2, &[]).unwrap();
     Arc::new(JetStreamLog::open(engine).unwrap())
 }
 
@@ -123,11 +123,26 @@ fn the_jetstream_log_appends_by_compare_and_append_and_deduplicates() {
     }
     let s2 = log.append(&trust, s1, &id(2), b"two").unwrap();
     assert!(s2 > s1);
-    // Another trust's subject does not count against this one's sequence.
+    // Another trust, in the other log stream (its id picks shard 0 of 2, this one's shard
+    // 1), does not count against this one's sequence.
     let other = TrustId([8; 32]);
     let o1 = log.append(&other, 0, &id(3), b"other").unwrap();
     let s3 = log.append(&trust, s2, &id(4), b"three").unwrap();
-    assert!(s3 > o1);
+    assert_eq!((o1, s3), (1, s2 + 1));
+    // The registry holds each trust's stream, and every node opening the log reads the same.
+    let again = JetStreamLog::open(Arc::new(
+        Engine::connect(&server.url, "cltd-test-2").unwrap(),
+    ))
+    .unwrap();
+    for l in [&*log, &again] {
+        assert_eq!(
+            l.shard_of(&trust, false).unwrap(),
+            Some((1, format!("cltd.log.1.{}", hex::encode([7; 32]))))
+        );
+        assert_eq!(l.shard_of(&other, false).unwrap().unwrap().0, 0);
+        assert_eq!(l.shard_of(&TrustId([9; 32]), false).unwrap(), None);
+        assert_eq!(l.last(&TrustId([9; 32])).unwrap(), None);
+    }
     assert_eq!(
         log.read_after(&trust, 0, 10).unwrap(),
         vec![
@@ -280,6 +295,9 @@ fn servers_acknowledging_before_fsync_are_refused_unless_accepted_and_then_every
         "{front}"
     );
 
-    engine.init(1, &[]).unwrap();
+    // The number of log streams is fixed by the first init.
+    let refused = engine.init(1, 5, &[]).unwrap_err().to_string();
+    assert!(refused.contains("--shards 3"), "{refused}");
+    engine.init(1, 3, &[]).unwrap();
     assert_eq!(engine.lazy_fsync().unwrap(), None);
 }

@@ -2,13 +2,16 @@
 
 Starts a 3-server NATS JetStream cluster (fsync before acknowledging) and three
 `cltd serve --cluster` nodes on loopback, puts members' transitions through all three
-nodes (so writes are forwarded to the trust's writer) while it SIGKILLs the stream leader,
+nodes (so writes are forwarded to the trust's writer) while it SIGKILLs the leader of the
+log stream holding the trust,
 then the trust's writer node, then both, and SIGSTOPs the writer past its heartbeat TTL;
 then starts a fourth node with an empty data directory. An amendment is uploaded through
 node 1, previewed through node 2, opened through node 3 and voted through node 4; every node
 is restarted on a clock moved past its window (libfaketime), it is closed through node 3,
 restarted again past its timelock, executed through node 2, and every node must then judge
-by the new module. Afterwards every node must hold
+by the new module; a fifth node started empty then must replay it all (fetching the
+module the amendment's entries name). Every node cosigns the checkpoint. Afterwards every
+node must hold
 the same log (same entry hashes, so the same bytes: each entry's hash covers the previous
 one), `cltd verify` must pass on every node's store, every receipt a client got must be
 in every log at its index with its hash, and no signer's sequence number may be used twice.
@@ -115,42 +118,50 @@ def sizes(nodes, trust):
     return out
 
 
-def stream_leader_now():
+def stream_leader_now(stream):
     for i in range(3):
         try:
             d = get(f"http://127.0.0.1:{14242 + i}/jsz?streams=true")
             for a in d.get("account_details", []):
                 for s in a.get("stream_detail", []):
-                    if s["name"] == "CLTD_LOG" and s.get("cluster", {}).get("leader"):
+                    if s["name"] == stream and s.get("cluster", {}).get("leader"):
                         return s["cluster"]["leader"]
         except Exception:
             pass
     return None
 
 
-def stream_leader():
-    """The log stream's leader, asked again while it is being elected."""
+def stream_leader(trust):
+    """The leader of the log stream holding the trust, asked again while it is being
+    elected."""
+    stream = status_of(trust)[0]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        leader = stream_leader_now()
+        leader = stream_leader_now(stream)
         if leader:
             return leader
         time.sleep(0.5)
-    raise SystemExit("FAIL: the log stream had no leader for 30 s")
+    raise SystemExit(f"FAIL: the log stream {stream} had no leader for 30 s")
 
 
-def writer_node(trust):
-    """The trust's writer as `cltd cluster status` says (asked again while the engine is
-    between leaders and cannot say)."""
+def status_of(trust):
+    """The trust's log stream and writer node as `cltd cluster status` says (asked again
+    while the engine is between leaders and cannot say)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         r = subprocess.run([CLTD, "cluster", "status", "--cluster", SERVERS],
                            capture_output=True, text=True, timeout=60)
         for line in r.stdout.splitlines():
             if line.startswith(f"trust {trust}:") and "writer node" in line:
-                return int(line.rsplit("writer node", 1)[1])
+                stream = line.split(" stream ", 1)[1].split()[0]
+                return stream, int(line.rsplit("writer node", 1)[1])
         time.sleep(0.5)
     raise SystemExit("FAIL: `cltd cluster status` named no writer for 30 s")
+
+
+def writer_node(trust):
+    """The trust's writer node."""
+    return status_of(trust)[1]
 
 
 class CliError(Exception):
@@ -253,7 +264,7 @@ def act_when_ready(n, verb, seconds=60):
 
 def diagnose():
     """On a failure: what each node says about itself, and the warnings it logged."""
-    for n in range(1, 5):
+    for n in range(1, 6):
         try:
             with urllib.request.urlopen(f"{url(n)}/readyz", timeout=5) as r:
                 print(f"node{n} /readyz {r.status}:\n{r.read().decode()}")
@@ -329,7 +340,7 @@ def run():
         w.start()
     time.sleep(6)
 
-    leader = stream_leader()
+    leader = stream_leader(trust)
     say("SIGKILL the stream leader", leader)
     i = int(leader[1:]) - 1
     procs[leader].kill()
@@ -348,7 +359,7 @@ def run():
     say(f"restarted node{w}")
     time.sleep(4)
 
-    leader, w = stream_leader(), writer_node(trust)
+    leader, w = stream_leader(trust), writer_node(trust)
     say(f"SIGKILL both the stream leader {leader} and the writer node{w}")
     procs[leader].kill()
     procs[f"node{w}"].kill()
@@ -461,6 +472,15 @@ def run():
     wait_for("the execution to reach every node", converged, 30)
     say(f"amendment {opened} executed through node2 {past_timelock} days on: module "
         f"{module[:12]} in force on every node")
+    # A fifth node, started empty now, replays the amendment's entries: it fetches the
+    # module they name from the engine before it re-executes them.
+    os.makedirs(node_dir(5), exist_ok=True)
+    start_node(5, past_timelock)
+    nodes = (1, 2, 3, 4, 5)
+    wait_for("the fifth node to catch up", converged, 90)
+    if get(f"{url(5)}/v1/trusts/{trust}")["module"] != module:
+        raise SystemExit("FAIL: the fifth node does not judge by the amended module")
+    say("a fifth node started empty caught up, the amendment included")
     # Every node cosigns, as a witness with its own key, the checkpoint node 1 (which holds
     # the trust's host key) signs, but only if its own re-executed log has that root.
     status = subprocess.run([CLTD, "cluster", "status", "--cluster", SERVERS],
@@ -495,7 +515,7 @@ def run():
     if audit.returncode != 0:
         raise SystemExit(f"FAIL: audit verify --quorum 2 over the other nodes' witnesses:\n"
                          f"{audit.stdout}{audit.stderr}")
-    say(f"audit verify --quorum 2 passes over the witnesses of nodes 2-4 ({len(others)} keys)")
+    say(f"audit verify --quorum 2 passes over the witnesses of nodes 2-{len(nodes)} ({len(others)} keys)")
 
     logs = {}
     for n in nodes:
@@ -503,14 +523,16 @@ def run():
         v = subprocess.run([CLTD, "--data-dir", d, "verify"], capture_output=True, text=True)
         if v.returncode != 0:
             raise SystemExit(f"FAIL: cltd verify on node{n}:\n{v.stdout}{v.stderr}")
-        out = subprocess.run([CLTD, "--json", "--data-dir", d, "log"],
+        out = subprocess.run([CLTD, "--json", "--data-dir", d, "log", "--limit", "100000000"],
                              capture_output=True, text=True, check=True).stdout
         logs[n] = json.loads(out)
+        if len(logs[n]) != size:
+            raise SystemExit(f"FAIL: node{n}'s log lists {len(logs[n])} entries, not {size}")
     first = [e["hash"] for e in logs[1]]
     for n in nodes:
         if [e["hash"] for e in logs[n]] != first:
             raise SystemExit(f"FAIL: node{n}'s log differs from node1's")
-    say(f"all 4 logs identical: {len(first)} entries; cltd verify passed on each")
+    say(f"all {len(nodes)} logs identical: {len(first)} entries; cltd verify passed on each")
     by_index = {e["index"]: e["hash"] for e in logs[1]}
     for index, h, member in receipts:
         if by_index.get(index) != h:

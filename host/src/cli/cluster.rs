@@ -24,6 +24,10 @@ pub(crate) enum ClusterCommand {
         /// Copies of each stream (3 for a 3-server cluster; 1 for a single test server).
         #[arg(long, default_value_t = 3)]
         replicas: usize,
+        /// Log streams the trusts are spread over, each with its own leader (fixed by the
+        /// first init: a trust stays in its stream).
+        #[arg(long, default_value_t = crate::cluster::engine::DEFAULT_SHARDS)]
+        shards: u32,
         /// Accept servers that acknowledge before fsync (an acknowledged decision can then be
         /// lost when machines lose power). For tests only.
         #[arg(long)]
@@ -44,6 +48,7 @@ pub(crate) fn cluster(ctx: &mut Ctx, command: ClusterCommand) -> Result<i32> {
             cluster,
             monitor,
             replicas,
+            shards,
             allow_lazy_fsync,
         } => {
             let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -79,7 +84,7 @@ pub(crate) fn cluster(ctx: &mut Ctx, command: ClusterCommand) -> Result<i32> {
                 );
             }
             let engine = Engine::connect(&cluster, "cltd-init")?;
-            for line in engine.init(replicas, &lazy)? {
+            for line in engine.init(replicas, shards, &lazy)? {
                 writeln!(ctx.out, "{line}")?;
             }
             Ok(crate::EXIT_OK)
@@ -139,9 +144,13 @@ pub(crate) fn cluster(ctx: &mut Ctx, command: ClusterCommand) -> Result<i32> {
                 let writer = crate::cluster::node::writer_among(&trust, &nodes)
                     .cloned()
                     .unwrap_or_else(|| "(no live node)".into());
+                let stream = match log.shard_of(&id, false)? {
+                    Some((shard, _)) => crate::cluster::engine::log_stream(shard),
+                    None => "(none)".into(),
+                };
                 writeln!(
                     ctx.out,
-                    "trust {trust}: {end} entries, stream sequence {seq}, writer {writer}"
+                    "trust {trust}: {end} entries, stream {stream} sequence {seq}, writer {writer}"
                 )?;
             }
             Ok(crate::EXIT_OK)

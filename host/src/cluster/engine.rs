@@ -1,7 +1,8 @@
 //! The connection to the NATS JetStream cluster the nodes replicate through, and the names
-//! of what cltd keeps there: the log stream (one subject per trust), the node heartbeats
-//! (a KV bucket whose entries expire), stored impact previews (a KV bucket), and the bylaw
-//! modules (an object store).
+//! of what cltd keeps there: the log streams (a fixed number of shards, one subject per
+//! trust), the registry saying which shard holds each trust (a KV bucket), the node
+//! heartbeats (a KV bucket whose entries expire), stored impact previews (a KV bucket), and
+//! the bylaw modules (an object store).
 //!
 //! The runtime's replication calls are synchronous (a trust's writer appends from a blocking
 //! thread), and the client is asynchronous: the connection lives on a small runtime of its
@@ -14,8 +15,31 @@ use std::time::Duration;
 use async_nats::ServerAddr;
 use async_nats::jetstream::{self, stream};
 
-/// The stream that holds every trust's log: subject `cltd.log.<trust id hex>`.
-pub const LOG_STREAM: &str = "CLTD_LOG";
+/// The KV bucket that says how many log streams the cluster has ([`SHARDS_KEY`]), which one
+/// holds each trust (`trust.<id hex>`: its shard, set once, by the node that appends the
+/// trust's first envelope) and which servers acknowledge before fsync ([`LAZY_FSYNC_KEY`],
+/// when an operator accepted that).
+pub const REGISTRY_BUCKET: &str = "cltd-registry";
+/// The registry key holding the number of log streams, fixed when the cluster is set up.
+pub const SHARDS_KEY: &str = "shards";
+/// The registry key under which `cltd cluster init --allow-lazy-fsync` records the servers
+/// it found acknowledging before fsync, so that every node can say so.
+pub const LAZY_FSYNC_KEY: &str = "lazy-fsync";
+/// Log streams a cluster gets unless `cltd cluster init --shards` says otherwise: each has
+/// its own leader, so three spread the trusts' appends over a 3-server cluster.
+pub const DEFAULT_SHARDS: u32 = 3;
+/// The most log streams a cluster may have.
+pub const MAX_SHARDS: u32 = 64;
+
+/// Log stream number `shard`: subjects `cltd.log.<shard>.<trust id hex>`.
+pub fn log_stream(shard: u32) -> String {
+    format!("CLTD_LOG_{shard}")
+}
+
+/// The registry key of trust `hex`.
+pub fn trust_key(hex: &str) -> String {
+    format!("trust.{hex}")
+}
 /// The KV bucket where live nodes heartbeat (`node.<id>`; an entry expires after
 /// [`HEARTBEAT_TTL`]).
 pub const NODES_BUCKET: &str = "cltd-nodes";
@@ -33,13 +57,9 @@ pub const ENGINE_TIMEOUT: Duration = Duration::from_secs(5);
 /// configuration's `max_payload` must be at least this).
 pub const MAX_MESSAGE: usize = 8 << 20;
 
-/// The log stream's metadata key under which `cltd cluster init --allow-lazy-fsync` records
-/// the servers it found acknowledging before fsync, so that every node can say so.
-pub const LAZY_FSYNC_METADATA: &str = "cltd-lazy-fsync";
-
-/// The subject of trust `hex`'s log.
-pub fn log_subject(hex: &str) -> String {
-    format!("cltd.log.{hex}")
+/// The subject of trust `hex`'s log in log stream `shard` (`*` for every trust's).
+pub fn log_subject(shard: u32, hex: &str) -> String {
+    format!("cltd.log.{shard}.{hex}")
 }
 
 /// Why the engine could not be reached or set up.
@@ -64,6 +84,9 @@ pub enum EngineError {
         /// The engine's answer.
         message: String,
     },
+    /// What is in the engine does not fit what was asked.
+    #[error("{0}")]
+    Layout(String),
     /// The client's own runtime could not start.
     #[error("start the replication client's runtime: {0}")]
     Runtime(std::io::Error),
@@ -170,97 +193,125 @@ impl Engine {
             .expect("the replication client's runtime ended while a call was waiting")
     }
 
-    /// Create what cltd keeps in the engine, or check it is there (idempotent): the log
-    /// stream, the heartbeat and preview buckets and the module store, each with `replicas`
-    /// copies.
+    /// Create what cltd keeps in the engine, or check it is there (idempotent): the
+    /// registry, `shards` log streams, the heartbeat and preview buckets and the module
+    /// store, each with `replicas` copies. The number of log streams is fixed by the first
+    /// init (a trust stays in its stream); a later init asking for another is refused.
     ///
     /// `lazy` names the servers found acknowledging before fsync (accepted by the
-    /// operator): recorded in the log stream's metadata, or cleared when empty.
-    pub fn init(&self, replicas: usize, lazy: &[String]) -> Result<Vec<String>, EngineError> {
+    /// operator): recorded in the registry, or cleared when empty.
+    pub fn init(
+        &self,
+        replicas: usize,
+        shards: u32,
+        lazy: &[String],
+    ) -> Result<Vec<String>, EngineError> {
+        if !(1..=MAX_SHARDS).contains(&shards) {
+            return Err(EngineError::Layout(format!(
+                "--shards {shards}: a cluster has from 1 to {MAX_SHARDS} log streams"
+            )));
+        }
         let js = self.js.clone();
         let lazy = (!lazy.is_empty()).then(|| lazy.join(", "));
         self.block(async move {
             let mut made = Vec::new();
-            let metadata: std::collections::HashMap<String, String> = lazy
-                .iter()
-                .map(|servers| (LAZY_FSYNC_METADATA.to_string(), servers.clone()))
-                .collect();
-            let config = stream::Config {
-                name: LOG_STREAM.to_string(),
-                description: Some("cltd: every replicated trust's log, one subject each".into()),
-                subjects: vec![log_subject("*")],
+            let kv = |bucket: &str, description: &str| jetstream::kv::Config {
+                bucket: bucket.to_string(),
+                description: description.to_string(),
+                history: 1,
                 num_replicas: replicas,
-                storage: stream::StorageType::File,
-                retention: stream::RetentionPolicy::Limits,
-                discard: stream::DiscardPolicy::New,
-                max_message_size: MAX_MESSAGE as i32,
-                duplicate_window: Duration::from_secs(120),
-                metadata: metadata.clone(),
                 ..Default::default()
             };
-            match js.get_stream(LOG_STREAM).await {
-                Ok(present) => {
-                    let mut config = present.cached_info().config.clone();
-                    if config.metadata.get(LAZY_FSYNC_METADATA) == lazy.as_ref() {
-                        made.push(format!("stream {LOG_STREAM}: present"));
-                    } else {
-                        config.metadata.remove(LAZY_FSYNC_METADATA);
-                        config.metadata.extend(metadata);
-                        js.update_stream(config)
-                            .await
-                            .map_err(|e| EngineError::js("record the servers' fsync setting", e))?;
-                        made.push(format!(
-                            "stream {LOG_STREAM}: present; {}",
-                            match &lazy {
-                                Some(servers) =>
-                                    format!("recorded that {servers} acknowledge before fsync"),
-                                None => "cleared the record of servers acknowledging before fsync"
-                                    .into(),
-                            }
-                        ));
-                    }
+            let registry = ensure_kv(
+                &js,
+                kv(REGISTRY_BUCKET, "cltd: log streams, each trust's shard"),
+                &mut made,
+            )
+            .await?;
+            match registry
+                .get(SHARDS_KEY)
+                .await
+                .map_err(|e| EngineError::js("read the number of log streams", e))?
+            {
+                Some(v) if v.as_ref() == shards.to_string().as_bytes() => {}
+                Some(v) => {
+                    return Err(EngineError::Layout(format!(
+                        "this cluster's trusts are spread over {} log streams, fixed when it was set up: run init with --shards {0}",
+                        String::from_utf8_lossy(&v)
+                    )));
                 }
-                Err(_) => {
-                    js.create_stream(config)
+                None => {
+                    registry
+                        .create(SHARDS_KEY, shards.to_string().into())
                         .await
-                        .map_err(|e| EngineError::js("create the log stream", e))?;
-                    made.push(format!("stream {LOG_STREAM}: created, {replicas} replicas"));
+                        .map_err(|e| EngineError::js("record the number of log streams", e))?;
                 }
             }
-            match js.get_key_value(NODES_BUCKET).await {
-                Ok(_) => made.push(format!("kv {NODES_BUCKET}: present")),
-                Err(_) => {
-                    js.create_key_value(jetstream::kv::Config {
-                        bucket: NODES_BUCKET.to_string(),
-                        description: "cltd: live nodes' heartbeats".into(),
-                        history: 1,
-                        max_age: HEARTBEAT_TTL,
-                        num_replicas: replicas,
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|e| EngineError::js("create the heartbeat bucket", e))?;
-                    made.push(format!("kv {NODES_BUCKET}: created, {replicas} replicas"));
+            for shard in 0..shards {
+                let name = log_stream(shard);
+                if js.get_stream(&name).await.is_ok() {
+                    made.push(format!("stream {name}: present"));
+                    continue;
                 }
+                js.create_stream(stream::Config {
+                    name: name.clone(),
+                    description: Some(format!(
+                        "cltd: log shard {shard} of {shards}, one subject per trust"
+                    )),
+                    subjects: vec![log_subject(shard, "*")],
+                    num_replicas: replicas,
+                    storage: stream::StorageType::File,
+                    retention: stream::RetentionPolicy::Limits,
+                    discard: stream::DiscardPolicy::New,
+                    max_message_size: MAX_MESSAGE as i32,
+                    duplicate_window: Duration::from_secs(120),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| EngineError::js("create a log stream", e))?;
+                made.push(format!("stream {name}: created, {replicas} replicas"));
             }
-            match js.get_key_value(PREVIEWS_BUCKET).await {
-                Ok(_) => made.push(format!("kv {PREVIEWS_BUCKET}: present")),
-                Err(_) => {
-                    js.create_key_value(jetstream::kv::Config {
-                        bucket: PREVIEWS_BUCKET.to_string(),
-                        description: "cltd: stored impact previews".into(),
-                        history: 1,
-                        max_value_size: MAX_MESSAGE as i32,
-                        num_replicas: replicas,
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|e| EngineError::js("create the preview bucket", e))?;
+            let recorded = registry
+                .get(LAZY_FSYNC_KEY)
+                .await
+                .map_err(|e| EngineError::js("read the servers' fsync setting", e))?;
+            match (&lazy, recorded) {
+                (Some(servers), was) if was.as_deref() != Some(servers.as_bytes()) => {
+                    registry
+                        .put(LAZY_FSYNC_KEY, servers.clone().into())
+                        .await
+                        .map_err(|e| EngineError::js("record the servers' fsync setting", e))?;
                     made.push(format!(
-                        "kv {PREVIEWS_BUCKET}: created, {replicas} replicas"
+                        "recorded that {servers} acknowledge before fsync: every node warns of it"
                     ));
                 }
+                (None, Some(_)) => {
+                    registry
+                        .delete(LAZY_FSYNC_KEY)
+                        .await
+                        .map_err(|e| EngineError::js("clear the servers' fsync setting", e))?;
+                    made.push("cleared the record of servers acknowledging before fsync".into());
+                }
+                _ => {}
             }
+            ensure_kv(
+                &js,
+                jetstream::kv::Config {
+                    max_age: HEARTBEAT_TTL,
+                    ..kv(NODES_BUCKET, "cltd: live nodes' heartbeats")
+                },
+                &mut made,
+            )
+            .await?;
+            ensure_kv(
+                &js,
+                jetstream::kv::Config {
+                    max_value_size: MAX_MESSAGE as i32,
+                    ..kv(PREVIEWS_BUCKET, "cltd: stored impact previews")
+                },
+                &mut made,
+            )
+            .await?;
             match js.get_object_store(MODULES_BUCKET).await {
                 Ok(_) => made.push(format!("object store {MODULES_BUCKET}: present")),
                 Err(_) => {
@@ -281,21 +332,46 @@ impl Engine {
         })
     }
 
+    /// The registry (which `cltd cluster init` created).
+    pub fn registry(&self) -> Result<jetstream::kv::Store, EngineError> {
+        let js = self.js.clone();
+        self.block(async move {
+            js.get_key_value(REGISTRY_BUCKET).await.map_err(|e| {
+                EngineError::js("open the registry (has `cltd cluster init` been run?)", e)
+            })
+        })
+    }
+
     /// The servers `cltd cluster init --allow-lazy-fsync` recorded as acknowledging before
     /// fsync (`None`: every server fsyncs before acknowledging).
     pub fn lazy_fsync(&self) -> Result<Option<String>, EngineError> {
-        let js = self.js.clone();
+        let registry = self.registry()?;
         self.block(async move {
-            let stream = js
-                .get_stream(LOG_STREAM)
+            let value = registry
+                .get(LAZY_FSYNC_KEY)
                 .await
-                .map_err(|e| EngineError::js("read the log stream's settings", e))?;
-            Ok(stream
-                .cached_info()
-                .config
-                .metadata
-                .get(LAZY_FSYNC_METADATA)
-                .cloned())
+                .map_err(|e| EngineError::js("read the servers' fsync setting", e))?;
+            Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
         })
     }
+}
+
+/// The KV bucket `config` names, created if it is not there (noted in `made`).
+async fn ensure_kv(
+    js: &jetstream::Context,
+    config: jetstream::kv::Config,
+    made: &mut Vec<String>,
+) -> Result<jetstream::kv::Store, EngineError> {
+    let bucket = config.bucket.clone();
+    if let Ok(store) = js.get_key_value(&bucket).await {
+        made.push(format!("kv {bucket}: present"));
+        return Ok(store);
+    }
+    let replicas = config.num_replicas;
+    let store = js
+        .create_key_value(config)
+        .await
+        .map_err(|e| EngineError::js("create a KV bucket", e))?;
+    made.push(format!("kv {bucket}: created, {replicas} replicas"));
+    Ok(store)
 }

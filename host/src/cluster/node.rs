@@ -86,9 +86,9 @@ pub struct Node {
     /// This node's witness key: it cosigns a trust's checkpoint only when its own applied
     /// log has that size and root.
     witness: Keypair,
-    /// Per trust, the checkpoint size last cosigned by the live nodes (on the node that
-    /// holds the trust's host key).
-    cosigned: Mutex<std::collections::HashMap<String, u64>>,
+    /// Per trust, on the node holding its host key: the checkpoint last gathered, which
+    /// nodes cosigned it, and when (see `witness.rs`).
+    cosigned: Mutex<std::collections::HashMap<String, witness::Gathered>>,
     /// The servers `cltd cluster init --allow-lazy-fsync` recorded as acknowledging before
     /// fsync, as last read (`None`: all fsync first).
     lazy_fsync: RwLock<Option<String>>,

@@ -38,6 +38,7 @@ use crate::engine::{Runtime, to_component};
 use crate::error::{Error, RefusalError, Result, StoreError};
 use crate::id::TrustId;
 use crate::log::{Entry, EntryBody};
+use crate::model::{Action, ProposalBody};
 use crate::pipeline::{Judged, advance, check_founding, genesis_state};
 use crate::replay::{Divergence, check_entry, compare_answer, replay_transition};
 use crate::replica::{Envelope, ReplicaError, Replicator};
@@ -349,6 +350,7 @@ impl Trust {
         let mut judged: Vec<(usize, Judged)> = Vec::new();
         for (k, entry_bytes) in envelope.entries.iter().enumerate().skip(held as usize) {
             let i = envelope.first + k as u64;
+            self.fetch_named_module(entry_bytes);
             match self.replay_one(i, entry_bytes, engine_matches) {
                 Ok(j) => {
                     undo.push(advance(self.state_mut(), &j));
@@ -373,6 +375,48 @@ impl Trust {
             .into_iter()
             .map(|(_, j)| (signed_bytes(&j).to_vec(), super::receipt(j)))
             .collect())
+    }
+
+    /// Store the candidate module an entry's amendment proposal names, fetched from the
+    /// engine, if this store lacks it (a node that was away, or new, when it was uploaded
+    /// elsewhere). Best effort: if it cannot be had, the replay says the module is missing.
+    fn fetch_named_module(&self, entry_bytes: &[u8]) {
+        let Ok(Entry {
+            body: EntryBody::Transition(rec),
+            ..
+        }) = Entry::from_bytes(entry_bytes)
+        else {
+            return;
+        };
+        let Ok(checked) = CheckedTransition::check(rec.signed.clone(), &self.state.id) else {
+            return;
+        };
+        let Action::Propose(draft) = &checked.body().action else {
+            return;
+        };
+        let ProposalBody::AmendBylaws(amendment) = &draft.body else {
+            return;
+        };
+        let (Ok(module), Some(r)) = (
+            crate::host_rules::amendment_module(amendment),
+            self.replica.as_ref(),
+        ) else {
+            return;
+        };
+        if !matches!(crate::store::read_module(&*self.db, &module), Ok(None)) {
+            return;
+        }
+        match r.engine.module(&module) {
+            Ok(Some(bytes)) => {
+                if let Err(e) = self.store_replicated_module(&module, &bytes) {
+                    tracing::warn!(trust = %hex::encode(self.state.id), %module, error = %e, "the engine's copy of a module an entry names was not stored");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(trust = %hex::encode(self.state.id), %module, error = %e, "a module an entry names was not fetched from the engine");
+            }
+        }
     }
 
     /// Check and re-execute the entry `bytes` at index `i` against the state as it stands:

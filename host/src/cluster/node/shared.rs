@@ -61,26 +61,7 @@ impl Node {
 
     /// Module `hash` from the module store, if it is there.
     pub fn fetch_module(&self, hash: &ModuleHash) -> Result<Option<Vec<u8>>, EngineError> {
-        let store = self.modules.clone();
-        let name = hash.to_string();
-        self.engine.block(async move {
-            use tokio::io::AsyncReadExt;
-            let mut object = match store.get(&name).await {
-                Ok(o) => o,
-                Err(e)
-                    if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound =>
-                {
-                    return Ok(None);
-                }
-                Err(e) => return Err(EngineError::js("fetch a module from the module store", e)),
-            };
-            let mut bytes = Vec::new();
-            object
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(|e| EngineError::js("read a module from the module store", e))?;
-            Ok(Some(bytes))
-        })
+        self.log.fetch_module(hash)
     }
 
     /// Every module in the module store that `trust` does not hold, fetched, checked

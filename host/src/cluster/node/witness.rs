@@ -89,16 +89,26 @@ impl Node {
     /// checkpoint, ask every live node (itself too) to cosign it, and store it with the
     /// cosignatures received. Nodes that refuse or do not answer are skipped (and named
     /// in the log); an auditor's `audit verify --quorum K` decides how many are enough.
+    /// While a live node has not cosigned the latest checkpoint (it joined since, or was
+    /// behind), the checkpoint is gathered again every [`REGATHER_EVERY`].
     pub(super) fn gather_cosignatures(&self, hub: &Hub, id: &str) -> anyhow::Result<()> {
         let snap = crate::server::hub::snapshot(hub, id).map_err(api)?;
         let size = snap.state().size;
-        let done = self
+        let live = self.live();
+        let due = match self
             .cosigned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
-            .copied();
-        if done == Some(size) {
+        {
+            None => true,
+            Some(last) => {
+                last.size != size
+                    || (last.at.elapsed() >= REGATHER_EVERY
+                        && live.iter().any(|n| !last.by.contains(n)))
+            }
+        };
+        if !due {
             return Ok(());
         }
         let Ok(note) = snap.checkpoint() else {
@@ -106,7 +116,8 @@ impl Node {
         };
         let text = note.to_string();
         let mut merged = note.clone();
-        for node in self.live() {
+        let mut by = std::collections::HashSet::new();
+        for node in live {
             let client = self.engine.client().clone();
             let mut headers = async_nats::HeaderMap::new();
             headers.insert(TRUST_HEADER, id);
@@ -129,6 +140,7 @@ impl Node {
             }
             let cosigned = SignedNote::parse(&format!("{}\n{line}", note.text))?;
             merged.signatures.extend(cosigned.signatures);
+            by.insert(node);
         }
         crate::server::hub::with_trust_blocking(hub, id, |t| {
             t.store_checkpoint(&merged)
@@ -138,7 +150,24 @@ impl Node {
         self.cosigned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(id.to_string(), size);
+            .insert(
+                id.to_string(),
+                Gathered {
+                    size,
+                    by,
+                    at: std::time::Instant::now(),
+                },
+            );
         Ok(())
     }
+}
+
+/// How often a checkpoint is gathered again while a live node has not cosigned it.
+pub(super) const REGATHER_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The checkpoint last gathered for a trust: its size, the nodes that cosigned it, and when.
+pub(crate) struct Gathered {
+    size: u64,
+    by: std::collections::HashSet<String>,
+    at: std::time::Instant,
 }
