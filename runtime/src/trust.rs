@@ -492,10 +492,21 @@ impl Trust {
         let mut results: Vec<Option<Result<Receipt>>> = Vec::with_capacity(batch.len());
         let mut accepted: Vec<(usize, Judged)> = Vec::new();
         let mut undo: Vec<(Vec<Change>, (u64, EntryHash, u64))> = Vec::new();
+        // Refused by the bylaw or the host's rules (not for their signature): kept, so that
+        // a replicated node that judged them behind the engine can judge them again.
+        let mut refused = Vec::new();
         for checked in batch {
-            let judged = checked.and_then(|c| {
-                judge_checked(&self.runtime, &*self.db, &self.state, &c, now, Mode::Live)
-            });
+            let judged = match checked {
+                Ok(c) => {
+                    let judged =
+                        judge_checked(&self.runtime, &*self.db, &self.state, &c, now, Mode::Live);
+                    if judged.is_err() && self.replica.is_some() {
+                        refused.push((results.len(), c));
+                    }
+                    judged
+                }
+                Err(e) => Err(e),
+            };
             match judged {
                 Ok(j) => {
                     undo.push(advance(self.state_mut(), &j));
@@ -507,6 +518,13 @@ impl Trust {
                     results.push(Some(Err(e)));
                 }
             }
+        }
+        if !refused.is_empty() && retries > 0 && self.behind_engine() {
+            // A refusal may come from a log this node had not caught up with (it has just
+            // become the trust's writer, or judges a transition its writer did not take):
+            // as after a conflict, undo the batch, catch up and judge it all again.
+            self.roll_back(undo);
+            return self.judge_behind(results, accepted, refused, retries - 1);
         }
         if !accepted.is_empty() {
             self.finish_batch(accepted, undo, &mut results, retries);

@@ -180,6 +180,38 @@ fn a_node_behind_loses_the_race_then_catches_up_and_judges_again() {
     assert_same(&a, &b);
 }
 
+/// A node judging behind the engine (it has just become the trust's writer, or its writer
+/// did not answer) refuses nothing that the log it has not applied yet allows: a refusal
+/// there sends it to catch up and judge the batch again; what is refused on the whole log
+/// stays refused.
+#[test]
+fn a_node_behind_the_engine_judges_a_refusal_again_after_catching_up() {
+    let (_engine, mut a, mut b) = pair();
+    a.allowed("r1", ordinary("opened on a"));
+    // On b, proposal 1 does not exist yet: r2's vote would be refused there.
+    let vote = |proposal| {
+        Action::Vote(Vote {
+            proposal,
+            choice: Choice::Yes,
+        })
+    };
+    let r = b.allowed("r2", vote(1));
+    assert_eq!(r.index, 2);
+    assert_eq!(a.trust.catch_up().unwrap(), 1);
+    assert_same(&a, &b);
+    // Behind again, a vote on a proposal no node has is refused after catching up (what
+    // b applied is a's entry), and nothing is written for it.
+    a.allowed("c1", ordinary("opened on a too"));
+    let size = a.trust.state().size;
+    let bytes = b.sign("r3", vote(7));
+    match b.trust.submit(&bytes) {
+        Err(Error::Refused(e)) => assert_eq!(e.code(), "not-found", "{e}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(b.trust.state().size, size);
+    assert_same(&a, &b);
+}
+
 #[test]
 fn an_unconfirmed_append_is_resolved_by_reading_back() {
     let (engine, mut a, mut b) = pair();

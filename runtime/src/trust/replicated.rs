@@ -306,6 +306,59 @@ impl Trust {
             .collect()
     }
 
+    /// Whether the engine holds envelopes of this trust beyond this store's cursor (a read
+    /// of the stream's last one; `false` without an engine or when it cannot be read).
+    pub(super) fn behind_engine(&self) -> bool {
+        let Some(r) = &self.replica else {
+            return false;
+        };
+        matches!(r.engine.last(&self.state.id), Ok(Some((seq, _))) if seq > r.cursor)
+    }
+
+    /// Judge again, after catching up, a batch judged behind the engine (its state already
+    /// rolled back): its accepted and `refused` transitions in their order, with `retries`
+    /// more conflicts allowed; the transitions refused for their signature keep their
+    /// answers.
+    pub(super) fn judge_behind(
+        &mut self,
+        mut results: Vec<Option<Result<Receipt>>>,
+        accepted: Vec<(usize, Judged)>,
+        refused: Vec<(usize, CheckedTransition)>,
+        retries: u32,
+    ) -> Vec<Result<Receipt>> {
+        let mut again: Vec<(usize, CheckedTransition)> = refused;
+        for (i, j) in &accepted {
+            match CheckedTransition::check(signed_bytes(j).to_vec(), &self.state.id) {
+                Ok(c) => again.push((*i, c)),
+                Err(e) => results[*i] = Some(Err(e.into())),
+            }
+        }
+        again.sort_by_key(|(i, _)| *i);
+        let answers: Vec<(usize, Result<Receipt>)> = match self.catch_up_receipts() {
+            Ok(_) => {
+                let (at, batch): (Vec<usize>, Vec<_>) =
+                    again.into_iter().map(|(i, c)| (i, Ok(c))).unzip();
+                at.into_iter()
+                    .zip(self.judge_and_commit(batch, retries))
+                    .collect()
+            }
+            Err(e) => {
+                let why = format!("this node is behind the engine, and catching up failed: {e}");
+                again
+                    .into_iter()
+                    .map(|(i, _)| (i, Err(ReplicaError::Unavailable(why.clone()).into())))
+                    .collect()
+            }
+        };
+        for (i, answer) in answers {
+            results[i] = Some(answer);
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every transition of the batch is answered"))
+            .collect()
+    }
+
     /// Apply the envelope at sequence `seq`: check it continues this log (entries this
     /// store already holds must be byte for byte its own), re-execute every new entry, and
     /// commit them with the cursor. A divergence stops the trust here. Returns the receipt
