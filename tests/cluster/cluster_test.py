@@ -499,6 +499,14 @@ def run():
             f"\u2014 {name} " in note for name in witnesses)
 
     wait_for("every node to cosign the latest checkpoint", cosigned_by_all, 30)
+    # Each node's cosignature once (the host key's signature and one per witness), and it
+    # stays so: gathering again adds nothing once every live node has cosigned.
+    time.sleep(6)
+    with urllib.request.urlopen(f"{url(1)}/v1/trusts/{trust}/checkpoint", timeout=5) as r:
+        lines = [l for l in r.read().decode().split("\n") if l.startswith("\u2014 ")]
+    if len(lines) != len(witnesses) + 1:
+        raise SystemExit(f"FAIL: the checkpoint holds {len(lines)} signatures, not "
+                         f"{len(witnesses) + 1}:\n" + "\n".join(lines))
     say(f"the checkpoint of {size} entries is cosigned by {', '.join(sorted(witnesses))}")
     for n in nodes:
         p = procs[f"node{n}"]

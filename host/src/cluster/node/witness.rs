@@ -90,34 +90,42 @@ impl Node {
     /// cosignatures received. Nodes that refuse or do not answer are skipped (and named
     /// in the log); an auditor's `audit verify --quorum K` decides how many are enough.
     /// While a live node has not cosigned the latest checkpoint (it joined since, or was
-    /// behind), the checkpoint is gathered again every [`REGATHER_EVERY`].
+    /// behind), only those nodes are asked again, every [`REGATHER_EVERY`], and the stored
+    /// checkpoint changes only when one of them cosigns (so a node that never cosigns does
+    /// not make it grow).
     pub(super) fn gather_cosignatures(&self, hub: &Hub, id: &str) -> anyhow::Result<()> {
         let snap = crate::server::hub::snapshot(hub, id).map_err(api)?;
         let size = snap.state().size;
         let live = self.live();
-        let due = match self
+        let (ask, mut by) = match self
             .cosigned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
         {
-            None => true,
-            Some(last) => {
-                last.size != size
-                    || (last.at.elapsed() >= REGATHER_EVERY
-                        && live.iter().any(|n| !last.by.contains(n)))
+            Some(last) if last.size == size => {
+                if last.at.elapsed() < REGATHER_EVERY {
+                    return Ok(());
+                }
+                let missing: Vec<String> = live
+                    .iter()
+                    .filter(|n| !last.by.contains(*n))
+                    .cloned()
+                    .collect();
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                (missing, last.by.clone())
             }
+            _ => (live, std::collections::HashSet::new()),
         };
-        if !due {
-            return Ok(());
-        }
         let Ok(note) = snap.checkpoint() else {
             return Ok(()); // not the node holding the host key
         };
         let text = note.to_string();
         let mut merged = note.clone();
-        let mut by = std::collections::HashSet::new();
-        for node in live {
+        let before = by.len();
+        for node in ask {
             let client = self.engine.client().clone();
             let mut headers = async_nats::HeaderMap::new();
             headers.insert(TRUST_HEADER, id);
@@ -142,11 +150,14 @@ impl Node {
             merged.signatures.extend(cosigned.signatures);
             by.insert(node);
         }
-        crate::server::hub::with_trust_blocking(hub, id, |t| {
-            t.store_checkpoint(&merged)
-                .map_err(crate::server::ApiError::from)
-        })
-        .map_err(api)?;
+        // A first gathering stores the host's signature even if no node cosigned.
+        if by.len() > before || before == 0 {
+            crate::server::hub::with_trust_blocking(hub, id, |t| {
+                t.store_checkpoint(&merged)
+                    .map_err(crate::server::ApiError::from)
+            })
+            .map_err(api)?;
+        }
         self.cosigned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
