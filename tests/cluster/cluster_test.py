@@ -301,7 +301,22 @@ def main():
             subprocess.run(["rm", "-rf", WORK])
 
 
+def ports_free():
+    """Refuse to start if anything listens on the test's ports: its servers would fail to
+    bind, and the test would run against whatever answers there instead."""
+    import socket
+    busy = []
+    for port in [14222 + i for i in range(3)] + [14232 + i for i in range(3)] \
+            + [14242 + i for i in range(3)] + [17300 + n for n in range(1, 6)]:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(port)
+    if busy:
+        raise SystemExit(f"FAIL: ports {busy} are in use; stop what listens there first")
+
+
 def run():
+    ports_free()
     for i in range(3):
         start_nats(i)
     wait_for(
