@@ -345,7 +345,15 @@ impl Engine {
     /// The servers `cltd cluster init --allow-lazy-fsync` recorded as acknowledging before
     /// fsync (`None`: every server fsyncs before acknowledging).
     pub fn lazy_fsync(&self) -> Result<Option<String>, EngineError> {
-        let registry = self.registry()?;
+        self.lazy_fsync_in(&self.registry()?)
+    }
+
+    /// [`Engine::lazy_fsync`], read from a registry already open.
+    pub fn lazy_fsync_in(
+        &self,
+        registry: &jetstream::kv::Store,
+    ) -> Result<Option<String>, EngineError> {
+        let registry = registry.clone();
         self.block(async move {
             let value = registry
                 .get(LAZY_FSYNC_KEY)

@@ -52,7 +52,7 @@ impl JetStreamLog {
         let registry = engine.registry()?;
         let js = engine.js().clone();
         let lookup = registry.clone();
-        let streams = engine.block(async move {
+        let (streams, modules) = engine.block(async move {
             let count = lookup
                 .get(SHARDS_KEY)
                 .await
@@ -75,7 +75,6 @@ impl JetStreamLog {
                 .map_err(|e| EngineError::js("open the module store", e))?;
             Ok::<_, EngineError>((streams, modules))
         })?;
-        let (streams, modules) = streams;
         Ok(JetStreamLog {
             engine,
             registry,
@@ -110,6 +109,17 @@ impl JetStreamLog {
             trusts.sort();
             Ok(trusts)
         })
+    }
+
+    /// The module store (bylaw modules by blake3 hash, hex).
+    pub fn modules(&self) -> &async_nats::jetstream::object_store::ObjectStore {
+        &self.modules
+    }
+
+    /// The servers recorded as acknowledging before fsync ([`Engine::lazy_fsync`]), read
+    /// through this log's registry.
+    pub fn lazy_fsync(&self) -> Result<Option<String>, EngineError> {
+        self.engine.lazy_fsync_in(&self.registry)
     }
 
     /// Module `hash` from the module store, if it is there (unchecked: whoever stores it

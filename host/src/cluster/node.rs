@@ -40,7 +40,7 @@ use cltd_runtime::{Keypair, ModuleHash, Replicator, Runtime, SystemClock, Trust,
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{Engine, EngineError, MODULES_BUCKET, NODES_BUCKET, PREVIEWS_BUCKET};
+use super::engine::{Engine, EngineError, NODES_BUCKET, PREVIEWS_BUCKET};
 use super::log::JetStreamLog;
 use crate::server::Hub;
 
@@ -136,7 +136,7 @@ impl Node {
         let engine = Arc::new(Engine::connect(servers, &format!("cltd-{id}"))?);
         let log = Arc::new(JetStreamLog::open(engine.clone())?);
         let js = engine.js().clone();
-        let (nodes, previews, modules) = engine.block(async move {
+        let (nodes, previews) = engine.block(async move {
             let nodes = js
                 .get_key_value(NODES_BUCKET)
                 .await
@@ -145,13 +145,10 @@ impl Node {
                 .get_key_value(PREVIEWS_BUCKET)
                 .await
                 .map_err(|e| EngineError::js("open the preview bucket", e))?;
-            let modules = js
-                .get_object_store(MODULES_BUCKET)
-                .await
-                .map_err(|e| EngineError::js("open the module store", e))?;
-            Ok::<_, EngineError>((nodes, previews, modules))
+            Ok::<_, EngineError>((nodes, previews))
         })?;
-        let lazy_fsync = RwLock::new(engine.lazy_fsync()?);
+        let modules = log.modules().clone();
+        let lazy_fsync = RwLock::new(log.lazy_fsync()?);
         Ok(Node {
             lazy_fsync,
             id: id.to_string(),
@@ -344,7 +341,7 @@ impl Node {
                         tracing::warn!(target: "cltd::cluster", error = %e, "trusts in the engine not listed")
                     }
                 }
-                match self.engine.lazy_fsync() {
+                match self.log.lazy_fsync() {
                     Ok(lazy) => {
                         *self
                             .lazy_fsync
