@@ -114,6 +114,7 @@ fn found(dir: &Path, wasm: &[u8], clients: usize) -> Result<String> {
         })
         .collect();
     let charter = Charter {
+        treasury: None,
         name: "Crash Test Trust".into(),
         params: vec![],
         founders,

@@ -47,6 +47,7 @@ impl Fixture {
             .map(|i| Keypair::from_secret(seed(i)))
             .collect();
         let charter = Charter {
+            treasury: None,
             name: "Bench Trust".into(),
             params: vec![],
             founders: keys

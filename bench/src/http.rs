@@ -159,6 +159,7 @@ fn idle(wasm: &[u8], root: &Path, n: usize) -> Result<(u64, u64, f64, u64)> {
             })
             .collect::<Result<Vec<_>>>()?;
         let charter = Charter {
+            treasury: None,
             name: format!("Idle Trust {i}"),
             params: vec![],
             founders,

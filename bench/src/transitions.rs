@@ -539,6 +539,8 @@ impl Probe {
             .map(|(i, p)| (*i, p.clone()))
             .expect("a proposal");
         let mut view = cltd_runtime::View {
+            fees: Vec::new(),
+            round: None,
             trust_id: fx.trust.id_hex(),
             trust_name: fx.trust.state().name.clone(),
             charter: vec![],

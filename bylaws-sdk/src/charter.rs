@@ -355,6 +355,48 @@ impl<'a> CharterReader<'a> {
         }
     }
 
+    /// A single kebab-case name (e.g. a role), or `default` when absent (or invalid).
+    pub fn name(&mut self, key: &'static str, default: &'static str, about: &str) -> String {
+        let accepts = || "a kebab-case name (a-z, 0-9, -)".to_string();
+        let Some(value) = self.declare(key, accepts, || default.to_string(), about) else {
+            return default.to_string();
+        };
+        let v = value.trim();
+        let ok = !v.is_empty()
+            && v.len() <= 64
+            && v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            v.to_string()
+        } else {
+            self.bad_value(key, value, &accepts(), default);
+            default.to_string()
+        }
+    }
+
+    /// A whole number from `min` to `max` (e.g. an amount in minor units), or `default`
+    /// when absent (or invalid).
+    pub fn whole(
+        &mut self,
+        key: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+        about: &str,
+    ) -> u64 {
+        let accepts = || format!("a whole number from {min} to {max}");
+        let Some(value) = self.declare(key, accepts, || default.to_string(), about) else {
+            return default;
+        };
+        match value.trim().parse::<u64>() {
+            Ok(d) if (min..=max).contains(&d) => d,
+            _ => {
+                self.bad_value(key, value, &accepts(), &default.to_string());
+                default
+            }
+        }
+    }
+
     /// A non-empty comma-separated list of names, or `default` when absent (or invalid).
     pub fn list(&mut self, key: &'static str, default: &[&str], about: &str) -> Vec<String> {
         let accepts = || "a comma-separated list of one or more names".to_string();

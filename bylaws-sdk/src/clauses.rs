@@ -21,6 +21,9 @@
 //! assert!(v.decision().unwrap().explanation.ends_with("1 yes, 1 no, 0 abstain of 3 electors"));
 //! ```
 
+pub mod budget;
+pub mod commons;
+
 use crate::{
     Applicant, Bound, CharterReader, ClassTally, DAY, Denial, Outcome, Ratio, Reason,
     StakeholderClass, Tally, Verdict, allow, decide, decide_with_timelock, percent,
@@ -279,12 +282,16 @@ pub fn supermajority_with_timelock(
             ),
         );
     }
+    let passed = format!(
+        "{clause}: at least {threshold} of votes cast in favour ({}%); {}",
+        percent(all.yes, all.cast()),
+        counts(tally)
+    );
+    if timelock_days == 0 {
+        return decide(Outcome::Passed, passed);
+    }
     decide_with_timelock(
-        format!(
-            "{clause}: at least {threshold} of votes cast in favour ({}%); {}; executable after a timelock of {timelock_days} days",
-            percent(all.yes, all.cast()),
-            counts(tally)
-        ),
+        format!("{passed}; executable after a timelock of {timelock_days} days"),
         now.saturating_add(timelock_days.saturating_mul(DAY)),
     )
 }

@@ -67,11 +67,12 @@ pub mod bindings {
 }
 
 pub use bindings::cltd::bylaws::types::{
-    AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField, Decision,
-    Delegation, Denial, Disposal, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal,
-    ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll, RollProxy,
-    StakeholderClass, Verdict, View, Vote, Votes,
+    AccessRequest, Action, ActionKind, Allocation, Allowance, Amendment, Applicant, Appointment,
+    Approval, Asset, AssetDraft, AssetKind, BylawInfo, CharterProblem, Choice, ClassCounts,
+    ClassVotes, DataField, Decision, Delegation, Denial, Disposal, LicenceTerms, LockStatus,
+    Member, Outcome, Parameter, ParameterSpec, Payment, PaymentDirection, Project, ProjectDraft,
+    Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll, RollProxy,
+    Round, RoundTerms, Share, Spending, StakeholderClass, Verdict, View, Vote, Votes,
 };
 /// Every bylaw built for Wasm with this SDK allocates from a bump [`arena::Arena`]: an
 /// instance lives for one call, so nothing needs freeing (feature `arena`, on by default).
@@ -275,6 +276,9 @@ impl Action {
             Action::RegisterAsset(_) => ActionKind::RegisterAsset,
             Action::LockAsset(_) => ActionKind::LockAsset,
             Action::Delegate(_) => ActionKind::Delegate,
+            Action::RecordPayment(_) => ActionKind::RecordPayment,
+            Action::SubmitProject(_) => ActionKind::SubmitProject,
+            Action::Approve(_) => ActionKind::Approve,
         }
     }
 }
@@ -291,6 +295,13 @@ impl ProposalBody {
             ProposalBody::AmendBylaws(_) => "amend-bylaws",
             ProposalBody::Resolution(_) => "resolution",
             ProposalBody::AdmitMembers(_) => "admit-members",
+            ProposalBody::Appoint(_) => "appoint",
+            ProposalBody::Spend(_) => "spend",
+            ProposalBody::Allocate(_) => "allocate",
+            ProposalBody::BudgetRound(_) => "budget-round",
+            ProposalBody::License(_) => "license",
+            ProposalBody::RevokeLicence(_) => "revoke-licence",
+            ProposalBody::SetFees(_) => "set-fees",
         }
     }
 }

@@ -52,6 +52,16 @@ impl Ratio {
         Ok(Ratio { num, den })
     }
 
+    /// The numerator.
+    pub const fn num(self) -> u32 {
+        self.num
+    }
+
+    /// The denominator (never zero).
+    pub const fn den(self) -> u32 {
+        self.den
+    }
+
     /// The ratio `num/den`, for constants: `Ratio::of(2, 3)`. Panics (at compile time in a
     /// `const`) if the denominator is zero or the ratio exceeds 1.
     pub const fn of(num: u32, den: u32) -> Self {

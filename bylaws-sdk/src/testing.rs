@@ -14,7 +14,7 @@
 use crate::{
     Action, ActionKind, Asset, AssetKind, Ballot, Choice, ClassCounts, Denial, Elector,
     ElectorProxy, LockStatus, Member, Parameter, Proposal, ProposalBody, ProposalDraft,
-    ProposalStatus, Reason, Roll, StakeholderClass, Verdict, View, Votes,
+    ProposalStatus, Reason, Roll, Round, StakeholderClass, Verdict, View, Votes,
 };
 
 /// Assert that `verdict` allows the action; a failure shows the denial's code, clause and
@@ -99,6 +99,11 @@ pub struct Scenario {
     /// Kinds of action whose views carry the proposal's roll (what the bylaw under test
     /// declares with [`crate::BylawInfo::needs_roll`]; none by default, as the host does).
     pub roll_for: Vec<ActionKind>,
+    /// The budgeting round every view carries (as the host passes it with actions on a
+    /// `budget-round` proposal).
+    pub round: Option<Round>,
+    /// The fee schedule in force.
+    pub fees: Vec<Parameter>,
 }
 
 /// A proposal in a test: what the bylaw is shown of it, and its frozen electorate and
@@ -156,6 +161,26 @@ impl Scenario {
             class,
             admitted_at: self.now,
             proxy: None,
+            roles: Vec::new(),
+        });
+        self
+    }
+
+    /// Give member number `n` a role (e.g. `treasurer`).
+    pub fn role(mut self, n: u8, role: &str) -> Self {
+        let k = key(n);
+        if let Some(m) = self.members.iter_mut().find(|m| m.key == k) {
+            m.roles.push(role.into());
+            m.roles.sort();
+        }
+        self
+    }
+
+    /// Set the fee schedule in force.
+    pub fn fee(mut self, key: &str, minor_units: u64) -> Self {
+        self.fees.push(Parameter {
+            key: key.into(),
+            value: minor_units.to_string(),
         });
         self
     }
@@ -168,6 +193,7 @@ impl Scenario {
             class,
             admitted_at: self.now,
             proxy: None,
+            roles: Vec::new(),
         });
         self
     }
@@ -280,6 +306,7 @@ impl Scenario {
             (Action::LockAsset(id), _) => Some(id.as_str()),
             (_, Some(ProposalBody::DisposeAsset(d))) => Some(d.asset_id.as_str()),
             (_, Some(ProposalBody::GrantAccess(g))) => Some(g.asset_id.as_str()),
+            (_, Some(ProposalBody::License(l))) => Some(l.asset_id.as_str()),
             _ => None,
         };
         let subject_key = match (action, body) {
@@ -312,6 +339,8 @@ impl Scenario {
             roll,
             asset: asset_id.and_then(|id| self.assets.iter().find(|a| a.id == id).cloned()),
             subject: subject_key.and_then(|k| self.members.iter().find(|m| &m.key == k).cloned()),
+            round: self.round.clone(),
+            fees: self.fees.clone(),
         }
     }
 }

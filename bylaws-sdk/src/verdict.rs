@@ -25,6 +25,7 @@ pub fn decide(outcome: Outcome, explanation: impl Into<String>) -> Verdict {
             outcome,
             explanation: explanation.into(),
             not_before: None,
+            funded: Vec::new(),
         }),
         notes: Vec::new(),
     })
@@ -38,6 +39,7 @@ pub fn decide_with_timelock(explanation: impl Into<String>, not_before: u64) -> 
             outcome: Outcome::Passed,
             explanation: explanation.into(),
             not_before: Some(not_before),
+            funded: Vec::new(),
         }),
         notes: Vec::new(),
     })

@@ -211,6 +211,7 @@ pub fn run(
             },
         ],
         entrenched: Clause::ALL.to_vec(),
+        treasury: Some(cltd_runtime::TreasuryCharter::new("EUR")),
     };
     let started = SystemClock.now();
     let clock = Arc::new(ManualClock::new(started));

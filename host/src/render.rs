@@ -38,7 +38,47 @@ pub fn action_text(state: &TrustState, action: &Action) -> String {
             ),
             None => "withdraw my delegation".into(),
         },
+        Action::RecordPayment(p) => {
+            let (what, way) = match p.direction {
+                cltd_runtime::PaymentDirection::Income => ("income", "from"),
+                cltd_runtime::PaymentDirection::Expenditure => ("expenditure", "to"),
+            };
+            let against = match (p.direction, p.against) {
+                (cltd_runtime::PaymentDirection::Expenditure, Some(n)) => {
+                    format!(" against budget line {n}")
+                }
+                (_, Some(n)) => format!(" for licence {n}"),
+                _ => String::new(),
+            };
+            format!(
+                "record {what} of {} ({}) in `{}`, {way} {}{against}",
+                cltd_runtime::money(p.amount, &p.currency),
+                p.category,
+                p.account,
+                p.counterparty
+            )
+        }
+        Action::SubmitProject(p) => format!(
+            "submit project \"{}\" costing {} to round {}",
+            p.title,
+            cash(state, p.cost),
+            p.round
+        ),
+        Action::Approve(a) => format!(
+            "approve projects {} in round {}",
+            a.projects
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            a.round
+        ),
     }
+}
+
+/// An amount in the trust's currency (minor units written as `12.50 EUR`).
+pub fn cash(state: &TrustState, amount: u64) -> String {
+    cltd_runtime::money(amount, state.currency().unwrap_or("units"))
 }
 
 /// A short description of what a proposal would do.
@@ -85,6 +125,55 @@ pub fn body_text(state: &TrustState, body: &ProposalBody) -> String {
             }
             text
         }
+        ProposalBody::Appoint(a) => format!(
+            "{} {} the role `{}`",
+            if a.holds { "giving" } else { "taking from" },
+            who(state, &a.member),
+            a.role
+        ),
+        ProposalBody::Spend(x) => format!(
+            "a budget line of {} from `{}` to {} for: {}",
+            cash(state, x.amount),
+            x.account,
+            x.payee,
+            x.purpose
+        ),
+        ProposalBody::Allocate(a) => format!(
+            "allocating from `{}`: {}",
+            a.source,
+            a.shares
+                .iter()
+                .map(|x| format!("{} to `{}`", cash(state, x.amount), x.account))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        ProposalBody::BudgetRound(r) => format!(
+            "a budgeting round of {} from `{}` (projects for {} days, then approval ballots)",
+            cash(state, r.budget),
+            r.account,
+            r.submission / 86_400
+        ),
+        ProposalBody::License(l) => format!(
+            "licensing {} of `{}` to {} ({} use, {} days, {}) for: {}",
+            fields_text(&l.fields),
+            l.asset_id,
+            l.licensee,
+            l.category,
+            l.term / 86_400,
+            cash(state, l.price),
+            l.purpose
+        ),
+        ProposalBody::RevokeLicence(n) => format!("revoking licence {n}"),
+        ProposalBody::SetFees(fees) => format!(
+            "setting the fee schedule: {}",
+            fees.iter()
+                .map(|f| {
+                    let n = f.value.parse().unwrap_or(0);
+                    format!("{} {}", f.key, cash(state, n))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -194,6 +283,48 @@ pub fn effect_text(state: &TrustState, effect: &Effect) -> String {
             ),
             None => format!("{} withdrew their delegation", who(state, member)),
         },
+        Effect::RoleChanged {
+            member,
+            role,
+            holds,
+        } => {
+            if *holds {
+                format!("{} now holds the role `{role}`", who(state, member))
+            } else {
+                format!("{} no longer holds the role `{role}`", who(state, member))
+            }
+        }
+        Effect::LineAdopted { line, amount } => {
+            format!("budget line {line} of {} adopted", cash(state, *amount))
+        }
+        Effect::Transferred { from, to, amount } => {
+            format!("{} moved from `{from}` to `{to}`", cash(state, *amount))
+        }
+        Effect::Licensed {
+            licence,
+            expires_at,
+        } => format!("licence {licence} in force until {}", when(*expires_at)),
+        Effect::LicenceRevoked { licence } => format!("licence {licence} revoked"),
+        Effect::FeesSet { entries } => format!("a fee schedule of {entries} entries in force"),
+        Effect::PaymentRecorded {
+            payment,
+            direction,
+            account,
+            amount,
+        } => format!(
+            "payment {payment} recorded: {} {} `{account}`",
+            cash(state, *amount),
+            match direction {
+                cltd_runtime::PaymentDirection::Income => "into",
+                cltd_runtime::PaymentDirection::Expenditure => "out of",
+            }
+        ),
+        Effect::ProjectSubmitted { round, project } => {
+            format!("project {project} submitted to round {round}")
+        }
+        Effect::ApprovalRecorded { round, projects } => {
+            format!("approval ballot counted in round {round} ({projects} projects)")
+        }
         Effect::AssetDisposed { asset, recipient } => {
             format!("asset `{asset}` disposed of to {recipient}")
         }

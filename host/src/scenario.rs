@@ -33,6 +33,8 @@ use cltd_runtime::{
 };
 use serde::{Deserialize, Serialize};
 
+mod commons;
+
 const DAY: u64 = 86_400;
 /// Host time a scenario starts at unless it says otherwise (2027-01-15 08:00 UTC).
 const START: u64 = 1_800_000_000;
@@ -67,6 +69,11 @@ pub struct TrustSpec {
     pub entrenched: Vec<String>,
     /// Host time of the founding (seconds since the epoch).
     pub start: Option<u64>,
+    /// The treasury's currency (none: the trust keeps no treasury).
+    pub currency: Option<String>,
+    /// Treasury accounts beside operating, reserve and community-projects.
+    #[serde(default)]
+    pub accounts: Vec<String>,
     /// The founding is expected to be refused, with this reason (`bad-charter`: the bylaw
     /// cannot run with the charter; `entrenched-clause`: with it, the bylaw breaks a clause
     /// the charter entrenches). Such a scenario has no steps: nothing is founded.
@@ -150,14 +157,49 @@ pub struct ProposeSpec {
     /// `amend`: charter parameters to remove.
     #[serde(default)]
     pub unset: Vec<String>,
+    /// `appoint`: the role given to (or taken from) member `name`.
+    pub role: Option<String>,
+    /// `appoint`: false takes the role away (default true).
+    pub holds: Option<bool>,
+    /// `spend`, `budget-round`: the account.
+    pub account: Option<String>,
+    /// `spend`: the amount, in minor units.
+    pub amount: Option<u64>,
+    /// `spend`: who is to be paid.
+    pub payee: Option<String>,
+    /// `allocate`: the account the money leaves.
+    pub source: Option<String>,
+    /// `allocate`: account to amount (minor units).
+    #[serde(default)]
+    pub shares: BTreeMap<String, u64>,
+    /// `budget-round`: the whole budget, in minor units.
+    pub budget: Option<u64>,
+    /// `budget-round`: days of the submission phase.
+    pub submission_days: Option<u64>,
+    /// `license`: the licensee's name (their key is derived from it).
+    pub licensee: Option<String>,
+    /// `license`: the category of use (e.g. `research`).
+    pub category: Option<String>,
+    /// `license`: days the licence lasts.
+    pub term_days: Option<u64>,
+    /// `license`: the price, in minor units.
+    pub price: Option<u64>,
+    /// `revoke-licence`: the licence's number.
+    pub licence: Option<u64>,
+    /// `set-fees`: fee key (e.g. `membership.standard`) to amount in minor units.
+    #[serde(default)]
+    pub fees: BTreeMap<String, u64>,
 }
 
-/// What an `amend` proposal is measured against: the module and charter in force.
+/// What an `amend` proposal is measured against: the module and charter in force (and
+/// the currency a payment is in unless it says otherwise).
 pub struct InForce<'a> {
     /// The module in force (hex).
     pub module: String,
     /// The charter in force.
     pub charter: &'a [Parameter],
+    /// The trust's currency, if it keeps a treasury.
+    pub currency: Option<&'a str>,
 }
 
 /// A vote.
@@ -208,6 +250,16 @@ pub struct Step {
     /// Withdraw one's delegation (`withdraw_delegation = true`).
     #[serde(default)]
     pub withdraw_delegation: bool,
+    /// Record a payment in the treasury's ledger.
+    pub pay: Option<commons::PaySpec>,
+    /// Submit a project to a budgeting round.
+    pub submit_project: Option<commons::ProjectSpec>,
+    /// Cast an approval ballot in a budgeting round.
+    pub approve: Option<commons::ApproveSpec>,
+    /// After a close: the projects the round funded, in the order funded.
+    pub funded: Option<Vec<u32>>,
+    /// After the step: account to balance (minor units), for the accounts named.
+    pub balances: Option<BTreeMap<String, u64>>,
     /// The verdict expected.
     pub expect: Option<String>,
     /// The reason code expected (denied or refused).
@@ -384,11 +436,12 @@ fn proposal(p: &ProposeSpec, in_force: Option<&InForce<'_>>) -> Result<Action> {
                 })
                 .collect(),
         }),
-        other => {
-            bail!(
-                "proposal kind `{other}`: use ordinary, admit, remove, dispose, grant-access, amend or resolution"
-            )
-        }
+        other => match commons::body(other, p)? {
+            Some(body) => body,
+            None => bail!(
+                "proposal kind `{other}`: use ordinary, admit, remove, dispose, grant-access, amend, resolution, appoint, spend, allocate, budget-round, license, revoke-licence or set-fees"
+            ),
+        },
     };
     Ok(Action::Propose(ProposalDraft {
         body,
@@ -436,6 +489,8 @@ impl Step {
                 until: 0,
             }));
         }
+        let currency = in_force.and_then(|f| f.currency);
+        actions.extend(commons::actions(self, currency)?);
         if actions.len() > 1 {
             bail!("a step does one thing: it names {} actions", actions.len());
         }
@@ -532,6 +587,14 @@ fn found(
             .iter()
             .map(|c| Clause::parse(c).with_context(|| format!("no entrenched clause `{c}`")))
             .collect::<Result<_>>()?,
+        treasury: s
+            .trust
+            .currency
+            .as_ref()
+            .map(|c| cltd_runtime::TreasuryCharter {
+                currency: c.clone(),
+                accounts: s.trust.accounts.clone(),
+            }),
     };
     Ok(Trust::create(dir, runtime, charter, wasm, Box::new(clock.clone())).map(|t| (t, clock)))
 }
@@ -691,6 +754,7 @@ fn run_into(
         let in_force = InForce {
             module: hex::encode(trust.state().module),
             charter: &trust.state().charter,
+            currency: trust.state().currency(),
         };
         let (Some(action), Some(signer), Some(expect)) = (
             step.action(Some(&in_force), clock.now())?,
@@ -719,8 +783,12 @@ fn run_into(
         );
         let bytes = SignedTransition::sign(&kp, trust.id(), seq, action).to_bytes();
         let submitted = trust.submit(&bytes);
-        let (got, got_reason, explanation) = outcome(&submitted);
-        let ok = matches(expect, step.reason.as_deref(), &got, got_reason.as_deref());
+        let (got, got_reason, mut explanation) = outcome(&submitted);
+        let mut ok = matches(expect, step.reason.as_deref(), &got, got_reason.as_deref());
+        if ok && let Err(e) = commons::check_after(step, trust.state(), &submitted) {
+            ok = false;
+            explanation = format!("{e}; {explanation}");
+        }
         let with_reason = |v: &str, r: Option<&str>| match r {
             Some(r) => format!("{v} [{r}]"),
             None => v.to_string(),

@@ -173,6 +173,8 @@ impl Bench<'_> {
                         .needs_roll(self.module, self.charter, action.kind())
                 })
                 .map(|p| p.1.to_wit()),
+            round: None,
+            fees: Vec::new(),
             asset,
             subject: None,
         }
@@ -190,7 +192,7 @@ impl Bench<'_> {
             .runtime
             .evaluate(self.module, &view, action)
             .map_err(|e| format!("the candidate failed to run: {e}"))?;
-        host_rules::check_verdict(action, &eval.verdict)
+        host_rules::check_verdict(&view, action, &eval.verdict)
             .map_err(|e| format!("the candidate answered badly: {e}"))?;
         Ok(eval.verdict)
     }
@@ -397,6 +399,7 @@ fn suite(
                 class,
                 admitted_at: setting.now.saturating_sub(365 * DAY),
                 proxy: None,
+                roles: Vec::new(),
             }
         })
         .collect();

@@ -20,12 +20,12 @@ use crate::native::NativeBylaw;
 /// The wasmtime version this runtime is built against.
 pub(crate) const WASMTIME_VERSION: &str = "48.0.8";
 
-/// The WIT contract this runtime implements. Bylaws built against any `0.7.x` of it are
+/// The WIT contract this runtime implements. Bylaws built against any `0.8.x` of it are
 /// accepted (the component model matches interface versions semver-compatibly).
-pub const CONTRACT: &str = "cltd:bylaws@0.7.0";
+pub const CONTRACT: &str = "cltd:bylaws@0.8.0";
 
 /// The import name prefix of the contract's type-only interface, for any compatible version.
-pub(crate) const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.7.";
+pub(crate) const CONTRACT_TYPES_PREFIX: &str = "cltd:bylaws/types@0.8.";
 
 /// Largest bylaw component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 2 * 1024 * 1024;

@@ -36,7 +36,7 @@ pub enum LoadError {
     #[error("could not compile the bylaw component: {0}")]
     Compile(String),
     /// The component does not implement the `cltd:bylaws/bylaw` world, or imports anything.
-    #[error("the component does not fit the cltd:bylaws@0.7 `bylaw` world: {0}")]
+    #[error("the component does not fit the cltd:bylaws@0.8 `bylaw` world: {0}")]
     Link(String),
     /// Compiling the component took longer than the runtime allows.
     #[error("compiling the bylaw component took more than {0} seconds")]
@@ -205,6 +205,10 @@ pub enum RefusalError {
     /// A field is outside what the host accepts (empty id, too long text, ...).
     #[error("invalid action: {0}")]
     Invalid(String),
+    /// The treasury ledger refuses it (an account would go negative, a line would be
+    /// overspent, an unknown account or currency, no budget line named).
+    #[error("the ledger refuses it: {0}")]
+    Ledger(crate::economy::LedgerError),
     /// An amendment cannot be proposed or activated: its module is not uploaded, has no
     /// impact preview, or its `migrate` failed. The rules in force stay in force.
     #[error("amendment refused: {0}")]
@@ -387,6 +391,7 @@ impl RefusalError {
             RefusalError::NotFound(_) => "not-found",
             RefusalError::Lifecycle(_) => "lifecycle",
             RefusalError::Invalid(_) => "invalid",
+            RefusalError::Ledger(_) => "ledger",
             RefusalError::Amendment(_) => "amendment",
             RefusalError::Entrenched { .. } => "entrenched-clause",
             RefusalError::Charter(_) => "bad-charter",

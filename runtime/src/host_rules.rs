@@ -9,6 +9,7 @@
 //! `outcome.rs`.
 
 use crate::clock::utc;
+use crate::economy;
 use crate::error::{EvalError, LifecycleError, RefusalError};
 use crate::id::{MemberKey, ModuleHash};
 use crate::model::{
@@ -300,6 +301,13 @@ pub(crate) fn check(
                     check_len("resolution kind", &r.kind, MAX_ID)?;
                     check_params(&r.terms)?;
                 }
+                ProposalBody::Appoint(_)
+                | ProposalBody::Spend(_)
+                | ProposalBody::Allocate(_)
+                | ProposalBody::BudgetRound(_)
+                | ProposalBody::License(_)
+                | ProposalBody::RevokeLicence(_)
+                | ProposalBody::SetFees(_) => economy::check_proposal(state, &d.body, d.window)?,
                 ProposalBody::AmendBylaws(a) => {
                     let module = amendment_module(a)?;
                     check_params(&a.charter)?;
@@ -319,6 +327,7 @@ pub(crate) fn check(
         }
         Action::Vote(v) => {
             let p = proposal(state, v.proposal)?;
+            economy::check_action(state, signer, action, now)?;
             if p.proposal.status != ProposalStatus::Open {
                 return Err(lifecycle(LifecycleError::NotOpenForVoting {
                     proposal: v.proposal,
@@ -418,7 +427,7 @@ pub(crate) fn check(
                         asset: g.asset_id.clone(),
                     }));
                 }
-                _ => {}
+                _ => economy::check_execution(state, p, now)?,
             }
         }
         Action::Withdraw(id) => {
@@ -477,6 +486,9 @@ pub(crate) fn check(
                 return Err(lifecycle(LifecycleError::NoDelegation));
             }
         }
+        Action::RecordPayment(_) | Action::SubmitProject(_) | Action::Approve(_) => {
+            economy::check_action(state, signer, action, now)?;
+        }
     }
     Ok(())
 }
@@ -503,6 +515,7 @@ pub(crate) fn view(
         (Action::LockAsset(id), _) => Some(id.as_str()),
         (_, Some(ProposalBody::DisposeAsset(d))) => Some(d.asset_id.as_str()),
         (_, Some(ProposalBody::GrantAccess(g))) => Some(g.asset_id.as_str()),
+        (_, Some(ProposalBody::License(l))) => Some(l.asset_id.as_str()),
         _ => None,
     };
     let subject = match (action, body) {
@@ -530,6 +543,8 @@ pub(crate) fn view(
             .and_then(|id| state.assets.get(id))
             .map(|a| (**a).clone()),
         subject: subject.cloned(),
+        round: action.target().and_then(|id| state.round(id)),
+        fees: state.fees().to_vec(),
     }
 }
 
@@ -551,7 +566,11 @@ pub(crate) fn failure_verdict(error: &EvalError) -> Verdict {
 }
 
 /// Check that a verdict has the shape the action calls for, and bounded size.
-pub(crate) fn check_verdict(action: &Action, verdict: &Verdict) -> Result<(), EvalError> {
+pub(crate) fn check_verdict(
+    view: &View,
+    action: &Action,
+    verdict: &Verdict,
+) -> Result<(), EvalError> {
     let bad = |m: &str| Err(EvalError::BadVerdict(m.to_string()));
     match verdict {
         Verdict::Allow(a) => {
@@ -576,6 +595,10 @@ pub(crate) fn check_verdict(action: &Action, verdict: &Verdict) -> Result<(), Ev
                 .is_some_and(|d| d.not_before.is_some() && d.outcome != Outcome::Passed)
             {
                 return bad("only a passed proposal can carry a timelock");
+            }
+            if let Some(d) = &a.decision {
+                economy::check_funded(view, action, &d.funded, d.outcome == Outcome::Passed)
+                    .map_err(EvalError::BadVerdict)?;
             }
         }
         Verdict::Deny(d) => {
@@ -728,6 +751,15 @@ pub(crate) fn effects(
             effects.push(Effect::ProposalExecuted { proposal: *id });
             match &p.proposal.body {
                 ProposalBody::Ordinary | ProposalBody::Resolution(_) => {}
+                ProposalBody::Appoint(_)
+                | ProposalBody::Spend(_)
+                | ProposalBody::Allocate(_)
+                | ProposalBody::BudgetRound(_)
+                | ProposalBody::License(_)
+                | ProposalBody::RevokeLicence(_)
+                | ProposalBody::SetFees(_) => {
+                    economy::execute(state, &p, now, &mut changes, &mut effects)
+                }
                 ProposalBody::AdmitMember(a) => admit(a, now, &mut changes, &mut effects),
                 ProposalBody::AdmitMembers(list) => {
                     for a in list {
@@ -820,6 +852,9 @@ pub(crate) fn effects(
                 member: Some(member),
             });
         }
+        Action::RecordPayment(_) | Action::SubmitProject(_) | Action::Approve(_) => {
+            economy::act(state, signer, action, now, &mut changes, &mut effects);
+        }
     }
     (effects, changes)
 }
@@ -842,6 +877,7 @@ mod tests {
             s.members.insert(
                 key(n),
                 std::sync::Arc::new(Member {
+                    roles: Vec::new(),
                     key: key(n).to_vec(),
                     name: name.into(),
                     class: StakeholderClass::Resident,
@@ -981,6 +1017,7 @@ mod tests {
         s.members.insert(
             key(3),
             std::sync::Arc::new(Member {
+                roles: Vec::new(),
                 key: key(3).to_vec(),
                 name: "cy".into(),
                 class: StakeholderClass::Community,
@@ -1036,6 +1073,7 @@ mod tests {
         let undo_member = s.apply(Change::Member {
             key: key(4),
             member: Some(Member {
+                roles: Vec::new(),
                 key: key(4).to_vec(),
                 name: "di".into(),
                 class: StakeholderClass::Public,

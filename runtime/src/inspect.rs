@@ -115,7 +115,7 @@ pub struct Check {
 }
 
 /// Whether cltd can run `wasm` as a bylaw: size, a component of the contract's world
-/// (`cltd:bylaws@0.7.x`) importing nothing but its types, exporting `evaluate` and
+/// (`cltd:bylaws@0.8.x`) importing nothing but its types, exporting `evaluate` and
 /// `describe` (and `migrate` of the right type, if at all), compiling, and describing
 /// itself. Stops at the first check that cannot be made.
 pub fn check(runtime: &Arc<Runtime>, wasm: &[u8]) -> Vec<Check> {

@@ -30,6 +30,7 @@ mod bundle;
 mod checkpoint;
 mod clock;
 mod conformance;
+mod economy;
 mod engine;
 mod error;
 mod group;
@@ -62,6 +63,11 @@ mod witness;
 
 // Running a trust: open or found it, submit signed transitions, read its state.
 pub use clock::{Clock, ManualClock, SystemClock, utc};
+pub use economy::{
+    BudgetLine, EXPENDITURE_CATEGORY, EconKey, EconRecord, INCOME_CATEGORIES, LedgerError, Licence,
+    MAX_ACCOUNTS, MAX_FEES, MAX_PROJECTS, MAX_SHARES, Posting, RoundProject, STANDARD_ACCOUNTS,
+    TreasuryCharter, audit as audit_ledger, check_fees, money, parse_money, submission_ends,
+};
 pub use group::{GroupCommitter, Reply};
 pub use keyfile::{create_private, read_secret_key, write_secret_key};
 pub use shared_map::SharedMap;
@@ -82,12 +88,13 @@ pub use replica::{
 // What trusts, proposals and verdicts are (the contract's types and the host's records).
 pub use id::{EntryHash, MemberKey, ModuleHash, ParseIdError, TrustId, parse_hash};
 pub use model::{
-    AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, BylawInfo, Charter, CharterProblem, Choice, ClassCounts, ClassVotes, Clause,
-    Constitution, DataField, Decision, Delegation, Denial, Disposal, Effect, Grant, Hash, Key,
-    LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal, ProposalBody, ProposalDraft,
-    ProposalState, ProposalStatus, Proxy, Resolution, Roll, RollProxy, StakeholderClass, Verdict,
-    View, Vote, Votes, percent,
+    AccessRequest, Action, ActionKind, Allocation, Allowance, Amendment, Applicant, Appointment,
+    Approval, Asset, AssetDraft, AssetKind, BylawInfo, Charter, CharterProblem, Choice,
+    ClassCounts, ClassVotes, Clause, Constitution, DataField, Decision, Delegation, Denial,
+    Disposal, Effect, Grant, Hash, Key, LicenceTerms, LockStatus, Member, Outcome, Parameter,
+    ParameterSpec, Payment, PaymentDirection, Project, ProjectDraft, Proposal, ProposalBody,
+    ProposalDraft, ProposalState, ProposalStatus, Proxy, Resolution, Roll, RollProxy, Round,
+    RoundTerms, Share, Spending, StakeholderClass, Verdict, View, Vote, Votes, percent,
 };
 pub use roll::{ProposalRoll, Roster, Voter};
 

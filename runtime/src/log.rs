@@ -12,8 +12,9 @@ use crate::error::StoreError;
 use crate::id::{EntryHash, ModuleHash, TrustId};
 use crate::model::{Charter, Effect, Hash, Key, Verdict};
 
-/// Version of the entry encoding written by this runtime.
-pub(crate) const ENTRY_FORMAT: u32 = 1;
+/// Version of the entry encoding written by this runtime. 2: a genesis charter may found a
+/// treasury, a decision names the projects a budgeting round funds (contract 0.8).
+pub(crate) const ENTRY_FORMAT: u32 = 2;
 
 /// blake3 derive-key context for entry hashes.
 pub(crate) const ENTRY_HASH_CONTEXT: &str = "cltd 2026-11 log entry v1";
@@ -127,6 +128,16 @@ impl Entry {
 
     /// Decode stored bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Entry, StoreError> {
+        // The format comes first, so an entry of another format is named as such rather
+        // than misread.
+        if let Ok((found, _)) = postcard::take_from_bytes::<u32>(bytes)
+            && found != ENTRY_FORMAT
+        {
+            return Err(StoreError::Format {
+                found,
+                supported: ENTRY_FORMAT,
+            });
+        }
         let entry: Entry = postcard::from_bytes(bytes)
             .map_err(|e| StoreError::Corrupt(format!("log entry: {e}")))?;
         if entry.format != ENTRY_FORMAT {
@@ -148,6 +159,7 @@ mod tests {
         Genesis {
             salt: [salt; 16],
             charter: Charter {
+                treasury: None,
                 name: "t".into(),
                 params: vec![Parameter {
                     key: "k".into(),

@@ -15,11 +15,12 @@ mod bindings {
 }
 
 pub use bindings::cltd::bylaws::types::{
-    AccessRequest, Action, ActionKind, Allowance, Amendment, Applicant, Asset, AssetDraft,
-    AssetKind, BylawInfo, CharterProblem, Choice, ClassCounts, ClassVotes, DataField, Decision,
-    Delegation, Denial, Disposal, LockStatus, Member, Outcome, Parameter, ParameterSpec, Proposal,
-    ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll, RollProxy,
-    StakeholderClass, Verdict, View, Vote, Votes,
+    AccessRequest, Action, ActionKind, Allocation, Allowance, Amendment, Applicant, Appointment,
+    Approval, Asset, AssetDraft, AssetKind, BylawInfo, CharterProblem, Choice, ClassCounts,
+    ClassVotes, DataField, Decision, Delegation, Denial, Disposal, LicenceTerms, LockStatus,
+    Member, Outcome, Parameter, ParameterSpec, Payment, PaymentDirection, Project, ProjectDraft,
+    Proposal, ProposalBody, ProposalDraft, ProposalStatus, Proxy, Resolution, Roll, RollProxy,
+    Round, RoundTerms, Share, Spending, StakeholderClass, Verdict, View, Vote, Votes,
 };
 
 impl Default for ClassCounts {
@@ -253,6 +254,73 @@ pub enum Effect {
         /// Their delegate and until when, or none when withdrawn.
         proxy: Option<Proxy>,
     },
+    /// A member was given a role, or it was taken away.
+    RoleChanged {
+        /// The member.
+        member: Vec<u8>,
+        /// The role.
+        role: String,
+        /// Whether they hold it now.
+        holds: bool,
+    },
+    /// A budget line was adopted.
+    LineAdopted {
+        /// Its number.
+        line: u64,
+        /// What it authorises.
+        amount: u64,
+    },
+    /// Money moved between two accounts.
+    Transferred {
+        /// The account it left.
+        from: String,
+        /// The account it entered.
+        to: String,
+        /// How much.
+        amount: u64,
+    },
+    /// A licence took effect.
+    Licensed {
+        /// Its number.
+        licence: u64,
+        /// When its term ends.
+        expires_at: u64,
+    },
+    /// A licence was revoked.
+    LicenceRevoked {
+        /// Its number.
+        licence: u64,
+    },
+    /// A new fee schedule took effect.
+    FeesSet {
+        /// How many entries it has.
+        entries: u32,
+    },
+    /// A payment was recorded in the ledger.
+    PaymentRecorded {
+        /// Its number.
+        payment: u64,
+        /// Income or expenditure.
+        direction: PaymentDirection,
+        /// The account credited or debited.
+        account: String,
+        /// How much.
+        amount: u64,
+    },
+    /// A project was submitted to a budgeting round.
+    ProjectSubmitted {
+        /// The round.
+        round: u64,
+        /// The project's number in it.
+        project: u32,
+    },
+    /// An approval ballot was cast in a round.
+    ApprovalRecorded {
+        /// The round.
+        round: u64,
+        /// How many projects it approves.
+        projects: u32,
+    },
     /// An amendment activated: these rules are in force from the next transition on.
     BylawsAmended {
         /// Hash of the bylaw component now in force.
@@ -278,6 +346,10 @@ pub struct Charter {
     /// Clauses the host keeps entrenched against ordinary amendments (see
     /// [`Clause`]); usually all of [`Clause::ALL`].
     pub entrenched: Vec<Clause>,
+    /// The treasury: its currency and accounts (none: the trust keeps no ledger, and every
+    /// payment is refused).
+    #[serde(default)]
+    pub treasury: Option<crate::economy::TreasuryCharter>,
 }
 
 impl AssetDraft {
@@ -302,6 +374,7 @@ impl Applicant {
             class: self.class,
             admitted_at: at,
             proxy: None,
+            roles: Vec::new(),
         }
     }
 }
@@ -505,6 +578,13 @@ impl ProposalBody {
             ProposalBody::AmendBylaws(_) => "amend-bylaws",
             ProposalBody::Resolution(_) => "resolution",
             ProposalBody::AdmitMembers(_) => "admit-members",
+            ProposalBody::Appoint(_) => "appoint",
+            ProposalBody::Spend(_) => "spend",
+            ProposalBody::Allocate(_) => "allocate",
+            ProposalBody::BudgetRound(_) => "budget-round",
+            ProposalBody::License(_) => "license",
+            ProposalBody::RevokeLicence(_) => "revoke-licence",
+            ProposalBody::SetFees(_) => "set-fees",
         }
     }
 }
@@ -549,13 +629,19 @@ impl Action {
             Action::RegisterAsset(_) => ActionKind::RegisterAsset,
             Action::LockAsset(_) => ActionKind::LockAsset,
             Action::Delegate(_) => ActionKind::Delegate,
+            Action::RecordPayment(_) => ActionKind::RecordPayment,
+            Action::SubmitProject(_) => ActionKind::SubmitProject,
+            Action::Approve(_) => ActionKind::Approve,
         }
     }
 
-    /// The proposal the action refers to (vote, close, execute, withdraw).
+    /// The proposal the action refers to (vote, close, execute, withdraw, and the round
+    /// of a project submission or an approval ballot).
     pub fn target(&self) -> Option<u64> {
         match self {
             Action::Vote(v) => Some(v.proposal),
+            Action::SubmitProject(p) => Some(p.round),
+            Action::Approve(a) => Some(a.round),
             Action::Close(id) | Action::Execute(id) | Action::Withdraw(id) => Some(*id),
             _ => None,
         }
@@ -574,6 +660,9 @@ impl ActionKind {
             ActionKind::RegisterAsset => "register-asset",
             ActionKind::LockAsset => "lock-asset",
             ActionKind::Delegate => "delegate",
+            ActionKind::RecordPayment => "record-payment",
+            ActionKind::SubmitProject => "submit-project",
+            ActionKind::Approve => "approve",
         }
     }
 }

@@ -147,14 +147,15 @@ impl Asked {
     /// `bylaw-failed`), and the fuel it used. A non-member's denied action is refused.
     pub(crate) fn answer(&self, runtime: &Runtime) -> Result<(Verdict, u64)> {
         let (result, fuel) = runtime.evaluate_metered(&self.module, &self.view, &self.action);
-        let verdict =
-            match result.and_then(|v| host_rules::check_verdict(&self.action, &v).map(|()| v)) {
-                Ok(v) => v,
-                // The bylaw failed: logged as the host's denial, so the sequence number is
-                // spent and the same signed bytes cannot be made to burn the fuel budget again.
-                Err(e) if e.is_guest_failure() => host_rules::failure_verdict(&e),
-                Err(e) => return Err(e.into()),
-            };
+        let verdict = match result
+            .and_then(|v| host_rules::check_verdict(&self.view, &self.action, &v).map(|()| v))
+        {
+            Ok(v) => v,
+            // The bylaw failed: logged as the host's denial, so the sequence number is
+            // spent and the same signed bytes cannot be made to burn the fuel budget again.
+            Err(e) if e.is_guest_failure() => host_rules::failure_verdict(&e),
+            Err(e) => return Err(e.into()),
+        };
         if let Some(who) = &self.stranger
             && let Verdict::Deny(d) = &verdict
         {
@@ -290,6 +291,7 @@ pub(crate) fn genesis_state(genesis: &Genesis, entry: &Entry) -> (TrustState, Ve
             asset: Some(a.to_asset()),
         });
     }
+    changes.extend(crate::economy::founding(genesis.charter.treasury.as_ref()));
     state.apply_all(&changes);
     state.size = 1;
     state.head = entry_hash(entry);
@@ -325,6 +327,9 @@ pub(crate) fn check_charter(charter: &Charter) -> Result<(), CharterError> {
         }
     }
     host_rules::check_params(&charter.params).map_err(|e| CharterError::Invalid(e.to_string()))?;
+    if let Some(t) = &charter.treasury {
+        t.check().map_err(CharterError::Invalid)?;
+    }
     let mut clauses = std::collections::BTreeSet::new();
     for c in &charter.entrenched {
         if !clauses.insert(c) {

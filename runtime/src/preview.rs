@@ -190,6 +190,18 @@ fn describe_action(action: &Action) -> String {
             Some(to) => format!("delegate to {}", &hex::encode(to)[..16]),
             None => "withdraw a delegation".into(),
         },
+        Action::RecordPayment(p) => format!(
+            "record {} of {} to `{}`",
+            if p.direction == crate::model::PaymentDirection::Income {
+                "income"
+            } else {
+                "expenditure"
+            },
+            crate::economy::money(p.amount, &p.currency),
+            p.account
+        ),
+        Action::SubmitProject(p) => format!("submit project `{}` to round {}", p.title, p.round),
+        Action::Approve(a) => format!("approve {} projects in round {}", a.projects.len(), a.round),
     }
 }
 
@@ -405,7 +417,7 @@ fn judge(
     action: &Action,
 ) -> Judgement {
     match runtime.evaluate(module, view, action) {
-        Ok(eval) => match host_rules::check_verdict(action, &eval.verdict) {
+        Ok(eval) => match host_rules::check_verdict(view, action, &eval.verdict) {
             Ok(()) => Judgement::of(&eval.verdict),
             Err(e) => Judgement::Failed {
                 error: e.to_string(),

@@ -370,6 +370,7 @@ impl Snapshot {
             PROPOSALS, |k| &k.to_le_bytes(), |v| v;
             GRANTS, |k| &k.to_le_bytes(), |v| v;
             NONCES, |k| k, |v| &v.to_le_bytes();
+            ECONOMY, |k| k, |v| v;
             TREE, |k| &k.to_le_bytes(), |v| v;
         );
         Ok(out)

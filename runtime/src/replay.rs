@@ -262,6 +262,11 @@ pub(crate) fn replay(
     if stored.is_empty() {
         return diverge(&mut report, &state, 0, "the log is empty".into());
     }
+    // The balances the replay recomputed must balance against the payments it recorded.
+    if let Err(reason) = crate::economy::audit(&state) {
+        let size = report.size;
+        return diverge(&mut report, &state, size, reason);
+    }
     if !compare_state {
         return Ok((report, state));
     }
@@ -293,6 +298,10 @@ pub(crate) fn replay(
         (on_disk.rolls != state.rolls, "electorates and ballots"),
         (on_disk.grants != state.grants, "access grants"),
         (on_disk.nonces != state.nonces, "sequence numbers"),
+        (
+            on_disk.economy != state.economy,
+            "treasury, licences and rounds",
+        ),
     ];
     if let Some((_, name)) = what.iter().find(|(differs, _)| *differs) {
         return diverge(

@@ -5,7 +5,9 @@
 
 use redb::TableDefinition;
 
-/// Version of the store layout written by this runtime. 7: bylaws speak contract
+/// Version of the store layout written by this runtime. 8: bylaws speak contract
+/// `cltd:bylaws@0.8` (the treasury, licences and budgeting rounds), the trust's economy is
+/// kept in [`ECONOMY`] and the genesis entry names the currency and accounts. 7: bylaws speak contract
 /// `cltd:bylaws@0.7` (a roll's keys are words), so a store whose modules speak 0.6 cannot
 /// run here. 6: proposals opened with the same
 /// electors share one frozen electorate ([`ROSTERS`]), named by digest in the log's state
@@ -16,7 +18,7 @@ use redb::TableDefinition;
 /// kept in their own tables ([`ELECTORATES`], [`BALLOTS`]) and a vote writes one ballot.
 /// 3: proposals carry the rules they were opened under, contract `0.4`, a bylaw's failure
 /// is logged.
-pub(crate) const STORE_FORMAT: u32 = 7;
+pub(crate) const STORE_FORMAT: u32 = 8;
 
 /// Store-wide values: `format` (u32 LE), `trust-id`, `head` (size u64 LE ‖ hash ‖ time u64 LE),
 /// `constitution` (the rules in force, postcard).
@@ -43,6 +45,8 @@ pub(crate) const ELECTORATES: TableDefinition<u64, &[u8; 32]> =
 pub(crate) const BALLOTS: TableDefinition<(u64, &[u8; 32]), u8> = TableDefinition::new("ballots");
 /// Access grants by number.
 pub(crate) const GRANTS: TableDefinition<u64, &[u8]> = TableDefinition::new("grants");
+/// The economy (see `economy`): records by their postcard-encoded `EconKey`.
+pub(crate) const ECONOMY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("economy");
 /// Amendment impact previews as immutable records, by [`crate::preview_key`] (the candidate
 /// module and the charter it proposes) and the log size they were computed at: never
 /// overwritten. Advisory and recomputable from the log, not part of the verified state.

@@ -164,7 +164,7 @@ impl Snapshot {
         let verdict = match self
             .runtime
             .evaluate(rules.module, &view, &action)
-            .and_then(|e| host_rules::check_verdict(&action, &e.verdict).map(|()| e.verdict))
+            .and_then(|e| host_rules::check_verdict(&view, &action, &e.verdict).map(|()| e.verdict))
         {
             Ok(v) => v,
             Err(e) => return Some(Err(e)),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::economy::{EconKey, EconRecord};
 use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
 use crate::model::{
     Asset, Choice, ClassCounts, Clause, Constitution, Grant, Hash, Member, Parameter,
@@ -82,6 +83,14 @@ pub enum Change {
     },
     /// The rules in force replaced (an amendment activated).
     Constitution(Box<Constitution>),
+    /// An economy record (an account's balance, a budget line, a payment, a licence, a
+    /// round's project or ballot, the fee schedule) set or removed.
+    Economy {
+        /// Which record.
+        key: EconKey,
+        /// Its new value.
+        record: Option<Box<EconRecord>>,
+    },
 }
 
 /// The digest of a transition's changes, as recorded in its log entry.
@@ -150,6 +159,9 @@ pub struct TrustState {
     pub grants: SharedMap<u64, Arc<Grant>>,
     /// Next sequence number per signer (absent: 0).
     pub nonces: SharedMap<MemberKey, u64>,
+    /// The trust's economy: currency, balances, budget lines, payments, licences, rounds
+    /// (see `economy`).
+    pub economy: SharedMap<EconKey, Arc<EconRecord>>,
     /// Number of log entries.
     pub size: u64,
     /// Hash of the last log entry.
@@ -288,6 +300,13 @@ impl TrustState {
                 self.charter = charter;
                 self.entrenched = entrenched;
                 Change::Constitution(Box::new(old))
+            }
+            Change::Economy { key, record } => {
+                let old = set(&mut self.economy, &key, record.map(|r| Arc::new(*r)));
+                Change::Economy {
+                    key,
+                    record: old.map(|r| Box::new(Arc::unwrap_or_clone(r))),
+                }
             }
         }
     }
@@ -457,6 +476,7 @@ mod tests {
         let member = |n: u8| Change::Member {
             key: MemberKey([n; 32]),
             member: Some(Member {
+                roles: Vec::new(),
                 key: vec![n; 32],
                 name: "Sam".into(),
                 class: StakeholderClass::Resident,

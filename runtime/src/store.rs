@@ -10,7 +10,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::engine::module_hash;
 use crate::error::{LoadError, Result, StoreError};
 use crate::id::{EntryHash, MemberKey, ModuleHash, TrustId};
-use crate::log::{Entry, EntryBody, encode};
+use crate::log::encode;
 use crate::model::{Choice, Constitution, Hash, Parameter};
 use crate::roll::{ProposalRoll, Roster};
 use crate::schema::*;
@@ -51,6 +51,7 @@ pub(crate) struct StateTables<'txn> {
     ballots: redb::Table<'txn, (u64, &'static [u8; 32]), u8>,
     grants: redb::Table<'txn, u64, &'static [u8]>,
     nonces: redb::Table<'txn, &'static [u8; 32], u64>,
+    economy: redb::Table<'txn, &'static [u8], &'static [u8]>,
 }
 
 impl<'txn> StateTables<'txn> {
@@ -65,6 +66,7 @@ impl<'txn> StateTables<'txn> {
             ballots: txn.open_table(BALLOTS)?,
             grants: txn.open_table(GRANTS)?,
             nonces: txn.open_table(NONCES)?,
+            economy: txn.open_table(ECONOMY)?,
         })
     }
 
@@ -115,6 +117,9 @@ impl<'txn> StateTables<'txn> {
                     .insert(META_CONSTITUTION, encode(c.as_ref()).as_slice())?;
                 Ok(())
             }
+            Change::Economy { key, record } => {
+                put(&mut self.economy, encode(key).as_slice(), record.as_deref())
+            }
         }
     }
 }
@@ -135,6 +140,28 @@ pub(crate) struct StoredMeta {
     pub time: u64,
     /// The trust's name, from its genesis entry.
     pub name: String,
+}
+
+/// The trust's name from its genesis entry's bytes, read from the fields that lead every
+/// entry format so far (format, index, previous hash, time, the body's case, the salt, the
+/// charter's name), so that a store of an earlier entry format still names its trust.
+fn genesis_name(bytes: &[u8]) -> Result<String, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Leading {
+        _format: u32,
+        _index: u64,
+        _prev: EntryHash,
+        _time: u64,
+        body: u32,
+        _salt: [u8; 16],
+        name: String,
+    }
+    let (leading, _) = postcard::take_from_bytes::<Leading>(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("genesis entry: {e}")))?;
+    if leading.body != 0 {
+        return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()));
+    }
+    Ok(leading.name)
 }
 
 /// Read the `meta` table and the genesis entry's name, first asking `accept` whether the
@@ -171,12 +198,7 @@ pub(crate) fn read_meta(
         .open_table(LOG)?
         .get(0)?
         .ok_or_else(|| StoreError::Corrupt("genesis entry missing".into()))?;
-    let name = match Entry::from_bytes(genesis.value())?.body {
-        EntryBody::Genesis(g) => g.charter.name,
-        EntryBody::Transition(_) => {
-            return Err(StoreError::Corrupt("entry 0 is not a genesis entry".into()));
-        }
-    };
+    let name = genesis_name(genesis.value())?;
     Ok(StoredMeta {
         format,
         id,
@@ -294,6 +316,13 @@ pub(crate) fn load_state(db: &impl ReadableDatabase) -> Result<TrustState, Store
     for row in txn.open_table(NONCES)?.iter()? {
         let (k, v) = row?;
         state.nonces.insert(MemberKey(*k.value()), v.value());
+    }
+    for row in txn.open_table(ECONOMY)?.iter()? {
+        let (k, v) = row?;
+        state.economy.insert(
+            decode(k.value(), "economy key")?,
+            Arc::new(decode(v.value(), "economy record")?),
+        );
     }
     Ok(state)
 }

@@ -47,6 +47,29 @@ pub struct Earlier {
     pub proposals: u64,
 }
 
+/// A member as stores before format 8 kept them (no roles).
+#[derive(serde::Deserialize)]
+struct MemberBefore8 {
+    key: Vec<u8>,
+    name: String,
+    class: crate::model::StakeholderClass,
+    admitted_at: u64,
+    proxy: Option<crate::model::Proxy>,
+}
+
+impl From<MemberBefore8> for Member {
+    fn from(m: MemberBefore8) -> Member {
+        Member {
+            key: m.key,
+            name: m.name,
+            class: m.class,
+            admitted_at: m.admitted_at,
+            proxy: m.proxy,
+            roles: Vec::new(),
+        }
+    }
+}
+
 fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
@@ -74,7 +97,14 @@ pub fn read_earlier(dir: &Path) -> Result<Earlier, StoreError> {
     })?;
     let mut members = Vec::new();
     for row in txn.open_table(MEMBERS)?.iter()? {
-        members.push(decode::<Member>(row?.1.value(), "member")?);
+        let row = row?;
+        let bytes = row.1.value();
+        // Stores before format 8 kept members without roles.
+        let member = match decode::<Member>(bytes, "member") {
+            Ok(m) => m,
+            Err(_) => decode::<MemberBefore8>(bytes, "member")?.into(),
+        };
+        members.push(member);
     }
     let mut assets = Vec::new();
     for row in txn.open_table(ASSETS)?.iter()? {

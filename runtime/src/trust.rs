@@ -168,6 +168,8 @@ impl Trust {
                 })
                 .collect(),
             entrenched: earlier.entrenched.clone(),
+            // An earlier store (format 7 or before) kept no treasury.
+            treasury: None,
         };
         let predecessor = Predecessor {
             trust_id: earlier.trust_id,

@@ -1433,6 +1433,7 @@ fn a_proposal_with_many_ballots_is_read_a_page_at_a_time() {
         StakeholderClass::Public,
     ];
     let charter = Charter {
+        treasury: None,
         name: "Regional Trust".into(),
         params: vec![],
         founders: names

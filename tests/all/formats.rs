@@ -16,13 +16,14 @@ fn key(n: u8) -> Keypair {
 
 fn genesis() -> Entry {
     Entry {
-        format: 1,
+        format: 2,
         index: 0,
         prev: cltd_runtime::EntryHash([0; 32]),
         time: 1_800_000_000,
         body: EntryBody::Genesis(Genesis {
             salt: [7; 16],
             charter: Charter {
+                treasury: None,
                 name: "Vector Trust".into(),
                 params: vec![Parameter {
                     key: "quorum-percent".into(),
@@ -67,7 +68,7 @@ fn transition(prev: cltd_runtime::EntryHash, trust: cltd_runtime::TrustId) -> En
         }),
     );
     Entry {
-        format: 1,
+        format: 2,
         index: 1,
         prev,
         time: 1_800_000_060,
@@ -76,6 +77,7 @@ fn transition(prev: cltd_runtime::EntryHash, trust: cltd_runtime::TrustId) -> En
             module: cltd_runtime::ModuleHash([0xab; 32]),
             verdict: Verdict::Allow(Allowance {
                 decision: Some(Decision {
+                    funded: vec![],
                     outcome: Outcome::Passed,
                     explanation: "2 of 3".into(),
                     not_before: Some(1_800_086_400),
@@ -131,7 +133,7 @@ fn entries_and_bundles_keep_their_committed_bytes() {
 }
 
 /// Genesis entry, its hash, the trust id, the transition entry, its hash, and the bundle's
-/// blake3, as written by the code of 2026-12 (store format 3, entry format 1; the bundle in
+/// blake3, as written by the code of 2026-12 (store format 8, entry format 2: contract 0.8; the bundle in
 /// format 2 since its entry digests are over the entry hash).
 const VECTORS: [&str; 6] = [
     concat!(

@@ -391,6 +391,7 @@ fn a_refused_founding_writes_nothing() {
         &inside,
         runtime(),
         cltd_runtime::Charter {
+            treasury: None,
             name: "Broken".into(),
             params: vec![param("disposal-threshold", "0.75")],
             founders: vec![Applicant {

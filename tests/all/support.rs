@@ -134,6 +134,7 @@ impl Harness {
             keys.insert(name.to_string(), kp);
         }
         let charter = Charter {
+            treasury: Some(cltd_runtime::TreasuryCharter::new("EUR")),
             name: "Test Trust".into(),
             params,
             founders: applicants,

@@ -20,9 +20,22 @@
 //! - §9 Only the proposer withdraws a proposal.
 //! - §10 Amendments need two thirds of the votes cast, a quorum of half the electorate, a
 //!   30-day window and a 7-day timelock.
+//! - §11 Licences to third parties (the cooperative data marketplace): a `license` proposal
+//!   lets a named non-member use named fields of a dataset for a stated purpose and term,
+//!   at the fee schedule's price for its category (`licence.<category>`: e.g. public-good
+//!   free, research reduced, commercial full); categories the charter lists as extractive
+//!   are refused whatever the vote; it is reviewed like a grant (§5's review window, §7's
+//!   veto) and personal fields need the council (§6). A licence ends at its term or by a
+//!   `revoke-licence` resolution.
+//! - §12 The treasury: payments are recorded by a member holding the treasurer role (given
+//!   by an `appoint` resolution); budget lines, allocations (at least a quarter each to the
+//!   reserve and to community projects), fee schedules (keeping a free membership tier; two
+//!   thirds for a fee above the cap) and budgeting rounds (Method of Equal Shares) as in
+//!   the SDK's commons clauses.
 //!
 //! Every charter parameter has a default; see [`Params`].
 
+use bylaws_sdk::clauses::commons::{self, Commons};
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     AccessRequest, Action, Applicant, Asset, AssetKind, Bound, Bylaw, BylawInfo, CharterReader,
@@ -81,6 +94,18 @@ bylaws_sdk::reasons! {
         NotTheProposer = ("not-the-proposer", "§9 withdrawal"),
         /// §10: an amendment with a window below the amendment minimum.
         AmendmentWindowTooShort = ("window-too-short", "§10 amendments"),
+        /// §11: a licence for a use the charter lists as extractive.
+        ExtractiveUse = ("extractive-use", "§11 licences"),
+        /// §11: a licence priced otherwise than the fee schedule's tier for its category.
+        WrongPrice = ("wrong-price", "§11 licences"),
+        /// §11: a licence for something that is not a dataset.
+        LicenceNotDataset = ("not-a-data-asset", "§11 licences"),
+        /// §12: a payment recorded by a member without the treasurer role.
+        NotTreasurer = ("not-treasurer", "§12 treasury"),
+        /// §12: an allocation giving the reserve or community projects less than its minimum.
+        BelowMinimumShare = ("below-minimum-share", "§12 treasury"),
+        /// §12: a fee schedule without a free membership tier, while equitable access holds.
+        NoFreeTier = ("no-free-tier", "§12 fees"),
         /// The charter cannot be read (founding and amendments refuse such a charter).
         BadCharter = ("bad-charter", "charter"),
     }
@@ -132,6 +157,8 @@ pub struct Params {
     /// `amendment-threshold` [2/3], `amendment-quorum` [1/2], `amendment-min-window-days`
     /// [30], `amendment-timelock-days` [7]: how amendments are decided (§10).
     pub amendments: Amendments,
+    /// The commons economy's parameters (§11, §12; see [`Commons`]).
+    pub commons: Commons,
 }
 
 impl Default for Params {
@@ -148,6 +175,7 @@ impl Default for Params {
             veto_share: Ratio::of(1, 2),
             disposal_threshold: Ratio::of(2, 3),
             amendments: Amendments::DEFAULT,
+            commons: Commons::read(&mut CharterReader::new(&[]), "§12", true),
         }
     }
 }
@@ -232,6 +260,7 @@ impl Params {
                 "§8 share of votes cast needed in each class to dispose of a perpetual asset",
             ),
             amendments: Amendments::read(r, "§10"),
+            commons: Commons::read(r, "§12", true),
         };
         if p.min_window_days > p.max_window_days {
             r.problem(
@@ -296,6 +325,13 @@ impl Bylaw for CivicDataTrust {
             Action::Delegate(_) => {
                 Why::NoProxyVoting.deny("members vote in person: these bylaws have no proxy voting")
             }
+            Action::RecordPayment(_) => params.commons.record_payment(view, Why::NotTreasurer),
+            Action::SubmitProject(_) | Action::Approve(_) => match &view.actor_member {
+                Some(_) => allow(),
+                None => {
+                    Why::NotAMember.deny("only members submit projects and cast approval ballots")
+                }
+            },
         }
     }
 
@@ -344,7 +380,7 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
         return Why::MissingTitle.deny("a proposal needs a title");
     }
     let (min_days, too_short) = match draft.body {
-        ProposalBody::GrantAccess(_) => (
+        ProposalBody::GrantAccess(_) | ProposalBody::License(_) => (
             params.review_days.max(params.min_window_days),
             Why::ReviewWindowTooShort,
         ),
@@ -393,6 +429,23 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             "these bylaws define no `{}` resolutions; propose an ordinary resolution",
             r.kind
         )),
+        ProposalBody::License(l) => match &view.asset {
+            Some(a) if a.kind == AssetKind::Dataset => {
+                params
+                    .commons
+                    .licence(view, l, Why::ExtractiveUse, Why::WrongPrice)
+            }
+            _ => Why::LicenceNotDataset.deny(format!(
+                "licences are for datasets the trust holds; `{}` is not one",
+                l.asset_id
+            )),
+        },
+        ProposalBody::Allocate(a) => params.commons.allocation(a, Why::BelowMinimumShare),
+        ProposalBody::SetFees(fees) => params.commons.fee_schedule(fees, Why::NoFreeTier),
+        ProposalBody::Appoint(_)
+        | ProposalBody::Spend(_)
+        | ProposalBody::BudgetRound(_)
+        | ProposalBody::RevokeLicence(_) => allow(),
     }
 }
 
@@ -476,11 +529,56 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
         return params.amendments.close(&tally, "§10 amendments", view.now);
     }
+    if let (ProposalBody::BudgetRound(_), Some(round)) = (&proposal.body, &view.round) {
+        return params
+            .commons
+            .close_round(round, tally.all.electorate, "§12 budgeting rounds");
+    }
     let clause = "§2 ordinary resolutions";
     if let Some(expired) = clauses::quorum(&tally, params.ordinary_quorum, clause, kind) {
         return expired;
     }
     match &proposal.body {
+        ProposalBody::SetFees(fees)
+            if !commons::over_cap(fees, params.commons.fee_cap).is_empty() =>
+        {
+            return clauses::supermajority_with_timelock(
+                &tally,
+                params.commons.fee_cap_threshold,
+                "§12 fees above the cap",
+                kind,
+                0,
+                view.now,
+            );
+        }
+        ProposalBody::License(l) => {
+            if let Some(veto) = vetoing_class(params, &tally) {
+                return decide(Outcome::Rejected, veto);
+            }
+            let personal = view
+                .asset
+                .as_ref()
+                .map(|a| commons::personal_fields(a, l))
+                .unwrap_or_default();
+            let council = tally.class(StakeholderClass::DataEthicsCouncil);
+            if !personal.is_empty()
+                && !params
+                    .council_approval
+                    .is_exceeded_by(council.yes, council.electorate)
+            {
+                return decide(
+                    Outcome::Rejected,
+                    format!(
+                        "§6 personal data: a licence of {} needs yes from more than {} of the data-ethics council; {} of {} voted yes ({}%)",
+                        personal.join(", "),
+                        params.council_approval,
+                        council.yes,
+                        council.electorate,
+                        percent(council.yes, council.electorate)
+                    ),
+                );
+            }
+        }
         ProposalBody::GrantAccess(g) => {
             if let Some(veto) = vetoing_class(params, &tally) {
                 return decide(Outcome::Rejected, veto);

@@ -18,9 +18,19 @@
 //! - §8 Amendments: changing the bylaws (module or charter) needs two thirds of the votes
 //!   cast, a quorum of half the electorate and a window of at least 30 days; a passed
 //!   amendment may be executed only after a timelock of 7 days.
+//! - §9 The commons economy: payments are recorded by a member holding the treasurer role
+//!   (given by an ordinary `appoint` resolution); budget lines (`spend`) and allocations
+//!   (`allocate`, at least a quarter each to the reserve and to community projects) pass by
+//!   ordinary resolution; a fee schedule keeps a free membership tier and needs two thirds
+//!   of the votes cast for a fee above the cap; a budgeting round selects its projects by
+//!   the Method of Equal Shares (or greedy, as the charter chooses) from its approval
+//!   ballots. A licence to a third party (`license`) is never for a use the charter lists
+//!   as extractive, is priced by the fee schedule, and never names a personal field (a
+//!   classic land trust has no data-ethics council to weigh one).
 //!
 //! Every charter parameter has a default; see [`Params`].
 
+use bylaws_sdk::clauses::commons::Commons;
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     Action, Applicant, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport,
@@ -85,6 +95,18 @@ bylaws_sdk::reasons! {
         BadModuleHash = ("bad-module-hash", "§8 amendments"),
         /// §8: an amendment with a window below the amendment minimum.
         AmendmentWindowTooShort = ("window-too-short", "§8 amendments"),
+        /// §9: a payment recorded by a member without the treasurer role.
+        NotTreasurer = ("not-treasurer", "§9 treasury"),
+        /// §9: an allocation giving the reserve or community projects less than its minimum.
+        BelowMinimumShare = ("below-minimum-share", "§9 treasury"),
+        /// §9: a fee schedule without a free membership tier, while equitable access holds.
+        NoFreeTier = ("no-free-tier", "§9 fees"),
+        /// §9: a licence for a use the charter lists as extractive.
+        ExtractiveUse = ("extractive-use", "§9 licences"),
+        /// §9: a licence priced otherwise than the fee schedule's tier for its category.
+        WrongPrice = ("wrong-price", "§9 licences"),
+        /// §9: a licence naming a personal field (or a whole dataset that has one).
+        PersonalFields = ("personal-fields", "§9 licences"),
         /// The charter cannot be read (founding and amendments refuse such a charter).
         BadCharter = ("bad-charter", "charter"),
     }
@@ -99,7 +121,7 @@ pub struct ClassicClt;
 bylaws_sdk::export_bylaw!(ClassicClt);
 
 /// The bylaw's parameters, read from the charter (defaults in brackets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Params {
     /// `ordinary-majority` [1/2]: share of votes cast that must be exceeded.
     pub ordinary_majority: Ratio,
@@ -120,6 +142,8 @@ pub struct Params {
     /// `amendment-threshold` [2/3], `amendment-quorum` [1/2], `amendment-min-window-days`
     /// [30], `amendment-timelock-days` [7]: how amendments are decided (§8).
     pub amendments: Amendments,
+    /// The commons economy's parameters (§9; see [`Commons`]).
+    pub commons: Commons,
 }
 
 impl Default for Params {
@@ -134,6 +158,7 @@ impl Default for Params {
             access_max_days: 365,
             max_window_days: 90,
             amendments: Amendments::DEFAULT,
+            commons: Commons::read(&mut CharterReader::new(&[]), "§9", true),
         }
     }
 }
@@ -210,6 +235,7 @@ impl Params {
                 "§2 longest voting window",
             ),
             amendments: Amendments::read(r, "§8"),
+            commons: Commons::read(r, "§9", true),
         };
         // A minimum above the longest window would leave ordinary resolutions impossible to
         // propose (disposals and amendments may run to their own minimum).
@@ -266,6 +292,11 @@ pub fn judge(params: &Params, view: &View, action: &Action) -> Verdict {
         Action::Delegate(_) => {
             Why::NoProxyVoting.deny("members vote in person: these bylaws have no proxy voting")
         }
+        Action::RecordPayment(_) => params.commons.record_payment(view, Why::NotTreasurer),
+        Action::SubmitProject(_) | Action::Approve(_) => match &view.actor_member {
+            Some(_) => allow(),
+            None => Why::NotAMember.deny("only members submit projects and cast approval ballots"),
+        },
         Action::RegisterAsset(_) | Action::LockAsset(_) => {
             if view.actor_member.is_none() {
                 return Why::NotAMember
@@ -307,6 +338,7 @@ pub fn summary(p: &Params) -> Vec<String> {
         ),
         "§7 only the proposer may withdraw an open proposal".to_string(),
         p.amendments.summary("§8"),
+        p.commons.summary("§9"),
     ]
 }
 
@@ -410,6 +442,26 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
                 params.amendments.threshold
             ))
         }
+        ProposalBody::Appoint(_) | ProposalBody::Spend(_) | ProposalBody::BudgetRound(_) => allow(),
+        ProposalBody::Allocate(a) => params.commons.allocation(a, Why::BelowMinimumShare),
+        ProposalBody::SetFees(fees) => params.commons.fee_schedule(fees, Why::NoFreeTier),
+        ProposalBody::License(l) => {
+            let personal = view
+                .asset
+                .as_ref()
+                .map(|a| clauses::commons::personal_fields(a, l))
+                .unwrap_or_default();
+            if !personal.is_empty() {
+                return Why::PersonalFields.deny(format!(
+                    "a licence never names personal fields ({}); without a data-ethics council these bylaws license only fields that are not about people",
+                    personal.join(", ")
+                ));
+            }
+            params
+                .commons
+                .licence(view, l, Why::ExtractiveUse, Why::WrongPrice)
+        }
+        ProposalBody::RevokeLicence(_) => allow(),
     }
 }
 
@@ -418,6 +470,28 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     let kind = proposal.body.kind();
     if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
         return params.amendments.close(&tally, "§8 amendments", view.now);
+    }
+    if let (ProposalBody::BudgetRound(_), Some(round)) = (&proposal.body, &view.round) {
+        return params
+            .commons
+            .close_round(round, tally.all.electorate, "§9 budgeting rounds");
+    }
+    if let ProposalBody::SetFees(fees) = &proposal.body
+        && !clauses::commons::over_cap(fees, params.commons.fee_cap).is_empty()
+    {
+        let clause = "§9 fees above the cap";
+        return clauses::quorum(&tally, params.ordinary_quorum, clause, kind).unwrap_or_else(
+            || {
+                clauses::supermajority_with_timelock(
+                    &tally,
+                    params.commons.fee_cap_threshold,
+                    clause,
+                    kind,
+                    0,
+                    view.now,
+                )
+            },
+        );
     }
     if is_locked_disposal(view, &proposal.body) {
         let clause = "§5 asset lock";

@@ -88,6 +88,11 @@ impl Bylaw for Minimal {
             | Action::Execute(_)
             | Action::RegisterAsset(_)
             | Action::LockAsset(_) => allow(),
+            Action::RecordPayment(_) | Action::SubmitProject(_) | Action::Approve(_) => {
+                Why::UnsupportedKind.deny(
+                    "these bylaws keep no treasury and run no budgeting rounds: that needs clauses of their own",
+                )
+            }
         }
     }
 

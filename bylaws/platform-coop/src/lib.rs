@@ -12,20 +12,28 @@
 //!   if it is still in force when voting closes and the delegate votes in person; a member's
 //!   own ballot always overrides their delegate's; delegations do not chain. Withdrawing a
 //!   delegation takes effect on proposals opened afterwards.
-//! - §5 Surplus allocation: a `surplus-allocation` resolution divides a surplus between
-//!   workers, users and the reserve, and needs more than half of the votes cast in *both*
-//!   classes.
+//! - §5 Surplus allocation: an `allocate` proposal moves a surplus out of an account into
+//!   others in the treasury's ledger (at least the charter's minimum shares to the reserve
+//!   and to community projects, a quarter each by default), and needs more than half of the
+//!   votes cast in *both* classes.
 //! - §6 Disposing of a perpetual asset needs two thirds of the votes cast in both classes.
 //! - §7 Data access: to a member, for a stated purpose, for at most 365 days.
 //! - §8 Only the proposer withdraws a proposal.
 //! - §9 Amendments need two thirds of the votes cast, a quorum of half the electorate, a
 //!   30-day window and a 7-day timelock.
+//! - §10 The commons economy: payments are recorded by a member holding the treasurer role
+//!   (given by an `appoint` resolution); budget lines (`spend`) pass as resolutions; a fee
+//!   schedule keeps a free membership tier and needs two thirds of the votes cast for a fee
+//!   above the cap; a budgeting round selects its projects by the Method of Equal Shares
+//!   (or greedy) from its approval ballots. The cooperative makes no licences to third
+//!   parties.
 
+use bylaws_sdk::clauses::commons::Commons;
 use bylaws_sdk::clauses::{self, Amendments, Reach};
 use bylaws_sdk::{
     Action, Applicant, AssetKind, Bound, Bylaw, BylawInfo, CharterReader, CharterReport, DAY,
     Delegation, LockStatus, Parameter, Proposal, ProposalBody, ProposalDraft, Ratio, Reason,
-    Resolution, StakeholderClass, Tally, Verdict, View, allow, allow_with_note,
+    StakeholderClass, Tally, Verdict, View, allow, allow_with_note,
 };
 
 bylaws_sdk::reasons! {
@@ -39,7 +47,7 @@ bylaws_sdk::reasons! {
         MissingTitle = ("missing-title", "§2"),
         /// §2: a close names no proposal (the host refuses these first).
         NoProposal = ("no-proposal", "§2"),
-        /// §2: a resolution of a kind other than `surplus-allocation`.
+        /// §2: a resolution of any kind (these bylaws define none of their own).
         UnknownResolution = ("unknown-resolution", "§2 resolutions"),
         /// §2: a window below the minimum.
         WindowTooShort = ("window-too-short", "§2 resolutions"),
@@ -57,9 +65,8 @@ bylaws_sdk::reasons! {
         ProxyOtherClass = ("proxy-other-class", "§4 proxies"),
         /// §4: a delegation longer than `proxy-max-days`.
         ProxyTooLong = ("proxy-too-long", "§4 proxies"),
-        /// §5: a surplus allocation with missing, unknown or non-whole terms, or shares that
-        /// do not add up.
-        BadTerms = ("bad-terms", "§5 surplus allocation"),
+        /// §5: an allocation giving the reserve or community projects less than its minimum.
+        BelowMinimumShare = ("below-minimum-share", "§5 surplus allocation"),
         /// §6: disposing of an asset the cooperative does not hold.
         NoSuchAsset = ("no-such-asset", "§6 asset lock"),
         /// §6: locking an asset that is already perpetual.
@@ -78,6 +85,12 @@ bylaws_sdk::reasons! {
         NotTheProposer = ("not-the-proposer", "§8 withdrawal"),
         /// §9: an amendment with a window below the amendment minimum.
         AmendmentWindowTooShort = ("window-too-short", "§9 amendments"),
+        /// §10: a payment recorded by a member without the treasurer role.
+        NotTreasurer = ("not-treasurer", "§10 treasury"),
+        /// §10: a fee schedule without a free membership tier, while equitable access holds.
+        NoFreeTier = ("no-free-tier", "§10 fees"),
+        /// §10: a licence to a third party (the cooperative makes none).
+        NoLicences = ("no-licences", "§10 treasury"),
         /// The charter cannot be read (founding and amendments refuse such a charter).
         BadCharter = ("bad-charter", "charter"),
     }
@@ -93,15 +106,8 @@ bylaws_sdk::export_bylaw!(PlatformCoop);
 /// The classes of a platform cooperative.
 pub const CLASSES: [StakeholderClass; 2] = [StakeholderClass::Worker, StakeholderClass::User];
 
-/// The resolution kind that divides a surplus.
-pub const SURPLUS_ALLOCATION: &str = "surplus-allocation";
-
-/// The terms a surplus allocation must give (whole currency units); the three shares add up
-/// to the amount.
-pub const SURPLUS_TERMS: [&str; 4] = ["amount", "workers", "users", "reserve"];
-
 /// The bylaw's parameters, read from the charter (defaults in brackets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Params {
     /// `majority` [1/2]: share of votes cast that must be exceeded (overall, and in each
     /// class for a surplus allocation).
@@ -121,6 +127,8 @@ pub struct Params {
     /// `amendment-threshold` [2/3], `amendment-quorum` [1/2], `amendment-min-window-days`
     /// [30], `amendment-timelock-days` [7]: how amendments are decided (§9).
     pub amendments: Amendments,
+    /// The commons economy's parameters (§5, §10; see [`Commons`]).
+    pub commons: Commons,
 }
 
 impl Default for Params {
@@ -134,6 +142,7 @@ impl Default for Params {
             disposal_threshold: Ratio::of(2, 3),
             access_max_days: 365,
             amendments: Amendments::DEFAULT,
+            commons: Commons::read(&mut CharterReader::new(&[]), "§10", false),
         }
     }
 }
@@ -202,6 +211,7 @@ impl Params {
                 "§7 the longest a data-access grant may last",
             ),
             amendments: Amendments::read(r, "§9"),
+            commons: Commons::read(r, "§10", false),
         };
         if p.min_window_days > p.max_window_days {
             r.problem(
@@ -259,6 +269,13 @@ impl Bylaw for PlatformCoop {
                 _ => allow(),
             },
             Action::Delegate(d) => delegate(&params, view, d),
+            Action::RecordPayment(_) => params.commons.record_payment(view, Why::NotTreasurer),
+            Action::SubmitProject(_) | Action::Approve(_) => match &view.actor_member {
+                Some(_) => allow(),
+                None => {
+                    Why::NotAMember.deny("only members submit projects and cast approval ballots")
+                }
+            },
         }
     }
 
@@ -276,8 +293,8 @@ impl Bylaw for PlatformCoop {
                 p.proxy_max_days
             ),
             format!(
-                "§5 surplus allocation: more than {} of votes cast among workers and among users",
-                p.majority
+                "§5 surplus allocation: at least {} to the reserve and {} to community projects, more than {} of votes cast among workers and among users",
+                p.commons.reserve_min, p.commons.projects_min, p.majority
             ),
             format!(
                 "§6 asset lock: disposing of a perpetual asset needs {} of votes cast in both classes",
@@ -289,6 +306,7 @@ impl Bylaw for PlatformCoop {
             ),
             "§8 only the proposer may withdraw a proposal".to_string(),
             p.amendments.summary("§9"),
+            p.commons.summary("§10"),
         ];
         BylawInfo::new("platform-coop", env!("CARGO_PKG_VERSION"), summary, report)
     }
@@ -390,73 +408,19 @@ fn propose(params: &Params, view: &View, draft: &ProposalDraft) -> Verdict {
             )
             .unwrap_or_else(allow)
         }
-        ProposalBody::Resolution(r) if r.kind == SURPLUS_ALLOCATION => match surplus(r) {
-            Ok(s) => allow_with_note(format!(
-                "§5: {} to workers, {} to users, {} to the reserve, if both classes agree",
-                s.workers, s.users, s.reserve
-            )),
-            Err(why) => Why::BadTerms.deny(why),
-        },
         ProposalBody::Resolution(r) => Why::UnknownResolution.deny(format!(
-            "these bylaws define `{SURPLUS_ALLOCATION}` resolutions only; not `{}`",
+            "these bylaws define no resolutions of their own (not `{}`); a surplus is divided by an allocate proposal",
             r.kind
         )),
+        ProposalBody::Allocate(a) => params.commons.allocation(a, Why::BelowMinimumShare),
+        ProposalBody::Appoint(_) | ProposalBody::Spend(_) | ProposalBody::BudgetRound(_) => {
+            allow()
+        }
+        ProposalBody::SetFees(fees) => params.commons.fee_schedule(fees, Why::NoFreeTier),
+        ProposalBody::License(_) | ProposalBody::RevokeLicence(_) => Why::NoLicences.deny(
+            "the cooperative makes no licences to third parties; members ask for access with grant-access",
+        ),
     }
-}
-
-/// A surplus allocation's terms, checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Surplus {
-    /// The surplus to divide.
-    pub amount: u64,
-    /// The workers' share.
-    pub workers: u64,
-    /// The users' share.
-    pub users: u64,
-    /// Kept in reserve.
-    pub reserve: u64,
-}
-
-/// §5: read and check a surplus allocation's terms.
-pub fn surplus(r: &Resolution) -> Result<Surplus, String> {
-    let get = |key: &str| -> Result<u64, String> {
-        let value = r.terms.iter().find(|t| t.key == key).ok_or_else(|| {
-            format!(
-                "a surplus allocation gives `{key}` (its terms: {})",
-                SURPLUS_TERMS.join(", ")
-            )
-        })?;
-        value
-            .value
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{key}` = `{}` is not a whole amount", value.value))
-    };
-    if let Some(extra) = r
-        .terms
-        .iter()
-        .find(|t| !SURPLUS_TERMS.contains(&t.key.as_str()))
-    {
-        return Err(format!(
-            "a surplus allocation has no term `{}` (its terms: {})",
-            extra.key,
-            SURPLUS_TERMS.join(", ")
-        ));
-    }
-    let s = Surplus {
-        amount: get("amount")?,
-        workers: get("workers")?,
-        users: get("users")?,
-        reserve: get("reserve")?,
-    };
-    let total = u128::from(s.workers) + u128::from(s.users) + u128::from(s.reserve);
-    if total != u128::from(s.amount) {
-        return Err(format!(
-            "the shares ({} + {} + {} = {total}) must add up to the amount, {}",
-            s.workers, s.users, s.reserve, s.amount
-        ));
-    }
-    Ok(s)
 }
 
 /// §3: why `applicant` cannot be admitted (`None`: they can).
@@ -478,12 +442,29 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
     if matches!(proposal.body, ProposalBody::AmendBylaws(_)) {
         return params.amendments.close(&tally, "§9 amendments", view.now);
     }
+    if let (ProposalBody::BudgetRound(_), Some(round)) = (&proposal.body, &view.round) {
+        return params
+            .commons
+            .close_round(round, tally.all.electorate, "§10 budgeting rounds");
+    }
     if let Some(expired) = clauses::quorum(&tally, params.quorum, "§2 resolutions", kind) {
         return expired;
     }
+    if let ProposalBody::SetFees(fees) = &proposal.body
+        && !clauses::commons::over_cap(fees, params.commons.fee_cap).is_empty()
+    {
+        return clauses::supermajority_with_timelock(
+            &tally,
+            params.commons.fee_cap_threshold,
+            "§10 fees above the cap",
+            kind,
+            0,
+            view.now,
+        );
+    }
     match &proposal.body {
-        // Only surplus allocations open (§5); both classes must carry them.
-        ProposalBody::Resolution(_) => clauses::in_each_class(
+        // Both classes must carry a surplus allocation (§5).
+        ProposalBody::Allocate(_) => clauses::in_each_class(
             &tally,
             &CLASSES,
             params.majority,
@@ -507,71 +488,5 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
             )
         }
         _ => clauses::simple_majority(&tally, params.majority, "§2 resolutions", kind),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn terms(pairs: &[(&str, &str)]) -> Resolution {
-        Resolution {
-            kind: SURPLUS_ALLOCATION.into(),
-            terms: pairs
-                .iter()
-                .map(|(k, v)| Parameter {
-                    key: (*k).into(),
-                    value: (*v).into(),
-                })
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn surplus_terms_are_whole_and_add_up() {
-        let ok = terms(&[
-            ("amount", "10"),
-            ("workers", "4"),
-            ("users", "4"),
-            ("reserve", "2"),
-        ]);
-        assert_eq!(
-            surplus(&ok),
-            Ok(Surplus {
-                amount: 10,
-                workers: 4,
-                users: 4,
-                reserve: 2
-            })
-        );
-        let short = terms(&[
-            ("amount", "10"),
-            ("workers", "4"),
-            ("users", "4"),
-            ("reserve", "1"),
-        ]);
-        assert!(
-            surplus(&short)
-                .unwrap_err()
-                .contains("must add up to the amount, 10")
-        );
-        let fraction = terms(&[
-            ("amount", "1.5"),
-            ("workers", "1"),
-            ("users", "0"),
-            ("reserve", "0"),
-        ]);
-        assert!(
-            surplus(&fraction)
-                .unwrap_err()
-                .contains("is not a whole amount")
-        );
-        let huge = terms(&[
-            ("amount", "18446744073709551615"),
-            ("workers", "18446744073709551615"),
-            ("users", "1"),
-            ("reserve", "0"),
-        ]);
-        assert!(surplus(&huge).is_err(), "shares add up without overflow");
     }
 }

@@ -48,6 +48,14 @@ pub(crate) struct InitArgs {
     /// `none`. Default: all three.
     #[arg(long = "entrench")]
     entrench: Vec<String>,
+    /// The treasury's currency, a code of three capital letters (e.g. EUR): the trust then
+    /// keeps a ledger with accounts operating, reserve and community-projects (and any
+    /// --account). Without it the trust keeps no treasury.
+    #[arg(long, value_name = "CODE")]
+    currency: Option<String>,
+    /// A further treasury account (kebab-case; repeat), beside the standard three.
+    #[arg(long = "account", requires = "currency")]
+    accounts: Vec<String>,
     /// Found the successor of the trust in this data directory, a store an earlier cltd made
     /// (which this one cannot run): its name, members, assets and entrenched clauses carry
     /// over, its charter with --param and --unset applied; that store is left unchanged.
@@ -297,6 +305,13 @@ pub(crate) fn init(ctx: &mut Ctx, args: InitArgs) -> Result<i32> {
         founders,
         assets,
         entrenched,
+        treasury: args
+            .currency
+            .as_ref()
+            .map(|c| cltd_runtime::TreasuryCharter {
+                currency: c.clone(),
+                accounts: args.accounts.clone(),
+            }),
     };
     let trust = Trust::create(
         dir,

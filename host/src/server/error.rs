@@ -214,6 +214,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "the host's rules refuse the transition (e.g. bad parameters, an empty id)",
     ),
     (
+        "ledger",
+        409,
+        "the treasury ledger refuses it: an account would go negative, a budget line would be overspent, an unknown account or currency, an expenditure naming no line",
+    ),
+    (
         "amendment",
         422,
         "an amendment or upload is refused (no preview, not a member, bad module)",
