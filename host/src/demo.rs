@@ -15,6 +15,8 @@ use cltd_runtime::{
 use crate::keyring::Keyring;
 use crate::render;
 
+mod economy;
+
 const DAY: u64 = 86_400;
 
 /// What the demo left behind.
@@ -173,10 +175,14 @@ pub fn run(
 ) -> Result<DemoReport> {
     let keyring = Keyring::new(data_dir);
     let mut keys = BTreeMap::new();
-    for (name, _) in FOUNDERS.iter().chain(APPLICANTS.iter()) {
+    let cast = FOUNDERS
+        .iter()
+        .chain(APPLICANTS.iter())
+        .map(|(name, _)| *name);
+    for name in cast.chain([economy::LICENSEE]) {
         let kp = Keypair::generate()?;
         keyring.store(name, &kp)?;
-        keys.insert(*name, kp);
+        keys.insert(name, kp);
     }
     let charter = Charter {
         name: "Riverside Digital Land Trust".into(),
@@ -382,8 +388,9 @@ pub fn run(
     d.act("gus", Action::LockAsset("tenant-portal".into()))?;
 
     amend(&mut d)?;
+    economy::chapter(&mut d)?;
 
-    d.chapter("9. Proving the history")?;
+    d.chapter("10. Proving the history")?;
     let report = d.trust.verify()?;
     let entries = d.trust.state().size;
     d.say(&format!(

@@ -15,6 +15,11 @@ use utoipa::ToSchema;
 
 use crate::render::{self, Turnout, who};
 
+mod commons;
+pub use commons::{
+    AccountDoc, LicenceDoc, LineDoc, PAYMENTS_SHOWN, PaymentDoc, ProjectDoc, RoundDoc, TreasuryDoc,
+};
+
 /// A charter parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ParamDoc {

@@ -89,7 +89,7 @@ pub(crate) enum ProposalKind {
         #[arg(long = "field")]
         fields: Vec<String>,
     },
-    /// A resolution of a kind the bylaws define (e.g. platform-coop's surplus-allocation).
+    /// A resolution of a kind the bylaws define.
     Resolution {
         /// Its kind.
         #[arg(long)]
@@ -114,6 +114,8 @@ pub(crate) enum ProposalKind {
         #[arg(long)]
         release: Vec<String>,
     },
+    #[command(flatten)]
+    Economy(super::commons::EconomyKind),
 }
 
 #[derive(Args)]
@@ -330,6 +332,7 @@ pub(crate) fn propose(ctx: &mut Ctx, args: ProposeArgs) -> Result<i32> {
                 releases: release,
             })
         }
+        ProposalKind::Economy(kind) => super::commons::body(kind, &keyring)?,
     };
     let window = args.days.saturating_mul(86_400);
     submit(

@@ -7,6 +7,7 @@
 //! | `demo`, `init`, `keys` | [`found`] |
 //! | `completions` | here |
 //! | `propose`, `vote`, `close`, `execute`, `withdraw`, `delegate`, `asset` | [`act`] |
+//! | `treasury ...`, `budget ...`, and the economy's proposal kinds | [`commons`] |
 //! | `show`, `log`, `verify` | [`read`] |
 //! | `bylaws ...` | [`bylaws`] |
 //! | `amend ...` | [`amend`] |
@@ -19,6 +20,7 @@ mod args;
 pub mod audit;
 mod bylaws;
 mod cluster;
+mod commons;
 mod context;
 mod found;
 mod read;
@@ -141,6 +143,17 @@ enum Command {
         #[command(subcommand)]
         command: AssetCommand,
     },
+    /// The treasury: show balances, budget lines, payments, licences and fees; record income
+    /// and expenditure (as the member holding the treasurer role).
+    Treasury {
+        #[command(subcommand)]
+        command: commons::TreasuryCommand,
+    },
+    /// Participatory budgeting: submit a project, cast an approval ballot, show a round.
+    Budget {
+        #[command(subcommand)]
+        command: commons::BudgetCommand,
+    },
     /// Show the trust's state.
     Show {
         /// What to show.
@@ -257,6 +270,8 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
                 | Command::Withdraw(_)
                 | Command::Delegate { .. }
                 | Command::Asset { .. }
+                | Command::Treasury { .. }
+                | Command::Budget { .. }
                 | Command::Checkpoint
                 | Command::Log { .. }
                 | Command::Prove { .. }
@@ -273,7 +288,7 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
         )
     {
         anyhow::bail!(
-            "this command does not work with --server: over a server, cltd signs and posts the member verbs (propose, vote, close, execute, withdraw, delegate, asset) and `bylaws upload`, asks for `amend preview`, and reads with `show`, `log`, `explain`, `checkpoint` and `prove`; nothing was done"
+            "this command does not work with --server: over a server, cltd signs and posts the member verbs (propose, vote, close, execute, withdraw, delegate, asset, treasury, budget) and `bylaws upload`, asks for `amend preview`, and reads with `show`, `log`, `explain`, `checkpoint` and `prove`; nothing was done"
         );
     }
     let json = ctx.json;
@@ -307,6 +322,8 @@ fn dispatch(cli: Cli, program: &str, out: &mut dyn Write, err: &mut dyn Write) -
             withdraw,
         } => act::delegate(ctx, signer, to, days, withdraw),
         Command::Asset { command } => act::asset(ctx, command),
+        Command::Treasury { command } => commons::treasury(ctx, command),
+        Command::Budget { command } => commons::budget(ctx, command),
         Command::Show { what, id } => match &ctx.remote {
             Some(remote) => read::show_remote(ctx.out, remote, what, id, json),
             None => read::show(ctx.out, &data_dir, what, id, json),

@@ -188,7 +188,9 @@ pub(super) fn check_after(
         match state.balance(account) {
             Some(got) if got == *want => {}
             Some(got) => bail!("expected `{account}` to hold {want}, it holds {got}"),
-            None => bail!("expected `{account}` to hold {want}, but the treasury has no such account"),
+            None => {
+                bail!("expected `{account}` to hold {want}, but the treasury has no such account")
+            }
         }
     }
     Ok(())

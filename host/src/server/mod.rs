@@ -37,7 +37,7 @@ pub use error::ApiError;
 pub use hub::{Hub, Shared, read, read_blocking, snapshot, with_trust};
 pub use limits::{Limits, MAX_MODULE, MAX_PAGE, MAX_TRANSITION};
 
-use api::{reads, writes};
+use api::{commons, reads, writes};
 
 /// The OpenAPI document's frame; paths come from the handlers.
 #[derive(OpenApi)]
@@ -232,6 +232,8 @@ pub fn router(hub: Arc<Hub>, limits: &Limits) -> Router {
         .routes(routes!(reads::assets))
         .routes(routes!(reads::proposals))
         .routes(routes!(reads::grants))
+        .routes(routes!(commons::treasury))
+        .routes(routes!(commons::round))
         .routes(routes!(reads::proposal))
         .routes(routes!(reads::votes))
         .routes(routes!(reads::proposal_preview))

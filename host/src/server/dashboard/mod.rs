@@ -17,7 +17,7 @@ use crate::server::error::{ApiError, parse_class_param, parse_hash_param};
 use crate::server::hub::{Shared, read};
 use views::{
     AssetsPage, AuditPage, BylawsPage, IndexPage, LogPage, MembersPage, OverviewPage, ProposalPage,
-    ProposalsPage,
+    ProposalsPage, RoundPage, TreasuryPage,
 };
 
 /// The stylesheet (screen and print).
@@ -154,6 +154,26 @@ async fn proposal(
     page(&p)
 }
 
+async fn treasury(
+    State(hub): State<Shared>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Html<String>, PageError> {
+    let p = read(&hub, &id, |t| Ok(TreasuryPage::of(t)))?;
+    page(&p)
+}
+
+async fn round(
+    State(hub): State<Shared>,
+    UrlPath((id, number)): UrlPath<(String, u64)>,
+) -> Result<Html<String>, PageError> {
+    let p = read(&hub, &id, |t| {
+        RoundPage::of(t, number).ok_or_else(|| {
+            ApiError::not_found(format!("proposal {number} is not a budgeting round"))
+        })
+    })?;
+    page(&p)
+}
+
 /// This server's URL as the client reached it: the `Host` header, over https when a proxy
 /// says so (`X-Forwarded-Proto`). Only characters a URL's authority may hold are kept.
 fn server_url(headers: &axum::http::HeaderMap) -> String {
@@ -260,6 +280,8 @@ fn page_routes() -> Router<Shared> {
         .route("/trusts/{id}/assets", get(assets))
         .route("/trusts/{id}/proposals", get(proposals))
         .route("/trusts/{id}/proposals/{number}", get(proposal))
+        .route("/trusts/{id}/treasury", get(treasury))
+        .route("/trusts/{id}/rounds/{number}", get(round))
         .route("/trusts/{id}/log", get(log))
         .route("/trusts/{id}/bylaws", get(bylaws))
         .route("/trusts/{id}/audit", get(audit))

@@ -2,11 +2,13 @@
 //! it: one module per group of pages; the navigation, the index and shared helpers here.
 
 mod bylaws;
+mod economy;
 mod log;
 mod proposals;
 mod trust;
 
 pub use bylaws::*;
+pub use economy::*;
 pub use log::*;
 pub use proposals::*;
 pub use trust::*;
@@ -43,6 +45,7 @@ impl Nav {
             ("members", "Members", "/members"),
             ("assets", "Assets", "/assets"),
             ("proposals", "Proposals", "/proposals"),
+            ("treasury", "Treasury", "/treasury"),
             ("log", "Log", "/log"),
             ("bylaws", "Bylaws", "/bylaws"),
             ("audit", "Audit", "/audit"),
