@@ -45,6 +45,9 @@ pub struct Earlier {
     pub assets: Vec<Asset>,
     /// Proposals it recorded (none is carried over).
     pub proposals: u64,
+    /// The treasury the successor founds: none from any earlier store (format 7 and before
+    /// kept none); a caller may set one (`cltd init --from DIR --currency EUR`).
+    pub treasury: Option<crate::economy::TreasuryCharter>,
 }
 
 /// A member as stores before format 8 kept them (no roles).
@@ -122,5 +125,6 @@ pub fn read_earlier(dir: &Path) -> Result<Earlier, StoreError> {
         members,
         assets,
         proposals,
+        treasury: None,
     })
 }

@@ -168,8 +168,7 @@ impl Trust {
                 })
                 .collect(),
             entrenched: earlier.entrenched.clone(),
-            // An earlier store (format 7 or before) kept no treasury.
-            treasury: None,
+            treasury: earlier.treasury.clone(),
         };
         let predecessor = Predecessor {
             trust_id: earlier.trust_id,

@@ -14,6 +14,7 @@ mod cli;
 mod cluster;
 mod crash;
 mod demo;
+mod economy;
 mod formats;
 mod guarantees;
 mod hostile;

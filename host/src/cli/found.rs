@@ -50,7 +50,8 @@ pub(crate) struct InitArgs {
     entrench: Vec<String>,
     /// The treasury's currency, a code of three capital letters (e.g. EUR): the trust then
     /// keeps a ledger with accounts operating, reserve and community-projects (and any
-    /// --account). Without it the trust keeps no treasury.
+    /// --account). Without it the trust keeps no treasury. With --from: the successor's
+    /// treasury (an earlier store kept none).
     #[arg(long, value_name = "CODE")]
     currency: Option<String>,
     /// A further treasury account (kebab-case; repeat), beside the standard three.
@@ -82,7 +83,14 @@ pub(crate) fn succeed(ctx: &mut Ctx, from: &Path, args: &InitArgs) -> Result<i32
     if from.canonicalize().ok() == dir.canonicalize().ok() {
         bail!("--from names the data directory itself: found the successor in another one");
     }
-    let earlier = cltd_runtime::read_earlier(from)?;
+    let mut earlier = cltd_runtime::read_earlier(from)?;
+    earlier.treasury = args
+        .currency
+        .as_ref()
+        .map(|c| cltd_runtime::TreasuryCharter {
+            currency: c.clone(),
+            accounts: args.accounts.clone(),
+        });
     let wasm = setup::read_bylaw(&args.bylaw, bylaws_dir)?;
     let trust = Trust::succeed(
         dir,
