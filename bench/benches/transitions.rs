@@ -68,6 +68,37 @@ fn bylaw_calls(c: &mut Criterion) {
             })
         });
     }
+    // Closing a budgeting round of 20 projects: the bylaw counts every ballot, by each
+    // method (the Method of Equal Shares in exact rationals), at 100, 10,000 and 100,000
+    // voters.
+    {
+        let rt = std::sync::Arc::new(
+            cltd_runtime::Runtime::new(cltd_runtime::EngineProfile::default()).expect("engine"),
+        );
+        let mut fx = cltd_bench::fixture::Fixture::on(rt.clone(), &wasm, MEMBERS).expect("fixture");
+        let probe = cltd_bench::transitions::Probe::new(&mut fx, MEMBERS).expect("probe");
+        let module = fx.trust.state().module;
+        for ballots in [100, 10_000, 100_000] {
+            for method in ["greedy", "equal-shares"] {
+                let charter = vec![cltd_runtime::Parameter {
+                    key: "budget-method".into(),
+                    value: method.into(),
+                }];
+                let view = cltd_bench::transitions::round_close_view(
+                    &probe.close_view,
+                    20,
+                    ballots,
+                    charter,
+                );
+                g.bench_function(format!("close-round/{method}/{ballots}"), |b| {
+                    b.iter(|| {
+                        rt.evaluate(&module, &view, &probe.close)
+                            .expect("the round's close evaluates")
+                    })
+                });
+            }
+        }
+    }
     let mut fx = cltd_bench::fixture::Fixture::new(&wasm, MEMBERS).expect("fixture");
     let probe = cltd_bench::transitions::Probe::new(&mut fx, MEMBERS).expect("probe");
     g.bench_function("vote/native", |b| {

@@ -741,3 +741,63 @@ impl BenchReport {
         out + &lines.join("\n")
     }
 }
+
+/// The view of closing a budgeting round of `projects` projects (costs from 1% to 20% of a
+/// budget of 1,000,000) on which `ballots` voters each approved 1 to 5 projects, chosen by
+/// a fixed pseudo-random sequence (so every run measures the same round), with `charter`:
+/// built from `close`, the view of closing an ordinary proposal. The action is that view's
+/// close.
+pub fn round_close_view(
+    close: &cltd_runtime::View,
+    projects: u32,
+    ballots: usize,
+    charter: Vec<cltd_runtime::Parameter>,
+) -> cltd_runtime::View {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let budget = 1_000_000;
+    let mut list: Vec<cltd_runtime::Project> = (1..=projects)
+        .map(|id| cltd_runtime::Project {
+            id,
+            title: format!("project {id}"),
+            cost: budget / 100 * (1 + next(20)),
+            proposer: vec![0; 32],
+            approvals: 0,
+        })
+        .collect();
+    let mut approvals = Vec::new();
+    let mut ends = Vec::new();
+    for _ in 0..ballots {
+        let mut ballot: Vec<u32> = (0..1 + next(5))
+            .map(|_| 1 + next(u64::from(projects)) as u32)
+            .collect();
+        ballot.sort_unstable();
+        ballot.dedup();
+        for n in &ballot {
+            list[*n as usize - 1].approvals += 1;
+        }
+        approvals.extend_from_slice(&ballot);
+        ends.push(approvals.len() as u32);
+    }
+    let mut view = close.clone();
+    view.charter = charter;
+    if let Some(p) = view.proposal.as_mut() {
+        p.body = cltd_runtime::ProposalBody::BudgetRound(cltd_runtime::RoundTerms {
+            account: "community-projects".into(),
+            budget,
+            submission: 1,
+        });
+    }
+    view.round = Some(cltd_runtime::Round {
+        budget,
+        projects: list,
+        approvals,
+        ballot_ends: ends,
+    });
+    view
+}

@@ -44,6 +44,9 @@ const CLASSIC_CLT: Template = Template {
         "scenarios/07-amendments.toml",
         "scenarios/08-founding-checks.toml",
         "scenarios/09-entrenched-lock-holds.toml",
+        "scenarios/10-treasury.toml",
+        "scenarios/11-budget-round-equal-shares.toml",
+        "scenarios/12-budget-round-greedy.toml",
     ),
 };
 
@@ -59,6 +62,7 @@ const CIVIC_DATA_TRUST: Template = Template {
         "scenarios/04-any-class-vetoes.toml",
         "scenarios/05-quorum-lock-amendments.toml",
         "scenarios/06-bad-charter.toml",
+        "scenarios/07-licences.toml",
     ),
 };
 

@@ -26,6 +26,13 @@ fn the_demo_tells_its_story_and_verifies() {
         "candidate: passed",
         "refused, nothing recorded: proposal 6 is timelocked",
         "the bylaws are amended",
+        "dana now holds the role `treasurer`",
+        "DENIED [not-treasurer]",
+        "DENIED [extractive-use]",
+        "licence 1 in force until",
+        "selected by the Method of Equal Shares",
+        "funded 4000.00 EUR of 5000.00 EUR (1000.00 EUR left unspent)",
+        "137.00 EUR moved from `operating` to `reserve`",
         "VERIFIED",
     ] {
         assert!(
@@ -71,7 +78,21 @@ fn the_demo_tells_its_story_and_verifies() {
             .list()
             .unwrap()
             .len(),
-        8,
-        "member keys are kept for the CLI"
+        9,
+        "member keys (and the licensee's) are kept for the CLI"
     );
+    // The economy chapter's ledger: the grant, fees and licence fee in, one expenditure
+    // out, the surplus allocated, and the round's three funded projects as budget lines.
+    let balances: Vec<(String, u64)> = s.balances();
+    assert_eq!(
+        balances,
+        vec![
+            ("community-projects".to_string(), 483_700),
+            ("operating".to_string(), 0),
+            ("reserve".to_string(), 13_700),
+        ]
+    );
+    let funded: Vec<Option<u32>> = s.lines().map(|l| l.project).collect();
+    assert_eq!(funded, vec![Some(1), Some(5), Some(3)]);
+    assert_eq!(s.licence(1).map(|l| l.income), Some(25_000));
 }

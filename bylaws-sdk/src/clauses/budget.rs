@@ -31,8 +31,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use num_bigint::BigInt;
+use num_integer::Integer;
 use num_rational::BigRational;
-use num_traits::{Signed, Zero};
+use num_traits::{One, Signed, Zero};
 
 use crate::{Project, Round};
 
@@ -100,56 +101,101 @@ pub fn equal_shares(round: &Round) -> Selection {
         }
         return finish(round, Vec::new(), round.budget, why);
     }
-    // Voters with the same ballot always hold the same share: keep one per ballot, weighted.
-    let mut groups: BTreeMap<Vec<u32>, u64> = BTreeMap::new();
-    for b in &ballots {
-        let mut b = b.to_vec();
+    // Each project's supporters, by voter number (a ballot naming a project twice counts
+    // once; an unknown project is ignored).
+    let index: BTreeMap<u32, usize> = round
+        .projects
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id, i))
+        .collect();
+    let mut supporters: Vec<Vec<u32>> = vec![Vec::new(); round.projects.len()];
+    let mut approves: Vec<Vec<u32>> = Vec::with_capacity(ballots.len());
+    for (v, b) in ballots.iter().enumerate() {
+        let mut b: Vec<u32> = b
+            .iter()
+            .filter_map(|id| index.get(id).map(|i| *i as u32))
+            .collect();
         b.sort_unstable();
         b.dedup();
-        *groups.entry(b).or_default() += 1;
+        for &i in &b {
+            supporters[i as usize].push(v as u32);
+        }
+        approves.push(b);
     }
-    let groups: Vec<(Vec<u32>, BigRational)> = groups
-        .into_iter()
-        .map(|(b, w)| (b, BigRational::from_integer(BigInt::from(w))))
-        .collect();
-    let n = BigInt::from(ballots.len() as u64);
-    let share = BigRational::new(BigInt::from(round.budget), n.clone());
-    let mut budget: Vec<BigRational> = vec![share.clone(); groups.len()];
+    // Voters who hold the same amount are one class: everyone starts with an equal share,
+    // and each funded project moves its supporters' classes to new ones (the same new one
+    // for every voter of a class), so the arithmetic is done per class, not per voter.
+    // Amounts are exact: integers over one common denominator `d`, which grows by the
+    // denominator of each step's payment, so no step needs a fraction's gcd.
+    let mut d = BigInt::from(ballots.len() as u64);
+    let mut value: Vec<BigInt> = vec![BigInt::from(round.budget)];
+    let mut class: Vec<u32> = vec![0; ballots.len()];
+    // Each project's supporters per class, kept as voters change class (so a step costs
+    // the funded project's supporters' ballots, not every ballot again).
+    let mut tally: Vec<Vec<u64>> = supporters.iter().map(|s| vec![s.len() as u64]).collect();
     let mut funded: Vec<u32> = Vec::new();
     let mut spent: u64 = 0;
+    let share_text = show(&BigInt::from(round.budget), &d);
     loop {
-        let mut best: Option<(BigRational, &Project)> = None;
-        for p in &round.projects {
+        // The project whose supporters pay the least part of its cost: rho / cost, with rho
+        // = n / m (over `d`), compared without dividing.
+        let mut best: Option<(BigInt, BigInt, usize)> = None;
+        for (i, p) in round.projects.iter().enumerate() {
             if funded.contains(&p.id) {
                 continue;
             }
-            let Some(rho) = price(p, &groups, &budget) else {
+            let held = holdings(&tally[i], &value);
+            let Some((n, m)) = price(&(BigInt::from(p.cost) * &d), &held) else {
                 continue;
             };
-            // rho / cost, compared without dividing: rho_p * cost_q against rho_q * cost_p.
             let better = match &best {
                 None => true,
-                Some((r, q)) => {
-                    let mine = &rho * BigRational::from_integer(BigInt::from(q.cost));
-                    let theirs = r * BigRational::from_integer(BigInt::from(p.cost));
+                Some((bn, bm, j)) => {
+                    let q = &round.projects[*j];
+                    let mine = &n * bm * q.cost;
+                    let theirs = bn * &m * p.cost;
                     mine < theirs || (mine == theirs && tie_order(p, q) == Ordering::Less)
                 }
             };
             if better {
-                best = Some((rho, p));
+                best = Some((n, m, i));
             }
         }
-        let Some((rho, p)) = best else { break };
-        for (g, (ballot, _)) in groups.iter().enumerate() {
-            if ballot.binary_search(&p.id).is_ok() {
-                let pay = if budget[g] < rho {
-                    budget[g].clone()
+        let Some((n, m, i)) = best else { break };
+        // Every amount is rescaled to the denominator d * m, where rho is the integer n.
+        let g = n.gcd(&m);
+        let (rho, m) = (&n / &g, &m / &g);
+        if !m.is_one() {
+            d *= &m;
+            for v in value.iter_mut() {
+                *v *= &m;
+            }
+        }
+        let mut moved: BTreeMap<u32, u32> = BTreeMap::new();
+        for &v in &supporters[i] {
+            let old = class[v as usize];
+            let new = *moved.entry(old).or_insert_with(|| {
+                let left = &value[old as usize];
+                let after = if *left < rho {
+                    BigInt::zero()
                 } else {
-                    rho.clone()
+                    left - &rho
                 };
-                budget[g] -= pay;
+                value.push(after);
+                for t in tally.iter_mut() {
+                    t.push(0);
+                }
+                (value.len() - 1) as u32
+            });
+            class[v as usize] = new;
+            for &j in &approves[v as usize] {
+                let t = &mut tally[j as usize];
+                t[old as usize] -= 1;
+                t[new as usize] += 1;
             }
         }
+        let p = &round.projects[i];
         spent += p.cost;
         funded.push(p.id);
         why.insert(
@@ -157,25 +203,22 @@ pub fn equal_shares(round: &Round) -> Selection {
             format!(
                 "funded (step {}): each supporter pays at most {} of an equal share of {}",
                 funded.len(),
-                show(&rho),
-                show(&share)
+                show(&rho, &d),
+                share_text
             ),
         );
     }
-    for p in &round.projects {
+    for (i, p) in round.projects.iter().enumerate() {
         why.entry(p.id).or_insert_with(|| {
-            let have: BigRational = groups
+            let have = holdings(&tally[i], &value)
                 .iter()
-                .zip(&budget)
-                .filter(|((b, _), _)| b.binary_search(&p.id).is_ok())
-                .map(|((_, w), left)| w * left)
-                .fold(BigRational::zero(), |a, b| a + b);
+                .fold(BigInt::zero(), |a, (left, w)| a + left * w);
             if p.approvals == 0 {
                 "not funded: no approvals".into()
             } else {
                 format!(
                     "not funded: its supporters have {} left of their shares, it costs {}",
-                    show(&have),
+                    show(&have, &d),
                     p.cost
                 )
             }
@@ -184,52 +227,54 @@ pub fn equal_shares(round: &Round) -> Selection {
     finish(round, funded, round.budget - spent, why)
 }
 
-/// The least `rho` at which `p`'s supporters can pay its cost, each paying `rho` or all
-/// they have if less; none if they cannot pay it at all.
-fn price(
-    p: &Project,
-    groups: &[(Vec<u32>, BigRational)],
-    budget: &[BigRational],
-) -> Option<BigRational> {
-    let mut supporters: Vec<(&BigRational, &BigRational)> = groups
+/// What a project's supporters hold, from their count per class: (amount over the common
+/// denominator, how many hold it), one pair per class with money left, ascending.
+fn holdings(tally: &[u64], value: &[BigInt]) -> Vec<(BigInt, u64)> {
+    let mut held: Vec<(BigInt, u64)> = tally
         .iter()
-        .zip(budget)
-        .filter(|((b, _), _)| b.binary_search(&p.id).is_ok())
-        .map(|((_, w), left)| (left, w))
+        .enumerate()
+        .filter(|(c, n)| **n > 0 && value[*c].is_positive())
+        .map(|(c, n)| (value[c].clone(), *n))
         .collect();
-    let cost = BigRational::from_integer(BigInt::from(p.cost));
-    if p.cost == 0 {
-        return Some(BigRational::zero());
+    held.sort_by(|a, b| a.0.cmp(&b.0));
+    held
+}
+
+/// The least payment `rho` at which supporters holding `held` (ascending, over the common
+/// denominator) can pay `cost` (over the same denominator), each paying `rho` or all they
+/// hold if less, as the fraction `(n, m)`: rho = n / m. None if they cannot pay it.
+fn price(cost: &BigInt, held: &[(BigInt, u64)]) -> Option<(BigInt, BigInt)> {
+    if cost.is_zero() {
+        return Some((BigInt::zero(), BigInt::one()));
     }
-    let total = supporters
+    let total = held
         .iter()
-        .fold(BigRational::zero(), |a, (left, w)| a + *left * *w);
-    if total < cost {
+        .fold(BigInt::zero(), |a, (left, w)| a + left * w);
+    if total < *cost {
         return None;
     }
-    supporters.sort_by(|a, b| a.0.cmp(b.0));
-    let mut weight_left = supporters
-        .iter()
-        .fold(BigRational::zero(), |a, (_, w)| a + *w);
-    let mut paid = BigRational::zero();
-    for (left, w) in supporters {
-        // Everyone from here on pays rho, unless rho exceeds what this group has.
-        let rho = (&cost - &paid) / &weight_left;
-        if rho <= *left {
-            return Some(rho);
+    let mut weight_left: u64 = held.iter().map(|(_, w)| w).sum();
+    let mut paid = BigInt::zero();
+    for (left, w) in held {
+        // Everyone from here on pays rho = (cost - paid) / weight_left, unless that is more
+        // than this class holds.
+        let rest = cost - &paid;
+        if rest <= left * weight_left {
+            return Some((rest, BigInt::from(weight_left)));
         }
         paid += left * w;
         weight_left -= w;
-        if !weight_left.is_positive() {
+        if weight_left == 0 {
             break;
         }
     }
     None
 }
 
-/// An amount of minor units for explanations: whole when it is, else with two decimals
-/// (rounded down).
-fn show(r: &BigRational) -> String {
+/// An amount of minor units `n / d` for explanations: whole when it is, else with two
+/// decimals (rounded down).
+fn show(n: &BigInt, d: &BigInt) -> String {
+    let r = BigRational::new(n.clone(), d.clone());
     if r.is_integer() {
         return r.to_integer().to_string();
     }
@@ -366,5 +411,54 @@ mod tests {
         assert!(greedy(&r).funded.is_empty());
         assert!(equal_shares(&r).funded.is_empty());
         assert_eq!(equal_shares(&r).leftover, 100);
+    }
+}
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+
+    #[test]
+    #[ignore = "a timing probe: cargo test --release -p bylaws-sdk -- --ignored scale"]
+    fn scale_probe() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) % n
+        };
+        for voters in [100usize, 10_000, 100_000] {
+            let budget = 1_000_000;
+            let mut projects: Vec<Project> = (1..=20)
+                .map(|id| Project {
+                    id,
+                    title: String::new(),
+                    cost: budget / 100 * (1 + next(20)),
+                    proposer: vec![],
+                    approvals: 0,
+                })
+                .collect();
+            let (mut approvals, mut ends) = (Vec::new(), Vec::new());
+            for _ in 0..voters {
+                let mut b: Vec<u32> = (0..1 + next(5)).map(|_| 1 + next(20) as u32).collect();
+                b.sort_unstable();
+                b.dedup();
+                for n in &b {
+                    projects[*n as usize - 1].approvals += 1;
+                }
+                approvals.extend_from_slice(&b);
+                ends.push(approvals.len() as u32);
+            }
+            let round = Round {
+                budget,
+                projects,
+                approvals,
+                ballot_ends: ends,
+            };
+            let t = std::time::Instant::now();
+            let s = equal_shares(&round);
+            eprintln!("{voters}: {:?} funded {:?}", t.elapsed(), s.funded);
+        }
     }
 }
