@@ -342,14 +342,27 @@ impl<'a> CharterReader<'a> {
         max: u64,
         about: &str,
     ) -> u64 {
-        let accepts = || format!("a whole number of days from {min} to {max}");
-        let Some(value) = self.declare(key, accepts, || default.to_string(), about) else {
+        let accepts = format!("a whole number of days from {min} to {max}");
+        self.number(key, default, (min, max), about, accepts)
+    }
+
+    /// A whole number in `range` (inclusive), described as `accepts`.
+    fn number(
+        &mut self,
+        key: &'static str,
+        default: u64,
+        (min, max): (u64, u64),
+        about: &str,
+        accepts: String,
+    ) -> u64 {
+        let Some(value) = self.declare(key, || accepts.clone(), || default.to_string(), about)
+        else {
             return default;
         };
         match value.trim().parse::<u64>() {
             Ok(d) if (min..=max).contains(&d) => d,
             _ => {
-                self.bad_value(key, value, &accepts(), &default.to_string());
+                self.bad_value(key, value, &accepts, &default.to_string());
                 default
             }
         }
@@ -384,17 +397,8 @@ impl<'a> CharterReader<'a> {
         max: u64,
         about: &str,
     ) -> u64 {
-        let accepts = || format!("a whole number from {min} to {max}");
-        let Some(value) = self.declare(key, accepts, || default.to_string(), about) else {
-            return default;
-        };
-        match value.trim().parse::<u64>() {
-            Ok(d) if (min..=max).contains(&d) => d,
-            _ => {
-                self.bad_value(key, value, &accepts(), &default.to_string());
-                default
-            }
-        }
+        let accepts = format!("a whole number from {min} to {max}");
+        self.number(key, default, (min, max), about, accepts)
     }
 
     /// A non-empty comma-separated list of names, or `default` when absent (or invalid).

@@ -560,23 +560,8 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
                 .as_ref()
                 .map(|a| commons::personal_fields(a, l))
                 .unwrap_or_default();
-            let council = tally.class(StakeholderClass::DataEthicsCouncil);
-            if !personal.is_empty()
-                && !params
-                    .council_approval
-                    .is_exceeded_by(council.yes, council.electorate)
-            {
-                return decide(
-                    Outcome::Rejected,
-                    format!(
-                        "§6 personal data: a licence of {} needs yes from more than {} of the data-ethics council; {} of {} voted yes ({}%)",
-                        personal.join(", "),
-                        params.council_approval,
-                        council.yes,
-                        council.electorate,
-                        percent(council.yes, council.electorate)
-                    ),
-                );
+            if let Some(rejected) = council_rejects(params, &tally, &personal, "licence") {
+                return rejected;
             }
         }
         ProposalBody::GrantAccess(g) => {
@@ -588,23 +573,8 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
                 .as_ref()
                 .map(|a| personal_fields(a, g))
                 .unwrap_or_default();
-            let council = tally.class(StakeholderClass::DataEthicsCouncil);
-            if !personal.is_empty()
-                && !params
-                    .council_approval
-                    .is_exceeded_by(council.yes, council.electorate)
-            {
-                return decide(
-                    Outcome::Rejected,
-                    format!(
-                        "§6 personal data: a grant of {} needs yes from more than {} of the data-ethics council; {} of {} voted yes ({}%)",
-                        personal.join(", "),
-                        params.council_approval,
-                        council.yes,
-                        council.electorate,
-                        percent(council.yes, council.electorate)
-                    ),
-                );
+            if let Some(rejected) = council_rejects(params, &tally, &personal, "grant") {
+                return rejected;
             }
         }
         ProposalBody::DisposeAsset(_)
@@ -630,6 +600,35 @@ fn close(params: &Params, view: &View, proposal: &Proposal) -> Verdict {
         _ => {}
     }
     clauses::simple_majority(&tally, params.ordinary_majority, clause, kind)
+}
+
+/// §6: the rejection of a grant or licence (`what`) of `personal` fields the data-ethics
+/// council has not approved (none if it names no personal field, or the council approved).
+fn council_rejects(
+    params: &Params,
+    tally: &Tally,
+    personal: &[&str],
+    what: &str,
+) -> Option<Verdict> {
+    let council = tally.class(StakeholderClass::DataEthicsCouncil);
+    if personal.is_empty()
+        || params
+            .council_approval
+            .is_exceeded_by(council.yes, council.electorate)
+    {
+        return None;
+    }
+    Some(decide(
+        Outcome::Rejected,
+        format!(
+            "§6 personal data: a {what} of {} needs yes from more than {} of the data-ethics council; {} of {} voted yes ({}%)",
+            personal.join(", "),
+            params.council_approval,
+            council.yes,
+            council.electorate,
+            percent(council.yes, council.electorate)
+        ),
+    ))
 }
 
 /// §7: the first class in which the veto share of electors voted no, described.
