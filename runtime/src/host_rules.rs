@@ -427,7 +427,7 @@ pub(crate) fn check(
                         asset: g.asset_id.clone(),
                     }));
                 }
-                _ => economy::check_execution(state, p, now)?,
+                _ => economy::check_execution(state, p)?,
             }
         }
         Action::Withdraw(id) => {

@@ -12,7 +12,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let runtime = Arc::new(Runtime::new(Default::default())?);
 //! let wasm = std::fs::read("target/bylaws/classic-clt.wasm")?;
-//! let charter = Charter { name: "Riverside Data Trust".into(), params: vec![], founders: vec![], assets: vec![], entrenched: cltd_runtime::Clause::ALL.to_vec() };
+//! let charter = Charter { name: "Riverside Data Trust".into(), params: vec![], founders: vec![], assets: vec![], entrenched: cltd_runtime::Clause::ALL.to_vec(), treasury: None };
 //! let mut trust = Trust::create("data/", runtime, charter, &wasm, Box::new(SystemClock))?;
 //!
 //! let member = Keypair::generate()?;

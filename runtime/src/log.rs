@@ -221,7 +221,16 @@ mod tests {
             Entry::from_bytes(&e.to_bytes()),
             Err(StoreError::Format {
                 found: 99,
-                supported: 1
+                supported: ENTRY_FORMAT
+            })
+        ));
+        // An entry of the previous format is named as such, not misread.
+        e.format = 1;
+        assert!(matches!(
+            Entry::from_bytes(&e.to_bytes()),
+            Err(StoreError::Format {
+                found: 1,
+                supported: 2
             })
         ));
         assert!(matches!(
