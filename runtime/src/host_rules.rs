@@ -543,7 +543,9 @@ pub(crate) fn view(
             .and_then(|id| state.assets.get(id))
             .map(|a| (**a).clone()),
         subject: subject.cloned(),
-        round: action.target().and_then(|id| state.round(id)),
+        round: action
+            .target()
+            .and_then(|id| state.round(id, matches!(action, Action::Close(_)))),
         fees: state.fees().to_vec(),
     }
 }

@@ -446,14 +446,16 @@ impl TrustState {
     }
 
     /// A round as the bylaw sees it: its budget, projects and ballots.
-    pub fn round(&self, id: u64) -> Option<Round> {
+    /// With `ballots` false the ballot lists are left empty: only a close counts them, so
+    /// submitting a project or casting a ballot costs the same whatever the electorate.
+    pub fn round(&self, id: u64, ballots: bool) -> Option<Round> {
         let p = self.proposals.get(&id)?;
         let ProposalBody::BudgetRound(terms) = &p.proposal.body else {
             return None;
         };
         let mut approvals = Vec::new();
         let mut ballot_ends = Vec::new();
-        for (_, list) in self.approvals(id) {
+        for (_, list) in self.approvals(id).filter(|_| ballots) {
             approvals.extend_from_slice(list);
             ballot_ends.push(approvals.len() as u32);
         }
