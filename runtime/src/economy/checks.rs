@@ -572,3 +572,268 @@ pub(crate) fn check_funded(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::RefusalError;
+    use crate::model::{Allocation, RoundTerms, Share, View};
+
+    fn member() -> MemberKey {
+        MemberKey([1; 32])
+    }
+
+    /// A treasury in EUR with 100.00 in operating and a budget line (1) of 60.00 from it.
+    fn state() -> TrustState {
+        let mut s = TrustState::default();
+        s.apply_all(&founding(Some(&TreasuryCharter::new("EUR"))));
+        let mut changes = Vec::new();
+        super::super::effects::put(
+            &mut changes,
+            EconKey::Account("operating".into()),
+            EconRecord::Balance(10_000),
+        );
+        super::super::effects::put(
+            &mut changes,
+            EconKey::Line(1),
+            EconRecord::Line(BudgetLine {
+                id: 1,
+                account: "operating".into(),
+                amount: 6_000,
+                spent: 0,
+                payee: "p".into(),
+                purpose: "q".into(),
+                proposal: 1,
+                project: None,
+                adopted_at: 0,
+            }),
+        );
+        s.apply_all(&changes);
+        s
+    }
+
+    fn pay(direction: PaymentDirection, account: &str, amount: u64, line: Option<u64>) -> Action {
+        Action::RecordPayment(Payment {
+            direction,
+            account: account.into(),
+            amount,
+            currency: "EUR".into(),
+            category: match direction {
+                PaymentDirection::Income => "grant".into(),
+                PaymentDirection::Expenditure => EXPENDITURE_CATEGORY.into(),
+            },
+            counterparty: "c".into(),
+            reference: String::new(),
+            against: line,
+        })
+    }
+
+    fn ledger_error(r: Result<(), RefusalError>) -> LedgerError {
+        match r {
+            Err(RefusalError::Ledger(e)) => e,
+            other => panic!("expected a ledger refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn payments_keep_to_the_currency_known_accounts_and_positive_amounts() {
+        let s = state();
+        let check = |a: &Action| check_action(&s, &member(), a, 0);
+        assert!(check(&pay(PaymentDirection::Income, "operating", 1, None)).is_ok());
+        let mut usd = pay(PaymentDirection::Income, "operating", 1, None);
+        if let Action::RecordPayment(p) = &mut usd {
+            p.currency = "USD".into();
+        }
+        assert!(matches!(
+            ledger_error(check(&usd)),
+            LedgerError::WrongCurrency { .. }
+        ));
+        assert!(matches!(
+            ledger_error(check(&pay(PaymentDirection::Income, "slush", 1, None))),
+            LedgerError::UnknownAccount { .. }
+        ));
+        assert!(matches!(
+            ledger_error(check(&pay(PaymentDirection::Income, "operating", 0, None))),
+            LedgerError::Zero { .. }
+        ));
+        let none = TrustState::default();
+        assert_eq!(
+            ledger_error(check_action(
+                &none,
+                &member(),
+                &pay(PaymentDirection::Income, "operating", 1, None),
+                0
+            )),
+            LedgerError::NoTreasury
+        );
+    }
+
+    #[test]
+    fn expenditure_spends_a_line_of_its_account_within_it_and_the_balance() {
+        let s = state();
+        let check = |a: &Action| check_action(&s, &member(), a, 0);
+        assert!(
+            check(&pay(
+                PaymentDirection::Expenditure,
+                "operating",
+                6_000,
+                Some(1)
+            ))
+            .is_ok()
+        );
+        assert!(matches!(
+            ledger_error(check(&pay(
+                PaymentDirection::Expenditure,
+                "operating",
+                1,
+                None
+            ))),
+            LedgerError::NoLine(_)
+        ));
+        assert!(matches!(
+            ledger_error(check(&pay(
+                PaymentDirection::Expenditure,
+                "operating",
+                1,
+                Some(2)
+            ))),
+            LedgerError::NoLine(_)
+        ));
+        assert!(matches!(
+            ledger_error(check(&pay(
+                PaymentDirection::Expenditure,
+                "operating",
+                6_001,
+                Some(1)
+            ))),
+            LedgerError::Overspent { .. }
+        ));
+        assert!(matches!(
+            ledger_error(check(&pay(
+                PaymentDirection::Expenditure,
+                "reserve",
+                1,
+                Some(1)
+            ))),
+            LedgerError::LineAccount { .. }
+        ));
+        // A line larger than the balance: the balance bounds the payment.
+        let mut s = s.clone();
+        let mut changes = Vec::new();
+        super::super::effects::put(
+            &mut changes,
+            EconKey::Account("operating".into()),
+            EconRecord::Balance(5_000),
+        );
+        s.apply_all(&changes);
+        assert!(matches!(
+            ledger_error(check_action(
+                &s,
+                &member(),
+                &pay(PaymentDirection::Expenditure, "operating", 5_001, Some(1)),
+                0
+            )),
+            LedgerError::Overdrawn { .. }
+        ));
+    }
+
+    #[test]
+    fn allocations_and_rounds_are_well_formed_when_proposed() {
+        let s = state();
+        let alloc = |shares: Vec<(&str, u64)>| {
+            ProposalBody::Allocate(Allocation {
+                source: "operating".into(),
+                shares: shares
+                    .into_iter()
+                    .map(|(a, n)| Share {
+                        account: a.into(),
+                        amount: n,
+                    })
+                    .collect(),
+            })
+        };
+        assert!(check_proposal(&s, &alloc(vec![("reserve", 1)]), 7).is_ok());
+        for bad in [
+            alloc(vec![]),
+            alloc(vec![("operating", 1)]),
+            alloc(vec![("reserve", 1), ("reserve", 2)]),
+        ] {
+            assert!(
+                matches!(check_proposal(&s, &bad, 7), Err(RefusalError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            check_proposal(&s, &alloc(vec![("reserve", 0)]), 7),
+            Err(RefusalError::Ledger(LedgerError::Zero { .. }))
+        ));
+        let round = |submission| {
+            ProposalBody::BudgetRound(RoundTerms {
+                account: "community-projects".into(),
+                budget: 1,
+                submission,
+            })
+        };
+        assert!(check_proposal(&s, &round(3), 7).is_ok());
+        assert!(check_proposal(&s, &round(0), 7).is_err());
+        assert!(check_proposal(&s, &round(7), 7).is_err());
+    }
+
+    #[test]
+    fn a_close_funds_only_its_rounds_projects_once_within_the_budget() {
+        let project = |id, cost| crate::model::Project {
+            id,
+            title: String::new(),
+            cost,
+            proposer: vec![],
+            approvals: 1,
+        };
+        let view = View {
+            round: Some(crate::model::Round {
+                budget: 100,
+                projects: vec![project(1, 60), project(2, 50)],
+                approvals: vec![],
+                ballot_ends: vec![],
+            }),
+            trust_id: String::new(),
+            trust_name: String::new(),
+            charter: vec![],
+            now: 0,
+            actor: vec![],
+            actor_member: None,
+            members: crate::model::ClassCounts::zero(),
+            proposal: None,
+            roll: None,
+            asset: None,
+            subject: None,
+            fees: vec![],
+        };
+        let close = Action::Close(1);
+        assert!(check_funded(&view, &close, &[1], true).is_ok());
+        assert!(check_funded(&view, &close, &[], false).is_ok());
+        assert!(
+            check_funded(&view, &close, &[1, 2], true).is_err(),
+            "over budget"
+        );
+        assert!(check_funded(&view, &close, &[1, 1], true).is_err(), "twice");
+        assert!(check_funded(&view, &close, &[3], true).is_err(), "unknown");
+        assert!(
+            check_funded(&view, &close, &[1], false).is_err(),
+            "not passed"
+        );
+        let ordinary = View {
+            round: None,
+            ..view.clone()
+        };
+        assert!(check_funded(&ordinary, &close, &[1], true).is_err());
+        assert!(check_funded(&view, &Action::Execute(1), &[1], true).is_err());
+    }
+
+    #[test]
+    fn the_audit_finds_balances_that_do_not_add_up() {
+        let s = state();
+        // The fixture moved money without payments: it does not balance.
+        assert!(audit(&s).unwrap_err().contains("does not balance"));
+        assert!(audit(&TrustState::default()).is_ok());
+    }
+}
