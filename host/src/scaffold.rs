@@ -77,6 +77,7 @@ const PLATFORM_COOP: Template = Template {
         "scenarios/03-surplus-allocation.toml",
         "scenarios/04-assets-data-amendments.toml",
         "scenarios/05-bad-charter.toml",
+        "scenarios/06-commons.toml",
     ),
 };
 
