@@ -72,6 +72,7 @@ fn fixture() -> &'static Fixture {
             founders,
             assets: vec![],
             entrenched: vec![],
+            treasury: None,
         };
         let dir = tempfile::TempDir::new().expect("temp dir");
         let trust = Trust::create(
